@@ -1,0 +1,143 @@
+"""Queries over a validated map, each in constant time after loading.
+
+Every query that depends on time takes the day as an argument: this module never reads a clock.
+Logins and emails are matched case-insensitively, as GitHub does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from bot.affiliations.model import Conflict, MapDocument, Person, Policy
+
+
+@dataclass(frozen=True, slots=True)
+class StandingConflict:
+    login: str
+    company: str
+    reason: str | None
+
+
+class AffiliationMap:
+    """An index over a `MapDocument` that has already passed validation.
+
+    Built by `bot.affiliations.loader`; constructing it from an invalid document (unknown company
+    ids, parent loops) is a programming error, not a user error.
+    """
+
+    def __init__(self, document: MapDocument) -> None:
+        self.document = document
+        self._person_by_login: dict[str, str] = {}
+        self._person_by_email: dict[str, str] = {}
+        for login, person in document.people.items():
+            for alias in (login, *person.logins):
+                self._person_by_login[alias.lower()] = login
+            for email in person.emails:
+                self._person_by_email[email.lower()] = login
+        self._company_by_spelling: dict[str, str] = {}
+        for company_id, company in document.companies.items():
+            for spelling in (company_id, company.name, *company.aliases):
+                self._company_by_spelling.setdefault(spelling.casefold(), company_id)
+        self._group: dict[str, str] = {cid: self._root(cid) for cid in document.companies}
+        self._bots = frozenset(b.lower() for b in document.bots)
+
+    def _root(self, company_id: str) -> str:
+        seen: set[str] = set()
+        current = company_id
+        while (parent := self.document.companies[current].parent) is not None:
+            if parent in seen:  # the loader rejects loops; stop rather than spin
+                break
+            seen.add(current)
+            current = parent
+        return current
+
+    @property
+    def policy(self) -> Policy:
+        return self.document.policy
+
+    # --- people -----------------------------------------------------------------------------
+
+    def login_of(self, login: str) -> str | None:
+        """The person's key in the map for any of their logins, or None when unknown."""
+        return self._person_by_login.get(login.lower())
+
+    def login_of_email(self, email: str) -> str | None:
+        return self._person_by_email.get(email.lower())
+
+    def person(self, login: str) -> Person | None:
+        key = self.login_of(login)
+        return None if key is None else self.document.people[key]
+
+    def is_known(self, login: str) -> bool:
+        return self.login_of(login) is not None
+
+    def is_bot(self, login: str) -> bool:
+        return login.lower() in self._bots or login.lower().endswith("[bot]")
+
+    def is_tsc(self, login: str) -> bool:
+        person = self.person(login)
+        if person is None or person.role is None:
+            return False
+        role = self.policy.roles.get(person.role)
+        return role is not None and role.tsc
+
+    def is_away(self, login: str, day: date) -> bool:
+        person = self.person(login)
+        return person is not None and any(window.covers(day) for window in person.away)
+
+    def tsc_members(self) -> list[str]:
+        return [login for login in self.document.people if self.is_tsc(login)]
+
+    # --- companies --------------------------------------------------------------------------
+
+    def companies_of(self, login: str, day: date) -> frozenset[str]:
+        """Company ids a login is affiliated with on `day` (empty when unknown or unaffiliated)."""
+        person = self.person(login)
+        if person is None:
+            return frozenset()
+        return frozenset(a.company for a in person.affiliations if a.covers(day))
+
+    def companies_of_email(self, email: str, day: date) -> frozenset[str]:
+        login = self.login_of_email(email)
+        return frozenset() if login is None else self.companies_of(login, day)
+
+    def resolve_company(self, spelling: str) -> str | None:
+        """A company id from its id, name or any alias, ignoring case."""
+        return self._company_by_spelling.get(spelling.casefold())
+
+    def conflict_group(self, company_id: str) -> str | None:
+        """The key two companies share when they are on one side of a conflict.
+
+        None for independent companies: their members never conflict by company.
+        """
+        company = self.document.companies.get(company_id)
+        if company is None or company.independent:
+            return None
+        return self._group[company_id]
+
+    def conflict_groups(self, company_ids: Iterable[str]) -> frozenset[str]:
+        return frozenset(g for c in company_ids if (g := self.conflict_group(c)) is not None)
+
+    def companies_conflict(self, first: str, second: str) -> bool:
+        group = self.conflict_group(first)
+        return group is not None and group == self.conflict_group(second)
+
+    def company_name(self, company_id: str) -> str:
+        company = self.document.companies.get(company_id)
+        return company_id if company is None else company.name
+
+    # --- declared conflicts -----------------------------------------------------------------
+
+    def standing_conflicts(self, login: str, day: date) -> tuple[StandingConflict, ...]:
+        person = self.person(login)
+        if person is None:
+            return ()
+        key = self.login_of(login)
+        assert key is not None
+        return tuple(_standing(key, c) for c in person.conflicts if c.covers(day))
+
+
+def _standing(login: str, conflict: Conflict) -> StandingConflict:
+    return StandingConflict(login=login, company=conflict.company, reason=conflict.reason)

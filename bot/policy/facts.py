@@ -1,0 +1,91 @@
+"""An immutable snapshot of a pull request: everything the verdict may look at, and no more.
+
+`bot.github.snapshot` builds it from ONE GraphQL query; tests build it by hand. Lists are tuples
+so that a snapshot can be hashed, compared and shared between tasks without copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    path: str
+    additions: int = 0
+    deletions: int = 0
+    previous_path: str | None = None  # set on renames: a rename out of a protected path counts
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    message: str = ""
+    author_login: str | None = None
+    author_email: str | None = None
+    committer_login: str | None = None
+    committer_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    id: str
+    author: str | None  # None for a deleted ("ghost") account
+    state: ReviewState
+    submitted_at: datetime
+    commit_sha: str | None = None
+    author_is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    author: str | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    author_is_bot: bool = False  # GraphQL's `Bot` author type, beyond the map's `bots` list
+    database_id: int | None = None  # REST id, for reactions and edits of the bot's own reply
+
+
+@dataclass(frozen=True, slots=True)
+class MapFile:
+    """A copy of the map as a PR's head has it, for validation and protected-file judgement."""
+
+    path: str
+    text: str
+    blob_sha: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestFacts:
+    owner: str
+    repo: str
+    number: int
+    node_id: str
+    title: str
+    opener: str | None
+    head_sha: str
+    base_ref: str
+    draft: bool = False
+    state: Literal["OPEN", "CLOSED", "MERGED"] = "OPEN"
+    opener_is_bot: bool = False
+    labels: tuple[str, ...] = ()
+    files: tuple[ChangedFile, ...] = ()
+    commits: tuple[Commit, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    requested_reviewers: tuple[str, ...] = ()
+    requested_teams: tuple[str, ...] = ()
+    head_map: MapFile | None = None
+    # GitHub stops listing files and commits at these caps; the verdict says so when reached.
+    files_truncated: bool = False
+    commits_truncated: bool = False
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.repo}#{self.number}"
