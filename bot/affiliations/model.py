@@ -38,7 +38,8 @@ class DateRange(_Strict):
     until: date | None = Field(default=None, description="First day no longer in force.")
 
     def covers(self, day: date) -> bool:
-        return (self.from_ is None or self.from_ <= day) and (self.until is None or day < self.until)
+        starts_by = self.from_ is None or self.from_ <= day
+        return starts_by and (self.until is None or day < self.until)
 
 
 class Affiliation(DateRange):
@@ -96,7 +97,9 @@ class MajorRules(_Strict):
     changed_files: PositiveInt | None = Field(
         default=30, description="Changed files at or above which a change is major."
     )
-    labels: list[str] = Field(default_factory=lambda: ["major"], description="Labels that mark major.")
+    labels: list[str] = Field(
+        default_factory=lambda: ["major"], description="Labels that mark a change major."
+    )
 
 
 class Policy(_Strict):
@@ -126,7 +129,8 @@ class Policy(_Strict):
         description="Files whose change needs approvals from several companies.",
     )
     protected_companies: PositiveInt = Field(
-        default=2, description="Distinct companies whose TSC members must approve a protected change."
+        default=2,
+        description="Distinct companies whose TSC members must approve a protected change.",
     )
     enforcement: Literal["required", "advisory"] = Field(
         default="required", description="required => action_required; advisory => neutral."
@@ -140,8 +144,6 @@ class MapDocument(_Strict):
 
     version: Literal[1] = Field(description="Format version of this file.")
     companies: dict[str, Company] = Field(default_factory=dict)
-    people: dict[str, Person] = Field(
-        default_factory=dict, description="GitHub login -> person."
-    )
+    people: dict[str, Person] = Field(default_factory=dict, description="GitHub login -> person.")
     bots: list[str] = Field(default_factory=list, description="Logins whose reviews never count.")
     policy: Policy = Field(default_factory=Policy)
