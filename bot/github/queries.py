@@ -1,0 +1,77 @@
+"""The GraphQL documents the bot sends. Tests validate each against GitHub's published schema.
+
+One evaluation = one SNAPSHOT query; the page queries run only when a connection holds more than
+100 items (GitHub's per-connection maximum).
+"""
+
+from __future__ import annotations
+
+_PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+_ACTOR = "author { __typename login }"
+
+FILES = f"totalCount {_PAGE_INFO} nodes {{ path additions deletions changeType }}"
+COMMITS = (
+    f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid message "
+    "author { email user { login } } committer { email user { login } } } }"
+)
+REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} state submittedAt commit {{ oid }} }}"
+COMMENTS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt }}"
+
+SNAPSHOT = f"""
+query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
+               $checkName: String!, $appId: Int) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    pullRequest(number: $number) {{
+      id number title isDraft state baseRefName headRefOid
+      {_ACTOR}
+      labels(first: 100) {{ nodes {{ name }} }}
+      files(first: 100) {{ {FILES} }}
+      commits(first: 100) {{ {COMMITS} }}
+      reviews(first: 100) {{ {REVIEWS} }}
+      comments(first: 100) {{ {COMMENTS} }}
+      reviewRequests(first: 100) {{
+        nodes {{ requestedReviewer {{
+          __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
+        }} }}
+      }}
+      headCommit: commits(last: 1) {{
+        nodes {{ commit {{
+          oid
+          mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
+          checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
+            nodes {{ checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{
+              nodes {{ databaseId externalId conclusion }}
+            }} }}
+          }}
+        }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+# Follow-up pages of one connection of the pull request, after the snapshot's first 100.
+_PAGE = """
+query {name}($owner: String!, $name: String!, $number: Int!, $after: String!) {{
+  repository(owner: $owner, name: $name) {{
+    pullRequest(number: $number) {{ {field}(first: 100, after: $after) {{ {selection} }} }}
+  }}
+}}
+"""
+PAGE_QUERIES = {
+    "files": _PAGE.format(name="FilesPage", field="files", selection=FILES),
+    "commits": _PAGE.format(name="CommitsPage", field="commits", selection=COMMITS),
+    "reviews": _PAGE.format(name="ReviewsPage", field="reviews", selection=REVIEWS),
+    "comments": _PAGE.format(name="CommentsPage", field="comments", selection=COMMENTS),
+}
+
+
+def review_load_query(logins: list[str]) -> str:
+    """Open PRs awaiting each login's review, for every candidate in one request (issue 6)."""
+    fields = "\n".join(
+        f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
+        "{ issueCount }"
+        for i, login in enumerate(logins)
+    )
+    return "query ReviewLoad {\n" + fields + "\n}"
