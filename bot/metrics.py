@@ -1,0 +1,48 @@
+"""Prometheus metrics, one registry per app so that tests and several apps never share counters."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.deliveries = Counter(
+            "coi_webhook_deliveries",
+            "Webhook deliveries received, by event, action and outcome.",
+            ["event", "action", "outcome"],
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "coi_queue_depth", "Pull requests waiting for evaluation.", registry=registry
+        )
+        self.evaluations = Counter(
+            "coi_evaluations", "Evaluations run, by outcome.", ["outcome"], registry=registry
+        )
+        self.evaluation_seconds = Histogram(
+            "coi_evaluation_seconds",
+            "Time from the start of an evaluation to its last GitHub write.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        )
+        self.github_calls = Counter(
+            "coi_github_calls",
+            "Calls to GitHub, by operation and HTTP status.",
+            ["operation", "status"],
+            registry=registry,
+        )
+        self.rate_limit_remaining = Gauge(
+            "coi_github_rate_limit_remaining",
+            "GitHub's x-ratelimit-remaining on the latest response.",
+            registry=registry,
+        )
+        self.tokens_minted = Counter(
+            "coi_installation_tokens_minted", "Installation tokens minted.", registry=registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
