@@ -1,0 +1,311 @@
+"""The one GitHub client: gidgethub over aiohttp, plus API version, retries, rate limits, metrics.
+
+Every retry decision lives in `_request`, below gidgethub's request logic, because gidgethub's
+`graphql()` calls `_request` directly and skips the `handle_rate_limit_error` hook: this way REST
+and GraphQL share one path. Sleeping and the clock are injected so that tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import gidgethub
+import gidgethub.aiohttp
+
+from bot.metrics import Metrics
+
+API_VERSION = "2022-11-28"
+USER_AGENT = "coi-bot"
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+# Returns the whole `authorization` header value; called before every request so that a token
+# refreshed mid-evaluation is picked up without rebuilding the client.
+Authorization = Callable[[], Awaitable[str]]
+
+# The REST operations the bot may call (shared/github/openapi-subset.json); metrics label calls
+# with these templates so that label cardinality stays bounded.
+OPERATIONS: tuple[str, ...] = (
+    "GET /app",
+    "GET /app/hook/deliveries",
+    "GET /app/hook/deliveries/{delivery_id}",
+    "POST /app/hook/deliveries/{delivery_id}/attempts",
+    "GET /app/installations",
+    "POST /app/installations/{installation_id}/access_tokens",
+    "GET /installation/repositories",
+    "GET /orgs/{org}/members/{username}",
+    "GET /orgs/{org}/teams/{team_slug}/members",
+    "GET /orgs/{org}/teams/{team_slug}/memberships/{username}",
+    "GET /rate_limit",
+    "GET /repos/{owner}/{repo}",
+    "POST /repos/{owner}/{repo}/check-runs",
+    "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    "GET /repos/{owner}/{repo}/collaborators",
+    "GET /repos/{owner}/{repo}/collaborators/{username}",
+    "GET /repos/{owner}/{repo}/collaborators/{username}/permission",
+    "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+    "GET /repos/{owner}/{repo}/contents/{path}",
+    "GET /repos/{owner}/{repo}/issues/comments/{comment_id}",
+    "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
+    "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+    "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+    "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+    "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions",
+    "GET /repos/{owner}/{repo}/pulls",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    "GET /search/issues",
+)
+
+
+def _operation_pattern(template: str) -> re.Pattern[str]:
+    method, path = template.split(" ", 1)
+    parts = re.split(r"(\{[a-z_]+\})", path)
+    regex = "".join(
+        (".+" if part == "{path}" else "[^/]+") if part.startswith("{") else re.escape(part)
+        for part in parts
+    )
+    return re.compile(f"{method} {regex}")
+
+
+# More literal segments first, so that `/issues/comments/{id}` wins over `/issues/{number}/...`.
+_PATTERNS = sorted(
+    ((template, _operation_pattern(template)) for template in OPERATIONS),
+    key=lambda pair: -len(re.sub(r"\{[^}]+\}", "", pair[0])),
+)
+
+# The GraphQL operation name, set by `graphql()` and read by `_request` for the metric label.
+_graphql_operation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "graphql_operation", default=None
+)
+_OPERATION_NAME = re.compile(r"^\s*(?:query|mutation)\s+(\w+)")
+
+
+def operation_of(method: str, url: str, *, base_url: str) -> str:
+    """`GET /repos/{owner}/{repo}/pulls` for a filled URL; `GET other` outside the known set."""
+    path = urlsplit(url).path
+    prefix = urlsplit(base_url).path.rstrip("/")
+    if prefix and path.startswith(prefix + "/"):
+        path = path[len(prefix) :]
+    candidate = f"{method.upper()} {path}"
+    for template, pattern in _PATTERNS:
+        if pattern.fullmatch(candidate):
+            return template
+    return f"{method.upper()} other"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try before an error reaches the caller."""
+
+    attempts: int = 4  # total tries for 5xx, timeouts and connection errors
+    backoff_base: float = 0.5  # seconds before the 2nd try; doubles each time
+    backoff_cap: float = 10.0
+    max_total_wait: float = 120.0  # all sleeping for one request, rate limits included
+    secondary_wait: float = 60.0  # GitHub's advice when a secondary limit gives no retry-after
+    timeout: float = 30.0  # per attempt
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be at least 1, not {self.attempts}")
+        if self.max_total_wait < 0 or self.timeout <= 0:
+            raise ValueError("RetryPolicy waits and timeout must be positive")
+
+
+class GitHubUnreachable(gidgethub.GitHubException):
+    """GitHub could not be reached (timeouts or connection errors) within the retry budget."""
+
+
+class GitHubClient(gidgethub.aiohttp.GitHubAPI):
+    """A gidgethub client for one identity (the App's JWT or one installation's token)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        metrics: Metrics,
+        base_url: str,
+        graphql_url: str,
+        authorization: Authorization | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        super().__init__(session, USER_AGENT, base_url=base_url)
+        self.graphql_url = graphql_url
+        self._metrics = metrics
+        self._authorization = authorization
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    async def graphql(self, query: str, *, endpoint: str | None = None, **variables: Any) -> Any:
+        """Run one GraphQL document; errors in the response are raised as `QueryError`.
+
+        A primary limit on GraphQL is an HTTP 200 carrying a RATE_LIMITED error, so it is
+        retried here rather than in `_request`.
+        """
+        match = _OPERATION_NAME.match(query)
+        label = f"POST /graphql {match.group(1) if match else 'anonymous'}"
+        token = _graphql_operation.set(label)
+        waited = 0.0
+        try:
+            while True:
+                try:
+                    return await super().graphql(
+                        query, endpoint=endpoint or self.graphql_url, **variables
+                    )
+                except gidgethub.QueryError as error:
+                    wait = self._graphql_rate_limit_wait(error)
+                    if wait is None:
+                        raise
+                    if waited + wait > self._retry.max_total_wait:
+                        log.error(
+                            "GitHub GraphQL rate limit outlasts the wait budget; giving up",
+                            extra={"operation": label, "wait_seconds": wait},
+                        )
+                        raise
+                    waited += wait
+                    await self._sleep(wait)
+        finally:
+            _graphql_operation.reset(token)
+
+    def _graphql_rate_limit_wait(self, error: gidgethub.QueryError) -> float | None:
+        errors = error.response.get("errors", []) if isinstance(error.response, dict) else []
+        if not any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+            return None
+        if self.rate_limit is None:
+            return self._retry.secondary_wait
+        return max(0.0, self.rate_limit.reset_datetime.timestamp() - self._clock()) + 1.0
+
+    async def _request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        is_graphql = url == self.graphql_url
+        operation = (_graphql_operation.get() if is_graphql else None) or operation_of(
+            method, url, base_url=self.base_url
+        )
+        send_headers = dict(headers)
+        if not is_graphql:
+            send_headers["x-github-api-version"] = API_VERSION
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._authorization is not None:
+                send_headers["authorization"] = await self._authorization()
+            try:
+                status, response_headers, response_body = await self._send_once(
+                    method, url, send_headers, body
+                )
+            except (TimeoutError, aiohttp.ClientError) as error:
+                kind = "timeout" if isinstance(error, TimeoutError) else "error"
+                self._metrics.github_calls.labels(operation, kind).inc()
+                wait = self._backoff(attempt)
+                if attempt >= self._retry.attempts or waited + wait > self._retry.max_total_wait:
+                    log.error(
+                        "GitHub unreachable after %d attempts",
+                        attempt,
+                        extra={"operation": operation, "error": repr(error)},
+                    )
+                    raise GitHubUnreachable(
+                        f"{operation}: {type(error).__name__} after {attempt} attempts"
+                    ) from error
+                waited += wait
+                await self._sleep(wait)
+                continue
+            self._metrics.github_calls.labels(operation, str(status)).inc()
+            remaining = response_headers.get("x-ratelimit-remaining")
+            if remaining is not None and remaining.isdigit():
+                self._metrics.rate_limit_remaining.set(int(remaining))
+            wait_or_none = self._wait_before_retry(
+                status, response_headers, response_body, attempt=attempt
+            )
+            if wait_or_none is None:
+                return status, response_headers, response_body
+            out_of_attempts = attempt >= self._retry.attempts
+            if out_of_attempts or waited + wait_or_none > self._retry.max_total_wait:
+                log.error(
+                    "GitHub answered %d after %d attempts; giving up",
+                    status,
+                    attempt,
+                    extra={"operation": operation, "wait_seconds": wait_or_none},
+                )
+                return status, response_headers, response_body
+            waited += wait_or_none
+            await self._sleep(wait_or_none)
+
+    async def _send_once(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        timeout = aiohttp.ClientTimeout(total=self._retry.timeout)
+        async with self._session.request(
+            method, url, headers=headers, data=body, timeout=timeout
+        ) as response:
+            return response.status, response.headers, await response.read()
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self._retry.backoff_cap, self._retry.backoff_base * 2.0 ** (attempt - 1))
+        return base * (0.5 + self._jitter() / 2)  # jitter spreads retries of concurrent tasks
+
+    def _wait_before_retry(
+        self, status: int, headers: Mapping[str, str], body: bytes, *, attempt: int
+    ) -> float | None:
+        """Seconds to wait before retrying this response, or None to hand it to the caller.
+
+        Rules from docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+        #exceeding-the-rate-limit.
+        """
+        if status >= 500:
+            return self._backoff(attempt)
+        if status not in (403, 429):
+            return None
+        retry_after = headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                return self._retry.secondary_wait
+        if headers.get("x-ratelimit-remaining") == "0":
+            try:
+                reset = float(headers.get("x-ratelimit-reset", ""))
+            except ValueError:
+                return self._retry.secondary_wait
+            return max(0.0, reset - self._clock()) + 1.0
+        if status == 429 or _mentions_secondary_limit(body):
+            return self._retry.secondary_wait * 2.0 ** (attempt - 1)
+        return None  # a plain 403: missing permission, not a limit
+
+
+def _mentions_secondary_limit(body: bytes) -> bool:
+    try:
+        message = json.loads(body).get("message", "")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(message, str) and "secondary rate limit" in message.lower()
