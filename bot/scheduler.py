@@ -1,0 +1,290 @@
+"""The per-PR work queue between the webhook and the engine.
+
+Each pull request has at most one pending entry and at most one running evaluation:
+
+- a burst of events on one PR moves its entry's deadline to `coalesce_seconds` after the last
+  event (capped at `max_delay_seconds` after the first, so a chatty PR is never starved), and
+  becomes one evaluation that reads the PR's state as it is then;
+- an event that arrives while the PR is being evaluated leaves a pending entry that waits for
+  that evaluation to finish: exactly one more evaluation follows, and two evaluations of one PR
+  never overlap, so a stale result is never written last;
+- different PRs run concurrently on `workers` tasks;
+- the number of pending PRs is bounded: `schedule` answers False when full, never drops silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from bot.logs import log_context
+from bot.metrics import Metrics
+from bot.pr import PullRequestRef
+
+log = logging.getLogger(__name__)
+
+Evaluate = Callable[[PullRequestRef], Awaitable[object]]
+OpenPullRequests = Callable[[int, str, str], Awaitable[Sequence[PullRequestRef]]]
+# (installation_id, owner) -> names of the owner's repositories the installation can see.
+InstallationRepositories = Callable[[int, str], Awaitable[Sequence[str]]]
+
+MAX_CONCURRENT_SWEEPS = 64
+
+
+@dataclass(slots=True)
+class _Pending:
+    first_seen: float
+    deadline: float
+    sequence: int
+
+
+class Scheduler:
+    def __init__(
+        self,
+        evaluate: Evaluate,
+        *,
+        workers: int,
+        max_pending: int,
+        coalesce_seconds: float,
+        metrics: Metrics,
+        open_pull_requests: OpenPullRequests | None = None,
+        installation_repositories: InstallationRepositories | None = None,
+        max_delay_seconds: float | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, not {max_pending}")
+        if coalesce_seconds < 0:
+            raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
+        self._evaluate = evaluate
+        self._open_pull_requests = open_pull_requests
+        self._installation_repositories = installation_repositories
+        self._worker_count = workers
+        self._max_pending = max_pending
+        self._coalesce = coalesce_seconds
+        self._max_delay = (
+            max_delay_seconds if max_delay_seconds is not None else 10 * coalesce_seconds
+        )
+        self._metrics = metrics
+        self._pending: dict[PullRequestRef, _Pending] = {}
+        # (deadline, sequence, ref); entries whose sequence no longer matches are stale.
+        self._heap: list[tuple[float, int, PullRequestRef]] = []
+        self._sequence = 0
+        self._running: set[PullRequestRef] = set()
+        # Pending refs found due while their previous evaluation still runs.
+        self._parked: set[PullRequestRef] = set()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._sweeps: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._workers:
+            raise RuntimeError("the scheduler is already started")
+        self._stopping = False
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"coi-worker-{index}")
+            for index in range(self._worker_count)
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the workers and sweeps and wait for them; pending PRs are abandoned."""
+        self._stopping = True
+        tasks = [*self._workers, *self._sweeps]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers = []
+        self._sweeps.clear()
+
+    async def __aenter__(self) -> Scheduler:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def drain(self) -> None:
+        """Wait until nothing is pending, running or being swept (for tests and benchmarks)."""
+        while not self._is_idle():
+            self._idle.clear()
+            await self._idle.wait()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        return len(self._pending)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def workers_alive(self) -> int:
+        return sum(1 for task in self._workers if not task.done())
+
+    @property
+    def workers(self) -> int:
+        return self._worker_count
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    def schedule(self, ref: PullRequestRef) -> bool:
+        """Queue an evaluation of `ref`; False when the queue is full (the caller must say so)."""
+        if self._stopping:
+            return False
+        now = asyncio.get_running_loop().time()
+        entry = self._pending.get(ref)
+        if entry is None:
+            if len(self._pending) >= self._max_pending:
+                return False
+            entry = _Pending(first_seen=now, deadline=0.0, sequence=0)
+            self._pending[ref] = entry
+        entry.deadline = min(now + self._coalesce, entry.first_seen + self._max_delay)
+        self._push(ref, entry)
+        self._changed()
+        return True
+
+    def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
+        """Queue every open PR of one repository (installation events, a map pushed)."""
+        return self._start_sweep(self._sweep_repository(installation_id, owner, repo))
+
+    def sweep_owner(self, installation_id: int, owner: str) -> bool:
+        """Queue every open PR of every repository of `owner` the installation can see."""
+        return self._start_sweep(self._sweep_owner(installation_id, owner))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _push(self, ref: PullRequestRef, entry: _Pending) -> None:
+        self._sequence += 1
+        entry.sequence = self._sequence
+        heapq.heappush(self._heap, (entry.deadline, entry.sequence, ref))
+
+    def _changed(self) -> None:
+        self._metrics.queue_depth.set(len(self._pending))
+        self._wakeup.set()
+        if self._is_idle():
+            self._idle.set()
+
+    def _is_idle(self) -> bool:
+        return not self._pending and not self._running and not self._sweeps
+
+    async def _take(self) -> PullRequestRef:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            timeout: float | None = None
+            while self._heap:
+                deadline, sequence, ref = self._heap[0]
+                entry = self._pending.get(ref)
+                if entry is None or entry.sequence != sequence:
+                    heapq.heappop(self._heap)
+                elif ref in self._running:
+                    heapq.heappop(self._heap)
+                    self._parked.add(ref)
+                elif deadline <= now:
+                    heapq.heappop(self._heap)
+                    del self._pending[ref]
+                    self._running.add(ref)
+                    self._changed()
+                    return ref
+                else:
+                    timeout = deadline - now
+                    break
+            self._wakeup.clear()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def _work(self) -> None:
+        while True:
+            ref = await self._take()
+            try:
+                await self._run(ref)
+            finally:
+                self._running.discard(ref)
+                if ref in self._parked:
+                    self._parked.discard(ref)
+                    entry = self._pending.get(ref)
+                    if entry is not None:
+                        self._push(ref, entry)
+                self._changed()
+
+    async def _run(self, ref: PullRequestRef) -> None:
+        with log_context(repository=ref.repo_slug, pr=ref.number):
+            try:
+                await self._evaluate(ref)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The PR is repaired by its next event or the reconciler; the worker lives on.
+                self._metrics.evaluations.labels(outcome="crashed").inc()
+                log.exception("evaluation of %s failed", ref)
+
+    def _start_sweep(self, work: Awaitable[None]) -> bool:
+        if self._stopping or len(self._sweeps) >= MAX_CONCURRENT_SWEEPS:
+            if asyncio.iscoroutine(work):
+                work.close()
+            return False
+        task = asyncio.ensure_future(work)
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweep_done)
+        self._idle.clear()
+        return True
+
+    def _sweep_done(self, task: asyncio.Task[None]) -> None:
+        self._sweeps.discard(task)
+        self._changed()
+
+    async def _sweep_repository(self, installation_id: int, owner: str, repo: str) -> None:
+        with log_context(repository=f"{owner}/{repo}"):
+            try:
+                await self._schedule_open_pull_requests(installation_id, owner, repo)
+            except Exception:
+                log.exception("sweep of %s/%s failed", owner, repo)
+
+    async def _sweep_owner(self, installation_id: int, owner: str) -> None:
+        if self._installation_repositories is None:
+            log.warning(
+                "cannot list the repositories of %s: only the reconciler will re-evaluate them",
+                owner,
+            )
+            return
+        try:
+            repositories = await self._installation_repositories(installation_id, owner)
+        except Exception:
+            log.exception("listing the repositories of %s failed", owner)
+            return
+        for repo in repositories:
+            await self._sweep_repository(installation_id, owner, repo)
+
+    async def _schedule_open_pull_requests(
+        self, installation_id: int, owner: str, repo: str
+    ) -> None:
+        if self._open_pull_requests is None:
+            log.warning("no way to list open pull requests: sweep of %s/%s skipped", owner, repo)
+            return
+        refs = await self._open_pull_requests(installation_id, owner, repo)
+        refused = [ref for ref in refs if not self.schedule(ref)]
+        if refused:
+            log.error(
+                "queue full: %d of %d open pull requests of %s/%s not queued",
+                len(refused),
+                len(refs),
+                owner,
+                repo,
+                extra={"refused": [str(ref) for ref in refused]},
+            )
+        else:
+            log.info("queued %d open pull requests of %s/%s", len(refs), owner, repo)
