@@ -1,0 +1,58 @@
+"""`push`: a new map on a default branch changes the verdict of every open PR it governs.
+
+- a push to a repository's default branch touching `Settings.map_path` sweeps that repository;
+- the same push to the owner's `.github` repository changes the fallback map of every
+  repository of the owner (DESIGN.md, "Which map decides a PR"), so it sweeps every repository
+  of the owner that the installation can see (the scheduler's `sweep_owner`). Repositories with
+  a map of their own are re-evaluated too: simple, and their verdict is unchanged, so the
+  engine writes nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot.handlers.common import Scheduling, installation_id, log, repository_of
+
+router = routing.Router()
+
+OWNER_MAP_REPOSITORY = ".github"
+
+
+def touched_paths(data: Mapping[str, Any]) -> set[str]:
+    """Every path added, modified or removed by the pushed commits."""
+    paths: set[str] = set()
+    commits = list(data.get("commits") or ())
+    if data.get("head_commit"):
+        commits.append(data["head_commit"])
+    for commit in commits:
+        for key in ("added", "modified", "removed"):
+            paths.update(commit.get(key) or ())
+    return paths
+
+
+def changes_map(data: Mapping[str, Any], *, map_path: str) -> bool:
+    default_branch = data["repository"]["default_branch"]
+    if data["ref"] != f"refs/heads/{default_branch}":
+        return False
+    return map_path in touched_paths(data)
+
+
+@router.register("push")
+async def evaluate_governed_pull_requests(
+    event: sansio.Event, *args: Any, scheduler: Scheduling, map_path: str, **kwargs: Any
+) -> None:
+    if not changes_map(event.data, map_path=map_path):
+        log.info("push does not change the map on the default branch: ignored")
+        return
+    installation = installation_id(event.data)
+    if installation is None:
+        return
+    owner, repo = repository_of(event.data)
+    if repo == OWNER_MAP_REPOSITORY:
+        scheduler.sweep_owner(installation, owner)
+    else:
+        scheduler.sweep(installation, owner, repo)

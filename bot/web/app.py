@@ -1,0 +1,121 @@
+"""The aiohttp application: `create_app(settings)` builds everything, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+from aiohttp import web
+
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
+from bot.settings import Settings
+from bot.web.state import (
+    LEDGER_KEY,
+    METRICS_KEY,
+    SCHEDULER_KEY,
+    SESSION_KEY,
+    SETTINGS_KEY,
+    WIRING_KEY,
+    DeliveryLedger,
+    Wiring,
+)
+from bot.web.webhook import MAX_BODY_BYTES, handle_webhook
+
+log = logging.getLogger(__name__)
+
+# Above GitHub's 25 MiB cap, so that the 413 (and its JSON body) comes from our own check.
+CLIENT_MAX_SIZE = MAX_BODY_BYTES + 1024 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    evaluate: Evaluate | None = None,
+    open_pull_requests: OpenPullRequests | None = None,
+    installation_repositories: InstallationRepositories | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """The webhook server. Without `evaluate`, the real Engine runs evaluations and sweeps."""
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    app[SETTINGS_KEY] = settings
+    app[METRICS_KEY] = metrics if metrics is not None else Metrics()
+    app[LEDGER_KEY] = DeliveryLedger()
+    injected = None
+    if evaluate is not None:
+        injected = Wiring(
+            evaluate=evaluate,
+            open_pull_requests=open_pull_requests,
+            installation_repositories=installation_repositories,
+        )
+    elif open_pull_requests is not None or installation_repositories is not None:
+        raise ValueError("open_pull_requests and installation_repositories need an evaluate")
+    app.cleanup_ctx.append(_github_session(injected))
+    app.cleanup_ctx.append(_scheduler)
+    app.router.add_post("/webhook", handle_webhook)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/metrics", handle_metrics)
+    return app
+
+
+def _github_session(
+    injected: Wiring | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            app[SESSION_KEY] = session
+            app[WIRING_KEY] = injected if injected is not None else _engine_wiring(app, session)
+            yield
+
+    return context
+
+
+def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiring:
+    from bot.engine import Engine
+
+    engine = Engine(settings=app[SETTINGS_KEY], session=session, metrics=app[METRICS_KEY])
+    return Wiring(
+        evaluate=engine.evaluate,
+        open_pull_requests=engine.open_pull_requests,
+        installation_repositories=getattr(engine, "installation_repositories", None),
+    )
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    wiring = app[WIRING_KEY]
+    scheduler = Scheduler(
+        wiring.evaluate,
+        workers=settings.workers,
+        max_pending=settings.queue_size,
+        coalesce_seconds=settings.coalesce_seconds,
+        metrics=app[METRICS_KEY],
+        open_pull_requests=wiring.open_pull_requests,
+        installation_repositories=wiring.installation_repositories,
+    )
+    app[SCHEDULER_KEY] = scheduler
+    async with scheduler:
+        log.info("scheduler started", extra={"workers": settings.workers})
+        yield
+    log.info("scheduler stopped")
+
+
+async def handle_healthz(request: web.Request) -> web.Response:
+    scheduler = request.app[SCHEDULER_KEY]
+    alive = scheduler.workers_alive
+    healthy = alive == scheduler.workers
+    body = {
+        "status": "ok" if healthy else "unhealthy",
+        "queue_depth": scheduler.depth,
+        "running": scheduler.running,
+        "workers": scheduler.workers,
+        "workers_alive": alive,
+    }
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[METRICS_KEY].render(), headers={"Content-Type": CONTENT_TYPE}
+    )

@@ -1,0 +1,60 @@
+"""Typed keys of the application's state (aiohttp warns on plain string keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from cachetools import TTLCache
+
+from bot.metrics import Metrics
+from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
+from bot.settings import Settings
+
+# A redelivery keeps its delivery ID; GitHub allows it within 3 days (LIMITS.md).
+DELIVERY_TTL_SECONDS = 3 * 24 * 3600
+DELIVERY_MEMORY = 100_000
+
+
+class DeliveryLedger:
+    """Delivery IDs already accepted, so that a redelivered event is not processed twice.
+
+    Bounded in size and time; an ID is released again when its delivery was refused (503) or
+    failed, so that GitHub's redelivery of it is processed.
+    """
+
+    def __init__(
+        self, *, maxsize: int = DELIVERY_MEMORY, ttl_seconds: float = DELIVERY_TTL_SECONDS
+    ) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+
+    def claim(self, delivery_id: str) -> bool:
+        """True the first time an ID is claimed; False for a duplicate."""
+        if delivery_id in self._seen:
+            return False
+        self._seen[delivery_id] = True
+        return True
+
+    def release(self, delivery_id: str) -> None:
+        self._seen.pop(delivery_id, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What the scheduler runs: the Engine's methods, or functions injected by tests."""
+
+    evaluate: Evaluate
+    open_pull_requests: OpenPullRequests | None
+    installation_repositories: InstallationRepositories | None
+
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+LEDGER_KEY = web.AppKey("deliveries", DeliveryLedger)
+SCHEDULER_KEY = web.AppKey("scheduler", Scheduler)
+SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
+WIRING_KEY = web.AppKey("wiring", Wiring)
