@@ -1,0 +1,520 @@
+"""The verdict: DESIGN.md's rules of judgement as one pure function of facts, map and time.
+
+The map in force is always the base branch's (`amap`); the PR's own new map is only validated and
+compared with it, so a pull request can never change the rules it is judged by.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.loader import MapError, load_map_text
+from bot.policy.classify import Classification, classify, list_files, matching_files
+from bot.policy.commands import CommandOutcome, Declaration, replay
+from bot.policy.facts import PullRequestFacts, Review
+
+Conclusion = Literal["success", "action_required", "neutral", "failure"]
+MapSource = Literal["repository", "owner", "bundled"]
+
+_CO_AUTHOR = re.compile(
+    r"^\s*co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^<>\s]+)>\s*$", re.I | re.M
+)
+# GitHub's private commit emails name the account: "123+login@users.noreply.github.com".
+_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class MapRef:
+    """Which map decided: its path, its blob SHA when known, and where it was found."""
+
+    path: str
+    blob_sha: str | None
+    source: MapSource
+
+    def __post_init__(self) -> None:
+        if self.source not in ("repository", "owner", "bundled"):
+            raise ValueError(
+                f"map source must be 'repository', 'owner' or 'bundled', not {self.source!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    key: str  # the map's key for the person, else "login" or "email:address" in lower case
+    display: str  # "@login", or "Name <email>" for someone known only by a trailer
+    login: str | None
+    known: bool  # in the map
+    roles: tuple[str, ...]  # "opener", "commit author", "co-author"
+    companies: tuple[str, ...]  # company ids at evaluation time
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A reviewer's approval, judged at the day it was submitted."""
+
+    reviewer: str
+    review_id: str
+    submitted_at: datetime
+    commit_sha: str | None
+    companies: tuple[str, ...]  # the reviewer's company ids that day
+    tsc: bool
+    excluded: bool  # no approval at all: cancelled, stale, a bot's, an author's, own map entry
+    conflicted: bool  # shares a company with the authors, declared a conflict, or unknown
+    counted: bool  # counts toward the independent approvals
+    why_not: str | None  # why it does not count; None when it counts
+    protected_company: str | None = None  # the company it lends a protected change, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectedChange:
+    files: tuple[str, ...]
+    required_companies: int
+    approving_companies: tuple[str, ...]  # conflict groups of approving TSC members, sorted
+    own_entry_changed: tuple[str, ...]  # approvers whose own entry the PR's map changes
+
+    @property
+    def satisfied(self) -> bool:
+        return len(self.approving_companies) >= self.required_companies
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.required_companies - len(self.approving_companies))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    conclusion: Conclusion
+    needs_independent_review: bool
+    slug: str
+    node_id: str
+    head_sha: str
+    opener: str | None
+    draft: bool
+    authors: tuple[Author, ...]
+    author_companies: tuple[str, ...]  # union of the authors' company ids at evaluation time
+    approvals: tuple[Approval, ...]
+    classification: Classification
+    protected: ProtectedChange | None
+    declarations: tuple[Declaration, ...]
+    command_outcomes: tuple[CommandOutcome, ...]
+    head_map_errors: tuple[MapError, ...]
+    map_errors: tuple[MapError, ...]  # the map in force could not be used
+    map_ref: MapRef
+    require: Literal["when_conflicted", "always"]
+    enforcement: Literal["required", "advisory"]
+    independent_required: int
+    independent_count: int
+    reasons: tuple[str, ...]  # why this conclusion, one sentence each
+    files_truncated: bool = False
+    commits_truncated: bool = False
+    company_names: tuple[tuple[str, str], ...] = ()  # id -> display name, for every id shown
+
+    @property
+    def missing(self) -> int:
+        """Independent approvals still needed (0 unless review is needed)."""
+        if not self.needs_independent_review:
+            return 0
+        return max(0, self.independent_required - self.independent_count)
+
+    @property
+    def conflicted_approvers(self) -> tuple[Approval, ...]:
+        return tuple(a for a in self.approvals if a.conflicted)
+
+
+def _day(moment: datetime, *, what: str) -> date:
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC).date()
+
+
+def _noreply_login(email: str) -> str | None:
+    match = _NOREPLY.match(email)
+    return None if match is None else match.group("login")
+
+
+OWN_ENTRY = "this pull request changes their own entry in the map"
+_ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2}
+
+
+class _Authors:
+    """Collects the PR's authors by person, whatever account or email they appear under."""
+
+    def __init__(self, amap: AffiliationMap) -> None:
+        self.amap = amap
+        self.by_key: dict[str, tuple[str, str | None, bool, set[str]]] = {}
+
+    def add_login(self, login: str, role: str) -> None:
+        key = self.amap.login_of(login)
+        if key is None:
+            self._add(login.lower(), f"@{login}", login, known=False, role=role)
+        else:
+            self._add(key, f"@{key}", key, known=True, role=role)
+
+    def add_email(self, email: str, name: str | None, role: str) -> None:
+        key = self.amap.login_of_email(email)
+        if key is not None:
+            self._add(key, f"@{key}", key, known=True, role=role)
+        elif (login := _noreply_login(email)) is not None:
+            self.add_login(login, role)
+        else:
+            shown = f"{name} <{email}>" if name else f"<{email}>"
+            self._add(f"email:{email.lower()}", shown, None, known=False, role=role)
+
+    def _add(self, key: str, display: str, login: str | None, *, known: bool, role: str) -> None:
+        entry = self.by_key.setdefault(key, (display, login, known, set()))
+        entry[3].add(role)
+
+
+def _collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> _Authors:
+    authors = _Authors(amap)
+    if facts.opener:
+        authors.add_login(facts.opener, "opener")
+    for commit in facts.commits:
+        if commit.author_login:
+            authors.add_login(commit.author_login, "commit author")
+        elif commit.author_email:
+            authors.add_email(commit.author_email, None, "commit author")
+        if "co-authored-by" in commit.message.lower():
+            for trailer in _CO_AUTHOR.finditer(commit.message):
+                authors.add_email(trailer["email"], trailer["name"] or None, "co-author")
+    return authors
+
+
+class _Judge:
+    def __init__(
+        self,
+        facts: PullRequestFacts,
+        amap: AffiliationMap,
+        authors: _Authors,
+        *,
+        declared: dict[str, Declaration],
+        head_map: AffiliationMap | None,
+        map_entries_protected: bool,
+    ) -> None:
+        self.facts = facts
+        self.amap = amap
+        self.policy = amap.policy
+        self.declared = declared
+        self.head_map = head_map
+        self.map_entries_protected = map_entries_protected
+        self.author_keys = frozenset(authors.by_key)
+        self.known_authors = tuple(key for key, entry in authors.by_key.items() if entry[2])
+        self._companies_on: dict[date, frozenset[str]] = {}
+
+    def author_companies(self, day: date) -> frozenset[str]:
+        cached = self._companies_on.get(day)
+        if cached is None:
+            cached = frozenset().union(
+                *(self.amap.companies_of(k, day) for k in self.known_authors)
+            )
+            self._companies_on[day] = cached
+        return cached
+
+    def identity(self, login: str) -> str:
+        return self.amap.login_of(login) or login.lower()
+
+    def conflict(self, login: str, companies: frozenset[str], day: date) -> str | None:
+        """Why an approval by `login` is not independent of the authors, or None."""
+        amap = self.amap
+        theirs = self.author_companies(day)
+        if not amap.is_known(login):
+            if self.policy.unknown_people == "conflicted":
+                return "not in the affiliation map (policy: unknown people are conflicted)"
+            return None
+        shared = sorted(
+            c for c in companies if any(amap.companies_conflict(c, mine) for mine in theirs)
+        )
+        if shared:
+            names = ", ".join(amap.company_name(c) for c in shared)
+            return f"same company as the authors ({names})"
+        for standing in amap.standing_conflicts(login, day):
+            if standing.company in theirs or any(
+                amap.companies_conflict(standing.company, mine) for mine in theirs
+            ):
+                why = f": {standing.reason}" if standing.reason else ""
+                return f"standing conflict with {amap.company_name(standing.company)}{why}"
+        declaration = self.declared.get(self.identity(login))
+        if declaration is not None:
+            why = f": {declaration.reason}" if declaration.reason else ""
+            return f"conflict declared on this PR by @{declaration.by}{why}"
+        return None
+
+    def judge(self, review: Review, *, cancelled_by: str | None) -> Approval:
+        assert review.author is not None
+        login = review.author
+        day = _day(review.submitted_at, what=f"review {review.id}'s submitted_at")
+        companies = self.amap.companies_of(login, day)
+        tsc = self.amap.is_tsc(login)
+
+        def approval(*, excluded: bool, conflicted: bool, why_not: str | None) -> Approval:
+            return Approval(
+                reviewer=self.amap.login_of(login) or login,
+                review_id=review.id,
+                submitted_at=review.submitted_at,
+                commit_sha=review.commit_sha,
+                companies=tuple(sorted(companies)),
+                tsc=tsc,
+                excluded=excluded,
+                conflicted=conflicted,
+                counted=why_not is None,
+                why_not=why_not,
+                protected_company=self._lent_company(companies) if tsc and not excluded else None,
+            )
+
+        excluded = cancelled_by or self._excluded(review)
+        if excluded is not None:
+            return approval(excluded=True, conflicted=False, why_not=excluded)
+        conflict = self.conflict(login, companies, day)
+        if conflict is not None:
+            return approval(excluded=False, conflicted=True, why_not=conflict)
+        why_not = None if tsc else "not a TSC member"
+        return approval(excluded=False, conflicted=False, why_not=why_not)
+
+    def _lent_company(self, companies: frozenset[str]) -> str | None:
+        # Independent companies have no group: the company id itself is then the side it takes.
+        sides = [self.amap.conflict_group(c) or c for c in companies]
+        return min(sides) if sides else None
+
+    def _excluded(self, review: Review) -> str | None:
+        """Why an approval is no approval at all, or None."""
+        login = review.author
+        assert login is not None
+        if review.author_is_bot or self.amap.is_bot(login):
+            return "a bot: bots' reviews never count"
+        if self.identity(login) in self.author_keys:
+            return "an author of this pull request"
+        stale = review.commit_sha is not None and review.commit_sha != self.facts.head_sha
+        if stale and self.policy.stale_approvals == "ignore":
+            older = (review.commit_sha or "")[:7]
+            return f"approved an older commit ({older}); stale approvals are ignored"
+        if self.map_entries_protected and self._changes_own_entry(login):
+            return OWN_ENTRY
+        return None
+
+    def _changes_own_entry(self, login: str) -> bool:
+        if self.head_map is None:
+            return False
+        base_key, head_key = self.amap.login_of(login), self.head_map.login_of(login)
+        base = None if base_key is None else self.amap.document.people[base_key]
+        head = None if head_key is None else self.head_map.document.people[head_key]
+        return base_key != head_key or base != head
+
+
+def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:
+    """Each reviewer's last approval and what cancelled it, if anything.
+
+    GitHub's rule: a later CHANGES_REQUESTED or a dismissal cancels an approval, COMMENTED does
+    not. A dismissed approval itself arrives with state DISMISSED, so it is no approval at all.
+    """
+    ordered = sorted(
+        (r for r in reviews if r.author is not None), key=lambda r: (r.submitted_at, r.id)
+    )
+    last: dict[str, tuple[Review, str | None]] = {}
+    for review in ordered:
+        assert review.author is not None
+        key = judge.identity(review.author)
+        if review.state == "APPROVED":
+            last[key] = (review, None)
+        elif key in last and last[key][1] is None:
+            if review.state == "CHANGES_REQUESTED":
+                last[key] = (last[key][0], "changes requested afterwards")
+            elif review.state == "DISMISSED":
+                last[key] = (last[key][0], "dismissed")
+    return sorted(last.values(), key=lambda pair: (pair[0].submitted_at, pair[0].id))
+
+
+def _protected_patterns(amap: AffiliationMap, map_ref: MapRef) -> list[str]:
+    patterns = list(amap.policy.protected_files)
+    if map_ref.source == "repository" and map_ref.path not in patterns:
+        patterns.append(map_ref.path)
+    return patterns
+
+
+def _load_head_map(facts: PullRequestFacts) -> tuple[AffiliationMap | None, tuple[MapError, ...]]:
+    if facts.head_map is None:
+        return None, ()
+    result = load_map_text(facts.head_map.text, path=facts.head_map.path)
+    return result.map, tuple(result.errors)
+
+
+def _company_names(amap: AffiliationMap, companies: Sequence[str]) -> str:
+    return ", ".join(amap.company_name(c) for c in companies) or "no company on record"
+
+
+def evaluate(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    now: datetime,
+    map_ref: MapRef,
+    writers: frozenset[str] = frozenset(),
+) -> Verdict:
+    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`."""
+    today = _day(now, what="now")
+    policy = amap.policy
+    commands = replay(facts, amap, writers=writers)
+    classification = classify(facts, policy, override=commands.override)
+    authors = _collect_authors(facts, amap)
+    head_map, head_errors = _load_head_map(facts)
+
+    patterns = _protected_patterns(amap, map_ref)
+    touched = sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
+    map_path = facts.head_map.path if facts.head_map is not None else map_ref.path
+    map_touched = any(f.path == map_path or f.previous_path == map_path for f in facts.files)
+    judge = _Judge(
+        facts,
+        amap,
+        authors,
+        declared=commands.declarations,
+        head_map=head_map,
+        map_entries_protected=map_touched,
+    )
+    approvals = tuple(
+        judge.judge(review, cancelled_by=cancelled)
+        for review, cancelled in _latest_approvals(facts.reviews, judge)
+    )
+
+    independent_count = sum(1 for a in approvals if a.counted)
+    conflicted = [a for a in approvals if a.conflicted]
+    required = policy.independent_approvals
+    asks = classification.major and (policy.require == "always" or bool(conflicted))
+    needs_review = asks and independent_count < required
+
+    protected: ProtectedChange | None = None
+    if touched:
+        lent = {a.protected_company for a in approvals if a.protected_company is not None}
+        protected = ProtectedChange(
+            files=tuple(touched),
+            required_companies=policy.protected_companies,
+            approving_companies=tuple(sorted(lent)),
+            own_entry_changed=tuple(
+                sorted(a.reviewer for a in approvals if a.why_not == OWN_ENTRY)
+            ),
+        )
+
+    reasons: list[str] = []
+    if head_errors:
+        reasons.append(
+            f"this pull request's map `{facts.head_map.path if facts.head_map else map_path}` "
+            f"has {len(head_errors)} error(s)"
+        )
+    if needs_review:
+        have = f"{independent_count} of {required}"
+        if policy.require == "always":
+            reasons.append(
+                f"a major change needs {required} approval(s) from TSC members outside the "
+                f"authors' companies (require: always); {have} so far"
+            )
+        else:
+            names = ", ".join(f"@{a.reviewer}" for a in conflicted)
+            reasons.append(
+                f"a major change approved by {names}, not independent of the authors, needs "
+                f"{required} approval(s) from TSC members of another company; {have} so far"
+            )
+    if protected is not None and not protected.satisfied:
+        reasons.append(
+            f"protected files changed ({list_files(protected.files)}): approvals from TSC members "
+            f"of {protected.required_companies} companies needed, "
+            f"{len(protected.approving_companies)} so far"
+        )
+    if head_errors:
+        conclusion: Conclusion = "failure"
+    elif needs_review or (protected is not None and not protected.satisfied):
+        conclusion = "action_required" if policy.enforcement == "required" else "neutral"
+    else:
+        conclusion = "success"
+        if not classification.major:
+            reasons.append("not a major change")
+        elif independent_count >= required and asks:
+            reasons.append(f"a major change with {independent_count} independent approval(s)")
+        else:
+            reasons.append("a major change with no approval from the authors' companies")
+
+    author_rows = tuple(
+        Author(
+            key=key,
+            display=display,
+            login=login,
+            known=known,
+            roles=tuple(sorted(roles, key=_ROLE_ORDER.__getitem__)),
+            companies=tuple(sorted(amap.companies_of(key, today))) if known else (),
+        )
+        for key, (display, login, known, roles) in sorted(authors.by_key.items())
+    )
+    shown = {c for author in author_rows for c in author.companies}
+    shown |= {c for approval in approvals for c in approval.companies}
+    shown |= set(protected.approving_companies if protected else ())
+    return Verdict(
+        company_names=tuple((c, amap.company_name(c)) for c in sorted(shown)),
+        conclusion=conclusion,
+        needs_independent_review=needs_review,
+        slug=facts.slug,
+        node_id=facts.node_id,
+        head_sha=facts.head_sha,
+        opener=facts.opener,
+        draft=facts.draft,
+        authors=author_rows,
+        author_companies=tuple(sorted(judge.author_companies(today))),
+        approvals=approvals,
+        classification=classification,
+        protected=protected,
+        declarations=tuple(commands.declarations.values()),
+        command_outcomes=commands.outcomes,
+        head_map_errors=head_errors,
+        map_errors=(),
+        map_ref=map_ref,
+        require=policy.require,
+        enforcement=policy.enforcement,
+        independent_required=required,
+        independent_count=independent_count,
+        reasons=tuple(reasons),
+        files_truncated=facts.files_truncated,
+        commits_truncated=facts.commits_truncated,
+    )
+
+
+def map_failure(
+    facts: PullRequestFacts,
+    errors: Sequence[MapError],
+    *,
+    map_ref: MapRef,
+    now: datetime,
+) -> Verdict:
+    """The verdict when the map in force cannot be used: a failure, never a silent pass."""
+    _day(now, what="now")
+    if not errors:
+        raise ValueError("map_failure needs the map's errors: an empty list would explain nothing")
+    return Verdict(
+        conclusion="failure",
+        needs_independent_review=False,
+        slug=facts.slug,
+        node_id=facts.node_id,
+        head_sha=facts.head_sha,
+        opener=facts.opener,
+        draft=facts.draft,
+        authors=(),
+        author_companies=(),
+        approvals=(),
+        classification=Classification(major=False, reasons=("not judged: the map is invalid",)),
+        protected=None,
+        declarations=(),
+        command_outcomes=(),
+        head_map_errors=(),
+        map_errors=tuple(errors),
+        map_ref=map_ref,
+        require="when_conflicted",
+        enforcement="required",
+        independent_required=0,
+        independent_count=0,
+        reasons=(
+            f"the map in force `{map_ref.path}` ({map_ref.source}) has {len(errors)} error(s): "
+            "fix it before any pull request can be judged",
+        ),
+        files_truncated=facts.files_truncated,
+        commits_truncated=facts.commits_truncated,
+    )

@@ -1,0 +1,486 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.affiliations.loader import MapError
+from bot.policy.facts import ChangedFile, Commit, MapFile, PullRequestFacts
+from bot.policy.verdict import OWN_ENTRY, MapRef, Verdict, evaluate, map_failure
+
+from .builders import HEAD, NOW, approve, comment, document, facts, make_map
+
+REPO_MAP = MapRef(path=".github/affiliations.yml", blob_sha="b" * 40, source="repository")
+MAP_PATH = ".github/affiliations.yml"
+
+
+def judge(pr: PullRequestFacts, *, now: datetime = NOW, **policy: Any) -> Verdict:
+    return evaluate(pr, make_map(policy=policy), now=now, map_ref=REPO_MAP)
+
+
+def co_authored(opener: str, *emails: str) -> tuple[Commit, ...]:
+    trailers = "\n".join(f"Co-Authored-By: Someone <{e}>" for e in emails)
+    return (Commit(sha=HEAD, author_login=opener, message=f"Fix\n\n{trailers}"),)
+
+
+CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str]] = [
+    (
+        "acme author, acme approval, major path",
+        facts(reviews=(approve("bob"),)),
+        {},
+        "action_required",
+    ),
+    ("+ globex tsc approval", facts(reviews=(approve("bob"), approve("carol", 2))), {}, "success"),
+    (
+        "same on a minor change",
+        facts(files=("docs/a.md",), reviews=(approve("bob"),)),
+        {},
+        "success",
+    ),
+    (
+        "advisory enforcement",
+        facts(reviews=(approve("bob"),)),
+        {"enforcement": "advisory"},
+        "neutral",
+    ),
+    (
+        "non-tsc globex approval is not enough",
+        facts(reviews=(approve("bob"), approve("dave", 2))),
+        {},
+        "action_required",
+    ),
+    (
+        "major label",
+        facts(files=("docs/a.md",), labels=("major",), reviews=(approve("bob"),)),
+        {},
+        "action_required",
+    ),
+    ("minor label wins", facts(labels=("trivial",), reviews=(approve("bob"),)), {}, "success"),
+    (
+        "tsc /coi minor wins",
+        facts(reviews=(approve("bob"),), comments=(comment("carol", "/coi minor docs only"),)),
+        {},
+        "success",
+    ),
+    (
+        "non-tsc /coi minor refused",
+        facts(reviews=(approve("bob"),), comments=(comment("dave", "/coi minor"),)),
+        {},
+        "action_required",
+    ),
+    (
+        "reviewer changed company: approved while at globex",
+        facts(reviews=(approve("frank", 1),)),
+        {},
+        "success",
+    ),
+    (
+        "reviewer changed company: latest approval while at acme",
+        facts(reviews=(approve("frank", 1), approve("frank-work", 10))),
+        {},
+        "action_required",
+    ),
+    (
+        "acme co-author on an initech PR",
+        facts(
+            opener="erin",
+            commits=co_authored("erin", "ALICE@acme.example"),
+            reviews=(approve("bob"),),
+        ),
+        {},
+        "action_required",
+    ),
+    (
+        "initech PR approved by acme without acme co-author",
+        facts(opener="erin", reviews=(approve("bob"),)),
+        {},
+        "success",
+    ),
+    (
+        "parent company conflict: vmware author, broadcom approver",
+        facts(opener="grace", reviews=(approve("heidi"),)),
+        {},
+        "action_required",
+    ),
+    (
+        "independent members never conflict by company",
+        facts(opener="ivan", reviews=(approve("judy"),)),
+        {"require": "always"},
+        "success",
+    ),
+    (
+        "standing conflict declared in the map",
+        facts(reviews=(approve("bob"), approve("mallory", 2))),
+        {},
+        "action_required",
+    ),
+    (
+        "declared on the PR",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2)),
+            comments=(comment("carol", "/coi declare pair-programmed"),),
+        ),
+        {},
+        "action_required",
+    ),
+    (
+        "declared then withdrawn",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2)),
+            comments=(comment("carol", "/coi declare", 0.5), comment("carol", "/coi withdraw", 3)),
+        ),
+        {},
+        "success",
+    ),
+    (
+        "declaration comment deleted (only the withdrawal is left)",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2)),
+            comments=(comment("carol", "/coi withdraw", 3),),
+        ),
+        {},
+        "success",
+    ),
+    (
+        "declaration inside a quote",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2)),
+            comments=(comment("carol", "> /coi declare"),),
+        ),
+        {},
+        "success",
+    ),
+    (
+        "declaration inside a code block",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2)),
+            comments=(comment("carol", "```\n/coi declare\n```"),),
+        ),
+        {},
+        "success",
+    ),
+    (
+        "dismissed independent approval",
+        facts(reviews=(approve("bob"), approve("carol", 2, state="DISMISSED"))),
+        {},
+        "action_required",
+    ),
+    (
+        "approval then a dismissal",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2), approve("carol", 3, state="DISMISSED"))
+        ),
+        {},
+        "action_required",
+    ),
+    (
+        "approval followed by changes requested",
+        facts(
+            reviews=(
+                approve("bob"),
+                approve("carol", 2),
+                approve("carol", 3, state="CHANGES_REQUESTED"),
+            )
+        ),
+        {},
+        "action_required",
+    ),
+    (
+        "a later comment does not cancel an approval",
+        facts(
+            reviews=(approve("bob"), approve("carol", 2), approve("carol", 3, state="COMMENTED"))
+        ),
+        {},
+        "success",
+    ),
+    (
+        "approve again after changes requested",
+        facts(
+            reviews=(
+                approve("bob"),
+                approve("carol", 2),
+                approve("carol", 3, state="CHANGES_REQUESTED"),
+                approve("carol", 4),
+            )
+        ),
+        {},
+        "success",
+    ),
+    (
+        "a bot's approval",
+        facts(reviews=(approve("renovate[bot]"),)),
+        {"require": "always"},
+        "action_required",
+    ),
+    (
+        "an app's approval by GraphQL type",
+        facts(reviews=(approve("helper", bot=True),)),
+        {"require": "always"},
+        "action_required",
+    ),
+    (
+        "an author's own approval never counts",
+        facts(reviews=(approve("alice"),)),
+        {"require": "always"},
+        "action_required",
+    ),
+    (
+        "unknown approver, unknown_people: conflicted",
+        facts(reviews=(approve("zed"),)),
+        {},
+        "action_required",
+    ),
+    (
+        "unknown approver, unknown_people: independent",
+        facts(reviews=(approve("zed"),)),
+        {"unknown_people": "independent"},
+        "success",
+    ),
+    (
+        "unknown approver cannot satisfy require: always",
+        facts(reviews=(approve("zed"),)),
+        {"unknown_people": "independent", "require": "always"},
+        "action_required",
+    ),
+    ("require: always with no approvals", facts(), {"require": "always"}, "action_required"),
+    (
+        "require: always on a minor change",
+        facts(files=("docs/a.md",)),
+        {"require": "always"},
+        "success",
+    ),
+    (
+        "require: always with an independent approval",
+        facts(reviews=(approve("carol"),)),
+        {"require": "always"},
+        "success",
+    ),
+    (
+        "stale approval counted by default",
+        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
+        {},
+        "success",
+    ),
+    (
+        "stale approval ignored",
+        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
+        {"stale_approvals": "ignore"},
+        "action_required",
+    ),
+    (
+        "two independent approvals required",
+        facts(reviews=(approve("bob"), approve("carol", 2))),
+        {"independent_approvals": 2},
+        "action_required",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("pr", "policy", "conclusion"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_judgement_table(pr: PullRequestFacts, policy: dict[str, Any], conclusion: str) -> None:
+    verdict = judge(pr, **policy)
+    assert verdict.conclusion == conclusion, verdict.reasons
+    blocked = conclusion in ("action_required", "neutral")
+    assert verdict.needs_independent_review is blocked
+    assert (verdict.missing > 0) is blocked
+
+
+def _approval(verdict: Verdict, reviewer: str) -> Any:
+    (found,) = [a for a in verdict.approvals if a.reviewer == reviewer]
+    return found
+
+
+def test_approvals_say_why_they_do_not_count() -> None:
+    verdict = judge(
+        facts(
+            reviews=(
+                approve("bob"),
+                approve("renovate[bot]"),
+                approve("dave"),
+                approve("carol", 2),
+                approve("carol", 3, state="CHANGES_REQUESTED"),
+                approve("alice"),
+                approve("zed"),
+            )
+        )
+    )
+    assert _approval(verdict, "bob").why_not == "same company as the authors (Acme)"
+    assert _approval(verdict, "bob").companies == ("acme",)
+    assert "bot" in _approval(verdict, "renovate[bot]").why_not
+    assert _approval(verdict, "dave").why_not == "not a TSC member"
+    assert _approval(verdict, "carol").why_not == "changes requested afterwards"
+    assert _approval(verdict, "alice").why_not == "an author of this pull request"
+    assert "not in the affiliation map" in _approval(verdict, "zed").why_not
+    assert verdict.independent_count == 0
+    assert "@bob" in verdict.reasons[0]
+
+
+def test_company_at_the_time_of_each_approval() -> None:
+    early = judge(facts(reviews=(approve("frank", 1),)))
+    late = judge(facts(reviews=(approve("frank-work", 10),)))
+    assert _approval(early, "frank").companies == ("globex",)
+    assert _approval(early, "frank").counted
+    assert _approval(late, "frank").companies == ("acme",)
+    assert _approval(late, "frank").conflicted
+
+
+def test_authors_from_opener_commits_emails_and_trailers() -> None:
+    commits = (
+        Commit(sha="1", author_email="erin@initech.example"),
+        Commit(sha="2", author_email="12345+Ghosty@users.noreply.github.com"),
+        Commit(
+            sha="3",
+            author_email="who@else.example",
+            message="x\n\nco-authored-by: Pat Doe <pat@else.example>\n"
+            "Co-authored-by: Alice <alice@acme.example>",
+        ),
+        Commit(sha="4"),
+    )
+    verdict = judge(facts(opener="carol", commits=commits))
+    by_key = {a.key: a for a in verdict.authors}
+    assert set(by_key) == {
+        "carol",
+        "erin",
+        "ghosty",
+        "email:who@else.example",
+        "email:pat@else.example",
+        "alice",
+    }
+    assert by_key["alice"].roles == ("co-author",)
+    assert by_key["carol"].roles == ("opener",)
+    assert by_key["email:pat@else.example"].display == "Pat Doe <pat@else.example>"
+    assert not by_key["ghosty"].known
+    assert verdict.author_companies == ("acme", "globex", "initech")
+
+
+def test_ghost_reviews_and_pending_reviews_are_not_approvals() -> None:
+    ghost = replace(approve("x"), author=None)
+    verdict = judge(facts(reviews=(ghost, approve("carol", state="PENDING"))), require="always")
+    assert verdict.approvals == ()
+
+
+def _map_pr(
+    text: str | None, *, reviewers: tuple[str, ...], opener: str = "erin"
+) -> PullRequestFacts:
+    head = None if text is None else MapFile(path=MAP_PATH, text=text)
+    return facts(
+        opener=opener,
+        files=(MAP_PATH,),
+        head_map=head,
+        reviews=tuple(approve(r, i + 1) for i, r in enumerate(reviewers)),
+    )
+
+
+def _changed_map(**people_changes: dict[str, Any]) -> str:
+    doc = document()
+    for login, change in people_changes.items():
+        doc["people"][login] = {**doc["people"][login], **change}
+    return json.dumps(doc)  # JSON is YAML
+
+
+@pytest.mark.parametrize(
+    ("text", "reviewers", "conclusion", "approving"),
+    [
+        (_changed_map(), ("carol", "oscar"), "action_required", ("globex",)),
+        (_changed_map(), ("carol", "oscar", "bob"), "success", ("acme", "globex")),
+        (_changed_map(), ("carol", "grace", "heidi"), "success", ("broadcom", "globex")),
+        (_changed_map(), ("carol", "dave"), "action_required", ("globex",)),
+        (_changed_map(), ("ivan", "judy"), "action_required", ("independent",)),
+        (
+            _changed_map(carol={"emails": ["c@globex.example"]}),
+            ("carol", "bob"),
+            "action_required",
+            ("acme",),
+        ),
+        (
+            _changed_map(carol={"emails": ["c@globex.example"]}),
+            ("oscar", "bob"),
+            "success",
+            ("acme", "globex"),
+        ),
+        (None, ("carol", "bob"), "success", ("acme", "globex")),
+    ],
+    ids=[
+        "two of one company",
+        "two companies",
+        "parent group counts once",
+        "non-tsc",
+        "independents are one side",
+        "own entry",
+        "someone else's entry",
+        "map deleted",
+    ],
+)
+def test_protected_map_change(
+    text: str | None, reviewers: tuple[str, ...], conclusion: str, approving: tuple[str, ...]
+) -> None:
+    verdict = judge(_map_pr(text, reviewers=reviewers))
+    assert verdict.conclusion == conclusion, verdict.reasons
+    assert verdict.protected is not None
+    assert verdict.protected.files == (MAP_PATH,)
+    assert verdict.protected.approving_companies == approving
+
+
+def test_own_entry_approval_is_named() -> None:
+    verdict = judge(_map_pr(_changed_map(carol={"role": "leader"}), reviewers=("carol", "bob")))
+    assert verdict.protected is not None
+    assert verdict.protected.own_entry_changed == ("carol",)
+    assert _approval(verdict, "carol").why_not == OWN_ENTRY
+    assert not verdict.protected.satisfied
+
+
+def test_the_map_path_is_protected_only_when_the_repository_keeps_it() -> None:
+    pr = _map_pr(_changed_map(), reviewers=())
+    bundled = MapRef(path=MAP_PATH, blob_sha=None, source="bundled")
+    amap = make_map(policy={"protected_files": ["GOVERNANCE.md"]})
+    assert evaluate(pr, amap, now=NOW, map_ref=bundled).protected is None
+    assert evaluate(pr, amap, now=NOW, map_ref=REPO_MAP).protected is not None
+
+
+def test_an_invalid_head_map_fails_with_its_errors() -> None:
+    text = '{"version": 1,\n "companies": {"acme": {"name": "Acme"}},\n "poeple": {}}'
+    verdict = judge(_map_pr(text, reviewers=("carol", "bob")))
+    assert verdict.conclusion == "failure"
+    assert verdict.head_map_errors
+    assert all(e.path == MAP_PATH for e in verdict.head_map_errors)
+    assert any(e.line == 3 for e in verdict.head_map_errors)
+    assert "error" in verdict.reasons[0]
+
+
+def test_map_failure() -> None:
+    errors = [MapError(path=MAP_PATH, line=4, column=7, message="unknown company 'acm'")]
+    verdict = map_failure(facts(), errors, map_ref=REPO_MAP, now=NOW)
+    assert verdict.conclusion == "failure"
+    assert verdict.map_errors == tuple(errors)
+    assert not verdict.needs_independent_review
+    with pytest.raises(ValueError, match="needs the map's errors"):
+        map_failure(facts(), [], map_ref=REPO_MAP, now=NOW)
+
+
+@pytest.mark.parametrize("bad", ["naive now", "naive review", "bad source"])
+def test_bad_inputs_are_refused_clearly(bad: str) -> None:
+    if bad == "naive now":
+        with pytest.raises(ValueError, match="timezone-aware"):
+            judge(facts(), now=NOW.replace(tzinfo=None))
+    elif bad == "naive review":
+        review = replace(approve("bob"), submitted_at=NOW.replace(tzinfo=None))
+        with pytest.raises(ValueError, match="timezone-aware"):
+            judge(facts(reviews=(review,)))
+    else:
+        with pytest.raises(ValueError, match="map source"):
+            MapRef(path="x", blob_sha=None, source="elsewhere")  # type: ignore[arg-type]
+
+
+def test_renamed_file_out_of_a_protected_path() -> None:
+    pr = replace(
+        facts(opener="erin"), files=(ChangedFile("docs/gov.md", previous_path="GOVERNANCE.md"),)
+    )
+    verdict = judge(pr)
+    assert verdict.protected is not None
+    assert verdict.protected.files == ("docs/gov.md",)
+    assert verdict.conclusion == "action_required"
