@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import gidgethub
+import gidgethub.abc
 import gidgethub.aiohttp
 
 from bot.metrics import Metrics
@@ -152,8 +153,9 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
         jitter: Callable[[], float] = random.random,
+        cache: gidgethub.abc.CACHE_TYPE | None = None,
     ) -> None:
-        super().__init__(session, USER_AGENT, base_url=base_url)
+        super().__init__(session, USER_AGENT, base_url=base_url, cache=cache)
         self.graphql_url = graphql_url
         self._metrics = metrics
         self._authorization = authorization

@@ -1,0 +1,129 @@
+"""Write the check run on the head commit: create it once, then update it in place.
+
+Nothing is written when the stored `external_id` already equals the output's fingerprint, so an
+unchanged verdict costs no API call. docs.github.com/en/rest/checks/runs
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import gidgethub.abc
+
+from bot.github.snapshot import ExistingCheckRun
+
+ANNOTATIONS_PER_REQUEST = 50  # GitHub's maxItems; more go in follow-up PATCHes, which append
+TEXT_LIMIT = 65_535  # maxLength of output.summary and output.text
+_TRUNCATED = "\n\n… (truncated: GitHub keeps at most 65,535 characters)"
+
+# Requested actions: label <= 20, description <= 40, identifier <= 20 (LIMITS.md).
+ACTIONS: tuple[dict[str, str], ...] = (
+    {
+        "label": "Recheck",
+        "description": "Evaluate this pull request again",
+        "identifier": "recheck",
+    },
+    {
+        "label": "Request reviewer",
+        "description": "Ask a third-party TSC member to review",
+        "identifier": "request",
+    },
+)
+
+CheckWrite = Literal["created", "updated", "unchanged"]
+
+
+class CheckOutputLike(Protocol):
+    """What `bot.policy.render.render` returns."""
+
+    @property
+    def conclusion(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def annotations(self) -> Sequence[Any]: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - len(_TRUNCATED)] + _TRUNCATED
+
+
+def annotation_json(annotation: Any) -> dict[str, Any]:
+    """An annotation as GitHub's JSON, from a mapping or a dataclass; unset fields left out."""
+    if isinstance(annotation, Mapping):
+        fields = dict(annotation)
+    elif dataclasses.is_dataclass(annotation) and not isinstance(annotation, type):
+        fields = dataclasses.asdict(annotation)
+    else:
+        raise TypeError(f"cannot send {type(annotation).__name__} as a check-run annotation")
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _output(output: CheckOutputLike, annotations: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {"title": output.title, "summary": _clip(output.summary)}
+    if output.text:
+        body["text"] = _clip(output.text)
+    if annotations:
+        body["annotations"] = list(annotations)
+    return body
+
+
+async def write_check_run(
+    gh: gidgethub.abc.GitHubAPI,
+    *,
+    owner: str,
+    repo: str,
+    head_sha: str,
+    check_name: str,
+    output: CheckOutputLike,
+    existing: ExistingCheckRun | None,
+    now: datetime,
+) -> CheckWrite:
+    """Create or update the run; at most one write plus one PATCH per 50 extra annotations."""
+    if existing is not None and existing.external_id == output.fingerprint:
+        return "unchanged"
+    annotations = [annotation_json(a) for a in output.annotations]
+    batches = [
+        annotations[start : start + ANNOTATIONS_PER_REQUEST]
+        for start in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
+    ] or [[]]
+    body: dict[str, Any] = {
+        "name": check_name,
+        "head_sha": head_sha,
+        "status": "completed",
+        "conclusion": output.conclusion,
+        "completed_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "external_id": output.fingerprint,
+        "output": _output(output, batches[0]),
+        "actions": list(ACTIONS),
+    }
+    url_vars: dict[str, str | int] = {"owner": owner, "repo": repo}
+    if existing is None:
+        created = await gh.post("/repos/{owner}/{repo}/check-runs", url_vars, data=body)
+        run_id = created["id"]
+        outcome: CheckWrite = "created"
+    else:
+        del body["head_sha"]  # not a field of the update operation
+        run_id = existing.id
+        await gh.patch(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            {**url_vars, "check_run_id": run_id},
+            data=body,
+        )
+        outcome = "updated"
+    for batch in batches[1:]:
+        await gh.patch(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            {**url_vars, "check_run_id": run_id},
+            data={"output": _output(output, batch)},
+        )
+    return outcome

@@ -1,0 +1,98 @@
+"""The I/O side of reviewer requests: candidates' load in one GraphQL query, then one POST.
+
+Whom to ask is `bot.policy.reviewers`' pure decision; this module only feeds it the load and
+carries out the request (docs.github.com/en/rest/pulls/review-requests).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import gidgethub.abc
+
+from bot.affiliations.index import AffiliationMap
+from bot.github.queries import review_load_query
+from bot.policy.facts import PullRequestFacts
+from bot.policy.reviewers import choose_reviewers, reviewer_candidates
+from bot.policy.verdict import Verdict
+
+# A GitHub user login; anything else cannot be a reviewer and must not reach the query text.
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerRequest:
+    requested: tuple[str, ...]  # asked by this evaluation
+    pending: tuple[str, ...]  # eligible reviewers already asked earlier
+    no_candidate: bool = False  # a review is needed and nobody eligible is left to ask
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """Who the check run says was asked: stable across evaluations while nothing changes."""
+        return self.requested or self.pending
+
+
+NO_REQUEST = ReviewerRequest(requested=(), pending=())
+
+
+async def review_load(
+    gh: gidgethub.abc.GitHubAPI, logins: Sequence[str], *, endpoint: str
+) -> dict[str, int]:
+    """Open PRs awaiting each login's review, all in ONE GraphQL request."""
+    searchable = [login for login in logins if _LOGIN.match(login)]
+    if not searchable:
+        return {}
+    data = await gh.graphql(review_load_query(searchable), endpoint=endpoint)
+    return {
+        login: int((data.get(f"c{i}") or {}).get("issueCount", 0))
+        for i, login in enumerate(searchable)
+    }
+
+
+async def request_reviewers(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    verdict: Verdict,
+    *,
+    endpoint: str,
+    now: datetime,
+) -> ReviewerRequest:
+    """Ask the policy's top candidates for a review, unless none is due.
+
+    Drafts and closed PRs are evaluated but nobody is asked; nobody is asked while an eligible
+    reviewer is pending; the author is never asked (GitHub answers 422).
+    """
+    if facts.draft or facts.state != "OPEN":
+        return NO_REQUEST
+    count = amap.policy.request_reviewers
+    candidates = reviewer_candidates(facts, amap, verdict, load={}, now=now)
+    pending = tuple(
+        login
+        for login in facts.requested_reviewers
+        if (amap.login_of(login) or login.lower()) in candidates
+    )
+    if not choose_reviewers(facts, amap, verdict, load={}, now=now, count=count):
+        protected_short = verdict.protected is not None and not verdict.protected.satisfied
+        needed = verdict.needs_independent_review or protected_short
+        # not due, or one is pending, or nobody is left (the check then asks the TSC to act)
+        return ReviewerRequest(
+            requested=(), pending=pending, no_candidate=needed and not candidates and count > 0
+        )
+    load = await review_load(gh, candidates, endpoint=endpoint)
+    chosen = [
+        login
+        for login in choose_reviewers(facts, amap, verdict, load=load, now=now, count=count)
+        if not facts.opener or login.lower() != facts.opener.lower()
+    ]
+    if not chosen:
+        return NO_REQUEST
+    await gh.post(
+        "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+        {"owner": facts.owner, "repo": facts.repo, "pull_number": facts.number},
+        data={"reviewers": chosen},
+    )
+    return ReviewerRequest(requested=tuple(chosen), pending=())

@@ -1,0 +1,237 @@
+"""One GraphQL read -> `PullRequestFacts`, plus the check run the bot already wrote on the head.
+
+Follow-up pages are fetched only for connections with more than 100 items. Parsing is a pure
+function of the responses (`facts_from_response`), so it is tested on recorded data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+import gidgethub.abc
+
+from bot.github.queries import PAGE_QUERIES, SNAPSHOT
+from bot.policy.facts import ChangedFile, Comment, Commit, MapFile, PullRequestFacts, Review
+
+PAGED = ("files", "commits", "reviews", "comments")
+_STATES = ("OPEN", "CLOSED", "MERGED")
+_REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING")
+
+
+class SnapshotError(Exception):
+    """GitHub's answer does not describe the pull request asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingCheckRun:
+    id: int
+    external_id: str | None  # the fingerprint of the output last written
+    conclusion: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    facts: PullRequestFacts
+    check_run: ExistingCheckRun | None
+    graphql_requests: int  # 1, plus one per follow-up page
+
+
+def _when(raw: str) -> datetime:
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+def _login(actor: dict[str, Any] | None) -> tuple[str | None, bool]:
+    if not actor:
+        return None, False  # a deleted ("ghost") account
+    return actor.get("login"), actor.get("__typename") == "Bot"
+
+
+def _file(node: dict[str, Any]) -> ChangedFile:
+    return ChangedFile(
+        path=node["path"], additions=node.get("additions", 0), deletions=node.get("deletions", 0)
+    )
+
+
+def _commit(node: dict[str, Any]) -> Commit:
+    commit = node["commit"]
+    author = commit.get("author") or {}
+    committer = commit.get("committer") or {}
+    return Commit(
+        sha=commit["oid"],
+        message=commit.get("message", ""),
+        author_login=(author.get("user") or {}).get("login"),
+        author_email=author.get("email") or None,
+        committer_login=(committer.get("user") or {}).get("login"),
+        committer_email=committer.get("email") or None,
+    )
+
+
+def _review(node: dict[str, Any]) -> Review | None:
+    if node.get("submittedAt") is None or node.get("state") not in _REVIEW_STATES:
+        return None  # a pending review is visible only to its author and decides nothing
+    author, is_bot = _login(node.get("author"))
+    return Review(
+        id=node["id"],
+        author=author,
+        state=node["state"],
+        submitted_at=_when(node["submittedAt"]),
+        commit_sha=(node.get("commit") or {}).get("oid"),
+        author_is_bot=is_bot,
+    )
+
+
+def _comment(node: dict[str, Any]) -> Comment:
+    author, is_bot = _login(node.get("author"))
+    return Comment(
+        id=node["id"],
+        author=author,
+        body=node.get("body", ""),
+        created_at=_when(node["createdAt"]),
+        updated_at=_when(node.get("updatedAt") or node["createdAt"]),
+        author_is_bot=is_bot,
+        database_id=node.get("databaseId"),
+    )
+
+
+def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
+    repository = (data or {}).get("repository")
+    pull = (repository or {}).get("pullRequest")
+    if not pull:
+        raise SnapshotError(f"{slug}: GitHub returned no such pull request")
+    return cast(dict[str, Any], pull)
+
+
+def _existing_check_run(head: dict[str, Any] | None) -> ExistingCheckRun | None:
+    suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
+    for suite in suites:
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
+            if run and run.get("databaseId") is not None:
+                return ExistingCheckRun(
+                    id=run["databaseId"],
+                    external_id=run.get("externalId") or None,
+                    conclusion=(run.get("conclusion") or "").lower() or None,
+                )
+    return None
+
+
+def facts_from_response(
+    data: dict[str, Any],
+    *,
+    owner: str,
+    repo: str,
+    number: int,
+    map_path: str,
+    extra_nodes: dict[str, list[dict[str, Any]]] | None = None,
+) -> tuple[PullRequestFacts, ExistingCheckRun | None]:
+    """Facts from the SNAPSHOT response and the nodes of any follow-up pages, per connection."""
+    slug = f"{owner}/{repo}#{number}"
+    pull = _pull_request(data, slug)
+    extra = extra_nodes or {}
+
+    def nodes(name: str) -> list[dict[str, Any]]:
+        return [n for n in ((pull.get(name) or {}).get("nodes") or []) if n] + extra.get(name, [])
+
+    files = tuple(_file(n) for n in nodes("files"))
+    commits = tuple(_commit(n) for n in nodes("commits"))
+    reviews = tuple(r for r in (_review(n) for n in nodes("reviews")) if r is not None)
+    comments = tuple(_comment(n) for n in nodes("comments"))
+    requested_users: list[str] = []
+    requested_teams: list[str] = []
+    for request in (pull.get("reviewRequests") or {}).get("nodes") or []:
+        reviewer = (request or {}).get("requestedReviewer") or {}
+        if reviewer.get("__typename") == "Team" and reviewer.get("slug"):
+            requested_teams.append(reviewer["slug"])
+        elif reviewer.get("login"):
+            requested_users.append(reviewer["login"])
+
+    head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
+    head = (head_nodes[0] or {}).get("commit") if head_nodes else None
+    head_map = None
+    if any(f.path == map_path for f in files):
+        blob = ((head or {}).get("mapFile") or {}).get("object") or {}
+        if blob.get("text") is not None:
+            head_map = MapFile(path=map_path, text=blob["text"], blob_sha=blob.get("oid"))
+
+    state = pull.get("state")
+    if state not in _STATES:
+        raise SnapshotError(f"{slug}: unknown pull request state {state!r}")
+    opener, opener_is_bot = _login(pull.get("author"))
+    facts = PullRequestFacts(
+        owner=owner,
+        repo=repo,
+        number=number,
+        node_id=pull["id"],
+        title=pull.get("title", ""),
+        opener=opener,
+        opener_is_bot=opener_is_bot,
+        head_sha=pull["headRefOid"],
+        base_ref=pull["baseRefName"],
+        draft=bool(pull.get("isDraft")),
+        state=cast(Literal["OPEN", "CLOSED", "MERGED"], state),
+        labels=tuple(n["name"] for n in (pull.get("labels") or {}).get("nodes") or [] if n),
+        files=files,
+        commits=commits,
+        reviews=reviews,
+        comments=comments,
+        requested_reviewers=tuple(requested_users),
+        requested_teams=tuple(requested_teams),
+        head_map=head_map,
+        # GitHub lists at most 3000 files and 250 commits of a pull request.
+        files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
+        commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
+    )
+    return facts, _existing_check_run(head)
+
+
+def _page_info(connection: dict[str, Any] | None) -> str | None:
+    info = (connection or {}).get("pageInfo") or {}
+    return info.get("endCursor") if info.get("hasNextPage") else None
+
+
+async def fetch_snapshot(
+    gh: gidgethub.abc.GitHubAPI,
+    *,
+    owner: str,
+    repo: str,
+    number: int,
+    endpoint: str,
+    map_path: str,
+    check_name: str,
+    app_id: int | None,
+) -> Snapshot:
+    """One SNAPSHOT query, then the page queries of whichever connections hold more than 100."""
+    variables = {
+        "owner": owner,
+        "name": repo,
+        "number": number,
+        "mapPath": map_path,
+        "checkName": check_name,
+        "appId": app_id,
+    }
+    data = await gh.graphql(SNAPSHOT, endpoint=endpoint, **variables)
+    pull = _pull_request(data, f"{owner}/{repo}#{number}")
+    extra: dict[str, list[dict[str, Any]]] = {}
+    requests = 1
+    for name in PAGED:
+        cursor = _page_info(pull.get(name))
+        while cursor is not None:
+            page = await gh.graphql(
+                PAGE_QUERIES[name],
+                endpoint=endpoint,
+                owner=owner,
+                name=repo,
+                number=number,
+                after=cursor,
+            )
+            requests += 1
+            connection = _pull_request(page, f"{owner}/{repo}#{number}").get(name)
+            extra.setdefault(name, []).extend(
+                n for n in ((connection or {}).get("nodes") or []) if n
+            )
+            cursor = _page_info(connection)
+    facts, check_run = facts_from_response(
+        data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
+    )
+    return Snapshot(facts=facts, check_run=check_run, graphql_requests=requests)
