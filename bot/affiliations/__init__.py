@@ -1,0 +1,24 @@
+"""The affiliation map: its model, YAML loading with line-numbered errors, schema and queries."""
+
+from bot.affiliations.index import AffiliationMap, StandingConflict
+from bot.affiliations.loader import (
+    MAX_MAP_BYTES,
+    LoadResult,
+    MapError,
+    load_map_file,
+    load_map_text,
+)
+from bot.affiliations.model import MapDocument
+from bot.affiliations.schema import json_schema
+
+__all__ = [
+    "MAX_MAP_BYTES",
+    "AffiliationMap",
+    "LoadResult",
+    "MapDocument",
+    "MapError",
+    "StandingConflict",
+    "json_schema",
+    "load_map_file",
+    "load_map_text",
+]

@@ -1,0 +1,228 @@
+"""Checks that span several entries of a map: references, duplicates and date ranges.
+
+They run on the plain values read from YAML, before or despite pydantic's verdict, so that one
+run reports every problem; anything of the wrong type is skipped here (pydantic reports it).
+Each problem names the place it concerns by its path in the document, never by line: the loader
+turns paths into positions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.affiliations.model import Policy
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem at `loc` (the key itself when `at_key`), optionally pointing at a first use."""
+
+    loc: Loc
+    message: str
+    at_key: bool = False
+    first: Loc | None = None
+    first_at_key: bool = False
+
+
+def suggestion(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest choice, or nothing when none is close."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def check_document(data: Mapping[str, Any]) -> list[Problem]:
+    companies = _mapping(data.get("companies"))
+    people = _mapping(data.get("people"))
+    checker = _Checker(companies, _role_names(data.get("policy")))
+    checker.check_parents()
+    # Primary logins first: a clash is then reported on the extra `logins` entry, the likelier slip.
+    for login in people:
+        checker.claim_login(str(login), owner=str(login), loc=("people", login), at_key=True)
+    for login, person in people.items():
+        if isinstance(person, Mapping):
+            checker.check_person(str(login), person)
+    return checker.problems
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _role_names(policy: Any) -> frozenset[str] | None:
+    """The roles a person may hold, or None when `policy.roles` is malformed (pydantic says so)."""
+    if not isinstance(policy, Mapping) or "roles" not in policy:
+        return frozenset(Policy().roles)
+    roles = policy["roles"]
+    return frozenset(str(r) for r in roles) if isinstance(roles, Mapping) else None
+
+
+def _day(value: Any) -> date | None:
+    """A date from ruamel's `date` or an ISO string; None when absent or unreadable."""
+    if isinstance(value, datetime):
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    index: int
+    start: date
+    end: date
+    company: str
+
+
+class _Checker:
+    def __init__(self, companies: Mapping[str, Any], roles: frozenset[str] | None) -> None:
+        self.companies = companies
+        self.roles = roles
+        self.problems: list[Problem] = []
+        self._spellings: dict[str, str] = {}
+        for company_id, company in companies.items():
+            spellings: list[Any] = [company_id]
+            if isinstance(company, Mapping):
+                spellings.append(company.get("name"))
+                aliases = company.get("aliases")
+                if isinstance(aliases, list):
+                    spellings.extend(aliases)
+            for spelling in spellings:
+                if isinstance(spelling, str):
+                    self._spellings.setdefault(spelling.casefold(), company_id)
+        self._logins: dict[str, tuple[str, Loc, bool]] = {}
+        self._emails: dict[str, tuple[str, Loc]] = {}
+
+    def _company_ref(self, value: Any, loc: Loc) -> None:
+        if not isinstance(value, str) or value in self.companies:
+            return
+        known = self._spellings.get(value.casefold())
+        hint = f" (did you mean {known!r}?)" if known else suggestion(value, self.companies)
+        self.problems.append(Problem(loc, f"unknown company {value!r}{hint}"))
+
+    def check_parents(self) -> None:
+        reported: set[frozenset[str]] = set()
+        for company_id, company in self.companies.items():
+            if not isinstance(company, Mapping):
+                continue
+            self._company_ref(company.get("parent"), ("companies", company_id, "parent"))
+            chain = self._parent_chain(company_id)
+            if chain is None:
+                continue
+            cycle = frozenset(chain)
+            if cycle not in reported:
+                reported.add(cycle)
+                loop = " -> ".join([*chain, chain[0]])
+                self.problems.append(
+                    Problem(("companies", chain[0], "parent"), f"parent chain loops: {loop}")
+                )
+
+    def _parent_chain(self, company_id: str) -> list[str] | None:
+        """The loop reached from `company_id` through parents, from its first member, or None."""
+        path: list[str] = []
+        current: Any = company_id
+        while isinstance(current, str) and current in self.companies:
+            if current in path:
+                return path[path.index(current) :]
+            path.append(current)
+            company = self.companies[current]
+            current = company.get("parent") if isinstance(company, Mapping) else None
+        return None
+
+    def claim_login(self, login: str, *, owner: str, loc: Loc, at_key: bool) -> None:
+        key = login.lower()
+        if key not in self._logins:
+            self._logins[key] = (owner, loc, at_key)
+            return
+        first_owner, first_loc, first_at_key = self._logins[key]
+        whose = "is listed twice" if first_owner == owner else f"belongs to {first_owner!r}"
+        self.problems.append(
+            Problem(
+                loc,
+                f"login {login!r} {whose} (logins ignore case)",
+                at_key=at_key,
+                first=first_loc,
+                first_at_key=first_at_key,
+            )
+        )
+
+    def _claim_email(self, email: str, *, owner: str, loc: Loc) -> None:
+        key = email.lower()
+        if key not in self._emails:
+            self._emails[key] = (owner, loc)
+            return
+        first_owner, first_loc = self._emails[key]
+        whose = "is listed twice" if first_owner == owner else f"belongs to {first_owner!r}"
+        self.problems.append(
+            Problem(loc, f"email {email!r} {whose} (emails ignore case)", first=first_loc)
+        )
+
+    def check_person(self, login: str, person: Mapping[str, Any]) -> None:
+        base: Loc = ("people", login)
+        for index, other in _items(person.get("logins")):
+            if isinstance(other, str):
+                self.claim_login(other, owner=login, loc=(*base, "logins", index), at_key=False)
+        for index, email in _items(person.get("emails")):
+            if isinstance(email, str):
+                self._claim_email(email, owner=login, loc=(*base, "emails", index))
+        role = person.get("role")
+        if isinstance(role, str) and self.roles is not None and role not in self.roles:
+            hint = suggestion(role, self.roles) or f" (roles: {', '.join(sorted(self.roles))})"
+            self.problems.append(Problem((*base, "role"), f"unknown role {role!r}{hint}"))
+        ranges = self._ranges(person.get("affiliations"), (*base, "affiliations"))
+        self._check_overlaps(ranges, (*base, "affiliations"))
+        self._ranges(person.get("conflicts"), (*base, "conflicts"))
+        self._ranges(person.get("away"), (*base, "away"))
+
+    def _ranges(self, entries: Any, loc: Loc) -> list[_Range]:
+        """Check each entry's company and date order; return the well-formed ranges."""
+        ranges: list[_Range] = []
+        for index, entry in _items(entries):
+            if not isinstance(entry, Mapping):
+                continue
+            company = entry.get("company")
+            self._company_ref(company, (*loc, index, "company"))
+            start, end = _day(entry.get("from")), _day(entry.get("until"))
+            if start is not None and end is not None and start >= end:
+                self.problems.append(
+                    Problem(
+                        (*loc, index, "until"),
+                        f"empty date range: 'from' {start} is not before 'until' {end}"
+                        " (until is exclusive)",
+                    )
+                )
+                continue
+            if (entry.get("from") is None or start) and (entry.get("until") is None or end):
+                name = company if isinstance(company, str) else "?"
+                ranges.append(_Range(index, start or date.min, end or date.max, name))
+        return ranges
+
+    def _check_overlaps(self, ranges: list[_Range], loc: Loc) -> None:
+        # A sweep in order of start: O(n log n) even for a hostile list of thousands of entries.
+        latest: _Range | None = None
+        for current in sorted(ranges, key=lambda r: (r.start, r.index)):
+            if latest is not None and current.start < latest.end:
+                self.problems.append(
+                    Problem(
+                        (*loc, current.index),
+                        f"affiliation with {current.company!r} overlaps the one with"
+                        f" {latest.company!r} (a person has one affiliation at a time)",
+                        first=(*loc, latest.index),
+                    )
+                )
+            if latest is None or current.end > latest.end:
+                latest = current
+
+
+def _items(value: Any) -> Iterable[tuple[int, Any]]:
+    return enumerate(value) if isinstance(value, list) else ()
