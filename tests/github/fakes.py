@@ -54,6 +54,7 @@ class FakeServer:
     routes: list[tuple[str, re.Pattern[str], Handler]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     delay: float = 0.0  # a real await inside each request, so that concurrency is exercised
+    not_modified: int = 0  # 304s answered to If-None-Match
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.insert(0, (method, re.compile(pattern), handler))  # newest route wins
@@ -89,6 +90,10 @@ class FakeServer:
                 response_headers = {"content-type": "application/json; charset=utf-8"}
                 if extra:
                     response_headers.update(extra[0])
+                etag = response_headers.get("etag")
+                if status == 200 and etag and headers.get("if-none-match") == etag:
+                    self.not_modified += 1
+                    return 304, {"etag": etag}, b""
                 payload = b"" if data is None else json.dumps(data).encode()
                 return status, response_headers, payload
         raise AssertionError(f"unexpected GitHub call {call}")
@@ -96,7 +101,7 @@ class FakeServer:
 
 class FakeGitHub(gidgethub.abc.GitHubAPI):
     def __init__(self, server: FakeServer, authorization: Authorization) -> None:
-        super().__init__("coi-bot-tests", base_url=BASE_URL)
+        super().__init__("coi-bot-tests", base_url=BASE_URL, cache={})
         self.server = server
         self.authorization = authorization
 
@@ -107,3 +112,103 @@ class FakeGitHub(gidgethub.abc.GitHubAPI):
 
     async def sleep(self, seconds: float) -> None:  # pragma: no cover - the fake never limits
         raise AssertionError(f"the fake GitHub never asks to sleep ({seconds} s)")
+
+
+def pull_request_node(
+    *,
+    number: int = 1,
+    author: str = "alice",
+    head: str = "h" * 40,
+    state: str = "OPEN",
+    draft: bool = False,
+    files: list[tuple[str, int, int]] | None = None,
+    reviews: list[tuple[str, str, str]] | None = None,
+    requested: tuple[str, ...] = (),
+    labels: tuple[str, ...] = (),
+    check_run: tuple[int, str | None] | None = None,
+    map_text: str | None = None,
+    map_path: str = ".github/affiliations.yml",
+) -> dict[str, Any]:
+    """The `pullRequest` of a SNAPSHOT answer, as GitHub shapes it."""
+    files = files if files is not None else [("docs/readme.md", 1, 0)]
+    page = {"hasNextPage": False, "endCursor": None}
+    runs = (
+        []
+        if check_run is None
+        else [{"databaseId": check_run[0], "externalId": check_run[1], "conclusion": "SUCCESS"}]
+    )
+    return {
+        "id": f"PR_{number}",
+        "number": number,
+        "title": f"Change {number}",
+        "isDraft": draft,
+        "state": state,
+        "baseRefName": "main",
+        "headRefOid": head,
+        "author": {"__typename": "User", "login": author},
+        "labels": {"nodes": [{"name": label} for label in labels]},
+        "files": {
+            "totalCount": len(files),
+            "pageInfo": page,
+            "nodes": [
+                {"path": p, "additions": a, "deletions": d, "changeType": "MODIFIED"}
+                for p, a, d in files
+            ],
+        },
+        "commits": {
+            "totalCount": 1,
+            "pageInfo": page,
+            "nodes": [
+                {
+                    "commit": {
+                        "oid": head,
+                        "message": "change",
+                        "author": {"email": f"{author}@example.com", "user": {"login": author}},
+                        "committer": {"email": "noreply@github.com", "user": None},
+                    }
+                }
+            ],
+        },
+        "reviews": {
+            "pageInfo": page,
+            "nodes": [
+                {
+                    "id": f"R_{login}",
+                    "databaseId": 100 + i,
+                    "author": {"__typename": "User", "login": login},
+                    "state": review_state,
+                    "submittedAt": submitted,
+                    "commit": {"oid": head},
+                }
+                for i, (login, review_state, submitted) in enumerate(reviews or [])
+            ],
+        },
+        "comments": {"pageInfo": page, "nodes": []},
+        "reviewRequests": {
+            "nodes": [
+                {"requestedReviewer": {"__typename": "User", "login": login}} for login in requested
+            ]
+        },
+        "headCommit": {
+            "nodes": [
+                {
+                    "commit": {
+                        "oid": head,
+                        "mapFile": None
+                        if map_text is None
+                        else {"object": {"oid": "m" * 40, "text": map_text}},
+                        "checkSuites": {"nodes": [{"checkRuns": {"nodes": runs}}]},
+                    }
+                }
+            ]
+        },
+    }
+
+
+def snapshot_answer(pull: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "data": {
+            "rateLimit": {"remaining": 4999, "resetAt": "2030-01-01T00:00:00Z", "cost": 1},
+            "repository": {"pullRequest": pull},
+        }
+    }
