@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from bot.affiliations.importers import (
     ImportFormatError,
+    _display_name,
     company_id,
     dump_map,
     import_gitdm,
@@ -118,6 +119,12 @@ def test_company_id_ignores_case_and_surrounding_space(
     assert company_id(pad + recase(name) + pad) == company_id(name)
 
 
+@given(_names)
+def test_company_display_name_keeps_the_id(name: str) -> None:
+    # The readable name an import writes must lead back to the id it was filed under.
+    assert company_id(_display_name(name)) == company_id(name)
+
+
 # --- OWNERS.md ------------------------------------------------------------------------------------
 
 
@@ -205,7 +212,8 @@ def test_owners_person_listed_twice_keeps_the_higher_tier() -> None:
     assert jo.name == "Jo Doe"
     assert [a.company for a in jo.affiliations] == ["acme"]
     assert jo.emails == ["jo@home.example", "jo@work.example"]
-    assert document.companies["acme"] == Company(name="Acme", aliases=["Acme Inc.", "ACME"])
+    # "ACME" differs from "Acme" only in case: the map ignores case, so it is no alias
+    assert document.companies["acme"] == Company(name="Acme", aliases=["Acme Inc."])
     assert "other" not in document.companies
 
 

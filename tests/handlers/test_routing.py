@@ -121,6 +121,8 @@ async def test_each_recorded_delivery_queues_what_the_contract_says(
         "issue_comment/created.payload.json",
         "check_suite/completed.payload.json",
         "push/with-new-branch.payload.json",
+        "pull_request_review/submitted.payload.json",
+        "installation_repositories/added.payload.json",
     ],
 )
 async def test_a_delivery_without_an_installation_queues_nothing(

@@ -176,6 +176,7 @@ async def test_a_signed_payload_of_the_wrong_shape_is_400_and_may_be_redelivered
     assert status == 400
     assert "pull_request" in answer["reason"]
     assert delivery.delivery_id not in client.app[LEDGER_KEY]._seen
+    assert len(client.app[LEDGER_KEY]) == 0
 
 
 async def test_a_duplicate_delivery_is_processed_once(
@@ -295,6 +296,36 @@ async def test_an_installation_sweeps_the_open_prs_of_its_repositories(
     assert sorted(recorder.calls) == [
         PullRequestRef(957387, "Codertocat", "Hello-World", 10),
         PullRequestRef(957387, "Codertocat", "Hello-World", 11),
+    ]
+
+
+async def test_a_map_pushed_to_the_owners_github_repository_sweeps_the_owner(
+    aiohttp_client: Any, recorder: RecordingEvaluate, shared_dir: Path
+) -> None:
+    async def open_pull_requests(
+        installation_id: int, owner: str, repo: str
+    ) -> Sequence[PullRequestRef]:
+        return [PullRequestRef(installation_id, owner, repo, 1)]
+
+    async def installation_repositories(installation_id: int, owner: str) -> Sequence[str]:
+        return ["api", ".github"]
+
+    app = create_app(
+        make_settings(),
+        evaluate=recorder,
+        open_pull_requests=open_pull_requests,
+        installation_repositories=installation_repositories,
+    )
+    client = await aiohttp_client(app)
+    payload = load_payload(shared_dir, "push/with-new-branch.payload.json")
+    payload["repository"]["name"] = ".github"
+    payload["commits"][0]["added"] = [".github/affiliations.yml"]
+    status, body = await post(client, Delivery.of("push", payload))
+    assert (status, body["status"]) == (202, "queued")
+    await drain(client)
+    assert sorted(recorder.calls) == [
+        PullRequestRef(1, "Codertocat", ".github", 1),
+        PullRequestRef(1, "Codertocat", "api", 1),
     ]
 
 

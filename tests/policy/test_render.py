@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.affiliations.loader import MapError
+from bot.policy.facts import MapFile
+from bot.policy.render import (
+    MAX_OUTPUT_CHARS,
+    annotation_batches,
+    fit,
+    render,
+)
+from bot.policy.verdict import MapRef, evaluate, map_failure
+
+from .builders import NOW, approve, comment, document, facts, make_map
+
+AMAP = make_map()
+REF = MapRef(path=".github/affiliations.yml", blob_sha="abc123", source="repository")
+MAP_PATH = ".github/affiliations.yml"
+
+
+def _render(pr, **kwargs):  # type: ignore[no-untyped-def]
+    return render(evaluate(pr, AMAP, now=NOW, map_ref=REF), check_name="COI review", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("pr", "title"),
+    [
+        (facts(files=("docs/a.md",)), "Not a major change"),
+        (facts(), "Major change, no approval from the authors' companies"),
+        (
+            facts(reviews=(approve("bob"), approve("carol"))),
+            "Major change with independent approval",
+        ),
+        (facts(reviews=(approve("bob"),)), "Needs 1 independent approval from another company"),
+        (
+            facts(opener="erin", files=("GOVERNANCE.md",)),
+            "Protected files need approvals from 2 more companies",
+        ),
+        (
+            facts(opener="erin", files=("GOVERNANCE.md",), reviews=(approve("carol"),)),
+            "Protected files need approvals from 1 more company",
+        ),
+    ],
+)
+def test_titles(pr, title: str) -> None:  # type: ignore[no-untyped-def]
+    assert _render(pr).title == title
+
+
+def test_summary_tables() -> None:
+    pr = facts(
+        reviews=(approve("bob"), approve("dave", 2)),
+        comments=(
+            comment("carol", "/coi declare @erin | odd reason"),
+            comment("zed", "/coi bogus", 1),
+        ),
+    )
+    output = _render(pr, requested=("ivan",))
+    assert output.conclusion == "action_required"
+    summary = output.summary
+    assert "| @alice | opener, commit author | Acme |" in summary
+    assert (
+        "| @bob | 2026-03-02 12:00 UTC | Acme | no | same company as the authors (Acme) |"
+        in summary
+    )
+    assert "| @dave (not TSC) |" in summary
+    assert "path rule `core/**` matches 1 file" in summary
+    assert "| @erin | @carol | odd reason \\| |" not in summary
+    assert "odd reason" in summary
+    assert "Asked: @ivan." in summary
+    assert "Decided by the map `.github/affiliations.yml` at blob `abc123` (repository)." in summary
+    assert "refused: unknown command `bogus`" in output.text
+    assert "- `core/engine.py`" in output.text
+
+
+def test_no_candidate_left_and_nobody_asked() -> None:
+    pr = facts(reviews=(approve("bob"),))
+    assert "the TSC must act" in _render(pr, no_candidate=True).summary
+    assert "Nobody asked yet." in _render(pr).summary
+
+
+def test_fingerprint_is_stable_and_changes_with_what_is_shown() -> None:
+    pr = facts(reviews=(approve("bob"),))
+    first, again = _render(pr), _render(pr)
+    assert first.fingerprint == again.fingerprint
+    assert 32 <= len(first.fingerprint) <= 40
+    assert _render(pr, requested=("carol",)).fingerprint != first.fingerprint
+    assert _render(replace(pr, reviews=())).fingerprint != first.fingerprint
+
+
+def test_head_map_errors_become_annotations() -> None:
+    text = '{"version": 1,\n "companies": {"acme": {"name": "Acme"}},\n "poeple": {}}'
+    pr = facts(opener="erin", files=(MAP_PATH,), head_map=MapFile(path=MAP_PATH, text=text))
+    output = _render(pr)
+    assert output.conclusion == "failure"
+    assert output.title.startswith("This PR's affiliation map has")
+    assert output.annotations
+    for annotation in output.annotations:
+        assert annotation["path"] == MAP_PATH
+        assert annotation["annotation_level"] == "failure"
+        assert annotation["start_line"] == annotation["end_line"]
+    assert "### Map errors" in output.text
+
+
+@pytest.mark.parametrize(("source", "annotated"), [("repository", 1), ("owner", 0), ("bundled", 0)])
+def test_map_failure_rendering(source: str, annotated: int) -> None:
+    ref = MapRef(path="config/affiliations.yml", blob_sha=None, source=source)  # type: ignore[arg-type]
+    errors = [MapError(path="config/affiliations.yml", line=3, column=0, message="bad")]
+    output = render(map_failure(facts(), errors, map_ref=ref, now=NOW), check_name="COI review")
+    assert output.conclusion == "failure"
+    assert output.title == "The affiliation map config/affiliations.yml is invalid (1 error)"
+    assert len(output.annotations) == annotated
+    assert all("start_column" not in a for a in output.annotations)
+    assert "config/affiliations.yml:3:0: bad" in output.text
+
+
+def test_fit_cuts_at_a_line_with_a_note() -> None:
+    long = "\n".join("x" * 99 for _ in range(1000))
+    assert fit("short") == "short"
+    cut = fit(long, limit=1000)
+    assert len(cut) <= 1000
+    assert cut.endswith("(GitHub allows 1,000 here).")
+    assert "more characters not shown" in cut
+    no_newline = fit("y" * 5000, limit=1000)
+    assert len(no_newline) <= 1000
+
+
+def test_huge_prs_stay_inside_the_limits() -> None:
+    reviewers = [f"user{i}" for i in range(2000)]
+    pr = facts(
+        files=tuple(f"core/{'d' * 50}/{i}.py" for i in range(3000)),
+        reviews=tuple(approve(r, rid=r) for r in reviewers),
+    )
+    output = _render(pr)
+    assert len(output.summary) <= MAX_OUTPUT_CHARS
+    assert len(output.text) <= MAX_OUTPUT_CHARS
+    assert "more characters not shown" in output.summary + output.text
+
+
+@pytest.mark.parametrize(
+    ("count", "sizes"), [(0, []), (1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])]
+)
+def test_annotation_batches(count: int, sizes: list[int]) -> None:
+    annotations = [{"path": "a", "start_line": i} for i in range(count)]
+    batches = annotation_batches(annotations)
+    assert [len(b) for b in batches] == sizes
+    assert [a for b in batches for a in b] == annotations
+
+
+@pytest.mark.parametrize("size", [0, 51])
+def test_annotation_batch_size_is_bounded(size: int) -> None:
+    with pytest.raises(ValueError, match="batch size"):
+        annotation_batches([], size)
+
+
+def test_company_names_not_ids_in_tables() -> None:
+    doc = document()
+    doc["companies"]["acme"]["name"] = "Acme | Rockets"
+    pr = facts(reviews=(approve("bob"),))
+    from bot.affiliations.index import AffiliationMap
+    from bot.affiliations.model import MapDocument
+
+    amap = AffiliationMap(MapDocument.model_validate(json.loads(json.dumps(doc))))
+    output = render(evaluate(pr, amap, now=NOW, map_ref=REF), check_name="x")
+    assert "Acme \\| Rockets" in output.summary

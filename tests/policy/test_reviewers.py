@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.policy.reviewers import choose_reviewers, reviewer_candidates
+from bot.policy.verdict import MapRef, evaluate
+
+from .builders import NOW, approve, comment, facts, make_map
+
+AMAP = make_map()
+REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
+
+
+def _candidates(pr, *, load=None, amap=AMAP):  # type: ignore[no-untyped-def]
+    verdict = evaluate(pr, amap, now=NOW, map_ref=REF)
+    return reviewer_candidates(pr, amap, verdict, load=load or {}, now=NOW), verdict
+
+
+def test_candidates_exclude_authors_conflicts_away_and_approvers() -> None:
+    pr = facts(
+        reviews=(approve("bob"), approve("grace", 2)), comments=(comment("erin", "/coi declare"),)
+    )
+    candidates, verdict = _candidates(pr)
+    assert not verdict.needs_independent_review  # grace's approval is independent
+    # Out: alice, bob, frank (Acme, the authors'), dave (not TSC), erin (declared), grace
+    # (approved already), mallory (standing conflict with Acme), oscar (away).
+    assert set(candidates) == {"carol", "heidi", "ivan", "judy"}
+    assert candidates[-1] == "heidi"  # Broadcom's group is represented by grace (VMware)
+
+
+def test_conflicted_approvers_companies_are_avoided() -> None:
+    pr = facts(
+        opener="erin",
+        commits=(),
+        reviews=(approve("heidi"),),
+        comments=(comment("carol", "/coi declare @heidi"),),
+    )
+    candidates, verdict = _candidates(pr)
+    assert verdict.needs_independent_review
+    assert "grace" not in candidates  # VMware sits under Broadcom, heidi's company
+    assert "erin" not in candidates
+    assert "mallory" not in candidates  # initech: the author's company
+
+
+def test_order_new_companies_then_load_then_stable_hash() -> None:
+    pr = facts(reviews=(approve("bob"), approve("dave", 2)))  # dave: globex, not TSC
+    candidates, _ = _candidates(pr, load={"ivan": 3, "judy": 1})
+    # globex is represented by dave's approval: carol comes last.
+    assert candidates[-1] == "carol"
+    assert candidates.index("judy") < candidates.index("ivan")
+    tie, _ = _candidates(pr)
+    again, _ = _candidates(replace(pr, reviews=tuple(reversed(pr.reviews))))
+    assert tie == again
+    other_pr, _ = _candidates(replace(pr, node_id="PR_other"))
+    assert set(other_pr) == set(tie)
+
+
+@pytest.mark.parametrize(
+    ("requested", "count", "expected_len"),
+    [((), 1, 1), ((), 2, 2), ((), 0, 0), (("carol",), 1, 0), (("oscar",), 1, 1), (("bob",), 1, 1)],
+)
+def test_choose_reviewers(requested: tuple[str, ...], count: int, expected_len: int) -> None:
+    pr = replace(facts(reviews=(approve("bob"),)), requested_reviewers=requested)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    chosen = choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=count)
+    assert len(chosen) == expected_len
+    assert not set(chosen) & {"alice", "bob", "oscar"}
+
+
+def test_nobody_is_requested_when_no_review_is_needed() -> None:
+    pr = facts(files=("docs/a.md",), reviews=(approve("bob"),))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    assert choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1) == []
+
+
+def test_a_protected_change_short_of_companies_asks_for_reviewers() -> None:
+    pr = facts(opener="erin", files=("GOVERNANCE.md",), reviews=(approve("carol"),))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    assert not verdict.needs_independent_review
+    chosen = choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1)
+    assert chosen
+    assert chosen[0] not in {"carol", "oscar", "erin", "dave"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"count": -1}, "count"),
+        ({"load": {"ivan": -1}}, "load"),
+        ({"now": NOW.replace(tzinfo=None)}, "timezone"),
+    ],
+)
+def test_bad_inputs(kwargs: dict[str, object], message: str) -> None:
+    pr = facts(reviews=(approve("bob"),))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    arguments: dict[str, object] = {"load": {}, "now": NOW, "count": 1, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        choose_reviewers(pr, AMAP, verdict, **arguments)  # type: ignore[arg-type]
