@@ -30,6 +30,8 @@ Evaluate = Callable[[PullRequestRef], Awaitable[object]]
 OpenPullRequests = Callable[[int, str, str], Awaitable[Sequence[PullRequestRef]]]
 # (installation_id, owner) -> names of the owner's repositories the installation can see.
 InstallationRepositories = Callable[[int, str], Awaitable[Sequence[str]]]
+# (owner, repo) whose map was just pushed: the engine drops what it cached about that map.
+ForgetMap = Callable[[str, str], None]
 
 MAX_CONCURRENT_SWEEPS = 64
 
@@ -52,6 +54,7 @@ class Scheduler:
         metrics: Metrics,
         open_pull_requests: OpenPullRequests | None = None,
         installation_repositories: InstallationRepositories | None = None,
+        forget_map: ForgetMap | None = None,
         max_delay_seconds: float | None = None,
     ) -> None:
         if workers < 1:
@@ -63,6 +66,7 @@ class Scheduler:
         self._evaluate = evaluate
         self._open_pull_requests = open_pull_requests
         self._installation_repositories = installation_repositories
+        self._forget_map = forget_map
         self._worker_count = workers
         self._max_pending = max_pending
         self._coalesce = coalesce_seconds
@@ -161,6 +165,11 @@ class Scheduler:
     def sweep_owner(self, installation_id: int, owner: str) -> bool:
         """Queue every open PR of every repository of `owner` the installation can see."""
         return self._start_sweep(self._sweep_owner(installation_id, owner))
+
+    def map_changed(self, owner: str, repo: str) -> None:
+        """A map was pushed to `owner/repo`: sweeps that follow must not use a cached absence."""
+        if self._forget_map is not None:
+            self._forget_map(owner, repo)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -362,3 +362,11 @@ def test_every_event_is_followed_by_an_evaluation_and_one_pr_never_overlaps(
         ]
         assert starts, f"PR {number} was never evaluated"
         assert max(starts) >= at, f"PR {number} was not evaluated after its last event"
+
+
+async def test_a_pushed_map_is_forgotten_before_the_sweep_reads_it() -> None:
+    forgotten: list[tuple[str, str]] = []
+    scheduler = make(Recorder(), forget_map=lambda owner, repo: forgotten.append((owner, repo)))
+    scheduler.map_changed("org", ".github")
+    assert forgotten == [("org", ".github")]
+    make(Recorder()).map_changed("org", "repo")  # without an engine there is nothing to forget

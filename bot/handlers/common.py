@@ -1,7 +1,7 @@
 """What every handler shares: the scheduling interface they are given and payload helpers.
 
 Handlers never import the web layer or the engine: the webhook passes them an object with
-these three methods (`router.dispatch(event, scheduler=...)`), and they only decide which PRs
+these methods (`router.dispatch(event, scheduler=...)`), and they only decide which PRs
 to queue.
 """
 
@@ -25,6 +25,9 @@ class Scheduling(Protocol):
 
     def sweep_owner(self, installation_id: int, owner: str) -> bool:
         """Queue every open PR of every repository of `owner` in the installation."""
+
+    def map_changed(self, owner: str, repo: str) -> None:
+        """A map was pushed to `owner/repo`; forget what was cached about it."""
 
 
 def installation_id(data: Mapping[str, Any]) -> int | None:

@@ -52,6 +52,7 @@ async def evaluate_governed_pull_requests(
     if installation is None:
         return
     owner, repo = repository_of(event.data)
+    scheduler.map_changed(owner, repo)
     if repo == OWNER_MAP_REPOSITORY:
         scheduler.sweep_owner(installation, owner)
     else:

@@ -74,11 +74,12 @@ def _github_session(
 def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiring:
     from bot.engine import Engine
 
-    engine = Engine(settings=app[SETTINGS_KEY], session=session, metrics=app[METRICS_KEY])
+    engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
     return Wiring(
         evaluate=engine.evaluate,
         open_pull_requests=engine.open_pull_requests,
-        installation_repositories=getattr(engine, "installation_repositories", None),
+        installation_repositories=engine.installation_repositories,
+        forget_map=engine.map_changed,
     )
 
 
@@ -93,6 +94,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS_KEY],
         open_pull_requests=wiring.open_pull_requests,
         installation_repositories=wiring.installation_repositories,
+        forget_map=wiring.forget_map,
     )
     app[SCHEDULER_KEY] = scheduler
     async with scheduler:

@@ -9,7 +9,13 @@ from aiohttp import web
 from cachetools import TTLCache
 
 from bot.metrics import Metrics
-from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
+from bot.scheduler import (
+    Evaluate,
+    ForgetMap,
+    InstallationRepositories,
+    OpenPullRequests,
+    Scheduler,
+)
 from bot.settings import Settings
 
 # A redelivery keeps its delivery ID; GitHub allows it within 3 days (LIMITS.md).
@@ -50,6 +56,7 @@ class Wiring:
     evaluate: Evaluate
     open_pull_requests: OpenPullRequests | None
     installation_repositories: InstallationRepositories | None
+    forget_map: ForgetMap | None = None
 
 
 SETTINGS_KEY = web.AppKey("settings", Settings)

@@ -57,6 +57,9 @@ class DeliveryScheduling:
     def sweep_owner(self, installation_id: int, owner: str) -> bool:
         return self._record(self._scheduler.sweep_owner(installation_id, owner))
 
+    def map_changed(self, owner: str, repo: str) -> None:
+        self._scheduler.map_changed(owner, repo)
+
 
 async def _read_capped(request: web.Request, *, limit: int) -> bytes | None:
     """The raw body, or None as soon as it grows beyond `limit` (chunked bodies have no length)."""

@@ -37,6 +37,9 @@ class RecordingScheduling:
         self.requests.append(("sweep_owner", installation_id, owner))
         return self.accept
 
+    def map_changed(self, owner: str, repo: str) -> None:
+        self.requests.append(("map_changed", owner, repo))
+
 
 async def dispatch(
     event_name: str, data: dict[str, Any], *, map_path: str = MAP_PATH
@@ -205,14 +208,20 @@ def push_of_map(
 async def test_a_push_of_the_map_to_the_default_branch_sweeps_the_repository(
     shared_dir: Path,
 ) -> None:
-    assert await dispatch("push", push_of_map(shared_dir)) == [("sweep", 1, *HELLO)]
+    assert await dispatch("push", push_of_map(shared_dir)) == [
+        ("map_changed", *HELLO),
+        ("sweep", 1, *HELLO),
+    ]
 
 
 async def test_a_push_of_the_map_to_the_owners_github_repository_sweeps_the_owner(
     shared_dir: Path,
 ) -> None:
     data = push_of_map(shared_dir, repo=".github")
-    assert await dispatch("push", data) == [("sweep_owner", 1, "Codertocat")]
+    assert await dispatch("push", data) == [
+        ("map_changed", "Codertocat", ".github"),
+        ("sweep_owner", 1, "Codertocat"),
+    ]
 
 
 async def test_a_push_of_the_map_to_another_branch_queues_nothing(shared_dir: Path) -> None:
@@ -222,7 +231,10 @@ async def test_a_push_of_the_map_to_another_branch_queues_nothing(shared_dir: Pa
 
 async def test_the_map_path_comes_from_the_settings(shared_dir: Path) -> None:
     data = load_payload(shared_dir, "push/with-new-branch.payload.json")
-    assert await dispatch("push", data, map_path="README.md") == [("sweep", 1, *HELLO)]
+    assert await dispatch("push", data, map_path="README.md") == [
+        ("map_changed", *HELLO),
+        ("sweep", 1, *HELLO),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -412,6 +412,25 @@ async def test_an_injected_metrics_registry_is_the_one_served(aiohttp_client: An
     assert 'coi_evaluations_total{outcome="success"} 3.0' in text.splitlines()
 
 
+async def test_without_an_injected_evaluate_the_engine_does_the_work(
+    aiohttp_client: Any, app_private_key_pem: str
+) -> None:
+    from bot.engine import Engine
+    from bot.settings import Secret
+    from bot.web.state import SESSION_KEY, WIRING_KEY
+
+    settings = make_settings(private_key=Secret(app_private_key_pem))
+    client = await aiohttp_client(create_app(settings))
+    wiring = client.app[WIRING_KEY]
+    engine = getattr(wiring.evaluate, "__self__", None)
+    assert isinstance(engine, Engine)
+    assert wiring.open_pull_requests == engine.open_pull_requests
+    assert wiring.installation_repositories == engine.installation_repositories
+    assert wiring.forget_map == engine.map_changed
+    assert not client.app[SESSION_KEY].closed
+    assert (await client.get("/healthz")).status == 200
+
+
 def test_listers_without_an_evaluate_are_refused() -> None:
     async def open_pull_requests(
         installation_id: int, owner: str, repo: str
