@@ -97,6 +97,9 @@ def matching_files(
         for name in names:
             if combined.fullmatch(name) is None:
                 continue
+            if len(patterns) == 1:
+                hits.setdefault(patterns[0], set()).add(changed.path)
+                continue
             for pattern in patterns:
                 if glob_regex(pattern).fullmatch(name) is not None:
                     hits.setdefault(pattern, set()).add(changed.path)

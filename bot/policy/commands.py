@@ -129,6 +129,8 @@ def parse_commands(body: str, *, prefix: str) -> list[ParsedCommand]:
     if not prefix or " " in prefix:
         raise ValueError(f"a command prefix is one word such as '/coi', not {prefix!r}")
     commands: list[ParsedCommand] = []
+    if prefix.casefold() not in body.casefold():  # most comments: no need to read them closely
+        return commands
     for number, text in _command_lines(body):
         parsed = _parse_line(text, number=number, prefix=prefix)
         if parsed is not None:

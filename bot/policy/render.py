@@ -34,6 +34,8 @@ class CheckOutput:
 
 def _cell(value: str) -> str:
     # One table cell: a pipe would open a new column, a newline would end the row.
+    if value.isidentifier():  # the common case: a login or company id needs no escaping
+        return value
     return " ".join(value.replace("\\", "\\\\").replace("|", "\\|").split())
 
 
