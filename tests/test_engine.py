@@ -341,3 +341,17 @@ async def test_a_map_push_makes_the_engine_look_again(engine, server, github) ->
     result = await engine.evaluate(REF)
     assert result.map_ref is not None
     assert result.map_ref.source == "repository"
+
+
+async def test_no_candidate_left_is_said_in_the_check(engine, server, github) -> None:
+    # erin (Initech) and carol (Globex) both approved-and-withdrew: nobody else is eligible
+    github.repo_map = MAP.replace(
+        "  erin: {role: maintainer, affiliations: [{company: initech}]}\n", ""
+    ).replace("  carol: {role: maintainer, affiliations: [{company: globex}]}\n", "")
+    github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB)
+    result = await engine.evaluate(REF)
+    assert result.conclusion == "action_required"
+    assert result.requested == ()
+    assert not [c for c in server.calls if "requested_reviewers" in c.path]
+    assert result.output is not None
+    assert "TSC" in result.output.summary

@@ -1,0 +1,112 @@
+"""Which map decides: repository, owner's .github, bundled; bad files say what is wrong."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
+from tests.github.fakes import FakeServer
+
+MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
+
+
+async def authorization() -> str:
+    return "token t"
+
+
+def content(text: str, sha: str = "abc") -> dict[str, Any]:
+    encoded = base64.b64encode(text.encode()).decode()
+    return {"type": "file", "encoding": "base64", "content": encoded, "sha": sha}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def source(tmp_path: Path, clock: Clock | None = None) -> MapSource:
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(MAP)
+    return MapSource(map_path="coi.yml", bundled_map=bundled, clock=clock or Clock())
+
+
+def test_git_blob_sha_matches_git() -> None:
+    # `printf 'hello\n' | git hash-object --stdin`
+    assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+async def test_parsed_maps_are_shared_by_blob_sha(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/(a|b)/contents/coi.yml", 200, content(MAP, sha="s1"))
+    maps = source(tmp_path)
+    gh = server.factory(authorization)
+    first, ref_a = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    second, ref_b = await maps.map_for(gh, owner="o", repo="b", base_ref="dev")
+    assert first is second
+    assert (ref_a.source, ref_a.blob_sha, ref_b.path) == ("repository", "s1", "coi.yml")
+    assert first.ok
+
+
+async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/.+/contents/coi.yml", 404, {"message": "Not Found"})
+    clock = Clock()
+    maps = source(tmp_path, clock)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert ref.source == "bundled"
+    assert ref.blob_sha == git_blob_sha(MAP.encode())
+    assert len(server.calls) == 2
+    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert len(server.calls) == 2
+    clock.now += 61
+    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert len(server.calls) == 4
+
+
+async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    maps = source(tmp_path)
+    _, ref = await maps.map_for(
+        server.factory(authorization), owner="o", repo=".github", base_ref="main"
+    )
+    assert ref.source == "bundled"
+    assert len(server.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        (200, [{"type": "file"}], MapSourceError, "is not a file"),
+        (200, {"type": "dir"}, MapSourceError, "is not a file"),
+        (200, {"type": "file", "encoding": "none", "sha": "s"}, MapSourceError, "too large"),
+        (
+            200,
+            {"type": "file", "encoding": "base64", "content": "//79", "sha": "s"},
+            MapSourceError,
+            "not UTF-8",
+        ),
+        (403, {"message": "Resource not accessible by integration"}, Exception, "accessible"),
+    ],
+)
+async def test_unreadable_maps_raise(tmp_path, status, body, error, message) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", status, body)
+    with pytest.raises(error, match=message):
+        await source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", base_ref="main"
+        )
+
+
+async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
+    maps = MapSource(map_path="coi.yml", bundled_map=tmp_path / "nope.yml")
+    with pytest.raises(MapSourceError, match="cannot read the bundled map"):
+        await maps.bundled()

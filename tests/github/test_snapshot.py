@@ -1,0 +1,150 @@
+"""The SNAPSHOT answer as facts: paging beyond 100, head map, existing run, bad answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.github.snapshot import SnapshotError, facts_from_response, fetch_snapshot
+from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
+
+MAP_PATH = ".github/affiliations.yml"
+
+
+def parse(pull: dict[str, Any] | None, **extra: Any):
+    return facts_from_response(
+        snapshot_answer(pull)["data"],
+        owner="o",
+        repo="r",
+        number=1,
+        map_path=MAP_PATH,
+        **extra,
+    )
+
+
+def test_facts_carry_what_github_said() -> None:
+    pull = pull_request_node(
+        files=[("core/a.py", 3, 1)],
+        reviews=[("bob", "APPROVED", "2026-03-30T10:00:00Z")],
+        requested=("carol",),
+        labels=("major",),
+        check_run=(77, "fingerprint"),
+    )
+    pull["reviewRequests"]["nodes"].append(
+        {"requestedReviewer": {"__typename": "Team", "slug": "tsc"}}
+    )
+    pull["comments"]["nodes"].append(
+        {
+            "id": "C_1",
+            "databaseId": 11,
+            "author": {"__typename": "Bot", "login": "coi-bot"},
+            "body": "/coi recheck",
+            "createdAt": "2026-03-30T10:00:00Z",
+            "updatedAt": None,
+        }
+    )
+    facts, run = parse(pull)
+    assert facts.slug == "o/r#1"
+    assert facts.opener == "alice"
+    assert facts.labels == ("major",)
+    assert [(f.path, f.additions, f.deletions) for f in facts.files] == [("core/a.py", 3, 1)]
+    assert facts.commits[0].author_login == "alice"
+    assert facts.commits[0].committer_login is None
+    assert [(r.author, r.state) for r in facts.reviews] == [("bob", "APPROVED")]
+    assert facts.requested_reviewers == ("carol",)
+    assert facts.requested_teams == ("tsc",)
+    (comment,) = facts.comments
+    assert (comment.author_is_bot, comment.database_id) == (True, 11)
+    assert comment.updated_at == comment.created_at
+    assert facts.head_map is None
+    assert facts.files_truncated is False
+    assert run is not None
+    assert (run.id, run.external_id) == (77, "fingerprint")
+
+
+def test_pending_and_ghost_reviews() -> None:
+    pull = pull_request_node(
+        reviews=[("bob", "PENDING", None), ("erin", "APPROVED", "2026-03-30T10:00:00Z")]
+    )
+    pull["reviews"]["nodes"][1]["author"] = None
+    facts, _ = parse(pull)
+    assert [(r.author, r.state) for r in facts.reviews] == [(None, "APPROVED")]
+
+
+def test_the_head_map_is_read_only_when_the_pr_changes_it() -> None:
+    changed = pull_request_node(files=[(MAP_PATH, 2, 0)], map_text="version: 1\n")
+    facts, _ = parse(changed)
+    assert facts.head_map is not None
+    assert (facts.head_map.path, facts.head_map.text) == (MAP_PATH, "version: 1\n")
+    untouched = pull_request_node(files=[("a.py", 1, 0)], map_text="version: 1\n")
+    assert parse(untouched)[0].head_map is None
+
+
+def test_truncation_is_reported() -> None:
+    pull = pull_request_node()
+    pull["files"]["totalCount"] = 3500
+    assert parse(pull)[0].files_truncated is True
+
+
+@pytest.mark.parametrize(
+    ("pull", "message"),
+    [
+        (None, "no such pull request"),
+        ({**pull_request_node(), "state": "LOCKED"}, "unknown pull request state"),
+    ],
+)
+def test_bad_answers_are_refused(pull: dict[str, Any] | None, message: str) -> None:
+    with pytest.raises(SnapshotError, match=message):
+        parse(pull)
+
+
+async def test_connections_beyond_100_items_are_paged() -> None:
+    pull = pull_request_node(files=[(f"f{i}", 1, 0) for i in range(100)])
+    pull["files"]["pageInfo"] = {"hasNextPage": True, "endCursor": "c1"}
+    pull["files"]["totalCount"] = 230
+    pages = {
+        "c1": ({"hasNextPage": True, "endCursor": "c2"}, range(100, 200)),
+        "c2": ({"hasNextPage": False, "endCursor": None}, range(200, 230)),
+    }
+
+    def graphql(call: Call, match: Any) -> tuple[int, Any]:
+        if call.graphql_operation == "Snapshot":
+            assert call.body["variables"]["mapPath"] == MAP_PATH
+            return 200, snapshot_answer(pull)
+        assert call.graphql_operation == "FilesPage"
+        info, numbers = pages[call.body["variables"]["after"]]
+        nodes = [{"path": f"f{i}", "additions": 1, "deletions": 0} for i in numbers]
+        return 200, {
+            "data": {
+                "repository": {
+                    "pullRequest": {"files": {"totalCount": 230, "pageInfo": info, "nodes": nodes}}
+                }
+            }
+        }
+
+    server = FakeServer()
+    server.route("POST", "/graphql", graphql)
+
+    async def no_auth() -> str:
+        return "token t"
+
+    snapshot = await fetch_snapshot(
+        server.factory(no_auth),
+        owner="o",
+        repo="r",
+        number=1,
+        endpoint=GRAPHQL_URL,
+        map_path=MAP_PATH,
+        check_name="COI review",
+        app_id=12345,
+    )
+    assert snapshot.graphql_requests == 3
+    assert len(snapshot.facts.files) == 230
+    assert snapshot.facts.files[-1].path == "f229"
+    assert snapshot.facts.files_truncated is False
+    assert server.summary() == [
+        "POST /graphql Snapshot",
+        "POST /graphql FilesPage",
+        "POST /graphql FilesPage",
+    ]
