@@ -1,0 +1,164 @@
+"""`coi-bot demo`: the central story, played by the real bot against the built-in simulator.
+
+A maintainer of company A opens a major pull request; a colleague from A approves; the check asks
+for independent review; the bot requests a TSC member of another company; that member approves;
+the check passes. The cast is drawn from the bundled map, so the story runs on real TSC data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.loader import load_map_file
+from bot.sim.harness import BUNDLED_MAP, Stage
+
+OWNER, REPO = "StackStorm", "st2"
+
+
+class DemoError(RuntimeError):
+    """The story could not be played; the message says which step went wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    company: str
+    author: str
+    colleague: str
+    major_path: str
+
+
+def choose_cast(amap: AffiliationMap, *, today: datetime) -> Cast:
+    """A company with a TSC member (the author) and a colleague, and a path the policy calls major."""
+    day = today.date()
+    by_company: dict[str, list[str]] = {}
+    for login in sorted(amap.document.people):
+        for company in sorted(amap.companies_of(login, day)):
+            if amap.conflict_group(company) is not None:
+                by_company.setdefault(company, []).append(login)
+    for company, people in sorted(by_company.items()):
+        authors = [login for login in people if amap.is_tsc(login)]
+        if authors and len(people) >= 2:
+            author = authors[0]
+            colleague = next(login for login in people if login != author)
+            return Cast(company, author, colleague, _major_path(amap))
+    raise DemoError("the map has no company with a TSC member and a colleague to play the story")
+
+
+def _major_path(amap: AffiliationMap) -> str:
+    for pattern in amap.policy.major.paths:
+        if "**" in pattern:
+            return pattern.replace("**", "coi_demo/change.py").replace("*", "x")
+    raise DemoError("the map's policy names no major directory (a `dir/**` pattern) to change")
+
+
+class Story:
+    """Plays the steps and prints each with the check's state and the requested reviewers."""
+
+    def __init__(self, stage: Stage, amap: AffiliationMap, out: TextIO) -> None:
+        self.stage = stage
+        self.sim = stage.sim
+        self.amap = amap
+        self.out = out
+        self.repo = f"{OWNER}/{REPO}"
+        self.number = 0
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def who(self, login: str) -> str:
+        companies = self.amap.companies_of(login, datetime.now(UTC).date())
+        names = ", ".join(self.amap.company_name(c) for c in sorted(companies)) or "no company"
+        return f"@{login} ({names})"
+
+    def seed(self) -> None:
+        sim = self.sim
+        sim.add_installation(OWNER)
+        for login, person in sorted(self.amap.document.people.items()):
+            sim.add_user(login, email=person.emails[0] if person.emails else None)
+        sim.add_repo(OWNER, REPO, files={"README.md": "# st2\n"})
+        for login in self.amap.tsc_members():
+            sim.set_permission(self.repo, login, "write")
+
+    def check(self) -> dict[str, Any]:
+        head = self.sim.pull(self.repo, self.number).head_sha
+        runs = self.sim.check_runs(self.repo, head)
+        if not runs:
+            raise DemoError("the bot wrote no check run")
+        run: dict[str, Any] = runs[-1]
+        return run
+
+    def report(self, step: str) -> dict[str, Any]:
+        run = self.check()
+        requested = self.sim.review_requests(self.repo, self.number)
+        self.say(f"  check: {run['conclusion']}: {run['output']['title']}")
+        if requested:
+            self.say("  review requested from: " + ", ".join(self.who(r) for r in requested))
+        self.say(f"  ({step})")
+        return run
+
+    async def play(self, cast: Cast) -> int:
+        stage, sim = self.stage, self.sim
+        self.say(f"coi-bot demo: {self.repo} governed by the bundled map ({BUNDLED_MAP.name})")
+        self.say()
+        self.say(f"1. {self.who(cast.author)} opens a pull request changing {cast.major_path}")
+        self.number = await sim.open_pull_request(
+            self.repo,
+            author=cast.author,
+            title="Rework the action runner's isolation",
+            files={cast.major_path: "def isolate():\n    return True\n" * 3},
+        )
+        await stage.settle()
+        self.report("a major change with no approval yet: nothing to flag")
+
+        self.say(f"2. {self.who(cast.colleague)}, a colleague, approves")
+        await sim.submit_review(self.repo, self.number, reviewer=cast.colleague)
+        await stage.settle()
+        run = self.report("same-company approval on a major change")
+        if run["conclusion"] == "success":
+            raise DemoError("the check passed on a same-company approval alone")
+        requested = sim.review_requests(self.repo, self.number)
+        if not requested:
+            raise DemoError("the bot requested no third-party reviewer")
+
+        reviewer = requested[0]
+        self.say(f"3. {self.who(reviewer)}, the requested TSC member, approves")
+        await sim.submit_review(self.repo, self.number, reviewer=reviewer)
+        await stage.settle()
+        run = self.report("independent approval")
+        if run["conclusion"] != "success":
+            raise DemoError(f"the check did not pass after an independent approval: {run}")
+
+        self.say()
+        self.say("The check's summary, as GitHub shows it:")
+        self.say()
+        self.say(run["output"]["summary"])
+        return 0
+
+
+async def play_demo(out: TextIO, *, map_path: Path = BUNDLED_MAP) -> int:
+    loaded = load_map_file(map_path)
+    if loaded.map is None:
+        for error in loaded.errors:
+            print(error, file=sys.stderr)
+        return 1
+    cast = choose_cast(loaded.map, today=datetime.now(UTC))
+    async with Stage(bundled_map=map_path) as stage:
+        story = Story(stage, loaded.map, out)
+        story.seed()
+        return await story.play(cast)
+
+
+def run_demo(out: TextIO | None = None, *, runner: Callable[..., Any] = asyncio.run) -> int:
+    try:
+        status: int = runner(play_demo(out or sys.stdout))
+    except DemoError as error:
+        print(f"coi-bot demo: {error}", file=sys.stderr)
+        return 1
+    return status

@@ -1,0 +1,134 @@
+"""The real bot and the simulator, wired together over loopback HTTP.
+
+`coi-bot demo`, the end-to-end tests and the benchmarks all stand on this: the bot is the
+production `create_app(settings)`, nothing stubbed; the simulator plays GitHub, sends it signed
+webhooks and answers its REST and GraphQL calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.settings import Secret, Settings
+from bot.sim.simulator import GitHubSimulator
+from bot.web.app import create_app
+from bot.web.state import SCHEDULER_KEY
+
+APP_ID = 424242
+BUNDLED_MAP = Path(__file__).resolve().parents[2] / "config" / "affiliations.yml"
+
+
+def generate_app_key() -> tuple[str, str]:
+    """A fresh RSA key pair (private PEM, public PEM): App keys are never stored on disk."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+class Stage:
+    """Boots the simulator and the bot on free loopback ports; `async with Stage() as stage`."""
+
+    def __init__(
+        self,
+        *,
+        bundled_map: Path = BUNDLED_MAP,
+        private_key_pem: str | None = None,
+        public_key_pem: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        coalesce_seconds: float = 0.02,
+        workers: int = 4,
+        queue_size: int = 10_000,
+        **simulator_options: Any,
+    ) -> None:
+        if private_key_pem is None or public_key_pem is None:
+            private_key_pem, public_key_pem = generate_app_key()
+        self.webhook_secret = secrets.token_hex(16)
+        sim_kwargs: dict[str, Any] = dict(simulator_options)
+        if clock is not None:
+            sim_kwargs["clock"] = clock
+        self.sim = GitHubSimulator(
+            app_id=APP_ID,
+            app_public_key_pem=public_key_pem,
+            webhook_secret=self.webhook_secret,
+            **sim_kwargs,
+        )
+        self._private_key_pem = private_key_pem
+        self._bundled_map = bundled_map
+        self._coalesce_seconds = coalesce_seconds
+        self._workers = workers
+        self._queue_size = queue_size
+        self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
+        self.settings: Settings | None = None
+
+    async def __aenter__(self) -> Stage:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        await self.sim.start()
+        settings = Settings(
+            app_id=str(APP_ID),
+            private_key=Secret(self._private_key_pem),
+            webhook_secret=Secret(self.webhook_secret),
+            api_url=self.sim.url,
+            graphql_url=self.sim.graphql_url,
+            bundled_map=self._bundled_map,
+            workers=self._workers,
+            queue_size=self._queue_size,
+            coalesce_seconds=self._coalesce_seconds,
+        )
+        self.app = create_app(settings)
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.bot_url = f"http://127.0.0.1:{port}"
+        self.sim.webhook_url = f"{self.bot_url}/webhook"
+        self.settings = settings
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.sim.close()
+
+    async def settle(self, *, rounds: int = 50) -> None:
+        """Wait until neither side has work left: deliveries, queued evaluations, echoed events."""
+        assert self.app is not None
+        scheduler = self.app[SCHEDULER_KEY]
+        quiet_rounds = 0
+        for _ in range(rounds):
+            before = len(self.sim.calls), len(self.sim.deliveries)
+            await self.sim.settle()
+            await scheduler.drain()
+            await asyncio.sleep(0)
+            if (len(self.sim.calls), len(self.sim.deliveries)) == before:
+                quiet_rounds += 1
+                if quiet_rounds >= 2:
+                    return
+            else:
+                quiet_rounds = 0
+        raise TimeoutError("the bot and the simulator did not settle")
