@@ -35,7 +35,7 @@ class Cast:
 
 
 def choose_cast(amap: AffiliationMap, *, today: datetime) -> Cast:
-    """A company with a TSC member (the author) and a colleague, and a path the policy calls major."""
+    """A company with a TSC member (the author) and a colleague; a path the policy calls major."""
     day = today.date()
     by_company: dict[str, list[str]] = {}
     for login in sorted(amap.document.people):
