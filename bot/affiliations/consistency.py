@@ -30,9 +30,14 @@ class Problem:
     first_at_key: bool = False
 
 
+def closest(word: str, choices: Iterable[str]) -> list[str]:
+    """The one choice closest to `word`, or none when none is close."""
+    return difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+
+
 def suggestion(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest choice, or nothing when none is close."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    matches = closest(word, choices)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
@@ -212,12 +217,13 @@ class _Checker:
         latest: _Range | None = None
         for current in sorted(ranges, key=lambda r: (r.start, r.index)):
             if latest is not None and current.start < latest.end:
+                earlier, later = sorted((latest, current), key=lambda r: r.index)
                 self.problems.append(
                     Problem(
-                        (*loc, current.index),
-                        f"affiliation with {current.company!r} overlaps the one with"
-                        f" {latest.company!r} (a person has one affiliation at a time)",
-                        first=(*loc, latest.index),
+                        (*loc, later.index),
+                        f"affiliation with {later.company!r} overlaps the one with"
+                        f" {earlier.company!r} (a person has one affiliation at a time)",
+                        first=(*loc, earlier.index),
                     )
                 )
             if latest is None or current.end > latest.end:

@@ -33,7 +33,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-from bot.affiliations.consistency import Loc, Problem, check_document, suggestion
+from bot.affiliations.consistency import Loc, Problem, check_document, closest, suggestion
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 
@@ -91,7 +91,8 @@ def load_map_file(path: str | os.PathLike[str]) -> LoadResult:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line, column = _position(data[: error.start].decode("utf-8", "replace"), error.start)
+        before = data[: error.start].decode("utf-8")
+        line, column = _position(before, len(before))
         return _failed(name, line, column, f"not UTF-8 text: byte 0x{data[error.start]:02x}")
     return load_map_text(text, path=name)
 
@@ -136,10 +137,7 @@ def _load(text: str, path: str) -> LoadResult:
     try:
         document = MapDocument.model_validate(root)
     except ValidationError as invalid:
-        for detail in invalid.errors(include_url=False):
-            at_key = detail["type"] == "extra_forbidden"
-            line, column = composed.locate(detail["loc"], at_key=at_key)
-            errors.append(MapError(path, line, column, _describe(detail)))
+        errors.extend(_validation_errors(path, composed, invalid))
     errors.extend(_problem_error(path, composed, problem) for problem in check_document(root))
     return _result(errors, document)
 
@@ -484,6 +482,25 @@ _EXPLICIT: dict[str, Callable[[str], Any]] = {
 
 
 # --- pydantic errors in the map's words -------------------------------------------------------
+
+
+def _validation_errors(
+    path: str, composed: _Composed, invalid: ValidationError
+) -> Iterator[MapError]:
+    details = invalid.errors(include_url=False)
+    # `nmae: x` is one mistake: say "unknown key 'nmae' (did you mean 'name'?)", not also
+    # "missing required key 'name'".
+    misspelt: set[tuple[Any, ...]] = set()
+    for detail in details:
+        if detail["type"] == "extra_forbidden":
+            parent, key = detail["loc"][:-1], str(detail["loc"][-1])
+            misspelt.update((*parent, guess) for guess in closest(key, _allowed_keys(parent)))
+    for detail in details:
+        loc = detail["loc"]
+        if detail["type"] == "missing" and loc in misspelt:
+            continue
+        line, column = composed.locate(loc, at_key=detail["type"] == "extra_forbidden")
+        yield MapError(path, line, column, _describe(detail))
 
 
 def _describe(detail: ErrorDetails) -> str:
