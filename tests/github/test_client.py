@@ -373,3 +373,34 @@ def test_every_operation_of_the_reference_subset_is_known(shared_dir) -> None:
 def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="RetryPolicy"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_an_unreadable_reset_waits_the_default(script, session) -> None:
+    scripted, base = script
+    limited = reply(403, {"message": "limited"}, x_ratelimit_remaining="0", x_ratelimit_reset="?")
+    scripted.responses += [limited, reply(body={"ok": 1})]
+    sleeps = Sleeps()
+    assert await make_client(session, base, sleeps=sleeps).getitem("/rate_limit") == {"ok": 1}
+    assert sleeps == [60.0]
+
+
+async def test_a_forbidden_html_page_is_a_plain_refusal(script, session) -> None:
+    scripted, base = script
+    scripted.responses.append(lambda: web.Response(status=403, text="<html>no</html>"))
+    sleeps = Sleeps()
+    with pytest.raises(gidgethub.BadRequest):
+        await make_client(session, base, sleeps=sleeps).getitem("/rate_limit")
+    assert sleeps == []
+
+
+async def test_a_client_without_authorization_sends_none(script, session) -> None:
+    scripted, base = script
+    scripted.responses.append(reply(body={"zen": "ok"}))
+    sleeps = Sleeps()
+    client = GitHubClient(
+        session, metrics=Metrics(), base_url=base, graphql_url=base + "/graphql", sleep=sleeps
+    )
+    await client.getitem("/zen")
+    assert "Authorization" not in scripted.requests[0][2]
+    await client.sleep(2.5)  # gidgethub's own sleep hook goes through the injected one
+    assert sleeps == [2.5]
