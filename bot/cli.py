@@ -39,10 +39,16 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from bot.affiliations.importers import dump_map, import_gitdm, import_owners
+    from bot.affiliations.importers import ImportFormatError, dump_map, import_gitdm, import_owners
 
     text = Path(args.file).read_text(encoding="utf-8")
-    document = import_owners(text) if args.format == "owners" else import_gitdm(text)
+    try:
+        document = import_owners(text) if args.format == "owners" else import_gitdm(text)
+    except ImportFormatError as error:
+        for problem in error.problems:
+            print(f"{args.file}:{problem.line}: {problem.message}", file=sys.stderr)
+        print(f"{args.file}: {len(error.problems)} error(s)", file=sys.stderr)
+        return 1
     sys.stdout.write(dump_map(document))
     return 0
 

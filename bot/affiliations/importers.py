@@ -56,12 +56,21 @@ _LEGAL_SUFFIXES = frozenset(
 _SEPARATORS = re.compile(r"[\W_]+")
 
 
-class ImportFormatError(ValueError):
-    """The source file cannot be imported; `problems` lists every one, each with its line."""
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    line: int
+    message: str
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportFormatError(ValueError):
+    """The source file cannot be imported; `problems` lists every one, in the order of lines."""
+
+    def __init__(self, problems: Sequence[ImportProblem]) -> None:
+        self.problems = tuple(sorted(problems, key=lambda problem: problem.line))
+        super().__init__("\n".join(map(str, self.problems)))
 
 
 # --- company names ------------------------------------------------------------------------------
@@ -93,15 +102,26 @@ def company_id(name: str) -> str:
 
 
 def _display_name(spelling: str) -> str:
-    """The spelling without its legal suffix or trailing decoration: "Sysdig Inc." -> "Sysdig"."""
+    """The spelling without its legal suffix or trailing decoration: "Sysdig Inc." -> "Sysdig".
+
+    Only whole trailing words made of suffixes or of punctuation go, so the id stays the same.
+    """
     words = spelling.replace(",", " ").split()
-    while len(words) > 1 and (not _words(words[-1]) or _words(words[-1])[-1] in _LEGAL_SUFFIXES):
+
+    def droppable(word: str, *, meaningful_left: int) -> bool:
+        tokens = _words(word)
+        return not tokens or (meaningful_left > 1 and all(t in _LEGAL_SUFFIXES for t in tokens))
+
+    while words and droppable(words[-1], meaningful_left=sum(1 for w in words if _words(w))):
         words.pop()
-    return " ".join(words).rstrip(" .,-·") or " ".join(spelling.split())
+    return " ".join(words).rstrip(" .,-·")
 
 
 class _CompanyBook:
-    """Collects the spellings met for each company id, in the order they were met."""
+    """Collects the spellings met for each company id, in the order they were met.
+
+    Spellings that differ only in case are one: the map matches company names ignoring case.
+    """
 
     def __init__(self) -> None:
         self._spellings: dict[str, list[str]] = {}
@@ -110,7 +130,7 @@ class _CompanyBook:
         cid = company_id(spelling)
         known = self._spellings.setdefault(cid, [])
         tidy = " ".join(spelling.split())
-        if tidy not in known:
+        if all(tidy.casefold() != seen.casefold() for seen in known):
             known.append(tidy)
         return cid
 
@@ -119,7 +139,7 @@ class _CompanyBook:
         for cid in sorted(self._spellings):
             spellings = self._spellings[cid]
             name = _display_name(spellings[0])
-            aliases = [spelling for spelling in spellings if spelling != name]
+            aliases = [s for s in spellings if s.casefold() != name.casefold()]
             result[cid] = Company(name=name, aliases=aliases, independent=cid == INDEPENDENT)
         return result
 
@@ -176,7 +196,7 @@ def import_owners(text: str) -> MapDocument:
     """A map from a StackStorm-style OWNERS.md: each tier becomes a role, `_Company_` an
     undated affiliation and `<<email>>` an email. Bullets outside a known tier are ignored
     unless they name a GitHub handle (a person the map would silently lose)."""
-    problems: list[str] = []
+    problems: list[ImportProblem] = []
     book = _CompanyBook()
     entries: dict[str, _OwnersEntry] = {}
     tier_order = list(OWNERS_TIERS.values())
@@ -184,19 +204,23 @@ def import_owners(text: str) -> MapDocument:
         match = _ENTRY.match(line)
         if match is None:
             if role is not None or "[@" in line:
-                problems.append(f"line {number}: a person's entry needs '([@login](url))'")
+                problems.append(ImportProblem(number, "a person's entry needs '([@login](url))'"))
             continue
         login = match["login"]
         if role is None:
             problems.append(
-                f"line {number}: @{login} is outside the tiers "
-                f"({', '.join(t.title() for t in OWNERS_TIERS)})"
+                ImportProblem(
+                    number,
+                    f"@{login} is outside the tiers ({', '.join(t.title() for t in OWNERS_TIERS)})",
+                )
             )
             continue
         profile = _PROFILE_URL.match(match["url"])
         if profile is not None and profile["login"].lower() != login.lower():
             problems.append(
-                f"line {number}: handle @{login} links to the profile of @{profile['login']}"
+                ImportProblem(
+                    number, f"handle @{login} links to the profile of @{profile['login']}"
+                )
             )
             continue
         company_match = _OWNERS_COMPANY.match(match["rest"])
@@ -291,17 +315,19 @@ class _GitdmRecord:
     spans: list[_Span] = field(default_factory=list)
 
 
-def _gitdm_date(text: str | None, number: int, problems: list[str]) -> date | None:
+def _gitdm_date(text: str | None, number: int, problems: list[ImportProblem]) -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        problems.append(f"line {number}: {text!r} is not a date (YYYY-MM-DD)")
+        problems.append(ImportProblem(number, f"{text!r} is not a date (YYYY-MM-DD)"))
         return None
 
 
-def _gitdm_records(text: str, book: _CompanyBook, problems: list[str]) -> list[_GitdmRecord]:
+def _gitdm_records(
+    text: str, book: _CompanyBook, problems: list[ImportProblem]
+) -> list[_GitdmRecord]:
     records: list[_GitdmRecord] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
@@ -309,7 +335,9 @@ def _gitdm_records(text: str, book: _CompanyBook, problems: list[str]) -> list[_
             continue
         if line[0].isspace():
             if not records:
-                problems.append(f"line {number}: an affiliation before any 'login: emails' line")
+                problems.append(
+                    ImportProblem(number, "an affiliation before any 'login: emails' line")
+                )
                 continue
             span = _gitdm_span(line.strip(), number, book, problems)
             if span is not None:
@@ -317,7 +345,7 @@ def _gitdm_records(text: str, book: _CompanyBook, problems: list[str]) -> list[_
             continue
         header = _GITDM_HEADER.match(line)
         if header is None:
-            problems.append(f"line {number}: expected 'login: email, ...', got {line!r}")
+            problems.append(ImportProblem(number, f"expected 'login: email, ...', got {line!r}"))
             continue
         record = _GitdmRecord(login=header["login"], line=number)
         for raw_email in header["emails"].split(","):
@@ -325,14 +353,16 @@ def _gitdm_records(text: str, book: _CompanyBook, problems: list[str]) -> list[_
             if not email or _REDACTED_EMAIL.search(email):
                 continue
             if email.count("@") != 1:
-                problems.append(f"line {number}: {raw_email.strip()!r} is not an email")
+                problems.append(ImportProblem(number, f"{raw_email.strip()!r} is not an email"))
                 continue
             record.emails.append(email)
         records.append(record)
     return records
 
 
-def _gitdm_span(text: str, number: int, book: _CompanyBook, problems: list[str]) -> _Span | None:
+def _gitdm_span(
+    text: str, number: int, book: _CompanyBook, problems: list[ImportProblem]
+) -> _Span | None:
     match = _GITDM_AFFILIATION.match(text)
     assert match is not None  # the pattern accepts any non-empty text
     before = len(problems)
@@ -341,7 +371,7 @@ def _gitdm_span(text: str, number: int, book: _CompanyBook, problems: list[str])
     if len(problems) > before:
         return None
     if start is not None and end is not None and start >= end:
-        problems.append(f"line {number}: 'from {start}' is not before 'until {end}'")
+        problems.append(ImportProblem(number, f"'from {start}' is not before 'until {end}'"))
         return None
     try:
         cid = (
@@ -350,19 +380,21 @@ def _gitdm_span(text: str, number: int, book: _CompanyBook, problems: list[str])
             else None
         )
     except ValueError as error:
-        problems.append(f"line {number}: {error}")
+        problems.append(ImportProblem(number, str(error)))
         return None
     return None if cid is None else _Span(company=cid, start=start, end=end, line=number)
 
 
-def _check_spans(record: _GitdmRecord, problems: list[str]) -> None:
+def _check_spans(record: _GitdmRecord, problems: list[ImportProblem]) -> None:
     spans = record.spans
     for index, span in enumerate(spans):
         for other in spans[index + 1 :]:
             if span.overlaps(other):
                 problems.append(
-                    f"line {other.line}: @{record.login}'s affiliation overlaps the one "
-                    f"on line {span.line}"
+                    ImportProblem(
+                        other.line,
+                        f"@{record.login}'s affiliation overlaps the one on line {span.line}",
+                    )
                 )
 
 
@@ -388,7 +420,7 @@ def import_gitdm(text: str) -> MapDocument:
     emails of all of them and the affiliations of the first, plus any later ones that do not
     overlap it: the map allows one company per day per person.
     """
-    problems: list[str] = []
+    problems: list[ImportProblem] = []
     book = _CompanyBook()
     records = _gitdm_records(text, book, problems)
     merged: dict[str, _GitdmRecord] = {}

@@ -246,7 +246,10 @@ def test_owners_reports_every_problem_at_once() -> None:
     text = "* A ([@a](x))\n# Leaders\n* nobody\n* B ([@b](https://github.com/c))\n"
     with pytest.raises(ImportFormatError) as caught:
         import_owners(text)
-    assert [p.split(":")[0] for p in caught.value.problems] == ["line 1", "line 3", "line 4"]
+    assert [problem.line for problem in caught.value.problems] == [1, 3, 4]
+    assert str(caught.value).splitlines()[0] == "line 1: @a is outside the tiers " + (
+        "(Leaders, Senior Maintainers, Maintainers, Contributors, Friends)"
+    )
 
 
 def test_owners_ignores_bullets_outside_tiers_without_handles() -> None:
@@ -383,6 +386,13 @@ def test_gitdm_bad_lines_are_reported_with_their_line(text: str, message: str) -
         import_gitdm(text)
 
 
+def test_gitdm_problems_come_in_line_order() -> None:
+    text = "a:\n\tAcme\n\tGlobex\nno colon here\n\tInitech from 1999\n"
+    with pytest.raises(ImportFormatError) as caught:
+        import_gitdm(text)
+    assert [problem.line for problem in caught.value.problems] == [3, 4, 5]
+
+
 # --- dump_map -------------------------------------------------------------------------------------
 
 
@@ -503,3 +513,18 @@ def test_dump_map_quotes_whatever_the_loader_would_misread(text: str) -> None:
         bots=[text],
     )
     assert load_text(dump_map(document)).document == document
+
+
+def test_cli_import_reports_problems_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "developers_affiliations.txt"
+    source.write_text("\tAcme\nok: ok!example.com\n\tAcme from 2020-02-30\n", encoding="utf-8")
+    assert main(["import", "gitdm", str(source)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"{source}:1: an affiliation before any 'login: emails' line",
+        f"{source}:3: '2020-02-30' is not a date (YYYY-MM-DD)",
+        f"{source}: 2 error(s)",
+    ]
