@@ -21,16 +21,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    DocumentStartEvent,
-    Event,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
+from ruamel.yaml.events import Event
 from ruamel.yaml.reader import ReaderError
 
 from bot.affiliations.consistency import Loc, Problem, check_document, closest, suggestion
@@ -290,6 +281,30 @@ def _events(text: str) -> tuple[Iterator[Event], Callable[[], None]]:
     return iter(YAML(typ="safe", pure=True).parse(text)), lambda: None  # pragma: no cover
 
 
+def _event_classes() -> dict[str, type[Event]]:
+    """The classes the parser really emits, by name.
+
+    The C extension keeps the `ruamel.yaml.events` it saw first: if that module is ever imported
+    again (coverage.py does so when measuring a submodule), `ruamel.yaml.events.ScalarEvent` is
+    another class than the one in the stream.
+    """
+    events, dispose = _events("a: &x [b]\nc: *x\n")
+    try:
+        return {type(event).__name__: type(event) for event in events}
+    finally:
+        dispose()
+
+
+_CLASSES = _event_classes()
+_SCALAR = _CLASSES["ScalarEvent"]
+_ALIAS = _CLASSES["AliasEvent"]
+_MAPPING_START = _CLASSES["MappingStartEvent"]
+_MAPPING_END = _CLASSES["MappingEndEvent"]
+_SEQUENCE_START = _CLASSES["SequenceStartEvent"]
+_SEQUENCE_END = _CLASSES["SequenceEndEvent"]
+_DOCUMENT_START = _CLASSES["DocumentStartEvent"]
+
+
 class _Composer:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -331,7 +346,7 @@ class _Composer:
         non_string_start = _NON_STRING_START
         for event in events:
             kind = type(event)
-            if kind is ScalarEvent:
+            if kind is _SCALAR:
                 self.nodes += 1
                 top = stack[-1] if stack else None
                 if top is not None and top.is_mapping and event.anchor is None:
@@ -354,17 +369,17 @@ class _Composer:
                         top.key = _NO_KEY
                         continue
                 self._add_scalar(event)
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                self._open(event, is_mapping=kind is MappingStartEvent)
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                self._open(event, is_mapping=kind is _MAPPING_START)
+            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     opened = self.open_anchors.pop(frame.anchor)
                     self.anchors[frame.anchor] = _Anchored(frame.container, self.nodes - opened)
                 self._add(frame.container, frame.mark)
-            elif kind is AliasEvent:
+            elif kind is _ALIAS:
                 self._alias(event)
-            elif kind is DocumentStartEvent:
+            elif kind is _DOCUMENT_START:
                 self.documents += 1
                 if self.documents > 1:
                     raise _Fatal(*_at(event.start_mark), "a map is one YAML document, found two")
