@@ -993,17 +993,20 @@ class GitHubSimulator:
     def _check_suite_payload(
         self, action: str, repo: Repository, suite: CheckSuite, *, sender: str
     ) -> Json:
+        shape = self.shapes.check_suite(
+            repo,
+            suite,
+            runs=self.runs_of_suite(suite.id),
+            pulls=self.pulls_with_head(repo, suite.head_sha),
+            app_owner=self.app_owner,
+            head_commit=repo.commits[suite.head_sha],
+            webhook=True,
+        )
+        if action == "rerequested":  # GitHub's rerequested suite omits the rerequestable flags
+            del shape["rerequestable"], shape["runs_rerequestable"]
         return {
             "action": action,
-            "check_suite": self.shapes.check_suite(
-                repo,
-                suite,
-                runs=self.runs_of_suite(suite.id),
-                pulls=self.pulls_with_head(repo, suite.head_sha),
-                app_owner=self.app_owner,
-                head_commit=repo.commits[suite.head_sha],
-                webhook=True,
-            ),
+            "check_suite": shape,
             "repository": self.repo_json(repo),
             "sender": self.shapes.user(self.users[sender]),
         }

@@ -1,0 +1,240 @@
+"""The GraphQL endpoint: the bot's own documents executed over the simulator's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.github.queries import PAGE_QUERIES, SNAPSHOT, review_load_query
+from bot.sim import GitHubSimulator
+from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Seed
+
+CHECK = "COI review"
+
+
+def snapshot_variables(number: int) -> dict[str, Any]:
+    return {
+        "owner": "acme",
+        "name": "widgets",
+        "number": number,
+        "mapPath": MAP_PATH,
+        "checkName": CHECK,
+        "appId": APP_ID,
+    }
+
+
+async def test_snapshot_of_a_seeded_pull_request(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets",
+        author="alice",
+        title="Rework",
+        files={"src/core.py": "a\nb\n", "README.md": None},
+        labels=["major"],
+        co_authors=["bob"],
+    )
+    await sim.push_commits("acme/widgets", number, author="bob", files={"src/core.py": "a\nc\n"})
+    review_id = await sim.submit_review("acme/widgets", number, reviewer="bob")
+    await sim.post_comment("acme/widgets", number, author="carol", body="/coi declare")
+    await api.login(seed.installation_id)
+    head = sim.head_sha("acme/widgets", number)
+    await api.call(
+        "POST",
+        f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+        json={"reviewers": ["carol"]},
+    )
+    _, run, _ = await api.call(
+        "POST",
+        "/repos/acme/widgets/check-runs",
+        json={
+            "name": CHECK,
+            "head_sha": head,
+            "external_id": "v7",
+            "conclusion": "neutral",
+            "output": {"title": "t", "summary": "s"},
+        },
+    )
+    await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "bot says"}
+    )
+
+    result = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    assert "errors" not in result
+    data = result["data"]
+    assert data["rateLimit"]["remaining"] <= 5000
+    pull = data["repository"]["pullRequest"]
+    assert (pull["number"], pull["title"], pull["state"], pull["isDraft"]) == (
+        number,
+        "Rework",
+        "OPEN",
+        False,
+    )
+    assert (pull["baseRefName"], pull["headRefOid"]) == ("main", head)
+    assert pull["author"] == {"__typename": "User", "login": "alice"}
+    assert pull["labels"]["nodes"] == [{"name": "major"}]
+    assert pull["files"]["totalCount"] == 2
+    assert {
+        (f["path"], f["changeType"], f["additions"], f["deletions"]) for f in pull["files"]["nodes"]
+    } == {
+        ("src/core.py", "ADDED", 2, 0),
+        ("README.md", "DELETED", 0, 1),
+    }
+    commits = pull["commits"]["nodes"]
+    assert [c["commit"]["author"]["user"]["login"] for c in commits] == ["alice", "bob"]
+    assert "Co-authored-by: bob <bob@acme.example>" in commits[0]["commit"]["message"]
+    [review] = pull["reviews"]["nodes"]
+    assert (review["databaseId"], review["state"], review["author"]["login"]) == (
+        review_id,
+        "APPROVED",
+        "bob",
+    )
+    assert review["commit"]["oid"] == head
+    assert review["submittedAt"].endswith("Z")
+    comments = pull["comments"]["nodes"]
+    assert [(c["author"]["__typename"], c["author"]["login"]) for c in comments] == [
+        ("User", "carol"),
+        ("Bot", "coi-bot[bot]"),
+    ]
+    requested = [n["requestedReviewer"] for n in pull["reviewRequests"]["nodes"]]
+    assert requested == [{"__typename": "User", "login": "carol"}]
+    [head_commit] = pull["headCommit"]["nodes"]
+    assert head_commit["commit"]["oid"] == head
+    assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
+    runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
+    assert runs == [{"databaseId": run["id"], "externalId": "v7", "conclusion": "NEUTRAL"}]
+    assert [c.kind for c in sim.calls].count("graphql") == 1
+    assert sim.calls[-1].query_name == "Snapshot"
+
+
+async def test_team_review_requests_and_a_missing_map(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.add_team("acme", "tsc", members=["carol"])
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={MAP_PATH: None}
+    )
+    await api.login(seed.installation_id)
+    status, _, _ = await api.call(
+        "POST",
+        f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+        json={"team_reviewers": ["tsc"]},
+    )
+    assert status == 201
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    assert pull["reviewRequests"]["nodes"] == [
+        {"requestedReviewer": {"__typename": "Team", "slug": "tsc"}}
+    ]
+    assert pull["headCommit"]["nodes"][0]["commit"]["mapFile"] is None
+    # The push already created the App's (empty) suite, as GitHub does for apps with checks.
+    suites = pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"]
+    assert suites == [{"checkRuns": {"nodes": []}}]
+
+
+@pytest.mark.parametrize("connection", ["files", "commits", "reviews", "comments"])
+async def test_paging_beyond_100_items(
+    sim: GitHubSimulator, api: Api, seed: Seed, connection: str
+) -> None:
+    files: dict[str, str | None] = {
+        f"f{i:03}.txt": f"{i}\n" for i in range(250 if connection == "files" else 1)
+    }
+    number = await sim.open_pull_request("acme/widgets", author="alice", title="big", files=files)
+    if connection == "commits":
+        for i in range(150):
+            await sim.push_commits(
+                "acme/widgets", number, author="alice", files={"f000.txt": f"v{i}\n"}
+            )
+    elif connection == "reviews":
+        for i in range(150):
+            await sim.submit_review(
+                "acme/widgets", number, reviewer="bob", state="COMMENTED", body=str(i)
+            )
+    elif connection == "comments":
+        for i in range(150):
+            await sim.post_comment("acme/widgets", number, author="bob", body=str(i))
+    await api.login(seed.installation_id)
+    total = 250 if connection == "files" else 151 if connection == "commits" else 150
+    first = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ][connection]
+    seen = len(first["nodes"])
+    assert seen == 100
+    page_info = first["pageInfo"]
+    while page_info["hasNextPage"]:
+        result = await api.graphql(
+            PAGE_QUERIES[connection],
+            owner="acme",
+            name="widgets",
+            number=number,
+            after=page_info["endCursor"],
+        )
+        page = result["data"]["repository"]["pullRequest"][connection]
+        seen += len(page["nodes"])
+        page_info = page["pageInfo"]
+    assert seen == total
+
+
+async def test_review_load_counts_open_requests(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
+    await api.login(seed.installation_id)
+    for author in ("alice", "bob"):
+        number = await sim.open_pull_request(
+            "acme/widgets", author=author, title="t", files={"x": author}
+        )
+        await api.call(
+            "POST",
+            f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+            json={"reviewers": ["carol"]},
+        )
+    result = await api.graphql(review_load_query(["carol", "bob", "dave"]))
+    assert result["data"] == {
+        "c0": {"issueCount": 2},
+        "c1": {"issueCount": 0},
+        "c2": {"issueCount": 0},
+    }
+
+
+_PULL = 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: %s) { %s } } }'
+
+
+@pytest.mark.parametrize(
+    ("query", "error_type"),
+    [
+        ('query { repository(owner: "acme", name: "nope") { id } }', "NOT_FOUND"),
+        (_PULL % (99, "id"), "NOT_FOUND"),
+        (_PULL % (1, "files(first: 101) { totalCount }"), "EXCESSIVE_PAGINATION"),
+        (_PULL % (1, "files { totalCount }"), "MISSING_PAGINATION_BOUNDARIES"),
+    ],
+)
+async def test_graphql_errors_carry_githubs_types(
+    sim: GitHubSimulator, api: Api, seed: Seed, query: str, error_type: str
+) -> None:
+    await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"x": "y"})
+    await api.login(seed.installation_id)
+    result = await api.graphql(query)
+    assert [e["type"] for e in result["errors"]] == [error_type]
+
+
+async def test_an_invalid_document_is_answered_and_recorded(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    await api.login(seed.installation_id)
+    result = await api.graphql("query { repository(owner: 1) { nonsense } }")
+    assert "data" not in result
+    assert result["errors"]
+    assert sim.violations
+    sim.violations.clear()
+
+
+async def test_graphql_needs_an_installation_token(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    async with api.session.post(
+        sim.graphql_url, json={"query": "query { viewer { login } }"}
+    ) as response:
+        assert response.status == 401
+        assert (await response.json())[
+            "message"
+        ] == "This endpoint requires you to be authenticated."
