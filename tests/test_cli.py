@@ -1,0 +1,88 @@
+"""`coi-bot validate` and `coi-bot schema`, run through `bot.cli.main` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.affiliations.test_loader import ONE_MISTAKE, VALID
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_validate_prints_a_summary_per_valid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = write(tmp_path, "a.yml", VALID)
+    second = write(tmp_path, "b.yml", "version: 1\n")
+    assert main(["validate", str(first), str(second)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{first}: valid: 2 people, 4 companies, 2 TSC members",
+        f"{second}: valid: 0 people, 0 companies, 0 TSC members",
+    ]
+    assert err == ""
+
+
+def test_validate_reads_the_bundled_map_by_default(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["validate"]) == 0
+    assert capsys.readouterr().out.startswith("config/affiliations.yml: valid: ")
+
+
+@pytest.mark.parametrize(("text", "expected"), ONE_MISTAKE)
+def test_validate_reports_each_kind_of_mistake_at_its_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: tuple[int, int, str]
+) -> None:
+    path = write(tmp_path, "affiliations.yml", textwrap.dedent(text))
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    line, column, message = expected
+    assert out == ""
+    first, summary = err.splitlines()
+    assert first.startswith(f"{path}:{line}:{column}: {message}")
+    assert summary == f"{path}: 1 error(s)"
+
+
+def test_validate_reports_every_error_of_every_file_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path, "good.yml", VALID)
+    bad = write(
+        tmp_path,
+        "bad.yml",
+        "version: 1\ncompanies:\n  extreme: {name: X}\npeople:\n"
+        "  alice: {role: maintaner, affiliations: [{company: extrme}]}\n",
+    )
+    missing = tmp_path / "missing.yml"
+    assert main(["validate", str(bad), str(good), str(missing)]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"{good}: valid: 2 people, 4 companies, 2 TSC members\n"
+    assert err.splitlines() == [
+        f"{bad}:5:17: unknown role 'maintaner' (did you mean 'maintainer'?)",
+        f"{bad}:5:53: unknown company 'extrme' (did you mean 'extreme'?)",
+        f"{bad}: 2 error(s)",
+        f"{missing}:1:1: cannot read the map: No such file or directory",
+        f"{missing}: 1 error(s)",
+    ]
+
+
+def test_schema_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    printed = capsys.readouterr().out
+    committed = (ROOT / "config" / "affiliations.schema.json").read_text(encoding="utf-8")
+    assert json.loads(printed) == json.loads(committed)
+    # Byte for byte too, so that regenerating the file leaves no diff.
+    assert printed == committed
