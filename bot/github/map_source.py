@@ -96,8 +96,9 @@ class MapSource:
                     raise MapSourceError(
                         f"cannot read the bundled map {path}: {error.strerror}"
                     ) from None
-                ref = MapRef(path=str(path), blob_sha=git_blob_sha(data), source="bundled")
-                self._bundled = (self._parse(data.decode("utf-8"), str(path)), ref)
+                shown = _display_path(path)
+                ref = MapRef(path=shown, blob_sha=git_blob_sha(data), source="bundled")
+                self._bundled = (self._parse(data.decode("utf-8"), shown), ref)
             return self._bundled
 
     def _load(
@@ -145,3 +146,11 @@ def _decode(content: Any, *, where: str) -> _Found:
     except (binascii.Error, UnicodeDecodeError) as error:
         raise MapSourceError(f"{where} is not UTF-8 text: {error}") from None
     return _Found(blob_sha=str(content["sha"]), text=text)
+
+
+def _display_path(path: Path) -> str:
+    """The bundled map's path as a reader knows it: relative to where the bot runs, if inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
