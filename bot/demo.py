@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,10 +154,9 @@ async def play_demo(out: TextIO, *, map_path: Path = BUNDLED_MAP) -> int:
         return await story.play(cast)
 
 
-def run_demo(out: TextIO | None = None, *, runner: Callable[..., Any] = asyncio.run) -> int:
+def run_demo(out: TextIO | None = None, *, map_path: Path = BUNDLED_MAP) -> int:
     try:
-        status: int = runner(play_demo(out or sys.stdout))
+        return asyncio.run(play_demo(out or sys.stdout, map_path=map_path))
     except DemoError as error:
         print(f"coi-bot demo: {error}", file=sys.stderr)
         return 1
-    return status

@@ -1,0 +1,89 @@
+"""`coi-bot demo` plays its story to the end against the simulator, and says why when it cannot."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import MapDocument
+from bot.cli import main
+from bot.demo import DemoError, choose_cast, run_demo
+
+
+def test_the_demo_plays_the_central_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.startswith("  check: ")]
+    assert [s.split(":")[1].strip() for s in steps] == ["success", "action_required", "success"]
+    assert "review requested from: @" in out
+    assert "### Approvals" in out
+    assert "Decided by the map `config/affiliations.yml`" in out
+
+
+def test_the_cast_comes_from_the_map() -> None:
+    document = MapDocument.model_validate(
+        {
+            "version": 1,
+            "companies": {"solo": {"name": "Solo"}, "duo": {"name": "Duo"}},
+            "people": {
+                "lone": {"role": "maintainer", "affiliations": [{"company": "solo"}]},
+                "bea": {"role": "contributor", "affiliations": [{"company": "duo"}]},
+                "abe": {"role": "maintainer", "affiliations": [{"company": "duo"}]},
+            },
+            "policy": {"major": {"paths": ["GOVERNANCE.md", "core/**"]}},
+        }
+    )
+    cast = choose_cast(AffiliationMap(document), today=datetime(2026, 1, 1, tzinfo=UTC))
+    assert (cast.company, cast.author, cast.colleague) == ("duo", "abe", "bea")
+    assert cast.major_path == "core/coi_demo/change.py"
+
+
+@pytest.mark.parametrize(
+    ("people", "paths", "message"),
+    [
+        ({"a": {"role": "maintainer", "affiliations": [{"company": "c"}]}}, ["x/**"], "colleague"),
+        (
+            {
+                "a": {"role": "maintainer", "affiliations": [{"company": "c"}]},
+                "b": {"role": "maintainer", "affiliations": [{"company": "c"}]},
+            },
+            ["GOVERNANCE.md"],
+            "major directory",
+        ),
+    ],
+)
+def test_a_map_that_cannot_play_the_story_says_why(
+    people: dict[str, object], paths: list[str], message: str
+) -> None:
+    document = MapDocument.model_validate(
+        {
+            "version": 1,
+            "companies": {"c": {"name": "C"}},
+            "people": people,
+            "policy": {"major": {"paths": paths}},
+        }
+    )
+    with pytest.raises(DemoError, match=message):
+        choose_cast(AffiliationMap(document), today=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_broken_bundled_map_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "map.yml"
+    broken.write_text("version: 1\npeople: [\n")
+    assert run_demo(io.StringIO(), map_path=broken) == 1
+    assert "map.yml:" in capsys.readouterr().err
+
+
+def test_a_map_without_a_story_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lonely = tmp_path / "map.yml"
+    lonely.write_text("version: 1\n")
+    assert run_demo(io.StringIO(), map_path=lonely) == 1
+    assert "coi-bot demo: the map has no company" in capsys.readouterr().err
