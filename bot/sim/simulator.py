@@ -833,6 +833,7 @@ class GitHubSimulator:
                 installation_id=installation_id,
                 query_name=name,
             )
+        self._spend(installation_id, "graphql")  # before executing, so `rateLimit` counts it
         result = self._graphql.run(
             query,
             variables if isinstance(variables, dict) else None,
@@ -851,6 +852,7 @@ class GitHubSimulator:
             {},
             installation_id=installation_id,
             query_name=name,
+            spend=False,
         )
 
     # --- webhooks ---------------------------------------------------------------------------
