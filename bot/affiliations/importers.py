@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -230,15 +231,16 @@ def import_owners(text: str) -> MapDocument:
             name=match["name"] or None,
             tier=tier_order.index(role),
             company=company,
-            emails=[m["email"] for m in _OWNERS_EMAIL.finditer(match["rest"])],
+            emails=_unique([m["email"] for m in _OWNERS_EMAIL.finditer(match["rest"])]),
         )
         _merge_owners_entry(entries, entry)
     if problems:
         raise ImportFormatError(problems)
+    emails = _without_shared_emails({entry.login: entry.emails for entry in entries.values()})
     people = {
         entry.login: Person(
             name=entry.name,
-            emails=entry.emails,
+            emails=emails[entry.login],
             role=tier_order[entry.tier],
             affiliations=[] if entry.company is None else [Affiliation(company=entry.company)],
         )
@@ -266,6 +268,15 @@ def _merge_owners_entry(entries: dict[str, _OwnersEntry], entry: _OwnersEntry) -
         company=first.company or second.company,
         emails=_unique([*first.emails, *second.emails]),
     )
+
+
+def _without_shared_emails(emails_by_login: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Emails listed for two people identify neither: a commit by one must not count as both."""
+    claims = Counter(email.lower() for emails in emails_by_login.values() for email in emails)
+    return {
+        login: [email for email in emails if claims[email.lower()] == 1]
+        for login, emails in emails_by_login.items()
+    }
 
 
 def _unique(items: Sequence[str]) -> list[str]:
@@ -374,15 +385,14 @@ def _gitdm_span(
         problems.append(ImportProblem(number, f"'from {start}' is not before 'until {end}'"))
         return None
     try:
-        cid = (
-            book.add(match["company"])
-            if company_id(match["company"]) not in _GITDM_UNKNOWN
-            else None
-        )
+        cid = company_id(match["company"])
     except ValueError as error:
         problems.append(ImportProblem(number, str(error)))
         return None
-    return None if cid is None else _Span(company=cid, start=start, end=end, line=number)
+    if cid in _GITDM_UNKNOWN:
+        return None
+    book.add(match["company"])
+    return _Span(company=cid, start=start, end=end, line=number)
 
 
 def _check_spans(record: _GitdmRecord, problems: list[ImportProblem]) -> None:
@@ -416,9 +426,10 @@ def import_gitdm(text: str) -> MapDocument:
 
     `from` is inclusive and `until` exclusive, as in gitdm. `Independent` becomes a company with
     `independent: true`; `(Unknown)` and `NotFound` give no affiliation; redacted `.invalid`
-    emails are dropped. A login listed in several records (gitdm's "asterisk" people) gets the
-    emails of all of them and the affiliations of the first, plus any later ones that do not
-    overlap it: the map allows one company per day per person.
+    emails are dropped, and so is an email listed for two logins. A login listed in several
+    records (gitdm's "asterisk" people) gets the emails of all of them and the affiliations of
+    the first, plus any later ones that do not overlap it: the map allows one company per day
+    per person.
     """
     problems: list[ImportProblem] = []
     book = _CompanyBook()
@@ -432,7 +443,7 @@ def import_gitdm(text: str) -> MapDocument:
             merged[key] = _GitdmRecord(
                 login=record.login,
                 line=record.line,
-                emails=list(record.emails),
+                emails=_unique(record.emails),
                 spans=list(record.spans),
             )
             continue
@@ -442,8 +453,9 @@ def import_gitdm(text: str) -> MapDocument:
                 known.spans.append(span)
     if problems:
         raise ImportFormatError(problems)
+    emails = _without_shared_emails({r.login: r.emails for r in merged.values()})
     people = {
-        record.login: Person(emails=record.emails, affiliations=_coalesce(record.spans))
+        record.login: Person(emails=emails[record.login], affiliations=_coalesce(record.spans))
         for record in merged.values()
     }
     used = {a.company for person in people.values() for a in person.affiliations}

@@ -386,6 +386,24 @@ def test_gitdm_bad_lines_are_reported_with_their_line(text: str, message: str) -
         import_gitdm(text)
 
 
+def test_gitdm_email_of_two_logins_identifies_neither() -> None:
+    text = "a: a!x.org, shared!x.org, A!X.org\n\tAcme\nb: SHARED!x.org, b!x.org\n\tAcme\n"
+    document = import_gitdm(text)
+    assert document.people["a"].emails == ["a@x.org"]
+    assert document.people["b"].emails == ["b@x.org"]
+    load_text(dump_map(document))
+
+
+def test_owners_email_of_two_people_identifies_neither() -> None:
+    text = (
+        "# Maintainers\n* A ([@a](x)) <<team@x.org>> <<a@x.org>> <<a@x.org>>\n"
+        "* B ([@b](x)) <<team@x.org>>\n"
+    )
+    document = import_owners(text)
+    assert document.people["a"].emails == ["a@x.org"]
+    assert document.people["b"].emails == []
+
+
 def test_gitdm_problems_come_in_line_order() -> None:
     text = "a:\n\tAcme\n\tGlobex\nno colon here\n\tInitech from 1999\n"
     with pytest.raises(ImportFormatError) as caught:
