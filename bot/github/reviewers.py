@@ -6,11 +6,13 @@ carries out the request (docs.github.com/en/rest/pulls/review-requests).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import gidgethub
 import gidgethub.abc
 
 from bot.affiliations.index import AffiliationMap
@@ -18,6 +20,11 @@ from bot.github.queries import review_load_query
 from bot.policy.facts import PullRequestFacts
 from bot.policy.reviewers import choose_reviewers, reviewer_candidates
 from bot.policy.verdict import Verdict
+
+logger = logging.getLogger(__name__)
+
+# Candidates GitHub may refuse (e.g. not collaborators) before the check says nobody is left.
+MAX_REFUSED_CANDIDATES = 5
 
 # A GitHub user login; anything else cannot be a reviewer and must not reach the query text.
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -83,16 +90,39 @@ async def request_reviewers(
             requested=(), pending=pending, no_candidate=needed and not candidates and count > 0
         )
     load = await review_load(gh, candidates, endpoint=endpoint)
-    chosen = [
+    ordered = [
         login
-        for login in choose_reviewers(facts, amap, verdict, load=load, now=now, count=count)
+        for login in choose_reviewers(
+            facts, amap, verdict, load=load, now=now, count=len(candidates)
+        )
         if not facts.opener or login.lower() != facts.opener.lower()
     ]
-    if not chosen:
+    if not ordered:
         return NO_REQUEST
+    try:
+        await _post_request(gh, facts, ordered[:count])
+        return ReviewerRequest(requested=tuple(ordered[:count]), pending=())
+    except gidgethub.InvalidField:
+        # 422: someone in the batch cannot review here (not a collaborator); ask one at a time.
+        logger.warning("%s: batch review request refused; asking candidates one by one", facts.slug)
+    requested: list[str] = []
+    for login in ordered[: count + MAX_REFUSED_CANDIDATES]:
+        if len(requested) == count:
+            break
+        try:
+            await _post_request(gh, facts, [login])
+        except gidgethub.InvalidField as error:
+            logger.warning("%s: GitHub refused to request @%s: %s", facts.slug, login, error)
+            continue
+        requested.append(login)
+    return ReviewerRequest(requested=tuple(requested), pending=(), no_candidate=not requested)
+
+
+async def _post_request(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, logins: Sequence[str]
+) -> None:
     await gh.post(
         "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
         {"owner": facts.owner, "repo": facts.repo, "pull_number": facts.number},
-        data={"reviewers": chosen},
+        data={"reviewers": list(logins)},
     )
-    return ReviewerRequest(requested=tuple(chosen), pending=())

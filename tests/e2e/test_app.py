@@ -201,3 +201,30 @@ async def test_a_burst_of_50_events_on_one_pr_is_evaluated_at_most_twice(
         await stage.settle()
         assert 1 <= count(stage, query="Snapshot") <= 2
         assert stage.sim.violations == []
+
+
+async def request_after_a_colleague_approves(stage: Stage) -> int:
+    number = await stage.sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await stage.sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    return number
+
+
+async def test_a_candidate_github_refuses_is_skipped_for_the_next(stage: Stage) -> None:
+    for login in ("gus", "gina"):  # no longer collaborators: GitHub answers 422 for them
+        stage.sim.set_permission(REPO, login, "none")
+    number = await request_after_a_colleague_approves(stage)
+    assert stage.sim.review_requests(REPO, number) == ["ivan"]
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+
+async def test_when_github_refuses_every_candidate_the_check_still_says_so(stage: Stage) -> None:
+    for login in ("gus", "gina", "ivan"):
+        stage.sim.set_permission(REPO, login, "none")
+    number = await request_after_a_colleague_approves(stage)
+    assert stage.sim.review_requests(REPO, number) == []
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert "No eligible third-party TSC member is left to ask" in run["output"]["summary"]
