@@ -341,22 +341,23 @@ class _Composer:
 
     def _consume(self, events: Iterable[Any]) -> None:
         # The hot loop runs once per event (350,000 for 10,000 people): the common case, a plain
-        # scalar as a key or a value in a mapping, is handled inline.
+        # scalar as a key or a value in a mapping, is handled inline with the open mapping local.
         stack = self.stack
         non_string_start = _NON_STRING_START
+        top: Any = None
+        mapping: dict[str, Any] | None = None  # top's container when it is a mapping
         for event in events:
             kind = type(event)
             if kind is _SCALAR:
                 self.nodes += 1
-                top = stack[-1] if stack else None
-                if top is not None and top.is_mapping and event.anchor is None:
+                if mapping is not None and event.anchor is None:
                     key = top.key
                     if key is _NO_KEY:
                         # Keys stay text: a login such as `1234` or `true` is still a login.
                         top.key = event.value
                         top.key_mark = event.start_mark
                         continue
-                    if key is not _BAD_KEY and key not in top.container:
+                    if key is not _BAD_KEY and key not in mapping:
                         text = event.value
                         if event.tag is None and event.implicit[0]:
                             value = (
@@ -364,12 +365,13 @@ class _Composer:
                             )
                         else:
                             value = self._scalar(event)
-                        top.container[key] = value
+                        mapping[key] = value
                         top.marks[key] = (top.key_mark, event.start_mark)
                         top.key = _NO_KEY
                         continue
                 self._add_scalar(event)
-            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                continue
+            if kind is _MAPPING_START or kind is _SEQUENCE_START:
                 self._open(event, is_mapping=kind is _MAPPING_START)
             elif kind is _MAPPING_END or kind is _SEQUENCE_END:
                 frame = stack.pop()
@@ -379,10 +381,16 @@ class _Composer:
                 self._add(frame.container, frame.mark)
             elif kind is _ALIAS:
                 self._alias(event)
+                continue
             elif kind is _DOCUMENT_START:
                 self.documents += 1
                 if self.documents > 1:
                     raise _Fatal(*_at(event.start_mark), "a map is one YAML document, found two")
+                continue
+            else:
+                continue
+            top = stack[-1] if stack else None
+            mapping = top.container if top is not None and top.is_mapping else None
 
     def _add_scalar(self, event: Any) -> None:
         top = self.stack[-1] if self.stack else None
