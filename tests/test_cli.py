@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from bot.cli import main
 from tests.affiliations.test_loader import ONE_MISTAKE, VALID
@@ -86,3 +89,17 @@ def test_schema_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) 
     assert json.loads(printed) == json.loads(committed)
     # Byte for byte too, so that regenerating the file leaves no diff.
     assert printed == committed
+
+
+def test_the_pre_commit_hook_runs_validate_on_affiliation_maps() -> None:
+    hooks = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = hooks
+    assert hook["id"] == "coi-bot-validate"
+    assert hook["language"] == "python"
+    assert hook["entry"].split() == ["coi-bot", "validate"]
+    assert "coi-bot" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    files = re.compile(hook["files"])
+    for path in ["config/affiliations.yml", ".github/affiliations.yml", "affiliations.yaml"]:
+        assert files.search(path), path
+    for path in ["config/affiliations.yml.bak", "my-affiliations.yml", "app.yml"]:
+        assert not files.search(path), path

@@ -278,7 +278,7 @@ def _events(text: str) -> tuple[Iterator[Event], Callable[[], None]]:
         parser = CParser(text)
         # get_event returns None after the stream's end; no generator layer: 350,000 calls.
         return iter(parser.get_event, None), parser.dispose
-    return iter(YAML(typ="safe", pure=True).parse(text)), lambda: None  # pragma: no cover
+    return iter(YAML(typ="safe", pure=True).parse(text)), lambda: None
 
 
 def _event_classes() -> dict[str, type[Event]]:
@@ -394,16 +394,15 @@ class _Composer:
 
     def _add_scalar(self, event: Any) -> None:
         top = self.stack[-1] if self.stack else None
+        value: Any
         if top is not None and top.is_mapping and top.key is _NO_KEY:
-            top.key = event.value
+            value = top.key = event.value
             top.key_mark = event.start_mark
-            if event.anchor is not None:
-                self.anchors[event.anchor] = _Anchored(event.value, 1)
-            return
-        value = self._scalar(event)
+        else:
+            value = self._scalar(event)
+            self._add(value, event.start_mark)
         if event.anchor is not None:
             self.anchors[event.anchor] = _Anchored(value, 1)
-        self._add(value, event.start_mark)
 
     def _open(self, event: Any, *, is_mapping: bool) -> None:
         mark = event.start_mark

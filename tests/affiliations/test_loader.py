@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import textwrap
 from datetime import date
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ruamel.yaml.events import ScalarEvent
 
 from bot.affiliations import loader
 from bot.affiliations.consistency import check_document
@@ -798,3 +800,92 @@ def test_generated_valid_maps_load_and_answer_queries(
     for login, company in expected.items():
         assert result.map.companies_of(login.upper(), date(2020, 1, 1)) == {company}
         assert result.map.companies_of(login, date(2019, 12, 31)) == frozenset()
+
+
+# --- the parts behind the messages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "version: 1\ncompanies: {a: {name: ''}}\n",
+            "2:23: companies.a.name: String should have at least 1 character",
+        ),
+        (
+            "version: 1\npeople:\n  alice:\n",
+            "3:9: people.alice should be a mapping (key: value), got nothing",
+        ),
+        ("version: 1\nbots: [{a: 1}]\n", "2:8: bots[0] should be a valid string, got a mapping"),
+        (
+            "version: 1\npolicy: {require: " + "x" * 100 + "}\n",
+            "2:19: policy.require should be 'when_conflicted' or 'always', got 'xxxxxxxxx",
+        ),
+    ],
+)
+def test_pydantic_messages_are_put_in_the_maps_words(text: str, expected: str) -> None:
+    error = only_error(text)
+    assert str(error).startswith(f"m.yml:{expected}")
+    assert "x" * 60 not in error.message  # long values are cut
+
+
+@pytest.mark.parametrize(
+    ("loc", "model"),
+    [
+        ((), "MapDocument"),
+        (("people", "x", "affiliations", 0), "Affiliation"),
+        (("policy", "roles", "leader"), "Role"),
+        (("policy", "major"), "MajorRules"),
+        (("version",), None),  # a Literal, not a model
+        (("nope",), None),
+        (("version", "deeper"), None),
+    ],
+)
+def test_the_model_behind_a_location(loc: tuple[str | int, ...], model: str | None) -> None:
+    found = loader._model_at(loc)
+    assert (found.__name__ if found is not None else None) == model
+
+
+def test_optional_annotations_unwrap_to_their_type() -> None:
+    from bot.affiliations.model import Company
+
+    assert loader._without_none(Company | None) is Company
+    assert loader._without_none(int | str) == int | str
+
+
+def test_loading_leaves_the_cycle_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    load_map_text(VALID)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_map_text(VALID)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_file_that_grows_past_the_bound_while_read_is_refused() -> None:
+    # /dev/zero reports a size of 0 and then never ends: the read itself must stop.
+    (error,) = load_map_file("/dev/zero").errors
+    assert error.message == "the map is larger than 4 MiB: refusing to read it"
+
+
+@pytest.mark.skipif(
+    loader._SCALAR is not ScalarEvent, reason="ruamel.yaml.events was imported twice"
+)
+@pytest.mark.parametrize(("text", "expected"), ONE_MISTAKE)
+def test_the_pure_python_parser_gives_the_same_errors(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: tuple[int, int, str]
+) -> None:
+    with_c = load(text).errors
+    monkeypatch.setattr(loader, "CParser", None)
+    pure = load(text).errors
+    # Same places; libyaml and ruamel's scanner word their syntax errors differently.
+    assert [(e.line, e.column) for e in pure] == [(e.line, e.column) for e in with_c]
+    assert [e.message.startswith("not valid YAML") for e in pure] == [
+        e.message.startswith("not valid YAML") for e in with_c
+    ]
+    assert {e.message for e in pure if "YAML" not in e.message} == {
+        e.message for e in with_c if "YAML" not in e.message
+    }
