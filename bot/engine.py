@@ -8,9 +8,10 @@ is unchanged, and no installation token minted twice within the hour.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -19,14 +20,25 @@ import aiohttp
 import gidgethub.abc
 from cachetools import LRUCache
 
+from bot.affiliations.index import AffiliationMap
+from bot.clicks import ButtonClick
 from bot.github.auth import GitHubApp
-from bot.github.checks import write_check_run
+from bot.github.checks import ACTIONS, write_check_run
 from bot.github.client import Authorization, Clock, GitHubClient, RetryPolicy, Sleep
 from bot.github.map_source import MapSource
+from bot.github.permissions import PermissionCache
+from bot.github.replies import Answers, answer_commands, new_request_asked
 from bot.github.reviewers import NO_REQUEST, request_reviewers
 from bot.github.snapshot import fetch_snapshot
 from bot.logs import log_context
 from bot.metrics import Metrics
+from bot.policy.commands import (
+    CommandOutcome,
+    button_needs_write_check,
+    judge_button,
+    logins_needing_write_check,
+)
+from bot.policy.facts import PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
 from bot.pr import PullRequestRef
@@ -38,6 +50,7 @@ DEFAULT_CHECK_NAME = "COI review"
 ETAG_CACHE_ENTRIES = 512  # per installation: maps and PR listings, a few KB each
 
 ClientFactory = Callable[[Authorization], gidgethub.abc.GitHubAPI]
+BUTTON_LABELS = {action["identifier"]: action["label"] for action in ACTIONS}
 Outcome = Literal["created", "updated", "unchanged", "closed", "dry-run"]
 
 
@@ -51,6 +64,8 @@ class Evaluation:
     verdict: Verdict | None = None
     output: CheckOutput | None = None
     graphql_requests: int = 0
+    answers: Answers | None = None  # reactions and reply written for commands and clicks
+    clicks: tuple[CommandOutcome, ...] = ()  # button clicks judged by this evaluation
 
 
 class Engine:
@@ -96,12 +111,18 @@ class Engine:
         # run up by name: remember each repository's last name for the next lookup.
         self._check_names: dict[tuple[str, str], str] = {}
         self._app_id = int(settings.app_id) if settings.app_id.isdigit() else None
+        self.permissions = PermissionCache(timer=clock)
 
-    async def evaluate(self, ref: PullRequestRef, *, write: bool = True) -> Evaluation:
-        """Evaluate one PR now; with `write=False` nothing is written (`coi-bot check`)."""
+    async def evaluate(
+        self, ref: PullRequestRef, *, write: bool = True, clicks: Sequence[ButtonClick] = ()
+    ) -> Evaluation:
+        """Evaluate one PR now; with `write=False` nothing is written (`coi-bot check`).
+
+        `clicks`: check-run buttons clicked since the last evaluation, honoured only for people
+        allowed to run the matching command."""
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug, pr=ref.number):
-            result = await self._evaluate(ref, write=write)
+            result = await self._evaluate(ref, write=write, clicks=tuple(clicks))
             self._metrics.evaluations.labels(outcome=result.outcome).inc()
             self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
             log.info(
@@ -115,11 +136,34 @@ class Engine:
                     "map": result.map_ref.path if result.map_ref else None,
                     "map_sha": result.map_ref.blob_sha if result.map_ref else None,
                     "graphql_requests": result.graphql_requests,
+                    "reacted": list(result.answers.reacted) if result.answers else [],
+                    "reply": result.answers.reply if result.answers else None,
+                    "clicks": [f"{c.author}:{c.kind}:{c.applied}" for c in result.clicks],
                 },
             )
         return result
 
-    async def _evaluate(self, ref: PullRequestRef, *, write: bool) -> Evaluation:
+    async def _writers(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        facts: PullRequestFacts,
+        amap: AffiliationMap,
+        clicks: tuple[ButtonClick, ...],
+    ) -> frozenset[str]:
+        """Write access of exactly those commenters and clickers the map does not settle."""
+        logins = set(logins_needing_write_check(facts, amap))
+        logins.update(
+            click.login
+            for click in clicks
+            if button_needs_write_check(facts, amap, login=click.login)
+        )
+        if not logins:
+            return frozenset()
+        return await self.permissions.writers(gh, owner=facts.owner, repo=facts.repo, logins=logins)
+
+    async def _evaluate(
+        self, ref: PullRequestRef, *, write: bool, clicks: tuple[ButtonClick, ...]
+    ) -> Evaluation:
         gh = await self.app.installation_client(ref.installation_id)
         repo_key = (ref.owner, ref.repo)
         queried_name = self._check_names.get(repo_key, DEFAULT_CHECK_NAME)
@@ -142,16 +186,39 @@ class Engine:
         now = datetime.fromtimestamp(self._clock(), UTC)
         amap = loaded.map
         request = NO_REQUEST
+        judged_clicks: tuple[CommandOutcome, ...] = ()
         if amap is None:
             # A broken map in force fails the check: never a silent pass.
             verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
             check_name = queried_name
         else:
-            verdict = evaluate(facts, amap, now=now, map_ref=map_ref)
+            writers = await self._writers(gh, facts, amap, clicks)
+            verdict = evaluate(facts, amap, now=now, map_ref=map_ref, writers=writers)
             check_name = amap.policy.check_name
+            judged_clicks = tuple(
+                judge_button(
+                    facts,
+                    amap,
+                    login=click.login,
+                    kind=click.identifier,
+                    label=BUTTON_LABELS[click.identifier],
+                    writers=writers,
+                )
+                for click in clicks
+            )
+            asked = new_request_asked(facts, verdict.command_outcomes) or any(
+                outcome.applied and outcome.kind == "request" for outcome in judged_clicks
+            )
             if write:
+                # An allowed `request` asks now, even before the verdict needs a review; it
+                # still never adds a second request while an eligible reviewer is pending.
+                wanted = (
+                    dataclasses.replace(verdict, needs_independent_review=True)
+                    if asked and not verdict.needs_independent_review
+                    else verdict
+                )
                 request = await request_reviewers(
-                    gh, facts, amap, verdict, endpoint=self._settings.graphql_url, now=now
+                    gh, facts, amap, wanted, endpoint=self._settings.graphql_url, now=now
                 )
         self._check_names[repo_key] = check_name
         output = render(
@@ -172,6 +239,16 @@ class Engine:
                 existing=snapshot.check_run if check_name == queried_name else None,
                 now=now,
             )
+        answers = None
+        if write and amap is not None:
+            # After the request: a `request` command keeps no reaction until it was carried out.
+            answers = await answer_commands(
+                gh,
+                facts,
+                verdict.command_outcomes,
+                prefix=amap.policy.command_prefix,
+                refused_clicks=[outcome for outcome in judged_clicks if not outcome.applied],
+            )
         return Evaluation(
             ref,
             outcome,
@@ -181,6 +258,8 @@ class Engine:
             verdict=verdict,
             output=output,
             graphql_requests=snapshot.graphql_requests,
+            answers=answers,
+            clicks=judged_clicks,
         )
 
     async def open_pull_requests(

@@ -9,7 +9,9 @@ Each pull request has at most one pending entry and at most one running evaluati
   that evaluation to finish: exactly one more evaluation follows, and two evaluations of one PR
   never overlap, so a stale result is never written last;
 - different PRs run concurrently on `workers` tasks;
-- the number of pending PRs is bounded: `schedule` answers False when full, never drops silently.
+- the number of pending PRs is bounded: `schedule` answers False when full, never drops silently;
+- check-run button clicks ride on the pending entry: coalescing merges events, never clicks, and
+  the evaluation that takes the entry gets every click (through `evaluate_clicks`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import asyncio
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from bot.clicks import ButtonClick
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
@@ -27,6 +31,16 @@ from bot.pr import PullRequestRef
 log = logging.getLogger(__name__)
 
 Evaluate = Callable[[PullRequestRef], Awaitable[object]]
+
+
+class EvaluateClicks(Protocol):
+    """An evaluation that also judges the buttons clicked since the last one."""
+
+    def __call__(
+        self, ref: PullRequestRef, *, clicks: Sequence[ButtonClick]
+    ) -> Awaitable[object]: ...
+
+
 OpenPullRequests = Callable[[int, str, str], Awaitable[Sequence[PullRequestRef]]]
 # (installation_id, owner) -> names of the owner's repositories the installation can see.
 InstallationRepositories = Callable[[int, str], Awaitable[Sequence[str]]]
@@ -41,6 +55,7 @@ class _Pending:
     first_seen: float
     deadline: float
     sequence: int
+    clicks: list[ButtonClick] = field(default_factory=list)
 
 
 class Scheduler:
@@ -56,6 +71,7 @@ class Scheduler:
         installation_repositories: InstallationRepositories | None = None,
         forget_map: ForgetMap | None = None,
         max_delay_seconds: float | None = None,
+        evaluate_clicks: EvaluateClicks | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
@@ -64,6 +80,9 @@ class Scheduler:
         if coalesce_seconds < 0:
             raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
         self._evaluate = evaluate
+        self._evaluate_clicks = evaluate_clicks
+        # Clicks of the entries taken for evaluation, until their evaluation starts.
+        self._taken_clicks: dict[PullRequestRef, list[ButtonClick]] = {}
         self._open_pull_requests = open_pull_requests
         self._installation_repositories = installation_repositories
         self._forget_map = forget_map
@@ -142,8 +161,10 @@ class Scheduler:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def schedule(self, ref: PullRequestRef) -> bool:
-        """Queue an evaluation of `ref`; False when the queue is full (the caller must say so)."""
+    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
+        """Queue an evaluation of `ref`; False when the queue is full (the caller must say so).
+
+        `click`: a check-run button clicked on this PR, handed to the evaluation that follows."""
         if self._stopping:
             return False
         now = asyncio.get_running_loop().time()
@@ -154,6 +175,8 @@ class Scheduler:
             entry = _Pending(first_seen=now, deadline=0.0, sequence=0)
             self._pending[ref] = entry
         entry.deadline = min(now + self._coalesce, entry.first_seen + self._max_delay)
+        if click is not None:
+            entry.clicks.append(click)
         self._push(ref, entry)
         self._changed()
         return True
@@ -202,7 +225,9 @@ class Scheduler:
                     self._parked.add(ref)
                 elif deadline <= now:
                     heapq.heappop(self._heap)
-                    del self._pending[ref]
+                    taken = self._pending.pop(ref)
+                    if taken.clicks:
+                        self._taken_clicks[ref] = taken.clicks
                     self._running.add(ref)
                     self._changed()
                     return ref
@@ -232,8 +257,12 @@ class Scheduler:
 
     async def _run(self, ref: PullRequestRef) -> None:
         with log_context(repository=ref.repo_slug, pr=ref.number):
+            clicks = self._taken_clicks.pop(ref, [])
             try:
-                await self._evaluate(ref)
+                if clicks and self._evaluate_clicks is not None:
+                    await self._evaluate_clicks(ref, clicks=tuple(clicks))
+                else:
+                    await self._evaluate(ref)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -15,7 +15,10 @@ COMMITS = (
     "author { email user { login } } committer { email user { login } } } }"
 )
 REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} state submittedAt commit {{ oid }} }}"
-COMMENTS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt }}"
+COMMENTS = (
+    f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
+    "reactionGroups { content viewerHasReacted } }"
+)
 
 SNAPSHOT = f"""
 query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,

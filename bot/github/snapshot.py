@@ -92,6 +92,12 @@ def _comment(node: dict[str, Any]) -> Comment:
         updated_at=_when(node.get("updatedAt") or node["createdAt"]),
         author_is_bot=is_bot,
         database_id=node.get("databaseId"),
+        by_viewer=bool(node.get("viewerDidAuthor")),
+        viewer_reactions=tuple(
+            group["content"]
+            for group in node.get("reactionGroups") or ()
+            if group and group.get("viewerHasReacted")
+        ),
     )
 
 

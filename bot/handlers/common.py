@@ -11,14 +11,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from bot.clicks import ButtonClick
 from bot.pr import PullRequestRef
 
 log = logging.getLogger("bot.handlers")
 
 
 class Scheduling(Protocol):
-    def schedule(self, ref: PullRequestRef) -> bool:
-        """Queue one PR; False when the queue is full."""
+    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
+        """Queue one PR (with the button clicked, if any); False when the queue is full."""
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         """Queue every open PR of one repository; False when refused."""

@@ -296,3 +296,73 @@ def replay(
         override=state.override,
         outcomes=tuple(state.outcomes),
     )
+
+
+ButtonKind = Literal["recheck", "request"]
+
+
+def logins_needing_write_check(facts: PullRequestFacts, amap: AffiliationMap) -> frozenset[str]:
+    """Commenters whose command turns on write access the map cannot settle (lower case).
+
+    Recheck and request: the PR's author and TSC members need no look-up. Declare and withdraw
+    for oneself: people in the map need none. Everything else is decided by the map alone.
+    """
+    prefix = amap.policy.command_prefix
+    opener = (facts.opener or "").lower()
+    needed: set[str] = set()
+    for comment in facts.comments:
+        author = comment.author
+        if author is None or comment.author_is_bot or amap.is_bot(author):
+            continue
+        for command in parse_commands(comment.body, prefix=prefix):
+            if command.error is not None or author.lower() in needed:
+                continue
+            if _needs_write_check(amap, author, command, opener=opener):
+                needed.add(author.lower())
+    return frozenset(needed)
+
+
+def _needs_write_check(
+    amap: AffiliationMap, author: str, command: ParsedCommand, *, opener: str
+) -> bool:
+    if command.kind in ("recheck", "request"):
+        return not amap.is_tsc(author) and author.lower() != opener
+    if command.kind in ("declare", "withdraw"):
+        for_oneself = command.target is None or _identity(amap, command.target) == _identity(
+            amap, author
+        )
+        return for_oneself and not amap.is_known(author)
+    return False
+
+
+def button_needs_write_check(facts: PullRequestFacts, amap: AffiliationMap, *, login: str) -> bool:
+    """Whether a button click by `login` needs a write-access look-up to be judged."""
+    return _needs_write_check(
+        amap, login, ParsedCommand("recheck", "", 0), opener=(facts.opener or "").lower()
+    )
+
+
+def judge_button(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    login: str,
+    kind: ButtonKind,
+    label: str,
+    writers: frozenset[str],
+) -> CommandOutcome:
+    """A click on the check run's `Recheck` or `Request reviewer` button, judged exactly as
+    the matching command: the PR's author, people with write access and TSC members only."""
+    if kind not in ("recheck", "request"):
+        raise ValueError(f"no button runs {kind!r}: only 'recheck' and 'request'")
+    command = ParsedCommand(kind, f"{amap.policy.command_prefix} {kind}", 0)
+    refusal = _Replay(facts, amap, writers)._refusal(login, command)
+    return CommandOutcome(
+        comment_id="",
+        comment_database_id=None,
+        author=login,
+        command=f"the {label} button",
+        kind=kind,
+        applied=refusal is None,
+        reason=refusal,
+    )

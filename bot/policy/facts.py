@@ -50,6 +50,10 @@ class Comment:
     updated_at: datetime
     author_is_bot: bool = False  # GraphQL's `Bot` author type, beyond the map's `bots` list
     database_id: int | None = None  # REST id, for reactions and edits of the bot's own reply
+    by_viewer: bool = False  # written by this App itself (GraphQL's viewerDidAuthor)
+    # Reactions this App left on the comment, as GraphQL contents ("THUMBS_UP"...): a command
+    # the App already reacted to was already answered.
+    viewer_reactions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

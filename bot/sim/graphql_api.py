@@ -31,6 +31,7 @@ from bot.sim.state import (
     Commit,
     GitIdentity,
     PullRequest,
+    Reaction,
     Repository,
     Review,
     blob_sha,
@@ -43,6 +44,17 @@ if TYPE_CHECKING:
 Node = dict[str, Any]
 MAX_PAGE = 100
 _CURSOR_PREFIX = "cursor:v2:"
+# REST reaction contents -> GraphQL's ReactionContent enum.
+GRAPHQL_REACTION = {
+    "+1": "THUMBS_UP",
+    "-1": "THUMBS_DOWN",
+    "laugh": "LAUGH",
+    "confused": "CONFUSED",
+    "heart": "HEART",
+    "hooray": "HOORAY",
+    "rocket": "ROCKET",
+    "eyes": "EYES",
+}
 
 
 @functools.cache
@@ -208,7 +220,11 @@ class GraphQLApi:
 
         def search(query: str, type: str, **args: Any) -> Node:
             matches = sim.search_pulls(query, installation_id, scope) if type == "ISSUE" else []
-            page = connection([self.pull_request(r, p) for r, p in matches], args, field="search")
+            page = connection(matches, args, field="search")
+            # Build nodes for the returned page only: a count query must not render every match.
+            built = {id(pair): self.pull_request(*pair) for pair in page["nodes"]}
+            page["nodes"] = [built[id(pair)] for pair in page["nodes"]]
+            page["edges"] = [{**edge, "node": built[id(edge["node"])]} for edge in page["edges"]]
             page.update(
                 issueCount=len(matches),
                 codeCount=0,
@@ -577,11 +593,28 @@ class GraphQLApi:
             "createdAt": iso(comment.created_at),
             "updatedAt": iso(comment.updated_at),
             "isMinimized": False,
+            # The viewer is the App: installation tokens are the only GraphQL callers here.
+            "viewerDidAuthor": comment.user == self.sim.bot_login,
+            "reactionGroups": self.reaction_groups(comment.reactions),
             "url": (
                 f"{self.sim.web_url}/{repo.full_name}/pull/{comment.issue_number}"
                 f"#issuecomment-{comment.id}"
             ),
         }
+
+    def reaction_groups(self, reactions: Sequence[Reaction]) -> list[Node]:
+        """Reactable.reactionGroups: one group per content, in first-reaction order."""
+        groups: dict[str, list[Reaction]] = {}
+        for reaction in reactions:
+            groups.setdefault(GRAPHQL_REACTION[reaction.content], []).append(reaction)
+        return [
+            {
+                "content": content,
+                "createdAt": iso(members[0].created_at),
+                "viewerHasReacted": any(r.user == self.sim.bot_login for r in members),
+            }
+            for content, members in groups.items()
+        ]
 
 
 def _pull_state(pull: PullRequest) -> str:

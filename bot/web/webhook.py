@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from gidgethub import sansio
 
+from bot.clicks import ButtonClick
 from bot.handlers import router
 from bot.logs import log_context
 from bot.pr import PullRequestRef
@@ -48,8 +49,8 @@ class DeliveryScheduling:
             self.refused += 1
         return accepted
 
-    def schedule(self, ref: PullRequestRef) -> bool:
-        return self._record(self._scheduler.schedule(ref))
+    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
+        return self._record(self._scheduler.schedule(ref, click=click))
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         return self._record(self._scheduler.sweep(installation_id, owner, repo))

@@ -1,0 +1,189 @@
+"""Answering commands: a `+1` reaction when applied, one kept-up-to-date reply when refused.
+
+Everything is derived from GitHub's state, read by the evaluation's one snapshot query, so a
+command is never answered twice across evaluations:
+
+- a comment with an applied command gets a `+1` unless the App's `+1` is already on it
+  (`reactionGroups.viewerHasReacted`); that reaction also marks a `request` as carried out;
+- refusals go into ONE comment per PR, found again by `REPLY_MARKER` among the App's own
+  comments (`viewerDidAuthor`), and edited only when its text would change. Refused button
+  clicks leave no comment to re-derive them from, so their lines are carried over from the
+  reply's previous text (the last `MAX_CLICK_LINES`).
+
+docs.github.com/en/rest/reactions/reactions, docs.github.com/en/rest/issues/comments
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import gidgethub.abc
+
+from bot.policy.commands import CommandOutcome, usage
+from bot.policy.facts import Comment, PullRequestFacts
+
+REPLY_MARKER = "<!-- coi-bot:reply -->"
+CLICK_MARKER = "<!-- coi-bot:click -->"
+THUMBS_UP = "THUMBS_UP"  # GraphQL's ReactionContent
+THUMBS_UP_REST = "+1"
+MAX_CLICK_LINES = 10
+ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
+
+ReplyWrite = Literal["created", "updated", "unchanged", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    reacted: tuple[int, ...]  # comment database ids given a `+1` now
+    reply: ReplyWrite
+
+
+def own_reply(facts: PullRequestFacts) -> Comment | None:
+    """The App's reply on this PR: its oldest own comment carrying the marker."""
+    for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
+        if comment.by_viewer and REPLY_MARKER in comment.body:
+            return comment
+    return None
+
+
+def already_reacted(comment: Comment) -> bool:
+    return THUMBS_UP in comment.viewer_reactions
+
+
+def comments_to_react(
+    facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]
+) -> tuple[int, ...]:
+    """Database ids of comments with an applied command and no `+1` from the App yet."""
+    by_id = {comment.id: comment for comment in facts.comments}
+    due: list[int] = []
+    for outcome in outcomes:
+        comment = by_id.get(outcome.comment_id)
+        if not outcome.applied or comment is None or comment.database_id is None:
+            continue
+        if not already_reacted(comment) and comment.database_id not in due:
+            due.append(comment.database_id)
+    return tuple(due)
+
+
+def new_request_asked(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]) -> bool:
+    """An applied `request` command not yet answered: the App's `+1` marks it carried out."""
+    by_id = {comment.id: comment for comment in facts.comments}
+    return any(
+        outcome.wants_request
+        and outcome.comment_id in by_id
+        and not already_reacted(by_id[outcome.comment_id])
+        for outcome in outcomes
+    )
+
+
+def _one_line(text: str) -> str:
+    # A line of the reply: a newline would end the list item, backticks would open code.
+    return " ".join(text.replace("`", "'").split())
+
+
+def _command_line(outcome: CommandOutcome) -> str:
+    where = (
+        f" ([comment](#issuecomment-{outcome.comment_database_id}))"
+        if outcome.comment_database_id is not None
+        else ""
+    )
+    return (
+        f"- @{outcome.author}{where}: `{_one_line(outcome.command)}`: "
+        f"{_one_line(outcome.reason or 'refused')}"
+    )
+
+
+def click_line(outcome: CommandOutcome) -> str:
+    return (
+        f"- @{outcome.author} clicked {_one_line(outcome.command)}: "
+        f"{_one_line(outcome.reason or 'refused')} {CLICK_MARKER}"
+    )
+
+
+def kept_click_lines(previous: str | None) -> list[str]:
+    """The refused-click lines of the reply's previous text, in order."""
+    if previous is None:
+        return []
+    return [line for line in previous.splitlines() if line.endswith(CLICK_MARKER)]
+
+
+def reply_body(
+    refused: Sequence[CommandOutcome],
+    *,
+    prefix: str,
+    clicks: Sequence[str] = (),
+) -> str:
+    """The reply's whole text: current refusals of comments, then refused clicks, then syntax."""
+    lines = [REPLY_MARKER]
+    if not refused and not clicks:
+        lines.append(ALL_CLEAR)
+        return "\n".join(lines) + "\n"
+    lines += ["Some commands on this pull request could not be applied:", ""]
+    lines += [_command_line(outcome) for outcome in refused]
+    lines += list(clicks)
+    lines += ["", f"Commands: {usage(prefix)}."]
+    return "\n".join(lines) + "\n"
+
+
+def desired_reply(
+    facts: PullRequestFacts,
+    outcomes: Sequence[CommandOutcome],
+    *,
+    prefix: str,
+    refused_clicks: Sequence[CommandOutcome] = (),
+) -> str | None:
+    """What the reply should say now, or None when no reply is needed (and none exists)."""
+    existing = own_reply(facts)
+    refused = [outcome for outcome in outcomes if not outcome.applied]
+    clicks = kept_click_lines(existing.body if existing else None)
+    for outcome in refused_clicks:
+        line = click_line(outcome)
+        if line not in clicks:
+            clicks.append(line)
+    clicks = clicks[-MAX_CLICK_LINES:]
+    if existing is None and not refused and not clicks:
+        return None
+    return reply_body(refused, prefix=prefix, clicks=clicks)
+
+
+async def answer_commands(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    outcomes: Sequence[CommandOutcome],
+    *,
+    prefix: str,
+    refused_clicks: Sequence[CommandOutcome] = (),
+) -> Answers:
+    """React to newly applied commands and bring the reply up to date; nothing already done."""
+    url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
+    reacted = comments_to_react(facts, outcomes)
+    for comment_id in reacted:
+        # 200 when the reaction already exists, 201 when created: idempotent either way.
+        await gh.post(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+            {**url_vars, "comment_id": comment_id},
+            data={"content": THUMBS_UP_REST},
+        )
+    body = desired_reply(facts, outcomes, prefix=prefix, refused_clicks=refused_clicks)
+    existing = own_reply(facts)
+    if body is None:
+        return Answers(reacted, "none")
+    if existing is None:
+        await gh.post(
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            {**url_vars, "issue_number": facts.number},
+            data={"body": body},
+        )
+        return Answers(reacted, "created")
+    if existing.body.replace("\r\n", "\n") == body:  # GitHub may store CRLF
+        return Answers(reacted, "unchanged")
+    if existing.database_id is None:
+        raise ValueError(f"{facts.slug}: the App's reply {existing.id} has no REST id to edit")
+    await gh.patch(
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        {**url_vars, "comment_id": existing.database_id},
+        data={"body": body},
+    )
+    return Answers(reacted, "updated")
