@@ -43,6 +43,24 @@ class Metrics:
         self.tokens_minted = Counter(
             "coi_installation_tokens_minted", "Installation tokens minted.", registry=registry
         )
+        self.reconcile_cycles = Counter(
+            "coi_reconcile_cycles",
+            "Reconciler cycles, by how they ended (complete, bounded, rate_limited, failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.reconcile_repairs = Counter(
+            "coi_reconcile_repairs",
+            "Open PRs the reconciler queued, by why their check was stale.",
+            ["reason"],
+            registry=registry,
+        )
+        self.redeliveries = Counter(
+            "coi_redeliveries",
+            "Failed webhook deliveries asked again from GitHub, by outcome.",
+            ["outcome"],
+            registry=registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -65,7 +65,11 @@ class Settings:
     workers: int = 8
     queue_size: int = 10_000
     coalesce_seconds: float = 0.5
-    reconcile_minutes: float = 10.0
+    reconcile_minutes: float = 10.0  # <= 0: no reconciler (tests that count calls)
+    reconcile_max_per_cycle: int = 500  # evaluations one reconciler cycle may queue
+    rate_limit_floor: int = 500  # a cycle stops when fewer requests than this remain
+    redeliver_minutes: float = 5.0  # <= 0: no redelivery of failed deliveries
+    redeliver_max_per_cycle: int = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,7 +106,11 @@ class Settings:
             map_path=env.get("COI_MAP_PATH", ".github/affiliations.yml"),
             workers=_int(env, "COI_WORKERS", 8),
             queue_size=_int(env, "COI_QUEUE_SIZE", 10_000),
-            reconcile_minutes=float(_int(env, "COI_RECONCILE_MINUTES", 10)),
+            reconcile_minutes=_positive_float(env, "COI_RECONCILE_MINUTES", 10.0),
+            reconcile_max_per_cycle=_int(env, "COI_RECONCILE_MAX_PER_CYCLE", 500),
+            rate_limit_floor=_int(env, "COI_RATE_LIMIT_FLOOR", 500),
+            redeliver_minutes=_positive_float(env, "COI_REDELIVER_MINUTES", 5.0),
+            redeliver_max_per_cycle=_int(env, "COI_REDELIVER_MAX_PER_CYCLE", 100),
         )
 
 
@@ -116,4 +124,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of minutes, not {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a positive number of minutes, not {raw!r}")
     return value

@@ -2,11 +2,15 @@
 
 Nothing is written when the stored `external_id` already equals the output's fingerprint, so an
 unchanged verdict costs no API call. docs.github.com/en/rest/checks/runs
+
+The `external_id` is `<fingerprint> coi-bot/<version>`: the reconciler reads the version back to
+re-evaluate what an older release decided, and a new release rewrites each run once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -34,6 +38,31 @@ ACTIONS: tuple[dict[str, str], ...] = (
 )
 
 CheckWrite = Literal["created", "updated", "unchanged"]
+
+_VERSION_MARK = " coi-bot/"
+
+
+def _installed_version() -> str:
+    try:
+        return importlib.metadata.version("coi-bot")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "0+unknown"
+
+
+BOT_VERSION = _installed_version()
+
+
+def stamped_external_id(fingerprint: str, *, version: str = BOT_VERSION) -> str:
+    """The `external_id` written with an output: its fingerprint and the bot version."""
+    return f"{fingerprint}{_VERSION_MARK}{version}"
+
+
+def parse_external_id(external_id: str | None) -> tuple[str | None, str | None]:
+    """(fingerprint, bot version) of a stored `external_id`; a bare fingerprint has no version."""
+    if not external_id:
+        return None, None
+    fingerprint, mark, version = external_id.partition(_VERSION_MARK)
+    return fingerprint, (version or None) if mark else None
 
 
 class CheckOutputLike(Protocol):
@@ -89,7 +118,8 @@ async def write_check_run(
     now: datetime,
 ) -> CheckWrite:
     """Create or update the run; at most one write plus one PATCH per 50 extra annotations."""
-    if existing is not None and existing.external_id == output.fingerprint:
+    external_id = stamped_external_id(output.fingerprint)
+    if existing is not None and existing.external_id == external_id:
         return "unchanged"
     annotations = [annotation_json(a) for a in output.annotations]
     batches = [
@@ -102,7 +132,7 @@ async def write_check_run(
         "status": "completed",
         "conclusion": output.conclusion,
         "completed_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "external_id": output.fingerprint,
+        "external_id": external_id,
         "output": _output(output, batches[0]),
         "actions": list(ACTIONS),
     }

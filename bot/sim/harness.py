@@ -56,6 +56,7 @@ class Stage:
         coalesce_seconds: float = 0.02,
         workers: int = 4,
         queue_size: int = 10_000,
+        settings_options: dict[str, Any] | None = None,
         **simulator_options: Any,
     ) -> None:
         if private_key_pem is None or public_key_pem is None:
@@ -75,6 +76,12 @@ class Stage:
         self._coalesce_seconds = coalesce_seconds
         self._workers = workers
         self._queue_size = queue_size
+        # The background repairs call GitHub on their own: off unless a test asks for them.
+        self._settings_options = {
+            "reconcile_minutes": 0.0,
+            "redeliver_minutes": 0.0,
+            **(settings_options or {}),
+        }
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
         self.settings: Settings | None = None
@@ -98,6 +105,7 @@ class Stage:
             workers=self._workers,
             queue_size=self._queue_size,
             coalesce_seconds=self._coalesce_seconds,
+            **self._settings_options,
         )
         self.app = create_app(settings)
         self._runner = web.AppRunner(self.app, access_log=None)

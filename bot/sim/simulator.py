@@ -1367,9 +1367,16 @@ class GitHubSimulator:
         sender: str | None = None,
         title: str | None = None,
         body: str | None = None,
+        base: str | None = None,
     ) -> None:
         target, pull = self._pull(repo, number)
         changes: Json = {}
+        if base is not None and base != pull.base_ref:
+            base_commit = target.resolve_ref(base)
+            if base_commit is None:
+                raise KeyError(f"{repo} has no branch {base!r}")
+            changes["base"] = {"ref": {"from": pull.base_ref}, "sha": {"from": pull.base_sha}}
+            pull.base_ref, pull.base_sha = base, base_commit.sha
         if title is not None and title != pull.title:
             changes["title"] = {"from": pull.title}
             pull.title = title

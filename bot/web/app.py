@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
 from bot.settings import Settings
+from bot.web.reconciler import REPAIR_KEY, RepairSources, background_repairs
 from bot.web.state import (
     LEDGER_KEY,
     METRICS_KEY,
@@ -53,6 +54,7 @@ def create_app(
         raise ValueError("open_pull_requests and installation_repositories need an evaluate")
     app.cleanup_ctx.append(_github_session(injected))
     app.cleanup_ctx.append(_scheduler)
+    app.cleanup_ctx.append(background_repairs)
     app.router.add_post("/webhook", handle_webhook)
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/metrics", handle_metrics)
@@ -75,6 +77,7 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
     return Wiring(
         evaluate=engine.evaluate,
         open_pull_requests=engine.open_pull_requests,

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.github.checks import ACTIONS, TEXT_LIMIT, annotation_json, write_check_run
+from bot.github.checks import (
+    ACTIONS,
+    TEXT_LIMIT,
+    annotation_json,
+    stamped_external_id,
+    write_check_run,
+)
 from bot.github.snapshot import ExistingCheckRun
 from tests.github.fakes import FakeServer
 
@@ -78,7 +84,7 @@ async def test_a_new_run_is_created_completed() -> None:
     (body,) = runs.bodies
     assert body["status"] == "completed"
     assert body["completed_at"] == "2026-04-01T12:00:00Z"
-    assert body["external_id"] == "fp-1"
+    assert body["external_id"] == stamped_external_id("fp-1")
     assert body["output"] == {"title": "No conflict", "summary": "All good", "text": "details"}
     assert runs.server.summary() == ["POST /repos/o/r/check-runs"]
 
@@ -93,7 +99,9 @@ async def test_an_existing_run_is_patched_in_place() -> None:
 
 async def test_an_unchanged_output_writes_nothing() -> None:
     runs = Runs()
-    existing = ExistingCheckRun(id=41, external_id="fp-1", conclusion="success")
+    existing = ExistingCheckRun(
+        id=41, external_id=stamped_external_id("fp-1"), conclusion="success"
+    )
     assert await runs.write(Output(), existing) == "unchanged"
     assert runs.server.calls == []
 

@@ -1,0 +1,385 @@
+"""Repair from GitHub's state: queue every open PR whose check is missing or out of date.
+
+The bot keeps no database, so a lost delivery, a crash mid-evaluation or a deploy of a new
+release would leave stale checks behind. At start and every `reconcile_minutes`, the reconciler
+lists the App's installations, their repositories and open PRs (one GraphQL query per 50 PRs,
+carrying each head commit's check run), and queues an evaluation for each PR whose check is:
+
+- `missing`: no completed run of this App on the current head (never evaluated, or only an
+  older head was);
+- `map`: decided by another map than the one in force now (the summary names the map's blob);
+- `version`: written by another release of the bot (the `external_id` carries the version).
+
+A cycle queues at most `reconcile_max_per_cycle` PRs and stops early when GitHub's remaining
+rate limit falls below `rate_limit_floor` or the queue is full; what it skips, the next one finds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gidgethub.abc
+from aiohttp import web
+
+from bot.github.auth import GitHubApp
+from bot.github.checks import BOT_VERSION, parse_external_id
+from bot.github.deliveries import Redeliverer
+from bot.github.map_source import MapSource
+from bot.metrics import Metrics
+from bot.policy.verdict import MapRef
+from bot.pr import PullRequestRef
+from bot.web.state import METRICS_KEY, SCHEDULER_KEY, SETTINGS_KEY
+
+log = logging.getLogger(__name__)
+
+StaleReason = Literal["missing", "map", "version"]
+CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
+Schedule = Callable[[PullRequestRef], bool]
+Sleep = Callable[[float], Awaitable[None]]
+
+PULLS_PER_PAGE = 50  # with each head's check runs and summaries, well inside GitHub's node limit
+DEFAULT_CHECK_NAME = "COI review"
+
+OPEN_PULL_REQUESTS = f"""
+query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int) {{
+  rateLimit {{ remaining }}
+  repository(owner: $owner, name: $name) {{
+    pullRequests(states: [OPEN], first: {PULLS_PER_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        number baseRefName headRefOid
+        headCommit: commits(last: 1) {{
+          nodes {{ commit {{
+            oid
+            checkSuites(first: 10, filterBy: {{appId: $appId}}) {{
+              nodes {{ checkRuns(first: 10) {{
+                nodes {{ name status externalId summary }}
+              }} }}
+            }}
+          }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+# The last line of every summary (bot.policy.render): "Decided by the map `P` at blob `S` (src)."
+_MAP_LINE = re.compile(
+    r"Decided by the map `(?P<path>[^`\n]*)`(?: at blob `(?P<blob>[0-9a-f]+)`)? "
+    r"\((?P<source>repository|owner|bundled)\)\."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    """What a check run on a PR's head says about the evaluation that wrote it."""
+
+    completed: bool
+    version: str | None
+    map_blob: str | None
+    map_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPullRequest:
+    number: int
+    base_ref: str
+    head_sha: str
+    check: CheckState | None  # None: no run of this App with the check name on the head
+
+
+def map_decided(summary: str | None) -> tuple[str | None, str | None]:
+    """(blob SHA, source) of the map a check run's summary says decided it."""
+    matches = list(_MAP_LINE.finditer(summary or ""))
+    if not matches:
+        return None, None
+    last = matches[-1]  # the map line closes the summary; a PR title cannot forge it
+    return last.group("blob"), last.group("source")
+
+
+def stale_reason(
+    pull: OpenPullRequest, *, map_in_force: MapRef, version: str = BOT_VERSION
+) -> StaleReason | None:
+    """Why this PR's check must be evaluated again, or None when it is current."""
+    check = pull.check
+    if check is None or not check.completed:
+        return "missing"
+    if check.version != version:
+        return "version"
+    if check.map_source is None:
+        return None  # no map line (a summary cut at GitHub's limit): the other signals decide
+    if (check.map_blob, check.map_source) != (map_in_force.blob_sha, map_in_force.source):
+        return "map"
+    return None
+
+
+def _check_state(commit: dict[str, Any] | None, check_name: str) -> CheckState | None:
+    suites = ((commit or {}).get("checkSuites") or {}).get("nodes") or []
+    for suite in suites:
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
+            if run and run.get("name") == check_name:
+                _, version = parse_external_id(run.get("externalId"))
+                blob, source = map_decided(run.get("summary"))
+                return CheckState(
+                    completed=run.get("status") == "COMPLETED",
+                    version=version,
+                    map_blob=blob,
+                    map_source=source,
+                )
+    return None
+
+
+def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
+    heads = ((node.get("headCommit") or {}).get("nodes")) or []
+    commit = (heads[0] or {}).get("commit") if heads else None
+    return commit if isinstance(commit, dict) else None
+
+
+@dataclass(slots=True)
+class CycleReport:
+    installations: int = 0
+    repositories: int = 0
+    examined: int = 0
+    queued: dict[str, int] = field(default_factory=dict)  # reason -> PRs queued
+    failed_repositories: int = 0
+    outcome: CycleOutcome = "complete"
+
+    @property
+    def repaired(self) -> int:
+        return sum(self.queued.values())
+
+
+class _StopCycle(Exception):
+    def __init__(self, outcome: CycleOutcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+class Reconciler:
+    """One `reconcile_once()` per cycle; `run(period_seconds=...)` loops until cancelled."""
+
+    def __init__(
+        self,
+        github: GitHubApp,
+        maps: MapSource,
+        schedule: Schedule,
+        metrics: Metrics,
+        *,
+        app_id: str,
+        graphql_url: str,
+        max_per_cycle: int,
+        rate_limit_floor: int,
+        version: str = BOT_VERSION,
+    ) -> None:
+        if max_per_cycle < 1:
+            raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
+        self._github = github
+        self._maps = maps
+        self._schedule = schedule
+        self._metrics = metrics
+        self._graphql_url = graphql_url
+        self._max_per_cycle = max_per_cycle
+        self._floor = rate_limit_floor
+        self._version = version
+        self._app_id = int(app_id) if app_id.isdigit() else None
+
+    async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
+        """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
+        while True:
+            try:
+                await self.reconcile_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._metrics.reconcile_cycles.labels(outcome="failed").inc()
+                log.exception("reconciler cycle failed; the next one retries")
+            await sleep(period_seconds)
+
+    async def reconcile_once(self) -> CycleReport:
+        report = CycleReport()
+        try:
+            async for installation_id, owner in self._installations():
+                report.installations += 1
+                await self._reconcile_installation(installation_id, owner, report)
+        except _StopCycle as stop:
+            report.outcome = stop.outcome
+        self._metrics.reconcile_cycles.labels(outcome=report.outcome).inc()
+        log.info(
+            "reconciler cycle %s: %d PRs queued of %d examined",
+            report.outcome,
+            report.repaired,
+            report.examined,
+            extra={
+                "installations": report.installations,
+                "repositories": report.repositories,
+                "queued": report.queued,
+                "failed_repositories": report.failed_repositories,
+            },
+        )
+        return report
+
+    async def _installations(self) -> AsyncIterator[tuple[int, str]]:
+        client = self._github.app_client
+        async for installation in client.getiter(
+            "/app/installations{?per_page}", {"per_page": 100}
+        ):
+            account = installation.get("account") or {}
+            if installation.get("suspended_at") or not account.get("login"):
+                continue  # a suspended installation cannot mint tokens
+            yield int(installation["id"]), str(account["login"])
+
+    async def _reconcile_installation(
+        self, installation_id: int, owner: str, report: CycleReport
+    ) -> None:
+        try:
+            gh = await self._github.installation_client(installation_id)
+            repositories = [
+                (str(r["owner"]["login"]), str(r["name"]))
+                async for r in gh.getiter(
+                    "/installation/repositories{?per_page}",
+                    {"per_page": 100},
+                    iterable_key="repositories",
+                )
+                if not r.get("archived")
+            ]
+        except Exception:
+            log.exception("reconciler: cannot list the repositories of installation %s", owner)
+            report.failed_repositories += 1
+            return
+        self._check_rate(gh)
+        for repo_owner, repo in repositories:
+            report.repositories += 1
+            try:
+                await self._reconcile_repository(gh, installation_id, repo_owner, repo, report)
+            except _StopCycle:
+                raise
+            except Exception:
+                report.failed_repositories += 1
+                log.exception("reconciler: %s/%s skipped this cycle", repo_owner, repo)
+
+    def _check_rate(self, gh: gidgethub.abc.GitHubAPI) -> None:
+        limit = gh.rate_limit
+        if limit is not None and limit.remaining < self._floor:
+            raise _StopCycle("rate_limited")
+
+    async def _reconcile_repository(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        installation_id: int,
+        owner: str,
+        repo: str,
+        report: CycleReport,
+    ) -> None:
+        maps: dict[str, tuple[MapRef, str]] = {}  # base ref -> (map in force, check name)
+        cursor: str | None = None
+        while True:
+            data = await gh.graphql(
+                OPEN_PULL_REQUESTS,
+                endpoint=self._graphql_url,
+                owner=owner,
+                name=repo,
+                after=cursor,
+                appId=self._app_id,
+            )
+            remaining = (data.get("rateLimit") or {}).get("remaining")
+            if isinstance(remaining, int) and remaining < self._floor:
+                raise _StopCycle("rate_limited")
+            pulls = ((data.get("repository") or {}).get("pullRequests")) or {}
+            for node in pulls.get("nodes") or []:
+                if not node:
+                    continue
+                report.examined += 1
+                base_ref = str(node["baseRefName"])
+                if base_ref not in maps:
+                    maps[base_ref] = await self._map_in_force(gh, owner, repo, base_ref)
+                map_ref, check_name = maps[base_ref]
+                pull = OpenPullRequest(
+                    number=int(node["number"]),
+                    base_ref=base_ref,
+                    head_sha=str(node["headRefOid"]),
+                    check=_check_state(_head_commit(node), check_name),
+                )
+                reason = stale_reason(pull, map_in_force=map_ref, version=self._version)
+                if reason is not None:
+                    self._queue(
+                        PullRequestRef(installation_id, owner, repo, pull.number), reason, report
+                    )
+            info = pulls.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return
+            cursor = info.get("endCursor")
+
+    async def _map_in_force(
+        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, base_ref: str
+    ) -> tuple[MapRef, str]:
+        loaded, map_ref = await self._maps.map_for(gh, owner=owner, repo=repo, base_ref=base_ref)
+        check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
+        return map_ref, check_name
+
+    def _queue(self, ref: PullRequestRef, reason: StaleReason, report: CycleReport) -> None:
+        if report.repaired >= self._max_per_cycle:
+            raise _StopCycle("bounded")
+        if not self._schedule(ref):
+            raise _StopCycle("queue_full")
+        report.queued[reason] = report.queued.get(reason, 0) + 1
+        self._metrics.reconcile_repairs.labels(reason=reason).inc()
+        log.info("reconciler queued %s: check %s", ref, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairSources:
+    """What the background repairs read GitHub with: the Engine's App identity and map source."""
+
+    github: GitHubApp
+    maps: MapSource
+
+
+REPAIR_KEY = web.AppKey("repair", RepairSources)
+
+
+async def background_repairs(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the reconciler and the redelivery loops, for the app's life.
+
+    Runs only with the real Engine (tests that inject `evaluate` have nothing to repair from),
+    and each loop only when its period is positive.
+    """
+    sources = app.get(REPAIR_KEY)
+    settings = app[SETTINGS_KEY]
+    tasks: list[asyncio.Task[None]] = []
+    if sources is not None and settings.reconcile_minutes > 0:
+        reconciler = Reconciler(
+            sources.github,
+            sources.maps,
+            app[SCHEDULER_KEY].schedule,
+            app[METRICS_KEY],
+            app_id=settings.app_id,
+            graphql_url=settings.graphql_url,
+            max_per_cycle=settings.reconcile_max_per_cycle,
+            rate_limit_floor=settings.rate_limit_floor,
+        )
+        period = settings.reconcile_minutes * 60
+        tasks.append(
+            asyncio.create_task(reconciler.run(period_seconds=period), name="coi-reconcile")
+        )
+    if sources is not None and settings.redeliver_minutes > 0:
+        redeliverer = Redeliverer(
+            sources.github.app_client,
+            app[METRICS_KEY],
+            max_per_cycle=settings.redeliver_max_per_cycle,
+        )
+        period = settings.redeliver_minutes * 60
+        tasks.append(
+            asyncio.create_task(redeliverer.run(period_seconds=period), name="coi-redeliver")
+        )
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,401 @@
+"""Repair from GitHub's state: the reconciler, failed-delivery redelivery, map pushes, base changes.
+
+Deliveries the bot never received are made by pointing the simulator's webhook URL nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.github.checks import BOT_VERSION, parse_external_id, stamped_external_id
+from bot.github.deliveries import Redeliverer
+from bot.github.map_source import git_blob_sha
+from bot.policy.render import render
+from bot.policy.verdict import MapRef, evaluate
+from bot.sim.harness import Stage
+from bot.web.reconciler import (
+    REPAIR_KEY,
+    CheckState,
+    OpenPullRequest,
+    Reconciler,
+    map_decided,
+    stale_reason,
+)
+from bot.web.state import METRICS_KEY, SCHEDULER_KEY
+from tests.e2e.conftest import MAP, NAME, OWNER, REPO, latest_check, seed
+from tests.policy.builders import facts, make_map
+
+MAP_PATH = ".github/affiliations.yml"
+# The same people, but nothing under core/ is major any more.
+MAP_WITHOUT_MAJOR_PATHS = MAP.replace('major: {paths: ["core/**"]}', "major: {paths: []}")
+
+
+def reconciler(stage: Stage, **options: Any) -> Reconciler:
+    assert stage.app is not None
+    assert stage.settings is not None
+    sources = stage.app[REPAIR_KEY]
+    return Reconciler(
+        sources.github,
+        sources.maps,
+        stage.app[SCHEDULER_KEY].schedule,
+        stage.app[METRICS_KEY],
+        app_id=stage.settings.app_id,
+        graphql_url=stage.settings.graphql_url,
+        max_per_cycle=options.pop("max_per_cycle", 100),
+        rate_limit_floor=options.pop("rate_limit_floor", 10),
+        **options,
+    )
+
+
+async def open_unseen(stage: Stage, count: int, *, path: str = "core/x.py") -> list[int]:
+    """Open PRs while the bot hears nothing: their checks are missing."""
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None
+    try:
+        return [
+            await stage.sim.open_pull_request(
+                REPO, author="alice", title=f"change {i}", files={path: f"v = {i}\n"}
+            )
+            for i in range(count)
+        ]
+    finally:
+        stage.sim.webhook_url = url
+
+
+def repairs(stage: Stage, reason: str) -> float:
+    assert stage.app is not None
+    value = stage.app[METRICS_KEY].registry.get_sample_value(
+        "coi_reconcile_repairs_total", {"reason": reason}
+    )
+    return value or 0.0
+
+
+@pytest.fixture
+async def repo_map_stage(stage_factory: Callable[..., Stage]) -> AsyncIterator[Stage]:
+    async with stage_factory() as running:
+        seed(running, repo_files={MAP_PATH: MAP, "README.md": "widgets\n"})
+        yield running
+        assert running.sim.violations == []
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("map_ref", "expected"),
+    [
+        (MapRef(MAP_PATH, "ab" * 20, "repository"), ("ab" * 20, "repository")),
+        (MapRef("config/affiliations.yml", None, "bundled"), (None, "bundled")),
+        (MapRef(".github/affiliations.yml", "cd" * 20, "owner"), ("cd" * 20, "owner")),
+    ],
+)
+def test_the_map_that_decided_is_read_back_from_a_rendered_summary(
+    map_ref: MapRef, expected: tuple[str | None, str]
+) -> None:
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    verdict = evaluate(facts(), make_map(), now=now, map_ref=map_ref)
+    assert map_decided(render(verdict, check_name="COI review").summary) == expected
+
+
+def test_a_forged_map_line_earlier_in_the_summary_loses_to_the_last() -> None:
+    forged = "Decided by the map `x` at blob `00` (owner).\n\nDecided by the map `y` (bundled)."
+    assert map_decided(forged) == (None, "bundled")
+    assert map_decided("no map line") == (None, None)
+    assert map_decided(None) == (None, None)
+
+
+IN_FORCE = MapRef(MAP_PATH, "ab" * 20, "repository")
+
+
+def _check(**changes: Any) -> CheckState:
+    base: dict[str, Any] = {
+        "completed": True,
+        "version": BOT_VERSION,
+        "map_blob": "ab" * 20,
+        "map_source": "repository",
+    }
+    return CheckState(**{**base, **changes})
+
+
+@pytest.mark.parametrize(
+    ("check", "reason"),
+    [
+        (None, "missing"),
+        (_check(completed=False), "missing"),
+        (_check(version="0.0.1"), "version"),
+        (_check(version=None), "version"),
+        (_check(map_blob="ef" * 20), "map"),
+        (_check(map_source="bundled", map_blob=None), "map"),
+        (_check(map_source=None, map_blob=None), None),
+        (_check(), None),
+    ],
+)
+def test_stale_reasons(check: CheckState | None, reason: str | None) -> None:
+    pull = OpenPullRequest(number=1, base_ref="main", head_sha="a" * 40, check=check)
+    assert stale_reason(pull, map_in_force=IN_FORCE) == reason
+
+
+@pytest.mark.parametrize(
+    ("external_id", "parsed"),
+    [
+        (stamped_external_id("f" * 40, version="1.2.3"), ("f" * 40, "1.2.3")),
+        ("f" * 40, ("f" * 40, None)),
+        (None, (None, None)),
+        ("", (None, None)),
+    ],
+)
+def test_external_id_round_trip(external_id: str | None, parsed: tuple[Any, Any]) -> None:
+    assert parse_external_id(external_id) == parsed
+
+
+def test_a_reconciler_needs_a_positive_bound() -> None:
+    with pytest.raises(ValueError, match="max_per_cycle"):
+        Reconciler(
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            lambda ref: True,
+            None,  # type: ignore[arg-type]
+            app_id="1",
+            graphql_url="http://x",
+            max_per_cycle=0,
+            rate_limit_floor=0,
+        )
+
+
+# -- against the simulator -------------------------------------------------------------------
+
+
+async def test_missing_checks_are_repaired_and_a_second_cycle_finds_nothing(
+    stage: Stage,
+) -> None:
+    numbers = await open_unseen(stage, 3)
+    await stage.settle()
+    assert all(stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, n)) == [] for n in numbers)
+
+    first = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert (first.outcome, first.queued, first.examined) == ("complete", {"missing": 3}, 3)
+    for number in numbers:
+        run = latest_check(stage, number)
+        assert run["conclusion"] == "success"
+        assert parse_external_id(run["external_id"])[1] == BOT_VERSION
+    assert repairs(stage, "missing") == 3
+
+    second = await reconciler(stage).reconcile_once()
+    assert (second.outcome, second.queued, second.examined) == ("complete", {}, 3)
+
+
+async def test_a_check_from_an_older_release_is_rewritten_once(stage: Stage) -> None:
+    [number] = await open_unseen(stage, 1)
+    await reconciler(stage).reconcile_once()
+    await stage.settle()
+    run = latest_check(stage, number)
+    stored = stage.sim.check_run_store[run["id"]]
+    stored.external_id = stamped_external_id("0" * 40, version="0.0.1")
+
+    report = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert report.queued == {"version": 1}
+    assert parse_external_id(latest_check(stage, number)["external_id"])[1] == BOT_VERSION
+    assert (await reconciler(stage).reconcile_once()).queued == {}
+
+
+async def test_a_map_push_the_bot_never_heard_of_is_found_by_the_map_blob(
+    repo_map_stage: Stage,
+) -> None:
+    stage = repo_map_stage
+    [number] = await open_unseen(stage, 1)
+    await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None
+    await stage.sim.push_to_branch(REPO, "main", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
+    stage.sim.webhook_url = url
+    report = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert report.queued == {"map": 1}
+    assert latest_check(stage, number)["conclusion"] == "success"
+    assert repairs(stage, "map") == 1
+
+
+async def test_a_cycle_is_bounded_and_the_next_one_takes_the_rest(stage: Stage) -> None:
+    await open_unseen(stage, 5)
+    first = await reconciler(stage, max_per_cycle=2).reconcile_once()
+    await stage.settle()
+    assert (first.outcome, first.repaired) == ("bounded", 2)
+    second = await reconciler(stage, max_per_cycle=10).reconcile_once()
+    await stage.settle()
+    assert (second.outcome, second.repaired) == ("complete", 3)
+
+
+async def test_a_cycle_stops_when_the_rate_limit_runs_low(stage: Stage) -> None:
+    await open_unseen(stage, 2)
+    installation = next(iter(stage.sim.installations))
+    stage.sim.set_rate_limit_remaining(installation, 50, resource="graphql")
+    report = await reconciler(stage, rate_limit_floor=100).reconcile_once()
+    assert (report.outcome, report.repaired) == ("rate_limited", 0)
+
+
+async def test_a_full_queue_ends_the_cycle(stage_factory: Callable[..., Stage]) -> None:
+    async with stage_factory(queue_size=1, coalesce_seconds=5.0) as stage:
+        seed(stage)
+        await open_unseen(stage, 3)
+        report = await reconciler(stage).reconcile_once()
+        assert (report.outcome, report.repaired) == ("queue_full", 1)
+
+
+async def test_a_repository_that_fails_is_skipped_not_fatal(stage: Stage) -> None:
+    await open_unseen(stage, 1)
+    stage.sim.inject_failure("graphql", status=502, times=20)
+    report = await reconciler(stage).reconcile_once()
+    assert (report.outcome, report.failed_repositories, report.repaired) == ("complete", 1, 0)
+
+
+async def test_the_reconciler_runs_at_start_and_then_periodically(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    options = {"reconcile_minutes": 0.2 / 60}  # every 0.2 s
+    async with stage_factory(settings_options=options) as stage:
+        seed(stage)
+        numbers = await open_unseen(stage, 2)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if all(stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, n)) for n in numbers):
+                break
+        assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+
+
+# -- redelivery ------------------------------------------------------------------------------
+
+
+def redeliverer(stage: Stage, **options: Any) -> Redeliverer:
+    assert stage.app is not None
+    return Redeliverer(
+        stage.app[REPAIR_KEY].github.app_client,
+        stage.app[METRICS_KEY],
+        max_per_cycle=options.pop("max_per_cycle", 50),
+        **options,
+    )
+
+
+async def test_failed_deliveries_are_redelivered_once_and_converge(stage: Stage) -> None:
+    numbers = await open_unseen(stage, 2)  # pull_request.opened and check_suite: status 0
+    failed = {d.guid for d in stage.sim.deliveries if d.status_code == 0}
+    assert failed
+    look = redeliverer(stage)
+    report = await look.look_once()
+    await stage.settle()
+    assert set(report.redelivered) == failed
+    assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+    again = await look.look_once()
+    assert again.redelivered == []  # every GUID now has a successful attempt
+    per_guid = [d.guid for d in stage.sim.deliveries if d.redelivery]
+    assert sorted(per_guid) == sorted(failed)
+
+
+async def test_a_guid_that_later_succeeded_is_never_redelivered(stage: Stage) -> None:
+    await open_unseen(stage, 1)
+    for delivery in [d for d in stage.sim.deliveries if d.status_code == 0]:
+        await stage.sim.redeliver(delivery)  # someone clicked "Redeliver" in GitHub's UI
+    await stage.settle()
+    report = await redeliverer(stage).look_once()
+    assert report.redelivered == []
+
+
+async def test_redelivery_is_bounded_per_look_and_resumes(stage: Stage) -> None:
+    await open_unseen(stage, 3)
+    failed = {d.guid for d in stage.sim.deliveries if d.status_code == 0}
+    look = redeliverer(stage, max_per_cycle=2)
+    first = await look.look_once()
+    await stage.settle()
+    assert (first.outcome, len(first.redelivered)) == ("bounded", 2)
+    second = await look.look_once()
+    third = await look.look_once()
+    await stage.settle()
+    asked = first.redelivered + second.redelivered + third.redelivered
+    assert sorted(asked) == sorted(failed)
+
+
+async def test_a_malformed_answer_is_not_asked_again(stage: Stage) -> None:
+    await stage.sim.deliver("pull_request", {"action": "opened"})  # signed, but no PR: 400
+    assert stage.sim.deliveries[-1].status_code == 400
+    assert (await redeliverer(stage).look_once()).redelivered == []
+
+
+async def test_a_refused_redelivery_is_counted_not_fatal(stage: Stage) -> None:
+    await open_unseen(stage, 1)
+    stage.sim.inject_failure("apps/redeliver-webhook-delivery", status=422, times=10)
+    report = await redeliverer(stage).look_once()
+    assert report.redelivered == []
+    assert report.refused >= 1
+
+
+async def test_deliveries_older_than_three_days_are_left_alone(stage: Stage) -> None:
+    await open_unseen(stage, 1)
+    later = datetime.now(UTC).timestamp() + 4 * 24 * 3600
+    report = await redeliverer(stage, clock=lambda: later).look_once()
+    assert (report.read, report.redelivered) == (0, [])
+
+
+# -- map pushes and base changes, end to end -----------------------------------------------
+
+
+async def test_a_pushed_owner_map_re_evaluates_every_repository_without_its_own(
+    stage: Stage,
+) -> None:
+    stage.sim.add_repo(OWNER, "gadgets", files={"README.md": "g\n"})
+    stage.sim.add_repo(OWNER, "own-map", files={MAP_PATH: MAP})
+    stage.sim.add_repo(OWNER, ".github", files={"README.md": "profile\n"})
+    numbers = {}
+    for repo in (NAME, "gadgets", "own-map"):
+        number = await stage.sim.open_pull_request(
+            f"{OWNER}/{repo}", author="alice", title="t", files={"core/x.py": "x\n"}
+        )
+        await stage.sim.submit_review(f"{OWNER}/{repo}", number, reviewer="anna")
+        numbers[repo] = number
+    await stage.settle()
+    conclusions = {
+        repo: stage.sim.check_runs(f"{OWNER}/{repo}", stage.sim.head_sha(f"{OWNER}/{repo}", n))[-1][
+            "conclusion"
+        ]
+        for repo, n in numbers.items()
+    }
+    assert conclusions == dict.fromkeys(numbers, "action_required")
+
+    await stage.sim.push_to_branch(f"{OWNER}/.github", "main", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
+    await stage.settle()
+    after = {
+        repo: stage.sim.check_runs(f"{OWNER}/{repo}", stage.sim.head_sha(f"{OWNER}/{repo}", n))[-1][
+            "conclusion"
+        ]
+        for repo, n in numbers.items()
+    }
+    assert after == {NAME: "success", "gadgets": "success", "own-map": "action_required"}
+
+
+async def test_a_pr_whose_base_changes_is_judged_by_the_new_base_map(
+    repo_map_stage: Stage,
+) -> None:
+    stage = repo_map_stage
+    await stage.sim.push_to_branch(REPO, "release", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
+    number = await stage.sim.open_pull_request(
+        REPO, author="alice", title="t", files={"core/x.py": "x\n"}, base="release"
+    )
+    await stage.sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    before = latest_check(stage, number)
+    assert before["conclusion"] == "success"  # release's map: nothing under core/ is major
+    assert map_decided(before["output"]["summary"])[0] == git_blob_sha(
+        MAP_WITHOUT_MAJOR_PATHS.encode()
+    )
+
+    await stage.sim.edit_pull_request(REPO, number, base="main")
+    await stage.settle()
+    after = latest_check(stage, number)
+    assert after["conclusion"] == "action_required"
+    assert map_decided(after["output"]["summary"]) == (git_blob_sha(MAP.encode()), "repository")
