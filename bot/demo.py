@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_file
 from bot.sim.harness import BUNDLED_MAP, Stage
+from bot.sim.simulator import GitHubSimulator
 
 OWNER, REPO = "StackStorm", "st2"
 
@@ -57,6 +58,22 @@ def _major_path(amap: AffiliationMap) -> str:
     raise DemoError("the map's policy names no major directory (a `dir/**` pattern) to change")
 
 
+def seed_repository(sim: GitHubSimulator, amap: AffiliationMap, *, install: bool = True) -> str:
+    """StackStorm/st2 with everyone in the map as a user and the TSC as collaborators.
+
+    Without `install`, the App is not installed yet, so what happens there is announced to nobody.
+    """
+    if install:
+        sim.add_installation(OWNER)
+    for login, person in sorted(amap.document.people.items()):
+        sim.add_user(login, email=person.emails[0] if person.emails else None)
+    sim.add_repo(OWNER, REPO, files={"README.md": "# st2\n"})
+    repo = f"{OWNER}/{REPO}"
+    for login in amap.tsc_members():
+        sim.set_permission(repo, login, "write")
+    return repo
+
+
 class Story:
     """Plays the steps and prints each with the check's state and the requested reviewers."""
 
@@ -77,13 +94,7 @@ class Story:
         return f"@{login} ({names})"
 
     def seed(self) -> None:
-        sim = self.sim
-        sim.add_installation(OWNER)
-        for login, person in sorted(self.amap.document.people.items()):
-            sim.add_user(login, email=person.emails[0] if person.emails else None)
-        sim.add_repo(OWNER, REPO, files={"README.md": "# st2\n"})
-        for login in self.amap.tsc_members():
-            sim.set_permission(self.repo, login, "write")
+        seed_repository(self.sim, self.amap)
 
     def check(self) -> dict[str, Any]:
         head = self.sim.pull(self.repo, self.number).head_sha

@@ -49,7 +49,8 @@ async def review_load(
     gh: gidgethub.abc.GitHubAPI, logins: Sequence[str], *, endpoint: str
 ) -> dict[str, int]:
     """Open PRs awaiting each login's review, all in ONE GraphQL request."""
-    searchable = [login for login in logins if _LOGIN.match(login)]
+    # Sorted, so that the same candidates always make the same document (cacheable, comparable).
+    searchable = sorted({login for login in logins if _LOGIN.match(login)})
     if not searchable:
         return {}
     data = await gh.graphql(review_load_query(searchable), endpoint=endpoint)

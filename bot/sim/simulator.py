@@ -396,8 +396,11 @@ class GitHubSimulator:
     ) -> list[tuple[Repository, PullRequest]]:
         """Pull requests matching a search query (the qualifiers the bot uses; others refuse)."""
         conditions: list[Callable[[Repository, PullRequest], bool]] = []
+        wanted_reviewer: str | None = None  # the bot's load query: skip PRs that ask nobody by name
         for term in query.split():
             key, _, value = term.partition(":")
+            if key == "review-requested":
+                wanted_reviewer = value.lower()
             negate = key.startswith("-")
             key = key.lstrip("-")
             condition = _search_condition(self, key, value, term)
@@ -409,6 +412,8 @@ class GitHubSimulator:
             for repo in self.repos.values()
             if self.installation_covers(installation_id, repo, scope)
             for pull in repo.pulls.values()
+            if wanted_reviewer is None
+            or any(u.lower() == wanted_reviewer for u in pull.requested_reviewers)
             if all(condition(repo, pull) for condition in conditions)
         ]
         results.sort(key=lambda pair: pair[1].created_at, reverse=True)
@@ -1665,7 +1670,7 @@ def _search_condition(
     elif key == "state" and lowered in ("open", "closed"):
         return lambda r, p: p.state == lowered
     elif key == "review-requested":
-        return lambda r, p: lowered in {u.lower() for u in p.requested_reviewers}
+        return lambda r, p: any(u.lower() == lowered for u in p.requested_reviewers)
     elif key == "author":
         return lambda r, p: p.author.lower() == lowered
     elif key == "repo":

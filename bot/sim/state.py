@@ -6,6 +6,7 @@ Nothing here does I/O; `bot.sim.simulator` serves this state over HTTP.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ def node_id(type_name: str, database_id: int) -> str:
     return base64.b64encode(raw.encode()).decode()
 
 
+@functools.lru_cache(maxsize=8192)  # the same file versions are diffed on every snapshot
 def count_changed_lines(old: str | None, new: str | None) -> tuple[int, int]:
     """Additions and deletions between two versions of a file, as a line diff counts them."""
     import difflib
