@@ -68,7 +68,8 @@ async def test_a_declaration_is_applied_with_one_reaction_and_undoes_the_approva
     await sim.submit_review(REPO, number, reviewer="anna")
     await stage.settle()
     asked = sim.review_requests(REPO, number)
-    assert len(asked) == 1 and asked[0] in OTHER_COMPANIES
+    assert len(asked) == 1
+    assert asked[0] in OTHER_COMPANIES
     await sim.submit_review(REPO, number, reviewer=asked[0])
     await stage.settle()
     assert latest_check(stage, number)["conclusion"] == "success"
@@ -103,7 +104,8 @@ async def test_write_access_is_looked_up_once_and_refusals_get_one_reply(stage: 
     assert sim.reactions(REPO, wendy) == ["+1"], "write access allows declaring for yourself"
     assert sim.reactions(REPO, mallory) == []
     reply = the_reply(stage, number)
-    assert "@mallory" in reply and "write access" in reply
+    assert "@mallory" in reply
+    assert "write access" in reply
     assert "`/coi declare [@login] [reason]`" in reply, "the reply shows the right syntax"
     assert "@wendy" not in reply
     looked_up = [c for c in sim.calls if c.operation_id == PERMISSION]
@@ -248,7 +250,8 @@ async def test_a_requested_reviewer_who_declares_a_conflict_is_replaced(stage: S
     await sim.post_comment(REPO, number, author=first, body="/coi declare")
     await stage.settle()
     requested = sim.review_requests(REPO, number)
-    assert len(requested) == 2 and requested[0] == first
+    assert len(requested) == 2
+    assert requested[0] == first
     second = requested[1]
     assert second in OTHER_COMPANIES - {first}
     assert count(stage, operation=REQUEST) == 2
@@ -324,7 +327,8 @@ async def test_buttons_are_honoured_for_allowed_clickers_only(stage: Stage) -> N
     await stage.settle()
     (asked,) = sim.review_requests(REPO, number)
     assert asked in OTHER_COMPANIES
-    assert count(stage, operation=REPLY) == 1 and count(stage, operation=EDIT_REPLY) == 0
+    assert count(stage, operation=REPLY) == 1
+    assert count(stage, operation=EDIT_REPLY) == 0
 
     await sim.click_button(REPO, run_id, user="carl", identifier="recheck")
     await stage.settle()

@@ -1,0 +1,207 @@
+"""Answers to commands: which comments get a `+1`, the reply's text, and its single upkeep."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.github.replies import (
+    ALL_CLEAR,
+    CLICK_MARKER,
+    MAX_CLICK_LINES,
+    REPLY_MARKER,
+    THUMBS_UP,
+    answer_commands,
+    click_line,
+    comments_to_react,
+    desired_reply,
+    kept_click_lines,
+    new_request_asked,
+    own_reply,
+    reply_body,
+)
+from bot.policy.commands import CommandOutcome, replay
+from bot.policy.facts import Comment
+from tests.github.fakes import FakeServer
+from tests.policy.builders import comment, facts, make_map
+
+AMAP = make_map()
+
+
+async def authorization() -> str:
+    return "token t"
+
+
+def reacted(c: Comment) -> Comment:
+    return dataclasses.replace(c, viewer_reactions=(THUMBS_UP,))
+
+
+def bot_reply(body: str, *, days: float = 0.9, database_id: int = 777) -> Comment:
+    return dataclasses.replace(
+        comment("coi-bot[bot]", body, days, cid=f"reply-{days}", bot=True),
+        by_viewer=True,
+        database_id=database_id,
+    )
+
+
+def click(login: str, *, reason: str = "not allowed") -> CommandOutcome:
+    return CommandOutcome("", None, login, "the Recheck button", "recheck", False, reason)
+
+
+def outcomes_of(*comments: Comment) -> tuple[CommandOutcome, ...]:
+    return replay(facts(comments=comments), AMAP, writers=frozenset()).outcomes
+
+
+def test_only_applied_and_unanswered_commands_get_a_reaction() -> None:
+    applied = comment("carol", "/coi declare", 0.1)
+    answered = reacted(comment("erin", "/coi declare", 0.2))
+    refused = comment("zoe", "/coi declare", 0.3)
+    twice = comment("bob", "/coi declare\n/coi recheck", 0.4)
+    pr = facts(comments=(applied, answered, refused, twice))
+    outcomes = replay(pr, AMAP, writers=frozenset()).outcomes
+    assert comments_to_react(pr, outcomes) == (applied.database_id, twice.database_id)
+
+
+def test_a_request_is_asked_until_the_app_reacted_to_it() -> None:
+    fresh = comment("alice", "/coi request", 0.1)
+    pr = facts(comments=(fresh,))
+    assert new_request_asked(pr, outcomes_of(fresh))
+    done = facts(comments=(reacted(fresh),))
+    assert not new_request_asked(done, outcomes_of(fresh))
+    refused = comment("zoe", "/coi request", 0.1)
+    assert not new_request_asked(facts(comments=(refused,)), outcomes_of(refused))
+
+
+def test_the_reply_is_the_apps_own_marked_comment() -> None:
+    someone_quoting = comment("zoe", f"{REPLY_MARKER} copied", 0.1)
+    other_app = dataclasses.replace(comment("x[bot]", REPLY_MARKER, 0.2, bot=True))
+    unmarked = dataclasses.replace(comment("coi-bot[bot]", "hello", 0.3, bot=True), by_viewer=True)
+    mine = bot_reply(REPLY_MARKER + "\nold")
+    pr = facts(comments=(someone_quoting, other_app, unmarked, mine))
+    assert own_reply(pr) == mine
+    assert own_reply(facts(comments=(someone_quoting, other_app))) is None
+
+
+def test_no_refusal_and_no_reply_means_nothing_to_write() -> None:
+    ok = comment("carol", "/coi declare", 0.1)
+    assert desired_reply(facts(comments=(ok,)), outcomes_of(ok), prefix="/coi") is None
+
+
+def test_the_reply_lists_refusals_with_links_then_the_syntax() -> None:
+    bad = comment("zoe", "/coi major `now`", 0.1)
+    body = desired_reply(facts(comments=(bad,)), outcomes_of(bad), prefix="/coi")
+    assert body is not None
+    first, *rest = body.splitlines()
+    assert first == REPLY_MARKER
+    line = next(x for x in rest if x.startswith("- @zoe"))
+    assert f"(#issuecomment-{bad.database_id})" in line
+    assert "only TSC members may use" in line
+    assert body.rstrip().endswith("`/coi minor [reason]`.")
+
+
+def test_refused_clicks_are_carried_over_deduplicated_and_bounded() -> None:
+    earlier = reply_body([], prefix="/coi", clicks=[click_line(click("mallory"))])
+    pr = facts(comments=(bot_reply(earlier),))
+    body = desired_reply(pr, (), prefix="/coi", refused_clicks=[click("mallory"), click("carl")])
+    assert body is not None
+    assert kept_click_lines(body) == [click_line(click("mallory")), click_line(click("carl"))]
+    many = [click(f"user{i}") for i in range(MAX_CLICK_LINES + 3)]
+    body = desired_reply(pr, (), prefix="/coi", refused_clicks=many)
+    assert body is not None
+    lines = kept_click_lines(body)
+    assert len(lines) == MAX_CLICK_LINES
+    assert lines[-1] == click_line(many[-1])
+
+
+def test_an_existing_reply_with_nothing_refused_says_all_clear() -> None:
+    pr = facts(comments=(bot_reply(REPLY_MARKER + "\n- @zoe: refused"),))
+    assert desired_reply(pr, (), prefix="/coi") == f"{REPLY_MARKER}\n{ALL_CLEAR}\n"
+
+
+@given(st.text(max_size=80))
+def test_a_reason_never_breaks_the_reply_layout(reason: str) -> None:
+    line = click_line(click("zoe", reason=reason))
+    assert "\n" not in line
+    assert "\r" not in line
+    assert line.endswith(CLICK_MARKER)
+    assert kept_click_lines(reply_body([], prefix="/coi", clicks=[line])) == [line]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.server = FakeServer()
+        for method, pattern, status in [
+            ("POST", r"/repos/acme/widgets/issues/comments/\d+/reactions", 201),
+            ("POST", r"/repos/acme/widgets/issues/\d+/comments", 201),
+            ("PATCH", r"/repos/acme/widgets/issues/comments/\d+", 200),
+        ]:
+            self.server.route(method, pattern, self.answer(status))
+
+    @staticmethod
+    def answer(status: int) -> Any:
+        return lambda call, match: (status, {"id": 1})
+
+    def summary(self) -> list[tuple[str, str, Any]]:
+        return [(c.method, c.path, c.body) for c in self.server.calls]
+
+
+async def test_answering_reacts_then_creates_the_reply() -> None:
+    ok = comment("carol", "/coi declare", 0.1)
+    bad = comment("zoe", "/coi declare", 0.2)
+    pr = facts(comments=(ok, bad))
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization), pr, outcomes_of(ok, bad), prefix="/coi"
+    )
+    assert answers.reacted == (ok.database_id,)
+    assert answers.reply == "created"
+    (react, create) = recorder.summary()
+    assert react == (
+        "POST",
+        f"/repos/acme/widgets/issues/comments/{ok.database_id}/reactions",
+        {"content": "+1"},
+    )
+    assert create[:2] == ("POST", f"/repos/acme/widgets/issues/{pr.number}/comments")
+    assert "@zoe" in create[2]["body"]
+
+
+async def test_answering_twice_writes_nothing_the_second_time() -> None:
+    bad = comment("zoe", "/coi declare", 0.2)
+    body = desired_reply(facts(comments=(bad,)), outcomes_of(bad), prefix="/coi")
+    assert body is not None
+    pr = facts(comments=(bad, bot_reply(body.replace("\n", "\r\n"))))
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization), pr, outcomes_of(bad), prefix="/coi"
+    )
+    assert (answers.reacted, answers.reply) == ((), "unchanged")
+    assert recorder.server.calls == []
+
+
+async def test_a_changed_reply_is_edited_in_place() -> None:
+    pr = facts(comments=(bot_reply(REPLY_MARKER + "\nstale", database_id=4242),))
+    recorder = Recorder()
+    answers = await answer_commands(recorder.server.factory(authorization), pr, (), prefix="/coi")
+    assert answers.reply == "updated"
+    ((method, path, body),) = recorder.summary()
+    assert (method, path) == ("PATCH", "/repos/acme/widgets/issues/comments/4242")
+    assert ALL_CLEAR in body["body"]
+
+
+async def test_a_reply_without_a_rest_id_cannot_be_edited() -> None:
+    reply = dataclasses.replace(bot_reply(REPLY_MARKER + "\nstale"), database_id=None)
+    with pytest.raises(ValueError, match="no REST id"):
+        await answer_commands(
+            FakeServer().factory(authorization), facts(comments=(reply,)), (), prefix="/coi"
+        )
+
+
+async def test_nothing_to_say_costs_nothing() -> None:
+    server = FakeServer()
+    answers = await answer_commands(server.factory(authorization), facts(), (), prefix="/coi")
+    assert (answers.reacted, answers.reply) == ((), "none")
+    assert server.calls == []
