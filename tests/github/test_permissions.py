@@ -59,12 +59,14 @@ async def test_roles_that_grant_write(legacy: str, role: str, allowed: bool) -> 
 
 
 async def test_an_unknown_user_has_no_access_and_other_errors_surface() -> None:
-    server = answering({"ghost": 404, "zoe": 500})
+    server = answering({"ghost": 404, "zoe": 500, "yan": 403})
     cache = PermissionCache()
     gh = server.factory(authorization)
     assert await cache.has_write(gh, owner="acme", repo="widgets", login="ghost") is False
     with pytest.raises(gidgethub.GitHubException):
         await cache.has_write(gh, owner="acme", repo="widgets", login="zoe")
+    with pytest.raises(gidgethub.BadRequest):  # e.g. the App lost access: not a "no"
+        await cache.has_write(gh, owner="acme", repo="widgets", login="yan")
 
 
 async def test_answers_are_cached_per_repository_and_login_until_they_expire() -> None:
