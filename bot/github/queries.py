@@ -78,3 +78,60 @@ def review_load_query(logins: list[str]) -> str:
         for i, login in enumerate(logins)
     )
     return "query ReviewLoad {\n" + fields + "\n}"
+
+# `coi-bot report` (issue 8): a merged PR with the same facts as SNAPSHOT, its merge time, the
+# map's blob at the merge commit's first parent (the base as it was when merged), and when each
+# reviewer was asked (the timeline's review requests).
+_REQUESTED = (
+    f"{_PAGE_INFO} nodes {{ __typename ... on ReviewRequestedEvent {{ createdAt "
+    "requestedReviewer { __typename ... on User { login } ... on Bot { login } } } }"
+)
+MERGED_PULL_REQUEST = f"""
+query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath: String!) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    pullRequest(number: $number) {{
+      id number title url isDraft state baseRefName baseRefOid headRefOid mergedAt
+      {_ACTOR}
+      labels(first: 100) {{ nodes {{ name }} }}
+      files(first: 100) {{ {FILES} }}
+      commits(first: 100) {{ {COMMITS} }}
+      reviews(first: 100) {{ {REVIEWS} }}
+      comments(first: 100) {{ {COMMENTS} }}
+      reviewRequests(first: 100) {{
+        nodes {{ requestedReviewer {{
+          __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
+        }} }}
+      }}
+      requested: timelineItems(first: 100, itemTypes: [REVIEW_REQUESTED_EVENT]) {{
+        {_REQUESTED}
+      }}
+      mergeCommit {{
+        oid
+        parents(first: 1) {{ nodes {{ oid mapFile: file(path: $mapPath) {{ oid }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+REQUESTED_PAGE = f"""
+query RequestedPage($owner: String!, $name: String!, $number: Int!, $after: String!) {{
+  repository(owner: $owner, name: $name) {{
+    pullRequest(number: $number) {{
+      requested: timelineItems(first: 100, after: $after, itemTypes: [REVIEW_REQUESTED_EVENT]) {{
+        {_REQUESTED}
+      }}
+    }}
+  }}
+}}
+"""
+# The map's text at one commit, read once per blob SHA however many PRs it judged.
+MAP_AT_COMMIT = """
+query MapAtCommit($owner: String!, $name: String!, $oid: GitObjectID!, $mapPath: String!) {
+  repository(owner: $owner, name: $name) {
+    object(oid: $oid) {
+      ... on Commit { mapFile: file(path: $mapPath) { object { ... on Blob { oid text } } } }
+    }
+  }
+}
+"""

@@ -10,6 +10,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from bot.sim.state import (
     Reaction,
     Repository,
     Review,
+    ReviewRequestEvent,
     blob_sha,
     iso,
 )
@@ -395,6 +397,30 @@ class GraphQLApi:
                 for name in pull.labels
             ]
 
+        def timeline_items(**args: Any) -> Node:
+            wanted = args.get("itemTypes")
+            since = args.get("since")
+            # Only review requests (added, removed) are recorded; other types list nothing.
+            events = [
+                event
+                for event in pull.review_request_events
+                if (not wanted or event.item_type in wanted)
+                and (since is None or event.created_at >= _datetime(since))
+            ]
+            page = connection(
+                [self.review_request_event(event) for event in events],
+                args,
+                field="timelineItems",
+            )
+            page.update(
+                totalCount=len(events),
+                filteredCount=len(events),
+                pageCount=len(page["nodes"]),
+                updatedAt=iso(pull.updated_at),
+            )
+            return page
+
+        merge_commit = repo.commits.get(pull.merge_commit_sha) if pull.merge_commit_sha else None
         changes = repo.pull_files(pull)
         return {
             "__typename": "PullRequest",
@@ -425,6 +451,20 @@ class GraphQLApi:
             "reviews": reviews,
             "comments": _connection_of(comments, field="comments"),
             "reviewRequests": _connection_of(review_requests, field="reviewRequests"),
+            "timelineItems": timeline_items,
+            "closedAt": iso(pull.closed_at) if pull.closed_at else None,
+            "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
+            "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+        }
+
+    def review_request_event(self, event: ReviewRequestEvent) -> Node:
+        return {
+            "__typename": event.typename,
+            "id": event.node_id,
+            "createdAt": iso(event.created_at),
+            "actor": self.actor(event.actor),
+            "requestedReviewer": self.actor(event.reviewer),
+            "pullRequest": lambda: None,  # not followed back: the bot never asks for it
         }
 
     def git_actor(self, identity: GitIdentity) -> Node:
@@ -506,6 +546,11 @@ class GraphQLApi:
             "url": f"{self.sim.web_url}/{repo.full_name}/commit/{commit.sha}",
             "file": file,
             "checkSuites": check_suites,
+            "parents": lambda **args: connection(
+                [self.commit(repo, repo.commits[sha]) for sha in commit.parents],
+                args,
+                field="parents",
+            ),
         }
 
     def check_suite(self, repo: Repository, suite_id: int) -> Node:
@@ -621,9 +666,14 @@ def _pull_state(pull: PullRequest) -> str:
     return "MERGED" if pull.merged else pull.state.upper()
 
 
-def iso_epoch(epoch: int) -> str:
-    from datetime import UTC, datetime
+def _datetime(raw: Any) -> datetime:
+    """A DateTime argument as graphql-core passes it through (GitHub's scalar is ISO 8601)."""
+    text = str(raw).replace("Z", "+00:00")
+    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+
+def iso_epoch(epoch: int) -> str:
     return iso(datetime.fromtimestamp(epoch, tz=UTC))
 
 

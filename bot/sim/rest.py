@@ -673,8 +673,7 @@ class RestApi:
                     "repository.",
                 )
         for login in canonical:
-            if login not in pull.requested_reviewers:
-                pull.requested_reviewers.append(login)
+            self.sim.record_review_request(pull, login, actor=self.sim.bot_login)
         for slug in slugs:
             if slug not in pull.requested_teams:
                 pull.requested_teams.append(str(slug))
@@ -694,7 +693,8 @@ class RestApi:
         if not isinstance(logins, list):
             raise invalid("reviewers", resource="PullRequest")
         drop = {str(login).lower() for login in logins}
-        pull.requested_reviewers = [u for u in pull.requested_reviewers if u.lower() not in drop]
+        for login in [u for u in pull.requested_reviewers if u.lower() in drop]:
+            self.sim.record_review_request(pull, login, actor=self.sim.bot_login, removed=True)
         teams = {str(slug) for slug in body.get("team_reviewers") or []}
         pull.requested_teams = [t for t in pull.requested_teams if t not in teams]
         pull.updated_at = self.sim.now()

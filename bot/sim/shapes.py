@@ -275,7 +275,7 @@ class Shapes:
             "updated_at": iso(pull.updated_at),
             "closed_at": iso(pull.closed_at) if pull.closed_at else None,
             "merged_at": merged_at,
-            "merge_commit_sha": None,
+            "merge_commit_sha": pull.merge_commit_sha,
             "assignee": None,
             "assignees": [],
             "requested_reviewers": [self.user(users[login]) for login in pull.requested_reviewers],

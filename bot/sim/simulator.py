@@ -42,6 +42,7 @@ from bot.sim.state import (
     PullRequest,
     Repository,
     Review,
+    ReviewRequestEvent,
     Team,
     User,
     iso,
@@ -1218,6 +1219,42 @@ class GitHubSimulator:
         )
         return review_id
 
+    def record_review_request(
+        self, pull: PullRequest, reviewer: str, *, actor: str, removed: bool = False
+    ) -> None:
+        """Add (or remove) a pending request and list it on the timeline, as GitHub does."""
+        if removed:
+            pull.requested_reviewers = [
+                u for u in pull.requested_reviewers if u.lower() != reviewer.lower()
+            ]
+        elif reviewer not in pull.requested_reviewers:
+            pull.requested_reviewers.append(reviewer)
+        event_id = self.next_id()
+        event = ReviewRequestEvent(event_id, "", reviewer, actor, self.now(), removed=removed)
+        event.node_id = node_id(event.typename, event_id)
+        pull.review_request_events.append(event)
+        pull.updated_at = self.now()
+
+    async def request_review(self, repo: str, number: int, *, reviewer: str, sender: str) -> None:
+        """A person asks `reviewer` for a review (`pull_request.review_requested`)."""
+        target, pull = self._pull(repo, number)
+        self._require_user(reviewer)
+        self._require_user(sender)
+        if reviewer.lower() == pull.author.lower():
+            raise ValueError("GitHub refuses: Review cannot be requested from pull request author.")
+        self.record_review_request(pull, reviewer, actor=sender)
+        await self._emit(
+            "pull_request",
+            self._pull_payload(
+                "review_requested",
+                target,
+                pull,
+                sender=sender,
+                requested_reviewer=self.shapes.user(self.users[reviewer]),
+            ),
+            target,
+        )
+
     def _review(self, pull: PullRequest, review_id: int) -> Review:
         review = next((r for r in pull.reviews if r.id == review_id), None)
         if review is None:
@@ -1352,6 +1389,30 @@ class GitHubSimulator:
         for name in [n for n in labels if n not in pull.labels]:
             await self.apply_label(target, pull, name, sender=sender, add=True)
 
+    async def remove_review_request(
+        self, repo: str, number: int, *, reviewer: str, sender: str
+    ) -> None:
+        """`sender` removes `reviewer`'s pending request (`pull_request.review_request_removed`).
+
+        The reviewer removing themselves is how one declines a request on GitHub."""
+        target, pull = self._pull(repo, number)
+        self._require_user(sender)
+        pending = next((u for u in pull.requested_reviewers if u.lower() == reviewer.lower()), None)
+        if pending is None:
+            raise ValueError(f"@{reviewer} has no pending review request on PR #{number}")
+        self.record_review_request(pull, pending, actor=sender, removed=True)
+        await self._emit(
+            "pull_request",
+            self._pull_payload(
+                "review_request_removed",
+                target,
+                pull,
+                sender=sender,
+                requested_reviewer=self.shapes.user(self.users[pending]),
+            ),
+            target,
+        )
+
     async def mark_ready(self, repo: str, number: int, *, sender: str | None = None) -> None:
         target, pull = self._pull(repo, number)
         if not pull.draft:
@@ -1406,7 +1467,7 @@ class GitHubSimulator:
             raise ValueError(f"PR #{number} is not open")
         actor = sender or pull.author
         if merge:
-            await self.push_to_branch(
+            pull.merge_commit_sha = await self.push_to_branch(
                 repo,
                 pull.base_ref,
                 _tree_changes(target.resolve_ref(pull.base_ref), target.commits[pull.head_sha]),

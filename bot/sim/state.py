@@ -152,6 +152,27 @@ class FileChange:
 
 
 @dataclass
+class ReviewRequestEvent:
+    """A review request added or removed, as the PR's timeline lists it: whom, by whom, when."""
+
+    id: int
+    node_id: str
+    reviewer: str
+    actor: str
+    created_at: datetime
+    removed: bool = False  # ReviewRequestRemovedEvent rather than ReviewRequestedEvent
+
+    @property
+    def item_type(self) -> str:
+        """GraphQL's `PullRequestTimelineItemsItemType` for this event."""
+        return "REVIEW_REQUEST_REMOVED_EVENT" if self.removed else "REVIEW_REQUESTED_EVENT"
+
+    @property
+    def typename(self) -> str:
+        return "ReviewRequestRemovedEvent" if self.removed else "ReviewRequestedEvent"
+
+
+@dataclass
 class PullRequest:
     number: int
     id: int
@@ -174,6 +195,8 @@ class PullRequest:
     requested_teams: list[str] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
+    merge_commit_sha: str | None = None  # the commit the merge put on the base branch
+    review_request_events: list[ReviewRequestEvent] = field(default_factory=list)
 
     @property
     def head_sha(self) -> str:
