@@ -19,6 +19,12 @@ COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
     "reactionGroups { content viewerHasReacted } }"
 )
+# Removed review requests: whoever was removed is not requested again (issue 6).
+REMOVED_REQUESTS = (
+    "nodes { __typename ... on ReviewRequestRemovedEvent { createdAt actor { __typename login } "
+    "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
+    "... on Mannequin { login } } } }"
+)
 
 SNAPSHOT = f"""
 query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
@@ -37,6 +43,9 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
         nodes {{ requestedReviewer {{
           __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
         }} }}
+      }}
+      removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
+        {REMOVED_REQUESTS}
       }}
       headCommit: commits(last: 1) {{
         nodes {{ commit {{

@@ -13,7 +13,15 @@ from typing import Any, Literal, cast
 import gidgethub.abc
 
 from bot.github.queries import PAGE_QUERIES, SNAPSHOT
-from bot.policy.facts import ChangedFile, Comment, Commit, MapFile, PullRequestFacts, Review
+from bot.policy.facts import (
+    ChangedFile,
+    Comment,
+    Commit,
+    MapFile,
+    PullRequestFacts,
+    Review,
+    ReviewRequestRemoval,
+)
 
 PAGED = ("files", "commits", "reviews", "comments")
 _STATES = ("OPEN", "CLOSED", "MERGED")
@@ -101,6 +109,18 @@ def _comment(node: dict[str, Any]) -> Comment:
     )
 
 
+def _removal(node: dict[str, Any]) -> ReviewRequestRemoval | None:
+    if node.get("__typename") != "ReviewRequestRemovedEvent":
+        return None
+    reviewer = node.get("requestedReviewer") or {}
+    if not reviewer.get("login"):
+        return None  # a team, or a deleted account: nobody the bot would request
+    actor, _ = _login(node.get("actor"))
+    return ReviewRequestRemoval(
+        reviewer=reviewer["login"], actor=actor, removed_at=_when(node["createdAt"])
+    )
+
+
 def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
     repository = (data or {}).get("repository")
     pull = (repository or {}).get("pullRequest")
@@ -152,6 +172,12 @@ def facts_from_response(
         elif reviewer.get("login"):
             requested_users.append(reviewer["login"])
 
+    removals = tuple(
+        removal
+        for removal in (_removal(n) for n in nodes("removedRequests"))
+        if removal is not None
+    )
+
     head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
     head = (head_nodes[0] or {}).get("commit") if head_nodes else None
     head_map = None
@@ -187,6 +213,7 @@ def facts_from_response(
         # GitHub lists at most 3000 files and 250 commits of a pull request.
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
+        review_request_removals=removals,
     )
     return facts, _existing_check_run(head)
 

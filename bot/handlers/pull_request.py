@@ -1,4 +1,4 @@
-"""`pull_request`: a change to the PR itself (commits, labels, title, draft state)."""
+"""`pull_request`: a change to the PR itself (commits, labels, draft state, review requests)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ EVALUATED_ACTIONS = (
     "ready_for_review",
     "labeled",
     "unlabeled",
+    # A removed request makes room for the next candidate; a new one may settle who is pending.
+    "review_request_removed",
+    "review_requested",
 )
 
 

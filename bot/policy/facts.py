@@ -57,6 +57,15 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewRequestRemoval:
+    """A review request withdrawn on this PR (GitHub's ReviewRequestRemovedEvent)."""
+
+    reviewer: str
+    actor: str | None  # who removed it; None for a deleted ("ghost") account
+    removed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MapFile:
     """A copy of the map as a PR's head has it, for validation and protected-file judgement."""
 
@@ -89,6 +98,8 @@ class PullRequestFacts:
     # GitHub stops listing files and commits at these caps; the verdict says so when reached.
     files_truncated: bool = False
     commits_truncated: bool = False
+    # The last 100 removed review requests of users (teams are never requested by the bot).
+    review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -16,6 +16,21 @@ def _tie_breaker(node_id: str, login: str) -> str:
     return hashlib.sha256(f"{node_id}\0{login.lower()}".encode()).hexdigest()
 
 
+def removed_reviewers(facts: PullRequestFacts, amap: AffiliationMap) -> frozenset[str]:
+    """Map keys of people whose review request on this PR was removed, and who are not asked now.
+
+    Whoever removed it, nobody is re-requested automatically: a reviewer who removes themselves
+    declines, and a maintainer who removes them decided against them; fighting either would
+    only pile up requests. A person requested again by hand afterwards counts as asked again.
+    """
+    pending = {amap.login_of(login) or login.lower() for login in facts.requested_reviewers}
+    return frozenset(
+        key
+        for removal in facts.review_request_removals
+        if (key := amap.login_of(removal.reviewer) or removal.reviewer.lower()) not in pending
+    )
+
+
 def reviewer_candidates(
     facts: PullRequestFacts,
     amap: AffiliationMap,
@@ -27,8 +42,9 @@ def reviewer_candidates(
     """Every TSC member who could give an independent review, best first.
 
     Eligible: a TSC member, not an author nor a bot, not already an approver, not away today, with
-    no declared conflict (on this PR, or standing with an author's company), and in a company that
-    conflicts with none of the authors' nor of the conflicted approvers'. Order: companies no
+    no declared conflict (on this PR, or standing with an author's company), not removed from this
+    PR's review requests (see `removed_reviewers`), and in a company that conflicts with none of
+    the authors' nor of the conflicted approvers'. Order: companies no
     approval represents yet first, then the least `load` (open review requests), then a stable
     hash of the PR's node id and the login.
     """
@@ -39,6 +55,7 @@ def reviewer_candidates(
     approvers = {amap.login_of(a.reviewer) or a.reviewer.lower() for a in verdict.approvals}
     declared = {amap.login_of(d.login) or d.login.lower() for d in verdict.declarations}
     opener = amap.login_of(facts.opener) if facts.opener else None
+    removed = removed_reviewers(facts, amap)
     avoided = set(verdict.author_companies)
     for approval in verdict.conflicted_approvers:
         avoided.update(approval.companies)
@@ -52,6 +69,8 @@ def reviewer_candidates(
     ranked: list[tuple[bool, int, str, str]] = []
     for login in amap.tsc_members():
         if login in author_keys or login in approvers or login in declared or login == opener:
+            continue
+        if login in removed:
             continue
         if amap.is_bot(login) or amap.is_away(login, today):
             continue

@@ -148,3 +148,38 @@ async def test_connections_beyond_100_items_are_paged() -> None:
         "POST /graphql FilesPage",
         "POST /graphql FilesPage",
     ]
+
+
+def _removed(reviewer: dict[str, Any] | None, actor: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "__typename": "ReviewRequestRemovedEvent",
+        "createdAt": "2026-03-30T11:00:00Z",
+        "actor": actor,
+        "requestedReviewer": reviewer,
+    }
+
+
+def test_removed_review_requests_of_people_are_kept() -> None:
+    carol = {"__typename": "User", "login": "carol"}
+    pull = pull_request_node()
+    pull["removedRequests"] = {
+        "nodes": [
+            _removed(carol, carol),
+            _removed({"__typename": "User", "login": "ivan"}, None),  # ghost actor
+            _removed({"__typename": "Team", "slug": "tsc"}, carol),  # teams are never asked
+            _removed(None, carol),  # the reviewer's account was deleted
+            {"__typename": "ReviewRequestedEvent"},  # another type slipped in: not a removal
+            None,
+        ]
+    }
+    facts, _ = parse(pull)
+    assert [(r.reviewer, r.actor) for r in facts.review_request_removals] == [
+        ("carol", "carol"),
+        ("ivan", None),
+    ]
+    assert facts.review_request_removals[0].removed_at.isoformat() == "2026-03-30T11:00:00+00:00"
+
+
+def test_no_timeline_means_no_removals() -> None:
+    facts, _ = parse(pull_request_node())
+    assert facts.review_request_removals == ()

@@ -274,3 +274,11 @@ def test_removing_the_map_on_the_default_branch_changes_it(
         "head_commit": None,
     }
     assert changes_map(data, map_path=MAP_PATH) is expected
+
+
+@pytest.mark.parametrize("action", ["review_request_removed", "review_requested"])
+async def test_a_review_request_change_queues_the_pr(shared_dir: Path, action: str) -> None:
+    data = with_installation(load_payload(shared_dir, "pull_request/labeled.payload.json"))
+    data["action"] = action
+    data["requested_reviewer"] = copy.deepcopy(data["sender"])
+    assert await dispatch("pull_request", data) == [pr2()]

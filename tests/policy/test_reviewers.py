@@ -4,10 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.policy.reviewers import choose_reviewers, reviewer_candidates
+from bot.policy.facts import ReviewRequestRemoval
+from bot.policy.reviewers import choose_reviewers, removed_reviewers, reviewer_candidates
 from bot.policy.verdict import MapRef, evaluate
 
-from .builders import NOW, approve, comment, facts, make_map
+from .builders import NOW, approve, at, comment, facts, make_map
 
 AMAP = make_map()
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
@@ -98,3 +99,56 @@ def test_bad_inputs(kwargs: dict[str, object], message: str) -> None:
     arguments: dict[str, object] = {"load": {}, "now": NOW, "count": 1, **kwargs}
     with pytest.raises(ValueError, match=message):
         choose_reviewers(pr, AMAP, verdict, **arguments)  # type: ignore[arg-type]
+
+
+def _removal(reviewer: str, actor: str | None) -> ReviewRequestRemoval:
+    return ReviewRequestRemoval(reviewer=reviewer, actor=actor, removed_at=at(0.8))
+
+
+# Without removals, bob's approval (Acme, the authors' company) leaves these, best first.
+BASELINE = ["erin", "heidi", "grace", "judy", "ivan", "carol"]
+
+
+@pytest.mark.parametrize(
+    ("removals", "requested", "excluded", "chosen"),
+    [
+        ((), (), set(), ["erin"]),
+        # erin declined by removing herself: the next one is asked, never erin again.
+        ((_removal("erin", "erin"),), (), {"erin"}, ["heidi"]),
+        # A maintainer (or the author) removed her: not fought by re-requesting her.
+        ((_removal("erin", "frank"),), (), {"erin"}, ["heidi"]),
+        ((_removal("erin", None),), (), {"erin"}, ["heidi"]),  # a deleted account removed her
+        ((_removal("ERIN", "erin"),), (), {"erin"}, ["heidi"]),  # logins are case-insensitive
+        (
+            (_removal("erin", "erin"), _removal("heidi", "heidi")),
+            (),
+            {"erin", "heidi"},
+            ["grace"],
+        ),
+        # Requested again by hand after the removal: she is pending, so nobody else is asked.
+        ((_removal("erin", "erin"),), ("erin",), set(), []),
+        ((_removal("dave", "dave"),), (), set(), ["erin"]),  # not a candidate anyway
+        ((_removal("ghost-login", "x"),), (), set(), ["erin"]),  # unknown to the map
+    ],
+)
+def test_removed_review_requests(
+    removals: tuple[ReviewRequestRemoval, ...],
+    requested: tuple[str, ...],
+    excluded: set[str],
+    chosen: list[str],
+) -> None:
+    pr = facts(
+        reviews=(approve("bob"),), review_request_removals=removals, requested_reviewers=requested
+    )
+    candidates, verdict = _candidates(pr)
+    assert candidates == [login for login in BASELINE if login not in excluded]
+    assert choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1) == chosen
+
+
+def test_every_candidate_removed_leaves_nobody_to_ask() -> None:
+    removals = tuple(_removal(login, login) for login in BASELINE)
+    pr = facts(reviews=(approve("bob"),), review_request_removals=removals)
+    candidates, verdict = _candidates(pr)
+    assert verdict.needs_independent_review
+    assert candidates == []
+    assert removed_reviewers(pr, AMAP) == frozenset(BASELINE)
