@@ -72,6 +72,59 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+CHECK_EPILOG = """\
+credentials: GITHUB_TOKEN (any token that can read the repository), or the App's
+GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE (the installation on OWNER
+is found through GET /app/installations). COI_MAP_PATH and COI_MAP name the maps as for serve.
+
+exit status: 0 the check would pass (success); 1 it would not (action_required, neutral or
+failure), or the --map file is invalid; 2 nothing could be judged (arguments, credentials,
+GitHub's answer). Nothing is ever written to GitHub.
+"""
+
+
+def _github_urls(api_url: str | None) -> tuple[str, str]:
+    """REST and GraphQL URLs: --api-url wins, then GITHUB_API_URL / GITHUB_GRAPHQL_URL."""
+    import os
+
+    from bot.settings import DEFAULT_API_URL, graphql_url_for
+
+    if api_url:
+        base = api_url.rstrip("/")
+        return base, graphql_url_for(base)
+    base = os.environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+    return base, os.environ.get("GITHUB_GRAPHQL_URL") or graphql_url_for(base)
+
+
+def _check(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from bot.dryrun import CheckError, ProposedMapInvalid, check_command, load_proposed
+
+    map_path = os.environ.get("COI_MAP_PATH", ".github/affiliations.yml")
+    try:
+        proposed = load_proposed(args.map, map_path=map_path) if args.map else None
+        return asyncio.run(
+            check_command(
+                args.pull_request,
+                urls=_github_urls(args.api_url),
+                proposed=proposed,
+                as_json=args.json,
+                map_path=map_path,
+                bundled_map=Path(os.environ.get("COI_MAP", str(DEFAULT_MAP))),
+            )
+        )
+    except ProposedMapInvalid as invalid:
+        for map_error in invalid.errors:
+            print(map_error, file=sys.stderr)
+        print(f"coi-bot check: {invalid}", file=sys.stderr)
+        return 1
+    except CheckError as error:
+        print(f"coi-bot check: {error}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coi-bot", description="Conflict-of-interest review for TSC-governed projects."
@@ -95,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play a review story against the built-in simulator")
     demo.set_defaults(run=_demo)
+
+    check = commands.add_parser(
+        "check",
+        help="print the verdict the check would show on a PR; writes nothing",
+        description="Judge one pull request as the App would, without writing to GitHub.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("pull_request", metavar="OWNER/REPO#N")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument(
+        "--map", type=Path, metavar="FILE", help="judge with this proposed map instead"
+    )
+    check.add_argument(
+        "--api-url", metavar="URL", help="GitHub's REST URL (Enterprise: https://HOST/api/v3)"
+    )
+    check.set_defaults(run=_check)
     return parser
 
 

@@ -1,0 +1,464 @@
+"""`coi-bot check OWNER/REPO#N`: the verdict the check would show, computed without writing.
+
+The same reads as an evaluation (one GraphQL snapshot, the map through its ETag, write-access
+look-ups, the candidates' review load) and none of its writes: no check run, no review request,
+no reaction, no reply. `--map FILE` judges with a proposed map in place of the one in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import gidgethub
+import gidgethub.abc
+from cachetools import LRUCache
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.loader import LoadResult, MapError, load_map_file
+from bot.github.auth import AuthError, GitHubApp
+from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
+from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
+from bot.github.permissions import PermissionCache
+from bot.github.reviewers import review_load
+from bot.github.snapshot import SnapshotError, fetch_snapshot
+from bot.metrics import Metrics
+from bot.policy.commands import logins_needing_write_check
+from bot.policy.facts import PullRequestFacts
+from bot.policy.render import CheckOutput, render
+from bot.policy.reviewers import choose_reviewers, reviewer_candidates
+from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
+from bot.settings import Secret
+
+DEFAULT_CHECK_NAME = "COI review"
+ETAG_CACHE_ENTRIES = 512
+
+# GitHub's rules: an owner is alphanumerics and single hyphens; a repository name also allows
+# dots and underscores.
+_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+_REPO = r"[A-Za-z0-9._-]{1,100}"
+_PULL_REQUEST = re.compile(
+    rf"^(?P<owner>{_OWNER})/(?P<repo>{_REPO})#(?P<number>[1-9][0-9]{{0,9}})$"
+)
+_REPOSITORY = re.compile(rf"^(?P<owner>{_OWNER})/(?P<repo>{_REPO})$")
+
+
+class CheckError(Exception):
+    """The command cannot judge anything: bad arguments, credentials or GitHub's answer."""
+
+
+def parse_pull_request(text: str) -> tuple[str, str, int]:
+    """`OWNER/REPO#N` -> (owner, repo, number); anything else is refused with the expected form."""
+    match = _PULL_REQUEST.match(text.strip())
+    if match is None:
+        raise CheckError(f"{text!r} is not a pull request: expected OWNER/REPO#NUMBER")
+    return match["owner"], match["repo"], int(match["number"])
+
+
+def parse_repository(text: str) -> tuple[str, str]:
+    match = _REPOSITORY.match(text.strip())
+    if match is None:
+        raise CheckError(f"{text!r} is not a repository: expected OWNER/REPO")
+    return match["owner"], match["repo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A plain token (`GITHUB_TOKEN`), or the App's id and private key."""
+
+    token: Secret | None = None
+    app_id: str | None = None
+    private_key: Secret | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if environ is None else environ
+        if env.get("GITHUB_TOKEN"):
+            return cls(token=Secret(env["GITHUB_TOKEN"]))
+        app_id = env.get("GITHUB_APP_ID")
+        key = env.get("GITHUB_PRIVATE_KEY")
+        key_file = env.get("GITHUB_PRIVATE_KEY_FILE")
+        if app_id and not key and key_file:
+            try:
+                key = Path(key_file).read_text(encoding="utf-8")
+            except OSError as error:
+                raise CheckError(
+                    f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
+                ) from None
+        if app_id and key:
+            return cls(app_id=app_id, private_key=Secret(key))
+        raise CheckError(
+            "no credentials: set GITHUB_TOKEN (any token that can read the repository), or "
+            "GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE"
+        )
+
+
+async def find_installation(app_client: gidgethub.abc.GitHubAPI, owner: str) -> int:
+    """The App's installation on `owner`'s account, from the App's own list of installations."""
+    installations = app_client.getiter("/app/installations{?per_page}", {"per_page": 100})
+    async for installation in installations:
+        account = installation.get("account") or {}
+        if str(account.get("login", "")).lower() == owner.lower():
+            return int(installation["id"])
+    raise CheckError(f"the App is not installed on {owner}: install it there, or use GITHUB_TOKEN")
+
+
+@asynccontextmanager
+async def connect(
+    credentials: Credentials,
+    *,
+    api_url: str,
+    graphql_url: str,
+    owner: str,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> AsyncIterator[gidgethub.abc.GitHubAPI]:
+    """A client reading as the token's user, or as the App's installation on `owner`."""
+    async with aiohttp.ClientSession() as session:
+        metrics = Metrics()
+
+        def client(authorization: Authorization) -> gidgethub.abc.GitHubAPI:
+            return GitHubClient(
+                session,
+                metrics=metrics,
+                base_url=api_url,
+                graphql_url=graphql_url,
+                authorization=authorization,
+                retry=retry,
+                sleep=sleep,
+                cache=LRUCache(maxsize=ETAG_CACHE_ENTRIES),
+            )
+
+        token = credentials.token
+        if token is not None:
+
+            async def token_authorization() -> str:
+                return f"token {token.reveal()}"
+
+            yield client(token_authorization)
+            return
+        assert credentials.app_id is not None
+        assert credentials.private_key is not None
+        app = GitHubApp(
+            app_id=credentials.app_id,
+            private_key=credentials.private_key,
+            client_factory=client,
+            metrics=metrics,
+        )
+        installation_id = await find_installation(app.app_client, owner)
+        yield await app.installation_client(installation_id)
+
+
+def proposed_map_ref(loaded_text: bytes, *, map_path: str) -> MapRef:
+    """A proposed map judges as if it were the repository's map at `map_path`."""
+    return MapRef(path=map_path, blob_sha=git_blob_sha(loaded_text), source="repository")
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    facts: PullRequestFacts
+    verdict: Verdict
+    output: CheckOutput
+    map_ref: MapRef
+    would_request: tuple[str, ...]  # whom the App would ask now
+    pending: tuple[str, ...]  # eligible reviewers already asked
+    no_candidate: bool  # a review is needed and nobody eligible is left
+    proposed_map: str | None  # the local file judged with, when `--map` was given
+
+    @property
+    def passes(self) -> bool:
+        return self.verdict.conclusion == "success"
+
+
+async def would_request(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    verdict: Verdict,
+    *,
+    endpoint: str,
+    now: datetime,
+) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """(would ask, already pending, nobody left): `request_reviewers` without the POST."""
+    if facts.draft or facts.state != "OPEN":
+        return (), (), False
+    count = amap.policy.request_reviewers
+    candidates = reviewer_candidates(facts, amap, verdict, load={}, now=now)
+    pending = tuple(
+        login
+        for login in facts.requested_reviewers
+        if (amap.login_of(login) or login.lower()) in candidates
+    )
+    if not choose_reviewers(facts, amap, verdict, load={}, now=now, count=count):
+        protected_short = verdict.protected is not None and not verdict.protected.satisfied
+        needed = verdict.needs_independent_review or protected_short
+        return (), pending, needed and not candidates and count > 0
+    load = await review_load(gh, candidates, endpoint=endpoint)
+    ordered = [
+        login
+        for login in choose_reviewers(
+            facts, amap, verdict, load=load, now=now, count=len(candidates)
+        )
+        if not facts.opener or login.lower() != facts.opener.lower()
+    ]
+    return tuple(ordered[:count]), (), not ordered
+
+
+async def dry_run(
+    gh: gidgethub.abc.GitHubAPI,
+    *,
+    owner: str,
+    repo: str,
+    number: int,
+    graphql_url: str,
+    maps: MapSource,
+    now: datetime,
+    proposed: tuple[LoadResult, MapRef, str] | None = None,
+) -> DryRun:
+    """Judge one PR as an evaluation would, writing nothing. `proposed`: (map, ref, file)."""
+    snapshot = await fetch_snapshot(
+        gh,
+        owner=owner,
+        repo=repo,
+        number=number,
+        endpoint=graphql_url,
+        map_path=maps.map_path,
+        check_name=DEFAULT_CHECK_NAME,
+        app_id=None,
+    )
+    facts = snapshot.facts
+    if proposed is not None:
+        loaded, map_ref, proposed_file = proposed
+    else:
+        loaded, map_ref = await maps.map_for(gh, owner=owner, repo=repo, base_ref=facts.base_ref)
+        proposed_file = None
+    amap = loaded.map
+    if amap is None:
+        verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
+        output = render(verdict, check_name=DEFAULT_CHECK_NAME)
+        return DryRun(facts, verdict, output, map_ref, (), (), False, proposed_file)
+    asked = logins_needing_write_check(facts, amap)
+    writers = (
+        await PermissionCache().writers(gh, owner=owner, repo=repo, logins=asked)
+        if asked
+        else frozenset()
+    )
+    verdict = evaluate(facts, amap, now=now, map_ref=map_ref, writers=writers)
+    wanted, pending, no_candidate = await would_request(
+        gh, facts, amap, verdict, endpoint=graphql_url, now=now
+    )
+    output = render(
+        verdict,
+        check_name=amap.policy.check_name,
+        requested=wanted or pending,
+        no_candidate=no_candidate,
+    )
+    return DryRun(facts, verdict, output, map_ref, wanted, pending, no_candidate, proposed_file)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_json_dict(result: DryRun) -> dict[str, Any]:
+    """Everything a script needs to act on the verdict, in stable keys."""
+    verdict = result.verdict
+    names = dict(verdict.company_names)
+
+    def companies(ids: tuple[str, ...]) -> list[dict[str, str]]:
+        return [{"id": c, "name": names.get(c, c)} for c in ids]
+
+    protected = verdict.protected
+    return {
+        "pull_request": verdict.slug,
+        "state": result.facts.state,
+        "head_sha": verdict.head_sha,
+        "conclusion": verdict.conclusion,
+        "passes": result.passes,
+        "title": result.output.title,
+        "reasons": list(verdict.reasons),
+        "major": verdict.classification.major,
+        "major_reasons": list(verdict.classification.reasons),
+        "authors": [
+            {
+                "display": author.display,
+                "login": author.login,
+                "known": author.known,
+                "roles": list(author.roles),
+                "companies": companies(author.companies),
+            }
+            for author in verdict.authors
+        ],
+        "approvals": [
+            {
+                "reviewer": approval.reviewer,
+                "submitted_at": _iso(approval.submitted_at),
+                "commit_sha": approval.commit_sha,
+                "companies": companies(approval.companies),
+                "tsc": approval.tsc,
+                "counted": approval.counted,
+                "why_not": approval.why_not,
+            }
+            for approval in verdict.approvals
+        ],
+        "independent_approvals": {
+            "required": verdict.independent_required,
+            "counted": verdict.independent_count,
+            "missing": verdict.missing,
+            "needs_review": verdict.needs_independent_review,
+        },
+        "protected": None
+        if protected is None
+        else {
+            "files": list(protected.files),
+            "required_companies": protected.required_companies,
+            "approving_companies": list(protected.approving_companies),
+            "satisfied": protected.satisfied,
+        },
+        "declarations": [
+            {"login": d.login, "by": d.by, "reason": d.reason} for d in verdict.declarations
+        ],
+        "map": {
+            "path": result.map_ref.path,
+            "blob_sha": result.map_ref.blob_sha,
+            "source": result.map_ref.source,
+            "proposed_file": result.proposed_map,
+        },
+        "map_errors": [str(error) for error in verdict.map_errors],
+        "head_map_errors": [str(error) for error in verdict.head_map_errors],
+        "would_request": list(result.would_request),
+        "pending_requests": list(result.pending),
+        "no_candidate": result.no_candidate,
+        "summary": result.output.summary,
+    }
+
+
+_CONCLUSION_WORDS = {
+    "success": "PASS",
+    "action_required": "ACTION REQUIRED",
+    "neutral": "NEUTRAL (advisory)",
+    "failure": "FAILURE",
+}
+
+
+def as_text(result: DryRun) -> str:
+    """For a terminal: the headline, which map decided, then the check's Markdown as is."""
+    verdict = result.verdict
+    ref = result.map_ref
+    lines = [
+        f"{verdict.slug}: {_CONCLUSION_WORDS[verdict.conclusion]}: {result.output.title}",
+    ]
+    if result.facts.state != "OPEN":
+        lines.append(f"(the pull request is {result.facts.state.lower()}: judged as of now)")
+    if result.proposed_map is not None:
+        lines.append(f"map: proposed {result.proposed_map} (as {ref.path}, blob {ref.blob_sha})")
+    else:
+        lines.append(f"map: {ref.path} ({ref.source}, blob {ref.blob_sha})")
+    if result.would_request:
+        lines.append(
+            "would request review from: " + ", ".join(f"@{r}" for r in result.would_request)
+        )
+    elif result.pending:
+        lines.append("review pending from: " + ", ".join(f"@{r}" for r in result.pending))
+    lines.append("dry run: nothing was written to GitHub")
+    lines.append("")
+    lines.append(result.output.summary.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+class ProposedMapInvalid(CheckError):
+    """The `--map` file has errors: each is `FILE:LINE:COL: message`."""
+
+    def __init__(self, path: Path, errors: tuple[MapError, ...]) -> None:
+        super().__init__(f"{path}: {len(errors)} error(s)")
+        self.errors = errors
+
+
+Proposed = tuple[LoadResult, MapRef, str]
+
+
+def load_proposed(path: Path, *, map_path: str) -> Proposed:
+    """The `--map` file, judged as if it were the repository's map at `map_path`."""
+    loaded = load_map_file(path)
+    if loaded.map is None:
+        raise ProposedMapInvalid(path, loaded.errors)
+    return loaded, proposed_map_ref(path.read_bytes(), map_path=map_path), str(path)
+
+
+async def check_command(
+    pull_request: str,
+    *,
+    urls: tuple[str, str],
+    proposed: Proposed | None,
+    as_json: bool,
+    map_path: str,
+    bundled_map: Path,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    now: datetime | None = None,
+) -> int:
+    """`coi-bot check`: print the verdict; 0 when it passes, 1 when not (see CHECK_EPILOG)."""
+    stream = out or sys.stdout
+    owner, repo, number = parse_pull_request(pull_request)
+    credentials = Credentials.from_env(environ)
+    api_url, graphql_url = urls
+    try:
+        async with connect(
+            credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
+        ) as gh:
+            result = await dry_run(
+                gh,
+                owner=owner,
+                repo=repo,
+                number=number,
+                graphql_url=graphql_url,
+                maps=MapSource(map_path=map_path, bundled_map=bundled_map),
+                now=now or datetime.now(UTC),
+                proposed=proposed,
+            )
+    except gidgethub.GitHubException as error:
+        raise CheckError(f"GitHub refused: {describe_github_error(error)}") from None
+    except (SnapshotError, MapSourceError, AuthError) as error:
+        raise CheckError(str(error)) from None
+    if as_json:
+        stream.write(json.dumps(as_json_dict(result), indent=2) + "\n")
+    else:
+        stream.write(as_text(result))
+    return 0 if result.passes else 1
+
+
+def describe_github_error(error: gidgethub.GitHubException) -> str:
+    """One line a person can act on, for any of gidgethub's errors."""
+    if isinstance(error, gidgethub.BadRequest):
+        status = int(error.status_code)
+        hint = {
+            401: "the credentials are not valid",
+            403: "the credentials may not read this repository",
+            404: "no such repository or pull request, or the credentials cannot see it",
+        }.get(status, "")
+        text = f"{status} {error}".strip()
+        return f"{text} ({hint})" if hint else text
+    if isinstance(error, gidgethub.GraphQLAuthorizationFailure):
+        return f"{error} (the credentials are not valid)"
+    if isinstance(error, gidgethub.GraphQLException):
+        messages = (
+            [
+                str(e.get("message"))
+                for e in (error.response.get("errors") or [])
+                if isinstance(e, dict)
+            ]
+            if isinstance(error.response, dict)
+            else []
+        )
+        return "; ".join(messages) or str(error)
+    return str(error) or type(error).__name__

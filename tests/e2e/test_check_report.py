@@ -1,0 +1,290 @@
+"""`coi-bot check` and `coi-bot report` against the simulator over HTTP, every request validated
+against GitHub's descriptions; the dry run is shown to write nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from bot.dryrun import CheckError, ProposedMapInvalid, check_command, load_proposed
+from bot.github.auth import app_jwt
+from bot.settings import Secret
+from bot.sim import GitHubSimulator
+from tests.e2e.conftest import MAP
+from tests.sim.validation import OpenApiRequestValidator, graphql_validator
+
+APP_ID = 777
+OWNER, NAME = "acme", "widgets"
+REPO = f"{OWNER}/{NAME}"
+MAP_PATH = ".github/affiliations.yml"
+PEOPLE = ("alice", "anna", "gus", "gina", "ivan", "carl")
+# Reads only: GraphQL queries, and the App's token minting when it acts as the App.
+READ_ONLY = {"graphql", "apps/create-installation-access-token"}
+
+
+class Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def sim(
+    app_private_key_pem: str,
+    rest_validator: OpenApiRequestValidator,
+    shared_dir: Path,
+    clock: Clock,
+) -> AsyncIterator[GitHubSimulator]:
+    key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    simulator = GitHubSimulator(
+        app_id=APP_ID,
+        app_public_key_pem=public,
+        webhook_secret="unused: no bot listens",
+        request_validator=rest_validator,
+        graphql_validator=graphql_validator(shared_dir / "github/graphql/schema.graphql"),
+        clock=clock,
+    )
+    await simulator.start()
+    simulator.add_installation(OWNER)
+    for login in PEOPLE:
+        simulator.add_user(login, email=f"{login}@{OWNER}.example")
+    simulator.add_repo(OWNER, NAME, files={MAP_PATH: MAP, "README.md": "widgets\n"})
+    for login in PEOPLE[:-1]:
+        simulator.set_permission(REPO, login, "write")
+    yield simulator
+    await simulator.close()
+    assert simulator.violations == [], "requests GitHub would refuse were made"
+
+
+async def mint_token(sim: GitHubSimulator, key: str) -> str:
+    """An installation token, as a CI job's GITHUB_TOKEN would be."""
+    installation_id = next(iter(sim.installations))
+    jwt = app_jwt(app_id=str(APP_ID), private_key=Secret(key), now=sim.now().timestamp())
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{sim.url}/app/installations/{installation_id}/access_tokens",
+            headers={
+                "Authorization": f"Bearer {jwt}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+        ) as response,
+    ):
+        assert response.status == 201
+        token: str = (await response.json())["token"]
+    sim.reset_calls()
+    return token
+
+
+def writes(sim: GitHubSimulator) -> list[str]:
+    return [
+        f"{call.method} {call.path}"
+        for call in sim.calls
+        if call.method != "GET" and call.operation_id not in READ_ONLY
+    ]
+
+
+async def conflicted_pr(sim: GitHubSimulator) -> int:
+    """alice (Acme) changes core/, anna (Acme) approves: an independent review is needed."""
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework the core", files={"core/engine.py": "run()\n"}
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")
+    return number
+
+
+async def run_check(
+    sim: GitHubSimulator,
+    target: str,
+    env: dict[str, str],
+    *,
+    as_json: bool = False,
+    proposed: Any = None,
+) -> tuple[int, str]:
+    out = io.StringIO()
+    status = await check_command(
+        target,
+        urls=(sim.url, sim.graphql_url),
+        proposed=proposed,
+        as_json=as_json,
+        map_path=MAP_PATH,
+        bundled_map=Path("config/affiliations.yml"),
+        environ=env,
+        out=out,
+    )
+    return status, out.getvalue()
+
+
+async def test_check_prints_the_verdict_and_writes_nothing(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token})
+
+    assert status == 1
+    assert text.startswith(f"{REPO}#{number}: ACTION REQUIRED: ")
+    assert f"map: {MAP_PATH} (repository, blob " in text
+    assert "would request review from: @" in text
+    assert "dry run: nothing was written to GitHub" in text
+    assert "@anna" in text  # the summary's approval table
+    assert writes(sim) == []
+    assert sim.check_runs(REPO, sim.head_sha(REPO, number)) == []
+    assert sim.review_requests(REPO, number) == []
+
+
+async def test_check_json_names_every_part_of_the_verdict(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+
+    verdict = json.loads(text)
+    assert status == 1
+    assert verdict["conclusion"] == "action_required"
+    assert verdict["passes"] is False
+    assert verdict["major"] is True
+    assert [a["login"] for a in verdict["authors"]] == ["alice"]
+    assert verdict["authors"][0]["companies"] == [{"id": "acme", "name": "Acme"}]
+    (approval,) = verdict["approvals"]
+    assert approval["reviewer"] == "anna"
+    assert approval["counted"] is False
+    assert "same company" in approval["why_not"]
+    assert verdict["independent_approvals"] == {
+        "required": 1,
+        "counted": 0,
+        "missing": 1,
+        "needs_review": True,
+    }
+    assert verdict["map"]["path"] == MAP_PATH
+    assert verdict["map"]["source"] == "repository"
+    assert len(verdict["map"]["blob_sha"]) == 40
+    assert len(verdict["would_request"]) == 1
+    assert verdict["would_request"][0] in {"gus", "gina", "ivan"}
+    assert writes(sim) == []
+
+
+async def test_check_as_the_app_finds_its_installation(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await sim.open_pull_request(
+        REPO, author="gus", title="Docs", files={"docs/index.md": "hello\n"}
+    )
+    env = {"GITHUB_APP_ID": str(APP_ID), "GITHUB_PRIVATE_KEY": app_private_key_pem}
+
+    status, text = await run_check(sim, f"{REPO}#{number}", env, as_json=True)
+
+    assert status == 0
+    assert json.loads(text)["conclusion"] == "success"
+    operations = [call.operation_id for call in sim.calls]
+    assert operations.count("apps/list-installations") == 1
+    assert operations.count("apps/create-installation-access-token") == 1
+    assert writes(sim) == []
+
+
+async def test_a_proposed_map_shows_what_it_would_change(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    number = await conflicted_pr(sim)
+    token = await mint_token(sim, app_private_key_pem)
+    moved = tmp_path / "proposed.yml"
+    # The proposal: anna left Acme for Initech before she approved.
+    moved.write_text(
+        MAP.replace(
+            "anna: {role: maintainer, affiliations: [{company: acme}]}",
+            "anna: {role: maintainer, affiliations: [{company: initech}]}",
+        )
+    )
+
+    status, text = await run_check(
+        sim,
+        f"{REPO}#{number}",
+        {"GITHUB_TOKEN": token},
+        as_json=True,
+        proposed=load_proposed(moved, map_path=MAP_PATH),
+    )
+
+    verdict = json.loads(text)
+    assert status == 0
+    assert verdict["conclusion"] == "success"
+    assert verdict["approvals"][0]["counted"] is True
+    assert verdict["map"]["proposed_file"] == str(moved)
+    assert verdict["map"]["path"] == MAP_PATH
+    assert sim.calls and all(call.operation_id != "repos/get-content" for call in sim.calls)
+
+
+def test_an_invalid_proposed_map_lists_its_errors_by_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(MAP.replace("{company: globex}", "{company: globx}"))
+    with pytest.raises(ProposedMapInvalid) as caught:
+        load_proposed(broken, map_path=MAP_PATH)
+    assert caught.value.errors
+    assert all(str(e).startswith(f"{broken}:") for e in caught.value.errors)
+    assert "globex" in str(caught.value.errors[0])  # the suggestion
+
+
+@pytest.mark.parametrize(
+    ("target", "env", "message"),
+    [
+        ("acme/widgets#999", "token", "Could not resolve to a PullRequest"),
+        ("acme/nothing#1", "token", "Could not resolve to a Repository"),
+        ("acme/widgets#1", {"GITHUB_TOKEN": "ghs_revoked"}, "credentials are not valid"),
+        (
+            "globex/widgets#1",
+            "app",
+            "the App is not installed on globex",
+        ),
+    ],
+)
+async def test_check_explains_what_it_could_not_judge(
+    sim: GitHubSimulator,
+    app_private_key_pem: str,
+    target: str,
+    env: Any,
+    message: str,
+) -> None:
+    if env == "token":
+        env = {"GITHUB_TOKEN": await mint_token(sim, app_private_key_pem)}
+    elif env == "app":
+        env = {"GITHUB_APP_ID": str(APP_ID), "GITHUB_PRIVATE_KEY": app_private_key_pem}
+    with pytest.raises(CheckError, match=message):
+        await run_check(sim, target, env)
+
+
+async def test_a_merged_pr_is_judged_as_of_now(
+    sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
+) -> None:
+    number = await conflicted_pr(sim)
+    await sim.submit_review(REPO, number, reviewer="ivan")
+    clock.moment += timedelta(hours=1)
+    await sim.close_pull_request(REPO, number, merge=True)
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token})
+
+    assert status == 0
+    assert "(the pull request is merged: judged as of now)" in text
