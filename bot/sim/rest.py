@@ -695,6 +695,13 @@ class RestApi:
         drop = {str(login).lower() for login in logins}
         for login in [u for u in pull.requested_reviewers if u.lower() in drop]:
             self.sim.record_review_request(pull, login, actor=self.sim.bot_login, removed=True)
+            self.sim.announce(
+                "pull_request",
+                self.sim.review_request_removed_payload(
+                    repo, pull, login, sender=self.sim.bot_login
+                ),
+                repo,
+            )
         teams = {str(slug) for slug in body.get("team_reviewers") or []}
         pull.requested_teams = [t for t in pull.requested_teams if t not in teams]
         pull.updated_at = self.sim.now()

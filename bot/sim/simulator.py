@@ -1403,14 +1403,19 @@ class GitHubSimulator:
         self.record_review_request(pull, pending, actor=sender, removed=True)
         await self._emit(
             "pull_request",
-            self._pull_payload(
-                "review_request_removed",
-                target,
-                pull,
-                sender=sender,
-                requested_reviewer=self.shapes.user(self.users[pending]),
-            ),
+            self.review_request_removed_payload(target, pull, pending, sender=sender),
             target,
+        )
+
+    def review_request_removed_payload(
+        self, repo: Repository, pull: PullRequest, reviewer: str, *, sender: str
+    ) -> Json:
+        return self._pull_payload(
+            "review_request_removed",
+            repo,
+            pull,
+            sender=sender,
+            requested_reviewer=self.shapes.user(self.users[reviewer]),
         )
 
     async def mark_ready(self, repo: str, number: int, *, sender: str | None = None) -> None:

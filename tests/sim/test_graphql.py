@@ -8,7 +8,7 @@ import pytest
 
 from bot.github.queries import PAGE_QUERIES, SNAPSHOT, review_load_query
 from bot.sim import GitHubSimulator
-from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Seed
+from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
 CHECK = "COI review"
 
@@ -238,3 +238,45 @@ async def test_graphql_needs_an_installation_token(
         assert (await response.json())[
             "message"
         ] == "This endpoint requires you to be authenticated."
+
+
+async def test_removed_review_requests_reach_the_timeline_and_the_webhooks(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver, clock: Clock
+) -> None:
+    sim.set_permission("acme/widgets", "dave", "write")
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    path = f"/repos/acme/widgets/pulls/{number}/requested_reviewers"
+    await api.call("POST", path, json={"reviewers": ["carol", "dave"]})
+    clock.advance(minutes=1)
+    await sim.remove_review_request("acme/widgets", number, reviewer="Carol", sender="carol")
+    clock.advance(minutes=1)
+    status, _, _ = await api.call("DELETE", path, json={"reviewers": ["dave", "bob"]})
+    assert status == 200
+    await sim.settle()
+    assert sim.review_requests("acme/widgets", number) == []
+    with pytest.raises(ValueError, match="no pending review request"):
+        await sim.remove_review_request("acme/widgets", number, reviewer="carol", sender="bob")
+
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    removed = [
+        (n["__typename"], n["requestedReviewer"]["login"], n["actor"]["login"])
+        for n in pull["removedRequests"]["nodes"]
+    ]
+    # bob had no pending request: removing nobody leaves no event.
+    assert removed == [
+        ("ReviewRequestRemovedEvent", "carol", "carol"),
+        ("ReviewRequestRemovedEvent", "dave", sim.bot_login),
+    ]
+    first, second = (n["createdAt"] for n in pull["removedRequests"]["nodes"])
+    assert first < second
+    webhooks = [
+        (payload["requested_reviewer"]["login"], payload["sender"]["login"])
+        for event, payload in receiver.events()
+        if event == "pull_request" and payload["action"] == "review_request_removed"
+    ]
+    assert webhooks == [("carol", "carol"), ("dave", sim.bot_login)]

@@ -25,6 +25,8 @@ EVERY_EVENT = [
     ("pull_request", "labeled"),
     ("pull_request", "unlabeled"),
     ("pull_request", "ready_for_review"),
+    ("pull_request", "review_requested"),
+    ("pull_request", "review_request_removed"),
     ("pull_request", "closed"),
     ("pull_request", "reopened"),
     ("pull_request_review", "submitted"),
@@ -54,6 +56,8 @@ async def play_everything(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
     await sim.set_labels(repo, number, ["major"], sender="bob")
     await sim.set_labels(repo, number, [], sender="bob")
     await sim.mark_ready(repo, number)
+    await sim.request_review(repo, number, reviewer="carol", sender="bob")
+    await sim.remove_review_request(repo, number, reviewer="carol", sender="carol")
     review = await sim.submit_review(
         repo, number, reviewer="bob", state="CHANGES_REQUESTED", body="no"
     )
