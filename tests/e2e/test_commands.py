@@ -414,3 +414,47 @@ async def test_a_map_pr_with_errors_is_annotated_on_its_lines_and_judged_by_the_
         # The base map still judges commands: ivan is a maintainer there.
         assert count(stage, operation=REACT) == 1
         assert sim.violations == []
+
+
+async def test_a_reviewer_who_removes_their_request_is_replaced_and_never_asked_again(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    (first,) = sim.review_requests(REPO, number)
+    assert first in OTHER_COMPANIES
+    assert count(stage, operation=REQUEST) == 1
+
+    # Declining on GitHub: the requested reviewer removes themselves from the request.
+    await sim.remove_review_request(REPO, number, reviewer=first, sender=first)
+    await stage.settle()
+    (second,) = sim.review_requests(REPO, number)
+    assert second in OTHER_COMPANIES - {first}
+    assert count(stage, operation=REQUEST) == 2, "exactly one new request"
+    summary = latest_check(stage, number)["output"]["summary"]
+    assert f"@{second}" in summary
+    assert f"@{first}" not in summary
+
+    await nudge(stage, number, "later")
+    await nudge(stage, number, "later-still")
+    assert sim.review_requests(REPO, number) == [second]
+    assert count(stage, operation=REQUEST) == 2, "never again while an eligible one is pending"
+
+    # The author removes the second one: not fought either; the last candidate is asked.
+    await sim.remove_review_request(REPO, number, reviewer=second, sender="alice")
+    await stage.settle()
+    (third,) = sim.review_requests(REPO, number)
+    assert third == (OTHER_COMPANIES - {first, second}).pop()
+    assert count(stage, operation=REQUEST) == 3
+
+    # The last one declines too: nobody is left, and the check asks the TSC to act.
+    await sim.remove_review_request(REPO, number, reviewer=third, sender=third)
+    await stage.settle()
+    await nudge(stage, number, "again")
+    assert sim.review_requests(REPO, number) == []
+    assert count(stage, operation=REQUEST) == 3, "nobody removed is ever asked again"
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert "TSC" in run["output"]["summary"]
