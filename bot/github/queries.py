@@ -88,6 +88,7 @@ def review_load_query(logins: list[str]) -> str:
     )
     return "query ReviewLoad {\n" + fields + "\n}"
 
+
 # `coi-bot report` (issue 8): a merged PR with the same facts as SNAPSHOT, its merge time, the
 # map's blob at the merge commit's first parent (the base as it was when merged), and when each
 # reviewer was asked (the timeline's review requests).
