@@ -125,6 +125,84 @@ def _check(args: argparse.Namespace) -> int:
         return 2
 
 
+REPORT_EPILOG = """\
+Each merged PR is judged with the map in force on its base when it was merged. Dates are UTC
+days; --until is exclusive (default: today, so the period ends yesterday night); --since defaults
+to 90 days before --until. Credentials and --api-url as for `coi-bot check`.
+exit status: 0 the report was written; 2 it could not be (arguments, credentials, GitHub).
+"""
+
+
+def _report(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    import gidgethub
+
+    from bot.dryrun import CheckError, Credentials, connect, describe_github_error, parse_repository
+    from bot.github.map_source import MapSource, MapSourceError
+    from bot.github.snapshot import SnapshotError
+    from bot.report import collect, parse_day, progress_printer, render_markdown
+    from bot.report_html import render_html
+
+    try:
+        owner, repo = parse_repository(args.repository)
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        until = parse_day(args.until, option="--until") if args.until else today
+        since = (
+            parse_day(args.since, option="--since") if args.since else until - timedelta(days=90)
+        )
+        if since >= until:
+            raise CheckError(
+                f"the period is empty: --since {since:%Y-%m-%d} is not before "
+                f"--until {until:%Y-%m-%d}"
+            )
+        credentials = Credentials.from_env()
+    except (CheckError, ValueError) as error:
+        print(f"coi-bot report: {error}", file=sys.stderr)
+        return 2
+    api_url, graphql_url = _github_urls(args.api_url)
+    maps = MapSource(
+        map_path=os.environ.get("COI_MAP_PATH", ".github/affiliations.yml"),
+        bundled_map=Path(os.environ.get("COI_MAP", str(DEFAULT_MAP))),
+    )
+
+    async def run() -> str:
+        async with connect(
+            credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
+        ) as gh:
+            report = await collect(
+                gh,
+                maps,
+                owner=owner,
+                repo=repo,
+                since=since,
+                until=until,
+                endpoint=graphql_url,
+                progress=progress_printer(sys.stderr),
+            )
+        return render_html(report) if args.html else render_markdown(report)
+
+    try:
+        page = asyncio.run(run())
+    except CheckError as error:
+        print(f"coi-bot report: {error}", file=sys.stderr)
+        return 2
+    except gidgethub.GitHubException as error:
+        print(f"coi-bot report: GitHub refused: {describe_github_error(error)}", file=sys.stderr)
+        return 2
+    except (SnapshotError, MapSourceError) as error:
+        print(f"coi-bot report: {error}", file=sys.stderr)
+        return 2
+    if args.html:
+        args.html.write_text(page, encoding="utf-8")
+        print(f"coi-bot report: wrote {args.html}", file=sys.stderr)
+    else:
+        sys.stdout.write(page)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coi-bot", description="Conflict-of-interest review for TSC-governed projects."
@@ -165,6 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-url", metavar="URL", help="GitHub's REST URL (Enterprise: https://HOST/api/v3)"
     )
     check.set_defaults(run=_check)
+
+    report = commands.add_parser(
+        "report",
+        help="report independent review over the PRs merged in a period",
+        description="How independent review went over the merged pull requests of a period.",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("repository", metavar="OWNER/REPO")
+    report.add_argument("--since", metavar="YYYY-MM-DD", help="first day (default: 90 days back)")
+    report.add_argument("--until", metavar="YYYY-MM-DD", help="day after the last (default: today)")
+    report.add_argument(
+        "--html", type=Path, metavar="FILE", help="write one self-contained HTML page with charts"
+    )
+    report.add_argument("--api-url", metavar="URL", help="GitHub's REST URL, as for check")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -14,7 +14,14 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.dryrun import CheckError, ProposedMapInvalid, check_command, load_proposed
+from bot.dryrun import (
+    CheckError,
+    Credentials,
+    ProposedMapInvalid,
+    check_command,
+    connect,
+    load_proposed,
+)
 from bot.github.auth import app_jwt
 from bot.settings import Secret
 from bot.sim import GitHubSimulator
@@ -234,7 +241,8 @@ async def test_a_proposed_map_shows_what_it_would_change(
     assert verdict["approvals"][0]["counted"] is True
     assert verdict["map"]["proposed_file"] == str(moved)
     assert verdict["map"]["path"] == MAP_PATH
-    assert sim.calls and all(call.operation_id != "repos/get-content" for call in sim.calls)
+    assert sim.calls
+    assert all(call.operation_id != "repos/get-content" for call in sim.calls)
 
 
 def test_an_invalid_proposed_map_lists_its_errors_by_line(tmp_path: Path) -> None:
@@ -288,3 +296,130 @@ async def test_a_merged_pr_is_judged_as_of_now(
 
     assert status == 0
     assert "(the pull request is merged: judged as of now)" in text
+
+
+# --- coi-bot report ---------------------------------------------------------------------------
+
+# The correction merged on Feb 1: anna works for Initech, not Acme (no dates: a fix of the record).
+MAP_AFTER = MAP.replace(
+    "anna: {role: maintainer, affiliations: [{company: acme}]}",
+    "anna: {role: maintainer, affiliations: [{company: initech}]}",
+)
+
+
+def at(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+async def merged_history(sim: GitHubSimulator, clock: Clock) -> dict[str, int]:
+    """A quarter of merged PRs around a map change; returns the PR numbers by role."""
+    prs: dict[str, int] = {}
+
+    async def open_pr(name: str, day: str, author: str, path: str) -> int:
+        clock.moment = at(day, 9)
+        number = await sim.open_pull_request(
+            REPO, author=author, title=f"{name} change", files={path: f"{name}\n"}
+        )
+        prs[name] = number
+        return number
+
+    async def merge(number: int, day: str) -> None:
+        clock.moment = at(day, 18)
+        await sim.close_pull_request(REPO, number, merge=True)
+
+    early = await open_pr("early", "2025-01-02", "alice", "core/early.py")
+    await sim.submit_review(REPO, early, reviewer="gus")
+    await merge(early, "2025-01-03")  # before the period
+
+    same = await open_pr("same", "2025-01-10", "alice", "core/a.py")
+    clock.moment = at("2025-01-10", 11)
+    await sim.submit_review(REPO, same, reviewer="anna")
+    await merge(same, "2025-01-11")
+
+    asked = await open_pr("asked", "2025-01-12", "alice", "core/b.py")
+    await sim.request_review(REPO, asked, reviewer="ivan", sender="alice")
+    clock.moment = at("2025-01-12", 15)
+    await sim.submit_review(REPO, asked, reviewer="ivan")
+    await merge(asked, "2025-01-13")
+
+    docs = await open_pr("docs", "2025-01-20", "gus", "docs/readme.md")
+    await merge(docs, "2025-01-20")
+
+    clock.moment = at("2025-02-01", 8)
+    await sim.push_to_branch(REPO, "main", {MAP_PATH: MAP_AFTER}, author="gus")
+
+    later = await open_pr("later", "2025-02-05", "alice", "core/c.py")
+    clock.moment = at("2025-02-05", 10)
+    await sim.submit_review(REPO, later, reviewer="anna")
+    await merge(later, "2025-02-06")
+
+    bare = await open_pr("bare", "2025-02-10", "gina", "core/d.py")
+    await merge(bare, "2025-02-11")
+
+    abandoned = await open_pr("abandoned", "2025-02-12", "alice", "core/e.py")
+    clock.moment = at("2025-02-12", 18)
+    await sim.close_pull_request(REPO, abandoned)
+    clock.moment = at("2025-03-02")
+    return prs
+
+
+async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
+    sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
+) -> None:
+    from bot.github.map_source import MapSource
+    from bot.report import collect, render_markdown
+    from bot.report_html import render_html
+
+    prs = await merged_history(sim, clock)
+    token = await mint_token(sim, app_private_key_pem)
+    seen: list[tuple[int, int]] = []
+    client = connect(
+        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
+    )
+    async with client as gh:
+        report = await collect(
+            gh,
+            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
+            owner=OWNER,
+            repo=NAME,
+            since=at("2025-01-05", 0),
+            until=at("2025-03-01", 0),
+            endpoint=sim.graphql_url,
+            progress=lambda done, total: seen.append((done, total)),
+        )
+
+    numbers = [pr.number for pr in report.merged]
+    assert numbers == [prs[n] for n in ("same", "asked", "docs", "later", "bare")]
+    assert [pr.number for pr in report.major] == [
+        prs[n] for n in ("same", "asked", "later", "bare")
+    ]
+    # Before the correction anna counted as Acme; after it, as Initech.
+    assert [pr.number for pr in report.same_company_only] == [prs["same"]]
+    assert [pr.number for pr in report.independent] == [prs["asked"], prs["later"]]
+    assert [pr.number for pr in report.unapproved] == [prs["bare"]]
+    assert report.independent_share == 0.5
+    assert report.wait_hours == (6.0,)
+    assert report.by_member["ivan"].requested == 1
+    assert report.by_member["anna"].approvals == 2
+    assert report.by_member["anna"].independent == 1
+    assert report.by_company["Acme"].approvals == 1
+    assert report.by_company["Initech"].approvals == 2
+    assert len(report.maps) == 2
+    assert seen[-1] == (5, 5)
+
+    operations = [call.operation_id for call in sim.calls]
+    queries = [call.query_name for call in sim.calls]
+    assert operations.count("pulls/list") == 1
+    assert queries.count("MergedPullRequest") == 5
+    assert queries.count("MapAtCommit") == 2  # one read per distinct map blob
+    assert writes(sim) == []
+
+    markdown = render_markdown(report)
+    assert f"[#{prs['same']}](https://github.com/{REPO}/pull/{prs['same']})" in markdown
+    assert "| Major, with independent approval | 2 (50%) |" in markdown
+    page = render_html(report)
+    assert page.count("<svg") == 3
+    assert "<script" not in page
+    assert "http" not in page.replace("https://github.com/", "").replace(
+        "http://www.w3.org/2000/svg", ""
+    )

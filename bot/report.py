@@ -1,0 +1,460 @@
+"""`coi-bot report OWNER/REPO`: how independent review went over the merged PRs of a period.
+
+Each merged PR is judged with the map that was in force on its base when it was merged (the map
+at the merge commit's first parent), on the reviews and comments made before the merge, at the
+moment of the merge. Reading is sequential through the one client (its pacing and retries); the
+PR listing is REST with ETags, each PR one GraphQL read, each distinct map blob read once.
+The numbers come from `summarize`, a pure function of the judged PRs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+import gidgethub.abc
+
+from bot.affiliations.loader import LoadResult, load_map_text
+from bot.github.map_source import MapSource
+from bot.github.queries import MAP_AT_COMMIT, MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE
+from bot.github.snapshot import PAGED, SnapshotError, facts_from_response
+from bot.policy.facts import PullRequestFacts
+from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
+
+Progress = Callable[[int, int], None]  # (judged so far, total)
+NO_COMPANY = "(no company on record)"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRequested:
+    reviewer: str
+    at: datetime
+    tsc: bool = True  # a TSC member by the map that judged the PR
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedPullRequest:
+    number: int
+    title: str
+    url: str
+    merged_at: datetime
+    verdict: Verdict
+    requests: tuple[ReviewRequested, ...] = ()
+
+
+@dataclass(slots=True)
+class Load:
+    """Approvals given (excluded ones aside), how many counted as independent, requests got."""
+
+    approvals: int = 0
+    independent: int = 0
+    requested: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    repository: str
+    since: datetime
+    until: datetime
+    merged: tuple[JudgedPullRequest, ...]
+    major: tuple[JudgedPullRequest, ...]
+    independent: tuple[JudgedPullRequest, ...]  # major, with the independent approvals required
+    same_company_only: tuple[JudgedPullRequest, ...]  # major, approved only by non-independents
+    unapproved: tuple[JudgedPullRequest, ...]  # major, merged with no approval at all
+    by_company: dict[str, Load] = field(default_factory=dict)  # company display name -> load
+    by_member: dict[str, Load] = field(default_factory=dict)  # TSC login -> load
+    wait_hours: tuple[float, ...] = ()  # request -> independent approval, sorted
+    maps: tuple[MapRef, ...] = ()  # every map that judged a PR, in order of first use
+
+    @property
+    def independent_share(self) -> float | None:
+        return len(self.independent) / len(self.major) if self.major else None
+
+    @property
+    def wait_median(self) -> float | None:
+        return percentile(self.wait_hours, 50)
+
+    @property
+    def wait_p90(self) -> float | None:
+        return percentile(self.wait_hours, 90)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (a value that occurred); None for no values."""
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile must be in (0, 100], not {q}")
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def _is_independent(verdict: Verdict) -> bool:
+    return verdict.independent_count >= max(1, verdict.independent_required)
+
+
+def summarize(
+    repository: str,
+    judged: Sequence[JudgedPullRequest],
+    *,
+    since: datetime,
+    until: datetime,
+) -> Report:
+    """The report's numbers from judged PRs: pure, so tests give verdicts and read numbers."""
+    merged = tuple(sorted(judged, key=lambda pr: (pr.merged_at, pr.number)))
+    major = tuple(pr for pr in merged if pr.verdict.classification.major)
+    independent = tuple(pr for pr in major if _is_independent(pr.verdict))
+    approved = [
+        (pr, [a for a in pr.verdict.approvals if not a.excluded])
+        for pr in major
+        if not _is_independent(pr.verdict)
+    ]
+    same_company_only = tuple(pr for pr, given in approved if any(a.conflicted for a in given))
+    unapproved = tuple(pr for pr, given in approved if not given)
+
+    by_company: dict[str, Load] = {}
+    by_member: dict[str, Load] = {}
+    waits: list[float] = []
+    maps: dict[tuple[str, str | None, str], MapRef] = {}
+    for pr in merged:
+        verdict = pr.verdict
+        ref = verdict.map_ref
+        maps.setdefault((ref.path, ref.blob_sha, ref.source), ref)
+        names = dict(verdict.company_names)
+        for approval in verdict.approvals:
+            if approval.excluded:
+                continue
+            for company in approval.companies or (None,):
+                load = by_company.setdefault(
+                    names.get(company, company) if company else NO_COMPANY, Load()
+                )
+                load.approvals += 1
+                load.independent += approval.counted
+            if approval.tsc:
+                member = by_member.setdefault(approval.reviewer, Load())
+                member.approvals += 1
+                member.independent += approval.counted
+            if approval.counted:
+                asked = [
+                    r.at
+                    for r in pr.requests
+                    if r.reviewer.lower() == approval.reviewer.lower()
+                    and r.at <= approval.submitted_at
+                ]
+                if asked:
+                    waits.append((approval.submitted_at - max(asked)).total_seconds() / 3600)
+        for request in pr.requests:
+            if request.tsc:
+                by_member.setdefault(request.reviewer, Load()).requested += 1
+    return Report(
+        repository=repository,
+        since=since,
+        until=until,
+        merged=merged,
+        major=major,
+        independent=independent,
+        same_company_only=same_company_only,
+        unapproved=unapproved,
+        by_company=dict(sorted(by_company.items(), key=lambda kv: (-kv[1].approvals, kv[0]))),
+        by_member=dict(sorted(by_member.items(), key=lambda kv: (-kv[1].approvals, kv[0]))),
+        wait_hours=tuple(sorted(waits)),
+        maps=tuple(maps.values()),
+    )
+
+
+# --- reading GitHub ---------------------------------------------------------------------------
+
+
+def _when(raw: str) -> datetime:
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+def facts_at_merge(facts: PullRequestFacts, merged_at: datetime) -> PullRequestFacts:
+    """What was there when the PR was merged: reviews and comments made later are dropped."""
+    return dataclasses.replace(
+        facts,
+        reviews=tuple(r for r in facts.reviews if r.submitted_at <= merged_at),
+        comments=tuple(c for c in facts.comments if c.created_at <= merged_at),
+        requested_reviewers=(),
+    )
+
+
+async def merged_numbers(
+    gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, since: datetime, until: datetime
+) -> list[tuple[int, datetime]]:
+    """(number, merged_at) of the PRs merged in [since, until), oldest first.
+
+    Closed PRs newest-updated first: a PR is updated when merged, so the listing stops at the
+    first one last updated before `since`.
+    """
+    found: list[tuple[int, datetime]] = []
+    pulls = gh.getiter(
+        "/repos/{owner}/{repo}/pulls{?state,sort,direction,per_page}",
+        {
+            "owner": owner,
+            "repo": repo,
+            "state": "closed",
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": 100,
+        },
+    )
+    async for pull in pulls:
+        if _when(pull["updated_at"]) < since:
+            break
+        merged_at = pull.get("merged_at")
+        if merged_at and since <= _when(merged_at) < until:
+            found.append((int(pull["number"]), _when(merged_at)))
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
+
+def _page_cursor(connection: dict[str, Any] | None) -> str | None:
+    info = (connection or {}).get("pageInfo") or {}
+    return info.get("endCursor") if info.get("hasNextPage") else None
+
+
+class MapHistory:
+    """Maps by blob SHA, each read and parsed once, whatever number of PRs it judged."""
+
+    def __init__(self, maps: MapSource) -> None:
+        self.maps = maps
+        self._by_blob: dict[str, tuple[LoadResult, MapRef]] = {}
+        self.reads = 0
+
+    async def at(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        commit: str,
+        blob: str | None,
+        endpoint: str,
+    ) -> tuple[LoadResult, MapRef]:
+        if blob is None:  # no map in the repository then: the owner's, else the bundled one
+            return await self.maps.map_for(gh, owner=owner, repo=repo, base_ref=commit)
+        cached = self._by_blob.get(blob)
+        if cached is None:
+            data = await gh.graphql(
+                MAP_AT_COMMIT,
+                endpoint=endpoint,
+                owner=owner,
+                name=repo,
+                oid=commit,
+                mapPath=self.maps.map_path,
+            )
+            self.reads += 1
+            found = ((data.get("repository") or {}).get("object") or {}).get("mapFile") or {}
+            text = (found.get("object") or {}).get("text")
+            if text is None:
+                raise SnapshotError(
+                    f"{owner}/{repo}@{commit[:7]}: the map blob {blob} is unreadable"
+                )
+            ref = MapRef(path=self.maps.map_path, blob_sha=blob, source="repository")
+            cached = (load_map_text(text, path=self.maps.map_path), ref)
+            self._by_blob[blob] = cached
+        return cached
+
+
+async def judge_merged(
+    gh: gidgethub.abc.GitHubAPI,
+    history: MapHistory,
+    *,
+    owner: str,
+    repo: str,
+    number: int,
+    endpoint: str,
+) -> JudgedPullRequest:
+    """One merged PR: one GraphQL read (plus pages), judged by the map in force at its merge."""
+    map_path = history.maps.map_path
+    variables = {"owner": owner, "name": repo, "number": number}
+    data = await gh.graphql(MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, **variables)
+    slug = f"{owner}/{repo}#{number}"
+    pull = ((data or {}).get("repository") or {}).get("pullRequest")
+    if not pull or not pull.get("mergedAt"):
+        raise SnapshotError(f"{slug}: GitHub returned no merged pull request")
+    extra: dict[str, list[dict[str, Any]]] = {}
+    for name, query in [*((n, PAGE_QUERIES[n]) for n in PAGED), ("requested", REQUESTED_PAGE)]:
+        cursor = _page_cursor(pull.get(name))
+        while cursor is not None:
+            page = await gh.graphql(query, endpoint=endpoint, after=cursor, **variables)
+            connection = ((page.get("repository") or {}).get("pullRequest") or {}).get(name)
+            extra.setdefault(name, []).extend(n for n in (connection or {}).get("nodes") or [] if n)
+            cursor = _page_cursor(connection)
+    facts, _ = facts_from_response(
+        data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
+    )
+    merged_at = _when(pull["mergedAt"])
+    parents = ((pull.get("mergeCommit") or {}).get("parents") or {}).get("nodes") or []
+    base = parents[0] if parents and parents[0] else {"oid": pull["baseRefOid"]}
+    blob = (base.get("mapFile") or {}).get("oid")
+    loaded, map_ref = await history.at(
+        gh, owner=owner, repo=repo, commit=base["oid"], blob=blob, endpoint=endpoint
+    )
+    then = facts_at_merge(facts, merged_at)
+    if loaded.map is None:
+        verdict = map_failure(then, loaded.errors, map_ref=map_ref, now=merged_at)
+    else:
+        # Write access then is unknown today: commands that turn on it are judged without it.
+        verdict = evaluate(then, loaded.map, now=merged_at, map_ref=map_ref)
+    requested = [
+        *((pull.get("requested") or {}).get("nodes") or []),
+        *extra.get("requested", []),
+    ]
+    amap = loaded.map
+    requests = tuple(
+        ReviewRequested(
+            reviewer=login, at=_when(node["createdAt"]), tsc=amap is not None and amap.is_tsc(login)
+        )
+        for node in requested
+        if node and node.get("__typename") == "ReviewRequestedEvent"
+        for login in [str((node.get("requestedReviewer") or {}).get("login") or "")]
+        if login
+    )
+    return JudgedPullRequest(
+        number=number,
+        title=facts.title,
+        url=str(pull.get("url") or ""),
+        merged_at=merged_at,
+        verdict=verdict,
+        requests=requests,
+    )
+
+
+async def collect(
+    gh: gidgethub.abc.GitHubAPI,
+    maps: MapSource,
+    *,
+    owner: str,
+    repo: str,
+    since: datetime,
+    until: datetime,
+    endpoint: str,
+    progress: Progress | None = None,
+) -> Report:
+    """Read and judge every PR merged in [since, until), one after the other."""
+    if since.tzinfo is None or until.tzinfo is None:
+        raise ValueError("since and until must be timezone-aware")
+    if since >= until:
+        raise ValueError(f"the period is empty: {since.date()} is not before {until.date()}")
+    numbers = await merged_numbers(gh, owner=owner, repo=repo, since=since, until=until)
+    history = MapHistory(maps)
+    judged: list[JudgedPullRequest] = []
+    for done, (number, _) in enumerate(numbers, start=1):
+        judged.append(
+            await judge_merged(
+                gh, history, owner=owner, repo=repo, number=number, endpoint=endpoint
+            )
+        )
+        if progress is not None:
+            progress(done, len(numbers))
+    return summarize(f"{owner}/{repo}", judged, since=since, until=until)
+
+
+# --- markdown ---------------------------------------------------------------------------------
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 48:
+        return f"{value:.1f} h"
+    return f"{value / 24:.1f} days"
+
+
+def _md(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def render_markdown(report: Report) -> str:
+    share = report.independent_share
+    lines = [
+        f"# Independent review in {report.repository}",
+        "",
+        f"Pull requests merged from {_day(report.since)} to {_day(report.until)} (exclusive), "
+        "each judged with the map in force on its base when it was merged.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Merged pull requests | {len(report.merged)} |",
+        f"| Major changes | {len(report.major)} |",
+        f"| Major, with independent approval | {len(report.independent)}"
+        + (f" ({share:.0%})" if share is not None else "")
+        + " |",
+        f"| Major, approved only from the authors' side | {len(report.same_company_only)} |",
+        f"| Major, merged without approval | {len(report.unapproved)} |",
+        f"| Request to independent approval, median | {_hours(report.wait_median)} |",
+        f"| Request to independent approval, p90 | {_hours(report.wait_p90)} |",
+        "",
+    ]
+    if report.same_company_only:
+        lines += ["## Merged with only same-company approval", ""]
+        for pr in report.same_company_only:
+            who = ", ".join(
+                f"@{a.reviewer} ({_md(a.why_not or '')})"
+                for a in pr.verdict.approvals
+                if not a.excluded
+            )
+            link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
+            lines.append(f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}: {who}")
+        lines.append("")
+    if report.unapproved:
+        lines += ["## Major changes merged without approval", ""]
+        for pr in report.unapproved:
+            link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
+            lines.append(f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}")
+        lines.append("")
+    lines += ["## Review load per company", "", "| Company | Approvals | Independent |"]
+    lines.append("|---|---:|---:|")
+    lines += [
+        f"| {_md(k)} | {v.approvals} | {v.independent} |" for k, v in report.by_company.items()
+    ]
+    lines += ["", "## Review load per TSC member", ""]
+    lines += ["| Member | Approvals | Independent | Review requests |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| @{k} | {v.approvals} | {v.independent} | {v.requested} |"
+        for k, v in report.by_member.items()
+    ]
+    lines += ["", "## Maps that judged", ""]
+    lines += [f"- `{m.path}` ({m.source}, blob `{m.blob_sha}`)" for m in report.maps]
+    if not report.maps:
+        lines.append("- none: nothing was merged in the period")
+    return "\n".join(lines) + "\n"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def parse_day(text: str, *, option: str) -> datetime:
+    """`YYYY-MM-DD` as midnight UTC; anything else is refused with the expected form."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date: expected YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def progress_printer(stream: TextIO) -> Progress:
+    """A bar redrawn in place on a terminal; elsewhere a plain count every 10 % and at the end."""
+    tty = stream.isatty()
+    step = [0]
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            filled = round(30 * done / total)
+            end = "\n" if done == total else ""
+            stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} PRs{end}")
+            stream.flush()
+        elif done == total or done * 10 // total > step[0]:
+            step[0] = done * 10 // total
+            stream.write(f"report: {done}/{total} merged pull requests judged\n")
+
+    return show
