@@ -1,0 +1,255 @@
+"""The report's pure parts: verdicts in, numbers out; percentiles; Markdown, HTML and progress."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.policy.verdict import MapRef, evaluate
+from bot.report import (
+    NO_COMPANY,
+    JudgedPullRequest,
+    ReviewRequested,
+    facts_at_merge,
+    parse_day,
+    percentile,
+    progress_printer,
+    render_markdown,
+    summarize,
+)
+from bot.report_html import bar_chart, render_html, wait_histogram
+from tests.policy.builders import T0, approve, at, comment, facts, make_map
+
+REF = MapRef(path=".github/affiliations.yml", blob_sha="a" * 40, source="repository")
+OTHER_REF = MapRef(path=".github/affiliations.yml", blob_sha="b" * 40, source="repository")
+SINCE, UNTIL = T0 - timedelta(days=1), T0 + timedelta(days=60)
+
+
+def judged(
+    number: int,
+    *reviews: str,
+    files: tuple[str, ...] = ("core/engine.py",),
+    opener: str = "alice",
+    requests: tuple[ReviewRequested, ...] = (),
+    ref: MapRef = REF,
+    **policy: object,
+) -> JudgedPullRequest:
+    amap = make_map(policy=policy) if policy else make_map()
+    pr = facts(opener=opener, files=files, reviews=tuple(approve(r, 1) for r in reviews))
+    verdict = evaluate(pr, amap, now=at(2), map_ref=ref)
+    return JudgedPullRequest(
+        number=number,
+        title=f"PR {number}",
+        url=f"https://github.com/acme/widgets/pull/{number}",
+        merged_at=at(2 + number),
+        verdict=verdict,
+        requests=requests,
+    )
+
+
+def test_major_prs_are_split_by_the_approval_they_had() -> None:
+    prs = [
+        judged(1, "bob"),  # same company as alice only
+        judged(2, "bob", "carol"),  # an independent approval too
+        judged(3),  # nobody approved
+        judged(4, "bob", files=("docs/a.md",)),  # minor: not counted among major
+        judged(5, "dave"),  # Globex but not TSC: no independent approval, not conflicted
+    ]
+    report = summarize("acme/widgets", prs, since=SINCE, until=UNTIL)
+    assert [pr.number for pr in report.merged] == [1, 2, 3, 4, 5]
+    assert [pr.number for pr in report.major] == [1, 2, 3, 5]
+    assert [pr.number for pr in report.independent] == [2]
+    assert [pr.number for pr in report.same_company_only] == [1]
+    assert [pr.number for pr in report.unapproved] == [3]
+    assert report.independent_share == 0.25
+
+
+def test_the_policy_may_require_more_than_one_independent_approval() -> None:
+    pr = judged(1, "carol", independent_approvals=2, require="always")
+    report = summarize("acme/widgets", [pr], since=SINCE, until=UNTIL)
+    assert report.independent == ()
+    assert report.same_company_only == ()
+
+
+def test_load_per_company_and_per_member() -> None:
+    requested = (ReviewRequested("carol", at(0.5)), ReviewRequested("erin", at(0.2)))
+    prs = [judged(1, "bob", "carol", requests=requested), judged(2, "carol", "dave")]
+    report = summarize("acme/widgets", prs, since=SINCE, until=UNTIL)
+    assert {k: (v.approvals, v.independent) for k, v in report.by_company.items()} == {
+        "Globex": (3, 2),
+        "Acme": (1, 0),
+    }
+    assert list(report.by_company) == ["Globex", "Acme"]  # busiest first
+    members = {k: (v.approvals, v.independent, v.requested) for k, v in report.by_member.items()}
+    assert members == {"carol": (2, 2, 1), "bob": (1, 0, 0), "erin": (0, 0, 1)}
+
+
+def test_someone_without_a_company_is_counted_apart() -> None:
+    report = summarize("acme/widgets", [judged(1, "stranger")], since=SINCE, until=UNTIL)
+    assert report.by_company[NO_COMPANY].approvals == 1
+    assert "stranger" not in report.by_member  # not in the map: no TSC member
+
+
+@pytest.mark.parametrize(
+    ("requests", "expected"),
+    [
+        ((), ()),
+        ((ReviewRequested("carol", at(0.5)),), (12.0,)),
+        # the latest request before the approval is the one answered
+        ((ReviewRequested("carol", at(0)), ReviewRequested("Carol", at(0.75))), (6.0,)),
+        ((ReviewRequested("carol", at(1.5)),), ()),  # asked after approving: no wait
+        ((ReviewRequested("erin", at(0.5)),), ()),  # someone else was asked
+    ],
+)
+def test_wait_from_request_to_independent_approval(
+    requests: tuple[ReviewRequested, ...], expected: tuple[float, ...]
+) -> None:
+    report = summarize(
+        "acme/widgets", [judged(1, "carol", requests=requests)], since=SINCE, until=UNTIL
+    )
+    assert report.wait_hours == expected
+
+
+def test_every_map_that_judged_is_listed_once() -> None:
+    prs = [judged(1, ref=REF), judged(2, ref=OTHER_REF), judged(3, ref=REF)]
+    report = summarize("acme/widgets", prs, since=SINCE, until=UNTIL)
+    assert report.maps == (REF, OTHER_REF)
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ((), 50, None),
+        ((3.0,), 90, 3.0),
+        ((1.0, 2.0, 3.0, 4.0), 50, 2.0),
+        ((5.0, 1.0, 4.0, 2.0, 3.0), 50, 3.0),
+        (tuple(float(i) for i in range(1, 11)), 90, 9.0),
+        ((1.0, 2.0), 100, 2.0),
+    ],
+)
+def test_percentile_is_nearest_rank(
+    values: tuple[float, ...], q: float, expected: float | None
+) -> None:
+    assert percentile(values, q) == expected
+
+
+@pytest.mark.parametrize("q", [0, -5, 101])
+def test_percentile_refuses_impossible_ranks(q: float) -> None:
+    with pytest.raises(ValueError, match="percentile must be"):
+        percentile([1.0], q)
+
+
+@given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1), st.floats(1, 100))
+def test_percentile_is_a_value_that_occurred_and_grows_with_rank(
+    values: list[float], q: float
+) -> None:
+    found = percentile(values, q)
+    assert found in values
+    assert found is not None
+    assert found <= (percentile(values, min(100.0, q + 10)) or 0.0)
+
+
+def test_facts_at_merge_drop_what_came_later() -> None:
+    pr = facts(
+        reviews=(approve("bob", 1), approve("carol", 5)),
+        comments=(comment("bob", "/coi declare", 0.5), comment("carol", "late", 6)),
+        requested_reviewers=("erin",),
+    )
+    then = facts_at_merge(pr, at(2))
+    assert [r.author for r in then.reviews] == ["bob"]
+    assert [c.author for c in then.comments] == ["bob"]
+    assert then.requested_reviewers == ()
+
+
+def test_markdown_lists_same_company_merges_with_links() -> None:
+    report = summarize(
+        "acme/widgets", [judged(1, "bob"), judged(2, "carol")], since=SINCE, until=UNTIL
+    )
+    text = render_markdown(report)
+    assert text.startswith("# Independent review in acme/widgets\n")
+    assert "| Major, with independent approval | 1 (50%) |" in text
+    assert "- [#1](https://github.com/acme/widgets/pull/1) PR 1, merged " in text
+    assert "@bob (same company as the authors (Acme))" in text
+    assert "| @carol | 1 | 1 | 0 |" in text
+
+
+def test_an_empty_period_says_so() -> None:
+    report = summarize("acme/widgets", [], since=SINCE, until=UNTIL)
+    assert report.independent_share is None
+    assert report.wait_median is None
+    text = render_markdown(report)
+    assert "| Request to independent approval, median | — |" in text
+    assert "none: nothing was merged in the period" in text
+    page = render_html(report)
+    assert "No major change was merged in the period" in page
+
+
+def test_html_is_one_self_contained_page() -> None:
+    requests = (ReviewRequested("carol", at(0.9)),)
+    report = summarize(
+        "acme/<widgets>",
+        [judged(1, "bob"), judged(2, "carol", requests=requests)],
+        since=SINCE,
+        until=UNTIL,
+    )
+    page = render_html(report)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") == 3
+    assert "<script" not in page
+    assert "<link" not in page
+    assert "acme/&lt;widgets&gt;" in page  # everything shown is escaped
+    assert '<a href="https://github.com/acme/widgets/pull/1">#1</a>' in page
+
+
+def test_bar_widths_are_proportional() -> None:
+    svg = bar_chart("t", [("a", 2, 2), ("b", 1, 0)])
+    assert svg.count('width="200"') == 2  # the longest bar spans 400 px, split in two
+    assert 'width="100"' in svg
+
+
+def test_wait_histogram_buckets() -> None:
+    svg = wait_histogram([1.0, 5.0, 30.0, 100.0, 500.0, 600.0])
+    for label in ("&lt; 4 h", "&lt; 1 day", "&lt; 3 days", "&lt; 1 week", "1 week or more"):
+        assert label in svg
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("2025-13-01", "not a date"), ("yesterday", "not a date"), ("", "not a date")],
+)
+def test_dates_are_days(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_day(text, option="--since")
+
+
+def test_a_day_is_midnight_utc() -> None:
+    assert parse_day("2025-02-01", option="--until").isoformat() == "2025-02-01T00:00:00+00:00"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal() -> None:
+    stream = Terminal()
+    show = progress_printer(stream)
+    show(1, 4)
+    show(4, 4)
+    assert stream.getvalue() == (
+        "\r[########......................] 1/4 PRs\r[##############################] 4/4 PRs\n"
+    )
+
+
+def test_progress_is_a_plain_count_elsewhere() -> None:
+    stream = io.StringIO()
+    show = progress_printer(stream)
+    for done in range(1, 41):
+        show(done, 40)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[-1] == "report: 40/40 merged pull requests judged"
