@@ -95,18 +95,19 @@ class Stage:
 
     async def start(self) -> None:
         await self.sim.start()
-        settings = Settings(
-            app_id=str(APP_ID),
-            private_key=Secret(self._private_key_pem),
-            webhook_secret=Secret(self.webhook_secret),
-            api_url=self.sim.url,
-            graphql_url=self.sim.graphql_url,
-            bundled_map=self._bundled_map,
-            workers=self._workers,
-            queue_size=self._queue_size,
-            coalesce_seconds=self._coalesce_seconds,
-            **self._settings_options,
-        )
+        options: dict[str, Any] = {
+            "app_id": str(APP_ID),
+            "private_key": Secret(self._private_key_pem),
+            "webhook_secret": Secret(self.webhook_secret),
+            "api_url": self.sim.url,
+            "graphql_url": self.sim.graphql_url,
+            "bundled_map": self._bundled_map,
+            "workers": self._workers,
+            "queue_size": self._queue_size,
+            "coalesce_seconds": self._coalesce_seconds,
+        }
+        options.update(self._settings_options)  # e.g. a fault-injecting proxy's api_url
+        settings = Settings(**options)
         self.app = create_app(settings)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
