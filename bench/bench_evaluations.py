@@ -12,46 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import socket
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-
-import aiohttp
 
 from bot.affiliations.loader import load_map_file
 from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.sim.harness import APP_ID, BUNDLED_MAP, generate_app_key
+from bot.sim.harness import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
 from bot.sim.simulator import GitHubSimulator
 
 TARGET_PER_SECOND = 100.0
 SECRET = "bench-secret"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            if process.returncode is not None:
-                raise RuntimeError("the bot exited at start")
-            try:
-                async with session.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the bot did not become healthy")
 
 
 async def run(prs: int, workers: int) -> tuple[float, int]:
@@ -61,33 +32,14 @@ async def run(prs: int, workers: int) -> tuple[float, int]:
     private_pem, public_pem = generate_app_key()
     sim = GitHubSimulator(app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=SECRET)
     await sim.start()
-    port = free_port()
-    env = {
-        **os.environ,
-        "GITHUB_APP_ID": str(APP_ID),
-        "GITHUB_PRIVATE_KEY": private_pem,
-        "GITHUB_WEBHOOK_SECRET": SECRET,
-        "GITHUB_API_URL": sim.url,
-        "GITHUB_GRAPHQL_URL": sim.graphql_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "COI_MAP": str(BUNDLED_MAP),
-        "COI_WORKERS": str(workers),
-    }
-    bot = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "serve",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    bot = BotProcess(
+        sim,
+        private_key_pem=private_pem,
+        webhook_secret=SECRET,
+        env={"COI_WORKERS": str(workers)},
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        await wait_healthy(url, bot)
-        sim.webhook_url = f"{url}/webhook"
+        await bot.start()
         repo_name = seed_repository(sim, loaded.map, install=False)
         numbers = []
         for i in range(prs):  # the App is not installed yet: nothing is announced
@@ -134,8 +86,7 @@ async def run(prs: int, workers: int) -> tuple[float, int]:
         print(f"requests GitHub would refuse: {len(sim.violations)}")
         return prs / elapsed, snapshots
     finally:
-        bot.terminate()
-        await asyncio.wait_for(bot.wait(), timeout=15)
+        await bot.stop()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"bot CPU in all (start-up included): {children.ru_utime + children.ru_stime:.2f} s")
         await sim.close()

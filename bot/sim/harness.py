@@ -8,12 +8,17 @@ webhooks and answers its REST and GraphQL calls.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
+import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -141,3 +146,115 @@ class Stage:
             else:
                 quiet_rounds = 0
         raise TimeoutError("the bot and the simulator did not settle")
+
+
+class BotProcess:
+    """`coi-bot serve` in its own process, pointed at a simulator running in this one.
+
+    The benchmarks and the restart tests stand on it: the bot is a separate OS process, so it can
+    be SIGKILLed mid-burst and its RSS read from /proc, as in production.
+    """
+
+    def __init__(
+        self,
+        sim: GitHubSimulator,
+        *,
+        private_key_pem: str,
+        webhook_secret: str,
+        bundled_map: Path = BUNDLED_MAP,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self._sim = sim
+        self._private_key_pem = private_key_pem
+        self._webhook_secret = webhook_secret
+        self._bundled_map = bundled_map
+        self._extra_env = dict(env or {})
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "the bot is not running"
+        return self.process.pid
+
+    async def start(self, *, healthy_within: float = 30.0) -> None:
+        """Start the bot on a free port, wait until /healthz answers, route webhooks to it."""
+        port = _free_port()
+        env = {
+            **os.environ,
+            "GITHUB_APP_ID": str(APP_ID),
+            "GITHUB_PRIVATE_KEY": self._private_key_pem,
+            "GITHUB_WEBHOOK_SECRET": self._webhook_secret,
+            "GITHUB_API_URL": self._sim.url,
+            "GITHUB_GRAPHQL_URL": self._sim.graphql_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "COI_MAP": str(self._bundled_map),
+            **self._extra_env,
+        }
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            env=env,
+            cwd=_ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        await self._wait_healthy(healthy_within)
+        self._sim.webhook_url = f"{self.url}/webhook"
+
+    async def _wait_healthy(self, seconds: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + seconds
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"the bot exited at start ({self.process.returncode})")
+                try:
+                    async with session.get(f"{self.url}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"the bot did not become healthy within {seconds:.0f} s")
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, queued evaluations are lost."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def stop(self, *, grace_seconds: float = 15.0) -> None:
+        """SIGTERM and wait; SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=grace_seconds)
+        except TimeoutError:
+            await self.kill()
+
+    def rss_kib(self) -> int | None:
+        """Resident set size from /proc (Linux), None where it cannot be read."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return None  # pragma: no cover - every Linux status file has VmRSS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+_ROOT = Path(__file__).resolve().parents[2]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.sim.harness import Stage
+from bot.sim.simulator import GitHubSimulator
 from tests.sim.validation import OpenApiRequestValidator, graphql_validator
 
 OWNER, NAME = "acme", "widgets"
@@ -61,7 +62,11 @@ def stage_factory(
 
 
 def seed(stage: Stage, *, repo_files: dict[str, str] | None = None) -> None:
-    sim = stage.sim
+    seed_simulator(stage.sim, repo_files=repo_files)
+
+
+def seed_simulator(sim: GitHubSimulator, *, repo_files: dict[str, str] | None = None) -> None:
+    """The App on acme, six people, acme/widgets with write access for the maintainers."""
     sim.add_installation(OWNER)
     for login in ("alice", "anna", "gus", "gina", "ivan", "carl"):
         sim.add_user(login, email=f"{login}@{OWNER}.example")
