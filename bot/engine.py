@@ -237,6 +237,7 @@ class Engine:
                 check_name=check_name,
                 output=output,
                 existing=snapshot.check_run if check_name == queried_name else None,
+                duplicates=snapshot.duplicate_check_runs if check_name == queried_name else (),
                 now=now,
             )
         answers = None

@@ -116,10 +116,20 @@ async def write_check_run(
     output: CheckOutputLike,
     existing: ExistingCheckRun | None,
     now: datetime,
+    duplicates: Sequence[ExistingCheckRun] = (),
 ) -> CheckWrite:
-    """Create or update the run; at most one write plus one PATCH per 50 extra annotations."""
+    """Create or update the run; at most one write plus one PATCH per 50 extra annotations.
+
+    `duplicates`: younger runs of the same name on the head. Two evaluations (two bot processes)
+    that read the head before either created its run each create one: GitHub has no idempotency
+    key and no way to delete a run, so the younger one stays. Each is kept identical to the
+    oldest (never retired as `neutral`, which would pass branch protection), so whichever run
+    GitHub shows carries the same verdict. The race window that remains: from the snapshot read
+    to the POST; until the next evaluation, each duplicate holds the verdict its writer computed.
+    """
     external_id = stamped_external_id(output.fingerprint)
-    if existing is not None and existing.external_id == external_id:
+    stale_duplicates = [run for run in duplicates if run.external_id != external_id]
+    if existing is not None and existing.external_id == external_id and not stale_duplicates:
         return "unchanged"
     annotations = [annotation_json(a) for a in output.annotations]
     batches = [
@@ -137,23 +147,27 @@ async def write_check_run(
         "actions": list(ACTIONS),
     }
     url_vars: dict[str, str | int] = {"owner": owner, "repo": repo}
+    to_update = [run.id for run in stale_duplicates]
+    created_ids: list[int] = []
+    outcome: CheckWrite = "updated"
     if existing is None:
         created = await gh.post("/repos/{owner}/{repo}/check-runs", url_vars, data=body)
-        run_id = created["id"]
-        outcome: CheckWrite = "created"
-    else:
-        del body["head_sha"]  # not a field of the update operation
-        run_id = existing.id
+        created_ids.append(created["id"])
+        outcome = "created"
+    elif existing.external_id != external_id:
+        to_update.insert(0, existing.id)
+    del body["head_sha"]  # not a field of the update operation
+    for run_id in to_update:
         await gh.patch(
             "/repos/{owner}/{repo}/check-runs/{check_run_id}",
             {**url_vars, "check_run_id": run_id},
             data=body,
         )
-        outcome = "updated"
-    for batch in batches[1:]:
-        await gh.patch(
-            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
-            {**url_vars, "check_run_id": run_id},
-            data={"output": _output(output, batch)},
-        )
+    for run_id in created_ids + to_update:
+        for batch in batches[1:]:
+            await gh.patch(
+                "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+                {**url_vars, "check_run_id": run_id},
+                data={"output": _output(output, batch)},
+            )
     return outcome

@@ -52,7 +52,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
-            nodes {{ checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{
+            nodes {{ checkRuns(first: 5, filterBy: {{checkName: $checkName, checkType: ALL}}) {{
               nodes {{ databaseId externalId conclusion }}
             }} }}
           }}

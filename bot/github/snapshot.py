@@ -44,6 +44,8 @@ class Snapshot:
     facts: PullRequestFacts
     check_run: ExistingCheckRun | None
     graphql_requests: int  # 1, plus one per follow-up page
+    # Younger runs of the same name on the head, created by a concurrent evaluation.
+    duplicate_check_runs: tuple[ExistingCheckRun, ...] = ()
 
 
 def _when(raw: str) -> datetime:
@@ -129,17 +131,26 @@ def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
     return cast(dict[str, Any], pull)
 
 
-def _existing_check_run(head: dict[str, Any] | None) -> ExistingCheckRun | None:
+def existing_check_runs(head: dict[str, Any] | None) -> tuple[ExistingCheckRun, ...]:
+    """Every run of the check's name on the head, oldest (canonical) first.
+
+    More than one exists only when two evaluations created one each at the same moment."""
+    runs: dict[int, ExistingCheckRun] = {}
     suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
     for suite in suites:
         for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
             if run and run.get("databaseId") is not None:
-                return ExistingCheckRun(
+                runs[run["databaseId"]] = ExistingCheckRun(
                     id=run["databaseId"],
                     external_id=run.get("externalId") or None,
                     conclusion=(run.get("conclusion") or "").lower() or None,
                 )
-    return None
+    return tuple(runs[run_id] for run_id in sorted(runs))
+
+
+def _existing_check_run(head: dict[str, Any] | None) -> ExistingCheckRun | None:
+    runs = existing_check_runs(head)
+    return runs[0] if runs else None
 
 
 def facts_from_response(
@@ -267,4 +278,10 @@ async def fetch_snapshot(
     facts, check_run = facts_from_response(
         data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
     )
-    return Snapshot(facts=facts, check_run=check_run, graphql_requests=requests)
+    head_nodes = ((pull.get("headCommit") or {}).get("nodes") or [{}])[0] or {}
+    return Snapshot(
+        facts=facts,
+        check_run=check_run,
+        graphql_requests=requests,
+        duplicate_check_runs=existing_check_runs(head_nodes.get("commit"))[1:],
+    )

@@ -1,0 +1,132 @@
+"""Two bot processes fed every delivery at the same instant: one final state, nothing doubled.
+
+A fan-out stands where GitHub's webhook URL points and posts each delivery to both bots at
+once, so both evaluate the same PR from the same GitHub state concurrently. GitHub has no
+idempotency key for check runs: both may create one; `write_check_run` then keeps every run of
+the name on the head identical, so branch protection sees one verdict whichever run it reads.
+
+Known race left: two bots answering one refused command at the same instant can both post the
+reply (GitHub has no create-if-absent for comments and the bot may not delete them); both say
+the same, and the oldest is the one kept up to date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.github.replies import REPLY_MARKER
+from bot.sim.harness import Stage
+from bot.web.app import create_app
+from bot.web.state import SCHEDULER_KEY
+from tests.e2e.conftest import REPO, seed
+
+
+class FanOut:
+    """Posts each webhook to every target concurrently; answers with the first one's status."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/webhook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._session = aiohttp.ClientSession()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/webhook"
+
+    async def close(self) -> None:
+        await self._session.close()
+        await self._runner.cleanup()
+
+    async def _post(self, target: str, body: bytes, headers: dict[str, str]) -> int:
+        async with self._session.post(target, data=body, headers=headers) as response:
+            return response.status
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+        headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        statuses = await asyncio.gather(*(self._post(t, body, headers) for t in self.targets))
+        return web.Response(status=statuses[0])
+
+
+@pytest.fixture
+async def two_bots(
+    stage_factory: Callable[..., Stage],
+) -> AsyncIterator[tuple[Stage, web.Application]]:
+    fan_out = FanOut()
+    fan_url = await fan_out.start()
+    async with stage_factory() as first:
+        seed(first)
+        assert first.settings is not None
+        second = create_app(first.settings)  # its own scheduler, ledger, caches and session
+        runner = web.AppRunner(second, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        assert first.sim.webhook_url is not None
+        fan_out.targets = [
+            first.sim.webhook_url,
+            f"http://127.0.0.1:{runner.addresses[0][1]}/webhook",
+        ]
+        first.sim.webhook_url = fan_url
+        try:
+            yield first, second
+            assert first.sim.violations == []
+        finally:
+            await runner.cleanup()
+            await fan_out.close()
+
+
+async def settle_both(stage: Stage, second: web.Application) -> None:
+    for _ in range(3):
+        await stage.settle()
+        await second[SCHEDULER_KEY].drain()
+    await stage.settle()
+
+
+async def test_two_bots_evaluating_at_once_leave_one_verdict_and_no_duplicate_side_effects(
+    two_bots: tuple[Stage, web.Application],
+) -> None:
+    stage, second = two_bots
+    sim = stage.sim
+    numbers = []
+    for index in range(4):
+        number = await sim.open_pull_request(
+            REPO, author="alice", title=f"core {index}", files={f"core/{index}.py": "x\n"}
+        )
+        await sim.submit_review(REPO, number, reviewer="anna")
+        numbers.append(number)
+    minor = await sim.open_pull_request(
+        REPO, author="gus", title="docs", files={"docs/a.md": "x\n"}
+    )
+    await settle_both(stage, second)
+    applied = await sim.post_comment(REPO, numbers[0], author="ivan", body="/coi major risky")
+    refused = await sim.post_comment(REPO, numbers[1], author="carl", body="/coi major risky")
+    await settle_both(stage, second)
+    # A new verdict on a PR both bots already judged: every run of the name must follow it.
+    await sim.submit_review(REPO, numbers[2], reviewer="gus")
+    await settle_both(stage, second)
+
+    expected = {n: "action_required" for n in numbers} | {minor: "success", numbers[2]: "success"}
+    for number, conclusion in expected.items():
+        runs = sim.check_runs(REPO, sim.head_sha(REPO, number))
+        assert runs, f"#{number} has no check"
+        outputs = {(r["conclusion"], r["external_id"], r["output"]["summary"]) for r in runs}
+        assert len(outputs) == 1, f"#{number}: runs of one name disagree: {outputs}"
+        assert runs[0]["conclusion"] == conclusion, number
+        assert all(r["conclusion"] not in ("neutral", "skipped") for r in runs)
+    for number in numbers[:2] + numbers[3:]:
+        assert len(sim.review_requests(REPO, number)) == 1, f"#{number}: one reviewer asked"
+    assert sim.reactions(REPO, applied) == ["+1"]
+    assert sim.reactions(REPO, refused) == []
+    replies = [c for c in sim.comments(REPO, numbers[1]) if REPLY_MARKER in c["body"]]
+    assert len({c["body"] for c in replies}) == 1, "every reply says the same"
