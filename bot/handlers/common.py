@@ -11,6 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from gidgethub import sansio
+
 from bot.clicks import ButtonClick
 from bot.pr import PullRequestRef
 
@@ -55,3 +57,12 @@ def pull_request_ref(data: Mapping[str, Any], number: int) -> PullRequestRef | N
 
 def is_bot(user: Mapping[str, Any] | None) -> bool:
     return user is not None and user.get("type") == "Bot"
+
+
+async def schedule_payload_pull_request(
+    event: sansio.Event, *args: Any, scheduler: Scheduling, **kwargs: Any
+) -> None:
+    """Queue the PR a `pull_request` or `pull_request_review` payload is about."""
+    ref = pull_request_ref(event.data, event.data["pull_request"]["number"])
+    if ref is not None:
+        scheduler.schedule(ref)

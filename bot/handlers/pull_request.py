@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from gidgethub import routing
 
-from gidgethub import routing, sansio
-
-from bot.handlers.common import Scheduling, pull_request_ref
+from bot.handlers.common import schedule_payload_pull_request
 
 router = routing.Router()
 
@@ -24,13 +22,5 @@ EVALUATED_ACTIONS = (
 )
 
 
-async def evaluate_pull_request(
-    event: sansio.Event, *args: Any, scheduler: Scheduling, **kwargs: Any
-) -> None:
-    ref = pull_request_ref(event.data, event.data["pull_request"]["number"])
-    if ref is not None:
-        scheduler.schedule(ref)
-
-
 for _action in EVALUATED_ACTIONS:
-    router.add(evaluate_pull_request, "pull_request", action=_action)
+    router.add(schedule_payload_pull_request, "pull_request", action=_action)
