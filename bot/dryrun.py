@@ -30,13 +30,12 @@ from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
 from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
 from bot.github.permissions import PermissionCache
-from bot.github.reviewers import review_load
+from bot.github.reviewers import plan_request
 from bot.github.snapshot import SnapshotError, fetch_snapshot
 from bot.metrics import Metrics
 from bot.policy.commands import logins_needing_write_check
 from bot.policy.facts import PullRequestFacts
 from bot.policy.render import CheckOutput, render
-from bot.policy.reviewers import choose_reviewers, reviewer_candidates
 from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
 from bot.settings import Secret
 
@@ -189,29 +188,9 @@ async def would_request(
     endpoint: str,
     now: datetime,
 ) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(would ask, already pending, nobody left): `request_reviewers` without the POST."""
-    if facts.draft or facts.state != "OPEN":
-        return (), (), False
-    count = amap.policy.request_reviewers
-    candidates = reviewer_candidates(facts, amap, verdict, load={}, now=now)
-    pending = tuple(
-        login
-        for login in facts.requested_reviewers
-        if (amap.login_of(login) or login.lower()) in candidates
-    )
-    if not choose_reviewers(facts, amap, verdict, load={}, now=now, count=count):
-        protected_short = verdict.protected is not None and not verdict.protected.satisfied
-        needed = verdict.needs_independent_review or protected_short
-        return (), pending, needed and not candidates and count > 0
-    load = await review_load(gh, candidates, endpoint=endpoint)
-    ordered = [
-        login
-        for login in choose_reviewers(
-            facts, amap, verdict, load=load, now=now, count=len(candidates)
-        )
-        if not facts.opener or login.lower() != facts.opener.lower()
-    ]
-    return tuple(ordered[:count]), (), not ordered
+    """(would ask, already pending, nobody left): the App's request plan, without the POST."""
+    plan = await plan_request(gh, facts, amap, verdict, endpoint=endpoint, now=now)
+    return plan.ordered[: plan.count], plan.pending, plan.no_candidate
 
 
 async def dry_run(

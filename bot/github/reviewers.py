@@ -60,7 +60,17 @@ async def review_load(
     }
 
 
-async def request_reviewers(
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """Whom an evaluation would ask, decided before anything is written."""
+
+    ordered: tuple[str, ...]  # best first; those past `count` stand in if GitHub refuses one
+    count: int
+    pending: tuple[str, ...]  # eligible reviewers already asked
+    no_candidate: bool  # a review is needed and nobody eligible is left to ask
+
+
+async def plan_request(
     gh: gidgethub.abc.GitHubAPI,
     facts: PullRequestFacts,
     amap: AffiliationMap,
@@ -68,15 +78,15 @@ async def request_reviewers(
     *,
     endpoint: str,
     now: datetime,
-) -> ReviewerRequest:
-    """Ask the policy's top candidates for a review, unless none is due.
+) -> RequestPlan:
+    """The policy's order of candidates, with their load read in one query only when one is due.
 
     Drafts and closed PRs are evaluated but nobody is asked; nobody is asked while an eligible
     reviewer is pending; the author is never asked (GitHub answers 422).
     """
-    if facts.draft or facts.state != "OPEN":
-        return NO_REQUEST
     count = amap.policy.request_reviewers
+    if facts.draft or facts.state != "OPEN":
+        return RequestPlan(ordered=(), count=count, pending=(), no_candidate=False)
     candidates = reviewer_candidates(facts, amap, verdict, load={}, now=now)
     pending = tuple(
         login
@@ -87,27 +97,41 @@ async def request_reviewers(
         protected_short = verdict.protected is not None and not verdict.protected.satisfied
         needed = verdict.needs_independent_review or protected_short
         # not due, or one is pending, or nobody is left (the check then asks the TSC to act)
-        return ReviewerRequest(
-            requested=(), pending=pending, no_candidate=needed and not candidates and count > 0
-        )
+        no_candidate = needed and not candidates and count > 0
+        return RequestPlan(ordered=(), count=count, pending=pending, no_candidate=no_candidate)
     load = await review_load(gh, candidates, endpoint=endpoint)
-    ordered = [
+    ordered = tuple(
         login
         for login in choose_reviewers(
             facts, amap, verdict, load=load, now=now, count=len(candidates)
         )
         if not facts.opener or login.lower() != facts.opener.lower()
-    ]
-    if not ordered:
-        return NO_REQUEST
+    )
+    return RequestPlan(ordered=ordered, count=count, pending=(), no_candidate=not ordered)
+
+
+async def request_reviewers(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    verdict: Verdict,
+    *,
+    endpoint: str,
+    now: datetime,
+) -> ReviewerRequest:
+    """Ask the planned reviewers; one GitHub refuses (422) gives way to the next in line."""
+    plan = await plan_request(gh, facts, amap, verdict, endpoint=endpoint, now=now)
+    if not plan.ordered:
+        return ReviewerRequest(requested=(), pending=plan.pending, no_candidate=plan.no_candidate)
+    count = plan.count
     try:
-        await _post_request(gh, facts, ordered[:count])
-        return ReviewerRequest(requested=tuple(ordered[:count]), pending=())
+        await _post_request(gh, facts, plan.ordered[:count])
+        return ReviewerRequest(requested=plan.ordered[:count], pending=())
     except gidgethub.InvalidField:
         # 422: someone in the batch cannot review here (not a collaborator); ask one at a time.
         logger.warning("%s: batch review request refused; asking candidates one by one", facts.slug)
     requested: list[str] = []
-    for login in ordered[: count + MAX_REFUSED_CANDIDATES]:
+    for login in plan.ordered[: count + MAX_REFUSED_CANDIDATES]:
         if len(requested) == count:
             break
         try:
