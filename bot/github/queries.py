@@ -26,13 +26,8 @@ REMOVED_REQUESTS = (
     "... on Mannequin { login } } } }"
 )
 
-SNAPSHOT = f"""
-query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
-               $checkName: String!, $appId: Int) {{
-  rateLimit {{ remaining resetAt cost }}
-  repository(owner: $owner, name: $name) {{
-    pullRequest(number: $number) {{
-      id number title isDraft state baseRefName headRefOid
+# What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
+_PULL_REQUEST_FACTS = f"""
       {_ACTOR}
       labels(first: 100) {{ nodes {{ name }} }}
       files(first: 100) {{ {FILES} }}
@@ -44,6 +39,16 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
         }} }}
       }}
+"""
+
+SNAPSHOT = f"""
+query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
+               $checkName: String!, $appId: Int) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    pullRequest(number: $number) {{
+      id number title isDraft state baseRefName headRefOid
+      {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
       }}
@@ -102,17 +107,7 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
       id number title url isDraft state baseRefName baseRefOid headRefOid mergedAt
-      {_ACTOR}
-      labels(first: 100) {{ nodes {{ name }} }}
-      files(first: 100) {{ {FILES} }}
-      commits(first: 100) {{ {COMMITS} }}
-      reviews(first: 100) {{ {REVIEWS} }}
-      comments(first: 100) {{ {COMMENTS} }}
-      reviewRequests(first: 100) {{
-        nodes {{ requestedReviewer {{
-          __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
-        }} }}
-      }}
+      {_PULL_REQUEST_FACTS}
       requested: timelineItems(first: 100, itemTypes: [REVIEW_REQUESTED_EVENT]) {{
         {_REQUESTED}
       }}

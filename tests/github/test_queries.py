@@ -1,0 +1,39 @@
+"""Every GraphQL document the bot can send is valid against GitHub's full published schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import parse, validate
+
+from bot.github import queries
+from tests.sim.validation import shared_graphql_schema
+
+DOCUMENTS = {
+    "SNAPSHOT": queries.SNAPSHOT,
+    **{f"PAGE_QUERIES[{name}]": document for name, document in queries.PAGE_QUERIES.items()},
+    "review_load_query": queries.review_load_query(["alice", "bob-2", "c"]),
+    "MERGED_PULL_REQUEST": queries.MERGED_PULL_REQUEST,
+    "REQUESTED_PAGE": queries.REQUESTED_PAGE,
+    "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_the_document_is_valid_against_githubs_schema(name: str, shared_dir: Path) -> None:
+    schema = shared_graphql_schema(shared_dir / "github" / "graphql" / "schema.graphql")
+    errors = validate(schema, parse(DOCUMENTS[name]))
+    assert [error.message for error in errors] == []
+
+
+def test_every_public_document_is_listed() -> None:
+    public = {
+        name
+        for name, value in vars(queries).items()
+        if name.isupper() and not name.startswith("_") and isinstance(value, str | dict)
+    }
+    documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
+    documents |= {"MAP_AT_COMMIT"}
+    fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS"}
+    assert public == documents | fragments
