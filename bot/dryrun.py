@@ -37,7 +37,7 @@ from bot.policy.commands import logins_needing_write_check
 from bot.policy.facts import PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
-from bot.settings import Secret
+from bot.settings import Secret, SettingsError, private_key_from_env
 
 DEFAULT_CHECK_NAME = "COI review"
 ETAG_CACHE_ENTRIES = 512
@@ -85,15 +85,10 @@ class Credentials:
         if env.get("GITHUB_TOKEN"):
             return cls(token=Secret(env["GITHUB_TOKEN"]))
         app_id = env.get("GITHUB_APP_ID")
-        key = env.get("GITHUB_PRIVATE_KEY")
-        key_file = env.get("GITHUB_PRIVATE_KEY_FILE")
-        if app_id and not key and key_file:
-            try:
-                key = Path(key_file).read_text(encoding="utf-8")
-            except OSError as error:
-                raise CheckError(
-                    f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
-                ) from None
+        try:
+            key = private_key_from_env(env) if app_id else None
+        except SettingsError as error:
+            raise CheckError(str(error)) from None
         if app_id and key:
             return cls(app_id=app_id, private_key=Secret(key))
         raise CheckError(

@@ -79,15 +79,7 @@ class Settings:
             missing.append("GITHUB_WEBHOOK_SECRET (the App's webhook secret)")
         if not env.get("GITHUB_APP_ID"):
             missing.append("GITHUB_APP_ID (the App's id or client id)")
-        key = env.get("GITHUB_PRIVATE_KEY")
-        key_file = env.get("GITHUB_PRIVATE_KEY_FILE")
-        if not key and key_file:
-            try:
-                key = Path(key_file).read_text(encoding="utf-8")
-            except OSError as error:
-                raise SettingsError(
-                    f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
-                ) from None
+        key = private_key_from_env(env)
         if not key:
             missing.append("GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_FILE")
         if missing:
@@ -112,6 +104,20 @@ class Settings:
             redeliver_minutes=_positive_float(env, "COI_REDELIVER_MINUTES", 5.0),
             redeliver_max_per_cycle=_int(env, "COI_REDELIVER_MAX_PER_CYCLE", 100),
         )
+
+
+def private_key_from_env(env: Mapping[str, str]) -> str | None:
+    """The App's PEM key: GITHUB_PRIVATE_KEY, else the file GITHUB_PRIVATE_KEY_FILE names."""
+    key = env.get("GITHUB_PRIVATE_KEY")
+    key_file = env.get("GITHUB_PRIVATE_KEY_FILE")
+    if not key and key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(
+                f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
+            ) from None
+    return key or None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
