@@ -248,6 +248,7 @@ class Engine:
                 facts,
                 verdict.command_outcomes,
                 prefix=amap.policy.command_prefix,
+                endpoint=self._settings.graphql_url,
                 refused_clicks=[outcome for outcome in judged_clicks if not outcome.applied],
             )
         return Evaluation(

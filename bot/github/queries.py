@@ -17,7 +17,7 @@ COMMITS = (
 REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} state submittedAt commit {{ oid }} }}"
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
-    "reactionGroups { content viewerHasReacted } }"
+    "isMinimized reactionGroups { content viewerHasReacted } }"
 )
 # Removed review requests: whoever was removed is not requested again (issue 6).
 REMOVED_REQUESTS = (

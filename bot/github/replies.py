@@ -9,14 +9,20 @@ command is never answered twice across evaluations:
   comments (`viewerDidAuthor`), and edited only when its text would change. Refused button
   clicks leave no comment to re-derive them from, so their lines are carried over from the
   reply's previous text (the last `MAX_CLICK_LINES`).
+- two evaluations racing (two bot processes) can both create that reply: GitHub has no
+  create-if-absent for comments. The oldest visible one is the reply; each younger one is hidden
+  as a duplicate (`minimizeComment`, classifier DUPLICATE), as GitHub's own UI does. Minimized
+  replies are no longer the App's reply, so nothing is hidden twice.
 
-docs.github.com/en/rest/reactions/reactions, docs.github.com/en/rest/issues/comments
+docs.github.com/en/rest/reactions/reactions, docs.github.com/en/rest/issues/comments,
+docs.github.com/en/graphql/reference/mutations#minimizecomment
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import gidgethub.abc
@@ -31,6 +37,15 @@ THUMBS_UP_REST = "+1"
 MAX_CLICK_LINES = 10
 ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
 
+# Hides a younger copy of the reply; validated against GitHub's schema in the tests.
+MINIMIZE_DUPLICATE_REPLY = """
+mutation MinimizeDuplicateReply($subjectId: ID!) {
+  minimizeComment(input: {subjectId: $subjectId, classifier: DUPLICATE}) {
+    minimizedComment { isMinimized }
+  }
+}
+"""
+
 ReplyWrite = Literal["created", "updated", "unchanged", "none"]
 
 
@@ -38,14 +53,42 @@ ReplyWrite = Literal["created", "updated", "unchanged", "none"]
 class Answers:
     reacted: tuple[int, ...]  # comment database ids given a `+1` now
     reply: ReplyWrite
+    hidden: tuple[str, ...] = ()  # node ids of duplicate replies minimized now
+
+
+def _age(comment: Comment) -> tuple[datetime, bool, int, str]:
+    # createdAt has one-second precision: the REST id, increasing on GitHub, breaks ties.
+    return (
+        comment.created_at,
+        comment.database_id is None,
+        comment.database_id or 0,
+        comment.id,
+    )
+
+
+def own_replies(facts: PullRequestFacts) -> tuple[Comment, ...]:
+    """The App's visible marked comments on this PR, oldest first: the first is the reply."""
+    return tuple(
+        sorted(
+            (
+                comment
+                for comment in facts.comments
+                if comment.by_viewer and REPLY_MARKER in comment.body and not comment.is_minimized
+            ),
+            key=_age,
+        )
+    )
 
 
 def own_reply(facts: PullRequestFacts) -> Comment | None:
-    """The App's reply on this PR: its oldest own comment carrying the marker."""
-    for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
-        if comment.by_viewer and REPLY_MARKER in comment.body:
-            return comment
-    return None
+    """The App's reply on this PR: its oldest visible own comment carrying the marker."""
+    replies = own_replies(facts)
+    return replies[0] if replies else None
+
+
+def duplicate_replies(facts: PullRequestFacts) -> tuple[Comment, ...]:
+    """Younger visible copies of the reply, left by evaluations that raced to create it."""
+    return own_replies(facts)[1:]
 
 
 def already_reacted(comment: Comment) -> bool:
@@ -154,9 +197,14 @@ async def answer_commands(
     outcomes: Sequence[CommandOutcome],
     *,
     prefix: str,
+    endpoint: str,
     refused_clicks: Sequence[CommandOutcome] = (),
 ) -> Answers:
-    """React to newly applied commands and bring the reply up to date; nothing already done."""
+    """React to newly applied commands, bring the reply up to date and hide its duplicates.
+
+    Nothing already done is done again: with one visible reply (the usual case) this writes at
+    most once; a duplicate costs one `minimizeComment` each, once.
+    """
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
     reacted = comments_to_react(facts, outcomes)
     for comment_id in reacted:
@@ -168,22 +216,29 @@ async def answer_commands(
         )
     body = desired_reply(facts, outcomes, prefix=prefix, refused_clicks=refused_clicks)
     existing = own_reply(facts)
+    reply: ReplyWrite
     if body is None:
-        return Answers(reacted, "none")
-    if existing is None:
+        reply = "none"
+    elif existing is None:
         await gh.post(
             "/repos/{owner}/{repo}/issues/{issue_number}/comments",
             {**url_vars, "issue_number": facts.number},
             data={"body": body},
         )
-        return Answers(reacted, "created")
-    if existing.body.replace("\r\n", "\n") == body:  # GitHub may store CRLF
-        return Answers(reacted, "unchanged")
-    if existing.database_id is None:
+        reply = "created"
+    elif existing.body.replace("\r\n", "\n") == body:  # GitHub may store CRLF
+        reply = "unchanged"
+    elif existing.database_id is None:
         raise ValueError(f"{facts.slug}: the App's reply {existing.id} has no REST id to edit")
-    await gh.patch(
-        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-        {**url_vars, "comment_id": existing.database_id},
-        data={"body": body},
-    )
-    return Answers(reacted, "updated")
+    else:
+        await gh.patch(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+            {**url_vars, "comment_id": existing.database_id},
+            data={"body": body},
+        )
+        reply = "updated"
+    hidden = tuple(duplicate.id for duplicate in duplicate_replies(facts))
+    for subject_id in hidden:
+        # Two evaluations hiding the same copy at once is harmless: minimizing is idempotent.
+        await gh.graphql(MINIMIZE_DUPLICATE_REPLY, endpoint=endpoint, subjectId=subject_id)
+    return Answers(reacted, reply, hidden)

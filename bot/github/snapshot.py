@@ -108,6 +108,7 @@ def _comment(node: dict[str, Any]) -> Comment:
             for group in node.get("reactionGroups") or ()
             if group and group.get("viewerHasReacted")
         ),
+        is_minimized=bool(node.get("isMinimized")),
     )
 
 

@@ -54,6 +54,8 @@ class Comment:
     # Reactions this App left on the comment, as GraphQL contents ("THUMBS_UP"...): a command
     # the App already reacted to was already answered.
     viewer_reactions: tuple[str, ...] = ()
+    # Hidden on GitHub (GraphQL's isMinimized): a minimized reply of the App is no longer its reply.
+    is_minimized: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,11 +248,30 @@ class GraphQLApi:
                 "used": status["used"],
             }
 
+        def minimize_comment(input: dict[str, Any]) -> Node:
+            located = sim.minimize_comment(
+                input["subjectId"],
+                classifier=input["classifier"],
+                installation_id=installation_id,
+                scope=scope,
+            )
+            if located is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{input['subjectId']}'",
+                )
+            return {
+                "clientMutationId": input.get("clientMutationId"),
+                "minimizedComment": self.comment(*located),
+            }
+
+        # Query and Mutation fields share this root: validation keeps each to its own type.
         return {
             "repository": repository,
             "search": search,
             "rateLimit": rate_limit,
             "viewer": lambda: self.actor(sim.bot_login),
+            "minimizeComment": minimize_comment,
         }
 
     # --- objects ----------------------------------------------------------------------------
@@ -637,7 +656,8 @@ class GraphQLApi:
             "body": comment.body,
             "createdAt": iso(comment.created_at),
             "updatedAt": iso(comment.updated_at),
-            "isMinimized": False,
+            "isMinimized": comment.minimized_reason is not None,
+            "minimizedReason": comment.minimized_reason,
             # The viewer is the App: installation tokens are the only GraphQL callers here.
             "viewerDidAuthor": comment.user == self.sim.bot_login,
             "reactionGroups": self.reaction_groups(comment.reactions),

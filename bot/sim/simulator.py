@@ -1303,6 +1303,33 @@ class GitHubSimulator:
         repo.comments[comment_id] = comment
         return comment
 
+    def minimize_comment(
+        self,
+        subject_id: str,
+        *,
+        classifier: str,
+        installation_id: int | None,
+        scope: frozenset[str] | None,
+    ) -> tuple[Repository, Comment] | None:
+        """GraphQL's minimizeComment: hide an issue comment the installation can see.
+
+        None when no such comment is visible to the caller (GitHub answers NOT_FOUND). No
+        webhook: GitHub sends none for minimizing. Minimizing again only updates the reason.
+        """
+        for repo in self.repos.values():
+            for comment in repo.comments.values():
+                if comment.node_id == subject_id:
+                    if not self.installation_covers(installation_id, repo, scope):
+                        return None
+                    # GitHub reports the reason lower-case and hyphenated (OFF_TOPIC: off-topic).
+                    comment.minimized_reason = classifier.lower().replace("_", "-")
+                    return repo, comment
+        return None
+
+    def minimized_reason(self, repo: str, comment_id: int) -> str | None:
+        """Why a comment is hidden (GraphQL's minimizedReason), or None while it is shown."""
+        return self._comment(self._repo(repo), comment_id).minimized_reason
+
     async def post_comment(self, repo: str, number: int, *, author: str, body: str) -> int:
         target, pull = self._pull(repo, number)
         self._require_user(author)

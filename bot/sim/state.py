@@ -124,6 +124,8 @@ class Comment:
     updated_at: datetime
     via_app: bool = False
     reactions: list[Reaction] = field(default_factory=list)
+    # GraphQL's minimizedReason ("duplicate", "off-topic"...); None while the comment is shown.
+    minimized_reason: str | None = None
 
 
 @dataclass

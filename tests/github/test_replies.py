@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import parse, validate
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,21 +15,25 @@ from bot.github.replies import (
     ALL_CLEAR,
     CLICK_MARKER,
     MAX_CLICK_LINES,
+    MINIMIZE_DUPLICATE_REPLY,
     REPLY_MARKER,
     THUMBS_UP,
     answer_commands,
     click_line,
     comments_to_react,
     desired_reply,
+    duplicate_replies,
     kept_click_lines,
     new_request_asked,
+    own_replies,
     own_reply,
     reply_body,
 )
 from bot.policy.commands import CommandOutcome, replay
 from bot.policy.facts import Comment
-from tests.github.fakes import FakeServer
+from tests.github.fakes import GRAPHQL_URL, FakeServer
 from tests.policy.builders import comment, facts, make_map
+from tests.sim.validation import shared_graphql_schema
 
 AMAP = make_map()
 
@@ -40,11 +46,14 @@ def reacted(c: Comment) -> Comment:
     return dataclasses.replace(c, viewer_reactions=(THUMBS_UP,))
 
 
-def bot_reply(body: str, *, days: float = 0.9, database_id: int = 777) -> Comment:
+def bot_reply(
+    body: str, *, days: float = 0.9, database_id: int = 777, minimized: bool = False
+) -> Comment:
     return dataclasses.replace(
-        comment("coi-bot[bot]", body, days, cid=f"reply-{days}", bot=True),
+        comment("coi-bot[bot]", body, days, cid=f"reply-{days}-{database_id}", bot=True),
         by_viewer=True,
         database_id=database_id,
+        is_minimized=minimized,
     )
 
 
@@ -140,6 +149,8 @@ class Recorder:
             ("PATCH", r"/repos/acme/widgets/issues/comments/\d+", 200),
         ]:
             self.server.route(method, pattern, self.answer(status))
+        minimized = {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}
+        self.server.reply("POST", "/graphql", 200, {"data": minimized})
 
     @staticmethod
     def answer(status: int) -> Any:
@@ -155,7 +166,11 @@ async def test_answering_reacts_then_creates_the_reply() -> None:
     pr = facts(comments=(ok, bad))
     recorder = Recorder()
     answers = await answer_commands(
-        recorder.server.factory(authorization), pr, outcomes_of(ok, bad), prefix="/coi"
+        recorder.server.factory(authorization),
+        pr,
+        outcomes_of(ok, bad),
+        prefix="/coi",
+        endpoint=GRAPHQL_URL,
     )
     assert answers.reacted == (ok.database_id,)
     assert answers.reply == "created"
@@ -176,7 +191,11 @@ async def test_answering_twice_writes_nothing_the_second_time() -> None:
     pr = facts(comments=(bad, bot_reply(body.replace("\n", "\r\n"))))
     recorder = Recorder()
     answers = await answer_commands(
-        recorder.server.factory(authorization), pr, outcomes_of(bad), prefix="/coi"
+        recorder.server.factory(authorization),
+        pr,
+        outcomes_of(bad),
+        prefix="/coi",
+        endpoint=GRAPHQL_URL,
     )
     assert (answers.reacted, answers.reply) == ((), "unchanged")
     assert recorder.server.calls == []
@@ -185,7 +204,9 @@ async def test_answering_twice_writes_nothing_the_second_time() -> None:
 async def test_a_changed_reply_is_edited_in_place() -> None:
     pr = facts(comments=(bot_reply(REPLY_MARKER + "\nstale", database_id=4242),))
     recorder = Recorder()
-    answers = await answer_commands(recorder.server.factory(authorization), pr, (), prefix="/coi")
+    answers = await answer_commands(
+        recorder.server.factory(authorization), pr, (), prefix="/coi", endpoint=GRAPHQL_URL
+    )
     assert answers.reply == "updated"
     ((method, path, body),) = recorder.summary()
     assert (method, path) == ("PATCH", "/repos/acme/widgets/issues/comments/4242")
@@ -196,12 +217,139 @@ async def test_a_reply_without_a_rest_id_cannot_be_edited() -> None:
     reply = dataclasses.replace(bot_reply(REPLY_MARKER + "\nstale"), database_id=None)
     with pytest.raises(ValueError, match="no REST id"):
         await answer_commands(
-            FakeServer().factory(authorization), facts(comments=(reply,)), (), prefix="/coi"
+            FakeServer().factory(authorization),
+            facts(comments=(reply,)),
+            (),
+            prefix="/coi",
+            endpoint=GRAPHQL_URL,
         )
 
 
 async def test_nothing_to_say_costs_nothing() -> None:
     server = FakeServer()
-    answers = await answer_commands(server.factory(authorization), facts(), (), prefix="/coi")
-    assert (answers.reacted, answers.reply) == ((), "none")
+    answers = await answer_commands(
+        server.factory(authorization), facts(), (), prefix="/coi", endpoint=GRAPHQL_URL
+    )
+    assert (answers.reacted, answers.reply, answers.hidden) == ((), "none", ())
     assert server.calls == []
+
+
+# (days after T0, REST id, minimized) of the App's marked comments -> the reply, then duplicates
+REPLY_CHOICES = [
+    pytest.param([(0.5, 50, False)], 50, [], id="one-reply"),
+    pytest.param([(0.7, 70, False), (0.5, 50, False)], 50, [70], id="oldest-wins"),
+    pytest.param([(0.5, 9, False), (0.5, 3, False)], 3, [9], id="same-second-lower-id-wins"),
+    pytest.param(
+        [(0.5, 50, True), (0.6, 60, False), (0.8, 80, False)], 60, [80], id="minimized-ignored"
+    ),
+    pytest.param([(0.5, 50, True), (0.6, 60, True)], None, [], id="all-minimized"),
+    pytest.param(
+        [(0.9, 90, False), (0.2, 20, False), (0.4, 40, False)], 20, [40, 90], id="three-copies"
+    ),
+]
+
+
+@pytest.mark.parametrize(("replies", "canonical", "duplicates"), REPLY_CHOICES)
+def test_the_oldest_visible_copy_is_the_reply_and_younger_ones_are_duplicates(
+    replies: list[tuple[float, int, bool]], canonical: int | None, duplicates: list[int]
+) -> None:
+    quoted = comment("zoe", f"{REPLY_MARKER} copied", 0.1)
+    pr = facts(
+        comments=(
+            quoted,
+            *(bot_reply(REPLY_MARKER, days=d, database_id=i, minimized=m) for d, i, m in replies),
+        )
+    )
+    reply = own_reply(pr)
+    assert (reply.database_id if reply else None) == canonical
+    assert [c.database_id for c in duplicate_replies(pr)] == duplicates
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(1, 10**6), st.booleans()),
+        max_size=8,
+        unique_by=lambda r: r[1],
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_every_evaluation_picks_the_same_reply_whatever_order_github_lists_them(
+    replies: list[tuple[int, int, bool]], shuffler: Any
+) -> None:
+    copies = [
+        bot_reply(REPLY_MARKER, days=d / 86400, database_id=i, minimized=m) for d, i, m in replies
+    ]
+    shuffled = list(copies)
+    shuffler.shuffle(shuffled)
+    chosen = own_replies(facts(comments=tuple(shuffled)))
+    assert chosen == own_replies(facts(comments=tuple(copies)))
+    visible = [c for c in copies if not c.is_minimized]
+    assert set(chosen) == set(visible)
+    assert [c.created_at for c in chosen] == sorted(c.created_at for c in visible)
+    if chosen:
+        assert chosen[0].created_at == min(c.created_at for c in visible)
+
+
+def test_the_minimize_mutation_is_valid_against_githubs_schema(shared_dir: Path) -> None:
+    schema = shared_graphql_schema(shared_dir / "github" / "graphql" / "schema.graphql")
+    assert [e.message for e in validate(schema, parse(MINIMIZE_DUPLICATE_REPLY))] == []
+
+
+def graphql_subjects(recorder: Recorder) -> list[str]:
+    calls = [c for c in recorder.server.calls if c.path == "/graphql"]
+    assert all(c.body["query"] == MINIMIZE_DUPLICATE_REPLY for c in calls)
+    return [c.body["variables"]["subjectId"] for c in calls]
+
+
+async def test_duplicates_are_hidden_once_and_the_oldest_is_edited() -> None:
+    canonical = bot_reply(REPLY_MARKER + "\nstale", days=0.3, database_id=30)
+    hidden_before = bot_reply(REPLY_MARKER + "\nstale", days=0.2, database_id=20, minimized=True)
+    younger = bot_reply(REPLY_MARKER + "\nstale", days=0.4, database_id=40)
+    youngest = bot_reply(REPLY_MARKER + "\nstale", days=0.5, database_id=50)
+    pr = facts(comments=(youngest, canonical, hidden_before, younger))
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization), pr, (), prefix="/coi", endpoint=GRAPHQL_URL
+    )
+    assert (answers.reply, answers.hidden) == ("updated", (younger.id, youngest.id))
+    edit, *minimized = recorder.summary()
+    assert edit[:2] == ("PATCH", "/repos/acme/widgets/issues/comments/30")
+    assert [method for method, *_ in minimized] == ["POST", "POST"]
+    assert graphql_subjects(recorder) == [younger.id, youngest.id]
+
+
+async def test_an_up_to_date_reply_with_a_duplicate_costs_only_the_mutation() -> None:
+    bad = comment("zoe", "/coi declare", 0.2)
+    body = desired_reply(facts(comments=(bad,)), outcomes_of(bad), prefix="/coi")
+    assert body is not None
+    first = bot_reply(body, days=0.3, database_id=30)
+    second = dataclasses.replace(first, id="reply-second", database_id=31)  # same second
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization),
+        facts(comments=(bad, second, first)),
+        outcomes_of(bad),
+        prefix="/coi",
+        endpoint=GRAPHQL_URL,
+    )
+    assert (answers.reply, answers.hidden) == ("unchanged", (second.id,))
+    assert [c.path for c in recorder.server.calls] == ["/graphql"]
+    assert graphql_subjects(recorder) == [second.id]
+
+
+async def test_a_reply_hidden_by_someone_is_replaced_while_refusals_remain() -> None:
+    bad = comment("zoe", "/coi declare", 0.2)
+    hidden = bot_reply(REPLY_MARKER + "\nold", days=0.3, database_id=30, minimized=True)
+    pr = facts(comments=(bad, hidden))
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization),
+        pr,
+        outcomes_of(bad),
+        prefix="/coi",
+        endpoint=GRAPHQL_URL,
+    )
+    assert (answers.reply, answers.hidden) == ("created", ())
+    ((method, path, body),) = recorder.summary()
+    assert (method, path) == ("POST", f"/repos/acme/widgets/issues/{pr.number}/comments")
+    assert "old" not in body["body"]

@@ -63,6 +63,30 @@ def test_facts_carry_what_github_said() -> None:
     assert (run.id, run.external_id) == (77, "fingerprint")
 
 
+@pytest.mark.parametrize(
+    ("answered", "minimized"),
+    [({"isMinimized": True}, True), ({"isMinimized": False}, False), ({}, False)],
+)
+def test_a_comment_carries_whether_github_hides_it(
+    answered: dict[str, bool], minimized: bool
+) -> None:
+    pull = pull_request_node()
+    pull["comments"]["nodes"].append(
+        {
+            "id": "C_2",
+            "databaseId": 12,
+            "author": {"__typename": "Bot", "login": "coi-bot"},
+            "body": "<!-- coi-bot:reply -->",
+            "createdAt": "2026-03-30T10:00:00Z",
+            "viewerDidAuthor": True,
+            **answered,
+        }
+    )
+    facts, _ = parse(pull)
+    (comment,) = facts.comments
+    assert (comment.by_viewer, comment.is_minimized) == (True, minimized)
+
+
 def test_pending_and_ghost_reviews() -> None:
     pull = pull_request_node(
         reviews=[("bob", "PENDING", None), ("erin", "APPROVED", "2026-03-30T10:00:00Z")]

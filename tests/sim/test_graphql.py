@@ -7,10 +7,18 @@ from typing import Any
 import pytest
 
 from bot.github.queries import PAGE_QUERIES, SNAPSHOT, review_load_query
+from bot.github.replies import MINIMIZE_DUPLICATE_REPLY
 from bot.sim import GitHubSimulator
 from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
 CHECK = "COI review"
+MINIMIZE = """
+mutation Minimize($subjectId: ID!) {
+  minimizeComment(input: {subjectId: $subjectId, classifier: %s}) {
+    minimizedComment { __typename ... on IssueComment { id isMinimized minimizedReason } }
+  }
+}
+"""
 
 
 def snapshot_variables(number: int) -> dict[str, Any]:
@@ -280,3 +288,91 @@ async def test_removed_review_requests_reach_the_timeline_and_the_webhooks(
         if event == "pull_request" and payload["action"] == "review_request_removed"
     ]
     assert webhooks == [("carol", "carol"), ("dave", sim.bot_login)]
+
+
+@pytest.mark.parametrize(
+    ("classifier", "reason"),
+    [("DUPLICATE", "duplicate"), ("OFF_TOPIC", "off-topic"), ("OUTDATED", "outdated")],
+)
+async def test_minimizing_a_comment_hides_it_from_graphql_only(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver, classifier: str, reason: str
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    _, created, _ = await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "twice"}
+    )
+    await sim.settle()
+    comment_path = f"/repos/acme/widgets/issues/comments/{created['id']}"
+    _, rest_before, _ = await api.call("GET", comment_path)
+    webhooks_before = len(receiver.received)
+
+    result = await api.graphql(MINIMIZE % classifier, subjectId=created["node_id"])
+    assert "errors" not in result
+    assert result["data"]["minimizeComment"] == {
+        "minimizedComment": {
+            "__typename": "IssueComment",
+            "id": created["node_id"],
+            "isMinimized": True,
+            "minimizedReason": reason,
+        }
+    }
+    assert sim.minimized_reason("acme/widgets", created["id"]) == reason
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    assert [c["isMinimized"] for c in pull["comments"]["nodes"]] == [True]
+    _, rest_after, _ = await api.call("GET", comment_path)
+    assert rest_after == rest_before  # REST shows no minimized state
+    await sim.settle()
+    assert len(receiver.received) == webhooks_before  # GitHub sends no webhook for it
+
+    again = await api.graphql(MINIMIZE % "RESOLVED", subjectId=created["node_id"])
+    assert again["data"]["minimizeComment"]["minimizedComment"]["minimizedReason"] == "resolved"
+
+
+async def test_minimizing_needs_a_comment_the_installation_can_see(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.add_user("erin")
+    sim.add_org("elsewhere", members=["erin"])
+    sim.add_repo("elsewhere", "gadgets", files={"README.md": "hi\n"})
+    number = await sim.open_pull_request(
+        "elsewhere/gadgets", author="erin", title="t", files={"a": "b"}
+    )
+    foreign = await sim.post_comment("elsewhere/gadgets", number, author="erin", body="mine")
+    foreign_node = sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+    await api.login(seed.installation_id)
+
+    for subject_id in (foreign_node, "MDEyOklzc3VlQ29tbWVudDk5OTk5"):
+        result = await api.graphql(MINIMIZE % "DUPLICATE", subjectId=subject_id)
+        assert result["data"] == {"minimizeComment": None}
+        assert [e["type"] for e in result["errors"]] == ["NOT_FOUND"]
+        assert subject_id in result["errors"][0]["message"]
+    assert sim.minimized_reason("elsewhere/gadgets", foreign) is None
+    # An App JWT is no installation token: GraphQL refuses it before executing anything.
+    async with api.session.post(
+        sim.graphql_url,
+        json={"query": MINIMIZE % "DUPLICATE", "variables": {"subjectId": foreign_node}},
+        headers={"Authorization": f"Bearer {api.jwt()}"},
+    ) as response:
+        assert response.status == 403
+    assert sim.minimized_reason("elsewhere/gadgets", foreign) is None
+
+
+async def test_the_bots_own_mutation_runs_against_the_simulator(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    _, created, _ = await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "again"}
+    )
+    result = await api.graphql(MINIMIZE_DUPLICATE_REPLY, subjectId=created["node_id"])
+    assert result == {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
+    assert sim.minimized_reason("acme/widgets", created["id"]) == "duplicate"
+    assert sim.calls[-1].query_name == "MinimizeDuplicateReply"
