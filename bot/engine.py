@@ -22,6 +22,7 @@ from cachetools import LRUCache
 
 from bot.affiliations.index import AffiliationMap
 from bot.clicks import ButtonClick
+from bot.edits import CommentEdit
 from bot.github.auth import GitHubApp
 from bot.github.checks import ACTIONS, write_check_run
 from bot.github.client import Authorization, Clock, GitHubClient, RetryPolicy, Sleep
@@ -35,10 +36,11 @@ from bot.metrics import Metrics
 from bot.policy.commands import (
     CommandOutcome,
     button_needs_write_check,
+    holds_request,
     judge_button,
     logins_needing_write_check,
 )
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Comment, PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
 from bot.pr import PullRequestRef
@@ -66,6 +68,40 @@ class Evaluation:
     graphql_requests: int = 0
     answers: Answers | None = None  # reactions and reply written for commands and clicks
     clicks: tuple[CommandOutcome, ...] = ()  # button clicks judged by this evaluation
+    edited_request: bool = False  # an edit turned a comment into an allowed `request`
+
+
+def edited_comment(facts: PullRequestFacts, edit: CommentEdit) -> Comment | None:
+    """The edited comment as the PR's snapshot has it now; None once it is deleted."""
+    for comment in facts.comments:
+        if comment.database_id == edit.comment_id or (
+            edit.node_id is not None and comment.id == edit.node_id
+        ):
+            return comment
+    return None
+
+
+def request_added_by_edit(
+    facts: PullRequestFacts,
+    outcomes: Sequence[CommandOutcome],
+    edits: Sequence[CommentEdit],
+    *,
+    prefix: str,
+) -> bool:
+    """An edit turned a comment without a `request` into one whose `request` is allowed.
+
+    Judged like a fresh command by the comment's author (the replay's outcome); the App's `+1`
+    from the comment's earlier command must not mark this new request as carried out."""
+    allowed = {outcome.comment_id for outcome in outcomes if outcome.wants_request}
+    for edit in edits:
+        comment = edited_comment(facts, edit)
+        if (
+            comment is not None
+            and comment.id in allowed
+            and not holds_request(edit.previous_body, prefix=prefix)
+        ):
+            return True
+    return False
 
 
 class Engine:
@@ -114,15 +150,23 @@ class Engine:
         self.permissions = PermissionCache(timer=clock)
 
     async def evaluate(
-        self, ref: PullRequestRef, *, write: bool = True, clicks: Sequence[ButtonClick] = ()
+        self,
+        ref: PullRequestRef,
+        *,
+        write: bool = True,
+        clicks: Sequence[ButtonClick] = (),
+        edits: Sequence[CommentEdit] = (),
     ) -> Evaluation:
         """Evaluate one PR now; with `write=False` nothing is written (`coi-bot check`).
 
         `clicks`: check-run buttons clicked since the last evaluation, honoured only for people
-        allowed to run the matching command."""
+        allowed to run the matching command. `edits`: comments edited since then, each with its
+        text before the edit, so that one edited into a `request` asks like a fresh command."""
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug, pr=ref.number):
-            result = await self._evaluate(ref, write=write, clicks=tuple(clicks))
+            result = await self._evaluate(
+                ref, write=write, clicks=tuple(clicks), edits=tuple(edits)
+            )
             self._metrics.evaluations.labels(outcome=result.outcome).inc()
             self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
             log.info(
@@ -139,6 +183,7 @@ class Engine:
                     "reacted": list(result.answers.reacted) if result.answers else [],
                     "reply": result.answers.reply if result.answers else None,
                     "clicks": [f"{c.author}:{c.kind}:{c.applied}" for c in result.clicks],
+                    "edited_request": result.edited_request,
                 },
             )
         return result
@@ -162,7 +207,12 @@ class Engine:
         return await self.permissions.writers(gh, owner=facts.owner, repo=facts.repo, logins=logins)
 
     async def _evaluate(
-        self, ref: PullRequestRef, *, write: bool, clicks: tuple[ButtonClick, ...]
+        self,
+        ref: PullRequestRef,
+        *,
+        write: bool,
+        clicks: tuple[ButtonClick, ...],
+        edits: tuple[CommentEdit, ...],
     ) -> Evaluation:
         gh = await self.app.installation_client(ref.installation_id)
         repo_key = (ref.owner, ref.repo)
@@ -187,6 +237,7 @@ class Engine:
         amap = loaded.map
         request = NO_REQUEST
         judged_clicks: tuple[CommandOutcome, ...] = ()
+        edited_request = False
         if amap is None:
             # A broken map in force fails the check: never a silent pass.
             verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
@@ -206,8 +257,13 @@ class Engine:
                 )
                 for click in clicks
             )
-            asked = new_request_asked(facts, verdict.command_outcomes) or any(
-                outcome.applied and outcome.kind == "request" for outcome in judged_clicks
+            edited_request = request_added_by_edit(
+                facts, verdict.command_outcomes, edits, prefix=amap.policy.command_prefix
+            )
+            asked = (
+                new_request_asked(facts, verdict.command_outcomes)
+                or edited_request
+                or any(outcome.applied and outcome.kind == "request" for outcome in judged_clicks)
             )
             if write:
                 # An allowed `request` asks now, even before the verdict needs a review; it
@@ -262,6 +318,7 @@ class Engine:
             graphql_requests=snapshot.graphql_requests,
             answers=answers,
             clicks=judged_clicks,
+            edited_request=edited_request,
         )
 
     async def open_pull_requests(

@@ -10,8 +10,9 @@ Each pull request has at most one pending entry and at most one running evaluati
   never overlap, so a stale result is never written last;
 - different PRs run concurrently on `workers` tasks;
 - the number of pending PRs is bounded: `schedule` answers False when full, never drops silently;
-- check-run button clicks ride on the pending entry: coalescing merges events, never clicks, and
-  the evaluation that takes the entry gets every click (through `evaluate_clicks`).
+- check-run button clicks and edited comments ride on the pending entry: coalescing merges
+  events, never clicks, and the evaluation that takes the entry gets every click and, per
+  comment, its text from before the burst's first edit (through `evaluate_clicks`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.clicks import ButtonClick
+from bot.edits import CommentEdit
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
@@ -34,10 +36,14 @@ Evaluate = Callable[[PullRequestRef], Awaitable[object]]
 
 
 class EvaluateClicks(Protocol):
-    """An evaluation that also judges the buttons clicked since the last one."""
+    """An evaluation that also judges the buttons clicked and comments edited since the last."""
 
     def __call__(
-        self, ref: PullRequestRef, *, clicks: Sequence[ButtonClick]
+        self,
+        ref: PullRequestRef,
+        *,
+        clicks: Sequence[ButtonClick],
+        edits: Sequence[CommentEdit],
     ) -> Awaitable[object]: ...
 
 
@@ -56,6 +62,12 @@ class _Pending:
     deadline: float
     sequence: int
     clicks: list[ButtonClick] = field(default_factory=list)
+    # Per comment id, its first edit: what the comment said before the burst is what counts.
+    edits: dict[int, CommentEdit] = field(default_factory=dict)
+
+    @property
+    def has_intents(self) -> bool:
+        return bool(self.clicks or self.edits)
 
 
 class Scheduler:
@@ -81,8 +93,8 @@ class Scheduler:
             raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
         self._evaluate = evaluate
         self._evaluate_clicks = evaluate_clicks
-        # Clicks of the entries taken for evaluation, until their evaluation starts.
-        self._taken_clicks: dict[PullRequestRef, list[ButtonClick]] = {}
+        # Clicks and edits of the entries taken for evaluation, until their evaluation starts.
+        self._taken_intents: dict[PullRequestRef, _Pending] = {}
         self._open_pull_requests = open_pull_requests
         self._installation_repositories = installation_repositories
         self._forget_map = forget_map
@@ -161,10 +173,17 @@ class Scheduler:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
+    def schedule(
+        self,
+        ref: PullRequestRef,
+        *,
+        click: ButtonClick | None = None,
+        edit: CommentEdit | None = None,
+    ) -> bool:
         """Queue an evaluation of `ref`; False when the queue is full (the caller must say so).
 
-        `click`: a check-run button clicked on this PR, handed to the evaluation that follows."""
+        `click`: a check-run button clicked on this PR; `edit`: a comment of this PR edited
+        into what may be a new command; both handed to the evaluation that follows."""
         if self._stopping:
             return False
         now = asyncio.get_running_loop().time()
@@ -177,6 +196,8 @@ class Scheduler:
         entry.deadline = min(now + self._coalesce, entry.first_seen + self._max_delay)
         if click is not None:
             entry.clicks.append(click)
+        if edit is not None:
+            entry.edits.setdefault(edit.comment_id, edit)
         self._push(ref, entry)
         self._changed()
         return True
@@ -226,8 +247,8 @@ class Scheduler:
                 elif deadline <= now:
                     heapq.heappop(self._heap)
                     taken = self._pending.pop(ref)
-                    if taken.clicks:
-                        self._taken_clicks[ref] = taken.clicks
+                    if taken.has_intents:
+                        self._taken_intents[ref] = taken
                     self._running.add(ref)
                     self._changed()
                     return ref
@@ -257,10 +278,12 @@ class Scheduler:
 
     async def _run(self, ref: PullRequestRef) -> None:
         with log_context(repository=ref.repo_slug, pr=ref.number):
-            clicks = self._taken_clicks.pop(ref, [])
+            intents = self._taken_intents.pop(ref, None)
             try:
-                if clicks and self._evaluate_clicks is not None:
-                    await self._evaluate_clicks(ref, clicks=tuple(clicks))
+                if intents is not None and self._evaluate_clicks is not None:
+                    await self._evaluate_clicks(
+                        ref, clicks=tuple(intents.clicks), edits=tuple(intents.edits.values())
+                    )
                 else:
                     await self._evaluate(ref)
             except asyncio.CancelledError:

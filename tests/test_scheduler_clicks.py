@@ -1,4 +1,5 @@
-"""Button clicks ride on the pending entry: coalescing merges events, never clicks."""
+"""Button clicks and comment edits ride on the pending entry: coalescing merges events, never
+clicks, and keeps each edited comment's text from before the burst."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.clicks import ButtonClick
+from bot.edits import CommentEdit
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.scheduler import Scheduler
@@ -19,14 +21,22 @@ class Recorder:
     def __init__(self, *, hold: float = 0.0) -> None:
         self.plain: list[PullRequestRef] = []
         self.clicked: list[tuple[PullRequestRef, tuple[ButtonClick, ...]]] = []
+        self.edited: list[tuple[PullRequestRef, tuple[CommentEdit, ...]]] = []
         self.hold = hold
 
     async def evaluate(self, ref: PullRequestRef) -> None:
         self.plain.append(ref)
         await asyncio.sleep(self.hold)
 
-    async def evaluate_clicks(self, ref: PullRequestRef, *, clicks: Sequence[ButtonClick]) -> None:
+    async def evaluate_clicks(
+        self,
+        ref: PullRequestRef,
+        *,
+        clicks: Sequence[ButtonClick],
+        edits: Sequence[CommentEdit],
+    ) -> None:
         self.clicked.append((ref, tuple(clicks)))
+        self.edited.append((ref, tuple(edits)))
         await asyncio.sleep(self.hold)
 
 
@@ -78,3 +88,66 @@ async def test_without_a_click_evaluation_clicks_become_plain_evaluations() -> N
 def test_a_click_names_a_known_button_and_a_clicker(login: str, identifier: str) -> None:
     with pytest.raises(ValueError, match=r"button|login"):
         ButtonClick(login, identifier)  # type: ignore[arg-type]
+
+
+OTHER = PullRequestRef(1, "acme", "widgets", 8)
+
+
+def edit(comment_id: int, before: str) -> CommentEdit:
+    return CommentEdit(comment_id=comment_id, node_id=f"IC_{comment_id}", previous_body=before)
+
+
+async def test_a_burst_keeps_each_comment_s_text_from_before_its_first_edit() -> None:
+    recorder = Recorder()
+    first, again = edit(11, "/coi declare"), edit(11, "/coi request")
+    other = edit(12, "hello")
+    click = ButtonClick("alice", "recheck")
+    async with make(recorder) as scheduler:
+        assert scheduler.schedule(REF, edit=first)
+        assert scheduler.schedule(REF, edit=again)
+        assert scheduler.schedule(REF, click=click)
+        assert scheduler.schedule(REF, edit=other)
+        assert scheduler.schedule(OTHER)
+        await scheduler.drain()
+    assert recorder.edited == [(REF, (first, other))]
+    assert recorder.clicked == [(REF, (click,))]
+    assert recorder.plain == [OTHER], "an edit stays with its own PR"
+
+
+async def test_an_edit_during_an_evaluation_goes_to_the_next_one() -> None:
+    recorder = Recorder(hold=0.1)
+    edited = edit(11, "/coi declare")
+    async with make(recorder, coalesce=0.0) as scheduler:
+        scheduler.schedule(REF, edit=edit(11, "older"))
+        await asyncio.sleep(0.03)  # the first evaluation is running
+        scheduler.schedule(REF, edit=edited)
+        await scheduler.drain()
+    assert recorder.edited == [(REF, (edit(11, "older"),)), (REF, (edited,))]
+    assert recorder.plain == []
+
+
+async def test_without_a_click_evaluation_edits_become_plain_evaluations() -> None:
+    recorder = Recorder()
+    async with make(recorder, with_clicks=False) as scheduler:
+        scheduler.schedule(REF, edit=edit(11, "/coi declare"))
+        await scheduler.drain()
+    assert recorder.plain == [REF]
+    assert recorder.edited == []
+
+
+async def test_a_full_queue_refuses_an_edit_as_it_refuses_any_event() -> None:
+    recorder = Recorder()
+    scheduler = Scheduler(
+        recorder.evaluate,
+        workers=1,
+        max_pending=1,
+        coalesce_seconds=0.05,
+        metrics=Metrics(),
+        evaluate_clicks=recorder.evaluate_clicks,
+    )
+    async with scheduler:
+        assert scheduler.schedule(OTHER)
+        assert not scheduler.schedule(REF, edit=edit(11, "/coi declare"))
+        await scheduler.drain()
+    assert recorder.plain == [OTHER]
+    assert recorder.edited == []

@@ -14,14 +14,22 @@ from typing import Any, Protocol
 from gidgethub import sansio
 
 from bot.clicks import ButtonClick
+from bot.edits import CommentEdit
 from bot.pr import PullRequestRef
 
 log = logging.getLogger("bot.handlers")
 
 
 class Scheduling(Protocol):
-    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
-        """Queue one PR (with the button clicked, if any); False when the queue is full."""
+    def schedule(
+        self,
+        ref: PullRequestRef,
+        *,
+        click: ButtonClick | None = None,
+        edit: CommentEdit | None = None,
+    ) -> bool:
+        """Queue one PR (with the button clicked or the comment edited, if any); False when the
+        queue is full."""
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         """Queue every open PR of one repository; False when refused."""

@@ -138,6 +138,14 @@ def parse_commands(body: str, *, prefix: str) -> list[ParsedCommand]:
     return commands
 
 
+def holds_request(body: str, *, prefix: str) -> bool:
+    """Whether a comment body holds a well-formed `request` command (who wrote it aside)."""
+    return any(
+        command.kind == "request" and command.error is None
+        for command in parse_commands(body, prefix=prefix)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Declaration:
     """A conflict declared on this PR by command: that person's approval is not independent."""

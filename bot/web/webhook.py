@@ -16,6 +16,7 @@ from aiohttp import web
 from gidgethub import sansio
 
 from bot.clicks import ButtonClick
+from bot.edits import CommentEdit
 from bot.handlers import router
 from bot.logs import log_context
 from bot.pr import PullRequestRef
@@ -49,8 +50,14 @@ class DeliveryScheduling:
             self.refused += 1
         return accepted
 
-    def schedule(self, ref: PullRequestRef, *, click: ButtonClick | None = None) -> bool:
-        return self._record(self._scheduler.schedule(ref, click=click))
+    def schedule(
+        self,
+        ref: PullRequestRef,
+        *,
+        click: ButtonClick | None = None,
+        edit: CommentEdit | None = None,
+    ) -> bool:
+        return self._record(self._scheduler.schedule(ref, click=click, edit=edit))
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         return self._record(self._scheduler.sweep(installation_id, owner, repo))

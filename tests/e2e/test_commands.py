@@ -458,3 +458,50 @@ async def test_a_reviewer_who_removes_their_request_is_replaced_and_never_asked_
     run = latest_check(stage, number)
     assert run["conclusion"] == "action_required"
     assert "TSC" in run["output"]["summary"]
+
+
+async def test_an_applied_command_edited_into_a_request_asks_once(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    comment = await sim.post_comment(REPO, number, author="gus", body="/coi declare")
+    await stage.settle()
+    assert sim.reactions(REPO, comment) == ["+1"]
+    assert sim.review_requests(REPO, number) == [], "no review needed yet"
+
+    sim.reset_calls()
+    await sim.edit_comment(REPO, comment, body="/coi request")
+    await stage.settle()
+    (asked,) = sim.review_requests(REPO, number)
+    assert asked in OTHER_COMPANIES, "gus's withdrawn declaration no longer bars him"
+    assert count(stage, operation=REQUEST) == 1
+    assert count(stage, operation=REACT) == 0, "the +1 is already there: never a second"
+    assert sim.reactions(REPO, comment) == ["+1"]
+    assert bot_comments(stage, number) == []
+
+    # Later evaluations, and an edit that keeps the request, ask nobody else.
+    await nudge(stage, number, "later")
+    await sim.edit_comment(REPO, comment, body="/coi request\n\nPlease, soon.")
+    await stage.settle()
+    assert count(stage, operation=REQUEST) == 1, "never again while an eligible one is pending"
+    assert count(stage, operation=REACT) == 0
+
+
+async def test_a_command_edited_into_a_refused_request_asks_nobody(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    comment = await sim.post_comment(REPO, number, author="carl", body="/coi declare")
+    await stage.settle()
+    assert sim.reactions(REPO, comment) == ["+1"], "carl is in the map: he may declare"
+
+    sim.reset_calls()
+    await sim.edit_comment(REPO, comment, body="/coi request")
+    await stage.settle()
+    assert sim.review_requests(REPO, number) == []
+    reply = the_reply(stage, number)
+    assert "@carl" in reply
+    assert "is for the PR's author, people with write access" in reply.replace("`", "'")
+    assert f"#issuecomment-{comment}" in reply
+    assert count(stage, operation=REQUEST) + count(stage, operation=REACT) == 0
+    # The REST subset has no way to delete a reaction: the stale +1 stays, the reply says why.
+    assert sim.reactions(REPO, comment) == ["+1"]
+    assert count(stage, operation=PERMISSION) == 1, "carl's write access, looked up once"
