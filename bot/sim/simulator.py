@@ -1326,6 +1326,11 @@ class GitHubSimulator:
                     return repo, comment
         return None
 
+    def add_app_comment(self, repo: str, number: int, *, body: str) -> int:
+        """A comment by the App that no webhook announces, as another bot process's would be."""
+        target, pull = self._pull(repo, number)
+        return self.add_comment(target, pull, author=self.bot_login, body=body, via_app=True).id
+
     def minimized_reason(self, repo: str, comment_id: int) -> str | None:
         """Why a comment is hidden (GraphQL's minimizedReason), or None while it is shown."""
         return self._comment(self._repo(repo), comment_id).minimized_reason
