@@ -140,3 +140,13 @@ query MapAtCommit($owner: String!, $name: String!, $oid: GitObjectID!, $mapPath:
   }
 }
 """
+
+# Two bots can post the same reply at once (GitHub has no create-if-absent): the younger copy
+# is hidden as a duplicate, as GitHub's own UI does.
+MINIMIZE_DUPLICATE_REPLY = """
+mutation MinimizeDuplicateReply($subjectId: ID!) {
+  minimizeComment(input: {subjectId: $subjectId, classifier: DUPLICATE}) {
+    minimizedComment { isMinimized }
+  }
+}
+"""

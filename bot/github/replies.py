@@ -27,6 +27,7 @@ from typing import Literal
 
 import gidgethub.abc
 
+from bot.github.queries import MINIMIZE_DUPLICATE_REPLY
 from bot.policy.commands import CommandOutcome, usage
 from bot.policy.facts import Comment, PullRequestFacts
 
@@ -38,14 +39,6 @@ MAX_CLICK_LINES = 10
 ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
 
 # Hides a younger copy of the reply; validated against GitHub's schema in the tests.
-MINIMIZE_DUPLICATE_REPLY = """
-mutation MinimizeDuplicateReply($subjectId: ID!) {
-  minimizeComment(input: {subjectId: $subjectId, classifier: DUPLICATE}) {
-    minimizedComment { isMinimized }
-  }
-}
-"""
-
 ReplyWrite = Literal["created", "updated", "unchanged", "none"]
 
 

@@ -17,6 +17,7 @@ DOCUMENTS = {
     "MERGED_PULL_REQUEST": queries.MERGED_PULL_REQUEST,
     "REQUESTED_PAGE": queries.REQUESTED_PAGE,
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
+    "MINIMIZE_DUPLICATE_REPLY": queries.MINIMIZE_DUPLICATE_REPLY,
 }
 
 
@@ -34,6 +35,6 @@ def test_every_public_document_is_listed() -> None:
         if name.isupper() and not name.startswith("_") and isinstance(value, str | dict)
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
-    documents |= {"MAP_AT_COMMIT"}
+    documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS"}
     assert public == documents | fragments

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.github.queries import PAGE_QUERIES, SNAPSHOT, review_load_query
-from bot.github.replies import MINIMIZE_DUPLICATE_REPLY
+from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, PAGE_QUERIES, SNAPSHOT, review_load_query
 from bot.sim import GitHubSimulator
 from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
