@@ -18,8 +18,8 @@ from typing import Any, Literal, Protocol
 import gidgethub.abc
 
 from bot.github.snapshot import ExistingCheckRun
+from bot.policy.render import annotation_batches
 
-ANNOTATIONS_PER_REQUEST = 50  # GitHub's maxItems; more go in follow-up PATCHes, which append
 TEXT_LIMIT = 65_535  # maxLength of output.summary and output.text
 _TRUNCATED = "\n\n… (truncated: GitHub keeps at most 65,535 characters)"
 
@@ -131,11 +131,8 @@ async def write_check_run(
     stale_duplicates = [run for run in duplicates if run.external_id != external_id]
     if existing is not None and existing.external_id == external_id and not stale_duplicates:
         return "unchanged"
-    annotations = [annotation_json(a) for a in output.annotations]
-    batches = [
-        annotations[start : start + ANNOTATIONS_PER_REQUEST]
-        for start in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
-    ] or [[]]
+    # GitHub takes 50 annotations a request; the follow-up PATCHes append the rest.
+    batches = annotation_batches([annotation_json(a) for a in output.annotations]) or [[]]
     body: dict[str, Any] = {
         "name": check_name,
         "head_sha": head_sha,

@@ -342,10 +342,6 @@ def _load_head_map(facts: PullRequestFacts) -> tuple[AffiliationMap | None, tupl
     return result.map, tuple(result.errors)
 
 
-def _company_names(amap: AffiliationMap, companies: Sequence[str]) -> str:
-    return ", ".join(amap.company_name(c) for c in companies) or "no company on record"
-
-
 def evaluate(
     facts: PullRequestFacts,
     amap: AffiliationMap,
