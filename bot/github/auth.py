@@ -128,10 +128,20 @@ class GitHubApp:
         await self.installation_token(installation_id)
         client = self._clients.get(installation_id)
         if client is None:
-
-            async def authorization() -> str:
-                return f"token {(await self.installation_token(installation_id)).reveal()}"
-
-            client = self._factory(authorization)
+            client = self._factory(InstallationAuthorization(self, installation_id))
             self._clients[installation_id] = client
         return client
+
+
+class InstallationAuthorization:
+    """The `authorization` header of one installation, minted anew when GitHub refuses it."""
+
+    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+        self._app = app
+        self._installation_id = installation_id
+
+    async def __call__(self) -> str:
+        return f"token {(await self._app.installation_token(self._installation_id)).reveal()}"
+
+    def refused(self) -> None:
+        self._app.forget_token(self._installation_id)

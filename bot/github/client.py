@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,6 +36,14 @@ Clock = Callable[[], float]
 # Returns the whole `authorization` header value; called before every request so that a token
 # refreshed mid-evaluation is picked up without rebuilding the client.
 Authorization = Callable[[], Awaitable[str]]
+
+
+@runtime_checkable
+class Refreshable(Protocol):
+    """An authorization that can drop a credential GitHub refused (401), to mint a new one."""
+
+    def refused(self) -> None: ...
+
 
 # The REST operations the bot may call (shared/github/openapi-subset.json); metrics label calls
 # with these templates so that label cardinality stays bounded.
@@ -218,6 +226,7 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
             send_headers["x-github-api-version"] = API_VERSION
         waited = 0.0
         attempt = 0
+        refreshed = False
         while True:
             attempt += 1
             if self._authorization is not None:
@@ -246,6 +255,14 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
             remaining = response_headers.get("x-ratelimit-remaining")
             if remaining is not None and remaining.isdigit():
                 self._metrics.rate_limit_remaining.set(int(remaining))
+            if status == 401 and not refreshed and isinstance(self._authorization, Refreshable):
+                # A revoked or suspended installation's token: mint a new one and try once more.
+                log.warning(
+                    "GitHub refused the token; minting a new one", extra={"operation": operation}
+                )
+                self._authorization.refused()
+                refreshed = True
+                continue
             wait_or_none = self._wait_before_retry(
                 status, response_headers, response_body, attempt=attempt
             )

@@ -228,3 +228,22 @@ async def test_when_github_refuses_every_candidate_the_check_still_says_so(stage
     run = latest_check(stage, number)
     assert run["conclusion"] == "action_required"
     assert "No eligible third-party TSC member is left to ask" in run["output"]["summary"]
+
+
+async def test_a_token_github_revoked_is_minted_anew_and_the_evaluation_goes_on(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await stage.settle()
+    assert sim.tokens_minted == 1
+    sim.tokens.clear()  # GitHub revoked every installation token (e.g. a suspension lifted)
+
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+    assert sim.tokens_minted == 2, "one new token, not one per call"
+    refused = [c for c in sim.calls if c.status == 401]
+    assert len(refused) == 1, "only the first call with the revoked token is refused"

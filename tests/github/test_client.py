@@ -404,3 +404,48 @@ async def test_a_client_without_authorization_sends_none(script, session) -> Non
     assert "Authorization" not in scripted.requests[0][2]
     await client.sleep(2.5)  # gidgethub's own sleep hook goes through the injected one
     assert sleeps == [2.5]
+
+
+class RotatingToken:
+    """An authorization that hands out a new token each time the last one was refused."""
+
+    def __init__(self) -> None:
+        self.generation = 1
+
+    async def __call__(self) -> str:
+        return f"token t{self.generation}"
+
+    def refused(self) -> None:
+        self.generation += 1
+
+
+def client_with(session: aiohttp.ClientSession, base: str, authorization: Any) -> GitHubClient:
+    return GitHubClient(
+        session,
+        metrics=Metrics(),
+        base_url=base,
+        graphql_url=base + "/graphql",
+        authorization=authorization,
+        retry=RetryPolicy(attempts=3, backoff_base=1.0),
+        sleep=Sleeps(),
+        clock=lambda: NOW,
+    )
+
+
+async def test_a_refused_token_is_replaced_once(script, session) -> None:
+    scripted, base = script
+    scripted.responses += [reply(401, {"message": "Bad credentials"}), reply(body={"id": 1})]
+    token = RotatingToken()
+    client = client_with(session, base, token)
+    assert await client.getitem("/repos/{owner}/{repo}", {"owner": "o", "repo": "r"}) == {"id": 1}
+    sent = [headers["Authorization"] for _, _, headers, _ in scripted.requests]
+    assert sent == ["token t1", "token t2"]
+
+
+async def test_a_new_token_refused_too_is_an_error_not_a_loop(script, session) -> None:
+    scripted, base = script
+    scripted.responses += [reply(401, {"message": "Bad credentials"})] * 2
+    client = client_with(session, base, RotatingToken())
+    with pytest.raises(gidgethub.BadRequest):
+        await client.getitem("/repos/{owner}/{repo}", {"owner": "o", "repo": "r"})
+    assert len(scripted.requests) == 2
