@@ -231,7 +231,7 @@ class Engine:
         if facts.state != "OPEN":  # a closed or merged PR keeps the check it had
             return Evaluation(ref, "closed", graphql_requests=snapshot.graphql_requests)
         loaded, map_ref = await self.maps.map_for(
-            gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref
+            gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref, hint=snapshot.base_map
         )
         now = datetime.fromtimestamp(self._clock(), UTC)
         amap = loaded.map

@@ -66,6 +66,7 @@ class GitHub:
         server.route("POST", r"/repos/acme-org/widgets/check-runs", self._create_run)
         server.route("PATCH", r"/repos/acme-org/widgets/check-runs/(\d+)", self._update_run)
         server.route("POST", r"/repos/acme-org/widgets/pulls/1/requested_reviewers", self._request)
+        server.route("GET", r"/repos/acme-org/widgets/pulls/1/requested_reviewers", self._pending)
 
     def _mint(self, call: Call, match: Any) -> tuple[int, Any]:
         self.minted += 1
@@ -128,6 +129,12 @@ class GitHub:
             for login in call.body["reviewers"]
         ]
         return 201, {"number": 1}
+
+    def _pending(self, call: Call, match: Any) -> tuple[int, Any]:
+        assert self.pull is not None
+        nodes = self.pull["reviewRequests"]["nodes"]
+        users = [{"login": n["requestedReviewer"]["login"]} for n in nodes]
+        return 200, {"users": users, "teams": []}
 
 
 @pytest.fixture
@@ -235,6 +242,7 @@ async def test_a_conflicted_major_pr_requests_a_third_party_reviewer_once(
         "GET /repos/acme-org/.github/contents/.github/affiliations.yml",
         "POST /graphql ReviewLoad",
         "POST /repos/acme-org/widgets/pulls/1/requested_reviewers",
+        "GET /repos/acme-org/widgets/pulls/1/requested_reviewers",  # nobody racing asked another
         "POST /repos/acme-org/widgets/check-runs",
     ]
     assert "erin" in github.check_runs[0]["output"]["summary"]

@@ -31,6 +31,13 @@ OWNER_REPOSITORY = ".github"
 MISSING_TTL_SECONDS = 60.0  # a 404 has no ETag: remember "no map here" briefly instead
 
 
+@dataclass(frozen=True, slots=True)
+class BaseMapHint:
+    """The map file at a base branch's tip as the snapshot saw it; `blob_sha` None: no file."""
+
+    blob_sha: str | None
+
+
 class MapSourceError(Exception):
     """GitHub returned something that is not a readable file at the map path."""
 
@@ -69,12 +76,27 @@ class MapSource:
         self._bundled_lock = asyncio.Lock()
 
     async def map_for(
-        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, base_ref: str
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        base_ref: str,
+        hint: BaseMapHint | None = None,
     ) -> tuple[LoadResult, MapRef]:
-        """The map in force for a PR of `owner/repo` into `base_ref`, and where it came from."""
-        found = await self._fetch(gh, owner=owner, repo=repo, ref=base_ref)
-        if found is not None:
-            return self._load(found, source="repository")
+        """The map in force for a PR of `owner/repo` into `base_ref`, and where it came from.
+
+        `hint`: what the PR's snapshot saw at the base branch's tip. No map there costs no call;
+        a blob already parsed costs none either; else the contents API is asked (ETag-cached).
+        """
+        if hint is not None and hint.blob_sha is not None:
+            cached = self._parsed.get((self.map_path, hint.blob_sha))
+            if cached is not None:
+                return cached, MapRef(self.map_path, hint.blob_sha, source="repository")
+        if hint is None or hint.blob_sha is not None:
+            found = await self._fetch(gh, owner=owner, repo=repo, ref=base_ref)
+            if found is not None:
+                return self._load(found, source="repository")
         if repo != OWNER_REPOSITORY:
             found = await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
             if found is not None:

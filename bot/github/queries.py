@@ -48,6 +48,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
       id number title isDraft state baseRefName headRefOid
+      baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
       {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
@@ -85,10 +86,14 @@ PAGE_QUERIES = {
 
 
 def review_load_query(logins: list[str]) -> str:
-    """Open PRs awaiting each login's review, for every candidate in one request (issue 6)."""
+    """Open PRs awaiting each login's review, for every candidate in one request (issue 6).
+
+    The ids let the caller leave out the PR being judged: two evaluations of one PR must see
+    the same load whether or not the other has already asked someone.
+    """
     fields = "\n".join(
-        f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
-        "{ issueCount }"
+        f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, '
+        "first: 100) { issueCount nodes { ... on PullRequest { id } } }"
         for i, login in enumerate(logins)
     )
     return "query ReviewLoad {\n" + fields + "\n}"

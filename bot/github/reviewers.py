@@ -18,7 +18,7 @@ import gidgethub.abc
 from bot.affiliations.index import AffiliationMap
 from bot.github.queries import review_load_query
 from bot.policy.facts import PullRequestFacts
-from bot.policy.reviewers import choose_reviewers, reviewer_candidates
+from bot.policy.reviewers import choose_reviewers, reviewer_candidates, surplus_requests
 from bot.policy.verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -46,18 +46,28 @@ NO_REQUEST = ReviewerRequest(requested=(), pending=())
 
 
 async def review_load(
-    gh: gidgethub.abc.GitHubAPI, logins: Sequence[str], *, endpoint: str
+    gh: gidgethub.abc.GitHubAPI,
+    logins: Sequence[str],
+    *,
+    endpoint: str,
+    excluding: str | None = None,
 ) -> dict[str, int]:
-    """Open PRs awaiting each login's review, all in ONE GraphQL request."""
+    """Open PRs awaiting each login's review, all in ONE GraphQL request.
+
+    `excluding`: the node id of the PR being judged, which does not count against its own
+    candidates (else a second evaluation racing the first would see its request and pick another).
+    """
     # Sorted, so that the same candidates always make the same document (cacheable, comparable).
     searchable = sorted({login for login in logins if _LOGIN.match(login)})
     if not searchable:
         return {}
     data = await gh.graphql(review_load_query(searchable), endpoint=endpoint)
-    return {
-        login: int((data.get(f"c{i}") or {}).get("issueCount", 0))
-        for i, login in enumerate(searchable)
-    }
+    load = {}
+    for i, login in enumerate(searchable):
+        found = data.get(f"c{i}") or {}
+        ids = {node.get("id") for node in found.get("nodes") or [] if isinstance(node, dict)}
+        load[login] = int(found.get("issueCount", 0)) - (excluding is not None and excluding in ids)
+    return load
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +109,7 @@ async def plan_request(
         # not due, or one is pending, or nobody is left (the check then asks the TSC to act)
         no_candidate = needed and not candidates and count > 0
         return RequestPlan(ordered=(), count=count, pending=pending, no_candidate=no_candidate)
-    load = await review_load(gh, candidates, endpoint=endpoint)
+    load = await review_load(gh, candidates, endpoint=endpoint, excluding=facts.node_id)
     ordered = tuple(
         login
         for login in choose_reviewers(
@@ -123,10 +133,21 @@ async def request_reviewers(
     plan = await plan_request(gh, facts, amap, verdict, endpoint=endpoint, now=now)
     if not plan.ordered:
         return ReviewerRequest(requested=(), pending=plan.pending, no_candidate=plan.no_candidate)
+    requested = await _ask(gh, facts, plan)
+    if not requested:
+        return ReviewerRequest(requested=(), pending=(), no_candidate=True)
+    withdrawn = await _withdraw_surplus(gh, facts, plan)
+    kept = tuple(login for login in requested if login not in withdrawn)
+    return ReviewerRequest(requested=kept, pending=())
+
+
+async def _ask(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: RequestPlan
+) -> list[str]:
     count = plan.count
     try:
         await _post_request(gh, facts, plan.ordered[:count])
-        return ReviewerRequest(requested=plan.ordered[:count], pending=())
+        return list(plan.ordered[:count])
     except gidgethub.InvalidField:
         # 422: someone in the batch cannot review here (not a collaborator); ask one at a time.
         logger.warning("%s: batch review request refused; asking candidates one by one", facts.slug)
@@ -140,7 +161,26 @@ async def request_reviewers(
             logger.warning("%s: GitHub refused to request @%s: %s", facts.slug, login, error)
             continue
         requested.append(login)
-    return ReviewerRequest(requested=tuple(requested), pending=(), no_candidate=not requested)
+    return requested
+
+
+async def _withdraw_surplus(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: RequestPlan
+) -> list[str]:
+    """After asking: if a racing evaluation asked someone else too, keep one set, drop the rest."""
+    url_vars: dict[str, str | int] = {
+        "owner": facts.owner,
+        "repo": facts.repo,
+        "pull_number": facts.number,
+    }
+    url = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
+    pending = await gh.getitem(url, url_vars)
+    logins = [user["login"] for user in pending.get("users") or [] if "login" in user]
+    surplus = surplus_requests(facts, logins, plan.ordered, count=plan.count)
+    if surplus:
+        logger.info("%s: withdrawing %s, asked by a racing evaluation", facts.slug, surplus)
+        await gh.delete(url, url_vars, data={"reviewers": surplus})
+    return surplus
 
 
 async def _post_request(

@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 
 import gidgethub.abc
 
+from bot.github.map_source import BaseMapHint
 from bot.github.queries import PAGE_QUERIES, SNAPSHOT
 from bot.policy.facts import (
     ChangedFile,
@@ -46,6 +47,17 @@ class Snapshot:
     graphql_requests: int  # 1, plus one per follow-up page
     # Younger runs of the same name on the head, created by a concurrent evaluation.
     duplicate_check_runs: tuple[ExistingCheckRun, ...] = ()
+    base_map: BaseMapHint | None = None  # None when the base branch is gone: ask the contents API
+
+
+def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
+    """What the base branch's tip holds at the map path: its blob, or no file at all."""
+    base_ref = pull.get("baseRef")
+    if not isinstance(base_ref, dict) or not isinstance(base_ref.get("target"), dict):
+        return None
+    found = base_ref["target"].get("baseMap")
+    oid = found.get("oid") if isinstance(found, dict) else None
+    return BaseMapHint(blob_sha=oid if isinstance(oid, str) else None)
 
 
 def _when(raw: str) -> datetime:
@@ -285,4 +297,5 @@ async def fetch_snapshot(
         check_run=check_run,
         graphql_requests=requests,
         duplicate_check_runs=existing_check_runs(head_nodes.get("commit"))[1:],
+        base_map=base_map_hint(pull),
     )

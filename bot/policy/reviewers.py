@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
@@ -116,3 +116,19 @@ def choose_reviewers(
     if pending.intersection(candidates):
         return []
     return candidates[:count]
+
+
+def surplus_requests(
+    facts: PullRequestFacts, pending: Sequence[str], eligible: Collection[str], *, count: int
+) -> list[str]:
+    """Eligible reviewers pending beyond `count`, to withdraw after two evaluations raced.
+
+    Each racing evaluation may ask a different candidate (their loads differ by a moment). All
+    keep the same `count` by the PR's stable order, the same in every process, and withdraw the
+    rest; the bot never asks while one is pending, so a surplus is never a person's own choice.
+    """
+    wanted = {login.lower() for login in eligible}
+    asked = [login for login in pending if login.lower() in wanted]
+    if len(asked) <= count:
+        return []
+    return sorted(asked, key=lambda login: _tie_breaker(facts.node_id, login))[count:]

@@ -440,7 +440,10 @@ class GraphQLApi:
             return page
 
         merge_commit = repo.commits.get(pull.merge_commit_sha) if pull.merge_commit_sha else None
-        changes = repo.pull_files(pull)
+
+        def changes() -> list[Any]:  # diffed only when a field asks: search pages list many PRs
+            return repo.pull_files(pull)
+
         return {
             "__typename": "PullRequest",
             "id": pull.node_id,
@@ -453,6 +456,7 @@ class GraphQLApi:
             "closed": pull.state == "closed",
             "merged": pull.merged,
             "baseRefName": pull.base_ref,
+            "baseRef": lambda: self.branch_ref(repo, pull.base_ref),
             "headRefName": pull.head_ref,
             "baseRefOid": pull.base_sha,
             "headRefOid": pull.head_sha,
@@ -460,9 +464,9 @@ class GraphQLApi:
             "updatedAt": iso(pull.updated_at),
             "url": f"{self.sim.web_url}/{repo.full_name}/pull/{pull.number}",
             "author": self.actor(pull.author),
-            "additions": sum(c.additions for c in changes),
-            "deletions": sum(c.deletions for c in changes),
-            "changedFiles": len(changes),
+            "additions": lambda: sum(c.additions for c in changes()),
+            "deletions": lambda: sum(c.deletions for c in changes()),
+            "changedFiles": lambda: len(changes()),
             "repository": lambda: self.repository(repo),
             "labels": _connection_of(labels, field="labels"),
             "files": _connection_of(files, field="files"),
@@ -508,6 +512,18 @@ class GraphQLApi:
             "byteSize": len(text.encode()),
             "isBinary": False,
             "isTruncated": False,
+        }
+
+    def branch_ref(self, repo: Repository, branch: str) -> Node | None:
+        """A branch as GraphQL's `Ref`: its tip is the target (None once the branch is gone)."""
+        tip = repo.branches.get(branch)
+        if tip is None:
+            return None
+        return {
+            "__typename": "Ref",
+            "name": branch,
+            "prefix": "refs/heads/",
+            "target": self.commit(repo, repo.commits[tip]),
         }
 
     def commit(self, repo: Repository, commit: Commit) -> Node:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
+from bot.github.map_source import BaseMapHint, MapSource, MapSourceError, git_blob_sha
 from tests.github.fakes import FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
@@ -110,3 +110,32 @@ async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
     maps = MapSource(map_path="coi.yml", bundled_map=tmp_path / "nope.yml")
     with pytest.raises(MapSourceError, match="cannot read the bundled map"):
         await maps.bundled()
+
+
+async def test_no_map_at_the_base_skips_the_repository_read(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    maps = source(tmp_path)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(
+        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha=None)
+    )
+    assert ref.source == "bundled"
+    assert [call.path for call in server.calls] == ["/repos/o/.github/contents/coi.yml"]
+
+
+async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
+    maps = source(tmp_path)
+    gh = server.factory(authorization)
+    first, _ = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    again, ref = await maps.map_for(
+        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha="s1")
+    )
+    assert again is first
+    assert (ref.source, ref.blob_sha) == ("repository", "s1")
+    assert len(server.calls) == 1
+    # A blob not seen yet is read (and its ETag kept) as before.
+    await maps.map_for(gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint("s2"))
+    assert len(server.calls) == 2

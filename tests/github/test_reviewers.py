@@ -40,3 +40,21 @@ def test_the_check_shows_new_requests_else_pending_ones() -> None:
     assert ReviewerRequest(requested=("erin",), pending=("carol",)).shown == ("erin",)
     assert ReviewerRequest(requested=(), pending=("carol",)).shown == ("carol",)
     assert NO_REQUEST.shown == ()
+
+
+async def test_the_pr_being_judged_does_not_count_against_its_candidates() -> None:
+    server = FakeServer()
+
+    def graphql(call: Call, match: Any) -> tuple[int, Any]:
+        this, other = {"id": "PR_this"}, {"id": "PR_other"}
+        return 200, {
+            "data": {
+                "c0": {"issueCount": 2, "nodes": [this, other]},  # carol: asked here already
+                "c1": {"issueCount": 1, "nodes": [other]},
+            }
+        }
+
+    server.route("POST", "/graphql", graphql)
+    gh = server.factory(authorization)
+    load = await review_load(gh, ["carol", "erin"], endpoint=GRAPHQL_URL, excluding="PR_this")
+    assert load == {"carol": 1, "erin": 1}

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.github.snapshot import SnapshotError, facts_from_response, fetch_snapshot
+from bot.github.map_source import BaseMapHint
+from bot.github.snapshot import SnapshotError, base_map_hint, facts_from_response, fetch_snapshot
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
 
 MAP_PATH = ".github/affiliations.yml"
@@ -207,3 +208,16 @@ def test_removed_review_requests_of_people_are_kept() -> None:
 def test_no_timeline_means_no_removals() -> None:
     facts, _ = parse(pull_request_node())
     assert facts.review_request_removals == ()
+
+
+@pytest.mark.parametrize(
+    ("base_ref", "expected"),
+    [
+        ({"target": {"baseMap": {"oid": "b" * 40}}}, BaseMapHint("b" * 40)),
+        ({"target": {"baseMap": None}}, BaseMapHint(None)),  # no map at the base's tip
+        (None, None),  # the base branch is gone: the contents API decides
+        ({"target": None}, None),
+    ],
+)
+def test_the_base_map_hint(base_ref: dict[str, Any] | None, expected: BaseMapHint | None) -> None:
+    assert base_map_hint({"baseRef": base_ref}) == expected

@@ -5,7 +5,12 @@ from dataclasses import replace
 import pytest
 
 from bot.policy.facts import ReviewRequestRemoval
-from bot.policy.reviewers import choose_reviewers, removed_reviewers, reviewer_candidates
+from bot.policy.reviewers import (
+    choose_reviewers,
+    removed_reviewers,
+    reviewer_candidates,
+    surplus_requests,
+)
 from bot.policy.verdict import MapRef, evaluate
 
 from .builders import NOW, approve, at, comment, facts, make_map
@@ -152,3 +157,25 @@ def test_every_candidate_removed_leaves_nobody_to_ask() -> None:
     assert verdict.needs_independent_review
     assert candidates == []
     assert removed_reviewers(pr, AMAP) == frozenset(BASELINE)
+
+
+@pytest.mark.parametrize(
+    ("pending", "count", "withdrawn"),
+    [
+        (["gus"], 1, 0),  # no race: nothing to withdraw
+        (["gus", "ivan"], 1, 1),  # two evaluations each asked one: one goes
+        (["gus", "ivan", "gina"], 2, 1),
+        (["gus", "outsider"], 1, 0),  # not eligible (a person's own choice): never withdrawn
+        (["GUS", "ivan"], 1, 1),  # logins ignore case
+    ],
+)
+def test_a_racing_surplus_is_withdrawn_the_same_way_everywhere(
+    pending: list[str], count: int, withdrawn: int
+) -> None:
+    pr = facts()
+    eligible = ["gus", "ivan", "gina"]
+    surplus = surplus_requests(pr, pending, eligible, count=count)
+    assert len(surplus) == withdrawn
+    # Every process, whatever order GitHub lists the requests in, withdraws the same people.
+    assert surplus == surplus_requests(pr, list(reversed(pending)), eligible, count=count)
+    assert "outsider" not in surplus

@@ -196,11 +196,10 @@ async def test_review_load_counts_open_requests(sim: GitHubSimulator, api: Api, 
             json={"reviewers": ["carol"]},
         )
     result = await api.graphql(review_load_query(["carol", "bob", "dave"]))
-    assert result["data"] == {
-        "c0": {"issueCount": 2},
-        "c1": {"issueCount": 0},
-        "c2": {"issueCount": 0},
-    }
+    counts = {alias: found["issueCount"] for alias, found in result["data"].items()}
+    assert counts == {"c0": 2, "c1": 0, "c2": 0}
+    ids = {node["id"] for node in result["data"]["c0"]["nodes"]}
+    assert ids == {sim.pull("acme/widgets", n).node_id for n in (1, 2)}
 
 
 _PULL = 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: %s) { %s } } }'
