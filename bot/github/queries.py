@@ -88,15 +88,26 @@ PAGE_QUERIES = {
 def review_load_query(logins: list[str]) -> str:
     """Open PRs awaiting each login's review, for every candidate in one request (issue 6).
 
-    The ids let the caller leave out the PR being judged: two evaluations of one PR must see
-    the same load whether or not the other has already asked someone.
+    The same request reads who this PR asks now: if a racing evaluation has just asked an
+    eligible reviewer, this one asks nobody (its snapshot predates that request).
     """
     fields = "\n".join(
-        f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, '
-        "first: 100) { issueCount nodes { ... on PullRequest { id } } }"
+        f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
+        "{ issueCount }"
         for i, login in enumerate(logins)
     )
-    return "query ReviewLoad {\n" + fields + "\n}"
+    pending = (
+        "  pending: repository(owner: $owner, name: $name) { pullRequest(number: $number) {\n"
+        "    reviewRequests(first: 100) { nodes { requestedReviewer {\n"
+        "      __typename ... on User { login } ... on Bot { login } } } } } }"
+    )
+    return (
+        "query ReviewLoad($owner: String!, $name: String!, $number: Int!) {\n"
+        + pending
+        + "\n"
+        + fields
+        + "\n}"
+    )
 
 
 # `coi-bot report` (issue 8): a merged PR with the same facts as SNAPSHOT, its merge time, the

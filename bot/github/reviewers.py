@@ -45,29 +45,40 @@ class ReviewerRequest:
 NO_REQUEST = ReviewerRequest(requested=(), pending=())
 
 
-async def review_load(
-    gh: gidgethub.abc.GitHubAPI,
-    logins: Sequence[str],
-    *,
-    endpoint: str,
-    excluding: str | None = None,
-) -> dict[str, int]:
-    """Open PRs awaiting each login's review, all in ONE GraphQL request.
+@dataclass(frozen=True, slots=True)
+class ReviewLoad:
+    load: dict[str, int]  # open PRs awaiting each candidate's review
+    asked_now: tuple[str, ...]  # whom this PR asks at the moment of the query
 
-    `excluding`: the node id of the PR being judged, which does not count against its own
-    candidates (else a second evaluation racing the first would see its request and pick another).
-    """
+
+async def review_load(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, logins: Sequence[str], *, endpoint: str
+) -> ReviewLoad:
+    """Each candidate's load and this PR's current requests, all in ONE GraphQL request."""
     # Sorted, so that the same candidates always make the same document (cacheable, comparable).
     searchable = sorted({login for login in logins if _LOGIN.match(login)})
     if not searchable:
-        return {}
-    data = await gh.graphql(review_load_query(searchable), endpoint=endpoint)
-    load = {}
-    for i, login in enumerate(searchable):
-        found = data.get(f"c{i}") or {}
-        ids = {node.get("id") for node in found.get("nodes") or [] if isinstance(node, dict)}
-        load[login] = int(found.get("issueCount", 0)) - (excluding is not None and excluding in ids)
-    return load
+        return ReviewLoad(load={}, asked_now=())
+    data = await gh.graphql(
+        review_load_query(searchable),
+        endpoint=endpoint,
+        owner=facts.owner,
+        name=facts.repo,
+        number=facts.number,
+    )
+    pull = ((data.get("pending") or {}).get("pullRequest")) or {}
+    nodes = (pull.get("reviewRequests") or {}).get("nodes") or []
+    asked_now = tuple(
+        reviewer["login"]
+        for node in nodes
+        if isinstance(reviewer := (node or {}).get("requestedReviewer"), dict)
+        and isinstance(reviewer.get("login"), str)
+    )
+    load = {
+        login: int((data.get(f"c{i}") or {}).get("issueCount", 0))
+        for i, login in enumerate(searchable)
+    }
+    return ReviewLoad(load=load, asked_now=asked_now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +120,12 @@ async def plan_request(
         # not due, or one is pending, or nobody is left (the check then asks the TSC to act)
         no_candidate = needed and not candidates and count > 0
         return RequestPlan(ordered=(), count=count, pending=pending, no_candidate=no_candidate)
-    load = await review_load(gh, candidates, endpoint=endpoint, excluding=facts.node_id)
+    found = await review_load(gh, facts, candidates, endpoint=endpoint)
+    wanted = {login.lower() for login in candidates}
+    racing = tuple(login for login in found.asked_now if login.lower() in wanted)
+    if racing:  # a racing evaluation asked since our snapshot: nothing more to ask
+        return RequestPlan(ordered=(), count=count, pending=racing, no_candidate=False)
+    load = found.load
     ordered = tuple(
         login
         for login in choose_reviewers(

@@ -75,6 +75,23 @@ class GitHubGraphQLError(Exception):
         self.error_type = error_type
 
 
+class LazyNode(dict[str, Any]):
+    """A node whose cheap fields are known up front; the rest is built when first asked for.
+
+    Search pages list many pull requests of which a query usually reads only the id.
+    """
+
+    def __init__(self, known: dict[str, Any], build: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(known)
+        self._build: Callable[[], dict[str, Any]] | None = build
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self and self._build is not None:
+            build, self._build = self._build, None
+            self.update(build())
+        return super().get(key, default)
+
+
 def resolve_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     value = source.get(info.field_name) if isinstance(source, dict) else None
     return value(**args) if callable(value) else value
@@ -220,11 +237,27 @@ class GraphQLApi:
                 )
             return self.repository(repo)
 
+        requested_index: dict[str, list[tuple[Repository, PullRequest]]] | None = None
+
         def search(query: str, type: str, **args: Any) -> Node:
-            matches = sim.search_pulls(query, installation_id, scope) if type == "ISSUE" else []
+            nonlocal requested_index
+            if type != "ISSUE":
+                matches: list[tuple[Repository, PullRequest]] = []
+            else:
+                if requested_index is None:  # once per request: the bot searches per candidate
+                    requested_index = sim.review_request_index(installation_id, scope)
+                matches = sim.search_pulls(
+                    query, installation_id, scope, requested_index=requested_index
+                )
             page = connection(matches, args, field="search")
             # Build nodes for the returned page only: a count query must not render every match.
-            built = {id(pair): self.pull_request(*pair) for pair in page["nodes"]}
+            built = {
+                id(pair): LazyNode(
+                    {"__typename": "PullRequest", "id": pair[1].node_id},
+                    functools.partial(self.pull_request, *pair),
+                )
+                for pair in page["nodes"]
+            }
             page["nodes"] = [built[id(pair)] for pair in page["nodes"]]
             page["edges"] = [{**edge, "node": built[id(edge["node"])]} for edge in page["edges"]]
             page.update(

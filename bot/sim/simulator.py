@@ -392,10 +392,31 @@ class GitHubSimulator:
                 return delivery
         raise HttpError(404, "Not Found")
 
+    def review_request_index(
+        self, installation_id: int | None, scope: frozenset[str] | None
+    ) -> dict[str, list[tuple[Repository, PullRequest]]]:
+        """Visible pull requests by the login they ask for review (lower case), in one scan."""
+        index: dict[str, list[tuple[Repository, PullRequest]]] = {}
+        for repo in self.repos.values():
+            if self.installation_covers(installation_id, repo, scope):
+                for pull in repo.pulls.values():
+                    for login in pull.requested_reviewers:
+                        index.setdefault(login.lower(), []).append((repo, pull))
+        return index
+
     def search_pulls(
-        self, query: str, installation_id: int | None, scope: frozenset[str] | None
+        self,
+        query: str,
+        installation_id: int | None,
+        scope: frozenset[str] | None,
+        *,
+        requested_index: dict[str, list[tuple[Repository, PullRequest]]] | None = None,
     ) -> list[tuple[Repository, PullRequest]]:
-        """Pull requests matching a search query (the qualifiers the bot uses; others refuse)."""
+        """Pull requests matching a search query (the qualifiers the bot uses; others refuse).
+
+        `requested_index` (from `review_request_index`): a GraphQL request that searches once
+        per candidate scans the repositories once, not once per search.
+        """
         conditions: list[Callable[[Repository, PullRequest], bool]] = []
         wanted_reviewer: str | None = None  # the bot's load query: skip PRs that ask nobody by name
         for term in query.split():
@@ -408,13 +429,20 @@ class GitHubSimulator:
             conditions.append(
                 (lambda c: lambda r, p: not c(r, p))(condition) if negate else condition
             )
+        if wanted_reviewer is not None and requested_index is not None:
+            pool = requested_index.get(wanted_reviewer, [])
+        else:
+            pool = [
+                (repo, pull)
+                for repo in self.repos.values()
+                if self.installation_covers(installation_id, repo, scope)
+                for pull in repo.pulls.values()
+                if wanted_reviewer is None
+                or any(u.lower() == wanted_reviewer for u in pull.requested_reviewers)
+            ]
         results = [
             (repo, pull)
-            for repo in self.repos.values()
-            if self.installation_covers(installation_id, repo, scope)
-            for pull in repo.pulls.values()
-            if wanted_reviewer is None
-            or any(u.lower() == wanted_reviewer for u in pull.requested_reviewers)
+            for repo, pull in pool
             if all(condition(repo, pull) for condition in conditions)
         ]
         results.sort(key=lambda pair: pair[1].created_at, reverse=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.github.reviewers import NO_REQUEST, ReviewerRequest, review_load
+from bot.github.reviewers import NO_REQUEST, ReviewerRequest, ReviewLoad, review_load
+from bot.policy.facts import PullRequestFacts
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer
 
 
@@ -12,27 +13,38 @@ async def authorization() -> str:
     return "token t"
 
 
-async def test_load_for_every_candidate_in_one_request() -> None:
+FACTS = PullRequestFacts(
+    owner="acme", repo="widgets", number=7, node_id="PR_7", title="t", opener="alice",
+    head_sha="h" * 40, base_ref="main",
+)  # fmt: skip
+
+
+async def test_load_and_current_requests_in_one_request() -> None:
     server = FakeServer()
-    seen: list[str] = []
+    seen: list[dict[str, Any]] = []
 
     def graphql(call: Call, match: Any) -> tuple[int, Any]:
-        seen.append(call.body["query"])
-        return 200, {"data": {"c0": {"issueCount": 4}, "c1": {"issueCount": 0}}}
+        seen.append(call.body)
+        requests = {"nodes": [{"requestedReviewer": {"__typename": "User", "login": "erin"}}]}
+        pending = {"pullRequest": {"reviewRequests": requests}}
+        return 200, {"data": {"pending": pending, "c0": {"issueCount": 4}, "c1": {"issueCount": 0}}}
 
     server.route("POST", "/graphql", graphql)
-    load = await review_load(
-        server.factory(authorization), ["carol", 'x" OR 1', "erin"], endpoint=GRAPHQL_URL
+    found = await review_load(
+        server.factory(authorization), FACTS, ["carol", 'x" OR 1', "erin"], endpoint=GRAPHQL_URL
     )
-    assert load == {"carol": 4, "erin": 0}
-    (query,) = seen
-    assert "review-requested:carol" in query
-    assert "OR 1" not in query
+    assert found == ReviewLoad(load={"carol": 4, "erin": 0}, asked_now=("erin",))
+    (body,) = seen
+    assert "review-requested:carol" in body["query"]
+    assert "OR 1" not in body["query"]
+    assert body["variables"] == {"owner": "acme", "name": "widgets", "number": 7}
 
 
 async def test_no_searchable_login_costs_nothing() -> None:
     server = FakeServer()
-    assert await review_load(server.factory(authorization), ["a b"], endpoint=GRAPHQL_URL) == {}
+    gh = server.factory(authorization)
+    found = await review_load(gh, FACTS, ["a b"], endpoint=GRAPHQL_URL)
+    assert found == ReviewLoad(load={}, asked_now=())
     assert server.calls == []
 
 
@@ -40,21 +52,3 @@ def test_the_check_shows_new_requests_else_pending_ones() -> None:
     assert ReviewerRequest(requested=("erin",), pending=("carol",)).shown == ("erin",)
     assert ReviewerRequest(requested=(), pending=("carol",)).shown == ("carol",)
     assert NO_REQUEST.shown == ()
-
-
-async def test_the_pr_being_judged_does_not_count_against_its_candidates() -> None:
-    server = FakeServer()
-
-    def graphql(call: Call, match: Any) -> tuple[int, Any]:
-        this, other = {"id": "PR_this"}, {"id": "PR_other"}
-        return 200, {
-            "data": {
-                "c0": {"issueCount": 2, "nodes": [this, other]},  # carol: asked here already
-                "c1": {"issueCount": 1, "nodes": [other]},
-            }
-        }
-
-    server.route("POST", "/graphql", graphql)
-    gh = server.factory(authorization)
-    load = await review_load(gh, ["carol", "erin"], endpoint=GRAPHQL_URL, excluding="PR_this")
-    assert load == {"carol": 1, "erin": 1}
