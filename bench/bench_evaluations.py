@@ -42,7 +42,7 @@ async def run(prs: int, workers: int) -> tuple[float, int]:
         await bot.start()
         repo_name = seed_repository(sim, loaded.map, install=False)
         numbers = []
-        for i in range(prs):  # the App is not installed yet: nothing is announced
+        for i in range(prs + 1):  # the App is not installed yet: nothing is announced
             number = await sim.open_pull_request(
                 repo_name,
                 author=cast.author,
@@ -67,12 +67,22 @@ async def run(prs: int, workers: int) -> tuple[float, int]:
                 "sender": {"login": cast.author},
             }
 
+        # A running bot holds its token and map, and GitHub has no cold start (the simulator
+        # builds GitHub's schema on its first GraphQL request): judge one PR before the clock.
+        warm_up = numbers.pop(0)
+        assert await sim.deliver("pull_request", payload(warm_up)) == 202
+        warm_deadline = time.perf_counter() + 60
+        while not sim.check_run_store:
+            if time.perf_counter() > warm_deadline:
+                raise RuntimeError("the warm-up PR was not judged in 60 s")
+            await asyncio.sleep(0.005)
+
         sim_cpu_before = time.process_time()
         started = time.perf_counter()
         statuses = await asyncio.gather(*(sim.deliver("pull_request", payload(n)) for n in numbers))
         assert set(statuses) == {202}, statuses
         while True:
-            done = len(sim.check_run_store)  # one run per PR; cheap to read while it works
+            done = len(sim.check_run_store) - 1  # one run per PR; cheap to read while it works
             if done == prs:
                 break
             if time.perf_counter() - started > 120:
