@@ -24,7 +24,6 @@ import gidgethub
 import gidgethub.abc
 from cachetools import LRUCache
 
-from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
@@ -174,20 +173,6 @@ class DryRun:
         return self.verdict.conclusion == "success"
 
 
-async def would_request(
-    gh: gidgethub.abc.GitHubAPI,
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    verdict: Verdict,
-    *,
-    endpoint: str,
-    now: datetime,
-) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
-    """(would ask, already pending, nobody left): the App's request plan, without the POST."""
-    plan = await plan_request(gh, facts, amap, verdict, endpoint=endpoint, now=now)
-    return plan.ordered[: plan.count], plan.pending, plan.no_candidate
-
-
 async def dry_run(
     gh: gidgethub.abc.GitHubAPI,
     *,
@@ -228,9 +213,9 @@ async def dry_run(
         else frozenset()
     )
     verdict = evaluate(facts, amap, now=now, map_ref=map_ref, writers=writers)
-    wanted, pending, no_candidate = await would_request(
-        gh, facts, amap, verdict, endpoint=graphql_url, now=now
-    )
+    # The App's own plan, without the POST.
+    plan = await plan_request(gh, facts, amap, verdict, endpoint=graphql_url, now=now)
+    wanted, pending, no_candidate = plan.ordered[: plan.count], plan.pending, plan.no_candidate
     output = render(
         verdict,
         check_name=amap.policy.check_name,
