@@ -7,20 +7,22 @@ started there (asyncio copies the context into new tasks).
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from datetime import UTC, datetime
 from typing import IO, Any
+
+import orjson
 
 CONTEXT_FIELDS = ("delivery", "event", "action", "repository", "pr")
 
 _context: dict[str, ContextVar[str | int | None]] = {
     name: ContextVar(f"coi_log_{name}", default=None) for name in CONTEXT_FIELDS
 }
+_context_items = tuple(_context.items())
 
 # Attributes every LogRecord has; anything else came from `extra=` and is logged as a field.
 _RECORD_ATTRIBUTES = frozenset(
@@ -47,13 +49,24 @@ def log_context(**fields: str | int | None) -> Iterator[None]:
 
 def current_context() -> dict[str, str | int]:
     return {
-        name: value for name, variable in _context.items() if (value := variable.get()) is not None
+        name: value for name, variable in _context_items if (value := variable.get()) is not None
     }
 
 
 def _json_default(value: object) -> str:
     # repr, never str: a Secret refuses str() and shows only a fingerprint in its repr.
     return repr(value)
+
+
+# An `extra=` field may be a dict with int keys: keep it rather than lose the line.
+_DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _utc_timestamp(created: float) -> str:
+    """ISO 8601 UTC with milliseconds, as datetime's isoformat gives, at a fraction of its cost."""
+    seconds, microseconds = divmod(round(created * 1_000_000), 1_000_000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{stamp}.{microseconds // 1000:03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,7 +79,7 @@ class JsonFormatter(logging.Formatter):
             # A Secret among the arguments raises TypeError on %s: keep the line, drop the args.
             message = f"{record.msg} (arguments withheld: {error})"
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _utc_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": message,
@@ -77,7 +90,11 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=_json_default, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, default=_json_default, option=_DUMP_OPTIONS).decode()
+        except orjson.JSONEncodeError:
+            # An integer beyond 64 bits, or an exotic key: keep the line, every value as repr.
+            return orjson.dumps({key: repr(value) for key, value in entry.items()}).decode()
 
 
 def configure_logging(*, level: int | str = logging.INFO, stream: IO[str] | None = None) -> None:

@@ -7,11 +7,11 @@ The work itself runs later in the scheduler; handlers only decide what to queue.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 from gidgethub import sansio
 
@@ -108,7 +108,7 @@ def _answer(
         body["reason"] = reason
     level = logging.WARNING if status >= 400 else logging.INFO
     log.log(level, "delivery %s", outcome, extra={"status": status, "reason": reason})
-    return web.json_response(body, status=status)
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
 async def handle_webhook(request: web.Request) -> web.Response:
@@ -132,10 +132,11 @@ async def handle_webhook(request: web.Request) -> web.Response:
             reason = f"missing {EVENT_HEADER} or {DELIVERY_HEADER} header"
             return _answer(request, 400, "malformed", delivery=delivery, reason=reason)
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            reason = f"not JSON: {error}"
             return _answer(
-                request, 400, "malformed", delivery=delivery, event=event_name, reason="not JSON"
+                request, 400, "malformed", delivery=delivery, event=event_name, reason=reason
             )
         if not isinstance(data, dict):
             reason = "the body is not a JSON object"

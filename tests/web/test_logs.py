@@ -6,9 +6,12 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.logs import JsonFormatter, configure_logging, current_context, log_context
 from bot.settings import Secret
@@ -85,6 +88,24 @@ def test_a_log_of_the_settings_shows_no_secret(stream: io.StringIO) -> None:
     assert "not a real key" not in output
     assert "Secret(sha256:" in output
     assert withheld["message"].startswith("secret %s (arguments withheld: refusing")
+
+
+@given(created=st.floats(min_value=0, max_value=4_102_444_800))  # up to 2100-01-01
+def test_the_time_is_utc_iso_8601_with_milliseconds(created: float) -> None:
+    record = logging.LogRecord("bot.test", logging.INFO, __file__, 1, "tick", None, None)
+    record.created = created
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert json.loads(JsonFormatter().format(record))["time"] == expected
+
+
+def test_extras_json_cannot_hold_natively_still_keep_the_line(stream: io.StringIO) -> None:
+    log = logging.getLogger("bot.test")
+    log.info("int keys", extra={"by_status": {202: 3, 503: 1}})
+    log.info("huge", extra={"count": 2**70, "seen": {(1, 2)}})
+    first, second = lines(stream)
+    assert first["by_status"] == {"202": 3, "503": 1}
+    assert second["message"] == "'huge'"  # the fallback reprs every value
+    assert second["count"] == repr(2**70)
 
 
 def test_an_unknown_context_field_is_refused() -> None:
