@@ -107,3 +107,9 @@ def configure_logging(*, level: int | str = logging.INFO, stream: IO[str] | None
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # The JSON line shows none of the caller, thread or process fields, so skip collecting them
+    # for every record (logging's documented optimizations: a third of a webhook ack's logging).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
