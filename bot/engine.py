@@ -182,6 +182,7 @@ class Engine:
                     "graphql_requests": result.graphql_requests,
                     "reacted": list(result.answers.reacted) if result.answers else [],
                     "reply": result.answers.reply if result.answers else None,
+                    "unmarked": list(result.answers.unmarked) if result.answers else [],
                     "clicks": [f"{c.author}:{c.kind}:{c.applied}" for c in result.clicks],
                     "edited_request": result.edited_request,
                 },

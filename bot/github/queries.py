@@ -166,3 +166,12 @@ mutation MinimizeDuplicateReply($subjectId: ID!) {
   }
 }
 """
+# The App's `+1` says "applied": taken back from a comment edited so that nothing in it applies.
+# GraphQL, because the REST operations the App may call cannot delete a reaction.
+REMOVE_APPLIED_MARK = """
+mutation RemoveAppliedMark($subjectId: ID!) {
+  removeReaction(input: {subjectId: $subjectId, content: THUMBS_UP}) {
+    subject { id }
+  }
+}
+"""

@@ -4,7 +4,9 @@ Everything is derived from GitHub's state, read by the evaluation's one snapshot
 command is never answered twice across evaluations:
 
 - a comment with an applied command gets a `+1` unless the App's `+1` is already on it
-  (`reactionGroups.viewerHasReacted`); that reaction also marks a `request` as carried out;
+  (`reactionGroups.viewerHasReacted`); that reaction also marks a `request` as carried out.
+  A comment that holds no applied command any more (edited, or refused under a new map) loses
+  the App's `+1` (`removeReaction`), so the mark never says "applied" of a refused command;
 - refusals go into ONE comment per PR, found again by `REPLY_MARKER` among the App's own
   comments (`viewerDidAuthor`), and edited only when its text would change. Refused button
   clicks leave no comment to re-derive them from, so their lines are carried over from the
@@ -15,7 +17,8 @@ command is never answered twice across evaluations:
   replies are no longer the App's reply, so nothing is hidden twice.
 
 docs.github.com/en/rest/reactions/reactions, docs.github.com/en/rest/issues/comments,
-docs.github.com/en/graphql/reference/mutations#minimizecomment
+docs.github.com/en/graphql/reference/mutations#minimizecomment,
+docs.github.com/en/graphql/reference/mutations#removereaction
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Literal
 
 import gidgethub.abc
 
-from bot.github.queries import MINIMIZE_DUPLICATE_REPLY
+from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
 from bot.policy.commands import CommandOutcome, usage
 from bot.policy.facts import Comment, PullRequestFacts
 
@@ -47,6 +50,7 @@ class Answers:
     reacted: tuple[int, ...]  # comment database ids given a `+1` now
     reply: ReplyWrite
     hidden: tuple[str, ...] = ()  # node ids of duplicate replies minimized now
+    unmarked: tuple[str, ...] = ()  # node ids of comments whose `+1` was taken back now
 
 
 def _age(comment: Comment) -> tuple[datetime, bool, int, str]:
@@ -101,6 +105,16 @@ def comments_to_react(
         if not already_reacted(comment) and comment.database_id not in due:
             due.append(comment.database_id)
     return tuple(due)
+
+
+def marks_to_remove(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]) -> tuple[str, ...]:
+    """Node ids of comments with the App's `+1` and no applied command any more."""
+    applied = {outcome.comment_id for outcome in outcomes if outcome.applied}
+    return tuple(
+        comment.id
+        for comment in facts.comments
+        if already_reacted(comment) and comment.id not in applied
+    )
 
 
 def new_request_asked(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]) -> bool:
@@ -193,10 +207,10 @@ async def answer_commands(
     endpoint: str,
     refused_clicks: Sequence[CommandOutcome] = (),
 ) -> Answers:
-    """React to newly applied commands, bring the reply up to date and hide its duplicates.
+    """React to newly applied commands, take back stale `+1`s, update the reply, hide duplicates.
 
     Nothing already done is done again: with one visible reply (the usual case) this writes at
-    most once; a duplicate costs one `minimizeComment` each, once.
+    most once; a stale `+1` or a duplicate costs one mutation each, once.
     """
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
     reacted = comments_to_react(facts, outcomes)
@@ -207,6 +221,9 @@ async def answer_commands(
             {**url_vars, "comment_id": comment_id},
             data={"content": THUMBS_UP_REST},
         )
+    unmarked = marks_to_remove(facts, outcomes)
+    for subject_id in unmarked:
+        await gh.graphql(REMOVE_APPLIED_MARK, endpoint=endpoint, subjectId=subject_id)
     body = desired_reply(facts, outcomes, prefix=prefix, refused_clicks=refused_clicks)
     existing = own_reply(facts)
     reply: ReplyWrite
@@ -234,4 +251,4 @@ async def answer_commands(
     for subject_id in hidden:
         # Two evaluations hiding the same copy at once is harmless: minimizing is idempotent.
         await gh.graphql(MINIMIZE_DUPLICATE_REPLY, endpoint=endpoint, subjectId=subject_id)
-    return Answers(reacted, reply, hidden)
+    return Answers(reacted, reply, hidden, unmarked)

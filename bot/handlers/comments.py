@@ -3,9 +3,8 @@ changes or undoes its command, so every created, edited or deleted PR comment re
 
 An edit that may have added a `request` also carries the text before the edit to the engine
 (`CommentEdit`): the App's `+1` from an earlier command would otherwise mark it as carried out.
-An edit that turns an applied command into a refused one leaves that `+1` in place: GitHub's
-REST subset the App may call has no way to delete a reaction, and the reply says why the
-command is refused now.
+An edit that turns an applied command into a refused one takes that `+1` back, and the reply
+says why the command is refused now.
 """
 
 from __future__ import annotations

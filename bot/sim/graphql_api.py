@@ -57,6 +57,7 @@ GRAPHQL_REACTION = {
     "rocket": "ROCKET",
     "eyes": "EYES",
 }
+REST_REACTION = {graphql: rest for rest, graphql in GRAPHQL_REACTION.items()}
 
 
 @functools.cache
@@ -298,6 +299,23 @@ class GraphQLApi:
                 "minimizedComment": self.comment(*located),
             }
 
+        def remove_reaction(input: dict[str, Any]) -> Node:
+            content = REST_REACTION[input["content"]]
+            located = sim.remove_reaction(
+                input["subjectId"], content=content, installation_id=installation_id, scope=scope
+            )
+            if located is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{input['subjectId']}'",
+                )
+            comment = self.comment(*located)
+            return {
+                "clientMutationId": input.get("clientMutationId"),
+                "subject": comment,
+                "reactionGroups": comment["reactionGroups"],
+            }
+
         # Query and Mutation fields share this root: validation keeps each to its own type.
         return {
             "repository": repository,
@@ -305,6 +323,7 @@ class GraphQLApi:
             "rateLimit": rate_limit,
             "viewer": lambda: self.actor(sim.bot_login),
             "minimizeComment": minimize_comment,
+            "removeReaction": remove_reaction,
         }
 
     # --- objects ----------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from bot.sim.state import (
     InstallationToken,
     Label,
     PullRequest,
+    Reaction,
     Repository,
     Review,
     ReviewRequestEvent,
@@ -1354,6 +1355,32 @@ class GitHubSimulator:
                     return repo, comment
         return None
 
+    def remove_reaction(
+        self,
+        subject_id: str,
+        *,
+        content: str,
+        installation_id: int | None,
+        scope: frozenset[str] | None,
+    ) -> tuple[Repository, Comment] | None:
+        """GraphQL's removeReaction: take the App's own reaction off an issue comment.
+
+        None when no such comment is visible to the caller (GitHub answers NOT_FOUND). Removing
+        a reaction the App does not have changes nothing. No webhook, as on GitHub.
+        """
+        for repo in self.repos.values():
+            for comment in repo.comments.values():
+                if comment.node_id == subject_id:
+                    if not self.installation_covers(installation_id, repo, scope):
+                        return None
+                    comment.reactions[:] = [
+                        reaction
+                        for reaction in comment.reactions
+                        if reaction.user != self.bot_login or reaction.content != content
+                    ]
+                    return repo, comment
+        return None
+
     def add_app_comment(self, repo: str, number: int, *, body: str) -> int:
         """A comment by the App that no webhook announces, as another bot process's would be."""
         target, pull = self._pull(repo, number)
@@ -1738,6 +1765,14 @@ class GitHubSimulator:
 
     def reactions(self, repo: str, comment_id: int) -> list[str]:
         return [r.content for r in self._comment(self._repo(repo), comment_id).reactions]
+
+    def react_as(self, user: str, repo: str, comment_id: int, content: str) -> None:
+        """A person's reaction on a comment (GitHub sends no webhook for reactions)."""
+        self._require_user(user)
+        reaction_id = self.next_id()
+        self._comment(self._repo(repo), comment_id).reactions.append(
+            Reaction(reaction_id, node_id("Reaction", reaction_id), user, content, self.now())
+        )
 
     def reset_calls(self) -> None:
         self.calls.clear()

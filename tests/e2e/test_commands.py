@@ -502,6 +502,14 @@ async def test_a_command_edited_into_a_refused_request_asks_nobody(stage: Stage)
     assert "is for the PR's author, people with write access" in reply.replace("`", "'")
     assert f"#issuecomment-{comment}" in reply
     assert count(stage, operation=REQUEST) + count(stage, operation=REACT) == 0
-    # The REST subset has no way to delete a reaction: the stale +1 stays, the reply says why.
-    assert sim.reactions(REPO, comment) == ["+1"]
+    # The +1 said "applied": taken back, once; the reply says why the command is refused now.
+    assert sim.reactions(REPO, comment) == []
+    assert count(stage, query="RemoveAppliedMark") == 1
     assert count(stage, operation=PERMISSION) == 1, "carl's write access, looked up once"
+
+    await nudge(stage, number, "later")
+    assert count(stage, query="RemoveAppliedMark") == 1, "nothing is taken back twice"
+    await sim.edit_comment(REPO, comment, body="/coi declare")
+    await stage.settle()
+    assert sim.reactions(REPO, comment) == ["+1"], "applied again, marked again"
+    assert "@carl" not in the_reply(stage, number)

@@ -18,6 +18,7 @@ DOCUMENTS = {
     "REQUESTED_PAGE": queries.REQUESTED_PAGE,
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
     "MINIMIZE_DUPLICATE_REPLY": queries.MINIMIZE_DUPLICATE_REPLY,
+    "REMOVE_APPLIED_MARK": queries.REMOVE_APPLIED_MARK,
 }
 
 
@@ -35,6 +36,6 @@ def test_every_public_document_is_listed() -> None:
         if name.isupper() and not name.startswith("_") and isinstance(value, str | dict)
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
-    documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY"}
+    documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS"}
     assert public == documents | fragments

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.github.queries import MINIMIZE_DUPLICATE_REPLY
+from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
 from bot.github.replies import (
     ALL_CLEAR,
     CLICK_MARKER,
@@ -22,6 +22,7 @@ from bot.github.replies import (
     desired_reply,
     duplicate_replies,
     kept_click_lines,
+    marks_to_remove,
     new_request_asked,
     own_replies,
     own_reply,
@@ -70,6 +71,36 @@ def test_only_applied_and_unanswered_commands_get_a_reaction() -> None:
     pr = facts(comments=(applied, answered, refused, twice))
     outcomes = replay(pr, AMAP, writers=frozenset()).outcomes
     assert comments_to_react(pr, outcomes) == (applied.database_id, twice.database_id)
+
+
+def test_the_plus_one_is_taken_back_where_nothing_applies_any_more() -> None:
+    still_applied = reacted(comment("carol", "/coi declare", 0.1))
+    now_refused = reacted(comment("zoe", "/coi declare", 0.2))  # zoe is not in the map
+    edited_to_chat = reacted(comment("erin", "thanks, all", 0.3))
+    never_marked = comment("zoe", "/coi major", 0.4)
+    pr = facts(comments=(still_applied, now_refused, edited_to_chat, never_marked))
+    outcomes = replay(pr, AMAP, writers=frozenset()).outcomes
+    assert marks_to_remove(pr, outcomes) == (now_refused.id, edited_to_chat.id)
+    assert comments_to_react(pr, outcomes) == ()
+
+
+async def test_answering_takes_back_a_stale_plus_one_once() -> None:
+    stale = reacted(comment("erin", "thanks, all", 0.3))
+    recorder = Recorder()
+    answers = await answer_commands(
+        recorder.server.factory(authorization),
+        facts(comments=(stale,)),
+        (),
+        prefix="/coi",
+        endpoint=GRAPHQL_URL,
+    )
+    assert answers.unmarked == (stale.id,)
+    ((method, path, body),) = recorder.summary()
+    assert (method, path) == ("POST", "/graphql")
+    assert body == {"query": REMOVE_APPLIED_MARK, "variables": {"subjectId": stale.id}}
+    # GitHub's next snapshot shows no `+1` from the App: nothing more to take back.
+    unmarked = dataclasses.replace(stale, viewer_reactions=())
+    assert marks_to_remove(facts(comments=(unmarked,)), ()) == ()
 
 
 def test_a_request_is_asked_until_the_app_reacted_to_it() -> None:

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, PAGE_QUERIES, SNAPSHOT, review_load_query
+from bot.github.queries import (
+    MINIMIZE_DUPLICATE_REPLY,
+    PAGE_QUERIES,
+    REMOVE_APPLIED_MARK,
+    SNAPSHOT,
+    review_load_query,
+)
 from bot.sim import GitHubSimulator
 from tests.sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
@@ -379,3 +385,53 @@ async def test_the_bots_own_mutation_runs_against_the_simulator(
     assert result == {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
     assert sim.minimized_reason("acme/widgets", created["id"]) == "duplicate"
     assert sim.calls[-1].query_name == "MinimizeDuplicateReply"
+
+
+async def test_removing_the_apps_reaction_leaves_everyone_elses(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    comment = await sim.post_comment("acme/widgets", number, author="alice", body="/coi declare")
+    node = sim.comments("acme/widgets", number)[0]["node_id"]
+    await api.login(seed.installation_id)
+    path = f"/repos/acme/widgets/issues/comments/{comment}/reactions"
+    for content in ("+1", "eyes"):
+        await api.call("POST", path, json={"content": content})
+    sim.react_as("alice", "acme/widgets", comment, "+1")
+    await sim.settle()
+    webhooks_before = len(receiver.received)
+
+    for _ in range(2):  # removing again changes nothing and is no error
+        result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=node)
+        assert result == {"data": {"removeReaction": {"subject": {"id": node}}}}
+        assert sim.reactions("acme/widgets", comment) == ["eyes", "+1"]
+    assert sim.calls[-1].query_name == "RemoveAppliedMark"
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    groups = pull["comments"]["nodes"][0]["reactionGroups"]
+    assert {g["content"]: g["viewerHasReacted"] for g in groups} == {
+        "EYES": True,
+        "THUMBS_UP": False,
+    }
+    await sim.settle()
+    assert len(receiver.received) == webhooks_before
+
+
+async def test_removing_a_reaction_needs_a_comment_the_installation_can_see(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.add_user("erin")
+    sim.add_org("elsewhere", members=["erin"])
+    sim.add_repo("elsewhere", "gadgets", files={"README.md": "hi\n"})
+    number = await sim.open_pull_request(
+        "elsewhere/gadgets", author="erin", title="t", files={"a": "b"}
+    )
+    await sim.post_comment("elsewhere/gadgets", number, author="erin", body="mine")
+    foreign_node = sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+    await api.login(seed.installation_id)
+    result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=foreign_node)
+    assert result["data"] == {"removeReaction": None}
+    assert [e["type"] for e in result["errors"]] == ["NOT_FOUND"]
