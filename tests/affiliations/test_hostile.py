@@ -6,6 +6,7 @@ the figure is what the loader itself allocated at its peak.
 
 from __future__ import annotations
 
+import re
 import string
 import tracemalloc
 from collections.abc import Callable
@@ -72,11 +73,17 @@ def _measured(load: Callable[[], LoadResult]) -> tuple[LoadResult, int]:
     return result, peak
 
 
-# (name, text, the error's message starts with, peak memory allowed)
+# (name, text, a pattern the error's message starts with, peak memory allowed)
 HOSTILE: list[tuple[str, Callable[[], str], str, int]] = [
     ("billion laughs", lambda: _laughs(9, 10), "aliases expand the map beyond", 64 * MIB),
     ("wide laughs", lambda: _laughs(3, 1000), "aliases expand the map beyond", 64 * MIB),
-    ("deep flow nesting", lambda: _deep_flow(500_000), "nesting deeper than", 16 * MIB),
+    # libyaml's scanner may refuse first: it caps flow nesting at 1,000 levels itself.
+    (
+        "deep flow nesting",
+        lambda: _deep_flow(500_000),
+        r"nesting deeper than|not valid YAML: exceeded maximum nesting depth",
+        16 * MIB,
+    ),
     ("deep block nesting", lambda: _deep_block(1_000), "nesting deeper than", 16 * MIB),
     ("ten MiB of people", _ten_mib_of_people, "the map is larger than", 32 * MIB),
     ("ten MiB scalar", _ten_mib_scalar, "the map is larger than", 32 * MIB),
@@ -95,7 +102,7 @@ def test_a_hostile_map_is_refused_clearly_within_a_memory_budget(
     assert result.map is None
     assert len(result.errors) == 1
     error = result.errors[0]
-    assert error.message.startswith(message), error.message
+    assert re.match(message, error.message), error.message
     assert str(error).startswith("evil.yml:")
     assert peak < budget, f"peak {peak / MIB:.1f} MiB for a map that should be refused early"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.events import ScalarEvent
+from yaml.events import ScalarEvent
 
 from bot.affiliations import loader
 from bot.affiliations.consistency import check_document
@@ -675,7 +675,10 @@ def test_deep_nesting_is_refused_before_it_is_built(start: str, opener: str, clo
     depth = 100_000
     text = "version: 1\n" + start + opener * depth + "1" + closer * depth + "\n"
     error = only_error(text)
-    assert error.message == f"nesting deeper than {MAX_DEPTH} levels: refusing the map"
+    refusals = {f"nesting deeper than {MAX_DEPTH} levels: refusing the map"}
+    # '[' may open a flow key, so libyaml's scanner reads ahead and hits its own cap first.
+    refusals.add("not valid YAML: exceeded maximum nesting depth (while increasing flow level)")
+    assert error.message in refusals
     assert error.line == text.count("\n", 0, text.index(opener)) + 1
 
 
@@ -871,9 +874,7 @@ def test_a_file_that_grows_past_the_bound_while_read_is_refused() -> None:
     assert error.message == "the map is larger than 4 MiB: refusing to read it"
 
 
-@pytest.mark.skipif(
-    loader._SCALAR is not ScalarEvent, reason="ruamel.yaml.events was imported twice"
-)
+@pytest.mark.skipif(loader._SCALAR is not ScalarEvent, reason="yaml.events was imported twice")
 @pytest.mark.parametrize(("text", "expected"), ONE_MISTAKE)
 def test_the_pure_python_parser_gives_the_same_errors(
     monkeypatch: pytest.MonkeyPatch, text: str, expected: tuple[int, int, str]
@@ -881,7 +882,7 @@ def test_the_pure_python_parser_gives_the_same_errors(
     with_c = load(text).errors
     monkeypatch.setattr(loader, "CParser", None)
     pure = load(text).errors
-    # Same places; libyaml and ruamel's scanner word their syntax errors differently.
+    # Same places; libyaml and PyYAML's scanner may word their syntax errors differently.
     assert [(e.line, e.column) for e in pure] == [(e.line, e.column) for e in with_c]
     assert [e.message.startswith("not valid YAML") for e in pure] == [
         e.message.startswith("not valid YAML") for e in with_c
