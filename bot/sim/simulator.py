@@ -1332,6 +1332,18 @@ class GitHubSimulator:
         repo.comments[comment_id] = comment
         return comment
 
+    def _comment_by_node(
+        self, subject_id: str, installation_id: int | None, scope: frozenset[str] | None
+    ) -> tuple[Repository, Comment] | None:
+        """The issue comment with this node id, if the installation can see it."""
+        for repo in self.repos.values():
+            for comment in repo.comments.values():
+                if comment.node_id == subject_id:
+                    if not self.installation_covers(installation_id, repo, scope):
+                        return None
+                    return repo, comment
+        return None
+
     def minimize_comment(
         self,
         subject_id: str,
@@ -1345,15 +1357,11 @@ class GitHubSimulator:
         None when no such comment is visible to the caller (GitHub answers NOT_FOUND). No
         webhook: GitHub sends none for minimizing. Minimizing again only updates the reason.
         """
-        for repo in self.repos.values():
-            for comment in repo.comments.values():
-                if comment.node_id == subject_id:
-                    if not self.installation_covers(installation_id, repo, scope):
-                        return None
-                    # GitHub reports the reason lower-case and hyphenated (OFF_TOPIC: off-topic).
-                    comment.minimized_reason = classifier.lower().replace("_", "-")
-                    return repo, comment
-        return None
+        located = self._comment_by_node(subject_id, installation_id, scope)
+        if located is not None:
+            # GitHub reports the reason lower-case and hyphenated (OFF_TOPIC: off-topic).
+            located[1].minimized_reason = classifier.lower().replace("_", "-")
+        return located
 
     def remove_reaction(
         self,
@@ -1368,18 +1376,14 @@ class GitHubSimulator:
         None when no such comment is visible to the caller (GitHub answers NOT_FOUND). Removing
         a reaction the App does not have changes nothing. No webhook, as on GitHub.
         """
-        for repo in self.repos.values():
-            for comment in repo.comments.values():
-                if comment.node_id == subject_id:
-                    if not self.installation_covers(installation_id, repo, scope):
-                        return None
-                    comment.reactions[:] = [
-                        reaction
-                        for reaction in comment.reactions
-                        if reaction.user != self.bot_login or reaction.content != content
-                    ]
-                    return repo, comment
-        return None
+        located = self._comment_by_node(subject_id, installation_id, scope)
+        if located is not None:
+            located[1].reactions[:] = [
+                reaction
+                for reaction in located[1].reactions
+                if reaction.user != self.bot_login or reaction.content != content
+            ]
+        return located
 
     def add_app_comment(self, repo: str, number: int, *, body: str) -> int:
         """A comment by the App that no webhook announces, as another bot process's would be."""

@@ -342,9 +342,8 @@ async def test_minimizing_a_comment_hides_it_from_graphql_only(
     assert again["data"]["minimizeComment"]["minimizedComment"]["minimizedReason"] == "resolved"
 
 
-async def test_minimizing_needs_a_comment_the_installation_can_see(
-    sim: GitHubSimulator, api: Api, seed: Seed
-) -> None:
+async def foreign_comment(sim: GitHubSimulator) -> tuple[int, str]:
+    """A comment (REST id, node id) in a repository the test installation does not cover."""
     sim.add_user("erin")
     sim.add_org("elsewhere", members=["erin"])
     sim.add_repo("elsewhere", "gadgets", files={"README.md": "hi\n"})
@@ -352,7 +351,13 @@ async def test_minimizing_needs_a_comment_the_installation_can_see(
         "elsewhere/gadgets", author="erin", title="t", files={"a": "b"}
     )
     foreign = await sim.post_comment("elsewhere/gadgets", number, author="erin", body="mine")
-    foreign_node = sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+    return foreign, sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+
+
+async def test_minimizing_needs_a_comment_the_installation_can_see(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    foreign, foreign_node = await foreign_comment(sim)
     await api.login(seed.installation_id)
 
     for subject_id in (foreign_node, "MDEyOklzc3VlQ29tbWVudDk5OTk5"):
@@ -423,14 +428,7 @@ async def test_removing_the_apps_reaction_leaves_everyone_elses(
 async def test_removing_a_reaction_needs_a_comment_the_installation_can_see(
     sim: GitHubSimulator, api: Api, seed: Seed
 ) -> None:
-    sim.add_user("erin")
-    sim.add_org("elsewhere", members=["erin"])
-    sim.add_repo("elsewhere", "gadgets", files={"README.md": "hi\n"})
-    number = await sim.open_pull_request(
-        "elsewhere/gadgets", author="erin", title="t", files={"a": "b"}
-    )
-    await sim.post_comment("elsewhere/gadgets", number, author="erin", body="mine")
-    foreign_node = sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+    _, foreign_node = await foreign_comment(sim)
     await api.login(seed.installation_id)
     result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=foreign_node)
     assert result["data"] == {"removeReaction": None}
