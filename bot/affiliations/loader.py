@@ -1,9 +1,9 @@
 """Read an affiliation map from YAML and report every problem as `FILE:LINE:COL: message`.
 
-libyaml's event stream (PyYAML's C binding: its events cost a quarter less to build than
-ruamel's) is composed into plain values here rather than by a YAML library's composer: it is
-five times faster, keeps each value's position,
-refuses deep nesting and expanding aliases before building anything, and reports duplicate keys.
+libyaml's event stream (through PyYAML's C binding, whose events cost a quarter less to build
+than ruamel's) is composed into plain values here rather than by a YAML library's composer: it
+is five times faster, keeps each value's position, refuses deep nesting and expanding aliases
+before building anything, and reports duplicate keys.
 pydantic then validates the values and `consistency` checks the cross-references; every error
 path is mapped back to the line and column of the YAML node it concerns.
 """
