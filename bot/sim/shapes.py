@@ -101,11 +101,7 @@ class Shapes:
         html = f"{self.web}/{repo.full_name}"
         open_issues = sum(1 for pull in repo.pulls.values() if pull.state == "open")
         return {
-            "id": repo.id,
-            "node_id": repo.node_id,
-            "name": repo.name,
-            "full_name": repo.full_name,
-            "private": repo.private,
+            **self.repository_lite(repo),
             "owner": self.user(owner, account_type=owner_type),
             "html_url": html,
             "description": None,
