@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
+from bot.jobs import RepairSources, background_jobs
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
 from bot.settings import Settings
-from bot.web.reconciler import REPAIR_KEY, RepairSources, background_repairs
 from bot.web.state import (
     LEDGER_KEY,
     METRICS_KEY,
@@ -106,6 +106,22 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         log.info("scheduler started", extra={"workers": settings.workers})
         yield
     log.info("scheduler stopped")
+
+
+REPAIR_KEY = web.AppKey("repair", RepairSources)
+
+
+async def background_repairs(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the background jobs, only with the real Engine (tests that inject `evaluate`
+    have nothing to repair from)."""
+    sources = app.get(REPAIR_KEY)
+    if sources is None:
+        yield
+        return
+    async with background_jobs(
+        sources, app[SETTINGS_KEY], app[SCHEDULER_KEY].schedule, app[METRICS_KEY]
+    ):
+        yield
 
 
 async def handle_healthz(request: web.Request) -> web.Response:

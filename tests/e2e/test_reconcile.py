@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 
 from bot.github.checks import BOT_VERSION, parse_external_id, stamped_external_id
-from bot.github.deliveries import Redeliverer
 from bot.github.map_source import git_blob_sha
-from bot.policy.render import render
-from bot.policy.verdict import MapRef, evaluate
-from bot.sim.harness import Stage
-from bot.web.reconciler import (
-    REPAIR_KEY,
+from bot.jobs.reconciler import (
     CheckState,
     OpenPullRequest,
     Reconciler,
     map_decided,
     stale_reason,
 )
+from bot.jobs.redelivery import Redeliverer
+from bot.policy.render import render
+from bot.policy.verdict import MapRef, evaluate
+from bot.sim.harness import Stage
+from bot.web.app import REPAIR_KEY
 from bot.web.state import METRICS_KEY, SCHEDULER_KEY
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, latest_check, seed
 from tests.policy.builders import facts, make_map

@@ -24,16 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import gidgethub.abc
-from aiohttp import web
 
 from bot.github.auth import GitHubApp
 from bot.github.checks import BOT_VERSION, parse_external_id
-from bot.github.deliveries import Redeliverer
 from bot.github.map_source import MapSource
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
 from bot.pr import PullRequestRef
-from bot.web.state import METRICS_KEY, SCHEDULER_KEY, SETTINGS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -330,56 +327,3 @@ class Reconciler:
         report.queued[reason] = report.queued.get(reason, 0) + 1
         self._metrics.reconcile_repairs.labels(reason=reason).inc()
         log.info("reconciler queued %s: check %s", ref, reason)
-
-
-@dataclass(frozen=True, slots=True)
-class RepairSources:
-    """What the background repairs read GitHub with: the Engine's App identity and map source."""
-
-    github: GitHubApp
-    maps: MapSource
-
-
-REPAIR_KEY = web.AppKey("repair", RepairSources)
-
-
-async def background_repairs(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the reconciler and the redelivery loops, for the app's life.
-
-    Runs only with the real Engine (tests that inject `evaluate` have nothing to repair from),
-    and each loop only when its period is positive.
-    """
-    sources = app.get(REPAIR_KEY)
-    settings = app[SETTINGS_KEY]
-    tasks: list[asyncio.Task[None]] = []
-    if sources is not None and settings.reconcile_minutes > 0:
-        reconciler = Reconciler(
-            sources.github,
-            sources.maps,
-            app[SCHEDULER_KEY].schedule,
-            app[METRICS_KEY],
-            app_id=settings.app_id,
-            graphql_url=settings.graphql_url,
-            max_per_cycle=settings.reconcile_max_per_cycle,
-            rate_limit_floor=settings.rate_limit_floor,
-        )
-        period = settings.reconcile_minutes * 60
-        tasks.append(
-            asyncio.create_task(reconciler.run(period_seconds=period), name="coi-reconcile")
-        )
-    if sources is not None and settings.redeliver_minutes > 0:
-        redeliverer = Redeliverer(
-            sources.github.app_client,
-            app[METRICS_KEY],
-            max_per_cycle=settings.redeliver_max_per_cycle,
-        )
-        period = settings.redeliver_minutes * 60
-        tasks.append(
-            asyncio.create_task(redeliverer.run(period_seconds=period), name="coi-redeliver")
-        )
-    try:
-        yield
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
