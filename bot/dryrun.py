@@ -28,22 +28,19 @@ from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
 from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
-from bot.github.permissions import PermissionCache
-from bot.github.reviewers import plan_request
-from bot.github.snapshot import SnapshotError, fetch_snapshot
+from bot.github.snapshot import SnapshotError
+from bot.judge import Judge
 from bot.metrics import Metrics
-from bot.policy.commands import logins_needing_write_check
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import LOGIN_PATTERN, PullRequestFacts
 from bot.policy.render import CheckOutput, render
-from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
+from bot.policy.verdict import MapRef, Verdict
 from bot.settings import Secret, SettingsError, private_key_from_env
 
-DEFAULT_CHECK_NAME = "COI review"
 ETAG_CACHE_ENTRIES = 512
 
-# GitHub's rules: an owner is alphanumerics and single hyphens; a repository name also allows
-# dots and underscores.
-_OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+# GitHub's rules: an owner is spelt like a login; a repository name also allows dots and
+# underscores.
+_OWNER = LOGIN_PATTERN
 _REPO = r"[A-Za-z0-9._-]{1,100}"
 _PULL_REQUEST = re.compile(
     rf"^(?P<owner>{_OWNER})/(?P<repo>{_REPO})#(?P<number>[1-9][0-9]{{0,9}})$"
@@ -157,6 +154,9 @@ def proposed_map_ref(loaded_text: bytes, *, map_path: str) -> MapRef:
     return MapRef(path=map_path, blob_sha=git_blob_sha(loaded_text), source="repository")
 
 
+Proposed = tuple[LoadResult, MapRef, str]  # a `--map` file: its map, its ref, its name
+
+
 @dataclass(frozen=True, slots=True)
 class DryRun:
     facts: PullRequestFacts
@@ -175,54 +175,36 @@ class DryRun:
 
 async def dry_run(
     gh: gidgethub.abc.GitHubAPI,
+    judge: Judge,
     *,
     owner: str,
     repo: str,
     number: int,
-    graphql_url: str,
-    maps: MapSource,
     now: datetime,
-    proposed: tuple[LoadResult, MapRef, str] | None = None,
+    proposed: Proposed | None = None,
 ) -> DryRun:
     """Judge one PR as an evaluation would, writing nothing. `proposed`: (map, ref, file)."""
-    snapshot = await fetch_snapshot(
-        gh,
-        owner=owner,
-        repo=repo,
-        number=number,
-        endpoint=graphql_url,
-        map_path=maps.map_path,
-        check_name=DEFAULT_CHECK_NAME,
-        app_id=None,
+    chosen = proposed[:2] if proposed is not None else None
+    judged = await judge.judge(
+        gh, owner=owner, repo=repo, number=number, now=now, chosen_map=chosen
     )
-    facts = snapshot.facts
-    if proposed is not None:
-        loaded, map_ref, proposed_file = proposed
-    else:
-        loaded, map_ref = await maps.map_for(gh, owner=owner, repo=repo, base_ref=facts.base_ref)
-        proposed_file = None
-    amap = loaded.map
-    if amap is None:
-        verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
-        output = render(verdict, check_name=DEFAULT_CHECK_NAME)
-        return DryRun(facts, verdict, output, map_ref, (), (), False, proposed_file)
-    asked = logins_needing_write_check(facts, amap)
-    writers = (
-        await PermissionCache().writers(gh, owner=owner, repo=repo, logins=asked)
-        if asked
-        else frozenset()
-    )
-    verdict = evaluate(facts, amap, now=now, map_ref=map_ref, writers=writers)
-    # The App's own plan, without the POST.
-    plan = await plan_request(gh, facts, amap, verdict, endpoint=graphql_url, now=now)
-    wanted, pending, no_candidate = plan.ordered[: plan.count], plan.pending, plan.no_candidate
+    plan = judged.plan
     output = render(
-        verdict,
-        check_name=amap.policy.check_name,
-        requested=wanted or pending,
-        no_candidate=no_candidate,
+        judged.verdict,
+        check_name=judged.check_name,
+        requested=plan.shown,
+        no_candidate=plan.no_candidate,
     )
-    return DryRun(facts, verdict, output, map_ref, wanted, pending, no_candidate, proposed_file)
+    return DryRun(
+        judged.facts,
+        judged.verdict,
+        output,
+        judged.map_ref,
+        plan.ask,
+        plan.pending,
+        plan.no_candidate,
+        proposed[2] if proposed is not None else None,
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -343,9 +325,6 @@ class ProposedMapInvalid(CheckError):
         self.errors = errors
 
 
-Proposed = tuple[LoadResult, MapRef, str]
-
-
 def load_proposed(path: Path, *, map_path: str) -> Proposed:
     """The `--map` file, judged as if it were the repository's map at `map_path`."""
     loaded = load_map_file(path)
@@ -375,13 +354,16 @@ async def check_command(
         async with connect(
             credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
         ) as gh:
+            judge = Judge(
+                maps=MapSource(map_path=map_path, bundled_map=bundled_map),
+                graphql_url=graphql_url,
+            )
             result = await dry_run(
                 gh,
+                judge,
                 owner=owner,
                 repo=repo,
                 number=number,
-                graphql_url=graphql_url,
-                maps=MapSource(map_path=map_path, bundled_map=bundled_map),
                 now=now or datetime.now(UTC),
                 proposed=proposed,
             )

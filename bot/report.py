@@ -14,16 +14,18 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 import gidgethub.abc
 
 from bot.affiliations.loader import LoadResult, load_map_text
 from bot.github.map_source import MapSource
-from bot.github.queries import MAP_AT_COMMIT, MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE
-from bot.github.snapshot import PAGED, SnapshotError, facts_from_response
+from bot.github.queries import MAP_AT_COMMIT
+from bot.github.snapshot import SnapshotError
+from bot.github.times import github_time
+from bot.judge import Judge
 from bot.policy.facts import PullRequestFacts
-from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
+from bot.policy.verdict import MapRef, Verdict
 
 Progress = Callable[[int, int], None]  # (judged so far, total)
 NO_COMPANY = "(no company on record)"
@@ -169,10 +171,6 @@ def summarize(
 # --- reading GitHub ---------------------------------------------------------------------------
 
 
-def _when(raw: str) -> datetime:
-    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-
-
 def facts_at_merge(facts: PullRequestFacts, merged_at: datetime) -> PullRequestFacts:
     """What was there when the PR was merged: reviews and comments made later are dropped."""
     return dataclasses.replace(
@@ -204,17 +202,12 @@ async def merged_numbers(
         },
     )
     async for pull in pulls:
-        if _when(pull["updated_at"]) < since:
+        if github_time(pull["updated_at"]) < since:
             break
         merged_at = pull.get("merged_at")
-        if merged_at and since <= _when(merged_at) < until:
-            found.append((int(pull["number"]), _when(merged_at)))
+        if merged_at and since <= github_time(merged_at) < until:
+            found.append((int(pull["number"]), github_time(merged_at)))
     return sorted(found, key=lambda pair: (pair[1], pair[0]))
-
-
-def _page_cursor(connection: dict[str, Any] | None) -> str | None:
-    info = (connection or {}).get("pageInfo") or {}
-    return info.get("endCursor") if info.get("hasNextPage") else None
 
 
 class MapHistory:
@@ -262,65 +255,39 @@ class MapHistory:
 
 async def judge_merged(
     gh: gidgethub.abc.GitHubAPI,
+    judge: Judge,
     history: MapHistory,
     *,
     owner: str,
     repo: str,
     number: int,
-    endpoint: str,
 ) -> JudgedPullRequest:
     """One merged PR: one GraphQL read (plus pages), judged by the map in force at its merge."""
-    map_path = history.maps.map_path
-    variables = {"owner": owner, "name": repo, "number": number}
-    data = await gh.graphql(MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, **variables)
-    slug = f"{owner}/{repo}#{number}"
-    pull = ((data or {}).get("repository") or {}).get("pullRequest")
-    if not pull or not pull.get("mergedAt"):
-        raise SnapshotError(f"{slug}: GitHub returned no merged pull request")
-    extra: dict[str, list[dict[str, Any]]] = {}
-    for name, query in [*((n, PAGE_QUERIES[n]) for n in PAGED), ("requested", REQUESTED_PAGE)]:
-        cursor = _page_cursor(pull.get(name))
-        while cursor is not None:
-            page = await gh.graphql(query, endpoint=endpoint, after=cursor, **variables)
-            connection = ((page.get("repository") or {}).get("pullRequest") or {}).get(name)
-            extra.setdefault(name, []).extend(n for n in (connection or {}).get("nodes") or [] if n)
-            cursor = _page_cursor(connection)
-    facts, _ = facts_from_response(
-        data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
+    snapshot = await judge.read(gh, owner=owner, repo=repo, number=number, merged=True)
+    merge = snapshot.merge
+    assert merge is not None  # read with merged=True
+    chosen = await history.at(
+        gh,
+        owner=owner,
+        repo=repo,
+        commit=merge.base_oid,
+        blob=merge.base_map_blob,
+        endpoint=judge.graphql_url,
     )
-    merged_at = _when(pull["mergedAt"])
-    parents = ((pull.get("mergeCommit") or {}).get("parents") or {}).get("nodes") or []
-    base = parents[0] if parents and parents[0] else {"oid": pull["baseRefOid"]}
-    blob = (base.get("mapFile") or {}).get("oid")
-    loaded, map_ref = await history.at(
-        gh, owner=owner, repo=repo, commit=base["oid"], blob=blob, endpoint=endpoint
-    )
-    then = facts_at_merge(facts, merged_at)
-    if loaded.map is None:
-        verdict = map_failure(then, loaded.errors, map_ref=map_ref, now=merged_at)
-    else:
-        # Write access then is unknown today: commands that turn on it are judged without it.
-        verdict = evaluate(then, loaded.map, now=merged_at, map_ref=map_ref)
-    requested = [
-        *((pull.get("requested") or {}).get("nodes") or []),
-        *extra.get("requested", []),
-    ]
-    amap = loaded.map
+    then = facts_at_merge(snapshot.facts, merge.merged_at)
+    # Write access then is unknown today: commands that turn on it are judged without it.
+    judged = await judge.decide(gh, snapshot, chosen, now=merge.merged_at, facts=then, plan=False)
+    amap = judged.map
     requests = tuple(
-        ReviewRequested(
-            reviewer=login, at=_when(node["createdAt"]), tsc=amap is not None and amap.is_tsc(login)
-        )
-        for node in requested
-        if node and node.get("__typename") == "ReviewRequestedEvent"
-        for login in [str((node.get("requestedReviewer") or {}).get("login") or "")]
-        if login
+        ReviewRequested(reviewer=login, at=at, tsc=amap is not None and amap.is_tsc(login))
+        for login, at in merge.requests
     )
     return JudgedPullRequest(
         number=number,
-        title=facts.title,
-        url=str(pull.get("url") or ""),
-        merged_at=merged_at,
-        verdict=verdict,
+        title=snapshot.facts.title,
+        url=merge.url,
+        merged_at=merge.merged_at,
+        verdict=judged.verdict,
         requests=requests,
     )
 
@@ -342,14 +309,11 @@ async def collect(
     if since >= until:
         raise ValueError(f"the period is empty: {since.date()} is not before {until.date()}")
     numbers = await merged_numbers(gh, owner=owner, repo=repo, since=since, until=until)
+    judge = Judge(maps=maps, graphql_url=endpoint)
     history = MapHistory(maps)
     judged: list[JudgedPullRequest] = []
     for done, (number, _) in enumerate(numbers, start=1):
-        judged.append(
-            await judge_merged(
-                gh, history, owner=owner, repo=repo, number=number, endpoint=endpoint
-            )
-        )
+        judged.append(await judge_merged(gh, judge, history, owner=owner, repo=repo, number=number))
         if progress is not None:
             progress(done, len(numbers))
     return summarize(f"{owner}/{repo}", judged, since=since, until=until)

@@ -12,7 +12,7 @@ Each pull request has at most one pending entry and at most one running evaluati
 - the number of pending PRs is bounded: `schedule` answers False when full, never drops silently;
 - check-run button clicks and edited comments ride on the pending entry: coalescing merges
   events, never clicks, and the evaluation that takes the entry gets every click and, per
-  comment, its text from before the burst's first edit (through `evaluate_clicks`).
+  comment, its text from before the burst's first edit.
 """
 
 from __future__ import annotations
@@ -24,27 +24,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.clicks import ButtonClick
-from bot.edits import CommentEdit
+from bot.intents import ButtonClick, CommentEdit, Intents
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 
 log = logging.getLogger(__name__)
 
-Evaluate = Callable[[PullRequestRef], Awaitable[object]]
 
+class Evaluate(Protocol):
+    """One evaluation of one PR, judging the clicks and comment edits queued with it."""
 
-class EvaluateClicks(Protocol):
-    """An evaluation that also judges the buttons clicked and comments edited since the last."""
-
-    def __call__(
-        self,
-        ref: PullRequestRef,
-        *,
-        clicks: Sequence[ButtonClick],
-        edits: Sequence[CommentEdit],
-    ) -> Awaitable[object]: ...
+    def __call__(self, ref: PullRequestRef, intents: Intents) -> Awaitable[object]: ...
 
 
 OpenPullRequests = Callable[[int, str, str], Awaitable[Sequence[PullRequestRef]]]
@@ -83,7 +74,6 @@ class Scheduler:
         installation_repositories: InstallationRepositories | None = None,
         forget_map: ForgetMap | None = None,
         max_delay_seconds: float | None = None,
-        evaluate_clicks: EvaluateClicks | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
@@ -92,7 +82,6 @@ class Scheduler:
         if coalesce_seconds < 0:
             raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
         self._evaluate = evaluate
-        self._evaluate_clicks = evaluate_clicks
         # Clicks and edits of the entries taken for evaluation, until their evaluation starts.
         self._taken_intents: dict[PullRequestRef, _Pending] = {}
         self._open_pull_requests = open_pull_requests
@@ -278,14 +267,14 @@ class Scheduler:
 
     async def _run(self, ref: PullRequestRef) -> None:
         with log_context(repository=ref.repo_slug, pr=ref.number):
-            intents = self._taken_intents.pop(ref, None)
+            taken = self._taken_intents.pop(ref, None)
+            intents = (
+                Intents(clicks=tuple(taken.clicks), edits=tuple(taken.edits.values()))
+                if taken is not None
+                else Intents()
+            )
             try:
-                if intents is not None and self._evaluate_clicks is not None:
-                    await self._evaluate_clicks(
-                        ref, clicks=tuple(intents.clicks), edits=tuple(intents.edits.values())
-                    )
-                else:
-                    await self._evaluate(ref)
+                await self._evaluate(ref, intents)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,6 @@ class GitHub:
         server.route("POST", r"/repos/acme-org/widgets/check-runs", self._create_run)
         server.route("PATCH", r"/repos/acme-org/widgets/check-runs/(\d+)", self._update_run)
         server.route("POST", r"/repos/acme-org/widgets/pulls/1/requested_reviewers", self._request)
-        server.route("GET", r"/repos/acme-org/widgets/pulls/1/requested_reviewers", self._pending)
 
     def _mint(self, call: Call, match: Any) -> tuple[int, Any]:
         self.minted += 1
@@ -116,7 +116,12 @@ class GitHub:
         assert self.pull is not None
         runs = self.pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]
         runs["checkRuns"]["nodes"] = [
-            {"databaseId": run_id, "externalId": body["external_id"], "conclusion": "X"}
+            {
+                "databaseId": run_id,
+                "name": body.get("name", "COI review"),
+                "externalId": body["external_id"],
+                "conclusion": "X",
+            }
         ]
 
     def _request(self, call: Call, match: Any) -> tuple[int, Any]:
@@ -128,13 +133,9 @@ class GitHub:
             {"requestedReviewer": {"__typename": "User", "login": login}}
             for login in call.body["reviewers"]
         ]
-        return 201, {"number": 1}
-
-    def _pending(self, call: Call, match: Any) -> tuple[int, Any]:
-        assert self.pull is not None
         nodes = self.pull["reviewRequests"]["nodes"]
         users = [{"login": n["requestedReviewer"]["login"]} for n in nodes]
-        return 200, {"users": users, "teams": []}
+        return 201, {"number": 1, "requested_reviewers": users}
 
 
 @pytest.fixture
@@ -242,7 +243,6 @@ async def test_a_conflicted_major_pr_requests_a_third_party_reviewer_once(
         "GET /repos/acme-org/.github/contents/.github/affiliations.yml",
         "POST /graphql ReviewLoad",
         "POST /repos/acme-org/widgets/pulls/1/requested_reviewers",
-        "GET /repos/acme-org/widgets/pulls/1/requested_reviewers",  # nobody racing asked another
         "POST /repos/acme-org/widgets/check-runs",
     ]
     assert "erin" in github.check_runs[0]["output"]["summary"]
@@ -304,12 +304,14 @@ async def test_closed_pull_requests_are_not_written(engine, server, github, stat
     ]
 
 
-async def test_a_dry_run_writes_nothing(engine, server, github) -> None:
+async def test_judging_alone_writes_nothing(engine, server, github) -> None:
     github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB)
-    result = await engine.evaluate(REF, write=False)
-    assert (result.outcome, result.conclusion) == ("dry-run", "action_required")
-    assert result.output is not None
-    assert result.output.title
+    gh = await engine.app.installation_client(REF.installation_id)
+    judged = await engine.judge.judge(
+        gh, owner=REF.owner, repo=REF.repo, number=REF.number, now=datetime.now(UTC)
+    )
+    assert judged.verdict.conclusion == "action_required"
+    assert judged.plan.ask  # whom the App would ask
     assert not [c for c in server.calls if c.method in {"PATCH"} or "check-runs" in c.path]
     assert not [c for c in server.calls if "requested_reviewers" in c.path]
 

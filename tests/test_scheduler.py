@@ -6,14 +6,16 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.intents import Intents
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
-from bot.scheduler import Scheduler
+from bot.scheduler import Evaluate, Scheduler
 
 
 def pr(number: int, *, repo: str = "repo") -> PullRequestRef:
@@ -30,7 +32,7 @@ class Recorder:
         self.running: Counter[PullRequestRef] = Counter()
         self.overlaps = 0
 
-    async def __call__(self, ref: PullRequestRef) -> None:
+    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
         self.calls.append(ref)
         self.started_at.append(asyncio.get_running_loop().time())
         self.running[ref] += 1
@@ -42,7 +44,7 @@ class Recorder:
             self.running[ref] -= 1
 
 
-def make(evaluate: object, **overrides: object) -> Scheduler:
+def make(evaluate: Evaluate, **overrides: Any) -> Scheduler:
     options: dict[str, object] = {
         "workers": 4,
         "max_pending": 100,
@@ -91,7 +93,7 @@ async def test_an_event_during_an_evaluation_yields_exactly_one_more_never_overl
     started = asyncio.Event()
     calls: list[PullRequestRef] = []
 
-    async def evaluate(ref: PullRequestRef) -> None:
+    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
         calls.append(ref)
         if len(calls) == 1:
             started.set()
@@ -113,7 +115,7 @@ async def test_different_prs_run_concurrently() -> None:
     arrived = 0
     everyone_here = asyncio.Event()
 
-    async def evaluate(ref: PullRequestRef) -> None:
+    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
         nonlocal arrived
         arrived += 1
         if arrived == 4:
@@ -132,9 +134,9 @@ async def test_workers_bound_the_concurrency() -> None:
     recorder = Recorder(hold=0.01)
     peak = 0
 
-    async def evaluate(ref: PullRequestRef) -> None:
+    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
         nonlocal peak
-        await recorder(ref)
+        await recorder(ref, intents)
 
     async def watch(scheduler: Scheduler) -> None:
         nonlocal peak
@@ -158,7 +160,7 @@ async def test_an_evaluation_that_raises_is_logged_counted_and_the_worker_lives_
     metrics = Metrics()
     calls: list[PullRequestRef] = []
 
-    async def evaluate(ref: PullRequestRef) -> None:
+    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
         calls.append(ref)
         if ref.number == 1:
             raise RuntimeError("GitHub is down")
@@ -190,7 +192,7 @@ async def test_a_full_queue_refuses_new_prs_but_coalesces_known_ones() -> None:
 async def test_stop_cancels_work_and_refuses_new_work() -> None:
     started = asyncio.Event()
 
-    async def evaluate(ref: PullRequestRef) -> None:
+    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
         started.set()
         await asyncio.sleep(3600)
 

@@ -4,15 +4,13 @@ clicks, and keeps each edited comment's text from before the burst."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
 
-from bot.clicks import ButtonClick
-from bot.edits import CommentEdit
+from bot.intents import ButtonClick, CommentEdit, Intents
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
-from bot.scheduler import Scheduler
+from bot.scheduler import Evaluate, Scheduler
 
 REF = PullRequestRef(1, "acme", "widgets", 7)
 
@@ -24,30 +22,18 @@ class Recorder:
         self.edited: list[tuple[PullRequestRef, tuple[CommentEdit, ...]]] = []
         self.hold = hold
 
-    async def evaluate(self, ref: PullRequestRef) -> None:
-        self.plain.append(ref)
-        await asyncio.sleep(self.hold)
-
-    async def evaluate_clicks(
-        self,
-        ref: PullRequestRef,
-        *,
-        clicks: Sequence[ButtonClick],
-        edits: Sequence[CommentEdit],
-    ) -> None:
-        self.clicked.append((ref, tuple(clicks)))
-        self.edited.append((ref, tuple(edits)))
+    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
+        if intents:
+            self.clicked.append((ref, intents.clicks))
+            self.edited.append((ref, intents.edits))
+        else:
+            self.plain.append(ref)
         await asyncio.sleep(self.hold)
 
 
-def make(recorder: Recorder, *, with_clicks: bool = True, coalesce: float = 0.05) -> Scheduler:
+def make(recorder: Evaluate, *, coalesce: float = 0.05) -> Scheduler:
     return Scheduler(
-        recorder.evaluate,
-        workers=2,
-        max_pending=10,
-        coalesce_seconds=coalesce,
-        metrics=Metrics(),
-        evaluate_clicks=recorder.evaluate_clicks if with_clicks else None,
+        recorder, workers=2, max_pending=10, coalesce_seconds=coalesce, metrics=Metrics()
     )
 
 
@@ -74,14 +60,6 @@ async def test_a_click_during_an_evaluation_goes_to_the_next_one() -> None:
         await scheduler.drain()
     assert recorder.plain == [REF]
     assert recorder.clicked == [(REF, (click,))]
-
-
-async def test_without_a_click_evaluation_clicks_become_plain_evaluations() -> None:
-    recorder = Recorder()
-    async with make(recorder, with_clicks=False) as scheduler:
-        scheduler.schedule(REF, click=ButtonClick("alice", "recheck"))
-        await scheduler.drain()
-    assert recorder.plain == [REF]
 
 
 @pytest.mark.parametrize(("login", "identifier"), [("alice", "merge"), ("", "recheck")])
@@ -126,24 +104,10 @@ async def test_an_edit_during_an_evaluation_goes_to_the_next_one() -> None:
     assert recorder.plain == []
 
 
-async def test_without_a_click_evaluation_edits_become_plain_evaluations() -> None:
-    recorder = Recorder()
-    async with make(recorder, with_clicks=False) as scheduler:
-        scheduler.schedule(REF, edit=edit(11, "/coi declare"))
-        await scheduler.drain()
-    assert recorder.plain == [REF]
-    assert recorder.edited == []
-
-
 async def test_a_full_queue_refuses_an_edit_as_it_refuses_any_event() -> None:
     recorder = Recorder()
     scheduler = Scheduler(
-        recorder.evaluate,
-        workers=1,
-        max_pending=1,
-        coalesce_seconds=0.05,
-        metrics=Metrics(),
-        evaluate_clicks=recorder.evaluate_clicks,
+        recorder, workers=1, max_pending=1, coalesce_seconds=0.05, metrics=Metrics()
     )
     async with scheduler:
         assert scheduler.schedule(OTHER)

@@ -68,6 +68,11 @@ class AffiliationMap:
         """The person's key in the map for any of their logins, or None when unknown."""
         return self._person_by_login.get(login.lower())
 
+    def key_of(self, login: str) -> str:
+        """The person's key in the map, or the login in lower case for someone the map lacks:
+        one spelling per person, to compare logins with."""
+        return self._person_by_login.get(login.lower()) or login.lower()
+
     def login_of_email(self, email: str) -> str | None:
         return self._person_by_email.get(email.lower())
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
+DEFAULT_CHECK_NAME = "COI review"
+
 
 class _Strict(BaseModel):
     # Unknown keys are errors (with a "did you mean"), never silently ignored.
@@ -135,7 +137,7 @@ class Policy(_Strict):
     enforcement: Literal["required", "advisory"] = Field(
         default="required", description="required => action_required; advisory => neutral."
     )
-    check_name: str = Field(default="COI review", min_length=1)
+    check_name: str = Field(default=DEFAULT_CHECK_NAME, min_length=1)
     command_prefix: str = Field(default="/coi", min_length=1)
 
 

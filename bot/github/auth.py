@@ -10,12 +10,12 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import gidgethub.abc
 import jwt
 
 from bot.github.client import Authorization, Clock
+from bot.github.times import github_time
 from bot.metrics import Metrics
 from bot.settings import Secret
 
@@ -50,7 +50,7 @@ def _parse_expiry(raw: object) -> float:
     if not isinstance(raw, str):
         raise AuthError(f"installation token response has no expires_at string: {raw!r}")
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+        return github_time(raw).timestamp()
     except ValueError:
         raise AuthError(f"installation token expires_at is not a timestamp: {raw!r}") from None
 

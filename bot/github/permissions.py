@@ -10,7 +10,6 @@ costs one look-up per person, and a revoked permission is noticed soon after.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Iterable
 
@@ -18,13 +17,12 @@ import gidgethub
 import gidgethub.abc
 from cachetools import TTLCache
 
+from bot.policy.facts import LOGIN
+
 WRITE_ROLES = frozenset({"admin", "maintain", "write"})
 WRITE_LEVELS = frozenset({"admin", "write"})  # the legacy `permission` field
 DEFAULT_TTL_SECONDS = 300.0
 DEFAULT_ENTRIES = 4096
-
-# A GitHub user login: alphanumerics and single hyphens, at most 39 characters.
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 
 
 class PermissionCache:
@@ -52,7 +50,7 @@ class PermissionCache:
     async def has_write(
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, login: str
     ) -> bool:
-        if not _LOGIN.match(login):
+        if not LOGIN.match(login):
             raise ValueError(f"{login!r} is not a GitHub user login: no permission to look up")
         key = (owner.lower(), repo.lower(), login.lower())
         async with self._lock:

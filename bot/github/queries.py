@@ -43,7 +43,7 @@ _PULL_REQUEST_FACTS = f"""
 
 SNAPSHOT = f"""
 query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
-               $checkName: String!, $appId: Int) {{
+               $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
@@ -58,8 +58,8 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
-            nodes {{ checkRuns(first: 5, filterBy: {{checkName: $checkName, checkType: ALL}}) {{
-              nodes {{ databaseId externalId conclusion }}
+            nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
+              nodes {{ databaseId name externalId conclusion }}
             }} }}
           }}
         }} }}

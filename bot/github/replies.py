@@ -31,12 +31,11 @@ from typing import Literal
 import gidgethub.abc
 
 from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
-from bot.policy.commands import CommandOutcome, usage
+from bot.policy.commands import CommandOutcome, already_reacted, usage
 from bot.policy.facts import Comment, PullRequestFacts
 
 REPLY_MARKER = "<!-- coi-bot:reply -->"
 CLICK_MARKER = "<!-- coi-bot:click -->"
-THUMBS_UP = "THUMBS_UP"  # GraphQL's ReactionContent
 THUMBS_UP_REST = "+1"
 MAX_CLICK_LINES = 10
 ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
@@ -88,10 +87,6 @@ def duplicate_replies(facts: PullRequestFacts) -> tuple[Comment, ...]:
     return own_replies(facts)[1:]
 
 
-def already_reacted(comment: Comment) -> bool:
-    return THUMBS_UP in comment.viewer_reactions
-
-
 def comments_to_react(
     facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]
 ) -> tuple[int, ...]:
@@ -114,17 +109,6 @@ def marks_to_remove(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome])
         comment.id
         for comment in facts.comments
         if already_reacted(comment) and comment.id not in applied
-    )
-
-
-def new_request_asked(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]) -> bool:
-    """An applied `request` command not yet answered: the App's `+1` marks it carried out."""
-    by_id = {comment.id: comment for comment in facts.comments}
-    return any(
-        outcome.wants_request
-        and outcome.comment_id in by_id
-        and not already_reacted(by_id[outcome.comment_id])
-        for outcome in outcomes
     )
 
 

@@ -7,42 +7,20 @@ carries out the request (docs.github.com/en/rest/pulls/review-requests).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import gidgethub
 import gidgethub.abc
 
-from bot.affiliations.index import AffiliationMap
 from bot.github.queries import review_load_query
-from bot.policy.facts import PullRequestFacts
-from bot.policy.reviewers import choose_reviewers, reviewer_candidates, surplus_requests
-from bot.policy.verdict import Verdict
+from bot.policy.facts import LOGIN, PullRequestFacts
+from bot.policy.reviewers import ReviewPlan, surplus_requests
 
 logger = logging.getLogger(__name__)
 
 # Candidates GitHub may refuse (e.g. not collaborators) before the check says nobody is left.
 MAX_REFUSED_CANDIDATES = 5
-
-# A GitHub user login; anything else cannot be a reviewer and must not reach the query text.
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewerRequest:
-    requested: tuple[str, ...]  # asked by this evaluation
-    pending: tuple[str, ...]  # eligible reviewers already asked earlier
-    no_candidate: bool = False  # a review is needed and nobody eligible is left to ask
-
-    @property
-    def shown(self) -> tuple[str, ...]:
-        """Who the check run says was asked: stable across evaluations while nothing changes."""
-        return self.requested or self.pending
-
-
-NO_REQUEST = ReviewerRequest(requested=(), pending=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +34,7 @@ async def review_load(
 ) -> ReviewLoad:
     """Each candidate's load and this PR's current requests, all in ONE GraphQL request."""
     # Sorted, so that the same candidates always make the same document (cacheable, comparable).
-    searchable = sorted({login for login in logins if _LOGIN.match(login)})
+    searchable = sorted({login for login in logins if LOGIN.match(login)})
     if not searchable:
         return ReviewLoad(load={}, asked_now=())
     data = await gh.graphql(
@@ -82,128 +60,69 @@ async def review_load(
 
 
 @dataclass(frozen=True, slots=True)
-class RequestPlan:
-    """Whom an evaluation would ask, decided before anything is written."""
-
-    ordered: tuple[str, ...]  # best first; those past `count` stand in if GitHub refuses one
-    count: int
-    pending: tuple[str, ...]  # eligible reviewers already asked
-    no_candidate: bool  # a review is needed and nobody eligible is left to ask
-
-
-async def plan_request(
-    gh: gidgethub.abc.GitHubAPI,
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    verdict: Verdict,
-    *,
-    endpoint: str,
-    now: datetime,
-) -> RequestPlan:
-    """The policy's order of candidates, with their load read in one query only when one is due.
-
-    Drafts and closed PRs are evaluated but nobody is asked; nobody is asked while an eligible
-    reviewer is pending; the author is never asked (GitHub answers 422).
-    """
-    count = amap.policy.request_reviewers
-    if facts.draft or facts.state != "OPEN":
-        return RequestPlan(ordered=(), count=count, pending=(), no_candidate=False)
-    candidates = reviewer_candidates(facts, amap, verdict, load={}, now=now)
-    pending = tuple(
-        login
-        for login in facts.requested_reviewers
-        if (amap.login_of(login) or login.lower()) in candidates
-    )
-    if not choose_reviewers(facts, amap, verdict, load={}, now=now, count=count):
-        protected_short = verdict.protected is not None and not verdict.protected.satisfied
-        needed = verdict.needs_independent_review or protected_short
-        # not due, or one is pending, or nobody is left (the check then asks the TSC to act)
-        no_candidate = needed and not candidates and count > 0
-        return RequestPlan(ordered=(), count=count, pending=pending, no_candidate=no_candidate)
-    found = await review_load(gh, facts, candidates, endpoint=endpoint)
-    wanted = {login.lower() for login in candidates}
-    racing = tuple(login for login in found.asked_now if login.lower() in wanted)
-    if racing:  # a racing evaluation asked since our snapshot: nothing more to ask
-        return RequestPlan(ordered=(), count=count, pending=racing, no_candidate=False)
-    load = found.load
-    ordered = tuple(
-        login
-        for login in choose_reviewers(
-            facts, amap, verdict, load=load, now=now, count=len(candidates)
-        )
-        if not facts.opener or login.lower() != facts.opener.lower()
-    )
-    return RequestPlan(ordered=ordered, count=count, pending=(), no_candidate=not ordered)
+class Asked:
+    requested: tuple[str, ...] = ()  # asked by this evaluation and still asked
+    all_refused: bool = False  # GitHub refused every candidate tried: nobody is left
 
 
 async def request_reviewers(
-    gh: gidgethub.abc.GitHubAPI,
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    verdict: Verdict,
-    *,
-    endpoint: str,
-    now: datetime,
-) -> ReviewerRequest:
-    """Ask the planned reviewers; one GitHub refuses (422) gives way to the next in line."""
-    plan = await plan_request(gh, facts, amap, verdict, endpoint=endpoint, now=now)
-    if not plan.ordered:
-        return ReviewerRequest(requested=(), pending=plan.pending, no_candidate=plan.no_candidate)
-    requested = await _ask(gh, facts, plan)
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: ReviewPlan
+) -> Asked:
+    """Ask whom the plan names; one GitHub refuses (422) gives way to the next in line."""
+    if not plan.ask:
+        return Asked()
+    requested, pending = await _ask(gh, facts, plan)
     if not requested:
-        return ReviewerRequest(requested=(), pending=(), no_candidate=True)
-    withdrawn = await _withdraw_surplus(gh, facts, plan)
-    kept = tuple(login for login in requested if login not in withdrawn)
-    return ReviewerRequest(requested=kept, pending=())
+        return Asked(all_refused=True)
+    withdrawn = await _withdraw_surplus(gh, facts, plan, pending)
+    return Asked(requested=tuple(login for login in requested if login not in withdrawn))
+
+
+REQUESTED_REVIEWERS = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
 
 
 async def _ask(
-    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: RequestPlan
-) -> list[str]:
-    count = plan.count
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: ReviewPlan
+) -> tuple[list[str], list[str]]:
+    """(asked by this call, everyone the PR asks after it, from the last POST's answer)."""
     try:
-        await _post_request(gh, facts, plan.ordered[:count])
-        return list(plan.ordered[:count])
+        return list(plan.ask), await _post_request(gh, facts, plan.ask)
     except gidgethub.InvalidField:
         # 422: someone in the batch cannot review here (not a collaborator); ask one at a time.
         logger.warning("%s: batch review request refused; asking candidates one by one", facts.slug)
     requested: list[str] = []
-    for login in plan.ordered[: count + MAX_REFUSED_CANDIDATES]:
-        if len(requested) == count:
+    pending: list[str] = []
+    for login in plan.ordered[: plan.count + MAX_REFUSED_CANDIDATES]:
+        if len(requested) == plan.count:
             break
         try:
-            await _post_request(gh, facts, [login])
+            pending = await _post_request(gh, facts, [login])
         except gidgethub.InvalidField as error:
             logger.warning("%s: GitHub refused to request @%s: %s", facts.slug, login, error)
             continue
         requested.append(login)
-    return requested
+    return requested, pending
 
 
 async def _withdraw_surplus(
-    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: RequestPlan
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, plan: ReviewPlan, pending: list[str]
 ) -> list[str]:
     """After asking: if a racing evaluation asked someone else too, keep one set, drop the rest."""
-    url_vars: dict[str, str | int] = {
-        "owner": facts.owner,
-        "repo": facts.repo,
-        "pull_number": facts.number,
-    }
-    url = "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"
-    pending = await gh.getitem(url, url_vars)
-    logins = [user["login"] for user in pending.get("users") or [] if "login" in user]
-    surplus = surplus_requests(facts, logins, plan.ordered, count=plan.count)
+    surplus = surplus_requests(facts, pending, plan.ordered, count=plan.count)
     if surplus:
         logger.info("%s: withdrawing %s, asked by a racing evaluation", facts.slug, surplus)
-        await gh.delete(url, url_vars, data={"reviewers": surplus})
+        await gh.delete(REQUESTED_REVIEWERS, _url_vars(facts), data={"reviewers": surplus})
     return surplus
+
+
+def _url_vars(facts: PullRequestFacts) -> dict[str, str | int]:
+    return {"owner": facts.owner, "repo": facts.repo, "pull_number": facts.number}
 
 
 async def _post_request(
     gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, logins: Sequence[str]
-) -> None:
-    await gh.post(
-        "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
-        {"owner": facts.owner, "repo": facts.repo, "pull_number": facts.number},
-        data={"reviewers": list(logins)},
-    )
+) -> list[str]:
+    """Ask `logins`; GitHub answers with the pull request, listing everyone it asks now."""
+    pull = await gh.post(REQUESTED_REVIEWERS, _url_vars(facts), data={"reviewers": list(logins)})
+    users = (pull.get("requested_reviewers") or []) if isinstance(pull, dict) else []
+    return [user["login"] for user in users if isinstance(user, dict) and "login" in user]

@@ -13,7 +13,8 @@ from typing import Any, Literal, cast
 import gidgethub.abc
 
 from bot.github.map_source import BaseMapHint
-from bot.github.queries import PAGE_QUERIES, SNAPSHOT
+from bot.github.queries import MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE, SNAPSHOT
+from bot.github.times import github_time
 from bot.policy.facts import (
     ChangedFile,
     Comment,
@@ -38,16 +39,34 @@ class ExistingCheckRun:
     id: int
     external_id: str | None  # the fingerprint of the output last written
     conclusion: str | None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeFacts:
+    """What `coi-bot report` reads of a merged PR beyond the facts the verdict needs."""
+
+    merged_at: datetime
+    url: str
+    base_oid: str  # the merge commit's first parent: the base as it was when merged
+    base_map_blob: str | None  # the map's blob there; None when the base had no map
+    requests: tuple[tuple[str, datetime], ...]  # (reviewer, when asked), from the timeline
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     facts: PullRequestFacts
-    check_run: ExistingCheckRun | None
     graphql_requests: int  # 1, plus one per follow-up page
-    # Younger runs of the same name on the head, created by a concurrent evaluation.
-    duplicate_check_runs: tuple[ExistingCheckRun, ...] = ()
+    # The App's runs on the head, whatever their name, oldest first: found by the App's id, so
+    # that a restart or a renamed check never creates a second run of one name.
+    check_runs: tuple[ExistingCheckRun, ...] = ()
     base_map: BaseMapHint | None = None  # None when the base branch is gone: ask the contents API
+    merge: MergeFacts | None = None  # only for a merged PR read with `merged=True`
+
+    def runs_named(self, name: str) -> tuple[ExistingCheckRun | None, tuple[ExistingCheckRun, ...]]:
+        """The canonical (oldest) run of `name` and any younger copies racing evaluations made."""
+        runs = tuple(run for run in self.check_runs if run.name == name)
+        return (runs[0] if runs else None), runs[1:]
 
 
 def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
@@ -58,10 +77,6 @@ def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
     found = base_ref["target"].get("baseMap")
     oid = found.get("oid") if isinstance(found, dict) else None
     return BaseMapHint(blob_sha=oid if isinstance(oid, str) else None)
-
-
-def _when(raw: str) -> datetime:
-    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 
 
 def _login(actor: dict[str, Any] | None) -> tuple[str | None, bool]:
@@ -98,7 +113,7 @@ def _review(node: dict[str, Any]) -> Review | None:
         id=node["id"],
         author=author,
         state=node["state"],
-        submitted_at=_when(node["submittedAt"]),
+        submitted_at=github_time(node["submittedAt"]),
         commit_sha=(node.get("commit") or {}).get("oid"),
         author_is_bot=is_bot,
     )
@@ -110,8 +125,8 @@ def _comment(node: dict[str, Any]) -> Comment:
         id=node["id"],
         author=author,
         body=node.get("body", ""),
-        created_at=_when(node["createdAt"]),
-        updated_at=_when(node.get("updatedAt") or node["createdAt"]),
+        created_at=github_time(node["createdAt"]),
+        updated_at=github_time(node.get("updatedAt") or node["createdAt"]),
         author_is_bot=is_bot,
         database_id=node.get("databaseId"),
         by_viewer=bool(node.get("viewerDidAuthor")),
@@ -132,7 +147,7 @@ def _removal(node: dict[str, Any]) -> ReviewRequestRemoval | None:
         return None  # a team, or a deleted account: nobody the bot would request
     actor, _ = _login(node.get("actor"))
     return ReviewRequestRemoval(
-        reviewer=reviewer["login"], actor=actor, removed_at=_when(node["createdAt"])
+        reviewer=reviewer["login"], actor=actor, removed_at=github_time(node["createdAt"])
     )
 
 
@@ -145,9 +160,9 @@ def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
 
 
 def existing_check_runs(head: dict[str, Any] | None) -> tuple[ExistingCheckRun, ...]:
-    """Every run of the check's name on the head, oldest (canonical) first.
+    """Every run of the App on the head, oldest (canonical) first.
 
-    More than one exists only when two evaluations created one each at the same moment."""
+    More than one of a name exists only when two evaluations created one each at once."""
     runs: dict[int, ExistingCheckRun] = {}
     suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
     for suite in suites:
@@ -157,13 +172,9 @@ def existing_check_runs(head: dict[str, Any] | None) -> tuple[ExistingCheckRun, 
                     id=run["databaseId"],
                     external_id=run.get("externalId") or None,
                     conclusion=(run.get("conclusion") or "").lower() or None,
+                    name=str(run.get("name") or ""),
                 )
     return tuple(runs[run_id] for run_id in sorted(runs))
-
-
-def _existing_check_run(head: dict[str, Any] | None) -> ExistingCheckRun | None:
-    runs = existing_check_runs(head)
-    return runs[0] if runs else None
 
 
 def facts_from_response(
@@ -174,7 +185,7 @@ def facts_from_response(
     number: int,
     map_path: str,
     extra_nodes: dict[str, list[dict[str, Any]]] | None = None,
-) -> tuple[PullRequestFacts, ExistingCheckRun | None]:
+) -> PullRequestFacts:
     """Facts from the SNAPSHOT response and the nodes of any follow-up pages, per connection."""
     slug = f"{owner}/{repo}#{number}"
     pull = _pull_request(data, slug)
@@ -239,12 +250,33 @@ def facts_from_response(
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
     )
-    return facts, _existing_check_run(head)
+    return facts
 
 
 def _page_info(connection: dict[str, Any] | None) -> str | None:
     info = (connection or {}).get("pageInfo") or {}
     return info.get("endCursor") if info.get("hasNextPage") else None
+
+
+def merge_facts(pull: dict[str, Any], requested: list[dict[str, Any]], slug: str) -> MergeFacts:
+    if not pull.get("mergedAt"):
+        raise SnapshotError(f"{slug}: GitHub returned no merged pull request")
+    parents = ((pull.get("mergeCommit") or {}).get("parents") or {}).get("nodes") or []
+    base = parents[0] if parents and parents[0] else {"oid": pull["baseRefOid"]}
+    requests = tuple(
+        (login, github_time(node["createdAt"]))
+        for node in requested
+        if node.get("__typename") == "ReviewRequestedEvent"
+        for login in [str((node.get("requestedReviewer") or {}).get("login") or "")]
+        if login
+    )
+    return MergeFacts(
+        merged_at=github_time(pull["mergedAt"]),
+        url=str(pull.get("url") or ""),
+        base_oid=base["oid"],
+        base_map_blob=(base.get("mapFile") or {}).get("oid"),
+        requests=requests,
+    )
 
 
 async def fetch_snapshot(
@@ -255,47 +287,49 @@ async def fetch_snapshot(
     number: int,
     endpoint: str,
     map_path: str,
-    check_name: str,
-    app_id: int | None,
+    app_id: int | None = None,
+    merged: bool = False,
 ) -> Snapshot:
-    """One SNAPSHOT query, then the page queries of whichever connections hold more than 100."""
-    variables = {
-        "owner": owner,
-        "name": repo,
-        "number": number,
-        "mapPath": map_path,
-        "checkName": check_name,
-        "appId": app_id,
-    }
-    data = await gh.graphql(SNAPSHOT, endpoint=endpoint, **variables)
-    pull = _pull_request(data, f"{owner}/{repo}#{number}")
+    """One query, then the page queries of whichever connections hold more than 100.
+
+    `merged`: read a merged PR for `coi-bot report` (its merge time, the map at its merge, when
+    each reviewer was asked) instead of an open one with the App's check runs."""
+    slug = f"{owner}/{repo}#{number}"
+    variables: dict[str, Any] = {"owner": owner, "name": repo, "number": number}
+    if merged:
+        data = await gh.graphql(
+            MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, **variables
+        )
+        paged = {**{name: PAGE_QUERIES[name] for name in PAGED}, "requested": REQUESTED_PAGE}
+    else:
+        data = await gh.graphql(
+            SNAPSHOT, endpoint=endpoint, mapPath=map_path, appId=app_id, **variables
+        )
+        paged = {name: PAGE_QUERIES[name] for name in PAGED}
+    pull = _pull_request(data, slug)
     extra: dict[str, list[dict[str, Any]]] = {}
     requests = 1
-    for name in PAGED:
+    for name, query in paged.items():
         cursor = _page_info(pull.get(name))
         while cursor is not None:
-            page = await gh.graphql(
-                PAGE_QUERIES[name],
-                endpoint=endpoint,
-                owner=owner,
-                name=repo,
-                number=number,
-                after=cursor,
-            )
+            page = await gh.graphql(query, endpoint=endpoint, after=cursor, **variables)
             requests += 1
-            connection = _pull_request(page, f"{owner}/{repo}#{number}").get(name)
+            connection = _pull_request(page, slug).get(name)
             extra.setdefault(name, []).extend(
                 n for n in ((connection or {}).get("nodes") or []) if n
             )
             cursor = _page_info(connection)
-    facts, check_run = facts_from_response(
+    facts = facts_from_response(
         data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
     )
+    if merged:
+        requested = [n for n in (pull.get("requested") or {}).get("nodes") or [] if n]
+        merge = merge_facts(pull, requested + extra.get("requested", []), slug)
+        return Snapshot(facts=facts, graphql_requests=requests, merge=merge)
     head_nodes = ((pull.get("headCommit") or {}).get("nodes") or [{}])[0] or {}
     return Snapshot(
         facts=facts,
-        check_run=check_run,
         graphql_requests=requests,
-        duplicate_check_runs=existing_check_runs(head_nodes.get("commit"))[1:],
+        check_runs=existing_check_runs(head_nodes.get("commit")),
         base_map=base_map_hint(pull),
     )

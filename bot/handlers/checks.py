@@ -13,8 +13,8 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.clicks import BUTTON_IDENTIFIERS, ButtonClick
 from bot.handlers.common import Scheduling, log, pull_request_ref
+from bot.intents import BUTTON_IDENTIFIERS, ButtonClick
 
 router = routing.Router()
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.edits import CommentEdit
 from bot.handlers.common import Scheduling, is_bot, log, pull_request_ref
+from bot.intents import CommentEdit
 
 router = routing.Router()
 

@@ -13,8 +13,7 @@ from typing import Any, Protocol
 
 from gidgethub import sansio
 
-from bot.clicks import ButtonClick
-from bot.edits import CommentEdit
+from bot.intents import ButtonClick, CommentEdit
 from bot.pr import PullRequestRef
 
 log = logging.getLogger("bot.handlers")

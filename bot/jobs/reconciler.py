@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import gidgethub.abc
 
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import BOT_VERSION, parse_external_id
 from bot.github.map_source import MapSource
@@ -40,7 +41,6 @@ Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
 PULLS_PER_PAGE = 50  # with each head's check runs and summaries, well inside GitHub's node limit
-DEFAULT_CHECK_NAME = "COI review"
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int) {{

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 import gidgethub
@@ -26,6 +25,7 @@ import gidgethub.abc
 from cachetools import TTLCache
 
 from bot.github.client import Clock
+from bot.github.times import github_time
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class DeliveryAttempt:
             id=int(item["id"]),
             guid=str(item["guid"]),
             status_code=int(item.get("status_code") or 0),
-            delivered_at=datetime.fromisoformat(raw_time.replace("Z", "+00:00")).timestamp(),
+            delivered_at=github_time(raw_time).timestamp(),
         )
 
 

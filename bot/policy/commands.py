@@ -7,12 +7,14 @@ replaying the comments as they are now (edited bodies, deleted comments gone) is
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
+from bot.intents import CommentEdit
 from bot.policy.classify import Override
-from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts
 
 CommandKind = Literal["declare", "withdraw", "recheck", "request", "major", "minor", "unknown"]
 KNOWN_KINDS: tuple[CommandKind, ...] = (
@@ -25,7 +27,7 @@ KNOWN_KINDS: tuple[CommandKind, ...] = (
 )
 
 # GitHub logins: alphanumerics and single hyphens, at most 39 characters; apps end in "[bot]".
-_LOGIN = re.compile(r"@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))(\[bot\])?")
+_LOGIN = re.compile(rf"@({LOGIN_PATTERN})(\[bot\])?")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INLINE_CODE = re.compile(r"(`+).*?\1")
 # Four spaces (or a tab) of indentation make a Markdown code block.
@@ -183,11 +185,6 @@ class CommandState:
     outcomes: tuple[CommandOutcome, ...] = ()
 
 
-def _identity(amap: AffiliationMap, login: str) -> str:
-    """One key per person: their map key, else the login in lower case."""
-    return amap.login_of(login) or login.lower()
-
-
 def _participants(facts: PullRequestFacts) -> set[str]:
     logins = {facts.opener} | {r.author for r in facts.reviews} | {c.author for c in facts.comments}
     logins |= {c.author_login for c in facts.commits} | set(facts.requested_reviewers)
@@ -231,7 +228,7 @@ class _Replay:
                 f"unknown login @{command.target}: not in the map nor on this pull request; "
                 f"use `{prefix} {command.kind} @login`"
             )
-        if _identity(amap, target) != _identity(amap, author):
+        if amap.key_of(target) != amap.key_of(author):
             return None if is_tsc else f"only TSC members may {command.kind} for someone else"
         if amap.is_known(author) or author.lower() in self.writers:
             return None
@@ -267,16 +264,16 @@ class _Replay:
             self.override = Override(kind, author, command.reason, comment.id)
         elif command.kind == "declare":
             target = command.target or author
-            key = _identity(self.amap, target)
+            key = self.amap.key_of(target)
             shown = self.amap.login_of(target) or target
             self.declarations[key] = Declaration(shown, author, command.reason, comment.id)
         elif command.kind == "withdraw":
             target = command.target or author
-            key = _identity(self.amap, target)
+            key = self.amap.key_of(target)
             existing = self.declarations.get(key)
             if existing is None:
                 return f"@{target} has no conflict declared on this pull request to withdraw"
-            declared_by_other = _identity(self.amap, existing.by) != key
+            declared_by_other = self.amap.key_of(existing.by) != key
             if declared_by_other and not self.amap.is_tsc(author):
                 # A TSC member's declaration about someone is not theirs to undo.
                 return f"@{existing.by} declared this conflict: only a TSC member may withdraw it"
@@ -336,9 +333,7 @@ def _needs_write_check(
     if command.kind in ("recheck", "request"):
         return not amap.is_tsc(author) and author.lower() != opener
     if command.kind in ("declare", "withdraw"):
-        for_oneself = command.target is None or _identity(amap, command.target) == _identity(
-            amap, author
-        )
+        for_oneself = command.target is None or amap.key_of(command.target) == amap.key_of(author)
         return for_oneself and not amap.is_known(author)
     return False
 
@@ -373,4 +368,74 @@ def judge_button(
         kind=kind,
         applied=refusal is None,
         reason=refusal,
+    )
+
+
+# The App's `+1` on a comment: GraphQL's ReactionContent. It means "applied", and for a `request`
+# also "carried out".
+APPLIED_MARK = "THUMBS_UP"
+
+
+def already_reacted(comment: Comment) -> bool:
+    return APPLIED_MARK in comment.viewer_reactions
+
+
+def new_request_asked(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome]) -> bool:
+    """An applied `request` command not yet answered: the App's `+1` marks it carried out."""
+    by_id = {comment.id: comment for comment in facts.comments}
+    return any(
+        outcome.wants_request
+        and outcome.comment_id in by_id
+        and not already_reacted(by_id[outcome.comment_id])
+        for outcome in outcomes
+    )
+
+
+def edited_comment(facts: PullRequestFacts, edit: CommentEdit) -> Comment | None:
+    """The edited comment as the PR's snapshot has it now; None once it is deleted."""
+    for comment in facts.comments:
+        if comment.database_id == edit.comment_id or (
+            edit.node_id is not None and comment.id == edit.node_id
+        ):
+            return comment
+    return None
+
+
+def request_added_by_edit(
+    facts: PullRequestFacts,
+    outcomes: Sequence[CommandOutcome],
+    edits: Sequence[CommentEdit],
+    *,
+    prefix: str,
+) -> bool:
+    """An edit turned a comment without a `request` into one whose `request` is allowed.
+
+    Judged like a fresh command by the comment's author (the replay's outcome); the App's `+1`
+    from the comment's earlier command must not mark this new request as carried out."""
+    allowed = {outcome.comment_id for outcome in outcomes if outcome.wants_request}
+    for edit in edits:
+        comment = edited_comment(facts, edit)
+        if (
+            comment is not None
+            and comment.id in allowed
+            and not holds_request(edit.previous_body, prefix=prefix)
+        ):
+            return True
+    return False
+
+
+def review_asked_by_person(
+    facts: PullRequestFacts,
+    outcomes: Sequence[CommandOutcome],
+    clicks: Sequence[CommandOutcome],
+    edits: Sequence[CommentEdit],
+    *,
+    prefix: str,
+) -> bool:
+    """Someone allowed to asked for a reviewer since the last evaluation: a fresh `request`
+    command, a comment edited into one, or a click on `Request reviewer`."""
+    return (
+        new_request_asked(facts, outcomes)
+        or request_added_by_edit(facts, outcomes, edits, prefix=prefix)
+        or any(click.applied and click.kind == "request" for click in clicks)
     )

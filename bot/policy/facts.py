@@ -6,9 +6,14 @@ so that a snapshot can be hashed, compared and shared between tasks without copi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+# A GitHub login (or an owner's name): alphanumerics and single hyphens, at most 39 characters.
+LOGIN_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+LOGIN = re.compile(rf"^{LOGIN_PATTERN}$")
 
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 

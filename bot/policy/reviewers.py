@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
+from bot.intents import CommentEdit
+from bot.policy.commands import CommandOutcome, review_asked_by_person
 from bot.policy.facts import PullRequestFacts
 from bot.policy.verdict import Verdict
 
@@ -23,11 +26,11 @@ def removed_reviewers(facts: PullRequestFacts, amap: AffiliationMap) -> frozense
     declines, and a maintainer who removes them decided against them; fighting either would
     only pile up requests. A person requested again by hand afterwards counts as asked again.
     """
-    pending = {amap.login_of(login) or login.lower() for login in facts.requested_reviewers}
+    pending = {amap.key_of(login) for login in facts.requested_reviewers}
     return frozenset(
         key
         for removal in facts.review_request_removals
-        if (key := amap.login_of(removal.reviewer) or removal.reviewer.lower()) not in pending
+        if (key := amap.key_of(removal.reviewer)) not in pending
     )
 
 
@@ -52,8 +55,8 @@ def reviewer_candidates(
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     today = now.astimezone(UTC).date()
     author_keys = {author.key for author in verdict.authors}
-    approvers = {amap.login_of(a.reviewer) or a.reviewer.lower() for a in verdict.approvals}
-    declared = {amap.login_of(d.login) or d.login.lower() for d in verdict.declarations}
+    approvers = {amap.key_of(a.reviewer) for a in verdict.approvals}
+    declared = {amap.key_of(d.login) for d in verdict.declarations}
     opener = amap.login_of(facts.opener) if facts.opener else None
     removed = removed_reviewers(facts, amap)
     avoided = set(verdict.author_companies)
@@ -92,32 +95,6 @@ def reviewer_candidates(
     return [login for *_, login in ranked]
 
 
-def choose_reviewers(
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    verdict: Verdict,
-    *,
-    load: Mapping[str, int],
-    now: datetime,
-    count: int,
-) -> list[str]:
-    """The first `count` candidates to request, or [] when no request is due.
-
-    No request is due when no review is needed, or while an eligible reviewer is already
-    requested (one pending request at a time).
-    """
-    if count < 0:
-        raise ValueError(f"count must be zero or more, got {count}")
-    protected_short = verdict.protected is not None and not verdict.protected.satisfied
-    if count == 0 or not (verdict.needs_independent_review or protected_short):
-        return []
-    candidates = reviewer_candidates(facts, amap, verdict, load=load, now=now)
-    pending = {amap.login_of(r) or r.lower() for r in facts.requested_reviewers}
-    if pending.intersection(candidates):
-        return []
-    return candidates[:count]
-
-
 def surplus_requests(
     facts: PullRequestFacts, pending: Sequence[str], eligible: Collection[str], *, count: int
 ) -> list[str]:
@@ -132,3 +109,76 @@ def surplus_requests(
     if len(asked) <= count:
         return []
     return sorted(asked, key=lambda login: _tie_breaker(facts.node_id, login))[count:]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPlan:
+    """Whom an evaluation asks for a third-party review, decided before anything is written."""
+
+    ordered: tuple[str, ...] = ()  # best first; those past `count` stand in if GitHub refuses
+    count: int = 0
+    pending: tuple[str, ...] = ()  # eligible reviewers already asked
+    no_candidate: bool = False  # a review is needed and nobody eligible is left to ask
+    # Candidates whose review load must be read before they can be ordered; empty when final.
+    needs_load: tuple[str, ...] = ()
+
+    @property
+    def ask(self) -> tuple[str, ...]:
+        return self.ordered[: self.count]
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """Who the check says is asked: stable across evaluations while nothing changes."""
+        return self.ask or self.pending
+
+
+NO_PLAN = ReviewPlan()
+
+
+def plan_review_request(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    verdict: Verdict,
+    *,
+    now: datetime,
+    commands: Sequence[CommandOutcome] = (),
+    clicks: Sequence[CommandOutcome] = (),
+    edits: Sequence[CommentEdit] = (),
+    load: Mapping[str, int] | None = None,
+    asked_now: Sequence[str] = (),
+) -> ReviewPlan:
+    """Whom to ask, and when: the one decision, in two steps when a request is due.
+
+    A request is due when the verdict needs an independent review, protected files lack their
+    companies, or someone allowed to (a `request` command, a comment edited into one, a click
+    on `Request reviewer`) asked since the last evaluation; never on a draft or closed PR, never
+    while an eligible reviewer is pending, never the PR's opener (GitHub answers 422).
+    Called without `load`, a due plan names the candidates whose load to read (`needs_load`);
+    called again with it, and with `asked_now` (whom the PR asks at the moment of that read),
+    it orders them. A candidate a racing evaluation asked since the snapshot counts as pending.
+    """
+    count = amap.policy.request_reviewers
+    if facts.draft or facts.state != "OPEN":
+        return ReviewPlan(count=count)
+    candidates = reviewer_candidates(facts, amap, verdict, load=load or {}, now=now)
+    pending = tuple(
+        login for login in facts.requested_reviewers if amap.key_of(login) in candidates
+    )
+    protected_short = verdict.protected is not None and not verdict.protected.satisfied
+    needed = (
+        verdict.needs_independent_review
+        or protected_short
+        or review_asked_by_person(facts, commands, clicks, edits, prefix=amap.policy.command_prefix)
+    )
+    if count == 0 or not needed or pending or not candidates:
+        no_candidate = needed and not candidates and count > 0
+        return ReviewPlan(count=count, pending=pending, no_candidate=no_candidate)
+    if load is None:
+        return ReviewPlan(count=count, needs_load=tuple(candidates))
+    wanted = {login.lower() for login in candidates}
+    racing = tuple(login for login in asked_now if login.lower() in wanted)
+    if racing:
+        return ReviewPlan(count=count, pending=racing)
+    opener = (facts.opener or "").lower()
+    ordered = tuple(login for login in candidates if login.lower() != opener)
+    return ReviewPlan(ordered=ordered, count=count, no_candidate=not ordered)

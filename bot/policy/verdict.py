@@ -215,9 +215,6 @@ class _Judge:
             self._companies_on[day] = cached
         return cached
 
-    def identity(self, login: str) -> str:
-        return self.amap.login_of(login) or login.lower()
-
     def conflict(self, login: str, companies: frozenset[str], day: date) -> str | None:
         """Why an approval by `login` is not independent of the authors, or None."""
         amap = self.amap
@@ -238,7 +235,7 @@ class _Judge:
             ):
                 why = f": {standing.reason}" if standing.reason else ""
                 return f"standing conflict with {amap.company_name(standing.company)}{why}"
-        declaration = self.declared.get(self.identity(login))
+        declaration = self.declared.get(self.amap.key_of(login))
         if declaration is not None:
             why = f": {declaration.reason}" if declaration.reason else ""
             return f"conflict declared on this PR by @{declaration.by}{why}"
@@ -286,7 +283,7 @@ class _Judge:
         assert login is not None
         if review.author_is_bot or self.amap.is_bot(login):
             return "a bot: bots' reviews never count"
-        if self.identity(login) in self.author_keys:
+        if self.amap.key_of(login) in self.author_keys:
             return "an author of this pull request"
         stale = review.commit_sha is not None and review.commit_sha != self.facts.head_sha
         if stale and self.policy.stale_approvals == "ignore":
@@ -317,7 +314,7 @@ def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Re
     last: dict[str, tuple[Review, str | None]] = {}
     for review in ordered:
         assert review.author is not None
-        key = judge.identity(review.author)
+        key = judge.amap.key_of(review.author)
         if review.state == "APPROVED":
             last[key] = (review, None)
         elif key in last and last[key][1] is None:

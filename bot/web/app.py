@@ -83,7 +83,6 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
         open_pull_requests=engine.open_pull_requests,
         installation_repositories=engine.installation_repositories,
         forget_map=engine.map_changed,
-        evaluate_clicks=engine.evaluate,
     )
 
 
@@ -99,7 +98,6 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         open_pull_requests=wiring.open_pull_requests,
         installation_repositories=wiring.installation_repositories,
         forget_map=wiring.forget_map,
-        evaluate_clicks=wiring.evaluate_clicks,
     )
     app[SCHEDULER_KEY] = scheduler
     async with scheduler:

@@ -11,7 +11,6 @@ from cachetools import TTLCache
 from bot.metrics import Metrics
 from bot.scheduler import (
     Evaluate,
-    EvaluateClicks,
     ForgetMap,
     InstallationRepositories,
     OpenPullRequests,
@@ -58,7 +57,6 @@ class Wiring:
     open_pull_requests: OpenPullRequests | None
     installation_repositories: InstallationRepositories | None
     forget_map: ForgetMap | None = None
-    evaluate_clicks: EvaluateClicks | None = None  # evaluations that judge button clicks
 
 
 SETTINGS_KEY = web.AppKey("settings", Settings)

@@ -15,9 +15,8 @@ import orjson
 from aiohttp import web
 from gidgethub import sansio
 
-from bot.clicks import ButtonClick
-from bot.edits import CommentEdit
 from bot.handlers import router
+from bot.intents import ButtonClick, CommentEdit
 from bot.logs import log_context
 from bot.pr import PullRequestRef
 from bot.scheduler import Scheduler

@@ -135,7 +135,14 @@ def pull_request_node(
     runs = (
         []
         if check_run is None
-        else [{"databaseId": check_run[0], "externalId": check_run[1], "conclusion": "SUCCESS"}]
+        else [
+            {
+                "databaseId": check_run[0],
+                "name": "COI review",
+                "externalId": check_run[1],
+                "conclusion": "SUCCESS",
+            }
+        ]
     )
     return {
         "id": f"PR_{number}",

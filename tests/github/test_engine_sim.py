@@ -117,7 +117,6 @@ async def test_the_central_story_costs_what_the_contract_says(sim, engine) -> No
         "GET repos/get-content 200",
         "POST graphql ReviewLoad 200",
         "POST pulls/request-reviewers 201",
-        "GET pulls/list-requested-reviewers 200",
         "POST checks/create 201",
     ]
     (run,) = sim.check_runs(REPO, sim.head_sha(REPO, number))

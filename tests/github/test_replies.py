@@ -15,7 +15,6 @@ from bot.github.replies import (
     CLICK_MARKER,
     MAX_CLICK_LINES,
     REPLY_MARKER,
-    THUMBS_UP,
     answer_commands,
     click_line,
     comments_to_react,
@@ -23,12 +22,11 @@ from bot.github.replies import (
     duplicate_replies,
     kept_click_lines,
     marks_to_remove,
-    new_request_asked,
     own_replies,
     own_reply,
     reply_body,
 )
-from bot.policy.commands import CommandOutcome, replay
+from bot.policy.commands import APPLIED_MARK, CommandOutcome, new_request_asked, replay
 from bot.policy.facts import Comment
 from tests.github.fakes import GRAPHQL_URL, FakeServer
 from tests.policy.builders import comment, facts, make_map
@@ -41,7 +39,7 @@ async def authorization() -> str:
 
 
 def reacted(c: Comment) -> Comment:
-    return dataclasses.replace(c, viewer_reactions=(THUMBS_UP,))
+    return dataclasses.replace(c, viewer_reactions=(APPLIED_MARK,))
 
 
 def bot_reply(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.github.reviewers import NO_REQUEST, ReviewerRequest, ReviewLoad, review_load
+from bot.github.reviewers import ReviewLoad, review_load
 from bot.policy.facts import PullRequestFacts
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer
 
@@ -46,9 +46,3 @@ async def test_no_searchable_login_costs_nothing() -> None:
     found = await review_load(gh, FACTS, ["a b"], endpoint=GRAPHQL_URL)
     assert found == ReviewLoad(load={}, asked_now=())
     assert server.calls == []
-
-
-def test_the_check_shows_new_requests_else_pending_ones() -> None:
-    assert ReviewerRequest(requested=("erin",), pending=("carol",)).shown == ("erin",)
-    assert ReviewerRequest(requested=(), pending=("carol",)).shown == ("carol",)
-    assert NO_REQUEST.shown == ()

@@ -7,13 +7,20 @@ from typing import Any
 import pytest
 
 from bot.github.map_source import BaseMapHint
-from bot.github.snapshot import SnapshotError, base_map_hint, facts_from_response, fetch_snapshot
+from bot.github.snapshot import (
+    SnapshotError,
+    base_map_hint,
+    existing_check_runs,
+    facts_from_response,
+    fetch_snapshot,
+)
+from bot.policy.facts import PullRequestFacts
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
 
 MAP_PATH = ".github/affiliations.yml"
 
 
-def parse(pull: dict[str, Any] | None, **extra: Any):
+def parse(pull: dict[str, Any] | None, **extra: Any) -> PullRequestFacts:
     return facts_from_response(
         snapshot_answer(pull)["data"],
         owner="o",
@@ -45,7 +52,8 @@ def test_facts_carry_what_github_said() -> None:
             "updatedAt": None,
         }
     )
-    facts, run = parse(pull)
+    facts = parse(pull)
+    (run,) = existing_check_runs(pull["headCommit"]["nodes"][0]["commit"])
     assert facts.slug == "o/r#1"
     assert facts.opener == "alice"
     assert facts.labels == ("major",)
@@ -60,8 +68,7 @@ def test_facts_carry_what_github_said() -> None:
     assert comment.updated_at == comment.created_at
     assert facts.head_map is None
     assert facts.files_truncated is False
-    assert run is not None
-    assert (run.id, run.external_id) == (77, "fingerprint")
+    assert (run.id, run.name, run.external_id) == (77, "COI review", "fingerprint")
 
 
 @pytest.mark.parametrize(
@@ -83,7 +90,7 @@ def test_a_comment_carries_whether_github_hides_it(
             **answered,
         }
     )
-    facts, _ = parse(pull)
+    facts = parse(pull)
     (comment,) = facts.comments
     assert (comment.by_viewer, comment.is_minimized) == (True, minimized)
 
@@ -93,23 +100,23 @@ def test_pending_and_ghost_reviews() -> None:
         reviews=[("bob", "PENDING", None), ("erin", "APPROVED", "2026-03-30T10:00:00Z")]
     )
     pull["reviews"]["nodes"][1]["author"] = None
-    facts, _ = parse(pull)
+    facts = parse(pull)
     assert [(r.author, r.state) for r in facts.reviews] == [(None, "APPROVED")]
 
 
 def test_the_head_map_is_read_only_when_the_pr_changes_it() -> None:
     changed = pull_request_node(files=[(MAP_PATH, 2, 0)], map_text="version: 1\n")
-    facts, _ = parse(changed)
+    facts = parse(changed)
     assert facts.head_map is not None
     assert (facts.head_map.path, facts.head_map.text) == (MAP_PATH, "version: 1\n")
     untouched = pull_request_node(files=[("a.py", 1, 0)], map_text="version: 1\n")
-    assert parse(untouched)[0].head_map is None
+    assert parse(untouched).head_map is None
 
 
 def test_truncation_is_reported() -> None:
     pull = pull_request_node()
     pull["files"]["totalCount"] = 3500
-    assert parse(pull)[0].files_truncated is True
+    assert parse(pull).files_truncated is True
 
 
 @pytest.mark.parametrize(
@@ -161,7 +168,6 @@ async def test_connections_beyond_100_items_are_paged() -> None:
         number=1,
         endpoint=GRAPHQL_URL,
         map_path=MAP_PATH,
-        check_name="COI review",
         app_id=12345,
     )
     assert snapshot.graphql_requests == 3
@@ -197,7 +203,7 @@ def test_removed_review_requests_of_people_are_kept() -> None:
             None,
         ]
     }
-    facts, _ = parse(pull)
+    facts = parse(pull)
     assert [(r.reviewer, r.actor) for r in facts.review_request_removals] == [
         ("carol", "carol"),
         ("ivan", None),
@@ -206,7 +212,7 @@ def test_removed_review_requests_of_people_are_kept() -> None:
 
 
 def test_no_timeline_means_no_removals() -> None:
-    facts, _ = parse(pull_request_node())
+    facts = parse(pull_request_node())
     assert facts.review_request_removals == ()
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from gidgethub import sansio
 
-from bot.clicks import ButtonClick
 from bot.handlers import router
+from bot.intents import ButtonClick
 from bot.pr import PullRequestRef
 from tests.web.deliveries import load_payload, with_installation
 

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from gidgethub import sansio
 
-from bot.clicks import ButtonClick
-from bot.edits import CommentEdit
 from bot.handlers import router
 from bot.handlers.comments import request_edit
+from bot.intents import ButtonClick, CommentEdit
 from bot.pr import PullRequestRef
 from tests.web.deliveries import INSTALLATION_ID, load_payload, with_installation
 

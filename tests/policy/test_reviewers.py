@@ -1,22 +1,39 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from bot.policy.facts import ReviewRequestRemoval
+from bot.affiliations.index import AffiliationMap
+from bot.intents import CommentEdit
+from bot.policy.commands import CommandOutcome
+from bot.policy.facts import PullRequestFacts, ReviewRequestRemoval
 from bot.policy.reviewers import (
-    choose_reviewers,
+    ReviewPlan,
+    plan_review_request,
     removed_reviewers,
     reviewer_candidates,
     surplus_requests,
 )
-from bot.policy.verdict import MapRef, evaluate
+from bot.policy.verdict import MapRef, Verdict, evaluate
 
 from .builders import NOW, approve, at, comment, facts, make_map
 
 AMAP = make_map()
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
+
+
+def _plan(
+    pr: PullRequestFacts, verdict: Verdict, *, count: int = 1, amap: AffiliationMap | None = None
+) -> ReviewPlan:
+    """The plan once the candidates' load is read (none of them has any)."""
+    amap = amap or make_map(policy={"request_reviewers": count})
+    return plan_review_request(pr, amap, verdict, now=NOW, load={})
+
+
+def _chosen(pr: PullRequestFacts, verdict: Verdict, *, count: int = 1) -> list[str]:
+    return list(_plan(pr, verdict, count=count).ask)
 
 
 def _candidates(pr, *, load=None, amap=AMAP):  # type: ignore[no-untyped-def]
@@ -70,7 +87,7 @@ def test_order_new_companies_then_load_then_stable_hash() -> None:
 def test_choose_reviewers(requested: tuple[str, ...], count: int, expected_len: int) -> None:
     pr = replace(facts(reviews=(approve("bob"),)), requested_reviewers=requested)
     verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
-    chosen = choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=count)
+    chosen = _chosen(pr, verdict, count=count)
     assert len(chosen) == expected_len
     assert not set(chosen) & {"alice", "bob", "oscar"}
 
@@ -78,14 +95,14 @@ def test_choose_reviewers(requested: tuple[str, ...], count: int, expected_len: 
 def test_nobody_is_requested_when_no_review_is_needed() -> None:
     pr = facts(files=("docs/a.md",), reviews=(approve("bob"),))
     verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
-    assert choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1) == []
+    assert _chosen(pr, verdict) == []
 
 
 def test_a_protected_change_short_of_companies_asks_for_reviewers() -> None:
     pr = facts(opener="erin", files=("GOVERNANCE.md",), reviews=(approve("carol"),))
     verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
     assert not verdict.needs_independent_review
-    chosen = choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1)
+    chosen = _chosen(pr, verdict)
     assert chosen
     assert chosen[0] not in {"carol", "oscar", "erin", "dave"}
 
@@ -93,7 +110,6 @@ def test_a_protected_change_short_of_companies_asks_for_reviewers() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"count": -1}, "count"),
         ({"load": {"ivan": -1}}, "load"),
         ({"now": NOW.replace(tzinfo=None)}, "timezone"),
     ],
@@ -101,9 +117,9 @@ def test_a_protected_change_short_of_companies_asks_for_reviewers() -> None:
 def test_bad_inputs(kwargs: dict[str, object], message: str) -> None:
     pr = facts(reviews=(approve("bob"),))
     verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
-    arguments: dict[str, object] = {"load": {}, "now": NOW, "count": 1, **kwargs}
+    arguments: dict[str, object] = {"load": {}, "now": NOW, **kwargs}
     with pytest.raises(ValueError, match=message):
-        choose_reviewers(pr, AMAP, verdict, **arguments)  # type: ignore[arg-type]
+        plan_review_request(pr, AMAP, verdict, **arguments)  # type: ignore[arg-type]
 
 
 def _removal(reviewer: str, actor: str | None) -> ReviewRequestRemoval:
@@ -147,7 +163,7 @@ def test_removed_review_requests(
     )
     candidates, verdict = _candidates(pr)
     assert candidates == [login for login in BASELINE if login not in excluded]
-    assert choose_reviewers(pr, AMAP, verdict, load={}, now=NOW, count=1) == chosen
+    assert _chosen(pr, verdict) == chosen
 
 
 def test_every_candidate_removed_leaves_nobody_to_ask() -> None:
@@ -179,3 +195,87 @@ def test_a_racing_surplus_is_withdrawn_the_same_way_everywhere(
     # Every process, whatever order GitHub lists the requests in, withdraws the same people.
     assert surplus == surplus_requests(pr, list(reversed(pending)), eligible, count=count)
     assert "outsider" not in surplus
+
+
+def _click(kind: str = "request", *, applied: bool = True) -> CommandOutcome:
+    return CommandOutcome(
+        comment_id="click", comment_database_id=None, author="carol", command=kind,
+        kind=kind, applied=applied,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+MINOR = {"files": ("docs/a.md",)}  # no review is needed on its own
+ASKED_BY_COMMAND = {**MINOR, "comments": (comment("carol", "/coi request"),)}
+
+
+@pytest.mark.parametrize(
+    ("pr_args", "clicks", "due"),
+    [
+        ({"reviews": (approve("bob"),)}, (), True),  # same-company approval of a major change
+        (MINOR, (), False),
+        (ASKED_BY_COMMAND, (), True),  # a fresh `/coi request`: asked even though not needed
+        (MINOR, (_click(),), True),  # a click on `Request reviewer`
+        (MINOR, (_click(applied=False),), False),  # a refused click asks nobody
+        (MINOR, (_click("recheck"),), False),
+        ({"reviews": (approve("bob"),), "draft": True}, (), False),  # never on a draft
+        ({"reviews": (approve("bob"),), "state": "CLOSED"}, (), False),
+        ({"reviews": (approve("bob"),), "requested_reviewers": ("carol",)}, (), False),  # pending
+        ({"opener": "erin", "files": ("GOVERNANCE.md",), "reviews": (approve("carol"),)}, (), True),
+    ],
+)
+def test_when_a_request_is_due(
+    pr_args: dict[str, Any], clicks: tuple[CommandOutcome, ...], due: bool
+) -> None:
+    pr = facts(**pr_args)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    first = plan_review_request(
+        pr, AMAP, verdict, now=NOW, commands=verdict.command_outcomes, clicks=clicks
+    )
+    # Due: the first step names candidates whose load to read and asks nobody yet.
+    assert bool(first.needs_load) == due
+    assert first.ask == ()
+    if due:
+        second = plan_review_request(
+            pr, AMAP, verdict, now=NOW, commands=verdict.command_outcomes, clicks=clicks, load={}
+        )
+        assert second.ask
+        assert not second.needs_load
+        assert second.ask[0] not in {pr.opener, *(r.author for r in pr.reviews)}
+
+
+def test_a_reviewer_a_racing_evaluation_asked_is_pending_not_asked_again() -> None:
+    pr = facts(reviews=(approve("bob"),))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    plan = plan_review_request(pr, AMAP, verdict, now=NOW, load={}, asked_now=("Heidi",))
+    assert plan.ask == ()
+    assert plan.pending == ("Heidi",)
+    assert plan.shown == ("Heidi",)
+
+
+def test_nobody_left_is_said_whenever_a_review_is_needed() -> None:
+    removals = tuple(_removal(login, login) for login in BASELINE)
+    pr = facts(reviews=(approve("bob"),), review_request_removals=removals)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    plan = plan_review_request(pr, AMAP, verdict, now=NOW)
+    assert plan.no_candidate
+    assert not plan.needs_load
+    quiet = plan_review_request(pr, make_map(policy={"request_reviewers": 0}), verdict, now=NOW)
+    assert not quiet.no_candidate  # a map that asks nobody never says nobody is left
+
+
+def test_an_edit_into_a_request_asks_like_a_fresh_command() -> None:
+    note = comment("carol", "/coi request")
+    pr = facts(**{**MINOR, "comments": (replace(note, viewer_reactions=("THUMBS_UP",)),)})
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    commands = verdict.command_outcomes
+    edit = CommentEdit(comment_id=note.database_id or 0, node_id=note.id, previous_body="hi")
+    plain = plan_review_request(pr, AMAP, verdict, now=NOW, commands=commands)
+    assert not plain.needs_load  # its `+1` says the request was carried out
+    edited = plan_review_request(pr, AMAP, verdict, now=NOW, commands=commands, edits=(edit,))
+    assert edited.needs_load
+
+
+def test_the_check_shows_new_requests_else_pending_ones() -> None:
+    assert ReviewPlan(ordered=("erin", "heidi"), count=1).shown == ("erin",)
+    assert ReviewPlan(pending=("carol",)).shown == ("carol",)
+    assert ReviewPlan().shown == ()

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.edits import CommentEdit
-from bot.engine import edited_comment, request_added_by_edit
-from bot.policy.commands import holds_request, replay
+from bot.intents import CommentEdit
+from bot.policy.commands import edited_comment, holds_request, replay, request_added_by_edit
 from bot.policy.facts import Comment
 from tests.policy.builders import comment, facts, make_map
 
