@@ -17,7 +17,7 @@ from bot.github.deliveries import Redeliverer
 from bot.github.map_source import git_blob_sha
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
-from bot.sim.harness import Stage
+from bot.stage import Stage
 from bot.web.reconciler import (
     REPAIR_KEY,
     CheckState,
