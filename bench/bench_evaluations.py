@@ -16,10 +16,11 @@ import resource
 import time
 from datetime import UTC, datetime
 
+from githubsim.simulator import GitHubSimulator
+
 from bot.affiliations.loader import load_map_file
 from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.sim.harness import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
-from bot.sim.simulator import GitHubSimulator
+from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
 
 TARGET_PER_SECOND = 100.0
 SECRET = "bench-secret"

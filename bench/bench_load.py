@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from githubsim.simulator import GitHubSimulator
 
 from bot.affiliations.loader import load_map_file
 from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.sim.harness import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
-from bot.sim.simulator import GitHubSimulator
+from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
 
 SECRET = "bench-secret"
 ACK_P99_TARGET_MS = 50.0

@@ -34,6 +34,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from githubsim.reference import PAYLOAD_EXAMPLES  # noqa: E402
+
 from bot.logs import configure_logging  # noqa: E402
 from bot.pr import PullRequestRef  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
@@ -41,9 +43,7 @@ from bot.web.app import create_app  # noqa: E402
 from bot.web.signature import SIGNATURE_HEADER, sign, signature_matches  # noqa: E402
 
 SECRET = "bench secret"
-PAYLOAD = (
-    ROOT.parent / "shared" / "github" / "payloads" / "pull_request" / "synchronize.payload.json"
-)
+PAYLOAD = PAYLOAD_EXAMPLES / "pull_request" / "synchronize.payload.json"
 P99_TARGET_MS = 20.0
 RSS_TARGET_MB = 150.0
 PULL_REQUESTS = 500

@@ -12,14 +12,20 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_file
-from bot.sim.harness import BUNDLED_MAP, Stage
-from bot.sim.simulator import GitHubSimulator
+from bot.stage import BUNDLED_MAP, Stage
+
+if TYPE_CHECKING:
+    from githubsim import GitHubSimulator
 
 OWNER, REPO = "StackStorm", "st2"
+SIMULATOR_MISSING = (
+    "coi-bot demo needs the GitHub simulator, which comes with the development environment: "
+    "in a clone of the repository run `uv run --frozen coi-bot demo`"
+)
 
 
 class DemoError(RuntimeError):
@@ -166,6 +172,11 @@ async def play_demo(out: TextIO, *, map_path: Path = BUNDLED_MAP) -> int:
 
 
 def run_demo(out: TextIO | None = None, *, map_path: Path = BUNDLED_MAP) -> int:
+    try:
+        import githubsim  # noqa: F401 - only the development environment installs it
+    except ImportError:
+        print(SIMULATOR_MISSING, file=sys.stderr)
+        return 2
     try:
         return asyncio.run(play_demo(out or sys.stdout, map_path=map_path))
     except DemoError as error:

@@ -1,4 +1,5 @@
-"""Fixtures every test module may use: the shared GitHub reference data and a fresh App key."""
+"""Fixtures every test module may use: GitHub's reference data, the StackStorm governance
+examples (both vendored in the repository) and a fresh App key."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from githubsim.reference import REFERENCE_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
-# CI lays a copy of shared/ beside the clone; so does every developer's checkout.
-SHARED = ROOT.parent / "shared"
+STACKSTORM_DIR = Path(__file__).resolve().parent / "data" / "stackstorm"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not (SHARED / "github").is_dir():
-        pytest.fail(f"the shared reference data is missing: expected it at {SHARED}")
-    return SHARED
+def reference_dir() -> Path:
+    """GitHub's REST subset, webhook schemas and examples, GraphQL schema (githubsim.reference)."""
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def stackstorm_dir() -> Path:
+    """StackStorm's governance files and a cncf/gitdm sample (tests/data/stackstorm/SOURCES.md)."""
+    return STACKSTORM_DIR
 
 
 @pytest.fixture(scope="session")

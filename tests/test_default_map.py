@@ -57,8 +57,8 @@ def test_tsc_is_owners_md_voting_tiers(bundled: AffiliationMap) -> None:
     assert set(bundled.tsc_members()) == OWNERS_TSC
 
 
-def test_people_match_a_fresh_import(bundled: AffiliationMap, shared_dir: Path) -> None:
-    owners = (shared_dir / "examples" / "stackstorm" / "OWNERS.md").read_text(encoding="utf-8")
+def test_people_match_a_fresh_import(bundled: AffiliationMap, stackstorm_dir: Path) -> None:
+    owners = (stackstorm_dir / "OWNERS.md").read_text(encoding="utf-8")
     imported = import_owners(owners)
     assert bundled.document.people == imported.people
     assert set(bundled.document.companies) == set(imported.companies)

@@ -35,23 +35,18 @@ from bot.cli import main
 
 
 @pytest.fixture(scope="module")
-def stackstorm(shared_dir: Path) -> Path:
-    return shared_dir / "examples" / "stackstorm"
+def owners_text(stackstorm_dir: Path) -> str:
+    return (stackstorm_dir / "OWNERS.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def owners_text(stackstorm: Path) -> str:
-    return (stackstorm / "OWNERS.md").read_text(encoding="utf-8")
+def owners_2020_text(stackstorm_dir: Path) -> str:
+    return (stackstorm_dir / "history" / "OWNERS.2020-02-11.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def owners_2020_text(stackstorm: Path) -> str:
-    return (stackstorm / "history" / "OWNERS.2020-02-11.md").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def gitdm_text(stackstorm: Path) -> str:
-    sample = stackstorm / "cncf-gitdm" / "developers_affiliations1.head199.redacted.txt"
+def gitdm_text(stackstorm_dir: Path) -> str:
+    sample = stackstorm_dir / "cncf-gitdm" / "developers_affiliations1.head199.redacted.txt"
     return sample.read_text(encoding="utf-8")
 
 
@@ -508,9 +503,9 @@ def test_dump_map_round_trips(document: MapDocument) -> None:
     ],
 )
 def test_cli_import_prints_a_valid_map(
-    stackstorm: Path, kind: str, file: str, capsys: pytest.CaptureFixture[str]
+    stackstorm_dir: Path, kind: str, file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["import", kind, str(stackstorm / file)]) == 0
+    assert main(["import", kind, str(stackstorm_dir / file)]) == 0
     printed = capsys.readouterr().out
     amap = load_text(printed)
     if kind == "owners":

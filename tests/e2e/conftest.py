@@ -1,5 +1,5 @@
 """The real bot against the simulator over loopback HTTP, every request validated against GitHub's
-own descriptions (openapi-subset.json and the full GraphQL schema from ../shared)."""
+own descriptions (openapi-subset.json and the full GraphQL schema from githubsim.reference)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from githubsim.simulator import GitHubSimulator
+from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
-from bot.sim.harness import Stage
-from bot.sim.simulator import GitHubSimulator
-from tests.sim.validation import OpenApiRequestValidator, graphql_validator
+from bot.stage import Stage
 
 OWNER, NAME = "acme", "widgets"
 REPO = f"{OWNER}/{NAME}"
@@ -39,14 +39,14 @@ policy:
 
 
 @pytest.fixture(scope="session")
-def rest_validator(shared_dir: Path) -> OpenApiRequestValidator:
-    spec = json.loads((shared_dir / "github" / "openapi-subset.json").read_text())
+def rest_validator(reference_dir: Path) -> OpenApiRequestValidator:
+    spec = json.loads((reference_dir / "openapi-subset.json").read_text())
     return OpenApiRequestValidator(spec)
 
 
 @pytest.fixture
 def stage_factory(
-    shared_dir: Path, rest_validator: OpenApiRequestValidator, tmp_path: Path
+    reference_dir: Path, rest_validator: OpenApiRequestValidator, tmp_path: Path
 ) -> Callable[..., Stage]:
     def build(**options: Any) -> Stage:
         bundled = tmp_path / "bundled.yml"
@@ -54,7 +54,7 @@ def stage_factory(
         return Stage(
             bundled_map=bundled,
             request_validator=rest_validator,
-            graphql_validator=graphql_validator(shared_dir / "github/graphql/schema.graphql"),
+            graphql_validator=graphql_validator(reference_dir / "graphql" / "schema.graphql"),
             **options,
         )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.sim.harness import Stage
+from bot.stage import Stage
 from bot.web.signature import sign
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, check_writes, count, latest_check, seed
 
@@ -129,9 +129,9 @@ async def post(stage: Stage, body: bytes, headers: dict[str, str]) -> int:
         return r.status
 
 
-def shared_payload(shared_dir: Path, name: str, stage: Stage, number: int) -> dict[str, Any]:
+def shared_payload(reference_dir: Path, name: str, stage: Stage, number: int) -> dict[str, Any]:
     """A recorded GitHub delivery, pointed at the simulated repository and PR."""
-    payload: dict[str, Any] = json.loads((shared_dir / "github/payloads" / name).read_text())
+    payload: dict[str, Any] = json.loads((reference_dir / "payloads" / name).read_text())
     sim = stage.sim
     repo = sim.find_repo(OWNER, NAME)
     assert repo is not None
@@ -143,7 +143,7 @@ def shared_payload(shared_dir: Path, name: str, stage: Stage, number: int) -> di
 
 
 async def test_bad_or_missing_signatures_are_refused_before_any_github_call(
-    stage: Stage, shared_dir: Path
+    stage: Stage, reference_dir: Path
 ) -> None:
     number = await stage.sim.open_pull_request(
         REPO, author="alice", title="t", files={"a.txt": "a\n"}
@@ -151,7 +151,7 @@ async def test_bad_or_missing_signatures_are_refused_before_any_github_call(
     await stage.settle()
     stage.sim.reset_calls()
     body = json.dumps(
-        shared_payload(shared_dir, "pull_request/labeled.payload.json", stage, number)
+        shared_payload(reference_dir, "pull_request/labeled.payload.json", stage, number)
     )
     headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-1"}
     assert await post(stage, body.encode(), headers) == 401
@@ -161,13 +161,13 @@ async def test_bad_or_missing_signatures_are_refused_before_any_github_call(
     assert stage.sim.calls == []
 
 
-async def test_a_duplicate_delivery_is_processed_once(stage: Stage, shared_dir: Path) -> None:
+async def test_a_duplicate_delivery_is_processed_once(stage: Stage, reference_dir: Path) -> None:
     number = await stage.sim.open_pull_request(
         REPO, author="alice", title="t", files={"a.txt": "a\n"}
     )
     await stage.settle()
     stage.sim.reset_calls()
-    payload = shared_payload(shared_dir, "pull_request/labeled.payload.json", stage, number)
+    payload = shared_payload(reference_dir, "pull_request/labeled.payload.json", stage, number)
     assert await stage.sim.deliver("pull_request", payload, delivery_id="same-id") == 202
     await stage.settle()
     assert await stage.sim.deliver("pull_request", payload, delivery_id="same-id") == 200
@@ -184,7 +184,7 @@ async def test_an_unknown_event_is_acknowledged_and_ignored(stage: Stage) -> Non
 
 
 async def test_a_burst_of_50_events_on_one_pr_is_evaluated_at_most_twice(
-    stage_factory: Callable[..., Stage], shared_dir: Path
+    stage_factory: Callable[..., Stage], reference_dir: Path
 ) -> None:
     async with stage_factory(coalesce_seconds=0.3) as stage:
         seed(stage)
@@ -193,7 +193,7 @@ async def test_a_burst_of_50_events_on_one_pr_is_evaluated_at_most_twice(
         )
         await stage.settle()
         stage.sim.reset_calls()
-        payload = shared_payload(shared_dir, "pull_request/labeled.payload.json", stage, number)
+        payload = shared_payload(reference_dir, "pull_request/labeled.payload.json", stage, number)
         statuses = await asyncio.gather(
             *(stage.sim.deliver("pull_request", payload) for _ in range(50))
         )

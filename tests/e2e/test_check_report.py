@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives import serialization
+from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
 from bot.dryrun import (
     CheckError,
@@ -24,9 +25,8 @@ from bot.dryrun import (
 )
 from bot.github.auth import app_jwt
 from bot.settings import Secret
-from bot.sim import GitHubSimulator
+from githubsim import GitHubSimulator
 from tests.e2e.conftest import MAP
-from tests.sim.validation import OpenApiRequestValidator, graphql_validator
 
 APP_ID = 777
 OWNER, NAME = "acme", "widgets"
@@ -54,7 +54,7 @@ def clock() -> Clock:
 async def sim(
     app_private_key_pem: str,
     rest_validator: OpenApiRequestValidator,
-    shared_dir: Path,
+    reference_dir: Path,
     clock: Clock,
 ) -> AsyncIterator[GitHubSimulator]:
     key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
@@ -68,7 +68,7 @@ async def sim(
         app_public_key_pem=public,
         webhook_secret="unused: no bot listens",
         request_validator=rest_validator,
-        graphql_validator=graphql_validator(shared_dir / "github/graphql/schema.graphql"),
+        graphql_validator=graphql_validator(reference_dir / "graphql" / "schema.graphql"),
         clock=clock,
     )
     await simulator.start()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.github.replies import ALL_CLEAR, REPLY_MARKER
-from bot.sim.harness import Stage
+from bot.stage import Stage
 from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
 
 REACT = "reactions/create-for-issue-comment"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 from bot.cli import main
-from bot.demo import DemoError, choose_cast, run_demo
+from bot.demo import SIMULATOR_MISSING, DemoError, choose_cast, run_demo
 
 
 def test_the_demo_plays_the_central_story(capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,3 +88,14 @@ def test_a_map_without_a_story_exits_non_zero(
     lonely.write_text("version: 1\n")
     assert run_demo(io.StringIO(), map_path=lonely) == 1
     assert "coi-bot demo: the map has no company" in capsys.readouterr().err
+
+
+def test_without_the_simulator_the_demo_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "githubsim", None)  # as in the wheel and the image
+    assert main(["demo"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == SIMULATOR_MISSING + "\n"
+    assert "uv run --frozen coi-bot demo" in captured.err

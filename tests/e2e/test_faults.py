@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.sim.harness import Stage
+from bot.stage import Stage
 from bot.web.app import create_app
 from bot.web.state import SCHEDULER_KEY
 from tests.e2e.conftest import REPO, latest_check, seed

@@ -24,7 +24,7 @@ from bot.jobs.reconciler import (
 from bot.jobs.redelivery import Redeliverer
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
-from bot.sim.harness import Stage
+from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
 from bot.web.state import METRICS_KEY, SCHEDULER_KEY
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, latest_check, seed

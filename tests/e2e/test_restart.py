@@ -15,11 +15,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from githubsim.simulator import GitHubSimulator
+from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
-from bot.sim.harness import APP_ID, BotProcess, generate_app_key
-from bot.sim.simulator import GitHubSimulator
+from bot.stage import APP_ID, BotProcess, generate_app_key
 from tests.e2e.conftest import MAP, REPO, seed_simulator
-from tests.sim.validation import OpenApiRequestValidator, graphql_validator
 
 SECRET = "restart-secret"
 CONVERGE_SECONDS = 15.0  # a loaded 2-core machine; the cycle itself takes well under a second
@@ -30,7 +30,7 @@ ONE_CYCLE = {"COI_RECONCILE_MINUTES": "60", "COI_REDELIVER_MINUTES": "60"}
 
 @pytest.fixture
 async def sim(
-    shared_dir: Path, rest_validator: OpenApiRequestValidator
+    reference_dir: Path, rest_validator: OpenApiRequestValidator
 ) -> AsyncIterator[tuple[GitHubSimulator, str]]:
     private_pem, public_pem = generate_app_key()
     simulator = GitHubSimulator(
@@ -38,7 +38,7 @@ async def sim(
         app_public_key_pem=public_pem,
         webhook_secret=SECRET,
         request_validator=rest_validator,
-        graphql_validator=graphql_validator(shared_dir / "github/graphql/schema.graphql"),
+        graphql_validator=graphql_validator(reference_dir / "graphql" / "schema.graphql"),
     )
     await simulator.start()
     seed_simulator(simulator)

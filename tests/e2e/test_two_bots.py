@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 from aiohttp import web
+from githubsim.simulator import GitHubSimulator
 
 from bot.github.replies import REPLY_MARKER
-from bot.sim.harness import Stage
-from bot.sim.simulator import GitHubSimulator
+from bot.stage import Stage
 from bot.web.app import create_app
 from bot.web.state import SCHEDULER_KEY
 from tests.e2e.conftest import REPO, seed

@@ -14,19 +14,19 @@ from bot.engine import Engine
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.settings import Secret, Settings
-from bot.sim import GitHubSimulator
+from githubsim import GitHubSimulator
 from tests.test_engine import MAP
 
 REPO = "acme/widgets"
 
 
 @pytest.fixture
-async def sim(app_private_key_pem: str, shared_dir: Path) -> AsyncIterator[GitHubSimulator]:
+async def sim(app_private_key_pem: str, reference_dir: Path) -> AsyncIterator[GitHubSimulator]:
     key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    sdl = (shared_dir / "github" / "graphql" / "schema.graphql").read_text()
+    sdl = (reference_dir / "graphql" / "schema.graphql").read_text()
     schema = build_schema(sdl, assume_valid_sdl=True)  # GitHub repeats two enterprise fields
 
     def graphql_validator(query: str) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from githubsim.validation import reference_graphql_schema
 from graphql import parse, validate
 
 from bot.github import queries
-from tests.sim.validation import shared_graphql_schema
 
 DOCUMENTS = {
     "SNAPSHOT": queries.SNAPSHOT,
@@ -23,8 +23,8 @@ DOCUMENTS = {
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
-def test_the_document_is_valid_against_githubs_schema(name: str, shared_dir: Path) -> None:
-    schema = shared_graphql_schema(shared_dir / "github" / "graphql" / "schema.graphql")
+def test_the_document_is_valid_against_githubs_schema(name: str, reference_dir: Path) -> None:
+    schema = reference_graphql_schema(reference_dir / "graphql" / "schema.graphql")
     errors = validate(schema, parse(DOCUMENTS[name]))
     assert [error.message for error in errors] == []
 

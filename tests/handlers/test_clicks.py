@@ -32,16 +32,18 @@ class ClickRecorder:
         raise AssertionError("a click changes no map")
 
 
-def clicked(shared_dir: Path, identifier: str, *, sender: str = "alice") -> dict[str, Any]:
-    payload = with_installation(load_payload(shared_dir, "check_run/requested_action.payload.json"))
+def clicked(reference_dir: Path, identifier: str, *, sender: str = "alice") -> dict[str, Any]:
+    payload = with_installation(
+        load_payload(reference_dir, "check_run/requested_action.payload.json")
+    )
     payload["requested_action"] = {"identifier": identifier}
     payload["sender"]["login"] = sender
     return payload
 
 
 @pytest.mark.parametrize("identifier", ["recheck", "request"])
-async def test_our_buttons_travel_with_the_clicker(identifier: str, shared_dir: Path) -> None:
-    payload = clicked(shared_dir, identifier, sender="mallory")
+async def test_our_buttons_travel_with_the_clicker(identifier: str, reference_dir: Path) -> None:
+    payload = clicked(reference_dir, identifier, sender="mallory")
     scheduling = ClickRecorder()
     await router.dispatch(
         sansio.Event(payload, event="check_run", delivery_id="d"),
@@ -57,10 +59,10 @@ async def test_our_buttons_travel_with_the_clicker(identifier: str, shared_dir: 
     assert all(ref.installation_id == installation for ref, _ in scheduling.scheduled)
 
 
-async def test_an_unknown_button_still_re_evaluates_without_a_click(shared_dir: Path) -> None:
+async def test_an_unknown_button_still_re_evaluates_without_a_click(reference_dir: Path) -> None:
     scheduling = ClickRecorder()
     await router.dispatch(
-        sansio.Event(clicked(shared_dir, "fix_everything"), event="check_run", delivery_id="d"),
+        sansio.Event(clicked(reference_dir, "fix_everything"), event="check_run", delivery_id="d"),
         scheduler=scheduling,
         map_path=".github/affiliations.yml",
     )

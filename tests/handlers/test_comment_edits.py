@@ -46,9 +46,9 @@ class EditRecorder:
 
 
 def edited(
-    shared_dir: Path, *, body: str, before: str | None = "/coi declare", action: str = "edited"
+    reference_dir: Path, *, body: str, before: str | None = "/coi declare", action: str = "edited"
 ) -> dict[str, Any]:
-    payload = with_installation(load_payload(shared_dir, "issue_comment/edited.payload.json"))
+    payload = with_installation(load_payload(reference_dir, "issue_comment/edited.payload.json"))
     payload["action"] = action
     payload["issue"]["pull_request"] = {"url": "https://api.github.com/repos/o/r/pulls/1"}
     payload["comment"]["body"] = body
@@ -79,9 +79,9 @@ async def dispatch(payload: dict[str, Any]) -> list[tuple[PullRequestRef, Commen
     ],
 )
 async def test_an_edit_that_may_add_a_request_carries_the_old_text(
-    shared_dir: Path, body: str, before: str
+    reference_dir: Path, body: str, before: str
 ) -> None:
-    payload = edited(shared_dir, body=body, before=before)
+    payload = edited(reference_dir, body=body, before=before)
     comment = payload["comment"]
     ((ref, edit),) = await dispatch(payload)
     assert ref == PullRequestRef(
@@ -95,8 +95,8 @@ async def test_an_edit_that_may_add_a_request_carries_the_old_text(
     )
 
 
-def test_the_recorded_edit_carries_its_ids_and_old_text(shared_dir: Path) -> None:
-    payload = with_installation(load_payload(shared_dir, "issue_comment/edited.payload.json"))
+def test_the_recorded_edit_carries_its_ids_and_old_text(reference_dir: Path) -> None:
+    payload = with_installation(load_payload(reference_dir, "issue_comment/edited.payload.json"))
     payload["comment"]["body"] += " Requested a review."
     assert request_edit(payload) == CommentEdit(
         comment_id=492700400,
@@ -116,9 +116,9 @@ def test_the_recorded_edit_carries_its_ids_and_old_text(shared_dir: Path) -> Non
     ],
 )
 async def test_other_comment_events_are_plain_re_evaluations(
-    shared_dir: Path, action: str, body: str, before: str | None
+    reference_dir: Path, action: str, body: str, before: str | None
 ) -> None:
-    ((_, edit),) = await dispatch(edited(shared_dir, body=body, before=before, action=action))
+    ((_, edit),) = await dispatch(edited(reference_dir, body=body, before=before, action=action))
     assert edit is None
 
 
@@ -131,8 +131,10 @@ async def test_other_comment_events_are_plain_re_evaluations(
         lambda p: p["comment"].update({"body": None}),
     ],
 )
-async def test_a_malformed_change_is_a_plain_re_evaluation(shared_dir: Path, mangle: Any) -> None:
-    payload = edited(shared_dir, body="/coi request")
+async def test_a_malformed_change_is_a_plain_re_evaluation(
+    reference_dir: Path, mangle: Any
+) -> None:
+    payload = edited(reference_dir, body="/coi request")
     mangle(payload)
     ((_, edit),) = await dispatch(payload)
     assert edit is None
@@ -140,9 +142,9 @@ async def test_a_malformed_change_is_a_plain_re_evaluation(shared_dir: Path, man
 
 @pytest.mark.parametrize("comment_id", [None, "12", 0, True])
 async def test_an_edit_without_a_rest_id_is_a_plain_re_evaluation(
-    shared_dir: Path, comment_id: Any, caplog: pytest.LogCaptureFixture
+    reference_dir: Path, comment_id: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    payload = edited(shared_dir, body="/coi request")
+    payload = edited(reference_dir, body="/coi request")
     payload["comment"]["id"] = comment_id
     ((_, edit),) = await dispatch(payload)
     assert edit is None
@@ -151,9 +153,9 @@ async def test_an_edit_without_a_rest_id_is_a_plain_re_evaluation(
 
 @pytest.mark.parametrize("node_id", [None, "", 7])
 async def test_an_edit_without_a_node_id_is_matched_by_its_rest_id(
-    shared_dir: Path, node_id: Any
+    reference_dir: Path, node_id: Any
 ) -> None:
-    payload = edited(shared_dir, body="/coi request")
+    payload = edited(reference_dir, body="/coi request")
     payload["comment"]["node_id"] = node_id
     ((_, edit),) = await dispatch(payload)
     assert edit is not None
@@ -161,14 +163,14 @@ async def test_an_edit_without_a_node_id_is_matched_by_its_rest_id(
     assert edit.comment_id == payload["comment"]["id"]
 
 
-async def test_an_edit_by_a_bot_queues_nothing(shared_dir: Path) -> None:
-    payload = edited(shared_dir, body="/coi request")
+async def test_an_edit_by_a_bot_queues_nothing(reference_dir: Path) -> None:
+    payload = edited(reference_dir, body="/coi request")
     payload["comment"]["user"]["type"] = "Bot"
     assert await dispatch(payload) == []
 
 
-async def test_an_edit_on_an_issue_queues_nothing(shared_dir: Path) -> None:
-    payload = edited(shared_dir, body="/coi request")
+async def test_an_edit_on_an_issue_queues_nothing(reference_dir: Path) -> None:
+    payload = edited(reference_dir, body="/coi request")
     del payload["issue"]["pull_request"]
     assert await dispatch(payload) == []
 

@@ -79,6 +79,8 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "issue_comment/created.with-organization.payload.json": [],
     "issue_comment/deleted.payload.json": [],
     "issue_comment/edited.payload.json": [],
+    # No handler answers merge queues yet: the delivery is acknowledged and queues nothing.
+    "merge_group/checks_requested.payload.json": [],
     "ping/payload.json": [],
     "ping/with-app_id.payload.json": [],
     "pull_request/closed.payload.json": [],
@@ -103,17 +105,17 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
 }
 
 
-def test_the_table_covers_every_recorded_payload(shared_dir: Path) -> None:
-    names = {f"{path.parent.name}/{path.name}" for path in payload_files(shared_dir)}
+def test_the_table_covers_every_recorded_payload(reference_dir: Path) -> None:
+    names = {f"{path.parent.name}/{path.name}" for path in payload_files(reference_dir)}
     assert names == set(EXPECTED)
 
 
 @pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
 async def test_each_recorded_delivery_queues_what_the_contract_says(
-    shared_dir: Path, name: str, expected: list[tuple[Any, ...]]
+    reference_dir: Path, name: str, expected: list[tuple[Any, ...]]
 ) -> None:
     event_name = name.split("/")[0]
-    data = with_installation(load_payload(shared_dir, name))
+    data = with_installation(load_payload(reference_dir, name))
     assert await dispatch(event_name, data) == expected
 
 
@@ -129,9 +131,9 @@ async def test_each_recorded_delivery_queues_what_the_contract_says(
     ],
 )
 async def test_a_delivery_without_an_installation_queues_nothing(
-    shared_dir: Path, name: str
+    reference_dir: Path, name: str
 ) -> None:
-    data = load_payload(shared_dir, name)
+    data = load_payload(reference_dir, name)
     data.pop("installation", None)
     if "issue" in data:
         data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/o/r/pulls/1"}
@@ -148,43 +150,43 @@ async def test_a_delivery_without_an_installation_queues_nothing(
         "issue_comment/deleted.payload.json",
     ],
 )
-async def test_a_comment_on_a_pr_queues_the_pr(shared_dir: Path, name: str) -> None:
-    data = with_installation(load_payload(shared_dir, name))
+async def test_a_comment_on_a_pr_queues_the_pr(reference_dir: Path, name: str) -> None:
+    data = with_installation(load_payload(reference_dir, name))
     data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/o/r/pulls/1"}
     number = data["issue"]["number"]
     assert await dispatch("issue_comment", data) == [("schedule", INSTALLATION_ID, *HELLO, number)]
 
 
-async def test_a_comment_by_a_bot_queues_nothing(shared_dir: Path) -> None:
-    data = with_installation(load_payload(shared_dir, "issue_comment/created.payload.json"))
+async def test_a_comment_by_a_bot_queues_nothing(reference_dir: Path) -> None:
+    data = with_installation(load_payload(reference_dir, "issue_comment/created.payload.json"))
     data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/o/r/pulls/1"}
     data["comment"]["user"]["type"] = "Bot"
     assert await dispatch("issue_comment", data) == []
 
 
-async def test_a_comment_action_not_in_the_contract_queues_nothing(shared_dir: Path) -> None:
-    data = with_installation(load_payload(shared_dir, "issue_comment/created.payload.json"))
+async def test_a_comment_action_not_in_the_contract_queues_nothing(reference_dir: Path) -> None:
+    data = with_installation(load_payload(reference_dir, "issue_comment/created.payload.json"))
     data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/o/r/pulls/1"}
     data["action"] = "pinned"
     assert await dispatch("issue_comment", data) == []
 
 
 @pytest.mark.parametrize("action", ["edited"])
-async def test_an_edited_review_queues_the_pr(shared_dir: Path, action: str) -> None:
-    data = load_payload(shared_dir, "pull_request_review/submitted.payload.json")
+async def test_an_edited_review_queues_the_pr(reference_dir: Path, action: str) -> None:
+    data = load_payload(reference_dir, "pull_request_review/submitted.payload.json")
     data["action"] = action
     assert await dispatch("pull_request_review", data) == [pr2()]
 
 
 @pytest.mark.parametrize("action", ["edited"])
-async def test_an_edited_pr_queues_it(shared_dir: Path, action: str) -> None:
-    data = load_payload(shared_dir, "pull_request/opened.payload.json")
+async def test_an_edited_pr_queues_it(reference_dir: Path, action: str) -> None:
+    data = load_payload(reference_dir, "pull_request/opened.payload.json")
     data["action"] = action
     assert await dispatch("pull_request", data) == [pr2()]
 
 
-async def test_a_check_suite_naming_several_prs_queues_each_once(shared_dir: Path) -> None:
-    data = load_payload(shared_dir, "check_suite/rerequested.payload.json")
+async def test_a_check_suite_naming_several_prs_queues_each_once(reference_dir: Path) -> None:
+    data = load_payload(reference_dir, "check_suite/rerequested.payload.json")
     template = data["check_suite"]["pull_requests"][0]
     data["check_suite"]["pull_requests"] = [
         {**copy.deepcopy(template), "number": number} for number in (5, 3, 5)
@@ -196,9 +198,9 @@ async def test_a_check_suite_naming_several_prs_queues_each_once(shared_dir: Pat
 
 
 def push_of_map(
-    shared_dir: Path, *, repo: str = "Hello-World", ref: str = "refs/heads/master"
+    reference_dir: Path, *, repo: str = "Hello-World", ref: str = "refs/heads/master"
 ) -> dict[str, Any]:
-    data = load_payload(shared_dir, "push/with-new-branch.payload.json")
+    data = load_payload(reference_dir, "push/with-new-branch.payload.json")
     data["repository"]["name"] = repo
     data["ref"] = ref
     data["commits"][0]["modified"] = [MAP_PATH]
@@ -206,31 +208,31 @@ def push_of_map(
 
 
 async def test_a_push_of_the_map_to_the_default_branch_sweeps_the_repository(
-    shared_dir: Path,
+    reference_dir: Path,
 ) -> None:
-    assert await dispatch("push", push_of_map(shared_dir)) == [
+    assert await dispatch("push", push_of_map(reference_dir)) == [
         ("map_changed", *HELLO),
         ("sweep", 1, *HELLO),
     ]
 
 
 async def test_a_push_of_the_map_to_the_owners_github_repository_sweeps_the_owner(
-    shared_dir: Path,
+    reference_dir: Path,
 ) -> None:
-    data = push_of_map(shared_dir, repo=".github")
+    data = push_of_map(reference_dir, repo=".github")
     assert await dispatch("push", data) == [
         ("map_changed", "Codertocat", ".github"),
         ("sweep_owner", 1, "Codertocat"),
     ]
 
 
-async def test_a_push_of_the_map_to_another_branch_queues_nothing(shared_dir: Path) -> None:
-    data = push_of_map(shared_dir, ref="refs/heads/feature")
+async def test_a_push_of_the_map_to_another_branch_queues_nothing(reference_dir: Path) -> None:
+    data = push_of_map(reference_dir, ref="refs/heads/feature")
     assert await dispatch("push", data) == []
 
 
-async def test_the_map_path_comes_from_the_settings(shared_dir: Path) -> None:
-    data = load_payload(shared_dir, "push/with-new-branch.payload.json")
+async def test_the_map_path_comes_from_the_settings(reference_dir: Path) -> None:
+    data = load_payload(reference_dir, "push/with-new-branch.payload.json")
     assert await dispatch("push", data, map_path="README.md") == [
         ("map_changed", *HELLO),
         ("sweep", 1, *HELLO),
@@ -277,8 +279,8 @@ def test_removing_the_map_on_the_default_branch_changes_it(
 
 
 @pytest.mark.parametrize("action", ["review_request_removed", "review_requested"])
-async def test_a_review_request_change_queues_the_pr(shared_dir: Path, action: str) -> None:
-    data = with_installation(load_payload(shared_dir, "pull_request/labeled.payload.json"))
+async def test_a_review_request_change_queues_the_pr(reference_dir: Path, action: str) -> None:
+    data = with_installation(load_payload(reference_dir, "pull_request/labeled.payload.json"))
     data["action"] = action
     data["requested_reviewer"] = copy.deepcopy(data["sender"])
     assert await dispatch("pull_request", data) == [pr2()]

@@ -30,14 +30,14 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def payload_files(shared_dir: Path) -> list[Path]:
-    return sorted((shared_dir / "github" / "payloads").glob("*/*.json"))
+def payload_files(reference_dir: Path) -> list[Path]:
+    return sorted((reference_dir / "payloads").glob("*/*.json"))
 
 
-def load_payload(shared_dir: Path, name: str) -> dict[str, Any]:
+def load_payload(reference_dir: Path, name: str) -> dict[str, Any]:
     """`name` is "<event>/<file>", e.g. "pull_request/opened.payload.json"."""
     data: dict[str, Any] = json.loads(
-        (shared_dir / "github" / "payloads" / name).read_text(encoding="utf-8")
+        (reference_dir / "payloads" / name).read_text(encoding="utf-8")
     )
     return data
 

@@ -1,7 +1,7 @@
 """Fuzz POST /webhook with at least 10,000 requests: zero 5xx, nothing unsigned acted on, healthy.
 
 Payloads are valid-but-odd instances of GitHub's own webhook JSON Schemas
-(../shared/github/schemas), drawn by hypothesis through a small schema interpreter below
+(githubsim.reference: schemas/), drawn by hypothesis through a small schema interpreter below
 (type, enum, const, properties/required, items, oneOf/anyOf/allOf, $ref across files). Each
 drawn case is sent five ways (signed; signed over other bytes; unsigned; signed with odd
 headers and body; unsigned junk of odd size and content type), then as 20 signed mutants
@@ -288,9 +288,9 @@ ODD = st.fixed_dictionaries(
 
 
 def test_ten_thousand_hostile_requests_leave_the_server_correct_and_healthy(
-    shared_dir: Path,
+    reference_dir: Path,
 ) -> None:
-    store = SchemaStore(shared_dir / "github" / "schemas")
+    store = SchemaStore(reference_dir / "schemas")
     schemas = store.event_schemas()
     loop = asyncio.new_event_loop()
     target = Target()
@@ -333,8 +333,8 @@ def test_ten_thousand_hostile_requests_leave_the_server_correct_and_healthy(
     assert target.statuses[202] > 0, "some drawn payloads must have been acted on"
 
 
-def test_the_schema_interpreter_draws_valid_instances(shared_dir: Path) -> None:
-    store = SchemaStore(shared_dir / "github" / "schemas")
+def test_the_schema_interpreter_draws_valid_instances(reference_dir: Path) -> None:
+    store = SchemaStore(reference_dir / "schemas")
     _, path = next(s for s in store.event_schemas() if s[0] == "ping")
     schema = store.load(path)
 

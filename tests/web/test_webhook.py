@@ -60,8 +60,8 @@ async def client(make_client: MakeClient) -> TestClient[Any, web.Application]:
 
 
 @pytest.fixture
-def opened(shared_dir: Path) -> dict[str, Any]:
-    return load_payload(shared_dir, "pull_request/opened.payload.json")
+def opened(reference_dir: Path) -> dict[str, Any]:
+    return load_payload(reference_dir, "pull_request/opened.payload.json")
 
 
 async def post(client: TestClient[Any, web.Application], delivery: Delivery) -> tuple[int, Any]:
@@ -206,11 +206,11 @@ async def test_a_duplicate_delivery_is_processed_once(
 async def test_an_event_or_action_not_evaluated_is_200_ignored(
     client: TestClient[Any, web.Application],
     recorder: RecordingEvaluate,
-    shared_dir: Path,
+    reference_dir: Path,
     event: str,
     payload: str,
 ) -> None:
-    delivery = Delivery.of(event, with_installation(load_payload(shared_dir, payload)))
+    delivery = Delivery.of(event, with_installation(load_payload(reference_dir, payload)))
     status, body = await post(client, delivery)
     assert (status, body) == (200, {"status": "ignored", "delivery": delivery.delivery_id})
     await drain(client)
@@ -266,7 +266,7 @@ async def test_a_full_queue_is_503_and_the_delivery_can_be_redelivered(
 
 
 async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
-    make_client: MakeClient, recorder: RecordingEvaluate, shared_dir: Path
+    make_client: MakeClient, recorder: RecordingEvaluate, reference_dir: Path
 ) -> None:
     client = await make_client(coalesce_seconds=0.2)
     names = [
@@ -275,7 +275,7 @@ async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
         ("pull_request_review", "pull_request_review/submitted.payload.json"),
     ]
     deliveries = [
-        Delivery.of(event, load_payload(shared_dir, name))
+        Delivery.of(event, load_payload(reference_dir, name))
         for event, name in (names[i % len(names)] for i in range(50))
     ]
     statuses = await asyncio.gather(*(post(client, delivery) for delivery in deliveries))
@@ -288,9 +288,9 @@ async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
 async def test_an_installation_sweeps_the_open_prs_of_its_repositories(
     client: TestClient[Any, web.Application],
     recorder: RecordingEvaluate,
-    shared_dir: Path,
+    reference_dir: Path,
 ) -> None:
-    payload = load_payload(shared_dir, "installation/created.payload.json")
+    payload = load_payload(reference_dir, "installation/created.payload.json")
     status, body = await post(client, Delivery.of("installation", payload))
     assert (status, body["status"]) == (202, "queued")
     await drain(client)
@@ -301,7 +301,7 @@ async def test_an_installation_sweeps_the_open_prs_of_its_repositories(
 
 
 async def test_a_map_pushed_to_the_owners_github_repository_sweeps_the_owner(
-    aiohttp_client: Any, recorder: RecordingEvaluate, shared_dir: Path
+    aiohttp_client: Any, recorder: RecordingEvaluate, reference_dir: Path
 ) -> None:
     async def open_pull_requests(
         installation_id: int, owner: str, repo: str
@@ -318,7 +318,7 @@ async def test_a_map_pushed_to_the_owners_github_repository_sweeps_the_owner(
         installation_repositories=installation_repositories,
     )
     client = await aiohttp_client(app)
-    payload = load_payload(shared_dir, "push/with-new-branch.payload.json")
+    payload = load_payload(reference_dir, "push/with-new-branch.payload.json")
     payload["repository"]["name"] = ".github"
     payload["commits"][0]["added"] = [".github/affiliations.yml"]
     status, body = await post(client, Delivery.of("push", payload))
@@ -333,9 +333,9 @@ async def test_a_map_pushed_to_the_owners_github_repository_sweeps_the_owner(
 async def test_an_issue_comment_on_a_pr_is_queued(
     client: TestClient[Any, web.Application],
     recorder: RecordingEvaluate,
-    shared_dir: Path,
+    reference_dir: Path,
 ) -> None:
-    payload = with_installation(load_payload(shared_dir, "issue_comment/created.payload.json"))
+    payload = with_installation(load_payload(reference_dir, "issue_comment/created.payload.json"))
     payload["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1"}
     assert (await post(client, Delivery.of("issue_comment", payload)))[0] == 202
     await drain(client)

@@ -1,0 +1,774 @@
+"""GitHub's GraphQL API over the simulator's state, executed by graphql-core.
+
+Objects are dicts: a value that is callable is called with the field's arguments (so a connection
+is a function of first/last/after/before), and abstract types carry a `__typename` key.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+    execute,
+    parse,
+    validate,
+)
+
+from githubsim.host import GraphQLHost
+from githubsim.reference import GRAPHQL_SCHEMA
+from githubsim.state import (
+    CheckRun,
+    Comment,
+    Commit,
+    GitIdentity,
+    PullRequest,
+    Reaction,
+    Repository,
+    Review,
+    ReviewRequestEvent,
+    blob_sha,
+    iso,
+)
+
+Node = dict[str, Any]
+MAX_PAGE = 100
+_CURSOR_PREFIX = "cursor:v2:"
+# REST reaction contents -> GraphQL's ReactionContent enum.
+GRAPHQL_REACTION = {
+    "+1": "THUMBS_UP",
+    "-1": "THUMBS_DOWN",
+    "laugh": "LAUGH",
+    "confused": "CONFUSED",
+    "heart": "HEART",
+    "hooray": "HOORAY",
+    "rocket": "ROCKET",
+    "eyes": "EYES",
+}
+REST_REACTION = {graphql: rest for rest, graphql in GRAPHQL_REACTION.items()}
+
+
+@functools.cache
+def github_schema() -> GraphQLSchema:
+    """GitHub's public schema (reference/graphql/); built once per process (~0.7 s)."""
+    sdl = GRAPHQL_SCHEMA.read_text(encoding="utf-8")
+    # The upstream SDL defines two EnterpriseOwnerInfo fields twice (see reference/SOURCES.md).
+    return build_schema(sdl, assume_valid_sdl=True)
+
+
+class GitHubGraphQLError(Exception):
+    """An error GitHub reports with a `type` (NOT_FOUND, EXCESSIVE_PAGINATION, ...)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class LazyNode(dict[str, Any]):
+    """A node whose cheap fields are known up front; the rest is built when first asked for.
+
+    Search pages list many pull requests of which a query usually reads only the id.
+    """
+
+    def __init__(self, known: dict[str, Any], build: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(known)
+        self._build: Callable[[], dict[str, Any]] | None = build
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self and self._build is not None:
+            build, self._build = self._build, None
+            self.update(build())
+        return super().get(key, default)
+
+
+def resolve_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    value = source.get(info.field_name) if isinstance(source, dict) else None
+    return value(**args) if callable(value) else value
+
+
+def resolve_type(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:
+    return value.get("__typename") if isinstance(value, dict) else None
+
+
+def encode_cursor(index: int) -> str:
+    return base64.b64encode(f"{_CURSOR_PREFIX}{index}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError) as error:
+        raise GitHubGraphQLError(
+            "INVALID_CURSOR_ARGUMENTS", f"`{cursor}` does not appear to be a valid cursor."
+        ) from error
+    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+        raise GitHubGraphQLError(
+            "INVALID_CURSOR_ARGUMENTS", f"`{cursor}` does not appear to be a valid cursor."
+        )
+    return int(text[len(_CURSOR_PREFIX) :])
+
+
+def connection(items: Sequence[Any], args: dict[str, Any], *, field: str) -> Node:
+    """A Relay connection over `items`, with GitHub's first/last rules (required, at most 100)."""
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        raise GitHubGraphQLError(
+            "MISSING_PAGINATION_BOUNDARIES",
+            f"You must provide a `first` or `last` value to properly paginate the `{field}` "
+            "connection.",
+        )
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and value > MAX_PAGE:
+            raise GitHubGraphQLError(
+                "EXCESSIVE_PAGINATION",
+                f"Requesting {value} records on the `{field}` connection exceeds the `{name}` "
+                f"limit of {MAX_PAGE} records.",
+            )
+        if value is not None and value < 0:
+            raise GitHubGraphQLError(
+                "INVALID_PAGINATION", f"`{name}` on the `{field}` connection cannot be negative."
+            )
+    window = list(enumerate(items))
+    if args.get("after"):
+        after = decode_cursor(args["after"])
+        window = [pair for pair in window if pair[0] > after]
+    if args.get("before"):
+        before = decode_cursor(args["before"])
+        window = [pair for pair in window if pair[0] < before]
+    has_next = has_previous = False
+    if first is not None:
+        has_next = len(window) > first
+        window = window[:first]
+    if last is not None:
+        has_previous = len(window) > last
+        window = window[len(window) - last :] if last else []
+    return {
+        "totalCount": len(items),
+        "nodes": [node for _, node in window],
+        "edges": [{"cursor": encode_cursor(index), "node": node} for index, node in window],
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+            "startCursor": encode_cursor(window[0][0]) if window else None,
+            "endCursor": encode_cursor(window[-1][0]) if window else None,
+        },
+    }
+
+
+def _connection_of(items: Callable[[], Sequence[Any]], *, field: str) -> Callable[..., Node]:
+    return lambda **args: connection(items(), args, field=field)
+
+
+class GraphQLApi:
+    """Parses (cached), validates and executes documents against the state of one simulator."""
+
+    def __init__(self, sim: GraphQLHost) -> None:
+        self.sim = sim
+        self._documents: dict[str, DocumentNode | list[GraphQLError]] = {}
+
+    def document(self, query: str) -> DocumentNode | list[GraphQLError]:
+        cached = self._documents.get(query)
+        if cached is None:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                cached = [error]
+            else:
+                errors = validate(github_schema(), document)
+                cached = list(errors) if errors else document
+            self._documents[query] = cached
+        return cached
+
+    def run(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        *,
+        installation_id: int | None,
+        scope: frozenset[str] | None,
+    ) -> dict[str, Any]:
+        document = self.document(query)
+        if isinstance(document, list):
+            return {"errors": [error.formatted for error in document]}
+        root = self.root(installation_id, scope)
+        result = execute(
+            github_schema(),
+            document,
+            root_value=root,
+            variable_values=variables,
+            operation_name=operation_name,
+            field_resolver=resolve_field,
+            type_resolver=resolve_type,
+        )
+        if not isinstance(result, ExecutionResult):  # every resolver here is synchronous
+            raise TypeError("asynchronous GraphQL execution is not supported")
+        answer: dict[str, Any] = {}
+        if result.errors:
+            answer["errors"] = [_format_error(error) for error in result.errors]
+        answer["data"] = result.data
+        return answer
+
+    # --- root -------------------------------------------------------------------------------
+
+    def root(self, installation_id: int | None, scope: frozenset[str] | None) -> Node:
+        sim = self.sim
+
+        def visible(repo: Repository) -> bool:
+            return sim.installation_covers(installation_id, repo, scope)
+
+        def repository(owner: str, name: str, **_: Any) -> Node:
+            repo = sim.find_repo(owner, name)
+            if repo is None or not visible(repo):
+                raise GitHubGraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                )
+            return self.repository(repo)
+
+        requested_index: dict[str, list[tuple[Repository, PullRequest]]] | None = None
+
+        def search(query: str, type: str, **args: Any) -> Node:
+            nonlocal requested_index
+            if type != "ISSUE":
+                matches: list[tuple[Repository, PullRequest]] = []
+            else:
+                if requested_index is None:  # once per request: the bot searches per candidate
+                    requested_index = sim.review_request_index(installation_id, scope)
+                matches = sim.search_pulls(
+                    query, installation_id, scope, requested_index=requested_index
+                )
+            page = connection(matches, args, field="search")
+            # Build nodes for the returned page only: a count query must not render every match.
+            built = {
+                id(pair): LazyNode(
+                    {"__typename": "PullRequest", "id": pair[1].node_id},
+                    functools.partial(self.pull_request, *pair),
+                )
+                for pair in page["nodes"]
+            }
+            page["nodes"] = [built[id(pair)] for pair in page["nodes"]]
+            page["edges"] = [{**edge, "node": built[id(edge["node"])]} for edge in page["edges"]]
+            page.update(
+                issueCount=len(matches),
+                codeCount=0,
+                discussionCount=0,
+                repositoryCount=0,
+                userCount=0,
+                wikiCount=0,
+            )
+            return page
+
+        def rate_limit(**_: Any) -> Node:
+            status = sim.rate_limit_status(installation_id, "graphql")
+            return {
+                "cost": 1,
+                "limit": status["limit"],
+                "nodeCount": 0,
+                "remaining": status["remaining"],
+                "resetAt": iso_epoch(status["reset"]),
+                "used": status["used"],
+            }
+
+        def minimize_comment(input: dict[str, Any]) -> Node:
+            located = sim.minimize_comment(
+                input["subjectId"],
+                classifier=input["classifier"],
+                installation_id=installation_id,
+                scope=scope,
+            )
+            if located is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{input['subjectId']}'",
+                )
+            return {
+                "clientMutationId": input.get("clientMutationId"),
+                "minimizedComment": self.comment(*located),
+            }
+
+        def remove_reaction(input: dict[str, Any]) -> Node:
+            content = REST_REACTION[input["content"]]
+            located = sim.remove_reaction(
+                input["subjectId"], content=content, installation_id=installation_id, scope=scope
+            )
+            if located is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND",
+                    f"Could not resolve to a node with the global id of '{input['subjectId']}'",
+                )
+            comment = self.comment(*located)
+            return {
+                "clientMutationId": input.get("clientMutationId"),
+                "subject": comment,
+                "reactionGroups": comment["reactionGroups"],
+            }
+
+        # Query and Mutation fields share this root: validation keeps each to its own type.
+        return {
+            "repository": repository,
+            "search": search,
+            "rateLimit": rate_limit,
+            "viewer": lambda: self.actor(sim.bot_login),
+            "minimizeComment": minimize_comment,
+            "removeReaction": remove_reaction,
+        }
+
+    # --- objects ----------------------------------------------------------------------------
+
+    def actor(self, login: str) -> Node | None:
+        user = self.sim.users.get(login)
+        if user is None:
+            return None
+        return {
+            "__typename": user.type,
+            "login": user.login,
+            "id": user.node_id,
+            "databaseId": user.id,
+            "name": user.name,
+            "email": user.email or "",
+            "url": f"{self.sim.web_url}/{user.login}",
+            "resourcePath": f"/{user.login}",
+            "avatarUrl": lambda **_: f"https://avatars.githubusercontent.com/u/{user.id}?v=4",
+        }
+
+    def repository(self, repo: Repository) -> Node:
+        owner_type = self.sim.account_type(repo.owner)
+
+        def pull_request(number: int) -> Node:
+            pull = repo.pulls.get(number)
+            if pull is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND", f"Could not resolve to a PullRequest with the number of {number}."
+                )
+            return self.pull_request(repo, pull)
+
+        def pull_requests(**args: Any) -> Node:
+            states = args.get("states")
+            pulls = [p for p in repo.pulls.values() if not states or _pull_state(p) in states]
+            if args.get("baseRefName"):
+                pulls = [p for p in pulls if p.base_ref == args["baseRefName"]]
+            pulls.sort(key=lambda p: p.number)
+            return connection(
+                [self.pull_request(repo, p) for p in pulls], args, field="pullRequests"
+            )
+
+        def git_object(expression: str | None = None, oid: str | None = None) -> Node | None:
+            if oid is not None:
+                commit = repo.commits.get(oid)
+                return self.commit(repo, commit) if commit else None
+            if expression is None:
+                return None
+            ref, _, path = expression.partition(":")
+            commit = repo.resolve_ref(ref or repo.default_branch)
+            if commit is None:
+                return None
+            if not path:
+                return self.commit(repo, commit)
+            return self.blob(commit.tree[path]) if path in commit.tree else None
+
+        default_commit = repo.resolve_ref(repo.default_branch)
+        return {
+            "__typename": "Repository",
+            "id": repo.node_id,
+            "databaseId": repo.id,
+            "name": repo.name,
+            "nameWithOwner": repo.full_name,
+            "isPrivate": repo.private,
+            "url": f"{self.sim.web_url}/{repo.full_name}",
+            "owner": {"__typename": owner_type, "login": repo.owner},
+            "defaultBranchRef": {
+                "name": repo.default_branch,
+                "prefix": "refs/heads/",
+                "target": self.commit(repo, default_commit) if default_commit else None,
+            },
+            "pullRequest": pull_request,
+            "pullRequests": pull_requests,
+            "object": git_object,
+        }
+
+    def pull_request(self, repo: Repository, pull: PullRequest) -> Node:
+        def files() -> list[Node]:
+            return [
+                {
+                    "path": change.path,
+                    "additions": change.additions,
+                    "deletions": change.deletions,
+                    "changeType": change.change_type,
+                    "viewerViewedState": "UNVIEWED",
+                }
+                for change in repo.pull_files(pull)
+            ]
+
+        def commits() -> list[Node]:
+            return [
+                {
+                    "__typename": "PullRequestCommit",
+                    "id": f"PRC_{pull.number}_{sha[:12]}",
+                    "commit": self.commit(repo, repo.commits[sha]),
+                }
+                for sha in pull.commit_shas
+            ]
+
+        def reviews(**args: Any) -> Node:
+            chosen = [
+                review
+                for review in pull.reviews
+                if (not args.get("states") or review.state in args["states"])
+                and (not args.get("author") or review.user == args["author"])
+            ]
+            return connection([self.review(repo, pull, r) for r in chosen], args, field="reviews")
+
+        def comments() -> list[Node]:
+            ordered = sorted(
+                (c for c in repo.comments.values() if c.issue_number == pull.number),
+                key=lambda c: c.id,
+            )
+            return [self.comment(repo, c) for c in ordered]
+
+        def review_requests() -> list[Node]:
+            requested: list[Node] = []
+            for login in pull.requested_reviewers:
+                requested.append({"requestedReviewer": self.actor(login)})
+            for team in self.sim.teams_of(repo, pull):
+                requested.append(
+                    {
+                        "requestedReviewer": {
+                            "__typename": "Team",
+                            "slug": team.slug,
+                            "name": team.name,
+                            "id": team.node_id,
+                            "databaseId": team.id,
+                            "combinedSlug": f"{team.org}/{team.slug}",
+                        }
+                    }
+                )
+            return requested
+
+        def labels() -> list[Node]:
+            return [
+                {
+                    "id": repo.labels[name].node_id,
+                    "name": name,
+                    "color": repo.labels[name].color,
+                    "description": repo.labels[name].description,
+                }
+                for name in pull.labels
+            ]
+
+        def timeline_items(**args: Any) -> Node:
+            wanted = args.get("itemTypes")
+            since = args.get("since")
+            # Only review requests (added, removed) are recorded; other types list nothing.
+            events = [
+                event
+                for event in pull.review_request_events
+                if (not wanted or event.item_type in wanted)
+                and (since is None or event.created_at >= _datetime(since))
+            ]
+            page = connection(
+                [self.review_request_event(event) for event in events],
+                args,
+                field="timelineItems",
+            )
+            page.update(
+                totalCount=len(events),
+                filteredCount=len(events),
+                pageCount=len(page["nodes"]),
+                updatedAt=iso(pull.updated_at),
+            )
+            return page
+
+        merge_commit = repo.commits.get(pull.merge_commit_sha) if pull.merge_commit_sha else None
+
+        def changes() -> list[Any]:  # diffed only when a field asks: search pages list many PRs
+            return repo.pull_files(pull)
+
+        return {
+            "__typename": "PullRequest",
+            "id": pull.node_id,
+            "databaseId": pull.id,
+            "number": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "isDraft": pull.draft,
+            "state": _pull_state(pull),
+            "closed": pull.state == "closed",
+            "merged": pull.merged,
+            "baseRefName": pull.base_ref,
+            "baseRef": lambda: self.branch_ref(repo, pull.base_ref),
+            "headRefName": pull.head_ref,
+            "baseRefOid": pull.base_sha,
+            "headRefOid": pull.head_sha,
+            "createdAt": iso(pull.created_at),
+            "updatedAt": iso(pull.updated_at),
+            "url": f"{self.sim.web_url}/{repo.full_name}/pull/{pull.number}",
+            "author": self.actor(pull.author),
+            "additions": lambda: sum(c.additions for c in changes()),
+            "deletions": lambda: sum(c.deletions for c in changes()),
+            "changedFiles": lambda: len(changes()),
+            "repository": lambda: self.repository(repo),
+            "labels": _connection_of(labels, field="labels"),
+            "files": _connection_of(files, field="files"),
+            "commits": _connection_of(commits, field="commits"),
+            "reviews": reviews,
+            "comments": _connection_of(comments, field="comments"),
+            "reviewRequests": _connection_of(review_requests, field="reviewRequests"),
+            "timelineItems": timeline_items,
+            "closedAt": iso(pull.closed_at) if pull.closed_at else None,
+            "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
+            "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+        }
+
+    def review_request_event(self, event: ReviewRequestEvent) -> Node:
+        return {
+            "__typename": event.typename,
+            "id": event.node_id,
+            "createdAt": iso(event.created_at),
+            "actor": self.actor(event.actor),
+            "requestedReviewer": self.actor(event.reviewer),
+            "pullRequest": lambda: None,  # not followed back: the bot never asks for it
+        }
+
+    def git_actor(self, identity: GitIdentity) -> Node:
+        login = identity.login or self.sim.login_for_email(identity.email)
+        user = self.sim.users.get(login) if login else None
+        return {
+            "name": identity.name,
+            "email": identity.email,
+            "date": iso(identity.date),
+            "user": self.actor(user.login) if user is not None and not user.bot else None,
+            "avatarUrl": lambda **_: "https://avatars.githubusercontent.com/u/0?v=4",
+        }
+
+    def blob(self, text: str) -> Node:
+        oid = blob_sha(text)
+        return {
+            "__typename": "Blob",
+            "id": f"B_{oid}",
+            "oid": oid,
+            "abbreviatedOid": oid[:7],
+            "text": text,
+            "byteSize": len(text.encode()),
+            "isBinary": False,
+            "isTruncated": False,
+        }
+
+    def branch_ref(self, repo: Repository, branch: str) -> Node | None:
+        """A branch as GraphQL's `Ref`: its tip is the target (None once the branch is gone)."""
+        tip = repo.branches.get(branch)
+        if tip is None:
+            return None
+        return {
+            "__typename": "Ref",
+            "name": branch,
+            "prefix": "refs/heads/",
+            "target": self.commit(repo, repo.commits[tip]),
+        }
+
+    def commit(self, repo: Repository, commit: Commit) -> Node:
+        def file(path: str) -> Node | None:
+            if path not in commit.tree:
+                return None
+            text = commit.tree[path]
+            name = path.rsplit("/", 1)[-1]
+            return {
+                "name": name,
+                "path": path,
+                "oid": blob_sha(text),
+                "type": "blob",
+                "mode": 33188,
+                "extension": "." + name.rsplit(".", 1)[-1] if "." in name else None,
+                "size": len(text.encode()),
+                "lineCount": len(text.splitlines()),
+                "isGenerated": False,
+                "object": self.blob(text),
+            }
+
+        def check_suites(**args: Any) -> Node:
+            filter_by = args.get("filterBy") or {}
+            suites = [
+                suite
+                for suite in self.sim.suites.values()
+                if suite.repo == repo.full_name and suite.head_sha == commit.sha
+            ]
+            if filter_by.get("appId") is not None:
+                suites = [s for s in suites if s.app_id == filter_by["appId"]]
+            if filter_by.get("checkName") is not None:
+                suites = [
+                    s
+                    for s in suites
+                    if any(r.name == filter_by["checkName"] for r in self.sim.runs_of_suite(s.id))
+                ]
+            suites.sort(key=lambda s: s.id)
+            return connection(
+                [self.check_suite(repo, s.id) for s in suites], args, field="checkSuites"
+            )
+
+        headline = commit.message.split("\n", 1)[0]
+        return {
+            "__typename": "Commit",
+            "id": f"C_{commit.sha}",
+            "oid": commit.sha,
+            "abbreviatedOid": commit.sha[:7],
+            "message": commit.message,
+            "messageHeadline": headline,
+            "messageBody": commit.message[len(headline) :].strip(),
+            "committedDate": iso(commit.committer.date),
+            "authoredDate": iso(commit.author.date),
+            "author": self.git_actor(commit.author),
+            "committer": self.git_actor(commit.committer),
+            "url": f"{self.sim.web_url}/{repo.full_name}/commit/{commit.sha}",
+            "file": file,
+            "checkSuites": check_suites,
+            "parents": lambda **args: connection(
+                [self.commit(repo, repo.commits[sha]) for sha in commit.parents],
+                args,
+                field="parents",
+            ),
+        }
+
+    def check_suite(self, repo: Repository, suite_id: int) -> Node:
+        suite = self.sim.suites[suite_id]
+
+        def check_runs(**args: Any) -> Node:
+            filter_by = args.get("filterBy") or {}
+            runs = sorted(self.sim.runs_of_suite(suite.id), key=lambda r: r.id)
+            if filter_by.get("checkName") is not None:
+                runs = [r for r in runs if r.name == filter_by["checkName"]]
+            if filter_by.get("appId") is not None:
+                runs = [r for r in runs if r.app_id == filter_by["appId"]]
+            if filter_by.get("status") is not None:
+                runs = [r for r in runs if r.status.upper() == filter_by["status"]]
+            if filter_by.get("statuses"):
+                runs = [r for r in runs if r.status.upper() in filter_by["statuses"]]
+            if filter_by.get("conclusions"):
+                runs = [
+                    r
+                    for r in runs
+                    if r.conclusion and r.conclusion.upper() in filter_by["conclusions"]
+                ]
+            if filter_by.get("checkType", "LATEST") == "LATEST":
+                latest: dict[str, CheckRun] = {}
+                for run in runs:
+                    latest[run.name] = run
+                runs = list(latest.values())
+            return connection([self.check_run(repo, r) for r in runs], args, field="checkRuns")
+
+        return {
+            "__typename": "CheckSuite",
+            "id": suite.node_id,
+            "databaseId": suite.id,
+            "app": {
+                "databaseId": self.sim.app_id,
+                "slug": self.sim.app_slug,
+                "name": self.sim.app_slug,
+            },
+            "checkRuns": check_runs,
+        }
+
+    def check_run(self, repo: Repository, run: CheckRun) -> Node:
+        return {
+            "__typename": "CheckRun",
+            "id": run.node_id,
+            "databaseId": run.id,
+            "name": run.name,
+            "externalId": run.external_id,
+            "status": run.status.upper(),
+            "conclusion": run.conclusion.upper() if run.conclusion else None,
+            "title": run.title,
+            "summary": run.summary,
+            "text": run.text,
+            "detailsUrl": run.details_url,
+            "startedAt": iso(run.started_at),
+            "completedAt": iso(run.completed_at) if run.completed_at else None,
+            "url": f"{self.sim.web_url}/{repo.full_name}/runs/{run.id}",
+            "permalink": f"{self.sim.web_url}/{repo.full_name}/runs/{run.id}",
+        }
+
+    def review(self, repo: Repository, pull: PullRequest, review: Review) -> Node:
+        return {
+            "__typename": "PullRequestReview",
+            "id": review.node_id,
+            "databaseId": review.id,
+            "author": self.actor(review.user),
+            "state": review.state,
+            "body": review.body,
+            "submittedAt": iso(review.submitted_at),
+            "createdAt": iso(review.submitted_at),
+            "commit": self.commit(repo, repo.commits[review.commit_id]),
+            "url": (
+                f"{self.sim.web_url}/{repo.full_name}/pull/{pull.number}"
+                f"#pullrequestreview-{review.id}"
+            ),
+        }
+
+    def comment(self, repo: Repository, comment: Comment) -> Node:
+        return {
+            "__typename": "IssueComment",
+            "id": comment.node_id,
+            "databaseId": comment.id,
+            "author": self.actor(comment.user),
+            "body": comment.body,
+            "createdAt": iso(comment.created_at),
+            "updatedAt": iso(comment.updated_at),
+            "isMinimized": comment.minimized_reason is not None,
+            "minimizedReason": comment.minimized_reason,
+            # The viewer is the App: installation tokens are the only GraphQL callers here.
+            "viewerDidAuthor": comment.user == self.sim.bot_login,
+            "reactionGroups": self.reaction_groups(comment.reactions),
+            "url": (
+                f"{self.sim.web_url}/{repo.full_name}/pull/{comment.issue_number}"
+                f"#issuecomment-{comment.id}"
+            ),
+        }
+
+    def reaction_groups(self, reactions: Sequence[Reaction]) -> list[Node]:
+        """Reactable.reactionGroups: one group per content, in first-reaction order."""
+        groups: dict[str, list[Reaction]] = {}
+        for reaction in reactions:
+            groups.setdefault(GRAPHQL_REACTION[reaction.content], []).append(reaction)
+        return [
+            {
+                "content": content,
+                "createdAt": iso(members[0].created_at),
+                "viewerHasReacted": any(r.user == self.sim.bot_login for r in members),
+            }
+            for content, members in groups.items()
+        ]
+
+
+def _pull_state(pull: PullRequest) -> str:
+    return "MERGED" if pull.merged else pull.state.upper()
+
+
+def _datetime(raw: Any) -> datetime:
+    """A DateTime argument as graphql-core passes it through (GitHub's scalar is ISO 8601)."""
+    text = str(raw).replace("Z", "+00:00")
+    moment = raw if isinstance(raw, datetime) else datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso_epoch(epoch: int) -> str:
+    return iso(datetime.fromtimestamp(epoch, tz=UTC))
+
+
+_ERROR_TYPE = re.compile(r"^[A-Z_]+$")
+
+
+def _format_error(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = dict(error.formatted)
+    original = error.original_error
+    if isinstance(original, GitHubGraphQLError) and _ERROR_TYPE.match(original.error_type):
+        formatted["type"] = original.error_type
+    return formatted

@@ -1,0 +1,435 @@
+"""The GraphQL endpoint: the bot's own documents executed over the simulator's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.github.queries import (
+    MINIMIZE_DUPLICATE_REPLY,
+    PAGE_QUERIES,
+    REMOVE_APPLIED_MARK,
+    SNAPSHOT,
+    review_load_query,
+)
+from githubsim import GitHubSimulator
+from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
+
+CHECK = "COI review"
+MINIMIZE = """
+mutation Minimize($subjectId: ID!) {
+  minimizeComment(input: {subjectId: $subjectId, classifier: %s}) {
+    minimizedComment { __typename ... on IssueComment { id isMinimized minimizedReason } }
+  }
+}
+"""
+
+
+def snapshot_variables(number: int) -> dict[str, Any]:
+    return {
+        "owner": "acme",
+        "name": "widgets",
+        "number": number,
+        "mapPath": MAP_PATH,
+        "checkName": CHECK,
+        "appId": APP_ID,
+    }
+
+
+async def test_snapshot_of_a_seeded_pull_request(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets",
+        author="alice",
+        title="Rework",
+        files={"src/core.py": "a\nb\n", "README.md": None},
+        labels=["major"],
+        co_authors=["bob"],
+    )
+    await sim.push_commits("acme/widgets", number, author="bob", files={"src/core.py": "a\nc\n"})
+    review_id = await sim.submit_review("acme/widgets", number, reviewer="bob")
+    await sim.post_comment("acme/widgets", number, author="carol", body="/coi declare")
+    await api.login(seed.installation_id)
+    head = sim.head_sha("acme/widgets", number)
+    await api.call(
+        "POST",
+        f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+        json={"reviewers": ["carol"]},
+    )
+    _, run, _ = await api.call(
+        "POST",
+        "/repos/acme/widgets/check-runs",
+        json={
+            "name": CHECK,
+            "head_sha": head,
+            "external_id": "v7",
+            "conclusion": "neutral",
+            "output": {"title": "t", "summary": "s"},
+        },
+    )
+    await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "bot says"}
+    )
+
+    result = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    assert "errors" not in result
+    data = result["data"]
+    assert data["rateLimit"]["remaining"] <= 5000
+    pull = data["repository"]["pullRequest"]
+    assert (pull["number"], pull["title"], pull["state"], pull["isDraft"]) == (
+        number,
+        "Rework",
+        "OPEN",
+        False,
+    )
+    assert (pull["baseRefName"], pull["headRefOid"]) == ("main", head)
+    assert pull["author"] == {"__typename": "User", "login": "alice"}
+    assert pull["labels"]["nodes"] == [{"name": "major"}]
+    assert pull["files"]["totalCount"] == 2
+    assert {
+        (f["path"], f["changeType"], f["additions"], f["deletions"]) for f in pull["files"]["nodes"]
+    } == {
+        ("src/core.py", "ADDED", 2, 0),
+        ("README.md", "DELETED", 0, 1),
+    }
+    commits = pull["commits"]["nodes"]
+    assert [c["commit"]["author"]["user"]["login"] for c in commits] == ["alice", "bob"]
+    assert "Co-authored-by: bob <bob@acme.example>" in commits[0]["commit"]["message"]
+    [review] = pull["reviews"]["nodes"]
+    assert (review["databaseId"], review["state"], review["author"]["login"]) == (
+        review_id,
+        "APPROVED",
+        "bob",
+    )
+    assert review["commit"]["oid"] == head
+    assert review["submittedAt"].endswith("Z")
+    comments = pull["comments"]["nodes"]
+    assert [(c["author"]["__typename"], c["author"]["login"]) for c in comments] == [
+        ("User", "carol"),
+        ("Bot", "coi-bot[bot]"),
+    ]
+    requested = [n["requestedReviewer"] for n in pull["reviewRequests"]["nodes"]]
+    assert requested == [{"__typename": "User", "login": "carol"}]
+    [head_commit] = pull["headCommit"]["nodes"]
+    assert head_commit["commit"]["oid"] == head
+    assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
+    runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
+    assert runs == [{"databaseId": run["id"], "externalId": "v7", "conclusion": "NEUTRAL"}]
+    assert [c.kind for c in sim.calls].count("graphql") == 1
+    assert sim.calls[-1].query_name == "Snapshot"
+
+
+async def test_team_review_requests_and_a_missing_map(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.add_team("acme", "tsc", members=["carol"])
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={MAP_PATH: None}
+    )
+    await api.login(seed.installation_id)
+    status, _, _ = await api.call(
+        "POST",
+        f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+        json={"team_reviewers": ["tsc"]},
+    )
+    assert status == 201
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    assert pull["reviewRequests"]["nodes"] == [
+        {"requestedReviewer": {"__typename": "Team", "slug": "tsc"}}
+    ]
+    assert pull["headCommit"]["nodes"][0]["commit"]["mapFile"] is None
+    # The push already created the App's (empty) suite, as GitHub does for apps with checks.
+    suites = pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"]
+    assert suites == [{"checkRuns": {"nodes": []}}]
+
+
+@pytest.mark.parametrize("connection", ["files", "commits", "reviews", "comments"])
+async def test_paging_beyond_100_items(
+    sim: GitHubSimulator, api: Api, seed: Seed, connection: str
+) -> None:
+    files: dict[str, str | None] = {
+        f"f{i:03}.txt": f"{i}\n" for i in range(250 if connection == "files" else 1)
+    }
+    number = await sim.open_pull_request("acme/widgets", author="alice", title="big", files=files)
+    if connection == "commits":
+        for i in range(150):
+            await sim.push_commits(
+                "acme/widgets", number, author="alice", files={"f000.txt": f"v{i}\n"}
+            )
+    elif connection == "reviews":
+        for i in range(150):
+            await sim.submit_review(
+                "acme/widgets", number, reviewer="bob", state="COMMENTED", body=str(i)
+            )
+    elif connection == "comments":
+        for i in range(150):
+            await sim.post_comment("acme/widgets", number, author="bob", body=str(i))
+    await api.login(seed.installation_id)
+    total = 250 if connection == "files" else 151 if connection == "commits" else 150
+    first = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ][connection]
+    seen = len(first["nodes"])
+    assert seen == 100
+    page_info = first["pageInfo"]
+    while page_info["hasNextPage"]:
+        result = await api.graphql(
+            PAGE_QUERIES[connection],
+            owner="acme",
+            name="widgets",
+            number=number,
+            after=page_info["endCursor"],
+        )
+        page = result["data"]["repository"]["pullRequest"][connection]
+        seen += len(page["nodes"])
+        page_info = page["pageInfo"]
+    assert seen == total
+
+
+async def test_review_load_counts_open_requests(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
+    await api.login(seed.installation_id)
+    for author in ("alice", "bob"):
+        number = await sim.open_pull_request(
+            "acme/widgets", author=author, title="t", files={"x": author}
+        )
+        await api.call(
+            "POST",
+            f"/repos/acme/widgets/pulls/{number}/requested_reviewers",
+            json={"reviewers": ["carol"]},
+        )
+    query = review_load_query(["carol", "bob", "dave"])
+    result = await api.graphql(query, owner="acme", name="widgets", number=1)
+    data = result["data"]
+    pending = data.pop("pending")["pullRequest"]["reviewRequests"]["nodes"]
+    assert [node["requestedReviewer"]["login"] for node in pending] == ["carol"]
+    assert {alias: found["issueCount"] for alias, found in data.items()} == {
+        "c0": 2,
+        "c1": 0,
+        "c2": 0,
+    }
+
+
+_PULL = 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: %s) { %s } } }'
+
+
+@pytest.mark.parametrize(
+    ("query", "error_type"),
+    [
+        ('query { repository(owner: "acme", name: "nope") { id } }', "NOT_FOUND"),
+        (_PULL % (99, "id"), "NOT_FOUND"),
+        (_PULL % (1, "files(first: 101) { totalCount }"), "EXCESSIVE_PAGINATION"),
+        (_PULL % (1, "files { totalCount }"), "MISSING_PAGINATION_BOUNDARIES"),
+    ],
+)
+async def test_graphql_errors_carry_githubs_types(
+    sim: GitHubSimulator, api: Api, seed: Seed, query: str, error_type: str
+) -> None:
+    await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"x": "y"})
+    await api.login(seed.installation_id)
+    result = await api.graphql(query)
+    assert [e["type"] for e in result["errors"]] == [error_type]
+
+
+async def test_an_invalid_document_is_answered_and_recorded(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    await api.login(seed.installation_id)
+    result = await api.graphql("query { repository(owner: 1) { nonsense } }")
+    assert "data" not in result
+    assert result["errors"]
+    assert sim.violations
+    sim.violations.clear()
+
+
+async def test_graphql_needs_an_installation_token(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    async with api.session.post(
+        sim.graphql_url, json={"query": "query { viewer { login } }"}
+    ) as response:
+        assert response.status == 401
+        assert (await response.json())[
+            "message"
+        ] == "This endpoint requires you to be authenticated."
+
+
+async def test_removed_review_requests_reach_the_timeline_and_the_webhooks(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver, clock: Clock
+) -> None:
+    sim.set_permission("acme/widgets", "dave", "write")
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    path = f"/repos/acme/widgets/pulls/{number}/requested_reviewers"
+    await api.call("POST", path, json={"reviewers": ["carol", "dave"]})
+    clock.advance(minutes=1)
+    await sim.remove_review_request("acme/widgets", number, reviewer="Carol", sender="carol")
+    clock.advance(minutes=1)
+    status, _, _ = await api.call("DELETE", path, json={"reviewers": ["dave", "bob"]})
+    assert status == 200
+    await sim.settle()
+    assert sim.review_requests("acme/widgets", number) == []
+    with pytest.raises(ValueError, match="no pending review request"):
+        await sim.remove_review_request("acme/widgets", number, reviewer="carol", sender="bob")
+
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    removed = [
+        (n["__typename"], n["requestedReviewer"]["login"], n["actor"]["login"])
+        for n in pull["removedRequests"]["nodes"]
+    ]
+    # bob had no pending request: removing nobody leaves no event.
+    assert removed == [
+        ("ReviewRequestRemovedEvent", "carol", "carol"),
+        ("ReviewRequestRemovedEvent", "dave", sim.bot_login),
+    ]
+    first, second = (n["createdAt"] for n in pull["removedRequests"]["nodes"])
+    assert first < second
+    webhooks = [
+        (payload["requested_reviewer"]["login"], payload["sender"]["login"])
+        for event, payload in receiver.events()
+        if event == "pull_request" and payload["action"] == "review_request_removed"
+    ]
+    assert webhooks == [("carol", "carol"), ("dave", sim.bot_login)]
+
+
+@pytest.mark.parametrize(
+    ("classifier", "reason"),
+    [("DUPLICATE", "duplicate"), ("OFF_TOPIC", "off-topic"), ("OUTDATED", "outdated")],
+)
+async def test_minimizing_a_comment_hides_it_from_graphql_only(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver, classifier: str, reason: str
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    _, created, _ = await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "twice"}
+    )
+    await sim.settle()
+    comment_path = f"/repos/acme/widgets/issues/comments/{created['id']}"
+    _, rest_before, _ = await api.call("GET", comment_path)
+    webhooks_before = len(receiver.received)
+
+    result = await api.graphql(MINIMIZE % classifier, subjectId=created["node_id"])
+    assert "errors" not in result
+    assert result["data"]["minimizeComment"] == {
+        "minimizedComment": {
+            "__typename": "IssueComment",
+            "id": created["node_id"],
+            "isMinimized": True,
+            "minimizedReason": reason,
+        }
+    }
+    assert sim.minimized_reason("acme/widgets", created["id"]) == reason
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    assert [c["isMinimized"] for c in pull["comments"]["nodes"]] == [True]
+    _, rest_after, _ = await api.call("GET", comment_path)
+    assert rest_after == rest_before  # REST shows no minimized state
+    await sim.settle()
+    assert len(receiver.received) == webhooks_before  # GitHub sends no webhook for it
+
+    again = await api.graphql(MINIMIZE % "RESOLVED", subjectId=created["node_id"])
+    assert again["data"]["minimizeComment"]["minimizedComment"]["minimizedReason"] == "resolved"
+
+
+async def foreign_comment(sim: GitHubSimulator) -> tuple[int, str]:
+    """A comment (REST id, node id) in a repository the test installation does not cover."""
+    sim.add_user("erin")
+    sim.add_org("elsewhere", members=["erin"])
+    sim.add_repo("elsewhere", "gadgets", files={"README.md": "hi\n"})
+    number = await sim.open_pull_request(
+        "elsewhere/gadgets", author="erin", title="t", files={"a": "b"}
+    )
+    foreign = await sim.post_comment("elsewhere/gadgets", number, author="erin", body="mine")
+    return foreign, sim.comments("elsewhere/gadgets", number)[0]["node_id"]
+
+
+async def test_minimizing_needs_a_comment_the_installation_can_see(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    foreign, foreign_node = await foreign_comment(sim)
+    await api.login(seed.installation_id)
+
+    for subject_id in (foreign_node, "MDEyOklzc3VlQ29tbWVudDk5OTk5"):
+        result = await api.graphql(MINIMIZE % "DUPLICATE", subjectId=subject_id)
+        assert result["data"] == {"minimizeComment": None}
+        assert [e["type"] for e in result["errors"]] == ["NOT_FOUND"]
+        assert subject_id in result["errors"][0]["message"]
+    assert sim.minimized_reason("elsewhere/gadgets", foreign) is None
+    # An App JWT is no installation token: GraphQL refuses it before executing anything.
+    async with api.session.post(
+        sim.graphql_url,
+        json={"query": MINIMIZE % "DUPLICATE", "variables": {"subjectId": foreign_node}},
+        headers={"Authorization": f"Bearer {api.jwt()}"},
+    ) as response:
+        assert response.status == 403
+    assert sim.minimized_reason("elsewhere/gadgets", foreign) is None
+
+
+async def test_the_bots_own_mutation_runs_against_the_simulator(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    _, created, _ = await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "again"}
+    )
+    result = await api.graphql(MINIMIZE_DUPLICATE_REPLY, subjectId=created["node_id"])
+    assert result == {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
+    assert sim.minimized_reason("acme/widgets", created["id"]) == "duplicate"
+    assert sim.calls[-1].query_name == "MinimizeDuplicateReply"
+
+
+async def test_removing_the_apps_reaction_leaves_everyone_elses(
+    sim: GitHubSimulator, api: Api, seed: Seed, receiver: Receiver
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    comment = await sim.post_comment("acme/widgets", number, author="alice", body="/coi declare")
+    node = sim.comments("acme/widgets", number)[0]["node_id"]
+    await api.login(seed.installation_id)
+    path = f"/repos/acme/widgets/issues/comments/{comment}/reactions"
+    for content in ("+1", "eyes"):
+        await api.call("POST", path, json={"content": content})
+    sim.react_as("alice", "acme/widgets", comment, "+1")
+    await sim.settle()
+    webhooks_before = len(receiver.received)
+
+    for _ in range(2):  # removing again changes nothing and is no error
+        result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=node)
+        assert result == {"data": {"removeReaction": {"subject": {"id": node}}}}
+        assert sim.reactions("acme/widgets", comment) == ["eyes", "+1"]
+    assert sim.calls[-1].query_name == "RemoveAppliedMark"
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    groups = pull["comments"]["nodes"][0]["reactionGroups"]
+    assert {g["content"]: g["viewerHasReacted"] for g in groups} == {
+        "EYES": True,
+        "THUMBS_UP": False,
+    }
+    await sim.settle()
+    assert len(receiver.received) == webhooks_before
+
+
+async def test_removing_a_reaction_needs_a_comment_the_installation_can_see(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    _, foreign_node = await foreign_comment(sim)
+    await api.login(seed.installation_id)
+    result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=foreign_node)
+    assert result["data"] == {"removeReaction": None}
+    assert [e["type"] for e in result["errors"]] == ["NOT_FOUND"]
