@@ -83,7 +83,7 @@ def _domain(value: str) -> str:
     if "@" in text:
         host = text.rsplit("@", 1)[1]
         raise ValueError(f"{value!r} is an email address: write its domain {host!r}")
-    if any(c.isspace() for c in text) or not text:
+    if any(c.isspace() for c in text):
         raise ValueError(f"{value!r} is not a domain: a domain has no spaces")
     lowered = text.lower()
     if not _DOMAIN.fullmatch(lowered):
@@ -91,6 +91,14 @@ def _domain(value: str) -> str:
     if is_free_mail(lowered):
         raise ValueError(f"{value!r} is a free-mail or no-reply domain: it names no employer")
     return lowered
+
+
+def is_company_domain(text: str) -> bool:
+    """True when `text` may stand in `companies.<id>.domains` as it is written."""
+    try:
+        return _domain(text) == text
+    except ValueError:
+        return False
 
 
 def _org(value: str) -> str:
