@@ -96,8 +96,8 @@ def _emails_of_another_company(amap: AffiliationMap, today: date) -> list[_Found
             found.append(
                 _Found(
                     ("people", login, "emails", index),
-                    f"{login!r}'s email {email!r} belongs to company {owner!r}, but the map gives"
-                    f" them {mapped} on {today}",
+                    f"{email!r} is an email of company {owner!r} (by its domain), but the map"
+                    f" gives {login!r} {mapped} on {today}",
                 )
             )
     return found
