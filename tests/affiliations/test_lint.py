@@ -74,8 +74,7 @@ def test_domain_and_organization_claimed_twice() -> None:
     assert warnings_of(text) == [
         "m.yml:6:26: warning: domain 'acme.com' is claimed by 'acme' too, first at line 3",
         "m.yml:6:36: warning: domain 'globex.io' is claimed twice, first at line 6",
-        "m.yml:7:19: warning: GitHub organization 'acme' is claimed by 'acme' too,"
-        " first at line 3",
+        "m.yml:7:19: warning: GitHub organization 'acme' is claimed by 'acme' too, first at line 3",
     ]
 
 
@@ -184,7 +183,8 @@ def test_import_of_people_without_companies_fails_unless_allowed(
     assert main(["import", "owners", "--allow-empty", str(owners)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("version: 1\n")
-    assert "<stdout>:" in err and ": warning: TSC member 'dzimine' has no company" in err
+    assert "<stdout>:" in err
+    assert ": warning: TSC member 'dzimine' has no company" in err
 
 
 def test_import_of_no_people_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,7 +207,8 @@ def test_import_prints_the_warnings_of_the_map_it_writes(
     assert main(["import", "owners", str(owners)]) == 0
     out, err = capsys.readouterr()
     amap = load_map_text(out).map
-    assert amap is not None and amap.is_tsc("b")
+    assert amap is not None
+    assert amap.is_tsc("b")
     assert err.splitlines()[0].startswith("<stdout>:")
     assert "TSC member 'b' has no company" in err
     assert "policy.protected_companies is 2" in err  # only Acme supplies reviewers

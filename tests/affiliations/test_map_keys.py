@@ -14,7 +14,8 @@ def test_keys_load_with_their_defaults() -> None:
     result = load_map_text(
         "version: 1\ncompanies:\n  acme: {name: Acme, domains: [Acme.COM], github_orgs: [acme]}\n"
     )
-    assert result.document is not None and result.map is not None
+    assert result.document is not None
+    assert result.map is not None
     acme = result.document.companies["acme"]
     assert (acme.domains, acme.github_orgs) == (["acme.com"], ["acme"])
     assert result.document.policy.evidence == "warn"
@@ -56,7 +57,8 @@ def test_bad_organizations_are_located_errors(value: str, message: str) -> None:
 def test_policy_evidence_accepts_three_values() -> None:
     for value in ("ignore", "warn", "block"):
         result = load_map_text(f"version: 1\npolicy: {{evidence: {value}}}\n")
-        assert result.document is not None and result.document.policy.evidence == value
+        assert result.document is not None
+        assert result.document.policy.evidence == value
     (error,) = load_map_text("version: 1\npolicy: {evidence: loud}\n").errors
     assert "policy.evidence should be 'ignore', 'warn' or 'block'" in error.message
 
