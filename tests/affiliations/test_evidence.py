@@ -71,6 +71,8 @@ def seen(kind: EvidenceKind, value: str, login: str = "frank") -> Evidence:
         pytest.param("profile_company", "@acme-corp", "acme", id="leading-at-org"),
         pytest.param("profile_company", "@initech-oss @globex", "initech", id="first-mention"),
         pytest.param("profile_company", "Acme Corp", None, id="unknown-text-not-guessed"),
+        pytest.param("profile_company", "@nobody @acme-corp", "acme", id="later-mention"),
+        pytest.param("profile_company", "@nobody Acme Corp", None, id="no-mention-known"),
         pytest.param("profile_company", "  @ ", None, id="blank"),
         pytest.param("commit_email", "frank@acme.com", "acme", id="domain"),
         pytest.param("commit_email", "Frank@ACME.COM", "acme", id="domain-case"),
@@ -241,3 +243,10 @@ def test_punctuation_of_the_map_side_is_ignored_too() -> None:
     assert result.map is not None
     for spelling in ("umbrella corp", "UMBRELLA CORP,", "umbrella", "@Umbrella"):
         assert result.map.company_of_text(spelling) == "a"
+
+
+def test_fix_before_a_dated_affiliation_starts(amap: AffiliationMap) -> None:
+    evidence = Evidence("ivy", "commit_email", "ivy@acme.com", "commit 1234567")
+    (found,) = contradictions(amap, [evidence], at=date(2019, 6, 1))
+    assert found.map_says == "no company on record"
+    assert found.fix == "add `{company: acme, from: 2019-06-01}` to people.ivy.affiliations"

@@ -74,7 +74,7 @@ GITDM = textwrap.dedent(
     \tGlobex
     dee: dee!shared.org
     \tAcme
-    eve: eve!solo.dev
+    eve: eve!solo.dev, eve!under_score.com
     \tIndependent
     fay: fay!nowhere.net
     \t(Unknown)
