@@ -6,9 +6,21 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 DEFAULT_MAP = Path("config/affiliations.yml")
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _print_warnings(label: str | Path, warnings: Sequence[object]) -> None:
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    if warnings:
+        print(f"{label}: {len(warnings)} warning(s)", file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -16,7 +28,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     status = 0
     for path in args.files or [DEFAULT_MAP]:
-        result = load_map_file(path)
+        result = load_map_file(path, warnings_on=_today())
         if result.map is None:
             for error in result.errors:
                 print(error, file=sys.stderr)
@@ -28,6 +40,9 @@ def _validate(args: argparse.Namespace) -> int:
             f"{path}: valid: {len(amap.document.people)} people, "
             f"{len(amap.document.companies)} companies, {len(amap.tsc_members())} TSC members"
         )
+        _print_warnings(path, result.warnings)
+        if args.strict and result.warnings:
+            status = 1
     return status
 
 
@@ -40,6 +55,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from bot.affiliations.importers import ImportFormatError, dump_map, import_gitdm, import_owners
+    from bot.affiliations.loader import load_map_text
 
     text = Path(args.file).read_text(encoding="utf-8")
     try:
@@ -49,7 +65,19 @@ def _import(args: argparse.Namespace) -> int:
             print(f"{args.file}:{problem.line}: {problem.message}", file=sys.stderr)
         print(f"{args.file}: {len(error.problems)} error(s)", file=sys.stderr)
         return 1
-    sys.stdout.write(dump_map(document))
+    people, companies = len(document.people), len(document.companies)
+    if (not people or not companies) and not args.allow_empty:
+        found = "no people" if not people else f"{people} people but no company"
+        print(
+            f"{args.file}: the import found {found}: is this the right file and format?"
+            " (--allow-empty writes the map anyway)",
+            file=sys.stderr,
+        )
+        return 1
+    text = dump_map(document)
+    sys.stdout.write(text)
+    written = load_map_text(text, path="<stdout>", warnings_on=_today())
+    _print_warnings("<stdout>", written.warnings)
     return 0
 
 
@@ -211,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check affiliation maps; exit 1 on errors")
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    validate.add_argument(
+        "--strict", action="store_true", help="exit 1 on warnings too (FILE:LINE:COL: warning: ...)"
+    )
     validate.set_defaults(run=_validate)
 
     schema = commands.add_parser("schema", help="print the map's JSON Schema")
@@ -219,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="print a map imported from OWNERS.md or gitdm")
     importer.add_argument("format", choices=["owners", "gitdm"])
     importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="write the map even when it has no people, or people but no company",
+    )
     importer.set_defaults(run=_import)
 
     serve = commands.add_parser("serve", help="run the GitHub App's webhook server")

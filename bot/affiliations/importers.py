@@ -22,7 +22,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from bot.affiliations.model import Affiliation, Company, MapDocument, Person, Policy, Role
+from bot.affiliations.evidence import email_domain
+from bot.affiliations.model import (
+    Affiliation,
+    Company,
+    MapDocument,
+    Person,
+    Policy,
+    Role,
+    is_company_domain,
+)
 
 INDEPENDENT = "independent"
 
@@ -429,7 +438,7 @@ def import_gitdm(text: str) -> MapDocument:
     emails are dropped, and so is an email listed for two logins. A login listed in several
     records (gitdm's "asterisk" people) gets the emails of all of them and the affiliations of
     the first, plus any later ones that do not overlap it: the map allows one company per day
-    per person.
+    per person. A company's `domains` are the email domains only its people use.
     """
     problems: list[ImportProblem] = []
     book = _CompanyBook()
@@ -459,8 +468,31 @@ def import_gitdm(text: str) -> MapDocument:
         for record in merged.values()
     }
     used = {a.company for person in people.values() for a in person.affiliations}
-    companies = {cid: c for cid, c in book.companies().items() if cid in used}
+    domains = _company_domains(people)
+    companies = {
+        cid: c.model_copy(update={"domains": domains.get(cid, [])})
+        for cid, c in book.companies().items()
+        if cid in used
+    }
     return MapDocument(version=1, companies=companies, people=people)
+
+
+def _company_domains(people: dict[str, Person]) -> dict[str, list[str]]:
+    """Email domains that only one company's people use, by company: never free mail, never a
+    domain also used by someone unaffiliated, independent or of another company."""
+    users: dict[str, set[str | None]] = {}
+    for person in people.values():
+        companies: set[str | None] = {a.company for a in person.affiliations} or {None}
+        for email in person.emails:
+            domain = email_domain(email)
+            if domain is not None and is_company_domain(domain):
+                users.setdefault(domain, set()).update(companies)
+    by_company: dict[str, list[str]] = {}
+    for domain, companies in sorted(users.items()):
+        (only, *others) = companies
+        if not others and only is not None and only != INDEPENDENT:
+            by_company.setdefault(only, []).append(domain)
+    return by_company
 
 
 # --- YAML output --------------------------------------------------------------------------------

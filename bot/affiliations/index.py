@@ -42,9 +42,18 @@ class AffiliationMap:
             for email in person.emails:
                 self._person_by_email[email.lower()] = login
         self._company_by_spelling: dict[str, str] = {}
+        self._company_by_loose_spelling: dict[str, str] = {}
+        # First claim wins for a domain or organization listed twice; `map_warnings` reports it.
+        self._company_by_domain: dict[str, str] = {}
+        self._company_by_org: dict[str, str] = {}
         for company_id, company in document.companies.items():
             for spelling in (company_id, company.name, *company.aliases):
                 self._company_by_spelling.setdefault(spelling.casefold(), company_id)
+                self._company_by_loose_spelling.setdefault(loose_spelling(spelling), company_id)
+            for domain in company.domains:
+                self._company_by_domain.setdefault(domain.lower(), company_id)
+            for org in company.github_orgs:
+                self._company_by_org.setdefault(org.lower(), company_id)
         self._group: dict[str, str] = {cid: self._root(cid) for cid in document.companies}
         self._bots = frozenset(b.lower() for b in document.bots)
 
@@ -118,6 +127,24 @@ class AffiliationMap:
         """A company id from its id, name or any alias, ignoring case."""
         return self._company_by_spelling.get(spelling.casefold())
 
+    def company_of_text(self, text: str) -> str | None:
+        """A company id from free text naming it: "@Acme, Inc." finds the company "Acme Inc"'s
+        alias "acme, inc" (case, a leading `@` and trailing punctuation ignored)."""
+        return self._company_by_loose_spelling.get(loose_spelling(text))
+
+    def company_of_domain(self, domain: str) -> str | None:
+        """The company owning an email domain or its nearest parent domain listed in `domains`."""
+        labels = domain.lower().strip().rstrip(".").split(".")
+        for start in range(len(labels) - 1):
+            company = self._company_by_domain.get(".".join(labels[start:]))
+            if company is not None:
+                return company
+        return None
+
+    def company_of_org(self, org: str) -> str | None:
+        """The company whose `github_orgs` lists this organization login (`@` optional)."""
+        return self._company_by_org.get(org.strip().removeprefix("@").lower())
+
     def conflict_group(self, company_id: str) -> str | None:
         """The key two companies share when they are on one side of a conflict.
 
@@ -151,6 +178,16 @@ class AffiliationMap:
 
 
 _NO_COMPANIES: frozenset[str] = frozenset()
+_TRAILING_PUNCTUATION = ".,;:!?-)\u00b7\u2013\u2014"  # middle dot, en and em dashes
+
+
+def loose_spelling(text: str) -> str:
+    """How free text naming a company is compared: casefolded, one space between words, no
+    leading `@` and no trailing punctuation ("@Acme,  Inc." -> "acme, inc")."""
+    words = " ".join(text.casefold().split())
+    return words.removeprefix("@").strip().rstrip(_TRAILING_PUNCTUATION + " ")
+
+
 # Open ends as ordinals beyond any date: date.max.toordinal() is 3,652,059.
 _NO_START, _NO_END = 0, date.max.toordinal() + 1
 

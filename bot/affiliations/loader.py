@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -28,6 +29,7 @@ from yaml.reader import ReaderError
 
 from bot.affiliations.consistency import Loc, Problem, check_document, closest, suggestion
 from bot.affiliations.index import AffiliationMap
+from bot.affiliations.lint import MapWarning, map_warnings
 from bot.affiliations.model import MapDocument
 
 CParser: Any
@@ -60,14 +62,18 @@ class LoadResult:
     map: AffiliationMap | None
     errors: tuple[MapError, ...]
     document: MapDocument | None
+    # Filled only when asked for (`warnings_on=DAY`), and only for a map without errors.
+    warnings: tuple[MapWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-def load_map_file(path: str | os.PathLike[str]) -> LoadResult:
-    """Load one file: a missing, unreadable, oversized or non-UTF-8 file is a MapError."""
+def load_map_file(path: str | os.PathLike[str], *, warnings_on: date | None = None) -> LoadResult:
+    """Load one file: a missing, unreadable, oversized or non-UTF-8 file is a MapError.
+
+    With `warnings_on`, `warnings` lists what `lint.map_warnings` finds on that day."""
     name = os.fspath(path)
     try:
         with open(name, "rb") as stream:
@@ -85,13 +91,17 @@ def load_map_file(path: str | os.PathLike[str]) -> LoadResult:
         before = data[: error.start].decode("utf-8")
         line, column = _position(before, len(before))
         return _failed(name, line, column, f"not UTF-8 text: byte 0x{data[error.start]:02x}")
-    return load_map_text(text, path=name)
+    return load_map_text(text, path=name, warnings_on=warnings_on)
 
 
-def load_map_text(text: str, *, path: str = "affiliations.yml") -> LoadResult:
-    """Parse, validate and index a map; `errors` lists every problem found, sorted by position."""
+def load_map_text(
+    text: str, *, path: str = "affiliations.yml", warnings_on: date | None = None
+) -> LoadResult:
+    """Parse, validate and index a map; `errors` lists every problem found, sorted by position.
+
+    With `warnings_on`, `warnings` lists what `lint.map_warnings` finds on that day."""
     with _without_cycle_collection():
-        return _load(text, path)
+        return _load(text, path, warnings_on)
 
 
 @contextmanager
@@ -107,7 +117,7 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _load(text: str, path: str) -> LoadResult:
+def _load(text: str, path: str, warnings_on: date | None) -> LoadResult:
     if len(text) > MAX_MAP_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_MAP_BYTES:
         return _failed(path, 1, 1, _too_large())
     try:
@@ -130,7 +140,16 @@ def _load(text: str, path: str) -> LoadResult:
     except ValidationError as invalid:
         errors.extend(_validation_errors(path, composed, invalid))
     errors.extend(_problem_error(path, composed, problem) for problem in check_document(root))
-    return _result(errors, document)
+    result = _result(errors, document)
+    if result.map is None or warnings_on is None:
+        return result
+    found = map_warnings(
+        result.map,
+        today=warnings_on,
+        path=path,
+        locate=lambda loc, at_key: composed.locate(loc, at_key=at_key),
+    )
+    return LoadResult(map=result.map, errors=(), document=document, warnings=found)
 
 
 def _result(errors: list[MapError], document: MapDocument | None) -> LoadResult:
@@ -548,6 +567,7 @@ def _describe(detail: ErrorDetails) -> str:
 
 
 _REWORDINGS = (
+    (re.compile(r"^Value error, "), ""),
     (re.compile(r"a valid dictionary(?: or instance of \w+)?"), "a mapping (key: value)"),
     (re.compile(r"a valid date or datetime, "), "a date (YYYY-MM-DD): "),
     (re.compile(r"a valid date or datetime"), "a date (YYYY-MM-DD)"),

@@ -6,10 +6,117 @@ these classes (`coi-bot schema`), so the descriptions here are what people see a
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    WithJsonSchema,
+)
+
+# Mail providers anyone can sign up with: their addresses say nothing about an employer.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "163.com",
+        "126.com",
+        "aol.com",
+        "fastmail.com",
+        "foxmail.com",
+        "gmail.com",
+        "googlemail.com",
+        "hey.com",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "mail.ru",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "pm.me",
+        "proton.me",
+        "protonmail.com",
+        "qq.com",
+        "sina.com",
+        "tutanota.com",
+        "yahoo.com",
+        "yandex.com",
+        "yandex.ru",
+        "web.de",
+        "ymail.com",
+        "zoho.com",
+    }
+)
+# Providers with a domain per country (gmx.de, yahoo.co.uk, hotmail.fr): matched by their name.
+FREE_MAIL_PROVIDERS = frozenset({"gmx", "hotmail", "live", "outlook", "yahoo", "yandex"})
+# GitHub's no-reply addresses (`123+login@users.noreply.github.com`) hide the employer on purpose.
+NOREPLY_DOMAIN = "users.noreply.github.com"
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})+$"
+_DOMAIN = re.compile(DOMAIN_PATTERN)
+# GitHub logins: letters, digits and single hyphens, at most 39 characters.
+ORG_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"
+_ORG = re.compile(ORG_PATTERN)
+
+
+def is_free_mail(domain: str) -> bool:
+    """True for free-mail and no-reply domains: evidence of no employer."""
+    labels = domain.lower().rstrip(".").split(".")
+    suffixes = {".".join(labels[i:]) for i in range(len(labels))}
+    if suffixes & FREE_MAIL_DOMAINS or NOREPLY_DOMAIN in suffixes:
+        return True
+    # gmx.de, yahoo.co.uk: a provider's name over a country suffix of at most two parts.
+    country = labels[1:]
+    return labels[0] in FREE_MAIL_PROVIDERS and 1 <= len(country) <= 2 and len(country[-1]) <= 3
+
+
+def _domain(value: str) -> str:
+    text = value
+    if "@" in text:
+        host = text.rsplit("@", 1)[1]
+        raise ValueError(f"{value!r} is an email address: write its domain {host!r}")
+    if any(c.isspace() for c in text):
+        raise ValueError(f"{value!r} is not a domain: a domain has no spaces")
+    lowered = text.lower()
+    if not _DOMAIN.fullmatch(lowered):
+        raise ValueError(f"{value!r} is not a domain name such as 'acme.com'")
+    if is_free_mail(lowered):
+        raise ValueError(f"{value!r} is a free-mail or no-reply domain: it names no employer")
+    return lowered
+
+
+def is_company_domain(text: str) -> bool:
+    """True when `text` may stand in `companies.<id>.domains` as it is written."""
+    try:
+        return _domain(text) == text
+    except ValueError:
+        return False
+
+
+def _org(value: str) -> str:
+    if value.startswith("@"):
+        raise ValueError(f"{value!r}: write the organization's login without '@'")
+    if not _ORG.fullmatch(value):
+        raise ValueError(f"{value!r} is not a GitHub organization login (letters, digits, '-')")
+    return value
+
+
+Domain = Annotated[
+    str,
+    AfterValidator(_domain),
+    WithJsonSchema({"type": "string", "pattern": DOMAIN_PATTERN.replace("a-z", "A-Za-z")}),
+]
+OrgLogin = Annotated[
+    str, AfterValidator(_org), WithJsonSchema({"type": "string", "pattern": ORG_PATTERN})
+]
 
 DEFAULT_CHECK_NAME = "COI review"
 
@@ -30,6 +137,14 @@ class Company(_Strict):
     )
     independent: bool = Field(
         default=False, description="Members never conflict with each other by company."
+    )
+    domains: list[Domain] = Field(
+        default_factory=list,
+        description="Email domains of the company (`acme.com` covers `eng.acme.com` too).",
+    )
+    github_orgs: list[OrgLogin] = Field(
+        default_factory=list,
+        description="Logins of GitHub organizations whose membership means employment.",
     )
 
 
@@ -139,6 +254,11 @@ class Policy(_Strict):
     )
     check_name: str = Field(default=DEFAULT_CHECK_NAME, min_length=1)
     command_prefix: str = Field(default="/coi", min_length=1)
+    evidence: Literal["ignore", "warn", "block"] = Field(
+        default="warn",
+        description="What GitHub shows against the map (commit emails, profiles, organizations):"
+        " ignore it, warn with the edit that fixes the map, or block: let it decide independence.",
+    )
 
 
 class MapDocument(_Strict):

@@ -65,6 +65,9 @@ def test_maps_the_loader_accepts_pass_the_schema(
         ("version: 1\npeople: {a: {away: [{from: 2021-02-30}]}}\n", "format"),
         ("version: 1\npolicy: {require: sometimes}\n", "enum"),
         ("version: 1\npolicy: {protected_companies: 0}\n", "exclusiveMinimum"),
+        ("version: 1\ncompanies: {a: {name: A, domains: [a@acme.com]}}\n", "pattern"),
+        ("version: 1\ncompanies: {a: {name: A, github_orgs: ['@acme']}}\n", "pattern"),
+        ("version: 1\npolicy: {evidence: loud}\n", "enum"),
     ],
 )
 def test_maps_the_loader_refuses_fail_the_schema_too(
