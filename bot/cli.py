@@ -261,7 +261,9 @@ exit status: 0 every map is valid; 1 a map has errors or cannot be read.
 """
 
 SCHEMA_EPILOG = """\
-Reads no environment variables. exit status: 0.
+Reads no environment variables.
+
+exit status: 0 the schema was printed.
 """
 
 IMPORT_EPILOG = """\
