@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAP = Path("config/affiliations.yml")
 
@@ -57,7 +58,9 @@ def _import(args: argparse.Namespace) -> int:
     from bot.affiliations.importers import ImportFormatError, dump_map, import_gitdm, import_owners
     from bot.affiliations.loader import load_map_text
 
-    text = Path(args.file).read_text(encoding="utf-8")
+    text = _read_text(args.file)
+    if text is None:
+        return 2
     try:
         document = import_owners(text) if args.format == "owners" else import_gitdm(text)
     except ImportFormatError as error:
@@ -81,16 +84,28 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: Path) -> str | None:
+    """The file's text, or None after printing `FILE: cannot read: why` to stderr."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        why = error.strerror or str(error)
+    except UnicodeDecodeError as error:
+        why = f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})"
+    print(f"{path}: cannot read: {why}", file=sys.stderr)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from bot.settings import Settings, SettingsError
-    from bot.web.server import serve
+    from bot.web.server import StartupRefused, preflight, serve
 
     try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"coi-bot serve: {error}", file=sys.stderr)
+        startup = preflight()
+    except StartupRefused as refused:
+        for line in refused.lines(prefix="coi-bot serve: "):
+            print(line, file=sys.stderr)
         return 2
-    serve(settings)
+    serve(startup.settings, people=startup.people)
     return 0
 
 
@@ -103,7 +118,8 @@ def _demo(args: argparse.Namespace) -> int:
 CHECK_EPILOG = """\
 credentials: GITHUB_TOKEN (any token that can read the repository), or the App's
 GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE (the installation on OWNER
-is found through GET /app/installations). COI_MAP_PATH and COI_MAP name the maps as for serve.
+is found through GET /app/installations). COI_MAP_PATH and COI_MAP name the maps as for serve;
+GITHUB_API_URL and GITHUB_GRAPHQL_URL name GitHub when --api-url is not given.
 
 exit status: 0 the check would pass (success); 1 it would not (action_required, neutral or
 failure), or the --map file is invalid; 2 nothing could be judged (arguments, credentials,
@@ -115,13 +131,39 @@ def _github_urls(api_url: str | None) -> tuple[str, str]:
     """REST and GraphQL URLs: --api-url wins, then GITHUB_API_URL / GITHUB_GRAPHQL_URL."""
     import os
 
-    from bot.settings import DEFAULT_API_URL, graphql_url_for
+    from bot.dryrun import CheckError
+    from bot.settings import DEFAULT_API_URL, SettingsError, check_http_url, graphql_url_for
 
     if api_url:
         base = api_url.rstrip("/")
         return base, graphql_url_for(base)
     base = os.environ.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
-    return base, os.environ.get("GITHUB_GRAPHQL_URL") or graphql_url_for(base)
+    graphql = os.environ.get("GITHUB_GRAPHQL_URL") or graphql_url_for(base)
+    try:
+        check_http_url("GITHUB_API_URL", base)
+        check_http_url("GITHUB_GRAPHQL_URL", graphql)
+    except SettingsError as error:
+        raise CheckError(str(error)) from None
+    return base, graphql
+
+
+def _api_url(text: str) -> str:
+    """argparse type of --api-url: an http(s) URL with a host."""
+    from bot.settings import SettingsError, check_http_url
+
+    try:
+        return check_http_url("--api-url", text.strip())
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--api-url ")) from None
+
+
+def _quiet_client_logs() -> None:
+    """The commands print their own one-line errors; the client's retry logs would repeat them."""
+    import logging
+
+    root = logging.getLogger()
+    if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        root.addHandler(logging.NullHandler())
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -130,6 +172,7 @@ def _check(args: argparse.Namespace) -> int:
 
     from bot.dryrun import CheckError, ProposedMapInvalid, check_command, load_proposed
 
+    _quiet_client_logs()
     map_path = os.environ.get("COI_MAP_PATH", ".github/affiliations.yml")
     try:
         proposed = load_proposed(args.map, map_path=map_path) if args.map else None
@@ -157,6 +200,10 @@ REPORT_EPILOG = """\
 Each merged PR is judged with the map in force on its base when it was merged. Dates are UTC
 days; --until is exclusive (default: today, so the period ends yesterday night); --since defaults
 to 90 days before --until. Credentials and --api-url as for `coi-bot check`.
+
+environment: GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE;
+GITHUB_API_URL and GITHUB_GRAPHQL_URL (unless --api-url); COI_MAP_PATH and COI_MAP as for serve.
+
 exit status: 0 the report was written; 2 it could not be (arguments, credentials, GitHub).
 """
 
@@ -166,9 +213,11 @@ def _report(args: argparse.Namespace) -> int:
     import os
     from datetime import UTC, datetime, timedelta
 
+    import aiohttp
     import gidgethub
 
-    from bot.dryrun import CheckError, Credentials, connect, describe_github_error, parse_repository
+    from bot.dryrun import CheckError, Credentials, connect, parse_repository
+    from bot.github.errors import describe_failure
     from bot.github.map_source import MapSource, MapSourceError
     from bot.github.snapshot import SnapshotError
     from bot.report import collect, parse_day, progress_printer, render_markdown
@@ -187,10 +236,11 @@ def _report(args: argparse.Namespace) -> int:
                 f"--until {until:%Y-%m-%d}"
             )
         credentials = Credentials.from_env()
+        api_url, graphql_url = _github_urls(args.api_url)
     except (CheckError, ValueError) as error:
         print(f"coi-bot report: {error}", file=sys.stderr)
         return 2
-    api_url, graphql_url = _github_urls(args.api_url)
+    _quiet_client_logs()
     maps = MapSource(
         map_path=os.environ.get("COI_MAP_PATH", ".github/affiliations.yml"),
         bundled_map=Path(os.environ.get("COI_MAP", str(DEFAULT_MAP))),
@@ -217,8 +267,8 @@ def _report(args: argparse.Namespace) -> int:
     except CheckError as error:
         print(f"coi-bot report: {error}", file=sys.stderr)
         return 2
-    except gidgethub.GitHubException as error:
-        print(f"coi-bot report: GitHub refused: {describe_github_error(error)}", file=sys.stderr)
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as error:
+        print(f"coi-bot report: {describe_failure(error, api_url=api_url)}", file=sys.stderr)
         return 2
     except (SnapshotError, MapSourceError) as error:
         print(f"coi-bot report: {error}", file=sys.stderr)
@@ -231,23 +281,103 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+VALIDATE_EPILOG = """\
+Every error of every file is printed as FILE:LINE:COL: message. Without FILE, reads
+config/affiliations.yml. Reads no environment variables.
+
+exit status: 0 every map is valid; 1 a map has errors or cannot be read.
+"""
+
+SCHEMA_EPILOG = """\
+Reads no environment variables.
+
+exit status: 0 the schema was printed.
+"""
+
+IMPORT_EPILOG = """\
+owners: a StackStorm-style OWNERS.md; gitdm: a cncf/gitdm developers_affiliations file.
+The map is printed on stdout, to be reviewed and committed. Reads no environment variables.
+
+exit status: 0 the map was printed; 1 FILE has lines that cannot be imported (each printed as
+FILE:LINE: message); 2 FILE cannot be read.
+"""
+
+SERVE_EPILOG = """\
+Every variable is checked before the port opens: an unusable App key, a missing or invalid
+COI_MAP, or a bad number stops the server with one line per problem.
+
+environment:
+  GITHUB_APP_ID                the App's id (or client id); required
+  GITHUB_PRIVATE_KEY           the App's RSA private key, PEM text; or
+  GITHUB_PRIVATE_KEY_FILE      a file holding it (set one of the two, not both); required
+  GITHUB_WEBHOOK_SECRET        the webhook secret; required
+  GITHUB_API_URL               REST API root (default https://api.github.com;
+                               GitHub Enterprise Server: https://HOST/api/v3)
+  GITHUB_GRAPHQL_URL           GraphQL endpoint (default: derived from GITHUB_API_URL)
+  HOST, PORT                   where to listen (default 0.0.0.0 and 8080; PORT 1-65535)
+  COI_MAP                      the bundled map (default config/affiliations.yml)
+  COI_MAP_PATH                 where a repository keeps its map (default .github/affiliations.yml)
+  COI_WORKERS                  concurrent evaluations (default 8)
+  COI_QUEUE_SIZE               pending PRs before webhooks get 503 (default 10000)
+  COI_RECONCILE_MINUTES        how often open PRs are checked for a missing check (default 10)
+  COI_RECONCILE_MAX_PER_CYCLE  PRs repaired at most per cycle (default 500)
+  COI_REDELIVER_MINUTES        how often failed deliveries are asked again (default 5)
+  COI_REDELIVER_MAX_PER_CYCLE  deliveries asked again at most per cycle (default 100)
+  COI_RATE_LIMIT_FLOOR         background work pauses below this many API calls (default 500)
+  REDIS_URL                    optional; needed for more than one replica
+
+exit status: 0 stopped by SIGTERM or SIGINT; 2 refused to start (the configuration).
+"""
+
+DEMO_EPILOG = """\
+Runs the bot and a GitHub simulator on 127.0.0.1 and narrates a review story with the
+bundled map. Needs no configuration and reaches no network.
+
+exit status: 0 the story played as expected; 1 it did not, or the bundled map is invalid.
+"""
+
+
+def _explained(description: str, epilog: str) -> dict[str, Any]:
+    """A subcommand's --help: what it does, then its environment and exit statuses verbatim."""
+    return {
+        "description": description,
+        "epilog": epilog,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from bot.version import installed_version
+
     parser = argparse.ArgumentParser(
         prog="coi-bot", description="Conflict-of-interest review for TSC-governed projects."
     )
+    parser.add_argument("--version", action="version", version=f"coi-bot {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check affiliation maps; exit 1 on errors")
+    validate = commands.add_parser(
+        "validate",
+        help="check affiliation maps; exit 1 on errors",
+        **_explained("Check affiliation maps against the schema and each other.", VALIDATE_EPILOG),
+    )
     validate.add_argument("files", nargs="*", type=Path, metavar="FILE")
     validate.add_argument(
         "--strict", action="store_true", help="exit 1 on warnings too (FILE:LINE:COL: warning: ...)"
     )
     validate.set_defaults(run=_validate)
 
-    schema = commands.add_parser("schema", help="print the map's JSON Schema")
+    schema = commands.add_parser(
+        "schema",
+        help="print the map's JSON Schema",
+        **_explained("Print the JSON Schema of affiliation maps (for editors).", SCHEMA_EPILOG),
+    )
     schema.set_defaults(run=_schema)
 
-    importer = commands.add_parser("import", help="print a map imported from OWNERS.md or gitdm")
+    importer = commands.add_parser(
+        "import",
+        help="print a map imported from OWNERS.md or gitdm",
+        **_explained("Print an affiliation map built from another format.", IMPORT_EPILOG),
+    )
     importer.add_argument("format", choices=["owners", "gitdm"])
     importer.add_argument("file", type=Path)
     importer.add_argument(
@@ -257,10 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(run=_import)
 
-    serve = commands.add_parser("serve", help="run the GitHub App's webhook server")
+    serve = commands.add_parser(
+        "serve",
+        help="run the GitHub App's webhook server",
+        **_explained("Run the GitHub App: its webhook, /healthz and /metrics.", SERVE_EPILOG),
+    )
     serve.set_defaults(run=_serve)
 
-    demo = commands.add_parser("demo", help="play a review story against the built-in simulator")
+    demo = commands.add_parser(
+        "demo",
+        help="play a review story against the built-in simulator",
+        **_explained("Play a review story against the built-in GitHub simulator.", DEMO_EPILOG),
+    )
     demo.set_defaults(run=_demo)
 
     check = commands.add_parser(
@@ -276,7 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--map", type=Path, metavar="FILE", help="judge with this proposed map instead"
     )
     check.add_argument(
-        "--api-url", metavar="URL", help="GitHub's REST URL (Enterprise: https://HOST/api/v3)"
+        "--api-url",
+        type=_api_url,
+        metavar="URL",
+        help="GitHub's REST URL (Enterprise: https://HOST/api/v3)",
     )
     check.set_defaults(run=_check)
 
@@ -293,7 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--html", type=Path, metavar="FILE", help="write one self-contained HTML page with charts"
     )
-    report.add_argument("--api-url", metavar="URL", help="GitHub's REST URL, as for check")
+    report.add_argument(
+        "--api-url", type=_api_url, metavar="URL", help="GitHub's REST URL, as for check"
+    )
     report.set_defaults(run=_report)
     return parser
 

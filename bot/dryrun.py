@@ -27,6 +27,7 @@ from cachetools import LRUCache
 from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
+from bot.github.errors import describe_failure
 from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
 from bot.github.snapshot import SnapshotError
 from bot.judge import Judge
@@ -367,8 +368,8 @@ async def check_command(
                 now=now or datetime.now(UTC),
                 proposed=proposed,
             )
-    except gidgethub.GitHubException as error:
-        raise CheckError(f"GitHub refused: {describe_github_error(error)}") from None
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as error:
+        raise CheckError(describe_failure(error, api_url=api_url)) from None
     except (SnapshotError, MapSourceError, AuthError) as error:
         raise CheckError(str(error)) from None
     if as_json:
@@ -376,30 +377,3 @@ async def check_command(
     else:
         stream.write(as_text(result))
     return 0 if result.passes else 1
-
-
-def describe_github_error(error: gidgethub.GitHubException) -> str:
-    """One line a person can act on, for any of gidgethub's errors."""
-    if isinstance(error, gidgethub.BadRequest):
-        status = int(error.status_code)
-        hint = {
-            401: "the credentials are not valid",
-            403: "the credentials may not read this repository",
-            404: "no such repository or pull request, or the credentials cannot see it",
-        }.get(status, "")
-        text = f"{status} {error}".strip()
-        return f"{text} ({hint})" if hint else text
-    if isinstance(error, gidgethub.GraphQLAuthorizationFailure):
-        return f"{error} (the credentials are not valid)"
-    if isinstance(error, gidgethub.GraphQLException):
-        messages = (
-            [
-                str(e.get("message"))
-                for e in (error.response.get("errors") or [])
-                if isinstance(e, dict)
-            ]
-            if isinstance(error.response, dict)
-            else []
-        )
-        return "; ".join(messages) or str(error)
-    return str(error) or type(error).__name__

@@ -7,15 +7,27 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_BUNDLED_MAP = "config/affiliations.yml"
+DEFAULT_MAP_PATH = ".github/affiliations.yml"
 
 
 class SettingsError(ValueError):
-    """The environment does not describe a runnable App; the message says what is missing."""
+    """The environment does not describe a runnable App; `problems` holds one line per problem."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class Secret:
@@ -73,54 +85,181 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Every variable of the runtime contract, or a SettingsError naming every problem."""
         env = os.environ if environ is None else environ
-        missing = []
+        problems = _Problems()
         if not env.get("GITHUB_WEBHOOK_SECRET"):
-            missing.append("GITHUB_WEBHOOK_SECRET (the App's webhook secret)")
+            problems.add("missing GITHUB_WEBHOOK_SECRET (the App's webhook secret)")
         if not env.get("GITHUB_APP_ID"):
-            missing.append("GITHUB_APP_ID (the App's id or client id)")
-        key = private_key_from_env(env)
-        if not key:
-            missing.append("GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_FILE")
-        if missing:
-            raise SettingsError("missing " + "; ".join(missing))
-        assert key is not None
+            problems.add("missing GITHUB_APP_ID (the App's id or client id)")
+        key = None
+        try:
+            key = private_key_from_env(env)
+            if key is None:
+                problems.add("missing GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_FILE")
+        except SettingsError as error:
+            problems.lines.extend(error.problems)
         api_url = env.get("GITHUB_API_URL", DEFAULT_API_URL).rstrip("/")
+        problems.check(check_http_url, "GITHUB_API_URL", api_url)
+        graphql_url = env.get("GITHUB_GRAPHQL_URL") or graphql_url_for(api_url)
+        if env.get("GITHUB_GRAPHQL_URL"):
+            problems.check(check_http_url, "GITHUB_GRAPHQL_URL", graphql_url)
+        host = env.get("HOST", "0.0.0.0")
+        if not host.strip():
+            problems.add("HOST is empty: name the address to listen on (default 0.0.0.0)")
+        port = problems.check(_int, env, "PORT", 8080, maximum=65535)
+        numbers = {
+            name: problems.check(_int, env, name, default)
+            for name, default in (
+                ("COI_WORKERS", 8),
+                ("COI_QUEUE_SIZE", 10_000),
+                ("COI_RECONCILE_MAX_PER_CYCLE", 500),
+                ("COI_RATE_LIMIT_FLOOR", 500),
+                ("COI_REDELIVER_MAX_PER_CYCLE", 100),
+            )
+        }
+        minutes = {
+            name: problems.check(_positive_float, env, name, default)
+            for name, default in (("COI_RECONCILE_MINUTES", 10.0), ("COI_REDELIVER_MINUTES", 5.0))
+        }
+        problems.raise_any()
         return cls(
             app_id=env["GITHUB_APP_ID"],
-            private_key=Secret(key),
+            private_key=Secret(_known(key)),
             webhook_secret=Secret(env["GITHUB_WEBHOOK_SECRET"]),
             api_url=api_url,
-            graphql_url=env.get("GITHUB_GRAPHQL_URL") or graphql_url_for(api_url),
-            host=env.get("HOST", "0.0.0.0"),
-            port=_int(env, "PORT", 8080),
-            bundled_map=Path(env.get("COI_MAP", "config/affiliations.yml")),
-            map_path=env.get("COI_MAP_PATH", ".github/affiliations.yml"),
-            workers=_int(env, "COI_WORKERS", 8),
-            queue_size=_int(env, "COI_QUEUE_SIZE", 10_000),
-            reconcile_minutes=_positive_float(env, "COI_RECONCILE_MINUTES", 10.0),
-            reconcile_max_per_cycle=_int(env, "COI_RECONCILE_MAX_PER_CYCLE", 500),
-            rate_limit_floor=_int(env, "COI_RATE_LIMIT_FLOOR", 500),
-            redeliver_minutes=_positive_float(env, "COI_REDELIVER_MINUTES", 5.0),
-            redeliver_max_per_cycle=_int(env, "COI_REDELIVER_MAX_PER_CYCLE", 100),
+            graphql_url=graphql_url,
+            host=host,
+            port=_known(port),
+            bundled_map=Path(env.get("COI_MAP") or DEFAULT_BUNDLED_MAP),
+            map_path=env.get("COI_MAP_PATH") or DEFAULT_MAP_PATH,
+            workers=_known(numbers["COI_WORKERS"]),
+            queue_size=_known(numbers["COI_QUEUE_SIZE"]),
+            reconcile_minutes=_known(minutes["COI_RECONCILE_MINUTES"]),
+            reconcile_max_per_cycle=_known(numbers["COI_RECONCILE_MAX_PER_CYCLE"]),
+            rate_limit_floor=_known(numbers["COI_RATE_LIMIT_FLOOR"]),
+            redeliver_minutes=_known(minutes["COI_REDELIVER_MINUTES"]),
+            redeliver_max_per_cycle=_known(numbers["COI_REDELIVER_MAX_PER_CYCLE"]),
         )
 
 
+_T = TypeVar("_T")
+
+
+def _known(value: _T | None) -> _T:
+    assert value is not None  # raise_any() has refused every variable that failed
+    return value
+
+
+class _Problems:
+    """Collects every problem of the environment, so that all are reported at once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+    def check(self, read: Callable[..., _T], *args: Any, **options: Any) -> _T | None:
+        try:
+            return read(*args, **options)
+        except SettingsError as error:
+            self.lines.extend(error.problems)
+            return None
+
+    def raise_any(self) -> None:
+        if self.lines:
+            raise SettingsError(*self.lines)
+
+
 def private_key_from_env(env: Mapping[str, str]) -> str | None:
-    """The App's PEM key: GITHUB_PRIVATE_KEY, else the file GITHUB_PRIVATE_KEY_FILE names."""
+    """The App's PEM key: GITHUB_PRIVATE_KEY, or the file GITHUB_PRIVATE_KEY_FILE names.
+
+    None when neither is set; SettingsError when both are, or when the key is unusable.
+    """
     key = env.get("GITHUB_PRIVATE_KEY")
     key_file = env.get("GITHUB_PRIVATE_KEY_FILE")
-    if not key and key_file:
+    if key and key_file:
+        raise SettingsError(
+            "set one of GITHUB_PRIVATE_KEY (PEM text) or GITHUB_PRIVATE_KEY_FILE (a file), not both"
+        )
+    if key:
+        source = "GITHUB_PRIVATE_KEY"
+    elif key_file:
+        source = f"GITHUB_PRIVATE_KEY_FILE {key_file!r}"
         try:
             key = Path(key_file).read_text(encoding="utf-8")
         except OSError as error:
             raise SettingsError(
-                f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
+                f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror or error}"
             ) from None
-    return key or None
+        except UnicodeDecodeError:
+            raise SettingsError(
+                f"{source} is not a PEM key: the file is not text (a DER or PKCS#12 key?)"
+            ) from None
+    else:
+        return None
+    problem = app_key_problem(key)
+    if problem is not None:
+        raise SettingsError(f"{source} {problem}")
+    return key
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def app_key_problem(pem: str) -> str | None:
+    """What makes `pem` unusable as a GitHub App key (an RSA private key in PEM), or None.
+
+    The answer never quotes the key.
+    """
+    text = pem.strip()
+    if "\\n" in text and "\n" not in text:
+        return "holds literal \\n sequences: pass the PEM with real line breaks"
+    if not text.startswith("-----BEGIN "):
+        return "is not a PEM key: it must start with -----BEGIN RSA PRIVATE KEY-----"
+    header = text.splitlines()[0]
+    if "PUBLIC KEY" in header or "CERTIFICATE" in header:
+        return "is a public key or certificate, not the App's private key"
+    if "ENCRYPTED" in header or "Proc-Type: 4,ENCRYPTED" in text:
+        return (
+            "is encrypted with a passphrase: GitHub's App keys are not; use the key as downloaded"
+        )
+    if "-----END " not in text:
+        return "is truncated: no -----END line"
+    try:
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+    except TypeError:
+        return (
+            "is encrypted with a passphrase: GitHub's App keys are not; use the key as downloaded"
+        )
+    except (ValueError, UnsupportedAlgorithm):
+        return "is not a readable private key: the PEM is damaged or truncated"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        kind = next((name for cls, name in _KEY_KINDS if isinstance(key, cls)), "a non-RSA")
+        return f"is {kind} key, not RSA: GitHub App keys are RSA (generate one on the App's page)"
+    return None
+
+
+_ENCRYPTED = "is encrypted with a passphrase: use the key as GitHub gave it (unencrypted)"
+_KEY_KINDS: tuple[tuple[type[object], str], ...] = (
+    (ec.EllipticCurvePrivateKey, "an EC"),
+    (ed25519.Ed25519PrivateKey, "an Ed25519"),
+    (ed448.Ed448PrivateKey, "an Ed448"),
+    (dsa.DSAPrivateKey, "a DSA"),
+)
+
+
+def check_http_url(name: str, url: str) -> str:
+    """`url` when it is an http(s) URL with a host; else SettingsError naming `name`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http(s) URL with a host, not {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0..65535
+    except ValueError:
+        raise SettingsError(f"{name} has a port that is not 0-65535: {url!r}") from None
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -128,8 +267,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, not {value}")
+    if value <= 0 or (maximum is not None and value > maximum):
+        limit = f"from 1 to {maximum}" if maximum is not None else "positive"
+        raise SettingsError(f"{name} must be {limit}, not {value}")
     return value
 
 

@@ -1,4 +1,4 @@
-"""`coi-bot validate` and `coi-bot schema`, run through `bot.cli.main` as a user runs them."""
+"""`coi-bot validate`, `schema`, `import` and every `--help`, run as a user runs them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 import re
 import textwrap
 import tomllib
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,105 @@ def test_the_pre_commit_hook_runs_validate_on_affiliation_maps() -> None:
         assert files.search(path), path
     for path in ["config/affiliations.yml.bak", "my-affiliations.yml", "app.yml"]:
         assert not files.search(path), path
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda d: d / "missing.md", "No such file or directory"),
+        (lambda d: d, "Is a directory"),
+        (lambda d: write_bytes(d / "owners.md", b"# OWNERS\n\xff\xfe"), "not UTF-8 text"),
+    ],
+)
+@pytest.mark.parametrize("format_", ["owners", "gitdm"])
+def test_import_of_an_unreadable_file_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    why: str,
+    format_: str,
+) -> None:
+    path = make(tmp_path)
+    assert main(["import", format_, str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"{path}: cannot read: {why}")
+    assert err.count("\n") == 1
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"coi-bot {version('coi-bot')}\n"
+
+
+SERVER_VARIABLES = re.compile(r"`((?:GITHUB|COI|REDIS)_[A-Z_]+|HOST|PORT)`")
+
+
+def readme_variables() -> set[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return set(SERVER_VARIABLES.findall(readme)) - {"GITHUB_TOKEN"}
+
+
+@pytest.mark.parametrize(
+    ("command", "variables", "statuses"),
+    [
+        ("validate", set(), ["0", "1"]),
+        ("schema", set(), ["0"]),
+        ("import", set(), ["0", "1", "2"]),
+        ("serve", None, ["0", "2"]),
+        ("demo", set(), ["0", "1"]),
+        (
+            "check",
+            {"GITHUB_TOKEN", "GITHUB_APP_ID", "GITHUB_PRIVATE_KEY_FILE", "GITHUB_API_URL"},
+            ["0", "1", "2"],
+        ),
+        (
+            "report",
+            {"GITHUB_TOKEN", "GITHUB_PRIVATE_KEY", "GITHUB_GRAPHQL_URL", "COI_MAP"},
+            ["0", "2"],
+        ),
+    ],
+)
+def test_each_command_explains_itself(
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    variables: set[str] | None,
+    statuses: list[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]
+    assert not description.startswith(("positional", "options")), "no description"
+    exit_text = text[text.index("exit status:") :]
+    for status in statuses:
+        assert re.search(rf"(: |; ){status} ", exit_text), status
+    if variables is None:  # serve: every variable the server reads, and the one coming
+        variables = readme_variables() | {"REDIS_URL"}
+        assert "GITHUB_WEBHOOK_SECRET" in variables
+        assert len(variables) >= 17
+    elif not variables:
+        assert "no environment variables" in text or "Needs no configuration" in text
+    for variable in variables:
+        assert variable in text, variable
+
+
+def test_serve_help_names_every_variable_settings_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each variable Settings.from_env reads (its source names them) is in `serve --help`."""
+    source = (ROOT / "bot" / "settings.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"((?:GITHUB|COI)_[A-Z_]+|HOST|PORT)"', source))
+    assert read >= {"GITHUB_APP_ID", "PORT", "COI_REDELIVER_MAX_PER_CYCLE"}
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    assert sorted(name for name in read if name not in help_text) == []

@@ -260,6 +260,8 @@ def test_an_invalid_proposed_map_lists_its_errors_by_line(tmp_path: Path) -> Non
     [
         ("acme/widgets#999", "token", "Could not resolve to a PullRequest"),
         ("acme/nothing#1", "token", "Could not resolve to a Repository"),
+        # The hint `report` gives on a REST 404, for GraphQL's NOT_FOUND.
+        ("acme/nothing#1", "token", r"\(no such repository or pull request, or the credentials"),
         ("acme/widgets#1", {"GITHUB_TOKEN": "ghs_revoked"}, "credentials are not valid"),
         (
             "globex/widgets#1",
