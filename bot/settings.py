@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_API_URL = "https://api.github.com"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class SettingsError(ValueError):
@@ -70,6 +71,7 @@ class Settings:
     rate_limit_floor: int = 500  # a cycle stops when fewer requests than this remain
     redeliver_minutes: float = 5.0  # <= 0: no redelivery of failed deliveries
     redeliver_max_per_cycle: int = 100
+    redis_url: Secret | None = None  # a Secret: the URL may carry Redis's password
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +105,7 @@ class Settings:
             rate_limit_floor=_int(env, "COI_RATE_LIMIT_FLOOR", 500),
             redeliver_minutes=_positive_float(env, "COI_REDELIVER_MINUTES", 5.0),
             redeliver_max_per_cycle=_int(env, "COI_REDELIVER_MAX_PER_CYCLE", 100),
+            redis_url=_redis_url(env),
         )
 
 
@@ -118,6 +121,20 @@ def private_key_from_env(env: Mapping[str, str]) -> str | None:
                 f"cannot read GITHUB_PRIVATE_KEY_FILE {key_file!r}: {error.strerror}"
             ) from None
     return key or None
+
+
+def _redis_url(env: Mapping[str, str]) -> Secret | None:
+    raw = env.get("REDIS_URL")
+    if not raw:
+        return None
+    scheme = raw.partition("://")[0] if "://" in raw else ""
+    if scheme not in REDIS_SCHEMES:
+        # only the scheme is shown: the rest of the URL may hold a password
+        raise SettingsError(
+            "REDIS_URL must start with redis://, rediss:// or unix://"
+            + (f", not {scheme}://" if scheme else "")
+        )
+    return Secret(raw)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -59,7 +59,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from bot.metrics import Metrics
-from bot.settings import Secret
+from bot.settings import REDIS_SCHEMES, Secret
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +208,9 @@ class Coordinator:
 
         `options` are the keyword arguments of `Coordinator` (prefix, ttl and idle times).
         """
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            scheme = url.split(":", 1)[0] if ":" in url else url[:0]
+        scheme = url.partition("://")[0] if "://" in url else ""
+        if scheme not in REDIS_SCHEMES:
+            # only the scheme is shown: the rest of the URL may hold a password
             raise ValueError(
                 f"a Redis URL starts with redis://, rediss:// or unix://, not {scheme!r}"
             )
