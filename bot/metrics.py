@@ -62,5 +62,18 @@ class Metrics:
             registry=registry,
         )
 
+        self.redis_errors = Counter(
+            "coi_redis_errors",
+            "Redis operations that failed because Redis was unreachable, by operation.",
+            ["operation"],
+            registry=registry,
+        )
+        self.redis_commands = Counter(
+            "coi_redis_commands",
+            "Commands (round trips) sent to Redis, by the operation that sent them.",
+            ["operation"],
+            registry=registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_BUNDLED_MAP = "config/affiliations.yml"
 DEFAULT_MAP_PATH = ".github/affiliations.yml"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class SettingsError(ValueError):
@@ -82,6 +83,7 @@ class Settings:
     rate_limit_floor: int = 500  # a cycle stops when fewer requests than this remain
     redeliver_minutes: float = 5.0  # <= 0: no redelivery of failed deliveries
     redeliver_max_per_cycle: int = 100
+    redis_url: Secret | None = None  # a Secret: the URL may carry Redis's password
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +124,7 @@ class Settings:
             name: problems.check(_positive_float, env, name, default)
             for name, default in (("COI_RECONCILE_MINUTES", 10.0), ("COI_REDELIVER_MINUTES", 5.0))
         }
+        redis_url = problems.check(_redis_url, env)
         problems.raise_any()
         return cls(
             app_id=env["GITHUB_APP_ID"],
@@ -140,6 +143,7 @@ class Settings:
             rate_limit_floor=_known(numbers["COI_RATE_LIMIT_FLOOR"]),
             redeliver_minutes=_known(minutes["COI_REDELIVER_MINUTES"]),
             redeliver_max_per_cycle=_known(numbers["COI_REDELIVER_MAX_PER_CYCLE"]),
+            redis_url=redis_url,
         )
 
 
@@ -257,6 +261,20 @@ def check_http_url(name: str, url: str) -> str:
     except ValueError:
         raise SettingsError(f"{name} has a port that is not 0-65535: {url!r}") from None
     return url
+
+
+def _redis_url(env: Mapping[str, str]) -> Secret | None:
+    raw = env.get("REDIS_URL")
+    if not raw:
+        return None
+    scheme = raw.partition("://")[0] if "://" in raw else ""
+    if scheme not in REDIS_SCHEMES:
+        # only the scheme is shown: the rest of the URL may hold a password
+        raise SettingsError(
+            "REDIS_URL must start with redis://, rediss:// or unix://"
+            + (f", not {scheme}://" if scheme else "")
+        )
+    return Secret(raw)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int | None = None) -> int:
