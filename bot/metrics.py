@@ -17,6 +17,21 @@ class Metrics:
             ["event", "action", "outcome"],
             registry=registry,
         )
+        self.routed_deliveries = Counter(
+            "coi_routed_deliveries",
+            "Acknowledged deliveries after routing, by event, action and outcome "
+            "(queued, ignored, malformed, fault: a handler raised after the 202).",
+            ["event", "action", "outcome"],
+            registry=registry,
+        )
+        self.inbox_depth = Gauge(
+            "coi_inbox_depth", "Acknowledged deliveries waiting to be routed.", registry=registry
+        )
+        self.routing_waits = Counter(
+            "coi_routing_waits",
+            "Times the router waited for room in a full evaluation queue (backpressure).",
+            registry=registry,
+        )
         self.queue_depth = Gauge(
             "coi_queue_depth", "Pull requests waiting for evaluation.", registry=registry
         )

@@ -64,6 +64,7 @@ class Settings:
     map_path: str = ".github/affiliations.yml"
     workers: int = 8
     queue_size: int = 10_000
+    inbox_size: int = 1_000  # acknowledged deliveries waiting to be routed, before 503
     coalesce_seconds: float = 0.5
     reconcile_minutes: float = 10.0  # <= 0: no reconciler (tests that count calls)
     reconcile_max_per_cycle: int = 500  # evaluations one reconciler cycle may queue
@@ -98,6 +99,7 @@ class Settings:
             map_path=env.get("COI_MAP_PATH", ".github/affiliations.yml"),
             workers=_int(env, "COI_WORKERS", 8),
             queue_size=_int(env, "COI_QUEUE_SIZE", 10_000),
+            inbox_size=_int(env, "COI_INBOX_SIZE", 1_000),
             reconcile_minutes=_positive_float(env, "COI_RECONCILE_MINUTES", 10.0),
             reconcile_max_per_cycle=_int(env, "COI_RECONCILE_MAX_PER_CYCLE", 500),
             rate_limit_floor=_int(env, "COI_RATE_LIMIT_FLOOR", 500),
