@@ -10,6 +10,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
         registry = self.registry
         self.deliveries = Counter(
             "coi_webhook_deliveries",
@@ -76,6 +77,15 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+
+    def increment(self, counter: Counter, *label_values: str) -> None:
+        """`counter.labels(*label_values).inc()`, keeping each labelled child: labels() validates
+        and locks on every call, a cost the webhook's hot path need not pay twice per delivery."""
+        key = (id(counter), label_values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*label_values)
+        child.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

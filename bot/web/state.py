@@ -71,7 +71,8 @@ class FailedAfterAck:
         self._ids[delivery_id] = True
 
     def discard(self, delivery_id: str) -> None:
-        self._ids.pop(delivery_id, None)
+        if self._ids:  # nearly always empty: skip the cache's expiry walk
+            self._ids.pop(delivery_id, None)
 
     def __contains__(self, delivery_id: object) -> bool:
         return delivery_id in self._ids

@@ -108,7 +108,7 @@ class DeliveryScheduling:
         return not self._refused
 
 
-async def _read_capped(request: web.Request, *, limit: int) -> bytes | None:
+async def _read_capped(request: web.Request, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
     """The raw body, or None as soon as it grows beyond `limit` (chunked bodies have no length)."""
     body = bytearray()
     async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
@@ -141,31 +141,38 @@ def _answer(
     action: str = UNVERIFIED,
     reason: str | None = None,
 ) -> web.Response:
-    request.app[METRICS_KEY].deliveries.labels(event=event, action=action, outcome=outcome).inc()
+    metrics = request.app[METRICS_KEY]
+    metrics.increment(metrics.deliveries, event, action, outcome)
     body: dict[str, Any] = {"status": outcome, "delivery": delivery}
     if reason is not None:
         body["reason"] = reason
-    level = logging.WARNING if status >= 400 else logging.INFO
-    log.log(level, "delivery %s", outcome, extra={"status": status, "reason": reason})
+    # Every delivery is counted; a line per accepted one would cost the ack a fifth of its time.
+    level = logging.WARNING if status >= 400 else logging.DEBUG
+    if log.isEnabledFor(level):
+        # The delivery as a field, not a log context: one less context switch per request.
+        extra = {"delivery": delivery, "status": status, "reason": reason}
+        log.log(level, "delivery %s", outcome, extra=extra)
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
 async def handle_webhook(request: web.Request) -> web.Response:
-    delivery = request.headers.get(DELIVERY_HEADER)
-    with log_context(delivery=delivery):
-        try:
-            return await _acknowledge(request, delivery)
-        except Exception:
-            # A bug of ours, not bad input: a 500 that GitHub records and the redeliverer retries.
-            log.exception("the request path failed")
-            return _answer(request, 500, "error", delivery=delivery, reason="internal error")
+    try:
+        return await _acknowledge(request)
+    except Exception:
+        # A bug of ours, not bad input: a 500 that GitHub records and the redeliverer retries.
+        delivery = request.headers.get(DELIVERY_HEADER)
+        log.exception("the request path failed", extra={"delivery": delivery})
+        return _answer(request, 500, "error", delivery=delivery, reason="internal error")
 
 
-async def _acknowledge(request: web.Request, delivery: str | None) -> web.Response:
+async def _acknowledge(request: web.Request) -> web.Response:
     app = request.app
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    delivery = request.headers.get(DELIVERY_HEADER)
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
-    body = await _read_capped(request, limit=MAX_BODY_BYTES)
+    # A declared length within the cap is read at once; a chunked body is counted as it comes.
+    body = await request.read() if length is not None else await _read_capped(request)
     if body is None:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
     if not signature_matches(
@@ -263,20 +270,25 @@ class DeliveryRouter:
 
     async def route(self, delivery: RawDelivery) -> None:
         """Parse one delivery and hand what its handlers decide to the scheduler."""
-        with log_context(delivery=delivery.delivery_id, event=delivery.event):
-            try:
-                data = orjson.loads(delivery.body)
-            except orjson.JSONDecodeError as error:
-                self._malformed(delivery, f"not JSON: {error}")
-                return
-            if not isinstance(data, dict):
-                self._malformed(delivery, "the body is not a JSON object")
-                return
-            action = data.get("action")
-            action = action if isinstance(action, str) else ""
-            repository, number = _subject(data)
-            with log_context(action=action or None, repository=repository, pr=number):
-                await self._dispatch(delivery, data, action)
+        try:
+            data = orjson.loads(delivery.body)
+        except orjson.JSONDecodeError as error:
+            self._malformed(delivery, f"not JSON: {error}")
+            return
+        if not isinstance(data, dict):
+            self._malformed(delivery, "the body is not a JSON object")
+            return
+        action = data.get("action")
+        action = action if isinstance(action, str) else ""
+        repository, number = _subject(data)
+        with log_context(
+            delivery=delivery.delivery_id,
+            event=delivery.event,
+            action=action or None,
+            repository=repository,
+            pr=number,
+        ):
+            await self._dispatch(delivery, data, action)
 
     async def _dispatch(self, delivery: RawDelivery, data: dict[str, Any], action: str) -> None:
         scheduling = DeliveryScheduling(self._scheduler)
@@ -306,9 +318,8 @@ class DeliveryRouter:
     def _malformed(self, delivery: RawDelivery, reason: str) -> None:
         # Signed by GitHub, so not an attack; a redelivery would repeat it byte for byte.
         self._count(delivery, UNVERIFIED, "malformed")
-        log.warning("acknowledged delivery is malformed: %s", reason)
+        with log_context(delivery=delivery.delivery_id, event=delivery.event):
+            log.warning("acknowledged delivery is malformed: %s", reason)
 
     def _count(self, delivery: RawDelivery, action: str, outcome: str) -> None:
-        self._metrics.routed_deliveries.labels(
-            event=delivery.event, action=action, outcome=outcome
-        ).inc()
+        self._metrics.increment(self._metrics.routed_deliveries, delivery.event, action, outcome)
