@@ -10,11 +10,27 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
         registry = self.registry
         self.deliveries = Counter(
             "coi_webhook_deliveries",
             "Webhook deliveries received, by event, action and outcome.",
             ["event", "action", "outcome"],
+            registry=registry,
+        )
+        self.routed_deliveries = Counter(
+            "coi_routed_deliveries",
+            "Acknowledged deliveries after routing, by event, action and outcome "
+            "(queued, ignored, malformed, fault: a handler raised after the 202).",
+            ["event", "action", "outcome"],
+            registry=registry,
+        )
+        self.inbox_depth = Gauge(
+            "coi_inbox_depth", "Acknowledged deliveries waiting to be routed.", registry=registry
+        )
+        self.routing_waits = Counter(
+            "coi_routing_waits",
+            "Times the router waited for room in a full evaluation queue (backpressure).",
             registry=registry,
         )
         self.queue_depth = Gauge(
@@ -61,7 +77,6 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
-
         self.redis_errors = Counter(
             "coi_redis_errors",
             "Redis operations that failed because Redis was unreachable, by operation.",
@@ -74,6 +89,15 @@ class Metrics:
             ["operation"],
             registry=registry,
         )
+
+    def increment(self, counter: Counter, *label_values: str) -> None:
+        """`counter.labels(*label_values).inc()`, keeping each labelled child: labels() validates
+        and locks on every call, a cost the webhook's hot path need not pay twice per delivery."""
+        key = (id(counter), label_values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*label_values)
+        child.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -77,6 +77,7 @@ class Settings:
     map_path: str = ".github/affiliations.yml"
     workers: int = 8
     queue_size: int = 10_000
+    inbox_size: int = 1_000  # acknowledged deliveries waiting to be routed, before 503
     coalesce_seconds: float = 0.5
     reconcile_minutes: float = 10.0  # <= 0: no reconciler (tests that count calls)
     reconcile_max_per_cycle: int = 500  # evaluations one reconciler cycle may queue
@@ -115,6 +116,7 @@ class Settings:
             for name, default in (
                 ("COI_WORKERS", 8),
                 ("COI_QUEUE_SIZE", 10_000),
+                ("COI_INBOX_SIZE", 1_000),
                 ("COI_RECONCILE_MAX_PER_CYCLE", 500),
                 ("COI_RATE_LIMIT_FLOOR", 500),
                 ("COI_REDELIVER_MAX_PER_CYCLE", 100),
@@ -138,6 +140,7 @@ class Settings:
             map_path=env.get("COI_MAP_PATH") or DEFAULT_MAP_PATH,
             workers=_known(numbers["COI_WORKERS"]),
             queue_size=_known(numbers["COI_QUEUE_SIZE"]),
+            inbox_size=_known(numbers["COI_INBOX_SIZE"]),
             reconcile_minutes=_known(minutes["COI_RECONCILE_MINUTES"]),
             reconcile_max_per_cycle=_known(numbers["COI_RECONCILE_MAX_PER_CYCLE"]),
             rate_limit_floor=_known(numbers["COI_RATE_LIMIT_FLOOR"]),

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.settings import Secret, Settings
 from bot.web.app import create_app
-from bot.web.state import SCHEDULER_KEY
+from bot.web.state import INBOX_KEY, SCHEDULER_KEY
 
 if TYPE_CHECKING:
     from githubsim import GitHubSimulator
@@ -142,6 +142,7 @@ class Stage:
         for _ in range(rounds):
             before = len(self.sim.calls), len(self.sim.deliveries)
             await self.sim.settle()
+            await self.app[INBOX_KEY].join()  # acknowledged deliveries are routed after the 202
             await scheduler.drain()
             await asyncio.sleep(0)
             if (len(self.sim.calls), len(self.sim.deliveries)) == before:

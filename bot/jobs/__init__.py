@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -25,10 +25,16 @@ class RepairSources:
 
 @asynccontextmanager
 async def background_jobs(
-    sources: RepairSources, settings: Settings, schedule: Schedule, metrics: Metrics
+    sources: RepairSources,
+    settings: Settings,
+    schedule: Schedule,
+    metrics: Metrics,
+    *,
+    failed_after_ack: Collection[str] = frozenset(),
 ) -> AsyncIterator[None]:
     """The reconciler and the redelivery loops while the context is open; each loop only when
-    its period is positive."""
+    its period is positive. `failed_after_ack`: delivery IDs answered 202 whose handling failed,
+    for the redeliverer to ask again."""
     tasks: list[asyncio.Task[None]] = []
     if settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -47,7 +53,10 @@ async def background_jobs(
         )
     if settings.redeliver_minutes > 0:
         redeliverer = Redeliverer(
-            sources.github.app_client, metrics, max_per_cycle=settings.redeliver_max_per_cycle
+            sources.github.app_client,
+            metrics,
+            max_per_cycle=settings.redeliver_max_per_cycle,
+            failed_after_ack=failed_after_ack,
         )
         period = settings.redeliver_minutes * 60
         tasks.append(

@@ -9,6 +9,9 @@ three-day window) and redelivers every GUID whose attempts all failed, at most
 `max_per_cycle` per look. A GUID with any successful attempt is never redelivered; one this
 process already asked for is asked again at most `max_attempts` times in all, and not within
 `cooldown_seconds` of the last ask (its attempt may still be in flight, listed as failed).
+
+GUIDs in `failed_after_ack` were answered 202 and then failed in a handler (a bug): GitHub lists
+them as successes, so they are asked again by that set, with the same caps.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,6 +39,8 @@ WINDOW_MARGIN_SECONDS = 600
 # Our own answers that a redelivery would repeat byte for byte: malformed and too large.
 PERMANENT_STATUSES = frozenset({400, 413})
 PER_PAGE = 100
+# GUIDs read by earlier looks, so that one failing after it was read can still be asked again.
+RECENT_MEMORY = 20_000
 Sleep = Callable[[float], Awaitable[None]]
 LookOutcome = Literal["complete", "bounded"]
 
@@ -94,6 +99,7 @@ class Redeliverer:
         max_attempts: int = 3,
         cooldown_seconds: float = 600.0,
         clock: Clock = time.time,
+        failed_after_ack: Collection[str] = frozenset(),
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
@@ -107,6 +113,10 @@ class Redeliverer:
         # GUID -> (times asked, when last asked)
         self._asked: TTLCache[str, tuple[int, float]] = TTLCache(
             maxsize=100_000, ttl=REDELIVERY_WINDOW_SECONDS, timer=clock
+        )
+        self._failed_after_ack = failed_after_ack
+        self._recent: TTLCache[str, DeliveryAttempt] = TTLCache(
+            maxsize=RECENT_MEMORY, ttl=REDELIVERY_WINDOW_SECONDS, timer=clock
         )
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
@@ -136,9 +146,8 @@ class Redeliverer:
             report.read += 1
             newest = attempt.id if newest is None else max(newest, attempt.id)
             by_guid.setdefault(attempt.guid, []).append(attempt)
-        for guid, attempts in by_guid.items():
-            target = needs_redelivery(attempts)
-            if target is None or not self._may_ask(guid):
+        for guid, target in self._targets(by_guid):
+            if not self._may_ask(guid):
                 continue
             if len(report.redelivered) >= self._max_per_cycle:
                 report.outcome = "bounded"
@@ -154,6 +163,23 @@ class Redeliverer:
             extra={"outcome": report.outcome, "refused": report.refused},
         )
         return report
+
+    def _targets(
+        self, by_guid: dict[str, list[DeliveryAttempt]]
+    ) -> list[tuple[str, DeliveryAttempt]]:
+        """(GUID, attempt to redeliver): failed ones, then ones that failed after our 202."""
+        for guid, attempts in by_guid.items():
+            self._recent[guid] = max(attempts, key=lambda attempt: attempt.id)
+        targets: list[tuple[str, DeliveryAttempt]] = []
+        for guid, attempts in by_guid.items():
+            target = needs_redelivery(attempts)
+            if target is not None and guid not in self._failed_after_ack:
+                targets.append((guid, target))
+        for guid in list(self._failed_after_ack):
+            latest = self._recent.get(guid)
+            if latest is not None:
+                targets.append((guid, latest))
+        return targets
 
     def _may_ask(self, guid: str) -> bool:
         times, last = self._asked.get(guid, (0, float("-inf")))

@@ -12,7 +12,10 @@ from bot.jobs import RepairSources, background_jobs
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
 from bot.settings import Settings
+from bot.web.inbox import MemoryInbox
 from bot.web.state import (
+    FAULTS_KEY,
+    INBOX_KEY,
     LEDGER_KEY,
     METRICS_KEY,
     SCHEDULER_KEY,
@@ -20,14 +23,17 @@ from bot.web.state import (
     SETTINGS_KEY,
     WIRING_KEY,
     DeliveryLedger,
+    FailedAfterAck,
     Wiring,
 )
-from bot.web.webhook import MAX_BODY_BYTES, handle_webhook
+from bot.web.webhook import MAX_BODY_BYTES, DeliveryRouter, handle_webhook
 
 log = logging.getLogger(__name__)
 
 # Above GitHub's 25 MiB cap, so that the 413 (and its JSON body) comes from our own check.
 CLIENT_MAX_SIZE = MAX_BODY_BYTES + 1024 * 1024
+# At shutdown, how long acknowledged deliveries may take to reach the scheduler.
+DRAIN_SECONDS = 10.0
 
 
 def create_app(
@@ -43,6 +49,7 @@ def create_app(
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics if metrics is not None else Metrics()
     app[LEDGER_KEY] = DeliveryLedger()
+    app[FAULTS_KEY] = FailedAfterAck()
     injected = None
     if evaluate is not None:
         injected = Wiring(
@@ -54,6 +61,7 @@ def create_app(
         raise ValueError("open_pull_requests and installation_repositories need an evaluate")
     app.cleanup_ctx.append(_github_session(injected))
     app.cleanup_ctx.append(_scheduler)
+    app.cleanup_ctx.append(_delivery_router)  # cleaned up first: drains into the scheduler
     app.cleanup_ctx.append(background_repairs)
     app.router.add_post("/webhook", handle_webhook)
     app.router.add_get("/healthz", handle_healthz)
@@ -106,6 +114,24 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     log.info("scheduler stopped")
 
 
+async def _delivery_router(app: web.Application) -> AsyncIterator[None]:
+    inbox = MemoryInbox(maxsize=app[SETTINGS_KEY].inbox_size)
+    app[INBOX_KEY] = inbox
+    app[METRICS_KEY].inbox_depth.set_function(lambda: inbox.depth)
+    router = DeliveryRouter(
+        inbox,
+        app[SCHEDULER_KEY],
+        ledger=app[LEDGER_KEY],
+        failed_after_ack=app[FAULTS_KEY],
+        metrics=app[METRICS_KEY],
+        map_path=app[SETTINGS_KEY].map_path,
+    )
+    router.start()
+    yield
+    await router.stop(drain_seconds=DRAIN_SECONDS)
+    log.info("delivery router stopped")
+
+
 REPAIR_KEY = web.AppKey("repair", RepairSources)
 
 
@@ -113,11 +139,16 @@ async def background_repairs(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the background jobs, only with the real Engine (tests that inject `evaluate`
     have nothing to repair from)."""
     sources = app.get(REPAIR_KEY)
+    failed_after_ack: FailedAfterAck = app[FAULTS_KEY]
     if sources is None:
         yield
         return
     async with background_jobs(
-        sources, app[SETTINGS_KEY], app[SCHEDULER_KEY].schedule, app[METRICS_KEY]
+        sources,
+        app[SETTINGS_KEY],
+        app[SCHEDULER_KEY].schedule,
+        app[METRICS_KEY],
+        failed_after_ack=failed_after_ack,
     ):
         yield
 

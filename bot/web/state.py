@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -17,10 +18,13 @@ from bot.scheduler import (
     Scheduler,
 )
 from bot.settings import Settings
+from bot.web.inbox import Inbox
 
 # A redelivery keeps its delivery ID; GitHub allows it within 3 days (LIMITS.md).
 DELIVERY_TTL_SECONDS = 3 * 24 * 3600
 DELIVERY_MEMORY = 100_000
+# Handler faults are rare: a few thousand is plenty, and caps what a fault storm can hold.
+FAULT_MEMORY = 10_000
 
 
 class DeliveryLedger:
@@ -49,6 +53,36 @@ class DeliveryLedger:
         return len(self._seen)
 
 
+class FailedAfterAck:
+    """Delivery IDs answered 202 whose handling then failed (a bug, not bad input).
+
+    GitHub recorded those deliveries as successes, so the redeliverer asks for them again by
+    this set; a delivery ID leaves it once a redelivery of it is handled. Bounded in size and
+    time (GitHub redelivers within 3 days).
+    """
+
+    def __init__(
+        self, *, maxsize: int = FAULT_MEMORY, ttl_seconds: float = DELIVERY_TTL_SECONDS
+    ) -> None:
+        self._ids: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+
+    def add(self, delivery_id: str) -> None:
+        self._ids[delivery_id] = True
+
+    def discard(self, delivery_id: str) -> None:
+        if self._ids:  # nearly always empty: skip the cache's expiry walk
+            self._ids.pop(delivery_id, None)
+
+    def __contains__(self, delivery_id: object) -> bool:
+        return delivery_id in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._ids))  # a copy: the webhook side may change it meanwhile
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 @dataclass(frozen=True, slots=True)
 class Wiring:
     """What the scheduler runs: the Engine's methods, or functions injected by tests."""
@@ -62,6 +96,8 @@ class Wiring:
 SETTINGS_KEY = web.AppKey("settings", Settings)
 METRICS_KEY = web.AppKey("metrics", Metrics)
 LEDGER_KEY = web.AppKey("deliveries", DeliveryLedger)
+FAULTS_KEY = web.AppKey("failed_after_ack", FailedAfterAck)
+INBOX_KEY: web.AppKey[Inbox] = web.AppKey("inbox")
 SCHEDULER_KEY = web.AppKey("scheduler", Scheduler)
 SESSION_KEY = web.AppKey("session", aiohttp.ClientSession)
 WIRING_KEY = web.AppKey("wiring", Wiring)

@@ -21,12 +21,12 @@ from bot.jobs.reconciler import (
     map_decided,
     stale_reason,
 )
-from bot.jobs.redelivery import Redeliverer
+from bot.jobs.redelivery import DeliveryAttempt, Redeliverer, needs_redelivery
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
 from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
-from bot.web.state import METRICS_KEY, SCHEDULER_KEY
+from bot.web.state import FAULTS_KEY, METRICS_KEY, SCHEDULER_KEY
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, latest_check, seed
 from tests.policy.builders import facts, make_map
 
@@ -321,10 +321,55 @@ async def test_redelivery_is_bounded_per_look_and_resumes(stage: Stage) -> None:
     assert sorted(asked) == sorted(failed)
 
 
-async def test_a_malformed_answer_is_not_asked_again(stage: Stage) -> None:
-    await stage.sim.deliver("pull_request", {"action": "opened"})  # signed, but no PR: 400
-    assert stage.sim.deliveries[-1].status_code == 400
-    assert (await redeliverer(stage).look_once()).redelivered == []
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_malformed_or_too_large_answer_is_not_asked_again(status: int) -> None:
+    attempt = DeliveryAttempt(id=1, guid="g", status_code=status, delivered_at=0.0)
+    assert needs_redelivery([attempt]) is None
+    assert needs_redelivery([attempt, DeliveryAttempt(2, "g", 500, 1.0)]) is not None
+
+
+async def test_a_delivery_whose_handler_failed_after_the_202_is_asked_again(stage: Stage) -> None:
+    assert stage.app is not None
+    failed_after_ack = stage.app[FAULTS_KEY]
+    # Signed, but no pull_request: the handler raises KeyError after the 202.
+    await stage.sim.deliver("pull_request", {"action": "opened", "installation": {"id": 1}})
+    await stage.settle()
+    guid = stage.sim.deliveries[-1].guid
+    assert stage.sim.deliveries[-1].status_code == 202
+    assert guid in failed_after_ack
+    now = [datetime.now(UTC).timestamp()]
+    look = redeliverer(stage, failed_after_ack=failed_after_ack, clock=lambda: now[0])
+    assert (await look.look_once()).redelivered == [guid]
+    await stage.settle()
+    asked = [d for d in stage.sim.deliveries if d.redelivery]
+    assert [(d.guid, d.status_code) for d in asked] == [(guid, 202)]
+    assert guid in failed_after_ack, "the redelivery failed the same way"
+    assert (await look.look_once()).redelivered == [], "not again within the cooldown"
+    for _ in range(3):
+        now[0] += 3600
+        await look.look_once()
+        await stage.settle()
+    assert len([d for d in stage.sim.deliveries if d.redelivery]) == 3, "at most 3 asks in all"
+
+
+async def test_a_fault_recorded_after_the_look_read_its_delivery_is_still_asked(
+    stage: Stage,
+) -> None:
+    assert stage.app is not None
+    numbers = await open_unseen(stage, 1)
+    now = [datetime.now(UTC).timestamp()]
+    look = redeliverer(stage, failed_after_ack=stage.app[FAULTS_KEY], clock=lambda: now[0])
+    first = await look.look_once()
+    await stage.settle()
+    assert first.redelivered
+    assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+    # A handler fails on one of those deliveries after the look read it as a success.
+    guid = first.redelivered[0]
+    stage.app[FAULTS_KEY].add(guid)
+    now[0] += 3600  # past the cooldown of the first ask
+    assert (await look.look_once()).redelivered == [guid]
+    await stage.settle()
+    stage.app[FAULTS_KEY].discard(guid)
 
 
 async def test_a_refused_redelivery_is_counted_not_fatal(stage: Stage) -> None:

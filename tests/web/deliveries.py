@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.intents import Intents
 from bot.pr import PullRequestRef
 from bot.settings import Secret, Settings
 from bot.web.signature import sign
@@ -79,7 +80,7 @@ class RecordingEvaluate:
     def __init__(self) -> None:
         self.calls: list[PullRequestRef] = []
 
-    async def __call__(self, ref: PullRequestRef) -> None:
+    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
         self.calls.append(ref)
 
 

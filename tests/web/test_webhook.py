@@ -1,9 +1,12 @@
-"""POST /webhook over real HTTP: every status code of the contract, dedupe, bursts, sweeps."""
+"""POST /webhook over real HTTP: every status code of the contract, dedupe, bursts, sweeps, and
+what the router does after the 202 (malformed bodies, handler faults, a full scheduler)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,10 +15,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.logs import JsonFormatter
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.web.app import create_app
-from bot.web.state import LEDGER_KEY, SCHEDULER_KEY
+from bot.web.state import FAULTS_KEY, INBOX_KEY, LEDGER_KEY, METRICS_KEY, SCHEDULER_KEY
 from bot.web.webhook import MAX_BODY_BYTES
 from tests.web.deliveries import (
     INSTALLATION_ID,
@@ -73,7 +77,36 @@ async def post(client: TestClient[Any, web.Application], delivery: Delivery) -> 
 
 async def drain(client: TestClient[Any, web.Application]) -> None:
     async with asyncio.timeout(5):
+        await client.app[INBOX_KEY].join()
         await client.app[SCHEDULER_KEY].drain()
+
+
+def routed(client: TestClient[Any, web.Application], outcome: str, **labels: str) -> float:
+    """How many acknowledged deliveries the router counted with this outcome (any event)."""
+    wanted = {"outcome": outcome, **labels}
+    return sum(
+        sample.value
+        for metric in client.app[METRICS_KEY].registry.collect()
+        for sample in metric.samples
+        if sample.name == "coi_routed_deliveries_total"
+        and all(sample.labels[key] == value for key, value in wanted.items())
+    )
+
+
+@pytest.fixture
+def json_log() -> Any:
+    """The bot's log lines as JSON objects, formatted when logged (so with their context)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bot")
+    logger.addHandler(handler)
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield lines
+    logger.removeHandler(handler)
 
 
 async def test_a_signed_pull_request_event_is_queued_and_evaluated(
@@ -160,24 +193,79 @@ async def test_a_signed_delivery_without_its_headers_is_400(
         (b'{"number": NaN}', "not JSON"),
     ],
 )
-async def test_a_signed_body_that_is_not_a_json_object_is_400(
-    client: TestClient[Any, web.Application], body: bytes, reason: str
+async def test_a_signed_body_that_is_not_a_json_object_is_acknowledged_then_logged_and_counted(
+    client: TestClient[Any, web.Application],
+    recorder: RecordingEvaluate,
+    json_log: Any,
+    body: bytes,
+    reason: str,
 ) -> None:
-    status, answer = await post(client, Delivery(event="pull_request", body=body))
-    assert status == 400
-    assert reason in answer["reason"]
+    delivery = Delivery(event="pull_request", body=body)
+    status, answer = await post(client, delivery)
+    assert (status, answer["status"]) == (202, "queued"), "nothing is parsed before the ack"
+    await drain(client)
+    assert routed(client, "malformed", event="pull_request") == 1
+    warning = next(line for line in json_log() if "malformed" in line["message"])
+    assert (warning["delivery"], warning["level"]) == (delivery.delivery_id, "warning")
+    assert reason in warning["message"]
+    assert recorder.calls == []
+    # A redelivery would repeat the same bytes: the ID stays claimed, not asked again.
+    assert delivery.delivery_id in client.app[LEDGER_KEY]._seen
+    assert delivery.delivery_id not in client.app[FAULTS_KEY]
 
 
-async def test_a_signed_payload_of_the_wrong_shape_is_400_and_may_be_redelivered(
-    client: TestClient[Any, web.Application], opened: dict[str, Any]
+async def test_a_handler_fault_after_the_ack_is_logged_counted_released_and_kept_for_redelivery(
+    client: TestClient[Any, web.Application],
+    recorder: RecordingEvaluate,
+    opened: dict[str, Any],
+    json_log: Any,
 ) -> None:
-    del opened["pull_request"]
+    del opened["pull_request"]  # the pull_request handler raises KeyError on it
     delivery = Delivery.of("pull_request", opened)
     status, answer = await post(client, delivery)
-    assert status == 400
-    assert "pull_request" in answer["reason"]
+    assert (status, answer["status"]) == (202, "queued")
+    await drain(client)
+    fault = next(line for line in json_log() if line["level"] == "error")
+    assert fault["delivery"] == delivery.delivery_id
+    assert "KeyError: 'pull_request'" in fault["exception"]
+    assert routed(client, "fault", event="pull_request", action="opened") == 1
     assert delivery.delivery_id not in client.app[LEDGER_KEY]._seen
-    assert len(client.app[LEDGER_KEY]) == 0
+    assert delivery.delivery_id in client.app[FAULTS_KEY]
+    # GitHub's redelivery of the same ID is processed again, not answered as a duplicate.
+    status, answer = await post(client, delivery)
+    assert (status, answer["status"]) == (202, "queued")
+    await drain(client)
+    assert routed(client, "fault") == 2
+    assert recorder.calls == []
+
+
+async def test_a_redelivery_handled_after_a_fault_is_evaluated_and_leaves_the_failed_set(
+    client: TestClient[Any, web.Application],
+    recorder: RecordingEvaluate,
+    opened: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.handlers import router
+
+    real_dispatch = router.dispatch
+    faults = iter([KeyError("installation")])
+
+    async def flaky(*args: Any, **kwargs: Any) -> None:
+        fault = next(faults, None)
+        if fault is not None:
+            raise fault
+        await real_dispatch(*args, **kwargs)
+
+    monkeypatch.setattr("bot.web.webhook.router.dispatch", flaky)
+    delivery = Delivery.of("pull_request", opened)
+    assert (await post(client, delivery))[0] == 202
+    await drain(client)
+    assert delivery.delivery_id in client.app[FAULTS_KEY]
+    assert (await post(client, delivery))[0] == 202
+    await drain(client)
+    assert recorder.calls == [PullRequestRef(1, "Codertocat", "Hello-World", 2)]
+    assert delivery.delivery_id not in client.app[FAULTS_KEY]
+    assert routed(client, "queued") == 1
 
 
 async def test_a_duplicate_delivery_is_processed_once(
@@ -196,14 +284,9 @@ async def test_a_duplicate_delivery_is_processed_once(
 
 @pytest.mark.parametrize(
     ("event", "payload"),
-    [
-        ("ping", "ping/with-app_id.payload.json"),
-        ("pull_request", "pull_request/closed.payload.json"),
-        ("check_run", "check_run/completed.payload.json"),
-        ("star", "ping/payload.json"),
-    ],
+    [("ping", "ping/with-app_id.payload.json"), ("star", "ping/payload.json")],
 )
-async def test_an_event_or_action_not_evaluated_is_200_ignored(
+async def test_an_event_no_handler_wants_is_200_ignored_from_its_header(
     client: TestClient[Any, web.Application],
     recorder: RecordingEvaluate,
     reference_dir: Path,
@@ -213,8 +296,43 @@ async def test_an_event_or_action_not_evaluated_is_200_ignored(
     delivery = Delivery.of(event, with_installation(load_payload(reference_dir, payload)))
     status, body = await post(client, delivery)
     assert (status, body) == (200, {"status": "ignored", "delivery": delivery.delivery_id})
+    assert client.app[INBOX_KEY].depth == 0
     await drain(client)
     assert recorder.calls == []
+    assert len(client.app[LEDGER_KEY]) == 0
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "action"),
+    [
+        ("pull_request", "pull_request/closed.payload.json", "closed"),
+        ("check_run", "check_run/completed.payload.json", "completed"),
+    ],
+)
+async def test_an_action_no_handler_acts_on_is_acknowledged_then_counted_ignored(
+    client: TestClient[Any, web.Application],
+    recorder: RecordingEvaluate,
+    shared_dir: Path,
+    event: str,
+    payload: str,
+    action: str,
+) -> None:
+    delivery = Delivery.of(event, with_installation(load_payload(shared_dir, payload)))
+    status, body = await post(client, delivery)
+    assert (status, body) == (202, {"status": "queued", "delivery": delivery.delivery_id})
+    await drain(client)
+    assert recorder.calls == []
+    assert routed(client, "ignored", event=event, action=action) == 1
+
+
+def test_the_events_answered_from_their_header_are_exactly_those_without_handlers() -> None:
+    from bot.web.webhook import HANDLED_EVENTS
+
+    assert {"pull_request", "pull_request_review", "issue_comment", "push"} <= HANDLED_EVENTS
+    assert {"check_suite", "check_run", "installation", "installation_repositories"} <= (
+        HANDLED_EVENTS
+    )
+    assert not {"ping", "star", "issues", "fork"} & HANDLED_EVENTS
 
 
 async def test_a_body_above_25_mib_is_413_before_it_is_read(
@@ -248,21 +366,38 @@ async def test_a_body_of_exactly_25_mib_is_accepted_for_verification(
     assert (status, answer["status"]) == (200, "ignored")
 
 
-async def test_a_full_queue_is_503_and_the_delivery_can_be_redelivered(
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError("the condition never held")
+
+
+async def test_a_full_scheduler_holds_the_router_back_and_a_full_inbox_is_503(
     make_client: MakeClient, recorder: RecordingEvaluate, opened: dict[str, Any]
 ) -> None:
-    client = await make_client(queue_size=1, coalesce_seconds=0.2)
-    first = Delivery.of("pull_request", opened)
-    assert (await post(client, first))[0] == 202
-    opened["pull_request"]["number"] = 3
-    second = Delivery.of("pull_request", opened)
-    status, body = await post(client, second)
-    assert (status, body["status"]) == (503, "queue_full")
+    client = await make_client(queue_size=1, inbox_size=1, coalesce_seconds=0.3)
+    metrics = client.app[METRICS_KEY]
+    sent = []
+    for number in (2, 3, 4, 5):
+        opened["pull_request"]["number"] = number
+        sent.append(Delivery.of("pull_request", opened))
+    # 2 fills the scheduler; the router holds 3 and waits for room; 4 fills the inbox.
+    assert (await post(client, sent[0]))[0] == 202
+    assert (await post(client, sent[1]))[0] == 202
+    await until(lambda: (metrics.registry.get_sample_value("coi_routing_waits_total") or 0) > 0)
+    assert (await post(client, sent[2]))[0] == 202
+    status, body = await post(client, sent[3])
+    assert (status, body["status"]) == (503, "inbox_full")
+    assert sent[3].delivery_id not in client.app[LEDGER_KEY]._seen, "free to be redelivered"
     await drain(client)
-    status, body = await post(client, second)
+    assert [call.number for call in recorder.calls] == [2, 3, 4], "nothing acknowledged is lost"
+    status, body = await post(client, sent[3])
     assert (status, body["status"]) == (202, "queued"), "a refused delivery is not a duplicate"
     await drain(client)
-    assert [call.number for call in recorder.calls] == [2, 3]
+    assert [call.number for call in recorder.calls] == [2, 3, 4, 5]
+    assert routed(client, "queued") == 4
 
 
 async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
@@ -343,7 +478,31 @@ async def test_an_issue_comment_on_a_pr_is_queued(
     assert recorder.calls[0].installation_id == INSTALLATION_ID
 
 
-async def test_a_handler_crash_releases_the_delivery_for_redelivery(
+async def test_an_exception_on_the_request_path_is_500_logged_and_released(
+    client: TestClient[Any, web.Application],
+    recorder: RecordingEvaluate,
+    opened: dict[str, Any],
+    json_log: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken_offer(delivery: Any) -> bool:
+        raise AttributeError("a bug in the inbox")
+
+    monkeypatch.setattr(client.app[INBOX_KEY], "offer", broken_offer)
+    delivery = Delivery.of("pull_request", opened)
+    status, body = await post(client, delivery)
+    assert (status, body["status"]) == (500, "error")
+    assert delivery.delivery_id not in client.app[LEDGER_KEY]._seen
+    failure = next(line for line in json_log() if "exception" in line)
+    assert failure["delivery"] == delivery.delivery_id
+    assert "a bug in the inbox" in failure["exception"]
+    monkeypatch.undo()
+    assert (await post(client, delivery))[0] == 202, "GitHub's redelivery is processed"
+    await drain(client)
+    assert len(recorder.calls) == 1
+
+
+async def test_a_handler_crash_after_the_ack_is_a_fault_not_a_400(
     client: TestClient[Any, web.Application],
     opened: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
@@ -353,9 +512,12 @@ async def test_a_handler_crash_releases_the_delivery_for_redelivery(
 
     monkeypatch.setattr("bot.web.webhook.router.dispatch", crash)
     delivery = Delivery.of("pull_request", opened)
-    response = await client.post("/webhook", data=delivery.body, headers=delivery.headers)
-    assert response.status == 500
+    status, _ = await post(client, delivery)
+    assert status == 202
+    await drain(client)
     assert delivery.delivery_id not in client.app[LEDGER_KEY]._seen
+    assert delivery.delivery_id in client.app[FAULTS_KEY]
+    assert routed(client, "fault") == 1
 
 
 async def test_healthz_reports_the_queue_and_the_workers(
@@ -363,6 +525,7 @@ async def test_healthz_reports_the_queue_and_the_workers(
 ) -> None:
     client = await make_client(coalesce_seconds=10.0, workers=3)
     await post(client, Delivery.of("pull_request", opened))
+    await client.app[INBOX_KEY].join()
     response = await client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
@@ -394,12 +557,14 @@ async def test_metrics_count_deliveries_by_event_action_and_outcome(
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = await response.text()
-    opened_prefix = 'coi_webhook_deliveries_total{action="opened",event="pull_request"'
+    door = 'coi_webhook_deliveries_total{action="-",event="pull_request"'
     for line in [
-        opened_prefix + ',outcome="queued"} 1.0',
-        opened_prefix + ',outcome="duplicate"} 1.0',
+        door + ',outcome="queued"} 1.0',
+        door + ',outcome="duplicate"} 1.0',
         'coi_webhook_deliveries_total{action="-",event="-",outcome="unauthorized"} 1.0',
+        'coi_routed_deliveries_total{action="opened",event="pull_request",outcome="queued"} 1.0',
         "coi_queue_depth 0.0",
+        "coi_inbox_depth 0.0",
     ]:
         assert line in text.splitlines()
 
