@@ -18,3 +18,26 @@ class PullRequestRef:
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}#{self.number}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MergeGroupRef:
+    """A merge queue's group of PRs, judged together on the group's head commit."""
+
+    installation_id: int
+    owner: str
+    repo: str
+    head_sha: str  # where the check is written
+    head_ref: str  # refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>: names the PR
+    base_ref: str  # the branch the group merges into: its map decides
+
+    @property
+    def repo_slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (merge group)"
+
+
+# What the scheduler queues and the engine evaluates: one PR, or one merge group.
+WorkRef = PullRequestRef | MergeGroupRef

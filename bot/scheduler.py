@@ -27,7 +27,7 @@ from typing import Protocol
 from bot.intents import ButtonClick, CommentEdit, Intents
 from bot.logs import log_context
 from bot.metrics import Metrics
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class Evaluate(Protocol):
     """One evaluation of one PR, judging the clicks and comment edits queued with it."""
 
-    def __call__(self, ref: PullRequestRef, intents: Intents) -> Awaitable[object]: ...
+    def __call__(self, ref: WorkRef, intents: Intents) -> Awaitable[object]: ...
 
 
 OpenPullRequests = Callable[[int, str, str], Awaitable[Sequence[PullRequestRef]]]
@@ -83,7 +83,7 @@ class Scheduler:
             raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
         self._evaluate = evaluate
         # Clicks and edits of the entries taken for evaluation, until their evaluation starts.
-        self._taken_intents: dict[PullRequestRef, _Pending] = {}
+        self._taken_intents: dict[WorkRef, _Pending] = {}
         self._open_pull_requests = open_pull_requests
         self._installation_repositories = installation_repositories
         self._forget_map = forget_map
@@ -94,13 +94,13 @@ class Scheduler:
             max_delay_seconds if max_delay_seconds is not None else 10 * coalesce_seconds
         )
         self._metrics = metrics
-        self._pending: dict[PullRequestRef, _Pending] = {}
+        self._pending: dict[WorkRef, _Pending] = {}
         # (deadline, sequence, ref); entries whose sequence no longer matches are stale.
-        self._heap: list[tuple[float, int, PullRequestRef]] = []
+        self._heap: list[tuple[float, int, WorkRef]] = []
         self._sequence = 0
-        self._running: set[PullRequestRef] = set()
+        self._running: set[WorkRef] = set()
         # Pending refs found due while their previous evaluation still runs.
-        self._parked: set[PullRequestRef] = set()
+        self._parked: set[WorkRef] = set()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -164,7 +164,7 @@ class Scheduler:
 
     def schedule(
         self,
-        ref: PullRequestRef,
+        ref: WorkRef,
         *,
         click: ButtonClick | None = None,
         edit: CommentEdit | None = None,
@@ -206,7 +206,7 @@ class Scheduler:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _push(self, ref: PullRequestRef, entry: _Pending) -> None:
+    def _push(self, ref: WorkRef, entry: _Pending) -> None:
         self._sequence += 1
         entry.sequence = self._sequence
         heapq.heappush(self._heap, (entry.deadline, entry.sequence, ref))
@@ -220,7 +220,7 @@ class Scheduler:
     def _is_idle(self) -> bool:
         return not self._pending and not self._running and not self._sweeps
 
-    async def _take(self) -> PullRequestRef:
+    async def _take(self) -> WorkRef:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
@@ -265,8 +265,9 @@ class Scheduler:
                         self._push(ref, entry)
                 self._changed()
 
-    async def _run(self, ref: PullRequestRef) -> None:
-        with log_context(repository=ref.repo_slug, pr=ref.number):
+    async def _run(self, ref: WorkRef) -> None:
+        number = ref.number if isinstance(ref, PullRequestRef) else None
+        with log_context(repository=ref.repo_slug, pr=number):
             taken = self._taken_intents.pop(ref, None)
             intents = (
                 Intents(clicks=tuple(taken.clicks), edits=tuple(taken.edits.values()))

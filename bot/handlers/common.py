@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from gidgethub import sansio
 
 from bot.intents import ButtonClick, CommentEdit
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 
 log = logging.getLogger("bot.handlers")
 
@@ -22,7 +22,7 @@ log = logging.getLogger("bot.handlers")
 class Scheduling(Protocol):
     def schedule(
         self,
-        ref: PullRequestRef,
+        ref: WorkRef,
         *,
         click: ButtonClick | None = None,
         edit: CommentEdit | None = None,
