@@ -162,6 +162,30 @@ class AffiliationMap:
         group = self.conflict_group(first)
         return group is not None and group == self.conflict_group(second)
 
+    def conflicting_companies(
+        self, companies: Iterable[str], others: Iterable[str]
+    ) -> tuple[str, ...]:
+        """Those of `companies` on one side of a conflict with any of `others`, sorted.
+
+        The one rule of "conflicts by company", for the verdict and the reviewer choice alike:
+        two companies conflict when they share a conflict group (equal, or one parent chain).
+        Independent companies conflict with none, not even each other: two independent members
+        never conflict by company.
+        """
+        sides = self.conflict_groups(others)
+        return tuple(sorted(c for c in companies if self.conflict_group(c) in sides))
+
+    def standing_conflict_with(
+        self, login: str, day: date, companies: Iterable[str]
+    ) -> StandingConflict | None:
+        """`login`'s standing declared conflict with one of `companies` (or their group) on
+        `day`; a declaration names a company, so it holds even for an independent one."""
+        named = frozenset(companies)
+        for standing in self.standing_conflicts(login, day):
+            if standing.company in named or self.conflicting_companies([standing.company], named):
+                return standing
+        return None
+
     def company_name(self, company_id: str) -> str:
         company = self.document.companies.get(company_id)
         return company_id if company is None else company.name

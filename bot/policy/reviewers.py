@@ -78,13 +78,9 @@ def reviewer_candidates(
         if amap.is_bot(login) or amap.is_away(login, today):
             continue
         companies = amap.companies_of(login, today)
-        if any(amap.companies_conflict(c, a) or c == a for c in companies for a in avoided):
+        if amap.conflicting_companies(companies, avoided):
             continue
-        standing = amap.standing_conflicts(login, today)
-        if any(
-            s.company in avoided or any(amap.companies_conflict(s.company, a) for a in avoided)
-            for s in standing
-        ):
+        if amap.standing_conflict_with(login, today, avoided) is not None:
             continue
         already = any((amap.conflict_group(c) or c) in represented for c in companies)
         count = load.get(login, 0)

@@ -223,18 +223,14 @@ class _Judge:
             if self.policy.unknown_people == "conflicted":
                 return "not in the affiliation map (policy: unknown people are conflicted)"
             return None
-        shared = sorted(
-            c for c in companies if any(amap.companies_conflict(c, mine) for mine in theirs)
-        )
+        shared = amap.conflicting_companies(companies, theirs)
         if shared:
             names = ", ".join(amap.company_name(c) for c in shared)
             return f"same company as the authors ({names})"
-        for standing in amap.standing_conflicts(login, day):
-            if standing.company in theirs or any(
-                amap.companies_conflict(standing.company, mine) for mine in theirs
-            ):
-                why = f": {standing.reason}" if standing.reason else ""
-                return f"standing conflict with {amap.company_name(standing.company)}{why}"
+        standing = amap.standing_conflict_with(login, day, theirs)
+        if standing is not None:
+            why = f": {standing.reason}" if standing.reason else ""
+            return f"standing conflict with {amap.company_name(standing.company)}{why}"
         declaration = self.declared.get(self.amap.key_of(login))
         if declaration is not None:
             why = f": {declaration.reason}" if declaration.reason else ""
