@@ -10,6 +10,7 @@ path is mapped back to the line and column of the YAML node it concerns.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
@@ -99,7 +100,8 @@ def load_map_text(
 ) -> LoadResult:
     """Parse, validate and index a map; `errors` lists every problem found, sorted by position.
 
-    With `warnings_on`, `warnings` lists what `lint.map_warnings` finds on that day."""
+    With `warnings_on`, `warnings` lists what `lint.map_warnings` finds on that day. The load
+    is synchronous and pauses the cyclic garbage collector until it returns (see below)."""
     with _without_cycle_collection():
         return _load(text, path, warnings_on)
 
@@ -232,11 +234,18 @@ def _plain(text: str) -> Any:
     return text
 
 
-class _Mark(Protocol):
-    """A libyaml position: 0-based line and column."""
+# A position as (0-based line, 0-based column): plain int tuples, which the cyclic collector
+# stops tracking, where libyaml's Mark objects would be scanned at every collection.
+_Mark = tuple[int, int]
 
+
+class _YamlMark(Protocol):
     line: int
     column: int
+
+
+def _pos(mark: _YamlMark) -> _Mark:
+    return (mark.line, mark.column)
 
 
 class _Frame:
@@ -259,7 +268,7 @@ class _Anchored:
 
 
 def _at(mark: _Mark) -> tuple[int, int]:
-    return mark.line + 1, mark.column + 1
+    return mark[0] + 1, mark[1] + 1
 
 
 class _Composed:
@@ -300,28 +309,19 @@ def _events(text: str) -> tuple[Iterator[Event], Callable[[], None]]:
     return iter(parse_events(text, Loader=SafeLoader)), lambda: None
 
 
+@functools.cache
 def _event_classes() -> dict[str, type[Event]]:
     """The classes the parser really emits, by name.
 
     The C extension keeps the `yaml.events` it saw first: if that module is ever imported again
     (coverage.py can do so when measuring a submodule), `yaml.events.ScalarEvent` is another
-    class than the one in the stream.
+    class than the one in the stream. Asked at the first load, not at import.
     """
     events, dispose = _events("a: &x [b]\nc: *x\n")
     try:
         return {type(event).__name__: type(event) for event in events}
     finally:
         dispose()
-
-
-_CLASSES = _event_classes()
-_SCALAR = _CLASSES["ScalarEvent"]
-_ALIAS = _CLASSES["AliasEvent"]
-_MAPPING_START = _CLASSES["MappingStartEvent"]
-_MAPPING_END = _CLASSES["MappingEndEvent"]
-_SEQUENCE_START = _CLASSES["SequenceStartEvent"]
-_SEQUENCE_END = _CLASSES["SequenceEndEvent"]
-_DOCUMENT_START = _CLASSES["DocumentStartEvent"]
 
 
 class _Composer:
@@ -341,7 +341,7 @@ class _Composer:
             self._consume(events)
         except MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
-            line, column = _at(mark) if mark is not None else (1, 1)
+            line, column = _at(_pos(mark)) if mark is not None else (1, 1)
             context = f" ({error.context})" if error.context else ""
             raise _Fatal(line, column, f"not valid YAML: {error.problem}{context}") from None
         except ReaderError as error:
@@ -363,18 +363,25 @@ class _Composer:
         # scalar as a key or a value in a mapping, is handled inline with the open mapping local.
         stack = self.stack
         non_string_start = _NON_STRING_START
+        classes = _event_classes()
+        scalar_event, alias_event = classes["ScalarEvent"], classes["AliasEvent"]
+        mapping_start_event = classes["MappingStartEvent"]
+        mapping_end_event = classes["MappingEndEvent"]
+        sequence_start_event = classes["SequenceStartEvent"]
+        sequence_end_event = classes["SequenceEndEvent"]
+        document_start_event = classes["DocumentStartEvent"]
         top: Any = None
         mapping: dict[str, Any] | None = None  # top's container when it is a mapping
         for event in events:
             kind = type(event)
-            if kind is _SCALAR:
+            if kind is scalar_event:
                 self.nodes += 1
                 if mapping is not None and event.anchor is None:
                     key = top.key
                     if key is _NO_KEY:
                         # Keys stay text: a login such as `1234` or `true` is still a login.
                         top.key = event.value
-                        top.key_mark = event.start_mark
+                        top.key_mark = _pos(event.start_mark)
                         continue
                     if key is not _BAD_KEY and key not in mapping:
                         text = event.value
@@ -385,26 +392,28 @@ class _Composer:
                         else:
                             value = self._scalar(event)
                         mapping[key] = value
-                        top.marks[key] = (top.key_mark, event.start_mark)
+                        top.marks[key] = (top.key_mark, _pos(event.start_mark))
                         top.key = _NO_KEY
                         continue
                 self._add_scalar(event)
                 continue
-            if kind is _MAPPING_START or kind is _SEQUENCE_START:
-                self._open(event, is_mapping=kind is _MAPPING_START)
-            elif kind is _MAPPING_END or kind is _SEQUENCE_END:
+            if kind is mapping_start_event or kind is sequence_start_event:
+                self._open(event, is_mapping=kind is mapping_start_event)
+            elif kind is mapping_end_event or kind is sequence_end_event:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     opened = self.open_anchors.pop(frame.anchor)
                     self.anchors[frame.anchor] = _Anchored(frame.container, self.nodes - opened)
                 self._add(frame.container, frame.mark)
-            elif kind is _ALIAS:
+            elif kind is alias_event:
                 self._alias(event)
                 continue
-            elif kind is _DOCUMENT_START:
+            elif kind is document_start_event:
                 self.documents += 1
                 if self.documents > 1:
-                    raise _Fatal(*_at(event.start_mark), "a map is one YAML document, found two")
+                    raise _Fatal(
+                        *_at(_pos(event.start_mark)), "a map is one YAML document, found two"
+                    )
                 continue
             else:
                 continue
@@ -416,15 +425,15 @@ class _Composer:
         value: Any
         if top is not None and top.is_mapping and top.key is _NO_KEY:
             value = top.key = event.value
-            top.key_mark = event.start_mark
+            top.key_mark = _pos(event.start_mark)
         else:
             value = self._scalar(event)
-            self._add(value, event.start_mark)
+            self._add(value, _pos(event.start_mark))
         if event.anchor is not None:
             self.anchors[event.anchor] = _Anchored(value, 1)
 
     def _open(self, event: Any, *, is_mapping: bool) -> None:
-        mark = event.start_mark
+        mark = _pos(event.start_mark)
         self.nodes += 1
         if len(self.stack) >= MAX_DEPTH:
             raise _Fatal(*_at(mark), f"nesting deeper than {MAX_DEPTH} levels: refusing the map")
@@ -445,7 +454,7 @@ class _Composer:
         self.stack.append(_Frame(container, marks, mark, event.anchor))
 
     def _alias(self, event: Any) -> None:
-        mark = event.start_mark
+        mark = _pos(event.start_mark)
         name = event.anchor
         if name in self.open_anchors:
             raise _Fatal(*_at(mark), f"alias '*{name}' refers to a node that contains it")
@@ -477,7 +486,7 @@ class _Composer:
                 message = f"{value!r} is not a valid {tag.rsplit(':', 1)[-1]}"
         else:
             message = f"unsupported tag {tag!r}"
-        self.result.errors.append((*_at(event.start_mark), message))
+        self.result.errors.append((*_at(_pos(event.start_mark)), message))
         return value
 
     def _add(self, value: Any, mark: _Mark) -> None:
@@ -498,7 +507,7 @@ class _Composer:
         if key is _BAD_KEY:
             return
         if key in top.container:
-            first_line = top.marks[key][0].line + 1
+            first_line = top.marks[key][0][0] + 1
             message = f"duplicate key {key!r}, first at line {first_line}"
             self.result.errors.append((*_at(top.key_mark), message))
             return
