@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import gidgethub
 import gidgethub.abc
+from cachetools import LRUCache, TTLCache
 
 from bot.affiliations.loader import LoadResult, load_map_text
 from bot.github.client import Clock
@@ -29,6 +30,8 @@ from bot.policy.verdict import MapRef
 MapParser = Callable[[str, str], LoadResult]
 OWNER_REPOSITORY = ".github"
 MISSING_TTL_SECONDS = 60.0  # a 404 has no ETag: remember "no map here" briefly instead
+MISSING_ENTRIES = 10_000  # (repository, branch) pairs without a map, across installations
+PARSED_MAPS = 32  # a large map parsed is ~100 MB at worst: keep only the versions in use
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,13 @@ class MapSource:
     ) -> None:
         self.map_path = map_path
         self._bundled_path = bundled_map
-        self._clock = clock
         self._parse = parse
-        self._missing: dict[tuple[str, str, str | None], float] = {}  # -> retry after
-        self._parsed: dict[tuple[str, str], LoadResult] = {}  # (path, blob sha) -> result
+        # (owner, repo, ref) known to hold no map, until MISSING_TTL_SECONDS have passed.
+        self._missing: TTLCache[tuple[str, str, str | None], bool] = TTLCache(
+            maxsize=MISSING_ENTRIES, ttl=MISSING_TTL_SECONDS, timer=clock
+        )
+        # (path, blob sha) -> the parsed map: one per map version in use, a few at a time.
+        self._parsed: LRUCache[tuple[str, str], LoadResult] = LRUCache(maxsize=PARSED_MAPS)
         self._bundled: tuple[LoadResult, MapRef] | None = None
         self._bundled_lock = asyncio.Lock()
 
@@ -106,7 +112,7 @@ class MapSource:
     def forget(self, owner: str, repo: str) -> None:
         """Drop what is known of a repository's map (after a push that changed it)."""
         for key in [key for key in self._missing if key[:2] == (owner, repo)]:
-            del self._missing[key]
+            self._missing.pop(key, None)
 
     async def bundled(self) -> tuple[LoadResult, MapRef]:
         async with self._bundled_lock:
@@ -137,8 +143,7 @@ class MapSource:
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, ref: str | None
     ) -> _Found | None:
         key = (owner, repo, ref)
-        missing = self._missing.get(key)
-        if missing is not None and self._clock() < missing:
+        if key in self._missing:
             return None
         url_vars: dict[str, str] = {"owner": owner, "repo": repo, "path": self.map_path}
         url = "/repos/{owner}/{repo}/contents/{+path}"
@@ -150,7 +155,7 @@ class MapSource:
             content = await gh.getitem(url, url_vars)
         except gidgethub.BadRequest as error:
             if error.status_code == 404:  # no such file, branch or repository
-                self._missing[key] = self._clock() + MISSING_TTL_SECONDS
+                self._missing[key] = True
                 return None
             raise
         self._missing.pop(key, None)
