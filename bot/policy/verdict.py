@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -141,12 +141,20 @@ OWN_ENTRY = "this pull request changes their own entry in the map"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2}
 
 
+@dataclass(frozen=True, slots=True)
+class _AuthorEntry:
+    display: str  # "@login", or "Name <email>" for someone only an email names
+    login: str | None
+    known: bool  # in the map
+    roles: set[str] = field(default_factory=set)  # opener, commit author, co-author
+
+
 class _Authors:
     """Collects the PR's authors by person, whatever account or email they appear under."""
 
     def __init__(self, amap: AffiliationMap) -> None:
         self.amap = amap
-        self.by_key: dict[str, tuple[str, str | None, bool, set[str]]] = {}
+        self.by_key: dict[str, _AuthorEntry] = {}
 
     def add_login(self, login: str, role: str) -> None:
         key = self.amap.login_of(login)
@@ -166,8 +174,8 @@ class _Authors:
             self._add(f"email:{email.lower()}", shown, None, known=False, role=role)
 
     def _add(self, key: str, display: str, login: str | None, *, known: bool, role: str) -> None:
-        entry = self.by_key.setdefault(key, (display, login, known, set()))
-        entry[3].add(role)
+        entry = self.by_key.setdefault(key, _AuthorEntry(display, login, known))
+        entry.roles.add(role)
 
 
 def _collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> _Authors:
@@ -203,7 +211,7 @@ class _Judge:
         self.head_map = head_map
         self.map_entries_protected = map_entries_protected
         self.author_keys = frozenset(authors.by_key)
-        self.known_authors = tuple(key for key, entry in authors.by_key.items() if entry[2])
+        self.known_authors = tuple(key for key, entry in authors.by_key.items() if entry.known)
         self._companies_on: dict[date, frozenset[str]] = {}
 
     def author_companies(self, day: date) -> frozenset[str]:
@@ -427,13 +435,13 @@ def evaluate(
     author_rows = tuple(
         Author(
             key=key,
-            display=display,
-            login=login,
-            known=known,
-            roles=tuple(sorted(roles, key=_ROLE_ORDER.__getitem__)),
-            companies=tuple(sorted(amap.companies_of(key, today))) if known else (),
+            display=entry.display,
+            login=entry.login,
+            known=entry.known,
+            roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
+            companies=tuple(sorted(amap.companies_of(key, today))) if entry.known else (),
         )
-        for key, (display, login, known, roles) in sorted(authors.by_key.items())
+        for key, entry in sorted(authors.by_key.items())
     )
     shown = {c for author in author_rows for c in author.companies}
     shown |= {c for approval in approvals for c in approval.companies}
