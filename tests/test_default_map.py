@@ -96,8 +96,8 @@ def test_a_maintainer_has_a_colleague(bundled: AffiliationMap) -> None:
 def test_companies_have_readable_names(bundled: AffiliationMap) -> None:
     companies = bundled.document.companies
     assert companies["hpe"].name == "Hewlett Packard Enterprise"
-    assert bundled.resolve_company("HPE") == "hpe"
-    assert bundled.resolve_company("Schwarz IT KG") == "schwarz-it"
+    assert bundled.company_of_text("HPE") == "hpe"
+    assert bundled.company_of_text("Schwarz IT KG") == "schwarz-it"
     assert "extreme" not in companies  # not named in OWNERS.md's current entries
 
 

@@ -41,14 +41,12 @@ class AffiliationMap:
                 self._spans_by_login[alias.lower()] = spans
             for email in person.emails:
                 self._person_by_email[email.lower()] = login
-        self._company_by_spelling: dict[str, str] = {}
         self._company_by_loose_spelling: dict[str, str] = {}
         # First claim wins for a domain or organization listed twice; `map_warnings` reports it.
         self._company_by_domain: dict[str, str] = {}
         self._company_by_org: dict[str, str] = {}
         for company_id, company in document.companies.items():
             for spelling in (company_id, company.name, *company.aliases):
-                self._company_by_spelling.setdefault(spelling.casefold(), company_id)
                 self._company_by_loose_spelling.setdefault(loose_spelling(spelling), company_id)
             for domain in company.domains:
                 self._company_by_domain.setdefault(domain.lower(), company_id)
@@ -118,14 +116,6 @@ class AffiliationMap:
             return _NO_COMPANIES
         ordinal = day.toordinal()
         return frozenset([company for start, end, company in spans if start <= ordinal < end])
-
-    def companies_of_email(self, email: str, day: date) -> frozenset[str]:
-        login = self.login_of_email(email)
-        return frozenset() if login is None else self.companies_of(login, day)
-
-    def resolve_company(self, spelling: str) -> str | None:
-        """A company id from its id, name or any alias, ignoring case."""
-        return self._company_by_spelling.get(spelling.casefold())
 
     def company_of_text(self, text: str) -> str | None:
         """A company id from free text naming it: "@Acme, Inc." finds the company "Acme Inc"'s

@@ -170,10 +170,6 @@ class CommandOutcome:
     target: str | None = None
 
     @property
-    def wants_recheck(self) -> bool:
-        return self.applied and self.kind == "recheck"
-
-    @property
     def wants_request(self) -> bool:
         return self.applied and self.kind == "request"
 

@@ -95,7 +95,8 @@ def test_companies_of_a_login_on_a_day(
 def test_companies_of_an_email(
     amap: AffiliationMap, email: str, day: date, companies: set[str]
 ) -> None:
-    assert amap.companies_of_email(email, day) == companies
+    login = amap.login_of_email(email)
+    assert (amap.companies_of(login, day) if login else set()) == companies
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_emails_find_their_person_ignoring_case(amap: AffiliationMap) -> None:
 def test_companies_resolve_from_id_name_or_alias(
     amap: AffiliationMap, spelling: str, company: str | None
 ) -> None:
-    assert amap.resolve_company(spelling) == company
+    assert amap.company_of_text(spelling) == company
 
 
 @pytest.mark.parametrize(

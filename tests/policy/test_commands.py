@@ -102,7 +102,6 @@ def test_permissions(
     else:
         assert outcome.reason is not None
         assert reason_part in outcome.reason
-    assert outcome.wants_recheck is (applied and outcome.kind == "recheck")
     assert outcome.wants_request is (applied and outcome.kind == "request")
 
 
