@@ -116,7 +116,9 @@ async def test_snapshot_of_a_seeded_pull_request(
     assert head_commit["commit"]["oid"] == head
     assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
     runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
-    assert runs == [{"databaseId": run["id"], "externalId": "v7", "conclusion": "NEUTRAL"}]
+    assert runs == [
+        {"databaseId": run["id"], "name": "COI review", "externalId": "v7", "conclusion": "NEUTRAL"}
+    ]
     assert [c.kind for c in sim.calls].count("graphql") == 1
     assert sim.calls[-1].query_name == "Snapshot"
 

@@ -6,16 +6,21 @@ import pytest
 
 from bot.settings import Secret, Settings, SettingsError
 
-REQUIRED = {
-    "GITHUB_APP_ID": "123",
-    "GITHUB_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n",
-    "GITHUB_WEBHOOK_SECRET": "s3cret",
-}
+
+@pytest.fixture
+def required(app_private_key_pem: str) -> dict[str, str]:
+    return {
+        "GITHUB_APP_ID": "123",
+        "GITHUB_PRIVATE_KEY": app_private_key_pem,
+        "GITHUB_WEBHOOK_SECRET": "s3cret",
+    }
 
 
 @pytest.mark.parametrize("value", [None, ""])
-def test_without_redis_url_there_is_one_replica(value: str | None) -> None:
-    env = REQUIRED if value is None else {**REQUIRED, "REDIS_URL": value}
+def test_without_redis_url_there_is_one_replica(
+    required: dict[str, str], value: str | None
+) -> None:
+    env = required if value is None else {**required, "REDIS_URL": value}
     assert Settings.from_env(env).redis_url is None
 
 
@@ -23,8 +28,8 @@ def test_without_redis_url_there_is_one_replica(value: str | None) -> None:
     "url",
     ["redis://:pw@redis:6379/0", "rediss://user:pw@redis.example:6380", "unix:///run/redis.sock"],
 )
-def test_redis_urls_are_kept_as_secrets(url: str) -> None:
-    settings = Settings.from_env({**REQUIRED, "REDIS_URL": url})
+def test_redis_urls_are_kept_as_secrets(required: dict[str, str], url: str) -> None:
+    settings = Settings.from_env({**required, "REDIS_URL": url})
     assert settings.redis_url == Secret(url)
     assert "pw" not in repr(settings)
 
@@ -36,7 +41,9 @@ def test_redis_urls_are_kept_as_secrets(url: str) -> None:
         ("redis:6379", r"REDIS_URL must start with redis://, rediss:// or unix://$"),
     ],
 )
-def test_another_scheme_is_refused_without_showing_the_url(url: str, message: str) -> None:
+def test_another_scheme_is_refused_without_showing_the_url(
+    required: dict[str, str], url: str, message: str
+) -> None:
     with pytest.raises(SettingsError, match=message) as refusal:
-        Settings.from_env({**REQUIRED, "REDIS_URL": url})
+        Settings.from_env({**required, "REDIS_URL": url})
     assert "hunter2" not in str(refusal.value)

@@ -312,12 +312,12 @@ async def test_an_event_no_handler_wants_is_200_ignored_from_its_header(
 async def test_an_action_no_handler_acts_on_is_acknowledged_then_counted_ignored(
     client: TestClient[Any, web.Application],
     recorder: RecordingEvaluate,
-    shared_dir: Path,
+    reference_dir: Path,
     event: str,
     payload: str,
     action: str,
 ) -> None:
-    delivery = Delivery.of(event, with_installation(load_payload(shared_dir, payload)))
+    delivery = Delivery.of(event, with_installation(load_payload(reference_dir, payload)))
     status, body = await post(client, delivery)
     assert (status, body) == (202, {"status": "queued", "delivery": delivery.delivery_id})
     await drain(client)
