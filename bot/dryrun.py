@@ -22,11 +22,10 @@ from typing import Any, TextIO
 import aiohttp
 import gidgethub
 import gidgethub.abc
-from cachetools import LRUCache
 
 from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.github.auth import AuthError, GitHubApp
-from bot.github.client import Authorization, GitHubClient, RetryPolicy, Sleep
+from bot.github.client import RetryPolicy, Sleep, clients_on
 from bot.github.errors import describe_failure
 from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
 from bot.github.snapshot import SnapshotError
@@ -36,8 +35,6 @@ from bot.policy.facts import LOGIN_PATTERN, PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict
 from bot.settings import Secret, SettingsError, private_key_from_env
-
-ETAG_CACHE_ENTRIES = 512
 
 # GitHub's rules: an owner is spelt like a login; a repository name also allows dots and
 # underscores.
@@ -118,17 +115,14 @@ async def connect(
     async with aiohttp.ClientSession() as session:
         metrics = Metrics()
 
-        def client(authorization: Authorization) -> gidgethub.abc.GitHubAPI:
-            return GitHubClient(
-                session,
-                metrics=metrics,
-                base_url=api_url,
-                graphql_url=graphql_url,
-                authorization=authorization,
-                retry=retry,
-                sleep=sleep,
-                cache=LRUCache(maxsize=ETAG_CACHE_ENTRIES),
-            )
+        client = clients_on(
+            session,
+            metrics=metrics,
+            base_url=api_url,
+            graphql_url=graphql_url,
+            retry=retry,
+            sleep=sleep,
+        )
 
         token = credentials.token
         if token is not None:

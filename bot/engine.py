@@ -10,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import aiohttp
-import gidgethub.abc
-from cachetools import LRUCache
 
 from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
-from bot.github.client import Authorization, Clock, GitHubClient, RetryPolicy, Sleep
+from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
 from bot.github.map_source import MapSource
 from bot.github.permissions import PermissionCache
 from bot.github.replies import Answers, answer_commands
@@ -38,9 +35,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ETAG_CACHE_ENTRIES = 512  # per installation: maps and PR listings, a few KB each
 
-ClientFactory = Callable[[Authorization], gidgethub.abc.GitHubAPI]
 Outcome = Literal["created", "updated", "unchanged", "closed"]
 
 
@@ -75,18 +70,15 @@ class Engine:
         self._metrics = metrics
         self._clock = clock
 
-        def github_client(authorization: Authorization) -> gidgethub.abc.GitHubAPI:
-            return GitHubClient(
-                session,
-                metrics=metrics,
-                base_url=settings.api_url,
-                graphql_url=settings.graphql_url,
-                authorization=authorization,
-                retry=retry,
-                sleep=sleep,
-                clock=clock,
-                cache=LRUCache(maxsize=ETAG_CACHE_ENTRIES),
-            )
+        github_client = clients_on(
+            session,
+            metrics=metrics,
+            base_url=settings.api_url,
+            graphql_url=settings.graphql_url,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+        )
 
         self.app = GitHubApp(
             app_id=settings.app_id,

@@ -23,6 +23,7 @@ import aiohttp
 import gidgethub
 import gidgethub.abc
 import gidgethub.aiohttp
+from cachetools import LRUCache
 
 from bot.metrics import Metrics
 
@@ -328,3 +329,36 @@ def _mentions_secondary_limit(body: bytes) -> bool:
     except (ValueError, AttributeError):
         return False
     return isinstance(message, str) and "secondary rate limit" in message.lower()
+
+
+ETAG_CACHE_ENTRIES = 512  # per client: maps and PR listings, a few KB each
+ClientFactory = Callable[[Authorization], gidgethub.abc.GitHubAPI]
+
+
+def clients_on(
+    session: aiohttp.ClientSession,
+    *,
+    metrics: Metrics,
+    base_url: str,
+    graphql_url: str,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
+    clock: Clock = time.time,
+) -> ClientFactory:
+    """Clients on one session, one per authorization (the App's, or an installation's), each
+    with its own ETag cache."""
+
+    def make(authorization: Authorization) -> gidgethub.abc.GitHubAPI:
+        return GitHubClient(
+            session,
+            metrics=metrics,
+            base_url=base_url,
+            graphql_url=graphql_url,
+            authorization=authorization,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+            cache=LRUCache(maxsize=ETAG_CACHE_ENTRIES),
+        )
+
+    return make
