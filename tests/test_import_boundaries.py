@@ -1,7 +1,11 @@
-"""The simulator stays a development tool: it never imports the bot, its modules import each
-other without a cycle, and the bot imports it only lazily (inside functions or for type checks).
+"""The house's boundaries, read from the code's imports.
 
-`python tests/test_import_boundaries.py` prints the simulator's import graph.
+The simulator stays a development tool: it never imports the bot, its modules import each other
+without a cycle, and the bot imports it only lazily (inside functions or for type checks). The
+bot's own modules import each other without a cycle when they load, and its pure packages
+(`policy`, `affiliations`) import no I/O.
+
+`python tests/test_import_boundaries.py` prints both import graphs.
 """
 
 from __future__ import annotations
@@ -72,6 +76,43 @@ def bot_module_level_imports_of_the_simulator() -> list[str]:
     return found
 
 
+def bot_import_graph() -> dict[str, set[str]]:
+    """Every bot module -> the bot modules it imports when it loads (not lazily)."""
+    graph: dict[str, set[str]] = {}
+    package = ROOT / "bot"
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = {name for node in _run_on_load(tree) for name in _imported(node)}
+        name = _module_name(path, package)
+        # `from bot.handlers import checks` in the package itself names a submodule, not a loop.
+        graph[name] = {n for n in targets if n.split(".")[0] == "bot" and n != name}
+    return graph
+
+
+PURE = ("bot.policy", "bot.affiliations")
+IO_MODULES = {"aiohttp", "gidgethub", "redis", "asyncio", "time", "socket", "urllib", "requests"}
+
+
+def test_the_bot_modules_import_each_other_without_a_cycle() -> None:
+    list(graphlib.TopologicalSorter(bot_import_graph()).static_order())  # raises CycleError
+
+
+def test_the_pure_packages_import_no_io_and_nothing_outside_the_pure_core() -> None:
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        module = _module_name(path, ROOT / "bot")
+        if not module.startswith(PURE):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {name for node in ast.walk(tree) for name in _imported(node)}
+        assert not {n for n in names if n.split(".")[0] in IO_MODULES}, module
+        bot_names = {n for n in names if n.split(".")[0] == "bot"}
+        allowed = (*PURE, "bot.intents")
+        assert all(n.startswith(allowed) for n in bot_names), (module, bot_names)
+        calls = {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        clocks = {c for c in calls if c.endswith((".now", ".today", ".utcnow")) or c == "time"}
+        assert not clocks, f"{module} reads the clock ({clocks}): time is passed in"
+
+
 def test_the_simulator_modules_import_each_other_without_a_cycle() -> None:
     graph = simulator_import_graph()
     assert {"githubsim.simulator", "githubsim.rest", "githubsim.graphql_api"} <= set(graph)
@@ -113,5 +154,7 @@ def test_the_bot_loads_and_refuses_the_demo_without_the_simulator() -> None:
 
 
 if __name__ == "__main__":
-    for module, imports in sorted(simulator_import_graph().items()):
-        print(f"{module} -> {', '.join(sorted(imports)) or '-'}")
+    for graph in (bot_import_graph(), simulator_import_graph()):
+        for module, imports in sorted(graph.items()):
+            print(f"{module} -> {', '.join(sorted(imports)) or '-'}")
+        print()
