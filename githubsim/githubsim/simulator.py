@@ -1295,6 +1295,7 @@ class GitHubSimulator:
         review = self._review(pull, review_id)
         before = review.body
         review.body = body
+        pull.updated_at = self.now()
         payload = self._review_payload("edited", target, pull, review, sender=review.user)
         payload["changes"] = {"body": {"from": before}}
         await self._emit("pull_request_review", payload, target)
@@ -1307,6 +1308,7 @@ class GitHubSimulator:
         if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
             raise ValueError("GitHub dismisses only approvals and change requests")
         review.state = "DISMISSED"
+        pull.updated_at = self.now()
         _ = message
         await self._emit(
             "pull_request_review",
@@ -1330,6 +1332,7 @@ class GitHubSimulator:
             via_app,
         )
         repo.comments[comment_id] = comment
+        pull.updated_at = now  # a comment touches its PR, whoever wrote it (the App too)
         return comment
 
     def _comment_by_node(
@@ -1419,6 +1422,7 @@ class GitHubSimulator:
         before = comment.body
         comment.body = body
         comment.updated_at = self.now()
+        target.pulls[comment.issue_number].updated_at = comment.updated_at
         payload = self.comment_payload(
             "edited",
             target,
@@ -1442,6 +1446,7 @@ class GitHubSimulator:
             sender=sender or comment.user,
         )
         del target.comments[comment_id]
+        target.pulls[comment.issue_number].updated_at = self.now()
         payload["issue"] = self.shapes.issue(
             target, target.pulls[comment.issue_number], users=self.users
         )
