@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -259,6 +260,21 @@ class GitHubSimulator:
             raise ValueError(f"installation {inst_id} already exists")
         self.installations[inst_id] = Installation(inst_id, account, self.now())
         return inst_id
+
+    def issue_token(self, owner: str, *, lifetime: timedelta = timedelta(hours=1)) -> str:
+        """A token of the installation on `owner`, as a CI job's `GITHUB_TOKEN` is one.
+
+        For people's tools (`coi-bot check`, `report`) pointed at a running simulator: GitHub
+        mints such tokens for the App only, so handing one out needs no JWT here.
+        """
+        installation = next(
+            (i for i in self.installations.values() if i.account.lower() == owner.lower()), None
+        )
+        if installation is None:
+            raise KeyError(f"the App is not installed on {owner}")
+        token = "ghs_" + secrets.token_hex(18)
+        self.tokens[token] = InstallationToken(token, installation.id, self.now() + lifetime)
+        return token
 
     def add_repo(
         self,
