@@ -155,6 +155,48 @@ async def test_sigkill_mid_burst_then_one_reconciler_cycle_repairs_every_open_pr
         assert len(runs) == 1, f"#{number}: one run on the head"
 
 
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def test_a_review_acknowledged_by_a_killed_bot_is_judged_by_the_cycle_at_start(
+    sim: tuple[GitHubSimulator, str], tmp_path: Path
+) -> None:
+    simulator, private_pem = sim
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(MAP)
+    first = bot(simulator, private_pem, bundled)
+    await first.start()
+    try:
+        simulator.webhook_url = f"{first.url}/webhook"
+        number = await simulator.open_pull_request(
+            REPO, author="alice", title="core", files={"core/x.py": "x\n"}
+        )
+        await until(lambda: judged(simulator, number) == "success", "the first bot judged nothing")
+        # The review's delivery is acknowledged and lost with the process: GitHub saw a success.
+        simulator.webhook_url = None
+        await asyncio.sleep(1.05)  # GitHub keeps whole seconds: the review lands after the check
+        await simulator.submit_review(REPO, number, reviewer="anna")
+    finally:
+        await first.kill()
+    assert judged(simulator, number) == "success"
+
+    second = bot(simulator, private_pem, bundled)
+    await second.start()
+    try:
+        await until(
+            lambda: judged(simulator, number) == "action_required", "the change was not repaired"
+        )
+        assert await metric(second.url, "coi_reconcile_cycles_total") == 1
+        assert await metric(second.url, 'coi_reconcile_repairs_total{reason="changed"}') == 1
+    finally:
+        await second.stop()
+    assert len(simulator.check_runs(REPO, simulator.head_sha(REPO, number))) == 1
+
+
 # -- one run per check name ------------------------------------------------------------------
 
 CUSTOM_NAME = "Independent review"
@@ -163,13 +205,6 @@ CUSTOM_MAP = MAP + f"  check_name: {CUSTOM_NAME}\n"
 
 def runs_by_name(sim: GitHubSimulator, number: int) -> Counter[str]:
     return Counter(run["name"] for run in sim.check_runs(REPO, sim.head_sha(REPO, number)))
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + CONVERGE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 async def test_a_custom_check_name_keeps_one_run_across_a_restart(
