@@ -258,7 +258,7 @@ class Reconciler:
         self._floor = rate_limit_floor
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
-        # PR -> (updatedAt, completedAt) last queued as `changed`: each change repaired once.
+        # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
         )
