@@ -23,6 +23,7 @@ from bot.jobs.reconciler import (
     map_decided,
     stale_reason,
 )
+from bot.jobs.reconciler import _people_changed_at as people_changed_at
 from bot.jobs.redelivery import DeliveryAttempt, Redeliverer, needs_redelivery
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
@@ -187,6 +188,23 @@ def test_a_check_written_before_the_pr_last_changed_is_stale(
     assert changed_since_check(pull, grace=BOT_WRITES_GRACE) == (
         reason == "changed" or (reason in ("version", "map") and updated_at is not None)
     )
+
+
+def test_the_peoples_last_change_skips_the_apps_comments_and_unreadable_times() -> None:
+    node = {
+        "reviews": {"nodes": [{"submittedAt": "2026-04-01T12:00:00Z"}]},
+        "comments": {
+            "nodes": [
+                {"updatedAt": "2026-04-01T12:05:00Z", "viewerDidAuthor": False},
+                {"updatedAt": "2026-04-01T12:09:00Z", "viewerDidAuthor": True},  # the App's reply
+                {"updatedAt": "yesterday", "viewerDidAuthor": False},
+                {"updatedAt": None, "viewerDidAuthor": False},
+                None,
+            ]
+        },
+    }
+    assert people_changed_at(node) == WRITTEN + timedelta(minutes=5)
+    assert people_changed_at({"reviews": None, "comments": {"nodes": []}}) is None
 
 
 async def next_second() -> None:
