@@ -112,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo()
+    return run_demo(serve=args.serve)
 
 
 CHECK_EPILOG = """\
@@ -332,7 +332,8 @@ exit status: 0 stopped by SIGTERM or SIGINT; 2 refused to start (the configurati
 
 DEMO_EPILOG = """\
 Runs the bot and a GitHub simulator on 127.0.0.1 and narrates a review story with the
-bundled map. Needs no configuration and reaches no network.
+bundled map. Needs no configuration and reaches no network. With --serve, keeps both running
+afterwards and prints the GITHUB_TOKEN, --api-url and commands to try check and report on them.
 
 exit status: 0 the story played as expected; 1 it did not, or the bundled map is invalid.
 """
@@ -399,6 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="play a review story against the built-in simulator",
         **_explained("Play a review story against the built-in GitHub simulator.", DEMO_EPILOG),
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="after the story, keep the simulator running and print how to point check and "
+        "report at it, until Ctrl-C",
     )
     demo.set_defaults(run=_demo)
 

@@ -3,14 +3,20 @@
 A maintainer of company A opens a major pull request; a colleague from A approves; the check asks
 for independent review; the bot requests a TSC member of another company; that member approves;
 the check passes. The cast is drawn from the bundled map, so the story runs on real TSC data.
+
+With `--serve`, the simulator (and the bot) keep running after the story until Ctrl-C or SIGTERM,
+and the demo prints the environment and the commands that point `coi-bot check` and `report` at
+it, with a token of the App's installation such as a CI job's `GITHUB_TOKEN` would be.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shlex
+import signal
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -158,7 +164,43 @@ class Story:
         return 0
 
 
-async def play_demo(out: TextIO, *, map_path: Path = BUNDLED_MAP) -> int:
+SERVED_TOKEN_LIFETIME = timedelta(days=1)  # longer than any session with the served demo
+
+
+def serving_instructions(*, api_url: str, token: str, map_path: Path, pull: str) -> list[str]:
+    """What to paste into another shell to read the served simulator with the CLI."""
+    owner_repo = pull.partition("#")[0]
+    map_env = shlex.quote(str(map_path.resolve()))
+    return [
+        f"The simulator keeps running at {api_url} until Ctrl-C (or SIGTERM). In another shell:",
+        "",
+        f"  export GITHUB_TOKEN={token} GITHUB_API_URL={api_url} COI_MAP={map_env}",
+        f"  coi-bot check {pull} --api-url {api_url}",
+        f"  coi-bot check {pull} --api-url {api_url} --json",
+        f"  coi-bot report {owner_repo} --api-url {api_url}",
+    ]
+
+
+async def serve_until_stopped(stop: asyncio.Event | None = None) -> None:
+    """Wait for Ctrl-C or SIGTERM (or `stop`), whichever comes first."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def play_demo(
+    out: TextIO,
+    *,
+    map_path: Path = BUNDLED_MAP,
+    serve: bool = False,
+    stop: asyncio.Event | None = None,
+) -> int:
     loaded = load_map_file(map_path)
     if loaded.map is None:
         for error in loaded.errors:
@@ -168,17 +210,32 @@ async def play_demo(out: TextIO, *, map_path: Path = BUNDLED_MAP) -> int:
     async with Stage(bundled_map=map_path) as stage:
         story = Story(stage, loaded.map, out)
         story.seed()
-        return await story.play(cast)
+        status = await story.play(cast)
+        if serve:
+            token = stage.sim.issue_token(OWNER, lifetime=SERVED_TOKEN_LIFETIME)
+            story.say()
+            for line in serving_instructions(
+                api_url=stage.sim.url,
+                token=token,
+                map_path=map_path,
+                pull=f"{story.repo}#{story.number}",
+            ):
+                story.say(line)
+            await serve_until_stopped(stop)
+            story.say("coi-bot demo: stopped")
+        return status
 
 
-def run_demo(out: TextIO | None = None, *, map_path: Path = BUNDLED_MAP) -> int:
+def run_demo(
+    out: TextIO | None = None, *, map_path: Path = BUNDLED_MAP, serve: bool = False
+) -> int:
     try:
         import githubsim  # noqa: F401 - only the development environment installs it
     except ImportError:
         print(SIMULATOR_MISSING, file=sys.stderr)
         return 2
     try:
-        return asyncio.run(play_demo(out or sys.stdout, map_path=map_path))
+        return asyncio.run(play_demo(out or sys.stdout, map_path=map_path, serve=serve))
     except DemoError as error:
         print(f"coi-bot demo: {error}", file=sys.stderr)
         return 1

@@ -8,7 +8,27 @@ carrying each head commit's check run), and queues an evaluation for each PR who
 - `missing`: no completed run of this App on the current head (never evaluated, or only an
   older head was);
 - `map`: decided by another map than the one in force now (the summary names the map's blob);
-- `version`: written by another release of the bot (the `external_id` carries the version).
+- `version`: written by another release of the bot (the `external_id` carries the version);
+- `changed`: completed before the PR last changed (see `changed_since_check`).
+
+The bot acknowledges a delivery (202) before it evaluates, and GitHub never redelivers a delivery
+it saw succeed: a bot killed between the two leaves a check that keeps its old verdict while the PR
+has moved on. GitHub keeps the times, in the same listing query: the run's `completedAt` (stamped
+by the bot when its evaluation started), the last review's `submittedAt`, the last comments'
+`updatedAt` with `viewerDidAuthor`, and the PR's `updatedAt` (bumped by every change: reviews,
+comments, commits, labels, edits, and the bot's own replies and review requests). The rule:
+
+- a review, or a comment not written by the App, after `completedAt`: changed, exactly;
+- anything else (a label, an edit, a dismissal) shows only in `updatedAt`, which the bot's own
+  writes during and right after its evaluation also bump: changed when it is more than
+  `BOT_WRITES_GRACE` after `completedAt`. The price: such a change within the grace of a check
+  whose delivery was lost waits for the PR's next change. (A new commit moves the head: `missing`.)
+
+An evaluation whose verdict is unchanged writes nothing, so `completedAt` stays behind a comment
+that changed nothing. The reconciler therefore remembers, in memory, the change it last queued for
+each PR and queues the same one once only: no loop, one evaluation per change at most. The memory
+is an optimisation, never the source of truth: a restart forgets it, and the cycle at start
+re-evaluates each PR changed since its check.
 
 A cycle queues at most `reconcile_max_per_cycle` PRs and stops early when GitHub's remaining
 rate limit falls below `rate_limit_floor` or the queue is full; what it skips, the next one finds.
@@ -19,8 +39,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import gidgethub.abc
@@ -35,12 +57,14 @@ from bot.pr import PullRequestRef
 
 log = logging.getLogger(__name__)
 
-StaleReason = Literal["missing", "map", "version"]
+StaleReason = Literal["missing", "map", "version", "changed"]
 CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
 Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
 PULLS_PER_PAGE = 50  # with each head's check runs and summaries, well inside GitHub's node limit
+BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow its check's stamp
+QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int) {{
@@ -49,13 +73,15 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
     pullRequests(states: [OPEN], first: {PULLS_PER_PAGE}, after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
-        number baseRefName headRefOid
+        number baseRefName headRefOid updatedAt
+        reviews(last: 1) {{ nodes {{ submittedAt }} }}
+        comments(last: 5) {{ nodes {{ updatedAt viewerDidAuthor }} }}
         headCommit: commits(last: 1) {{
           nodes {{ commit {{
             oid
             checkSuites(first: 10, filterBy: {{appId: $appId}}) {{
               nodes {{ checkRuns(first: 10) {{
-                nodes {{ name status externalId summary }}
+                nodes {{ name status completedAt externalId summary }}
               }} }}
             }}
           }} }}
@@ -81,6 +107,7 @@ class CheckState:
     version: str | None
     map_blob: str | None
     map_source: str | None
+    completed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +116,8 @@ class OpenPullRequest:
     base_ref: str
     head_sha: str
     check: CheckState | None  # None: no run of this App with the check name on the head
+    updated_at: datetime | None = None  # the PR's `updatedAt`: its last change, whoever made it
+    people_changed_at: datetime | None = None  # its last review, or comment not by the App
 
 
 def map_decided(summary: str | None) -> tuple[str | None, str | None]:
@@ -109,11 +138,40 @@ def stale_reason(
         return "missing"
     if check.version != version:
         return "version"
-    if check.map_source is None:
-        return None  # no map line (a summary cut at GitHub's limit): the other signals decide
-    if (check.map_blob, check.map_source) != (map_in_force.blob_sha, map_in_force.source):
+    # No map line (a summary cut at GitHub's limit): the other signals decide.
+    if check.map_source is not None and (check.map_blob, check.map_source) != (
+        map_in_force.blob_sha,
+        map_in_force.source,
+    ):
         return "map"
+    if changed_since_check(pull):
+        return "changed"
     return None
+
+
+def changed_since_check(pull: OpenPullRequest, *, grace: timedelta = BOT_WRITES_GRACE) -> bool:
+    """Whether the PR changed after its check run completed (the rule: the module's docstring).
+
+    Strictly later only: GitHub keeps whole seconds, and the bot stamps `completed_at` when its
+    evaluation starts, so a change in that same second was read by it. Unknown times never count
+    as a change: the other signals decide.
+    """
+    check = pull.check
+    if check is None or check.completed_at is None:
+        return False
+    if pull.people_changed_at is not None and pull.people_changed_at > check.completed_at:
+        return True
+    return pull.updated_at is not None and pull.updated_at > check.completed_at + grace
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A GraphQL `DateTime` (`2026-04-01T12:00:00Z`), or None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _check_state(commit: dict[str, Any] | None, check_name: str) -> CheckState | None:
@@ -128,8 +186,23 @@ def _check_state(commit: dict[str, Any] | None, check_name: str) -> CheckState |
                     version=version,
                     map_blob=blob,
                     map_source=source,
+                    completed_at=_timestamp(run.get("completedAt")),
                 )
     return None
+
+
+def _people_changed_at(node: dict[str, Any]) -> datetime | None:
+    """When the PR's last review, or last comment not written by the App, was made."""
+    reviews = ((node.get("reviews") or {}).get("nodes")) or []
+    comments = ((node.get("comments") or {}).get("nodes")) or []
+    times = [_timestamp((review or {}).get("submittedAt")) for review in reviews]
+    times += [
+        _timestamp(comment.get("updatedAt"))
+        for comment in comments
+        if comment and not comment.get("viewerDidAuthor")
+    ]
+    known = [moment for moment in times if moment is not None]
+    return max(known, default=None)
 
 
 def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
@@ -185,6 +258,10 @@ class Reconciler:
         self._floor = rate_limit_floor
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
+        # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
+        self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
+            OrderedDict()
+        )
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
         """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
@@ -301,12 +378,17 @@ class Reconciler:
                     base_ref=base_ref,
                     head_sha=str(node["headRefOid"]),
                     check=_check_state(_head_commit(node), check_name),
+                    updated_at=_timestamp(node.get("updatedAt")),
+                    people_changed_at=_people_changed_at(node),
                 )
                 reason = stale_reason(pull, map_in_force=map_ref, version=self._version)
+                ref = PullRequestRef(installation_id, owner, repo, pull.number)
+                if reason == "changed" and self._already_queued(ref, pull):
+                    continue
                 if reason is not None:
-                    self._queue(
-                        PullRequestRef(installation_id, owner, repo, pull.number), reason, report
-                    )
+                    self._queue(ref, reason, report)
+                    if reason == "changed":
+                        self._remember_change(ref, pull)
             info = pulls.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return
@@ -318,6 +400,21 @@ class Reconciler:
         loaded, map_ref = await self._maps.map_for(gh, owner=owner, repo=repo, base_ref=base_ref)
         check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
         return map_ref, check_name
+
+    def _change_key(self, pull: OpenPullRequest) -> tuple[datetime | None, ...]:
+        completed_at = pull.check.completed_at if pull.check else None
+        return pull.updated_at, pull.people_changed_at, completed_at
+
+    def _already_queued(self, ref: PullRequestRef, pull: OpenPullRequest) -> bool:
+        """Whether this same change was queued before: its evaluation found the verdict
+        unchanged (nothing written), or the bot's own writes followed the check."""
+        return self._queued_changes.get(ref) == self._change_key(pull)
+
+    def _remember_change(self, ref: PullRequestRef, pull: OpenPullRequest) -> None:
+        self._queued_changes[ref] = self._change_key(pull)
+        self._queued_changes.move_to_end(ref)
+        while len(self._queued_changes) > QUEUED_CHANGES_KEPT:
+            self._queued_changes.popitem(last=False)
 
     def _queue(self, ref: PullRequestRef, reason: StaleReason, report: CycleReport) -> None:
         if report.repaired >= self._max_per_cycle:

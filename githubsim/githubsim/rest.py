@@ -767,6 +767,7 @@ class RestApi:
         comment.body = body
         comment.updated_at = self.sim.now()
         pull = repo.pulls[comment.issue_number]
+        pull.updated_at = comment.updated_at
         payload = self.sim.comment_payload("edited", repo, pull, comment, sender=self.sim.bot_login)
         payload["changes"] = {"body": {"from": before}}
         self.sim.announce("issue_comment", payload)
@@ -953,6 +954,8 @@ def _apply_check_fields(run: CheckRun, body: Json, *, now: datetime, creating: b
         run.status = "completed"
     if body.get("completed_at"):
         run.status = "completed"
+        if isinstance(body["completed_at"], str):
+            run.completed_at = _parse_time(body["completed_at"])  # GitHub keeps the time sent
     if status in ("queued", "in_progress"):
         run.conclusion = None
         run.completed_at = None

@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -259,6 +260,21 @@ class GitHubSimulator:
             raise ValueError(f"installation {inst_id} already exists")
         self.installations[inst_id] = Installation(inst_id, account, self.now())
         return inst_id
+
+    def issue_token(self, owner: str, *, lifetime: timedelta = timedelta(hours=1)) -> str:
+        """A token of the installation on `owner`, as a CI job's `GITHUB_TOKEN` is one.
+
+        For people's tools (`coi-bot check`, `report`) pointed at a running simulator: GitHub
+        mints such tokens for the App only, so handing one out needs no JWT here.
+        """
+        installation = next(
+            (i for i in self.installations.values() if i.account.lower() == owner.lower()), None
+        )
+        if installation is None:
+            raise KeyError(f"the App is not installed on {owner}")
+        token = "ghs_" + secrets.token_hex(18)
+        self.tokens[token] = InstallationToken(token, installation.id, self.now() + lifetime)
+        return token
 
     def add_repo(
         self,
@@ -1295,6 +1311,7 @@ class GitHubSimulator:
         review = self._review(pull, review_id)
         before = review.body
         review.body = body
+        pull.updated_at = self.now()
         payload = self._review_payload("edited", target, pull, review, sender=review.user)
         payload["changes"] = {"body": {"from": before}}
         await self._emit("pull_request_review", payload, target)
@@ -1307,6 +1324,7 @@ class GitHubSimulator:
         if review.state not in ("APPROVED", "CHANGES_REQUESTED"):
             raise ValueError("GitHub dismisses only approvals and change requests")
         review.state = "DISMISSED"
+        pull.updated_at = self.now()
         _ = message
         await self._emit(
             "pull_request_review",
@@ -1330,6 +1348,7 @@ class GitHubSimulator:
             via_app,
         )
         repo.comments[comment_id] = comment
+        pull.updated_at = now  # a comment touches its PR, whoever wrote it (the App too)
         return comment
 
     def _comment_by_node(
@@ -1419,6 +1438,7 @@ class GitHubSimulator:
         before = comment.body
         comment.body = body
         comment.updated_at = self.now()
+        target.pulls[comment.issue_number].updated_at = comment.updated_at
         payload = self.comment_payload(
             "edited",
             target,
@@ -1442,6 +1462,7 @@ class GitHubSimulator:
             sender=sender or comment.user,
         )
         del target.comments[comment_id]
+        target.pulls[comment.issue_number].updated_at = self.now()
         payload["issue"] = self.shapes.issue(
             target, target.pulls[comment.issue_number], users=self.users
         )

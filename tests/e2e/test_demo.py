@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
+import shlex
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +17,7 @@ import pytest
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 from bot.cli import main
-from bot.demo import SIMULATOR_MISSING, DemoError, choose_cast, run_demo
+from bot.demo import SIMULATOR_MISSING, DemoError, choose_cast, run_demo, serving_instructions
 
 
 def test_the_demo_plays_the_central_story(capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,3 +104,72 @@ def test_without_the_simulator_the_demo_says_how_to_get_it(
     assert captured.out == ""
     assert captured.err == SIMULATOR_MISSING + "\n"
     assert "uv run --frozen coi-bot demo" in captured.err
+
+
+# -- coi-bot demo --serve ------------------------------------------------------------------
+
+SERVE_SECONDS = 120.0  # the story on a loaded 2-core machine, then a check against it
+
+
+async def _line_with(stream: asyncio.StreamReader, text: str, seen: list[str]) -> str:
+    while True:
+        raw = await stream.readline()
+        assert raw, "the demo ended before printing " + repr(text) + ":\n" + "".join(seen)
+        line = raw.decode()
+        seen.append(line)
+        if text in line:
+            return line
+
+
+async def test_the_served_demo_answers_check_with_the_printed_environment() -> None:
+    cli = [sys.executable, "-m", "bot.cli"]
+    demo = await asyncio.create_subprocess_exec(
+        *cli, "demo", "--serve", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    assert demo.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(SERVE_SECONDS):
+            exported = await _line_with(demo.stdout, "export GITHUB_TOKEN=", seen)
+            command = await _line_with(demo.stdout, "coi-bot check ", seen)
+        env = dict(pair.split("=", 1) for pair in shlex.split(exported)[1:])
+        assert env["GITHUB_TOKEN"].startswith("ghs_")
+        assert env["GITHUB_API_URL"].startswith("http://127.0.0.1:")
+        words = shlex.split(command)
+        assert words[:2] == ["coi-bot", "check"]
+        assert words[words.index("--api-url") + 1] == env["GITHUB_API_URL"]
+        checked = await asyncio.create_subprocess_exec(
+            *cli,
+            *words[1:],
+            "--json",
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(SERVE_SECONDS):
+            out, err = await checked.communicate()
+        assert checked.returncode == 0, err.decode()
+        verdict = json.loads(out)
+        assert verdict["conclusion"] == "success"  # the story ends with an independent approval
+        demo.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(SERVE_SECONDS):
+            rest, _ = await demo.communicate()
+        assert demo.returncode == 0, "".join(seen) + rest.decode()
+        assert "coi-bot demo: stopped" in rest.decode()
+    finally:
+        if demo.returncode is None:
+            demo.kill()
+            await demo.wait()
+
+
+def test_serving_instructions_name_the_token_url_and_commands(tmp_path: Path) -> None:
+    lines = serving_instructions(
+        api_url="http://127.0.0.1:8080",
+        token="ghs_x",
+        map_path=tmp_path / "a map.yml",
+        pull="StackStorm/st2#1",
+    )
+    assert "export GITHUB_TOKEN=ghs_x GITHUB_API_URL=http://127.0.0.1:8080 COI_MAP=" in lines[2]
+    assert shlex.split(lines[2])[-1] == f"COI_MAP={tmp_path / 'a map.yml'}"
+    assert "  coi-bot check StackStorm/st2#1 --api-url http://127.0.0.1:8080" in lines
+    assert "  coi-bot report StackStorm/st2 --api-url http://127.0.0.1:8080" in lines

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,19 +15,22 @@ import pytest
 from bot.github.checks import BOT_VERSION, parse_external_id, stamped_external_id
 from bot.github.map_source import git_blob_sha
 from bot.jobs.reconciler import (
+    BOT_WRITES_GRACE,
     CheckState,
     OpenPullRequest,
     Reconciler,
+    changed_since_check,
     map_decided,
     stale_reason,
 )
+from bot.jobs.reconciler import _people_changed_at as people_changed_at
 from bot.jobs.redelivery import DeliveryAttempt, Redeliverer, needs_redelivery
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
 from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
 from bot.web.state import FAULTS_KEY, METRICS_KEY, SCHEDULER_KEY
-from tests.e2e.conftest import MAP, NAME, OWNER, REPO, latest_check, seed
+from tests.e2e.conftest import MAP, NAME, OWNER, REPO, check_writes, count, latest_check, seed
 from tests.policy.builders import facts, make_map
 
 MAP_PATH = ".github/affiliations.yml"
@@ -139,54 +142,138 @@ def test_stale_reasons(check: CheckState | None, reason: str | None) -> None:
     assert stale_reason(pull, map_in_force=IN_FORCE) == reason
 
 
+WRITTEN = datetime(2026, 4, 1, 12, 0, 0, tzinfo=UTC)
+SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
+
+
 @pytest.mark.parametrize(
-    ("external_id", "parsed"),
+    ("check", "updated_at", "people_changed_at", "reason"),
     [
-        (stamped_external_id("f" * 40, version="1.2.3"), ("f" * 40, "1.2.3")),
-        ("f" * 40, ("f" * 40, None)),
-        (None, (None, None)),
-        ("", (None, None)),
+        # A review or a person's comment after the check: changed, however soon.
+        (_check(completed_at=WRITTEN), WRITTEN + SECOND, WRITTEN + SECOND, "changed"),
+        (_check(completed_at=WRITTEN), WRITTEN + HOUR, WRITTEN + HOUR, "changed"),
+        # The same second: that evaluation read it.
+        (_check(completed_at=WRITTEN), WRITTEN, WRITTEN, None),
+        # Only updatedAt moved (the bot's own request or reply): within the grace, not a change.
+        (_check(completed_at=WRITTEN), WRITTEN + 30 * SECOND, WRITTEN - HOUR, None),
+        (_check(completed_at=WRITTEN), WRITTEN + BOT_WRITES_GRACE, None, None),
+        # ...past the grace (a label, an edit, a dismissal): changed.
+        (_check(completed_at=WRITTEN), WRITTEN + BOT_WRITES_GRACE + SECOND, None, "changed"),
+        (_check(completed_at=WRITTEN), WRITTEN - HOUR, WRITTEN - HOUR, None),
+        # Unknown times never count as a change.
+        (_check(completed_at=None), WRITTEN + HOUR, WRITTEN + HOUR, None),
+        (_check(completed_at=WRITTEN), None, None, None),
+        # The other reasons come first; a summary without its map line is still checked.
+        (_check(completed_at=WRITTEN, version="0.0.1"), WRITTEN + HOUR, WRITTEN + HOUR, "version"),
+        (_check(completed_at=WRITTEN, map_blob="ef" * 20), WRITTEN + HOUR, None, "map"),
+        (_check(map_source=None, completed_at=WRITTEN), WRITTEN + HOUR, None, "changed"),
+        (None, WRITTEN + HOUR, WRITTEN + HOUR, "missing"),
     ],
 )
-def test_external_id_round_trip(external_id: str | None, parsed: tuple[Any, Any]) -> None:
-    assert parse_external_id(external_id) == parsed
+def test_a_check_written_before_the_pr_last_changed_is_stale(
+    check: CheckState | None,
+    updated_at: datetime | None,
+    people_changed_at: datetime | None,
+    reason: str | None,
+) -> None:
+    pull = OpenPullRequest(
+        number=1,
+        base_ref="main",
+        head_sha="a" * 40,
+        check=check,
+        updated_at=updated_at,
+        people_changed_at=people_changed_at,
+    )
+    assert stale_reason(pull, map_in_force=IN_FORCE) == reason
+    assert changed_since_check(pull, grace=BOT_WRITES_GRACE) == (
+        reason == "changed" or (reason in ("version", "map") and updated_at is not None)
+    )
 
 
-def test_a_reconciler_needs_a_positive_bound() -> None:
-    with pytest.raises(ValueError, match="max_per_cycle"):
-        Reconciler(
-            None,  # type: ignore[arg-type]
-            None,  # type: ignore[arg-type]
-            lambda ref: True,
-            None,  # type: ignore[arg-type]
-            app_id="1",
-            graphql_url="http://x",
-            max_per_cycle=0,
-            rate_limit_floor=0,
-        )
+def test_the_peoples_last_change_skips_the_apps_comments_and_unreadable_times() -> None:
+    node = {
+        "reviews": {"nodes": [{"submittedAt": "2026-04-01T12:00:00Z"}]},
+        "comments": {
+            "nodes": [
+                {"updatedAt": "2026-04-01T12:05:00Z", "viewerDidAuthor": False},
+                {"updatedAt": "2026-04-01T12:09:00Z", "viewerDidAuthor": True},  # the App's reply
+                {"updatedAt": "yesterday", "viewerDidAuthor": False},
+                {"updatedAt": None, "viewerDidAuthor": False},
+                None,
+            ]
+        },
+    }
+    assert people_changed_at(node) == WRITTEN + timedelta(minutes=5)
+    assert people_changed_at({"reviews": None, "comments": {"nodes": []}}) is None
 
 
-# -- against the simulator -------------------------------------------------------------------
+async def next_second() -> None:
+    """GitHub keeps whole seconds: a change counts as later than the check in the next one."""
+    await asyncio.sleep(1.05)
 
 
-async def test_missing_checks_are_repaired_and_a_second_cycle_finds_nothing(
+async def test_a_review_acknowledged_but_never_evaluated_is_repaired_once(stage: Stage) -> None:
+    [number] = await open_unseen(stage, 1)
+    await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"
+    writes = check_writes(stage)
+
+    # The review's delivery was acknowledged, then the bot died before it read GitHub.
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None
+    await next_second()
+    await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
+    stage.sim.webhook_url = url
+
+    cycle = reconciler(stage)
+    report = await cycle.reconcile_once()
+    await stage.settle()
+    assert report.queued == {"changed": 1}
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+    assert check_writes(stage) == writes + 1
+    assert repairs(stage, "changed") == 1
+    # Its own review request followed its check's stamp: within the grace, not a change.
+    assert (await reconciler(stage).reconcile_once()).queued == {}
+    assert check_writes(stage) == writes + 1
+
+
+async def test_a_check_written_after_the_last_change_is_left_alone(stage: Stage) -> None:
+    number = await stage.sim.open_pull_request(
+        REPO, author="alice", title="t", files={"core/x.py": "x\n"}
+    )
+    await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+    evaluations = count(stage, query="Snapshot")
+    assert evaluations >= 1
+
+    report = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert (report.queued, report.examined) == ({}, 1)
+    assert count(stage, query="Snapshot") == evaluations
+
+
+async def test_a_change_that_leaves_the_verdict_unchanged_is_evaluated_once(
     stage: Stage,
 ) -> None:
-    numbers = await open_unseen(stage, 3)
+    [number] = await open_unseen(stage, 1)
+    await reconciler(stage).reconcile_once()
     await stage.settle()
-    assert all(stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, n)) == [] for n in numbers)
+    written = latest_check(stage, number)
 
-    first = await reconciler(stage).reconcile_once()
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None
+    await next_second()
+    await stage.sim.post_comment(REPO, number, author="gus", body="Looks fine to me.")
+    stage.sim.webhook_url = url
+    cycle = reconciler(stage)
+    assert (await cycle.reconcile_once()).queued == {"changed": 1}
     await stage.settle()
-    assert (first.outcome, first.queued, first.examined) == ("complete", {"missing": 3}, 3)
-    for number in numbers:
-        run = latest_check(stage, number)
-        assert run["conclusion"] == "success"
-        assert parse_external_id(run["external_id"])[1] == BOT_VERSION
-    assert repairs(stage, "missing") == 3
-
-    second = await reconciler(stage).reconcile_once()
-    assert (second.outcome, second.queued, second.examined) == ("complete", {}, 3)
+    assert latest_check(stage, number)["completed_at"] == written["completed_at"]  # nothing new
+    for _ in range(2):
+        assert (await cycle.reconcile_once()).queued == {}, "the same change is queued once"
+    await next_second()
+    await stage.sim.post_comment(REPO, number, author="gus", body="Still fine.")
+    assert (await cycle.reconcile_once()).queued == {"changed": 1}, "a new change is seen"
 
 
 async def test_a_check_from_an_older_release_is_rewritten_once(stage: Stage) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -18,13 +18,14 @@ import pytest
 from githubsim.simulator import GitHubSimulator
 from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
-from bot.stage import APP_ID, BotProcess, generate_app_key
+from bot.stage import APP_ID, BotProcess, Stage, generate_app_key
 from tests.e2e.conftest import MAP, REPO, seed_simulator
 
 SECRET = "restart-secret"
 CONVERGE_SECONDS = 15.0  # a loaded 2-core machine; the cycle itself takes well under a second
 # The first bot repairs nothing at start (no PR exists yet); the second runs one cycle at start
 # and then none for an hour, so whatever converges was repaired by that single cycle.
+MAP_PATH = ".github/affiliations.yml"
 ONE_CYCLE = {"COI_RECONCILE_MINUTES": "60", "COI_REDELIVER_MINUTES": "60"}
 
 
@@ -152,3 +153,130 @@ async def test_sigkill_mid_burst_then_one_reconciler_cycle_repairs_every_open_pr
         assert asked == wanted, f"#{number}: asked {asked} times"
         runs = simulator.check_runs(REPO, simulator.head_sha(REPO, number))
         assert len(runs) == 1, f"#{number}: one run on the head"
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+async def test_a_review_acknowledged_by_a_killed_bot_is_judged_by_the_cycle_at_start(
+    sim: tuple[GitHubSimulator, str], tmp_path: Path
+) -> None:
+    simulator, private_pem = sim
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(MAP)
+    first = bot(simulator, private_pem, bundled)
+    await first.start()
+    try:
+        simulator.webhook_url = f"{first.url}/webhook"
+        number = await simulator.open_pull_request(
+            REPO, author="alice", title="core", files={"core/x.py": "x\n"}
+        )
+        await until(lambda: judged(simulator, number) == "success", "the first bot judged nothing")
+        # The review's delivery is acknowledged and lost with the process: GitHub saw a success.
+        simulator.webhook_url = None
+        await asyncio.sleep(1.05)  # GitHub keeps whole seconds: the review lands after the check
+        await simulator.submit_review(REPO, number, reviewer="anna")
+    finally:
+        await first.kill()
+    assert judged(simulator, number) == "success"
+
+    second = bot(simulator, private_pem, bundled)
+    await second.start()
+    try:
+        await until(
+            lambda: judged(simulator, number) == "action_required", "the change was not repaired"
+        )
+        assert await metric(second.url, "coi_reconcile_cycles_total") == 1
+        assert await metric(second.url, 'coi_reconcile_repairs_total{reason="changed"}') == 1
+    finally:
+        await second.stop()
+    assert len(simulator.check_runs(REPO, simulator.head_sha(REPO, number))) == 1
+
+
+# -- one run per check name ------------------------------------------------------------------
+
+CUSTOM_NAME = "Independent review"
+CUSTOM_MAP = MAP + f"  check_name: {CUSTOM_NAME}\n"
+
+
+def runs_by_name(sim: GitHubSimulator, number: int) -> Counter[str]:
+    return Counter(run["name"] for run in sim.check_runs(REPO, sim.head_sha(REPO, number)))
+
+
+async def test_a_custom_check_name_keeps_one_run_across_a_restart(
+    sim: tuple[GitHubSimulator, str], tmp_path: Path
+) -> None:
+    simulator, private_pem = sim
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(CUSTOM_MAP)
+    first = bot(simulator, private_pem, bundled)
+    await first.start()
+    try:
+        simulator.webhook_url = f"{first.url}/webhook"
+        number = await simulator.open_pull_request(
+            REPO, author="alice", title="core", files={"core/x.py": "x\n"}
+        )
+        await until(lambda: judged(simulator, number) == "success", "the first bot judged nothing")
+    finally:
+        await first.kill()
+    assert runs_by_name(simulator, number) == {CUSTOM_NAME: 1}
+    [created] = simulator.check_runs(REPO, simulator.head_sha(REPO, number))
+
+    second = bot(simulator, private_pem, bundled)  # knows nothing of the run the first created
+    await second.start()
+    try:
+        simulator.webhook_url = f"{second.url}/webhook"
+        await simulator.submit_review(REPO, number, reviewer="anna")
+        await until(
+            lambda: judged(simulator, number) == "action_required", "the review was not judged"
+        )
+    finally:
+        await second.stop()
+    assert runs_by_name(simulator, number) == {CUSTOM_NAME: 1}, "one run of the name, updated"
+    [updated] = simulator.check_runs(REPO, simulator.head_sha(REPO, number))
+    assert updated["id"] == created["id"]
+
+
+async def test_a_check_renamed_between_evaluations_never_has_two_runs_of_one_name(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    async with stage_factory() as stage:
+        seed_simulator(stage.sim, repo_files={MAP_PATH: CUSTOM_MAP})
+        number = await stage.sim.open_pull_request(
+            REPO, author="alice", title="core", files={"core/x.py": "x\n"}
+        )
+        await stage.settle()
+        assert runs_by_name(stage.sim, number) == {CUSTOM_NAME: 1}
+
+        renamed = CUSTOM_MAP.replace(CUSTOM_NAME, "Company review")
+        await stage.sim.push_to_branch(REPO, "main", {MAP_PATH: renamed})
+        await stage.settle()
+        await stage.sim.submit_review(REPO, number, reviewer="anna")
+        await stage.settle()
+        await stage.sim.set_labels(REPO, number, ["again"], sender="gus")
+        await stage.settle()
+        # GitHub cannot delete a run: the old name keeps its one run, the new name gets one.
+        assert runs_by_name(stage.sim, number) == {CUSTOM_NAME: 1, "Company review": 1}
+        by_name = {
+            run["name"]: run for run in stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, number))
+        }
+        assert by_name["Company review"]["conclusion"] == "action_required"
+
+        await stage.sim.push_to_branch(REPO, "main", {MAP_PATH: CUSTOM_MAP})  # and back
+        await stage.settle()
+        await stage.sim.set_labels(REPO, number, [], sender="gus")
+        await stage.settle()
+        assert runs_by_name(stage.sim, number) == {CUSTOM_NAME: 1, "Company review": 1}
+        assert by_name["Company review"]["id"] != by_name[CUSTOM_NAME]["id"]
+        assert judged_named(stage.sim, number, CUSTOM_NAME) == "action_required"
+        assert stage.sim.violations == []
+
+
+def judged_named(sim: GitHubSimulator, number: int, name: str) -> str | None:
+    [run] = [r for r in sim.check_runs(REPO, sim.head_sha(REPO, number)) if r["name"] == name]
+    conclusion: str | None = run["conclusion"]
+    return conclusion
