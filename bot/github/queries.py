@@ -8,13 +8,18 @@ from __future__ import annotations
 
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _ACTOR = "author { __typename login }"
+# A person's profile as evidence against the map (issue 14), read for the people a verdict
+# depends on (opener, commit authors, reviewers); only a User has these fields.
+_PROFILE_FIELDS = "company organizations(first: 10) { nodes { login } }"
+_PERSON = f"author {{ __typename login ... on User {{ {_PROFILE_FIELDS} }} }}"
 
 FILES = f"totalCount {_PAGE_INFO} nodes {{ path additions deletions changeType }}"
 COMMITS = (
     f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid message "
-    "author { email user { login } } committer { email user { login } } } }"
+    f"author {{ email user {{ login {_PROFILE_FIELDS} }} }} "
+    "committer { email user { login } } } }"
 )
-REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} state submittedAt commit {{ oid }} }}"
+REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} }}"
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
     "isMinimized reactionGroups { content viewerHasReacted } }"
@@ -28,7 +33,7 @@ REMOVED_REQUESTS = (
 
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
-      {_ACTOR}
+      {_PERSON}
       labels(first: 100) {{ nodes {{ name }} }}
       files(first: 100) {{ {FILES} }}
       commits(first: 100) {{ {COMMITS} }}

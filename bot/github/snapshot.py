@@ -20,6 +20,7 @@ from bot.policy.facts import (
     Comment,
     Commit,
     MapFile,
+    Profile,
     PullRequestFacts,
     Review,
     ReviewRequestRemoval,
@@ -83,6 +84,28 @@ def _login(actor: dict[str, Any] | None) -> tuple[str | None, bool]:
     if not actor:
         return None, False  # a deleted ("ghost") account
     return actor.get("login"), actor.get("__typename") == "Bot"
+
+
+def _profile(user: dict[str, Any] | None) -> Profile | None:
+    """A User's profile as the query read it; None for bots, ghosts and unread profiles."""
+    if not user or not user.get("login") or "company" not in user:
+        return None
+    organizations = ((user.get("organizations") or {}).get("nodes")) or []
+    return Profile(
+        login=user["login"],
+        company=(user.get("company") or "").strip() or None,
+        organizations=tuple(org["login"] for org in organizations if org and org.get("login")),
+    )
+
+
+def profiles_of(users: list[dict[str, Any] | None]) -> tuple[Profile, ...]:
+    """One profile per login (first seen wins: all copies come from the same read)."""
+    found: dict[str, Profile] = {}
+    for user in users:
+        profile = _profile(user)
+        if profile is not None:
+            found.setdefault(profile.login.lower(), profile)
+    return tuple(found.values())
 
 
 def _file(node: dict[str, Any]) -> ChangedFile:
@@ -249,6 +272,11 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        profiles=profiles_of(
+            [pull.get("author")]
+            + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]
+            + [n.get("author") for n in nodes("reviews")]
+        ),
     )
     return facts
 
