@@ -116,14 +116,15 @@ def review_load_query(logins: list[str]) -> str:
 
 
 # `coi-bot report` (issue 8): a merged PR with the same facts as SNAPSHOT, its merge time, the
-# map's blob at the merge commit's first parent (the base as it was when merged), and when each
-# reviewer was asked (the timeline's review requests).
+# map's blob at the merge commit's first parent (the base as it was when merged), when each
+# reviewer was asked (the timeline's review requests), and the App's check runs on its head.
 _REQUESTED = (
     f"{_PAGE_INFO} nodes {{ __typename ... on ReviewRequestedEvent {{ createdAt "
     "requestedReviewer { __typename ... on User { login } ... on Bot { login } } } }"
 )
 MERGED_PULL_REQUEST = f"""
-query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath: String!) {{
+query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
+                        $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
@@ -135,6 +136,13 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
       mergeCommit {{
         oid
         parents(first: 1) {{ nodes {{ oid mapFile: file(path: $mapPath) {{ oid }} }} }}
+      }}
+      headCommit: commits(last: 1) {{
+        nodes {{ commit {{
+          checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
+            nodes {{ checkRuns(first: 20) {{ nodes {{ name conclusion }} }} }}
+          }}
+        }} }}
       }}
     }}
   }}

@@ -52,6 +52,17 @@ class MergeFacts:
     base_oid: str  # the merge commit's first parent: the base as it was when merged
     base_map_blob: str | None  # the map's blob there; None when the base had no map
     requests: tuple[tuple[str, datetime], ...]  # (reviewer, when asked), from the timeline
+    # (name, conclusion) of each latest check run on the head: what stood when it was merged;
+    # the conclusion is lower case, None for a run that never completed.
+    check_runs: tuple[tuple[str, str | None], ...] = ()
+
+    def check_conclusion(self, name: str) -> str:
+        """`success` if any run of `name` succeeded, else the first run's conclusion
+        ("incomplete" for a run still queued); "missing" when the head has no run of `name`."""
+        found = [conclusion for run_name, conclusion in self.check_runs if run_name == name]
+        if not found:
+            return "missing"
+        return "success" if "success" in found else found[0] or "incomplete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,12 +309,21 @@ def merge_facts(pull: dict[str, Any], requested: list[dict[str, Any]], slug: str
         for login in [str((node.get("requestedReviewer") or {}).get("login") or "")]
         if login
     )
+    head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
+    head = ((head_nodes[0] or {}).get("commit") if head_nodes else None) or {}
+    check_runs = tuple(
+        (str(run["name"]), (run.get("conclusion") or "").lower() or None)
+        for suite in (head.get("checkSuites") or {}).get("nodes") or []
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []
+        if run and run.get("name")
+    )
     return MergeFacts(
         merged_at=github_time(pull["mergedAt"]),
         url=str(pull.get("url") or ""),
         base_oid=base["oid"],
         base_map_blob=(base.get("mapFile") or {}).get("oid"),
         requests=requests,
+        check_runs=check_runs,
     )
 
 
@@ -326,7 +346,7 @@ async def fetch_snapshot(
     variables: dict[str, Any] = {"owner": owner, "name": repo, "number": number}
     if merged:
         data = await gh.graphql(
-            MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, **variables
+            MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, appId=app_id, **variables
         )
         paged = {**{name: PAGE_QUERIES[name] for name in PAGED}, "requested": REQUESTED_PAGE}
     else:
