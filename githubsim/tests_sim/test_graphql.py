@@ -85,7 +85,12 @@ async def test_snapshot_of_a_seeded_pull_request(
         False,
     )
     assert (pull["baseRefName"], pull["headRefOid"]) == ("main", head)
-    assert pull["author"] == {"__typename": "User", "login": "alice"}
+    assert pull["author"] == {
+        "__typename": "User",
+        "login": "alice",
+        "company": None,
+        "organizations": {"nodes": []},
+    }
     assert pull["labels"]["nodes"] == [{"name": "major"}]
     assert pull["files"]["totalCount"] == 2
     assert {
