@@ -7,6 +7,10 @@ the check passes. The cast is drawn from the bundled map, so the story runs on r
 With `--serve`, the simulator (and the bot) keep running after the story until Ctrl-C or SIGTERM,
 and the demo prints the environment and the commands that point `coi-bot check` and `report` at
 it, with a token of the App's installation such as a CI job's `GITHUB_TOKEN` would be.
+
+The demo repository carries its own copy of the bundled map without the TSC members who have no
+company on record: the bot cannot tell whether they are independent, so the reviewer it asks in
+the story is always someone whose company is known. No affiliation is added.
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+import yaml
+
 from bot.affiliations.index import AffiliationMap
-from bot.affiliations.loader import load_map_file
+from bot.affiliations.loader import load_map_file, load_map_text
+from bot.settings import DEFAULT_MAP_PATH
 from bot.stage import BUNDLED_MAP, Stage
 
 if TYPE_CHECKING:
@@ -70,8 +77,39 @@ def _major_path(amap: AffiliationMap) -> str:
     raise DemoError("the map's policy names no major directory (a `dir/**` pattern) to change")
 
 
-def seed_repository(sim: GitHubSimulator, amap: AffiliationMap, *, install: bool = True) -> str:
-    """StackStorm/st2 with everyone in the map as a user and the TSC as collaborators.
+@dataclass(frozen=True, slots=True)
+class DemoMap:
+    """The map the demo repository carries, and the TSC members it leaves out."""
+
+    text: str
+    map: AffiliationMap
+    left_out: tuple[str, ...]
+
+
+def demo_map(text: str, amap: AffiliationMap, *, today: datetime) -> DemoMap:
+    """`text` (the bundled map) without its TSC members who have no company on record `today`."""
+    day = today.date()
+    left_out = tuple(login for login in amap.tsc_members() if not amap.companies_of(login, day))
+    if left_out:
+        document = yaml.safe_load(text)
+        for login in left_out:
+            del document["people"][login]
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    loaded = load_map_text(text, path=DEFAULT_MAP_PATH)
+    if loaded.map is None:
+        raise DemoError(f"the demo's copy of the map is invalid: {loaded.errors[0]}")
+    return DemoMap(text=text, map=loaded.map, left_out=left_out)
+
+
+def seed_repository(
+    sim: GitHubSimulator,
+    amap: AffiliationMap,
+    *,
+    install: bool = True,
+    map_text: str | None = None,
+) -> str:
+    """StackStorm/st2 with everyone in the map as a user and the TSC as collaborators; with
+    `map_text`, the repository carries that map at the default path.
 
     Without `install`, the App is not installed yet, so what happens there is announced to nobody.
     """
@@ -79,7 +117,10 @@ def seed_repository(sim: GitHubSimulator, amap: AffiliationMap, *, install: bool
         sim.add_installation(OWNER)
     for login, person in sorted(amap.document.people.items()):
         sim.add_user(login, email=person.emails[0] if person.emails else None)
-    sim.add_repo(OWNER, REPO, files={"README.md": "# st2\n"})
+    files = {"README.md": "# st2\n"}
+    if map_text is not None:
+        files[DEFAULT_MAP_PATH] = map_text
+    sim.add_repo(OWNER, REPO, files=files)
     repo = f"{OWNER}/{REPO}"
     for login in amap.tsc_members():
         sim.set_permission(repo, login, "write")
@@ -89,10 +130,13 @@ def seed_repository(sim: GitHubSimulator, amap: AffiliationMap, *, install: bool
 class Story:
     """Plays the steps and prints each with the check's state and the requested reviewers."""
 
-    def __init__(self, stage: Stage, amap: AffiliationMap, out: TextIO) -> None:
+    def __init__(
+        self, stage: Stage, amap: AffiliationMap, out: TextIO, *, left_out: tuple[str, ...] = ()
+    ) -> None:
         self.stage = stage
         self.sim = stage.sim
         self.amap = amap
+        self.left_out = left_out
         self.out = out
         self.repo = f"{OWNER}/{REPO}"
         self.number = 0
@@ -105,8 +149,8 @@ class Story:
         names = ", ".join(self.amap.company_name(c) for c in sorted(companies)) or "no company"
         return f"@{login} ({names})"
 
-    def seed(self) -> None:
-        seed_repository(self.sim, self.amap)
+    def seed(self, map_text: str) -> None:
+        seed_repository(self.sim, self.amap, map_text=map_text)
 
     def check(self) -> dict[str, Any]:
         head = self.sim.pull(self.repo, self.number).head_sha
@@ -127,7 +171,16 @@ class Story:
 
     async def play(self, cast: Cast) -> int:
         stage, sim = self.stage, self.sim
-        self.say(f"coi-bot demo: {self.repo} governed by the bundled map ({BUNDLED_MAP.name})")
+        self.say(
+            f"coi-bot demo: {self.repo} governed by its copy of the bundled map "
+            f"({BUNDLED_MAP.name}) at {DEFAULT_MAP_PATH}"
+        )
+        if self.left_out:
+            names = ", ".join(f"@{login}" for login in self.left_out)
+            self.say(
+                f"  left out of the copy: {names}, TSC members with no company on record "
+                "(nobody can tell whether they are independent)"
+            )
         self.say()
         self.say(f"1. {self.who(cast.author)} opens a pull request changing {cast.major_path}")
         self.number = await sim.open_pull_request(
@@ -150,6 +203,8 @@ class Story:
             raise DemoError("the bot requested no third-party reviewer")
 
         reviewer = requested[0]
+        if not self.amap.companies_of(reviewer, datetime.now(UTC).date()):
+            raise DemoError(f"the bot requested @{reviewer}, who has no company on record")
         self.say(f"3. {self.who(reviewer)}, the requested TSC member, approves")
         await sim.submit_review(self.repo, self.number, reviewer=reviewer)
         await stage.settle()
@@ -206,10 +261,13 @@ async def play_demo(
         for error in loaded.errors:
             print(error, file=sys.stderr)
         return 1
-    cast = choose_cast(loaded.map, today=datetime.now(UTC))
+    today = datetime.now(UTC)
+    text = await asyncio.to_thread(map_path.read_text, encoding="utf-8")
+    copy = demo_map(text, loaded.map, today=today)
+    cast = choose_cast(copy.map, today=today)
     async with Stage(bundled_map=map_path) as stage:
-        story = Story(stage, loaded.map, out)
-        story.seed()
+        story = Story(stage, copy.map, out, left_out=copy.left_out)
+        story.seed(copy.text)
         status = await story.play(cast)
         if serve:
             token = stage.sim.issue_token(OWNER, lifetime=SERVED_TOKEN_LIFETIME)

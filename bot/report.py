@@ -46,6 +46,9 @@ class JudgedPullRequest:
     merged_at: datetime
     verdict: Verdict
     requests: tuple[ReviewRequested, ...] = ()
+    # The COI check on the head when merged: a conclusion ("success", "action_required"...),
+    # "incomplete" for a run that never finished, or "missing" when there was no run at all.
+    check: str = "success"
 
 
 @dataclass(slots=True)
@@ -71,6 +74,8 @@ class Report:
     by_member: dict[str, Load] = field(default_factory=dict)  # TSC login -> load
     wait_hours: tuple[float, ...] = ()  # request -> independent approval, sorted
     maps: tuple[MapRef, ...] = ()  # every map that judged a PR, in order of first use
+    # Merged while the COI check was not `success`: an admin's bypass, or the check not required.
+    unchecked: tuple[JudgedPullRequest, ...] = ()
 
     @property
     def independent_share(self) -> float | None:
@@ -165,6 +170,7 @@ def summarize(
         by_member=dict(sorted(by_member.items(), key=lambda kv: (-kv[1].approvals, kv[0]))),
         wait_hours=tuple(sorted(waits)),
         maps=tuple(maps.values()),
+        unchecked=tuple(pr for pr in merged if pr.check != "success"),
     )
 
 
@@ -289,6 +295,7 @@ async def judge_merged(
         merged_at=merge.merged_at,
         verdict=judged.verdict,
         requests=requests,
+        check=merge.check_conclusion(judged.check_name),
     )
 
 
@@ -338,6 +345,21 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
+UNCHECKED_TITLE = "Merged while the COI check was not successful"
+UNCHECKED_NOTE = (
+    "Merged by an administrator's bypass, or while the check was not a required status check."
+)
+
+
+def check_state(check: str) -> str:
+    """How the report words the COI check a PR was merged with."""
+    if check == "missing":
+        return "no COI check run"
+    if check == "incomplete":
+        return "the COI check had not finished"
+    return f"COI check `{check}`"
+
+
 def render_markdown(report: Report) -> str:
     share = report.independent_share
     lines = [
@@ -369,6 +391,14 @@ def render_markdown(report: Report) -> str:
             )
             link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
             lines.append(f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}: {who}")
+        lines.append("")
+    if report.unchecked:
+        lines += [f"## {UNCHECKED_TITLE}", "", UNCHECKED_NOTE, ""]
+        for pr in report.unchecked:
+            link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
+            lines.append(
+                f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}: {check_state(pr.check)}"
+            )
         lines.append("")
     if report.unapproved:
         lines += ["## Major changes merged without approval", ""]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.report import Load, Report, render_markdown
+from bot.report import UNCHECKED_NOTE, UNCHECKED_TITLE, Load, Report, check_state, render_markdown
 
 BAR_HEIGHT = 22
 LABEL_WIDTH = 180
@@ -73,6 +73,15 @@ def _pull_list(report: Report) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
+def _unchecked_list(report: Report) -> str:
+    items = [
+        f'<li><a href="{escape(pr.url)}">#{pr.number}</a> {escape(pr.title)}, merged '
+        f"{pr.merged_at:%Y-%m-%d}: {escape(check_state(pr.check))}</li>"
+        for pr in report.unchecked
+    ]
+    return f"<p>{escape(UNCHECKED_NOTE)}</p><ul>{''.join(items)}</ul>" if items else ""
+
+
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #1f2328 }
 table { border-collapse: collapse } td, th { border: 1px solid #d0d7de; padding: .3rem .6rem }
@@ -100,6 +109,8 @@ def render_html(report: Report) -> str:
         f"from the authors' side; {len(report.merged)} pull requests merged in all.</p>",
         "<h2>Merged with only same-company approval</h2>",
         _pull_list(report) or "<p>None.</p>",
+        f"<h2>{escape(UNCHECKED_TITLE)}</h2>",
+        _unchecked_list(report) or "<p>None.</p>",
         "<h2>Review load per company</h2>",
         key,
         bar_chart("Approvals per company", _load_rows(report.by_company)),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.github.snapshot import MergeFacts
 from bot.policy.verdict import MapRef, evaluate
 from bot.report import (
     NO_COMPANY,
@@ -253,3 +255,38 @@ def test_progress_is_a_plain_count_elsewhere() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 10
     assert lines[-1] == "report: 40/40 merged pull requests judged"
+
+
+@pytest.mark.parametrize(
+    ("runs", "expected"),
+    [
+        ((), "missing"),
+        ((("lint", "success"),), "missing"),
+        ((("COI review", None),), "incomplete"),
+        ((("COI review", "neutral"), ("COI review", "success")), "success"),
+        ((("COI review", "action_required"), ("lint", "success")), "action_required"),
+    ],
+)
+def test_the_coi_check_a_pr_was_merged_with(
+    runs: tuple[tuple[str, str | None], ...], expected: str
+) -> None:
+    merge = MergeFacts(
+        merged_at=at(3), url="", base_oid="b" * 40, base_map_blob=None, requests=(), check_runs=runs
+    )
+    assert merge.check_conclusion("COI review") == expected
+
+
+def test_merges_without_a_successful_check_are_listed_with_their_state() -> None:
+    prs = [
+        judged(1, "carol"),
+        replace(judged(2, "carol"), check="incomplete"),
+        replace(judged(3, "bob"), check="neutral"),
+    ]
+    report = summarize("acme/widgets", prs, since=SINCE, until=UNTIL)
+    assert [pr.number for pr in report.unchecked] == [2, 3]
+    text = render_markdown(report)
+    assert "PR 2, merged 2026-03-05: the COI check had not finished" in text
+    assert "PR 3, merged 2026-03-06: COI check `neutral`" in text
+    assert "Merged while the COI check was not successful" not in render_markdown(
+        summarize("acme/widgets", prs[:1], since=SINCE, until=UNTIL)
+    )

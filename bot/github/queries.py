@@ -8,13 +8,18 @@ from __future__ import annotations
 
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 _ACTOR = "author { __typename login }"
+# A person's profile as evidence against the map (issue 14), read for the people a verdict
+# depends on (opener, commit authors, reviewers); only a User has these fields.
+_PROFILE_FIELDS = "company organizations(first: 10) { nodes { login } }"
+_PERSON = f"author {{ __typename login ... on User {{ {_PROFILE_FIELDS} }} }}"
 
 FILES = f"totalCount {_PAGE_INFO} nodes {{ path additions deletions changeType }}"
 COMMITS = (
     f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid message "
-    "author { email user { login } } committer { email user { login } } } }"
+    f"author {{ email user {{ login {_PROFILE_FIELDS} }} }} "
+    "committer { email user { login } } } }"
 )
-REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} state submittedAt commit {{ oid }} }}"
+REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} }}"
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
     "isMinimized reactionGroups { content viewerHasReacted } }"
@@ -28,7 +33,7 @@ REMOVED_REQUESTS = (
 
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
-      {_ACTOR}
+      {_PERSON}
       labels(first: 100) {{ nodes {{ name }} }}
       files(first: 100) {{ {FILES} }}
       commits(first: 100) {{ {COMMITS} }}
@@ -111,14 +116,15 @@ def review_load_query(logins: list[str]) -> str:
 
 
 # `coi-bot report` (issue 8): a merged PR with the same facts as SNAPSHOT, its merge time, the
-# map's blob at the merge commit's first parent (the base as it was when merged), and when each
-# reviewer was asked (the timeline's review requests).
+# map's blob at the merge commit's first parent (the base as it was when merged), when each
+# reviewer was asked (the timeline's review requests), and the App's check runs on its head.
 _REQUESTED = (
     f"{_PAGE_INFO} nodes {{ __typename ... on ReviewRequestedEvent {{ createdAt "
     "requestedReviewer { __typename ... on User { login } ... on Bot { login } } } }"
 )
 MERGED_PULL_REQUEST = f"""
-query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath: String!) {{
+query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
+                        $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
@@ -130,6 +136,13 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
       mergeCommit {{
         oid
         parents(first: 1) {{ nodes {{ oid mapFile: file(path: $mapPath) {{ oid }} }} }}
+      }}
+      headCommit: commits(last: 1) {{
+        nodes {{ commit {{
+          checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
+            nodes {{ checkRuns(first: 20) {{ nodes {{ name conclusion }} }} }}
+          }}
+        }} }}
       }}
     }}
   }}

@@ -20,6 +20,7 @@ from bot.policy.facts import (
     Comment,
     Commit,
     MapFile,
+    Profile,
     PullRequestFacts,
     Review,
     ReviewRequestRemoval,
@@ -51,6 +52,17 @@ class MergeFacts:
     base_oid: str  # the merge commit's first parent: the base as it was when merged
     base_map_blob: str | None  # the map's blob there; None when the base had no map
     requests: tuple[tuple[str, datetime], ...]  # (reviewer, when asked), from the timeline
+    # (name, conclusion) of each latest check run on the head: what stood when it was merged;
+    # the conclusion is lower case, None for a run that never completed.
+    check_runs: tuple[tuple[str, str | None], ...] = ()
+
+    def check_conclusion(self, name: str) -> str:
+        """`success` if any run of `name` succeeded, else the first run's conclusion
+        ("incomplete" for a run still queued); "missing" when the head has no run of `name`."""
+        found = [conclusion for run_name, conclusion in self.check_runs if run_name == name]
+        if not found:
+            return "missing"
+        return "success" if "success" in found else found[0] or "incomplete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,28 @@ def _login(actor: dict[str, Any] | None) -> tuple[str | None, bool]:
     if not actor:
         return None, False  # a deleted ("ghost") account
     return actor.get("login"), actor.get("__typename") == "Bot"
+
+
+def _profile(user: dict[str, Any] | None) -> Profile | None:
+    """A User's profile as the query read it; None for bots, ghosts and unread profiles."""
+    if not user or not user.get("login") or "company" not in user:
+        return None
+    organizations = ((user.get("organizations") or {}).get("nodes")) or []
+    return Profile(
+        login=user["login"],
+        company=(user.get("company") or "").strip() or None,
+        organizations=tuple(org["login"] for org in organizations if org and org.get("login")),
+    )
+
+
+def profiles_of(users: list[dict[str, Any] | None]) -> tuple[Profile, ...]:
+    """One profile per login (first seen wins: all copies come from the same read)."""
+    found: dict[str, Profile] = {}
+    for user in users:
+        profile = _profile(user)
+        if profile is not None:
+            found.setdefault(profile.login.lower(), profile)
+    return tuple(found.values())
 
 
 def _file(node: dict[str, Any]) -> ChangedFile:
@@ -249,6 +283,11 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        profiles=profiles_of(
+            [pull.get("author")]
+            + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]
+            + [n.get("author") for n in nodes("reviews")]
+        ),
     )
     return facts
 
@@ -270,12 +309,21 @@ def merge_facts(pull: dict[str, Any], requested: list[dict[str, Any]], slug: str
         for login in [str((node.get("requestedReviewer") or {}).get("login") or "")]
         if login
     )
+    head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
+    head = ((head_nodes[0] or {}).get("commit") if head_nodes else None) or {}
+    check_runs = tuple(
+        (str(run["name"]), (run.get("conclusion") or "").lower() or None)
+        for suite in (head.get("checkSuites") or {}).get("nodes") or []
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []
+        if run and run.get("name")
+    )
     return MergeFacts(
         merged_at=github_time(pull["mergedAt"]),
         url=str(pull.get("url") or ""),
         base_oid=base["oid"],
         base_map_blob=(base.get("mapFile") or {}).get("oid"),
         requests=requests,
+        check_runs=check_runs,
     )
 
 
@@ -298,7 +346,7 @@ async def fetch_snapshot(
     variables: dict[str, Any] = {"owner": owner, "name": repo, "number": number}
     if merged:
         data = await gh.graphql(
-            MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, **variables
+            MERGED_PULL_REQUEST, endpoint=endpoint, mapPath=map_path, appId=app_id, **variables
         )
         paged = {**{name: PAGE_QUERIES[name] for name in PAGED}, "requested": REQUESTED_PAGE}
     else:

@@ -82,6 +82,15 @@ class MapFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """What a person's GitHub profile shows: the free-text company and public organizations."""
+
+    login: str
+    company: str | None = None
+    organizations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PullRequestFacts:
     owner: str
     repo: str
@@ -107,6 +116,8 @@ class PullRequestFacts:
     commits_truncated: bool = False
     # The last 100 removed review requests of users (teams are never requested by the bot).
     review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
+    # Profiles of the opener, the commit authors and the reviewers, read by the same query.
+    profiles: tuple[Profile, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -180,6 +180,8 @@ def _summary(
         else:
             lines.append("Nobody asked yet.")
 
+    lines += _out_of_date(verdict)
+
     if verdict.head_map_errors:
         lines += [
             "",
@@ -188,6 +190,29 @@ def _summary(
         ]
     lines += ["", _map_line(verdict)]
     return "\n".join(lines)
+
+
+def _out_of_date(verdict: Verdict) -> list[str]:
+    """What GitHub shows against the map, with the edit that would settle each (issue 14)."""
+    if verdict.evidence == "ignore" or not verdict.contradictions:
+        return []
+    lines = [
+        "",
+        "### The map may be out of date",
+        "",
+        "| Person | The map says | GitHub shows | Fix in the map |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| @{_cell(found.login)} | {_cell(found.map_says)} "
+        f"| {_cell('; '.join(found.github_shows))} | {_cell(found.fix)} |"
+        for found in verdict.contradictions
+    ]
+    if verdict.evidence == "block":
+        lines += ["", "Policy `evidence: block`: this evidence also decides independence."]
+    else:
+        lines += ["", "Policy `evidence: warn`: the verdict follows the map; fix the map to agree."]
+    return lines
 
 
 def _map_line(verdict: Verdict) -> str:

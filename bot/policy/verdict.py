@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from bot.affiliations.evidence import Contradiction, Evidence, agrees, contradictions, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import MapError, load_map_text
 from bot.policy.classify import Classification, classify, list_files, matching_files
@@ -20,6 +21,7 @@ from bot.policy.facts import PullRequestFacts, Review
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
+EvidencePolicy = Literal["ignore", "warn", "block"]
 
 _CO_AUTHOR = re.compile(
     r"^\s*co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^<>\s]+)>\s*$", re.I | re.M
@@ -113,6 +115,9 @@ class Verdict:
     files_truncated: bool = False
     commits_truncated: bool = False
     company_names: tuple[tuple[str, str], ...] = ()  # id -> display name, for every id shown
+    evidence: EvidencePolicy = "warn"  # the map's policy.evidence
+    # What GitHub shows against the map about the authors and approvers (empty under ignore).
+    contradictions: tuple[Contradiction, ...] = ()
 
     @property
     def missing(self) -> int:
@@ -193,6 +198,47 @@ def _collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> _Authors:
     return authors
 
 
+def collect_evidence(
+    facts: PullRequestFacts, amap: AffiliationMap, people: frozenset[str]
+) -> tuple[Evidence, ...]:
+    """What GitHub shows about `people` (map keys, see AffiliationMap.key_of): their commit
+    author emails (co-author trailers included) and their profiles' company and public orgs."""
+    items: dict[tuple[str, str, str], Evidence] = {}
+
+    def add(login: str | None, kind: Literal["commit_email"], value: str, source: str) -> None:
+        if login is not None and amap.key_of(login) in people:
+            # One line per address: a hundred commits under one email are one sighting.
+            items.setdefault(
+                (amap.key_of(login), kind, value.lower()), Evidence(login, kind, value, source)
+            )
+
+    for commit in facts.commits:
+        source = f"commit {commit.sha[:7]}"
+        if commit.author_email:
+            email = commit.author_email
+            login = commit.author_login or amap.login_of_email(email) or _noreply_login(email)
+            add(login, "commit_email", email, source)
+        if "co-authored-by" in commit.message.lower():
+            for trailer in _CO_AUTHOR.finditer(commit.message):
+                email = trailer["email"]
+                add(
+                    amap.login_of_email(email) or _noreply_login(email),
+                    "commit_email",
+                    email,
+                    source,
+                )
+    found = list(items.values())
+    for profile in facts.profiles:
+        if amap.key_of(profile.login) not in people:
+            continue
+        if profile.company:
+            found.append(Evidence(profile.login, "profile_company", profile.company, "profile"))
+        found += [
+            Evidence(profile.login, "org_member", org, "profile") for org in profile.organizations
+        ]
+    return tuple(found)
+
+
 class _Judge:
     def __init__(
         self,
@@ -203,6 +249,7 @@ class _Judge:
         declared: dict[str, Declaration],
         head_map: AffiliationMap | None,
         map_entries_protected: bool,
+        blocking_evidence: tuple[Evidence, ...] = (),
     ) -> None:
         self.facts = facts
         self.amap = amap
@@ -213,6 +260,13 @@ class _Judge:
         self.author_keys = frozenset(authors.by_key)
         self.known_authors = tuple(key for key, entry in authors.by_key.items() if entry.known)
         self._companies_on: dict[date, frozenset[str]] = {}
+        # Under `evidence: block`, the companies GitHub shows, by person key, with the sightings.
+        self.seen: dict[str, dict[str, list[Evidence]]] = {}
+        for item in blocking_evidence:
+            company = match_company(amap, item)
+            if company is not None:
+                named = self.seen.setdefault(amap.key_of(item.login), {})
+                named.setdefault(company, []).append(item)
 
     def author_companies(self, day: date) -> frozenset[str]:
         cached = self._companies_on.get(day)
@@ -230,7 +284,7 @@ class _Judge:
         if not amap.is_known(login):
             if self.policy.unknown_people == "conflicted":
                 return "not in the affiliation map (policy: unknown people are conflicted)"
-            return None
+            return self.evidence_conflict(login, companies, day)
         shared = amap.conflicting_companies(companies, theirs)
         if shared:
             names = ", ".join(amap.company_name(c) for c in shared)
@@ -243,6 +297,31 @@ class _Judge:
         if declaration is not None:
             why = f": {declaration.reason}" if declaration.reason else ""
             return f"conflict declared on this PR by @{declaration.by}{why}"
+        return self.evidence_conflict(login, companies, day)
+
+    def evidence_conflict(self, login: str, companies: frozenset[str], day: date) -> str | None:
+        """Under `evidence: block`: why GitHub's evidence puts the approver in an author's
+        company, or an author in the approver's; None when it does not (or nothing is seen)."""
+        if not self.seen:
+            return None
+        amap = self.amap
+        reviewer_seen = self.seen.get(amap.key_of(login), {})
+        theirs = self.author_companies(day)
+        for company, items in reviewer_seen.items():
+            if agrees(amap, company, theirs) or any(
+                agrees(amap, company, self.seen.get(key, {})) for key in self.author_keys
+            ):
+                shown = "; ".join(item.describe() for item in items)
+                name = amap.company_name(company)
+                return f"GitHub shows them at {name}, an author's company ({shown})"
+        for key in sorted(self.author_keys):
+            for company, items in self.seen.get(key, {}).items():
+                if agrees(amap, company, companies):
+                    shown = "; ".join(item.describe() for item in items)
+                    return (
+                        f"GitHub shows author @{key} at {amap.company_name(company)}, "
+                        f"the reviewer's company ({shown})"
+                    )
         return None
 
     def judge(self, review: Review, *, cancelled_by: str | None) -> Approval:
@@ -363,6 +442,14 @@ def evaluate(
     touched = sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
     map_path = facts.head_map.path if facts.head_map is not None else map_ref.path
     map_touched = any(f.path == map_path or f.previous_path == map_path for f in facts.files)
+    # Profiles are read with the snapshot whatever the policy (it costs no request, and the map
+    # is only known afterwards); under `ignore` they are simply never looked at.
+    evidence: tuple[Evidence, ...] = ()
+    if policy.evidence != "ignore":
+        approvers = frozenset(
+            amap.key_of(r.author) for r in facts.reviews if r.author and r.state == "APPROVED"
+        )
+        evidence = collect_evidence(facts, amap, frozenset(authors.by_key) | approvers)
     judge = _Judge(
         facts,
         amap,
@@ -370,6 +457,7 @@ def evaluate(
         declared=commands.declarations,
         head_map=head_map,
         map_entries_protected=map_touched,
+        blocking_evidence=evidence if policy.evidence == "block" else (),
     )
     approvals = tuple(
         judge.judge(review, cancelled_by=cancelled)
@@ -472,6 +560,8 @@ def evaluate(
         reasons=tuple(reasons),
         files_truncated=facts.files_truncated,
         commits_truncated=facts.commits_truncated,
+        evidence=policy.evidence,
+        contradictions=contradictions(amap, evidence, at=now),
     )
 
 

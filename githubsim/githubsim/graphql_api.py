@@ -340,6 +340,24 @@ class GraphQLApi:
             "url": f"{self.sim.web_url}/{user.login}",
             "resourcePath": f"/{user.login}",
             "avatarUrl": lambda **_: f"https://avatars.githubusercontent.com/u/{user.id}?v=4",
+            # User-only fields; a Bot fragment cannot select them, so they are harmless there.
+            "company": user.company,
+            "organizations": _connection_of(
+                lambda: [self.organization(org) for org in user.public_orgs],
+                field="organizations",
+            ),
+        }
+
+    def organization(self, login: str) -> Node:
+        org = self.sim.users[login]
+        return {
+            "__typename": "Organization",
+            "login": org.login,
+            "id": org.node_id,
+            "databaseId": org.id,
+            "name": org.name,
+            "url": f"{self.sim.web_url}/{org.login}",
+            "resourcePath": f"/{org.login}",
         }
 
     def repository(self, repo: Repository) -> Node:

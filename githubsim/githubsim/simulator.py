@@ -201,12 +201,19 @@ class GitHubSimulator:
     # --- seeding ----------------------------------------------------------------------------
 
     def add_user(
-        self, login: str, *, email: str | None = None, bot: bool = False, name: str | None = None
+        self,
+        login: str,
+        *,
+        email: str | None = None,
+        bot: bool = False,
+        name: str | None = None,
+        company: str | None = None,
     ) -> User:
         existing = self.users.get(login)
         if existing is not None:
             existing.email = email or existing.email
             existing.name = name or existing.name
+            existing.company = company or existing.company
             return existing
         user_id = self.next_id()
         user = User(
@@ -216,8 +223,30 @@ class GitHubSimulator:
             email=email,
             name=name,
             bot=bot,
+            company=company,
         )
         self.users[login] = user
+        return user
+
+    def set_profile(
+        self,
+        login: str,
+        *,
+        company: str | None = None,
+        organizations: Iterable[str] | None = None,
+    ) -> User:
+        """Set what a profile shows: `company` (None clears it) and, when given, the public orgs.
+
+        Each listed organization is created if missing and the user joins it publicly; orgs left
+        out of a new list keep the membership but it is no longer public.
+        """
+        user = self._require_user(login)
+        user.company = company
+        if organizations is not None:
+            public = list(dict.fromkeys(organizations))
+            for org in public:
+                self.add_org(org, members=[user.login])
+            user.public_orgs = public
         return user
 
     def add_org(self, org: str, *, members: Iterable[str] = ()) -> None:

@@ -66,6 +66,10 @@ class User:
     email: str | None = None
     name: str | None = None
     bot: bool = False
+    # The profile's free-text `company` field, as the user typed it.
+    company: str | None = None
+    # Organizations whose membership the user made public, in the order they joined.
+    public_orgs: list[str] = field(default_factory=list)
 
     @property
     def type(self) -> str:

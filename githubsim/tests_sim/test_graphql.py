@@ -85,7 +85,12 @@ async def test_snapshot_of_a_seeded_pull_request(
         False,
     )
     assert (pull["baseRefName"], pull["headRefOid"]) == ("main", head)
-    assert pull["author"] == {"__typename": "User", "login": "alice"}
+    assert pull["author"] == {
+        "__typename": "User",
+        "login": "alice",
+        "company": None,
+        "organizations": {"nodes": []},
+    }
     assert pull["labels"]["nodes"] == [{"name": "major"}]
     assert pull["files"]["totalCount"] == 2
     assert {
@@ -117,7 +122,7 @@ async def test_snapshot_of_a_seeded_pull_request(
     assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
     runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
     assert runs == [
-        {"databaseId": run["id"], "name": "COI review", "externalId": "v7", "conclusion": "NEUTRAL"}
+        {"databaseId": run["id"], "name": CHECK, "externalId": "v7", "conclusion": "NEUTRAL"}
     ]
     assert [c.kind for c in sim.calls].count("graphql") == 1
     assert sim.calls[-1].query_name == "Snapshot"
@@ -435,3 +440,53 @@ async def test_removing_a_reaction_needs_a_comment_the_installation_can_see(
     result = await api.graphql(REMOVE_APPLIED_MARK, subjectId=foreign_node)
     assert result["data"] == {"removeReaction": None}
     assert [e["type"] for e in result["errors"]] == ["NOT_FOUND"]
+
+
+PROFILES = """
+query Profiles($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      author { login ... on User { company organizations(first: 10) { nodes { login } } } }
+      commits(first: 10) {
+        nodes { commit { author { email user { login company
+          organizations(first: 10) { nodes { login } } } } } }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_profiles_show_company_and_public_organizations(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.set_profile("alice", company="@acme-corp Acme Corp", organizations=["acme-corp", "oss"])
+    sim.add_user("bob", company="Initech")
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"x": "y"}
+    )
+    await sim.push_commits("acme/widgets", number, author="bob", files={"x": "z"})
+    await api.login(seed.installation_id)
+    result = await api.graphql(PROFILES, owner="acme", name="widgets", number=number)
+    assert "errors" not in result
+    pull = result["data"]["repository"]["pullRequest"]
+    assert pull["author"] == {
+        "login": "alice",
+        "company": "@acme-corp Acme Corp",
+        "organizations": {"nodes": [{"login": "acme-corp"}, {"login": "oss"}]},
+    }
+    authors = [node["commit"]["author"] for node in pull["commits"]["nodes"]]
+    assert [a["email"] for a in authors] == ["alice@acme.example", "bob@acme.example"]
+    bob = authors[1]["user"]
+    # bob's membership of `acme` (seeded through add_org) is private: profiles show public ones.
+    assert (bob["company"], bob["organizations"]["nodes"]) == ("Initech", [])
+    assert sim.org_members["acme-corp"] == {"alice"}
+
+
+async def test_a_profile_can_be_cleared(sim: GitHubSimulator, seed: Seed) -> None:
+    sim.set_profile("carol", company="Globex", organizations=["globex"])
+    sim.set_profile("carol", organizations=[])
+    assert (sim.users["carol"].company, sim.users["carol"].public_orgs) == (None, [])
+    assert "carol" in sim.org_members["globex"]  # the membership stays, only hidden
+    with pytest.raises(KeyError):
+        sim.set_profile("nobody", company="x")

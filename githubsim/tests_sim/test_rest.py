@@ -431,3 +431,18 @@ async def test_webhook_deliveries_can_be_listed_and_redelivered(
     await sim.settle()
     assert sim.deliveries[-1].guid == page[0]["guid"]
     assert sim.deliveries[-1].redelivery
+
+
+async def test_list_collaborators_with_roles(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
+    sim.set_permission("acme/widgets", "bob", "maintain")
+    await api.login(seed.installation_id)
+    status, body, _ = await api.call("GET", f"{REPO}/collaborators")
+    assert status == 200
+    roles = {item["login"]: (item["role_name"], item["permissions"]["push"]) for item in body}
+    assert roles == {
+        "alice": ("write", True),
+        "bob": ("maintain", True),
+        "carol": ("write", True),
+    }
+    status, body, _ = await api.call("GET", f"{REPO}/collaborators?permission=maintain")
+    assert [item["login"] for item in body] == ["bob"]

@@ -425,3 +425,82 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
     assert "http" not in page.replace("https://github.com/", "").replace(
         "http://www.w3.org/2000/svg", ""
     )
+
+
+async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
+    sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
+) -> None:
+    from bot.affiliations.model import DEFAULT_CHECK_NAME
+    from bot.github.map_source import MapSource
+    from bot.report import collect, render_markdown
+    from bot.report_html import render_html
+
+    token = await mint_token(sim, app_private_key_pem)
+    headers = {
+        "Authorization": f"token {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    numbers: dict[str, int] = {}
+    async with aiohttp.ClientSession() as session:
+        for day, (name, runs) in enumerate(
+            [
+                (
+                    "passed",
+                    [("action_required", DEFAULT_CHECK_NAME), ("success", DEFAULT_CHECK_NAME)],
+                ),
+                ("bypassed", [("action_required", DEFAULT_CHECK_NAME), ("success", "lint")]),
+                ("unchecked", []),
+            ],
+            start=10,
+        ):
+            clock.moment = at(f"2025-01-{day}", 9)
+            number = await sim.open_pull_request(
+                REPO, author="alice", title=f"{name} change", files={"core/x.py": f"{name}\n"}
+            )
+            numbers[name] = number
+            for conclusion, check in runs:
+                body = {
+                    "name": check,
+                    "head_sha": sim.head_sha(REPO, number),
+                    "status": "completed",
+                    "conclusion": conclusion,
+                    "output": {"title": conclusion, "summary": conclusion},
+                }
+                async with session.post(
+                    f"{sim.url}/repos/{REPO}/check-runs", json=body, headers=headers
+                ) as response:
+                    assert response.status == 201
+            clock.moment = at(f"2025-01-{day}", 18)
+            await sim.close_pull_request(REPO, number, merge=True)
+    clock.moment = at("2025-02-01")
+    client = connect(
+        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
+    )
+    async with client as gh:
+        report = await collect(
+            gh,
+            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
+            owner=OWNER,
+            repo=NAME,
+            since=at("2025-01-01", 0),
+            until=at("2025-02-01", 0),
+            endpoint=sim.graphql_url,
+        )
+    assert [(pr.number, pr.check) for pr in report.unchecked] == [
+        (numbers["bypassed"], "action_required"),
+        (numbers["unchecked"], "missing"),
+    ]
+    assert [call.query_name for call in sim.calls].count("MergedPullRequest") == 3
+    markdown = render_markdown(report)
+    assert "## Merged while the COI check was not successful" in markdown
+    bypassed, unchecked = numbers["bypassed"], numbers["unchecked"]
+    assert (
+        f"- [#{bypassed}](https://github.com/{REPO}/pull/{bypassed}) bypassed change, merged "
+        "2025-01-11: COI check `action_required`"
+    ) in markdown
+    assert "unchecked change, merged 2025-01-12: no COI check run" in markdown
+    assert f"#{numbers['passed']}]" not in markdown.split("not successful")[1].split("##")[0]
+    page = render_html(report)
+    assert f'<a href="https://github.com/{REPO}/pull/{unchecked}">#{unchecked}</a>' in page
+    assert "no COI check run" in page

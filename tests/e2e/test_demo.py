@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
@@ -27,7 +28,12 @@ def test_the_demo_plays_the_central_story(capsys: pytest.CaptureFixture[str]) ->
     assert [s.split(":")[1].strip() for s in steps] == ["success", "action_required", "success"]
     assert "review requested from: @" in out
     assert "### Approvals" in out
-    assert "Decided by the map `config/affiliations.yml`" in out
+    assert "Decided by the map `.github/affiliations.yml`" in out
+    [left_out] = [line for line in out.splitlines() if "left out of the copy:" in line]
+    for login in ("dzimine", "kami", "m4dcoder", "nzlosh"):  # no company on record
+        assert f"@{login}," in left_out
+    requested = out.split("review requested from: ")[1].split("\n")[0]
+    assert "(no company)" not in requested
 
 
 def test_the_cast_comes_from_the_map() -> None:
@@ -173,3 +179,24 @@ def test_serving_instructions_name_the_token_url_and_commands(tmp_path: Path) ->
     assert shlex.split(lines[2])[-1] == f"COI_MAP={tmp_path / 'a map.yml'}"
     assert "  coi-bot check StackStorm/st2#1 --api-url http://127.0.0.1:8080" in lines
     assert "  coi-bot report StackStorm/st2 --api-url http://127.0.0.1:8080" in lines
+
+
+def test_the_demo_map_leaves_out_only_tsc_members_without_a_company() -> None:
+    from bot.demo import demo_map
+
+    text = (
+        "version: 1\ncompanies: {c: {name: C}}\npeople:\n"
+        "  a: {role: maintainer, affiliations: [{company: c}]}\n"
+        "  b: {role: maintainer}\n"
+        "  d: {role: contributor}\n"
+    )
+    today = datetime(2026, 1, 1, tzinfo=UTC)
+    amap = AffiliationMap(MapDocument.model_validate(yaml.safe_load(text)))
+    copy = demo_map(text, amap, today=today)
+    assert copy.left_out == ("b",)
+    assert sorted(copy.map.document.people) == ["a", "d"]
+    everyone = text.replace("  b: {role: maintainer}\n", "")
+    kept = demo_map(
+        everyone, AffiliationMap(MapDocument.model_validate(yaml.safe_load(everyone))), today=today
+    )
+    assert (kept.text, kept.left_out) == (everyone, ())

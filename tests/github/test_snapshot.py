@@ -14,7 +14,7 @@ from bot.github.snapshot import (
     facts_from_response,
     fetch_snapshot,
 )
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Profile, PullRequestFacts
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
 
 MAP_PATH = ".github/affiliations.yml"
@@ -227,3 +227,23 @@ def test_no_timeline_means_no_removals() -> None:
 )
 def test_the_base_map_hint(base_ref: dict[str, Any] | None, expected: BaseMapHint | None) -> None:
     assert base_map_hint({"baseRef": base_ref}) == expected
+
+
+def test_profiles_of_the_opener_commit_authors_and_reviewers() -> None:
+    pull = pull_request_node(
+        reviews=[
+            ("bob", "APPROVED", "2026-03-30T10:00:00Z"),
+            ("ci", "COMMENTED", "2026-03-30T11:00:00Z"),
+        ]
+    )
+    orgs = {"nodes": [{"login": "acme-corp"}, None, {"login": "oss"}]}
+    pull["author"] |= {"company": " Acme Corp ", "organizations": orgs}
+    pull["commits"]["nodes"][0]["commit"]["author"]["user"] |= {"company": None}
+    pull["commits"]["nodes"][0]["commit"]["author"]["user"]["login"] = "Alice"
+    pull["reviews"]["nodes"][0]["author"] |= {"company": "", "organizations": {"nodes": []}}
+    pull["reviews"]["nodes"][1]["author"] = {"__typename": "Bot", "login": "ci"}
+    facts = parse(pull)
+    assert facts.profiles == (
+        Profile("alice", company="Acme Corp", organizations=("acme-corp", "oss")),
+        Profile("bob"),
+    )
