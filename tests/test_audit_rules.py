@@ -299,3 +299,9 @@ def test_edits_in_words() -> None:
     assert MapEdit("set", ("people", "x"), {"logins": ["y"]}).describe() == (
         "set people.x to `{logins: [y]}`"
     )
+
+
+def test_untouched_flow_entries_keep_their_braces() -> None:
+    text = "people:\n  carl: {role: contributor, affiliations: [{company: acme}]}\n"
+    changed = apply_edits(text, [MapEdit("set", ("people", "carl", "role"), "maintainer")])
+    assert changed == "people:\n  carl: {role: maintainer, affiliations: [{company: acme}]}\n"

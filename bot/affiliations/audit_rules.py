@@ -385,6 +385,7 @@ def _yaml_for(text: str) -> tuple[YAML, Any]:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a line the TSC wrote
+    yaml.brace_single_entry_mapping_in_flow_sequence = True  # keep `[{company: acme}]` as is
     mapping, offset = _indentation(text)
     yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
     try:
