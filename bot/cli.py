@@ -285,8 +285,10 @@ AUDIT_EPILOG = """\
 Reads who has write, maintain or admin access (collaborators, affiliation=all), the profiles
 (company, public organizations) of the map's people and of those with access, and the commit
 emails of the pull requests updated in the last --since DAYS (default 90); checks them against
-the map at the default branch (or --map FILE). Nothing is written to GitHub. Credentials,
---api-url, COI_MAP_PATH and COI_MAP as for `coi-bot check`.
+the map at the default branch (or --map FILE). Nothing is written to GitHub.
+
+environment: GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE;
+GITHUB_API_URL and GITHUB_GRAPHQL_URL (unless --api-url); COI_MAP_PATH and COI_MAP as for serve.
 
 exit status: 0 no finding above info; 1 errors or warnings found; 2 the audit could not run
 (arguments, credentials, GitHub's answer, an invalid map).
@@ -369,6 +371,7 @@ environment:
   COI_MAP_PATH                 where a repository keeps its map (default .github/affiliations.yml)
   COI_WORKERS                  concurrent evaluations (default 8)
   COI_QUEUE_SIZE               pending PRs before webhooks get 503 (default 10000)
+  COI_INBOX_SIZE               acknowledged deliveries waiting to be routed (default 1000)
   COI_RECONCILE_MINUTES        how often open PRs are checked for a missing check (default 10)
   COI_RECONCILE_MAX_PER_CYCLE  PRs repaired at most per cycle (default 500)
   COI_REDELIVER_MINUTES        how often failed deliveries are asked again (default 5)
