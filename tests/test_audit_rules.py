@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import gidgethub
 import pytest
 
 from bot.affiliations.audit_rules import (
@@ -21,6 +22,7 @@ from bot.affiliations.audit_rules import (
 from bot.affiliations.evidence import Evidence
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
+from bot.audit import _data_beside_not_found, write_level
 
 TODAY = date(2026, 12, 1)
 
@@ -305,3 +307,25 @@ def test_untouched_flow_entries_keep_their_braces() -> None:
     text = "people:\n  carl: {role: contributor, affiliations: [{company: acme}]}\n"
     changed = apply_edits(text, [MapEdit("set", ("people", "carl", "role"), "maintainer")])
     assert changed == "people:\n  carl: {role: maintainer, affiliations: [{company: acme}]}\n"
+
+
+@pytest.mark.parametrize(
+    ("permissions", "level"),
+    [
+        ({"admin": True, "maintain": True, "push": True}, "admin"),
+        ({"admin": False, "maintain": True, "push": True}, "maintain"),
+        ({"push": True, "triage": True}, "write"),
+        ({"triage": True, "pull": True}, None),
+        ({}, None),
+    ],
+)
+def test_write_level(permissions: dict[str, bool], level: str | None) -> None:
+    assert write_level(permissions) == level
+
+
+def test_errors_other_than_unknown_logins_are_not_swallowed() -> None:
+    unknown = {"data": {"u0": None}, "errors": [{"type": "NOT_FOUND", "message": "no u0"}]}
+    assert _data_beside_not_found(gidgethub.QueryError(unknown)) == {"u0": None}
+    limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "slow down"}]}
+    with pytest.raises(gidgethub.QueryError):
+        _data_beside_not_found(gidgethub.QueryError(limited))

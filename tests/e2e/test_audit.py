@@ -230,3 +230,35 @@ async def test_an_unknown_repository_and_an_invalid_map_cannot_be_audited(
     with pytest.raises(AuditMapInvalid) as invalid:
         await run_audit(sim, {"GITHUB_TOKEN": token}, repository=f"{OWNER}/broken")
     assert "unknown role 'nope'" in str(invalid.value.errors[0])
+
+
+async def test_without_a_map_in_the_repository_the_bundled_one_is_audited(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    sim.add_repo(OWNER, "bare", files={"README.md": "no map here\n"})
+    sim.set_permission(f"{OWNER}/bare", "dora", "write")
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(AUDIT_MAP)
+    token = await mint_token(sim, app_private_key_pem)
+    out = io.StringIO()
+
+    status = await audit_command(
+        f"{OWNER}/bare",
+        urls=(sim.url, sim.graphql_url),
+        since_days=7,
+        map_file=None,
+        as_json=True,
+        suggest=True,
+        map_path=MAP_PATH,
+        bundled_map=bundled,
+        environ={"GITHUB_TOKEN": token},
+        out=out,
+        err=io.StringIO(),
+    )
+
+    report = json.loads(out.getvalue())
+    assert status == 1
+    assert report["map"]["source"] == "bundled"
+    dora = next(f for f in report["findings"] if f["person"] == "dora")
+    assert "+  dora:\n" in dora["diff"]
+    assert report["patch"].count("+  dora:\n") == 1
