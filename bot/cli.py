@@ -281,6 +281,58 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+AUDIT_EPILOG = """\
+Reads who has write, maintain or admin access (collaborators, affiliation=all), the profiles
+(company, public organizations) of the map's people and of those with access, and the commit
+emails of the pull requests updated in the last --since DAYS (default 90); checks them against
+the map at the default branch (or --map FILE). Nothing is written to GitHub.
+
+environment: GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE;
+GITHUB_API_URL and GITHUB_GRAPHQL_URL (unless --api-url); COI_MAP_PATH and COI_MAP as for serve.
+
+exit status: 0 no finding above info; 1 errors or warnings found; 2 the audit could not run
+(arguments, credentials, GitHub's answer, an invalid map).
+"""
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from bot.audit import AuditMapInvalid, audit_command
+    from bot.dryrun import CheckError
+
+    _quiet_client_logs()
+    try:
+        return asyncio.run(
+            audit_command(
+                args.repository,
+                urls=_github_urls(args.api_url),
+                since_days=args.since,
+                map_file=args.map,
+                as_json=args.json,
+                suggest=args.suggest,
+                map_path=os.environ.get("COI_MAP_PATH", ".github/affiliations.yml"),
+                bundled_map=Path(os.environ.get("COI_MAP", str(DEFAULT_MAP))),
+            )
+        )
+    except AuditMapInvalid as invalid:
+        for map_error in invalid.errors:
+            print(map_error, file=sys.stderr)
+        print(f"coi-bot audit: {invalid}", file=sys.stderr)
+        return 2
+    except CheckError as error:
+        print(f"coi-bot audit: {error}", file=sys.stderr)
+        return 2
+
+
+def _days(text: str) -> int:
+    """argparse type of --since: a whole number of days, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (1 or more)")
+    return int(text)
+
+
 VALIDATE_EPILOG = """\
 Every error of every file is printed as FILE:LINE:COL: message. Without FILE, reads
 config/affiliations.yml. Reads no environment variables.
@@ -446,6 +498,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-url", type=_api_url, metavar="URL", help="GitHub's REST URL, as for check"
     )
     report.set_defaults(run=_report)
+
+    auditor = commands.add_parser(
+        "audit",
+        help="check who can write, and what GitHub shows about people, against the map",
+        **_explained(
+            "Find people with write access outside the TSC or the map, and map entries that"
+            " GitHub contradicts.",
+            AUDIT_EPILOG,
+        ),
+    )
+    auditor.add_argument("repository", metavar="OWNER/REPO")
+    auditor.add_argument(
+        "--since", type=_days, default=90, metavar="DAYS", help="PRs updated in these last days"
+    )
+    auditor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    auditor.add_argument(
+        "--suggest", action="store_true", help="show each fix as a diff of the map file"
+    )
+    auditor.add_argument("--map", type=Path, metavar="FILE", help="audit this map file instead")
+    auditor.add_argument(
+        "--api-url", type=_api_url, metavar="URL", help="GitHub's REST URL, as for check"
+    )
+    auditor.set_defaults(run=_audit)
     return parser
 
 

@@ -436,7 +436,12 @@ def parse_day(text: str, *, option: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def progress_printer(stream: TextIO) -> Progress:
+def progress_printer(
+    stream: TextIO,
+    *,
+    unit: str = "PRs",
+    line: str = "report: {done}/{total} merged pull requests judged",
+) -> Progress:
     """A bar redrawn in place on a terminal; elsewhere a plain count every 10 % and at the end."""
     tty = stream.isatty()
     step = [0]
@@ -445,10 +450,10 @@ def progress_printer(stream: TextIO) -> Progress:
         if tty:
             filled = round(30 * done / total)
             end = "\n" if done == total else ""
-            stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} PRs{end}")
+            stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {unit}{end}")
             stream.flush()
         elif done == total or done * 10 // total > step[0]:
             step[0] = done * 10 // total
-            stream.write(f"report: {done}/{total} merged pull requests judged\n")
+            stream.write(line.format(done=done, total=total) + "\n")
 
     return show

@@ -169,6 +169,7 @@ def readme_variables() -> set[str]:
             {"GITHUB_TOKEN", "GITHUB_PRIVATE_KEY", "GITHUB_GRAPHQL_URL", "COI_MAP"},
             ["0", "2"],
         ),
+        ("audit", {"GITHUB_TOKEN", "GITHUB_APP_ID", "COI_MAP_PATH"}, ["0", "1", "2"]),
     ],
 )
 def test_each_command_explains_itself(

@@ -188,3 +188,33 @@ mutation RemoveAppliedMark($subjectId: ID!) {
   }
 }
 """
+
+# `coi-bot audit` (issue 14): what many profiles show, one alias and one variable per login (a
+# login GitHub does not know answers NOT_FOUND for its alias alone).
+AUDIT_PROFILE = "login url company organizations(first: 100) { nodes { login url } }"
+
+
+def audit_people_query(count: int) -> str:
+    """Profiles of `count` logins, passed as variables `u0`, `u1`, ..."""
+    variables = ", ".join(f"$u{i}: String!" for i in range(count))
+    fields = "\n".join(f"  u{i}: user(login: $u{i}) {{ {AUDIT_PROFILE} }}" for i in range(count))
+    return f"query AuditPeople({variables}) {{\n{fields}\n}}"
+
+
+# The pull requests last updated first, with their commits' author emails, 50 at a time.
+AUDIT_PULL_REQUESTS = f"""
+query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    pullRequests(first: 50, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
+      {_PAGE_INFO}
+      nodes {{
+        number url updatedAt
+        commits(first: 100) {{
+          nodes {{ commit {{ oid url author {{ email user {{ login }} }} }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""

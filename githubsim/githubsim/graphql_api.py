@@ -26,6 +26,7 @@ from graphql import (
 )
 
 from githubsim.host import GraphQLHost
+from githubsim.profiles import user_field
 from githubsim.reference import GRAPHQL_SCHEMA
 from githubsim.state import (
     CheckRun,
@@ -320,6 +321,7 @@ class GraphQLApi:
             "search": search,
             "rateLimit": rate_limit,
             "viewer": lambda: self.actor(sim.bot_login),
+            "user": user_field(sim, self.actor, functools.partial(GitHubGraphQLError, "NOT_FOUND")),
             "minimizeComment": minimize_comment,
             "removeReaction": remove_reaction,
         }

@@ -19,6 +19,8 @@ DOCUMENTS = {
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
     "MINIMIZE_DUPLICATE_REPLY": queries.MINIMIZE_DUPLICATE_REPLY,
     "REMOVE_APPLIED_MARK": queries.REMOVE_APPLIED_MARK,
+    "audit_people_query": queries.audit_people_query(3),
+    "AUDIT_PULL_REQUESTS": queries.AUDIT_PULL_REQUESTS,
 }
 
 
@@ -37,5 +39,6 @@ def test_every_public_document_is_listed() -> None:
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
-    fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS"}
+    documents |= {"AUDIT_PULL_REQUESTS"}
+    fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     assert public == documents | fragments

@@ -1,0 +1,264 @@
+"""`coi-bot audit` against the simulator over HTTP: collaborators, profiles, organizations and
+commit emails checked against the map; every request validated against GitHub's descriptions,
+nothing written; the suggested patch, applied, leaves nothing above info."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from githubsim.validation import OpenApiRequestValidator, graphql_validator
+
+from bot.audit import AuditMapInvalid, audit_command
+from bot.dryrun import CheckError
+from githubsim import GitHubSimulator
+from tests.e2e.test_check_report import APP_ID, Clock, mint_token, writes
+
+OWNER, NAME = "acme", "widgets"
+REPO = f"{OWNER}/{NAME}"
+MAP_PATH = ".github/affiliations.yml"
+
+AUDIT_MAP = """\
+version: 1
+companies:
+  acme: {name: Acme, domains: [acme.example], github_orgs: [acme-corp]}
+  globex: {name: Globex, domains: [globex.example]}
+  initech: {name: Initech}
+# The project's people.
+people:
+  alice: {role: maintainer, affiliations: [{company: acme}]}
+  gus:  # Globex, says the TSC
+    role: maintainer
+    affiliations:
+      - {company: globex, from: 2020-01-01}
+  ivan: {role: maintainer}
+  carl: {role: contributor, affiliations: [{company: acme}]}
+  ghost-user: {role: contributor}
+
+# Whatever the TSC decides.
+policy:
+  protected_companies: 2
+"""
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def sim(
+    app_private_key_pem: str,
+    rest_validator: OpenApiRequestValidator,
+    reference_dir: Path,
+    clock: Clock,
+) -> AsyncIterator[GitHubSimulator]:
+    key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    simulator = GitHubSimulator(
+        app_id=APP_ID,
+        app_public_key_pem=public,
+        webhook_secret="unused: no bot listens",
+        request_validator=rest_validator,
+        graphql_validator=graphql_validator(reference_dir / "graphql" / "schema.graphql"),
+        clock=clock,
+    )
+    await simulator.start()
+    simulator.add_installation(OWNER)
+    simulator.add_org(OWNER)  # an organization's repository: its owner is no collaborator
+    simulator.add_user("alice", email="alice@acme.example")
+    simulator.add_user("gus", email="gus@acme.example")  # commits as Acme: the map says Globex
+    simulator.add_user("ivan", company="Initech")
+    simulator.add_user("carl", email="carl@gmail.com")
+    simulator.add_user("dora")
+    simulator.set_profile("dora", organizations=["acme-corp"])
+    simulator.add_user("renovate[bot]", bot=True)
+    simulator.add_repo(OWNER, NAME, files={MAP_PATH: AUDIT_MAP, "README.md": "widgets\n"})
+    for login, level in (
+        ("alice", "admin"),
+        ("gus", "write"),
+        ("ivan", "write"),
+        ("carl", "write"),
+        ("dora", "maintain"),
+        ("renovate[bot]", "write"),
+    ):
+        simulator.set_permission(REPO, login, level)
+    yield simulator
+    await simulator.close()
+    assert simulator.violations == [], "requests GitHub would refuse were made"
+
+
+async def run_audit(
+    sim: GitHubSimulator,
+    env: dict[str, str],
+    *,
+    as_json: bool = False,
+    suggest: bool = False,
+    map_file: Path | None = None,
+    repository: str = REPO,
+) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = await audit_command(
+        repository,
+        urls=(sim.url, sim.graphql_url),
+        since_days=90,
+        map_file=map_file,
+        as_json=as_json,
+        suggest=suggest,
+        map_path=MAP_PATH,
+        bundled_map=Path("config/affiliations.yml"),
+        environ=env,
+        out=out,
+        err=err,
+    )
+    return status, out.getvalue(), err.getvalue()
+
+
+async def test_audit_finds_access_outside_the_tsc_and_evidence_against_the_map(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    await sim.open_pull_request(REPO, author="gus", title="Tidy", files={"a.py": "a\n"})
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, as_json=True)
+
+    report = json.loads(text)
+    assert status == 1
+    found = {(f["severity"], f["rule"], f["person"]) for f in report["findings"]}
+    assert found == {
+        ("error", "access-not-in-map", "dora"),
+        ("error", "tsc-without-company", "ivan"),
+        ("warning", "access-without-tsc-role", "carl"),
+        ("warning", "affiliation-contradicted", "gus"),
+    }
+    assert report["counts"] == {"error": 2, "warning": 2, "info": 0}
+    assert report["read"]["unknown_accounts"] == ["ghost-user"]
+    assert report["read"]["pull_requests"] == 1
+    assert {c["login"]: c["permission"] for c in report["read"]["collaborators"]} == {
+        "alice": "admin",
+        "carl": "write",
+        "dora": "maintain",
+        "gus": "write",
+        "ivan": "write",
+    }
+    by_person = {f["person"]: f for f in report["findings"]}
+    dora = by_person["dora"]
+    assert [e["kind"] for e in dora["evidence"]] == ["access", "org_member"]
+    assert dora["evidence"][1]["url"].endswith("/acme-corp")
+    assert dora["edits"][0]["value"]["affiliations"][0]["company"] == "acme"
+    gus = by_person["gus"]
+    assert gus["evidence"][0]["value"] == "gus@acme.example"
+    assert "/commit/" in gus["evidence"][0]["url"]
+    assert by_person["ivan"]["message"].endswith("GitHub shows Initech")
+    assert by_person["ivan"]["evidence"][0]["url"].endswith("/ivan")
+    assert report["map"]["source"] == "repository"
+    assert report["patch"] is None
+    assert writes(sim) == []
+    # One page of collaborators, one repository read, one map read, one query each for
+    # profiles and pull requests: the budget of a small project.
+    graphql = [call.query_name for call in sim.calls if call.kind == "graphql"]
+    assert sorted(graphql) == ["AuditPeople", "AuditPullRequests"]
+
+
+async def test_the_suggested_patch_applies_and_settles_every_finding(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    await sim.open_pull_request(REPO, author="gus", title="Tidy", files={"a.py": "a\n"})
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, suggest=True)
+
+    assert status == 1
+    assert text.index("ERRORS (2)") < text.index("WARNINGS (2)")
+    assert "every suggested change together (git apply):" in text
+    patch = text.split("every suggested change together (git apply):\n", 1)[1]
+    assert "\n-  alice" not in patch  # lines no finding touches are left as they are
+    (tmp_path / ".github").mkdir()
+    repaired = tmp_path / MAP_PATH
+    repaired.write_text(AUDIT_MAP)
+    await asyncio.to_thread(
+        subprocess.run, ["git", "apply", "-"], input=patch, text=True, cwd=tmp_path, check=True
+    )
+    fixed = repaired.read_text()
+    assert "# The project's people." in fixed
+    assert "  gus:  # Globex, says the TSC\n" in fixed
+    assert "\n# Whatever the TSC decides.\npolicy:" in fixed
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, map_file=repaired)
+
+    assert status == 0, text
+    assert "no findings" in text
+    assert f"map: {repaired} (given with --map)" in text
+
+
+async def test_a_map_that_names_nobody_wrongly_passes(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean.yml"
+    clean.write_text(
+        "version: 1\ncompanies:\n  acme: {name: Acme}\n  globex: {name: Globex}\n"
+        "people:\n  alice: {role: maintainer, affiliations: [{company: acme}]}\n"
+        "  gus: {role: maintainer, affiliations: [{company: globex}]}\n"
+    )
+    for login in ("ivan", "carl", "dora"):
+        sim.set_permission(REPO, login, "triage")
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, map_file=clean)
+
+    assert (status, text.splitlines()[-1]) == (0, "no findings")
+
+
+async def test_an_unknown_repository_and_an_invalid_map_cannot_be_audited(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    token = await mint_token(sim, app_private_key_pem)
+    with pytest.raises(CheckError, match=r"404|[Nn]ot [Ff]ound"):
+        await run_audit(sim, {"GITHUB_TOKEN": token}, repository="acme/nothing")
+    sim.add_repo(OWNER, "broken", files={MAP_PATH: "version: 1\npeople:\n  x: {role: nope}\n"})
+    with pytest.raises(AuditMapInvalid) as invalid:
+        await run_audit(sim, {"GITHUB_TOKEN": token}, repository=f"{OWNER}/broken")
+    assert "unknown role 'nope'" in str(invalid.value.errors[0])
+
+
+async def test_without_a_map_in_the_repository_the_bundled_one_is_audited(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    sim.add_repo(OWNER, "bare", files={"README.md": "no map here\n"})
+    sim.set_permission(f"{OWNER}/bare", "dora", "write")
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(AUDIT_MAP)
+    token = await mint_token(sim, app_private_key_pem)
+    out = io.StringIO()
+
+    status = await audit_command(
+        f"{OWNER}/bare",
+        urls=(sim.url, sim.graphql_url),
+        since_days=7,
+        map_file=None,
+        as_json=True,
+        suggest=True,
+        map_path=MAP_PATH,
+        bundled_map=bundled,
+        environ={"GITHUB_TOKEN": token},
+        out=out,
+        err=io.StringIO(),
+    )
+
+    report = json.loads(out.getvalue())
+    assert status == 1
+    assert report["map"]["source"] == "bundled"
+    dora = next(f for f in report["findings"] if f["person"] == "dora")
+    assert "+  dora:\n" in dora["diff"]
+    assert report["patch"].count("+  dora:\n") == 1
