@@ -100,6 +100,9 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    coordinator = app.get(COORDINATOR_KEY)
+    if coordinator is not None:
+        engine.app.share_tokens(coordinator)
     app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
     return Wiring(
         evaluate=engine.evaluate,
