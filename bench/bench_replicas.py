@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,6 +86,20 @@ async def metric(session: aiohttp.ClientSession, url: str, name: str) -> float:
         for line in text.splitlines()
         if line.startswith(name) and not line.startswith("#")
     )
+
+
+async def by_operation(bots: list[BotProcess]) -> Counter[str]:
+    """Redis commands per operation, summed over the replicas."""
+    counts: Counter[str] = Counter()
+    async with aiohttp.ClientSession() as session:
+        for bot in bots:
+            async with session.get(f"{bot.url}/metrics") as response:
+                text = await response.text()
+            for line in text.splitlines():
+                if line.startswith("coi_redis_commands_total{"):
+                    labels, value = line.rsplit(" ", 1)
+                    counts[labels.split('"')[1]] += int(float(value))
+    return counts
 
 
 async def totals(bots: list[BotProcess]) -> tuple[float, float]:
@@ -153,6 +168,7 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
             await asyncio.sleep(0.01)
         await asyncio.sleep(1.0)
         commands_before, evaluations_before = await totals(bots)
+        operations_before = await by_operation(bots)
         started = time.perf_counter()
         statuses = await asyncio.gather(*(sim.deliver("pull_request", payload(n)) for n in numbers))
         assert set(statuses) == {202}, statuses
@@ -168,6 +184,9 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
             if evaluations >= prs or time.perf_counter() - started > 180:
                 break
             await asyncio.sleep(0.05)
+        operations = await by_operation(bots)
+        operations.subtract(operations_before)
+        print("  redis commands in the burst:", dict(sorted(operations.items())))
         print(
             f"replicas: {replicas}; PRs: {prs}; evaluations run: {evaluations:.0f}; "
             f"requests GitHub would refuse: {len(sim.violations)}"
