@@ -88,15 +88,17 @@ async def metric(session: aiohttp.ClientSession, url: str, name: str) -> float:
     )
 
 
-async def by_operation(bots: list[BotProcess]) -> Counter[str]:
-    """Redis commands per operation, summed over the replicas."""
+async def by_operation(
+    bots: list[BotProcess], metric_name: str = "coi_redis_commands_total"
+) -> Counter[str]:
+    """Redis commands (or errors) per operation, summed over the replicas."""
     counts: Counter[str] = Counter()
     async with aiohttp.ClientSession() as session:
         for bot in bots:
             async with session.get(f"{bot.url}/metrics") as response:
                 text = await response.text()
             for line in text.splitlines():
-                if line.startswith("coi_redis_commands_total{"):
+                if line.startswith(metric_name + "{"):
                     labels, value = line.rsplit(" ", 1)
                     counts[labels.split('"')[1]] += int(float(value))
     return counts
@@ -169,6 +171,7 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
         await asyncio.sleep(1.0)
         commands_before, evaluations_before = await totals(bots)
         operations_before = await by_operation(bots)
+        errors_before = await by_operation(bots, "coi_redis_errors_total")
         started = time.perf_counter()
         statuses = await asyncio.gather(*(sim.deliver("pull_request", payload(n)) for n in numbers))
         assert set(statuses) == {202}, statuses
@@ -187,6 +190,10 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
         operations = await by_operation(bots)
         operations.subtract(operations_before)
         print("  redis commands in the burst:", dict(sorted(operations.items())))
+        errors = await by_operation(bots, "coi_redis_errors_total")
+        errors.subtract(errors_before)
+        # a timeout (0.5 s) on a starved CPU counts here: that delivery went the in-memory way
+        print("  redis errors in the burst:", {op: n for op, n in sorted(errors.items()) if n})
         print(
             f"replicas: {replicas}; PRs: {prs}; evaluations run: {evaluations:.0f}; "
             f"requests GitHub would refuse: {len(sim.violations)}"
