@@ -6,11 +6,13 @@ import pytest
 
 from bot.settings import Secret, Settings, SettingsError
 
-REQUIRED = {
-    "GITHUB_APP_ID": "123",
-    "GITHUB_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n",
-    "GITHUB_WEBHOOK_SECRET": "s3cret",
-}
+REQUIRED = {"GITHUB_APP_ID": "123", "GITHUB_WEBHOOK_SECRET": "s3cret"}
+
+
+@pytest.fixture(autouse=True)
+def app_key(app_private_key_pem: str) -> None:
+    """Settings refuses an unreadable App key: a real one, generated for the session."""
+    REQUIRED["GITHUB_PRIVATE_KEY"] = app_private_key_pem
 
 
 @pytest.mark.parametrize("value", [None, ""])
