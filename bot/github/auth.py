@@ -2,6 +2,9 @@
 
 One client acts as the App (JWT) and one client per installation (token): gidgethub refuses a
 client that mixes both, so each identity gets its own and keeps it for the process's life.
+
+With several replicas (`share_tokens`), a token one replica minted is read from Redis by the
+others instead of minting their own; Redis unreachable, each replica mints for itself.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import gidgethub.abc
@@ -17,6 +21,7 @@ import jwt
 from bot.github.client import Authorization, Clock
 from bot.github.times import github_time
 from bot.metrics import Metrics
+from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
 from bot.settings import Secret
 
 # docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/
@@ -76,7 +81,13 @@ class GitHubApp:
         self._tokens: dict[int, InstallationToken] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._clients: dict[int, gidgethub.abc.GitHubAPI] = {}
+        self._shared: Coordinator | None = None
+        self._refused: dict[int, Secret] = {}  # a shared token GitHub refused is not read back
         self.app_client = client_factory(self._app_authorization)
+
+    def share_tokens(self, coordinator: Coordinator) -> None:
+        """Read and share installation tokens through Redis (several replicas)."""
+        self._shared = coordinator
 
     async def _app_authorization(self) -> str:
         now = self._clock()
@@ -101,6 +112,10 @@ class GitHubApp:
             cached = self._fresh(installation_id)  # another task may have minted while we waited
             if cached is not None:
                 return cached.token
+            shared = await self._shared_token(installation_id)
+            if shared is not None:
+                self._tokens[installation_id] = shared
+                return shared.token
             response = await self.app_client.post(
                 "/app/installations/{installation_id}/access_tokens",
                 {"installation_id": installation_id},
@@ -117,11 +132,30 @@ class GitHubApp:
             )
             self._tokens[installation_id] = minted
             self._metrics.tokens_minted.inc()
+            if self._shared is not None:
+                with suppress(CoordinationUnavailable):
+                    await self._shared.put_token(installation_id, minted.token, minted.expires_at)
             return minted.token
+
+    async def _shared_token(self, installation_id: int) -> InstallationToken | None:
+        if self._shared is None:
+            return None
+        try:
+            found = await self._shared.get_token(installation_id)
+        except CoordinationUnavailable:
+            return None
+        if found is None or found[0] == self._refused.get(installation_id):
+            return None
+        shared = InstallationToken(token=found[0], expires_at=found[1])
+        if self._clock() >= shared.expires_at - TOKEN_MARGIN_SECONDS:
+            return None
+        return shared
 
     def forget_token(self, installation_id: int) -> None:
         """Drop a token GitHub refused (revoked, or the installation was suspended)."""
-        self._tokens.pop(installation_id, None)
+        refused = self._tokens.pop(installation_id, None)
+        if refused is not None:
+            self._refused[installation_id] = refused.token
 
     async def installation_client(self, installation_id: int) -> gidgethub.abc.GitHubAPI:
         """The client acting as this installation, its token checked fresh before returning."""

@@ -111,6 +111,15 @@ return 0
 """
 
 # KEYS[1] lease, KEYS[2] dirty mark; ARGV[1] owner token, ARGV[2] lease ttl ms.
+_TAKE_FREE_PR = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] lease, KEYS[2] dirty mark; ARGV[1] owner token, ARGV[2] lease ttl ms.
 # Returns 1 released, 2 evaluate again (lease kept or taken back), 0 held by another owner.
 _RELEASE_PR = """
 local holder = redis.call('GET', KEYS[1])
@@ -193,6 +202,7 @@ class Coordinator:
         self._release = client.register_script(_RELEASE)
         self._acquire_pr = client.register_script(_ACQUIRE_PR)
         self._release_pr = client.register_script(_RELEASE_PR)
+        self._take_free_pr = client.register_script(_TAKE_FREE_PR)
 
     @classmethod
     def from_url(
@@ -401,6 +411,15 @@ class Coordinator:
             taken = await self._acquire_pr(
                 keys=self._pr_keys(pr), args=[owner_token, ttl_ms, DIRTY_TTL_MS]
             )
+        return bool(taken)
+
+    async def take_free_pr(self, pr: str, owner_token: str, ttl_ms: int) -> bool:
+        """Take the PR's lease if nobody holds it, without marking the PR dirty otherwise: for a
+        replica waiting for the lease after `acquire_pr` marked it once (repeated marks would
+        keep the holder evaluating again as long as the waiter asks)."""
+        _check_ttl(ttl_ms)
+        async with self._run("take_free_pr"):
+            taken = await self._take_free_pr(keys=self._pr_keys(pr), args=[owner_token, ttl_ms])
         return bool(taken)
 
     async def renew_pr(self, pr: str, owner_token: str, ttl_ms: int) -> bool:

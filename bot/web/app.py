@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
@@ -10,9 +13,11 @@ from aiohttp import web
 
 from bot.jobs import RepairSources, background_jobs
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
+from bot.replicas.lease import LeasedEvaluate
 from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
 from bot.settings import Settings
-from bot.web.inbox import MemoryInbox
+from bot.web.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.web.state import (
     FAULTS_KEY,
     INBOX_KEY,
@@ -44,11 +49,21 @@ def create_app(
     installation_repositories: InstallationRepositories | None = None,
     metrics: Metrics | None = None,
 ) -> web.Application:
-    """The webhook server. Without `evaluate`, the real Engine runs evaluations and sweeps."""
+    """The webhook server. Without `evaluate`, the real Engine runs evaluations and sweeps.
+
+    With `settings.redis_url`, one replica among several (bot.replicas): shared dedupe, the
+    inbox in a Redis stream, a per-PR lease around each evaluation, the background jobs on one
+    replica. Without it, a single replica that keeps everything in memory."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     app[SETTINGS_KEY] = settings
     app[METRICS_KEY] = metrics if metrics is not None else Metrics()
-    app[LEDGER_KEY] = DeliveryLedger()
+    coordinator = None
+    if settings.redis_url is not None:
+        # connects at first use: a Redis down at start is an outage like any other
+        coordinator = Coordinator.from_url(settings.redis_url.reveal(), metrics=app[METRICS_KEY])
+        app[COORDINATOR_KEY] = coordinator
+        app.cleanup_ctx.append(_coordination)
+    app[LEDGER_KEY] = DeliveryLedger(shared=coordinator)
     app[FAULTS_KEY] = FailedAfterAck()
     injected = None
     if evaluate is not None:
@@ -85,6 +100,9 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    coordinator = app.get(COORDINATOR_KEY)
+    if coordinator is not None:
+        engine.app.share_tokens(coordinator)
     app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
     return Wiring(
         evaluate=engine.evaluate,
@@ -94,11 +112,28 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     )
 
 
+async def _coordination(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: says at start whether Redis answers; closes its connections last."""
+    coordinator = app[COORDINATOR_KEY]
+    try:
+        await coordinator.ping()
+        log.info("sharing work with other replicas through redis")
+    except CoordinationUnavailable:
+        pass  # logged and counted by the Coordinator; used as soon as it answers
+    yield
+    await app[LEDGER_KEY].settle()
+    await coordinator.aclose()
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     wiring = app[WIRING_KEY]
+    coordinator = app.get(COORDINATOR_KEY)
+    evaluate = (
+        wiring.evaluate if coordinator is None else LeasedEvaluate(wiring.evaluate, coordinator)
+    )
     scheduler = Scheduler(
-        wiring.evaluate,
+        evaluate,
         workers=settings.workers,
         max_pending=settings.queue_size,
         coalesce_seconds=settings.coalesce_seconds,
@@ -115,7 +150,14 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _delivery_router(app: web.Application) -> AsyncIterator[None]:
-    inbox = MemoryInbox(maxsize=app[SETTINGS_KEY].inbox_size)
+    coordinator = app.get(COORDINATOR_KEY)
+    inbox: Inbox
+    if coordinator is None:
+        inbox = MemoryInbox(maxsize=app[SETTINGS_KEY].inbox_size)
+    else:
+        inbox = RedisInbox(
+            coordinator, consumer=_replica_name(), maxsize=app[SETTINGS_KEY].inbox_size
+        )
     app[INBOX_KEY] = inbox
     app[METRICS_KEY].inbox_depth.set_function(lambda: inbox.depth)
     router = DeliveryRouter(
@@ -132,7 +174,13 @@ async def _delivery_router(app: web.Application) -> AsyncIterator[None]:
     log.info("delivery router stopped")
 
 
+def _replica_name() -> str:
+    """This process's consumer name in the stream: readable in XINFO, unique across restarts."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
 REPAIR_KEY = web.AppKey("repair", RepairSources)
+COORDINATOR_KEY = web.AppKey("coordinator", Coordinator)
 
 
 async def background_repairs(app: web.Application) -> AsyncIterator[None]:
@@ -149,6 +197,7 @@ async def background_repairs(app: web.Application) -> AsyncIterator[None]:
         app[SCHEDULER_KEY].schedule,
         app[METRICS_KEY],
         failed_after_ack=failed_after_ack,
+        coordinator=app.get(COORDINATOR_KEY),
     ):
         yield
 

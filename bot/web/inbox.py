@@ -9,8 +9,19 @@ the in-memory one without touching either side.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
+
+from bot.replicas.coordinator import CoordinationUnavailable, Coordinator, Work
+
+log = logging.getLogger(__name__)
+
+JOIN_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +110,149 @@ class MemoryInbox:
     @property
     def depth(self) -> int:
         return self._queue.qsize() - (1 if self._end_marked else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedDelivery(RawDelivery):
+    """A delivery read from the shared stream: acknowledged there once the router is done."""
+
+    entry_id: str
+
+
+class RedisInbox:
+    """The inbox of one replica among several: a Redis stream, acknowledged means stored.
+
+    `offer` claims the delivery ID for every replica (a delivery another replica already took is
+    answered as kept, and dropped) and appends the delivery to the stream before the 202. `take`
+    reads the stream as this replica's consumer and, every `claim_every_seconds`, claims entries
+    a dead replica read and never acknowledged; `done` acknowledges the entry. An entry left
+    unacknowledged by a shutdown or a crash is thus routed by another replica.
+
+    Redis unreachable: offers go to a `MemoryInbox` (never a 5xx, never a drop: as a single
+    replica), `take` serves that one first, and the stream is tried again at the next offer or
+    after `retry_seconds`. Redis's own errors are logged and counted by the Coordinator.
+    """
+
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        *,
+        consumer: str,
+        maxsize: int,
+        read_count: int = 10,
+        block_ms: int = 500,
+        claim_every_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._coordinator = coordinator
+        self._consumer = consumer
+        self._fallback = MemoryInbox(maxsize=maxsize)
+        self._read_count = read_count
+        self._block_ms = min(block_ms, coordinator.max_block_ms)
+        self._claim_every = claim_every_seconds
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._next_claim = clock()  # at start: whatever a replica that died before us left
+        self._read: deque[StreamedDelivery] = deque()
+        self._closed = False
+        self._in_hand = 0  # taken from the stream, not yet done
+        self._offered = 0  # deliveries this replica appended to the stream
+        self._seen_empty_after = 0  # `_offered` when a read last found the stream drained
+        self._changed = asyncio.Event()
+
+    async def offer(self, delivery: RawDelivery) -> bool:
+        if self._closed:
+            return False
+        try:
+            if not await self._coordinator.claim_delivery(delivery.delivery_id):
+                return True  # another replica took this delivery: it is kept there
+            await self._coordinator.enqueue(delivery.event, delivery.delivery_id, delivery.body)
+        except CoordinationUnavailable:
+            return await self._offer_locally(delivery)
+        self._offered += 1
+        self._changed.set()
+        return True
+
+    async def _offer_locally(self, delivery: RawDelivery) -> bool:
+        kept = await self._fallback.offer(delivery)
+        self._changed.set()
+        return kept
+
+    async def take(self) -> RawDelivery | None:
+        while True:
+            if self._fallback.depth:
+                return await self._fallback.take()
+            if self._read:
+                self._in_hand += 1
+                return self._read.popleft()
+            if self._closed:
+                return None  # what the stream still holds is routed by the other replicas
+            self._changed.clear()
+            try:
+                await self._read_stream()
+            except CoordinationUnavailable:
+                await self._wait_for_change(self._retry_seconds)
+
+    async def _read_stream(self) -> None:
+        if self._clock() >= self._next_claim:
+            self._next_claim = self._clock() + self._claim_every
+            claimed = await self._coordinator.claim_stale(self._consumer, count=self._read_count)
+            if claimed:
+                log.warning("claimed %d deliveries a stopped replica left", len(claimed))
+                self._read.extend(_streamed(work) for work in claimed)
+                return
+        offered = self._offered
+        works = await self._coordinator.read(
+            self._consumer, count=self._read_count, block_ms=self._block_ms
+        )
+        self._read.extend(_streamed(work) for work in works)
+        if not works:
+            self._seen_empty_after = offered
+            self._changed.set()
+
+    async def _wait_for_change(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._changed.wait()
+
+    async def done(self, delivery: RawDelivery) -> None:
+        if not isinstance(delivery, StreamedDelivery):
+            await self._fallback.done(delivery)
+            return
+        self._in_hand -= 1
+        self._changed.set()
+        try:
+            await self._coordinator.ack(delivery.entry_id)
+        except CoordinationUnavailable:
+            # left pending: a replica claims it later and routes it again (idempotent)
+            log.warning("could not acknowledge a routed delivery in the stream")
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._fallback.close()
+            self._changed.set()
+
+    def leftovers(self) -> list[RawDelivery]:
+        # Entries read from the stream stay pending there: another replica claims them.
+        return self._fallback.leftovers()
+
+    async def join(self) -> None:
+        """Wait until this replica's part is done: its local deliveries routed, and the stream
+        read empty after its last offer (what another replica took, that one routes)."""
+        while True:
+            await self._fallback.join()
+            drained = self._seen_empty_after >= self._offered or self._closed
+            if drained and not self._read and not self._in_hand:
+                return
+            self._changed.clear()
+            await self._wait_for_change(JOIN_POLL_SECONDS)
+
+    @property
+    def depth(self) -> int:
+        return self._fallback.depth + len(self._read)
+
+
+def _streamed(work: Work) -> StreamedDelivery:
+    return StreamedDelivery(work.event, work.delivery, work.body, work.entry_id)

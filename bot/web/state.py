@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ from aiohttp import web
 from cachetools import TTLCache
 
 from bot.metrics import Metrics
+from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
 from bot.scheduler import (
     Evaluate,
     ForgetMap,
@@ -19,6 +22,8 @@ from bot.scheduler import (
 )
 from bot.settings import Settings
 from bot.web.inbox import Inbox
+
+log = logging.getLogger(__name__)
 
 # A redelivery keeps its delivery ID; GitHub allows it within 3 days (LIMITS.md).
 DELIVERY_TTL_SECONDS = 3 * 24 * 3600
@@ -32,12 +37,22 @@ class DeliveryLedger:
 
     Bounded in size and time; an ID is released again when its delivery was refused (503) or
     failed, so that GitHub's redelivery of it is processed.
+
+    With `shared` (several replicas), the claim every replica sees is taken in Redis by the
+    inbox's offer (`RedisInbox`), after this local one; a release here releases it there too,
+    in the background (the webhook's path stays synchronous; Redis down: the key expires).
     """
 
     def __init__(
-        self, *, maxsize: int = DELIVERY_MEMORY, ttl_seconds: float = DELIVERY_TTL_SECONDS
+        self,
+        *,
+        maxsize: int = DELIVERY_MEMORY,
+        ttl_seconds: float = DELIVERY_TTL_SECONDS,
+        shared: Coordinator | None = None,
     ) -> None:
         self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+        self._shared = shared
+        self._releases: set[asyncio.Task[None]] = set()
 
     def claim(self, delivery_id: str) -> bool:
         """True the first time an ID is claimed; False for a duplicate."""
@@ -48,6 +63,20 @@ class DeliveryLedger:
 
     def release(self, delivery_id: str) -> None:
         self._seen.pop(delivery_id, None)
+        if self._shared is not None:
+            task = asyncio.create_task(self._release_shared(self._shared, delivery_id))
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+
+    async def _release_shared(self, shared: Coordinator, delivery_id: str) -> None:
+        try:
+            await shared.release_delivery(delivery_id)
+        except CoordinationUnavailable:
+            log.warning("could not release a delivery ID in redis", extra={"delivery": delivery_id})
+
+    async def settle(self) -> None:
+        """Wait for the shared releases under way (shutdown, tests)."""
+        await asyncio.gather(*self._releases, return_exceptions=True)
 
     def __len__(self) -> int:
         return len(self._seen)
