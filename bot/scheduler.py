@@ -55,8 +55,8 @@ ForgetMap = Callable[[str, str], None]
 MAX_CONCURRENT_SWEEPS = 64
 # Long enough for the webhooks of one burst to arrive, short beside a human's next action.
 DEFAULT_TRAILING_SECONDS = 0.1
-# Within GitHub's 10 s webhook budget twice over, and inside a 30 s container stop timeout.
-DEFAULT_STOP_GRACE_SECONDS = 20.0
+# After the inbox's 10 s drain, still inside Kubernetes' default 30 s before SIGKILL.
+DEFAULT_STOP_GRACE_SECONDS = 15.0
 
 
 @dataclass(slots=True)
