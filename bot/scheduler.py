@@ -6,8 +6,8 @@ Each pull request (a WorkRef) has at most one pending entry and at most one runn
   edge;
 - events that arrive while the PR is being evaluated coalesce into one pending entry: exactly one
   more evaluation follows (the trailing edge), after the running one ends and once the PR has
-  been quiet for `trailing_seconds` (default 0.1 s), so the rest of a burst joins it: a burst of
-  events on one PR is at most two evaluations. The trailing evaluation reads the PR's state as
+  been quiet for `trailing_seconds` (default 0.25 s), so the rest of a burst joins it: a burst
+  (events less than that apart) on one PR is at most two evaluations. The trailing evaluation reads the PR's state as
   it is then; two evaluations of one PR never overlap, so a stale result is never written last;
 - `coalesce_seconds` (default 0) is an optional quiet window before every evaluation, leading
   ones included, for deployments and tests that prefer fewer evaluations to latency;
@@ -53,8 +53,8 @@ InstallationRepositories = Callable[[int, str], Awaitable[Sequence[str]]]
 ForgetMap = Callable[[str, str], None]
 
 MAX_CONCURRENT_SWEEPS = 64
-# Long enough for the webhooks of one burst to arrive, short beside a human's next action.
-DEFAULT_TRAILING_SECONDS = 0.1
+# Wider than the gaps inside a burst of webhooks (50 at once reach the bot over ~0.3 s).
+DEFAULT_TRAILING_SECONDS = 0.25
 # After the inbox's 10 s drain, still inside Kubernetes' default 30 s before SIGKILL.
 DEFAULT_STOP_GRACE_SECONDS = 15.0
 
