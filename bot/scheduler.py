@@ -7,8 +7,9 @@ Each pull request (a WorkRef) has at most one pending entry and at most one runn
 - events that arrive while the PR is being evaluated coalesce into one pending entry: exactly one
   more evaluation follows (the trailing edge), after the running one ends and once the PR has
   been quiet for `trailing_seconds` (default 0.25 s), so the rest of a burst joins it: a burst
-  (events less than that apart) on one PR is at most two evaluations. The trailing evaluation reads the PR's state as
-  it is then; two evaluations of one PR never overlap, so a stale result is never written last;
+  (events less than that apart) on one PR is at most two evaluations. The trailing evaluation
+  reads the PR's state as it is then; two evaluations of one PR never overlap, so a stale result
+  is never written last;
 - `coalesce_seconds` (default 0) is an optional quiet window before every evaluation, leading
   ones included, for deployments and tests that prefer fewer evaluations to latency;
 - no wait lasts more than `max_delay_seconds` after the entry's first event (default ten of the
