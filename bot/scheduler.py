@@ -1,18 +1,27 @@
 """The per-PR work queue between the webhook and the engine.
 
-Each pull request has at most one pending entry and at most one running evaluation:
+Each pull request (a WorkRef) has at most one pending entry and at most one running evaluation:
 
-- a burst of events on one PR moves its entry's deadline to `coalesce_seconds` after the last
-  event (capped at `max_delay_seconds` after the first, so a chatty PR is never starved), and
-  becomes one evaluation that reads the PR's state as it is then;
-- an event that arrives while the PR is being evaluated leaves a pending entry that waits for
-  that evaluation to finish: exactly one more evaluation follows, and two evaluations of one PR
-  never overlap, so a stale result is never written last;
-- different PRs run concurrently on `workers` tasks;
+- an event on a quiet PR (nothing pending, nothing running) is evaluated at once: the leading
+  edge;
+- events that arrive while the PR is being evaluated coalesce into one pending entry: exactly one
+  more evaluation follows (the trailing edge), after the running one ends and once the PR has
+  been quiet for `trailing_seconds` (default 0.25 s), so the rest of a burst joins it: a burst
+  (events less than that apart) on one PR is at most two evaluations. The trailing evaluation
+  reads the PR's state as it is then; two evaluations of one PR never overlap, so a stale result
+  is never written last;
+- `coalesce_seconds` (default 0) is an optional quiet window before every evaluation, leading
+  ones included, for deployments and tests that prefer fewer evaluations to latency;
+- no wait lasts more than `max_delay_seconds` after the entry's first event (default ten of the
+  longer window), so a chatty PR is never starved;
+- different PRs run concurrently on `workers` tasks, in the order their entries became due;
 - the number of pending PRs is bounded: `schedule` answers False when full, never drops silently;
 - check-run button clicks and edited comments ride on the pending entry: coalescing merges
   events, never clicks, and the evaluation that takes the entry gets every click and, per
-  comment, its text from before the burst's first edit.
+  comment, its text from before the burst's first edit;
+- `stop` refuses new work, finishes what runs and evaluates what is pending for up to
+  `stop_grace_seconds`, then cancels the rest and logs the PRs it abandoned (the reconciler
+  repairs them at the next start).
 """
 
 from __future__ import annotations
@@ -45,6 +54,10 @@ InstallationRepositories = Callable[[int, str], Awaitable[Sequence[str]]]
 ForgetMap = Callable[[str, str], None]
 
 MAX_CONCURRENT_SWEEPS = 64
+# Wider than the gaps inside a burst of webhooks (50 at once reach the bot over ~0.3 s).
+DEFAULT_TRAILING_SECONDS = 0.25
+# After the inbox's 10 s drain, still inside Kubernetes' default 30 s before SIGKILL.
+DEFAULT_STOP_GRACE_SECONDS = 15.0
 
 
 @dataclass(slots=True)
@@ -52,6 +65,7 @@ class _Pending:
     first_seen: float
     deadline: float
     sequence: int
+    window: float  # how long the PR must be quiet before this entry is due
     clicks: list[ButtonClick] = field(default_factory=list)
     # Per comment id, its first edit: what the comment said before the burst is what counts.
     edits: dict[int, CommentEdit] = field(default_factory=dict)
@@ -68,12 +82,14 @@ class Scheduler:
         *,
         workers: int,
         max_pending: int,
-        coalesce_seconds: float,
         metrics: Metrics,
+        coalesce_seconds: float = 0.0,
+        trailing_seconds: float = DEFAULT_TRAILING_SECONDS,
         open_pull_requests: OpenPullRequests | None = None,
         installation_repositories: InstallationRepositories | None = None,
         forget_map: ForgetMap | None = None,
         max_delay_seconds: float | None = None,
+        stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
@@ -81,6 +97,12 @@ class Scheduler:
             raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         if coalesce_seconds < 0:
             raise ValueError(f"coalesce_seconds must not be negative, not {coalesce_seconds}")
+        if trailing_seconds < 0:
+            raise ValueError(f"trailing_seconds must not be negative, not {trailing_seconds}")
+        if max_delay_seconds is not None and max_delay_seconds < 0:
+            raise ValueError(f"max_delay_seconds must not be negative, not {max_delay_seconds}")
+        if stop_grace_seconds < 0:
+            raise ValueError(f"stop_grace_seconds must not be negative, not {stop_grace_seconds}")
         self._evaluate = evaluate
         # Clicks and edits of the entries taken for evaluation, until their evaluation starts.
         self._taken_intents: dict[WorkRef, _Pending] = {}
@@ -90,9 +112,11 @@ class Scheduler:
         self._worker_count = workers
         self._max_pending = max_pending
         self._coalesce = coalesce_seconds
+        self._trailing = max(trailing_seconds, coalesce_seconds)
         self._max_delay = (
-            max_delay_seconds if max_delay_seconds is not None else 10 * coalesce_seconds
+            max_delay_seconds if max_delay_seconds is not None else 10 * self._trailing
         )
+        self._stop_grace = stop_grace_seconds
         self._metrics = metrics
         self._pending: dict[WorkRef, _Pending] = {}
         # (deadline, sequence, ref); entries whose sequence no longer matches are stale.
@@ -119,15 +143,43 @@ class Scheduler:
             for index in range(self._worker_count)
         ]
 
-    async def stop(self) -> None:
-        """Cancel the workers and sweeps and wait for them; pending PRs are abandoned."""
+    async def stop(self, *, grace_seconds: float | None = None) -> None:
+        """Refuse new work, finish what runs and evaluate what is pending, then cancel the rest.
+
+        Waits at most `grace_seconds` (default: the constructor's `stop_grace_seconds`); quiet
+        windows no longer wait. Sweeps are cancelled at once: the reconciler lists every open PR
+        again at the next start, as it repairs the PRs this logs as abandoned."""
+        grace = self._stop_grace if grace_seconds is None else grace_seconds
         self._stopping = True
-        tasks = [*self._workers, *self._sweeps]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._workers = []
+        sweeps = list(self._sweeps)
+        for sweep in sweeps:
+            sweep.cancel()
+        await asyncio.gather(*sweeps, return_exceptions=True)
         self._sweeps.clear()
+        if self.workers_alive:
+            self._make_everything_due()
+            try:
+                async with asyncio.timeout(grace):
+                    await self.drain()
+            except TimeoutError:
+                pass
+        abandoned = sorted({*self._pending, *self._running}, key=str)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        self._pending.clear()
+        self._heap.clear()
+        self._parked.clear()
+        self._taken_intents.clear()
+        self._changed()
+        if abandoned:
+            log.warning(
+                "stopped with %d pull requests not evaluated: the reconciler repairs them at the"
+                " next start",
+                len(abandoned),
+                extra={"abandoned": [str(ref) for ref in abandoned]},
+            )
 
     async def __aenter__(self) -> Scheduler:
         await self.start()
@@ -180,9 +232,13 @@ class Scheduler:
         if entry is None:
             if len(self._pending) >= self._max_pending:
                 return False
-            entry = _Pending(first_seen=now, deadline=0.0, sequence=0)
+            window = self._trailing if ref in self._running else self._coalesce
+            entry = _Pending(first_seen=now, deadline=0.0, sequence=0, window=window)
             self._pending[ref] = entry
-        entry.deadline = min(now + self._coalesce, entry.first_seen + self._max_delay)
+        if entry.window:
+            entry.deadline = min(now + entry.window, entry.first_seen + self._max_delay)
+        else:
+            entry.deadline = entry.first_seen  # the leading edge: due from its first event
         if click is not None:
             entry.clicks.append(click)
         if edit is not None:
@@ -210,6 +266,13 @@ class Scheduler:
         self._sequence += 1
         entry.sequence = self._sequence
         heapq.heappush(self._heap, (entry.deadline, entry.sequence, ref))
+
+    def _make_everything_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for ref, entry in self._pending.items():
+            entry.deadline = min(entry.deadline, now)
+            self._push(ref, entry)
+        self._wakeup.set()
 
     def _changed(self) -> None:
         self._metrics.queue_depth.set(len(self._pending))

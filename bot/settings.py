@@ -78,7 +78,7 @@ class Settings:
     workers: int = 8
     queue_size: int = 10_000
     inbox_size: int = 1_000  # acknowledged deliveries waiting to be routed, before 503
-    coalesce_seconds: float = 0.5
+    coalesce_seconds: float = 0.0  # > 0: a quiet window before each evaluation (see scheduler)
     reconcile_minutes: float = 10.0  # <= 0: no reconciler (tests that count calls)
     reconcile_max_per_cycle: int = 500  # evaluations one reconciler cycle may queue
     rate_limit_floor: int = 500  # a cycle stops when fewer requests than this remain

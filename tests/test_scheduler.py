@@ -1,4 +1,5 @@
-"""The per-PR queue: coalescing, no overlapping evaluations of one PR, concurrency, bounds."""
+"""The per-PR queue: leading and trailing edges, no overlapping evaluations of one PR,
+concurrency, bounds, and a graceful stop."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.intents import Intents
+from bot.intents import ButtonClick, Intents
 from bot.metrics import Metrics
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 from bot.scheduler import Evaluate, Scheduler
 
 
@@ -26,15 +27,19 @@ class Recorder:
     """An evaluate that records calls and the overlap of evaluations of the same PR."""
 
     def __init__(self, *, hold: float = 0.0) -> None:
-        self.calls: list[PullRequestRef] = []
+        self.calls: list[WorkRef] = []
+        self.intents: list[Intents] = []
         self.started_at: list[float] = []
+        self.ended_at: list[float] = []
         self.hold = hold
-        self.running: Counter[PullRequestRef] = Counter()
+        self.running: Counter[WorkRef] = Counter()
         self.overlaps = 0
 
-    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
+    async def __call__(self, ref: WorkRef, intents: Intents) -> None:
+        loop = asyncio.get_running_loop()
         self.calls.append(ref)
-        self.started_at.append(asyncio.get_running_loop().time())
+        self.intents.append(intents)
+        self.started_at.append(loop.time())
         self.running[ref] += 1
         if self.running[ref] > 1:
             self.overlaps += 1
@@ -42,29 +47,116 @@ class Recorder:
             await asyncio.sleep(self.hold)
         finally:
             self.running[ref] -= 1
+            self.ended_at.append(loop.time())
+
+
+class Gate:
+    """An evaluate that holds its first evaluation until released, and records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[WorkRef] = []
+        self.intents: list[Intents] = []
+        self.started_at: list[float] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, ref: WorkRef, intents: Intents) -> None:
+        self.calls.append(ref)
+        self.intents.append(intents)
+        self.started_at.append(asyncio.get_running_loop().time())
+        if len(self.calls) == 1:
+            self.started.set()
+            await self.release.wait()
+
+
+async def loop_turns(turns: int = 20) -> None:
+    """Let the event loop run a few rounds: no clock involved, so no slow machine fails it."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
 
 
 def make(evaluate: Evaluate, **overrides: Any) -> Scheduler:
     options: dict[str, object] = {
         "workers": 4,
         "max_pending": 100,
-        "coalesce_seconds": 0.01,
+        "coalesce_seconds": 0.0,
         "metrics": Metrics(),
     }
     options.update(overrides)
     return Scheduler(evaluate, **options)  # type: ignore[arg-type]
 
 
-async def test_a_burst_on_one_pr_is_one_evaluation() -> None:
+async def test_an_event_on_a_quiet_pr_is_evaluated_at_once() -> None:
     recorder = Recorder()
-    async with make(recorder, coalesce_seconds=0.05) as scheduler:
+    async with make(recorder) as scheduler:
+        await loop_turns()  # the workers are waiting
+        assert scheduler.schedule(pr(7))
+        await loop_turns()
+        assert recorder.calls == [pr(7)], "no timer stands between an event and its evaluation"
+        await scheduler.drain()
+
+
+async def test_the_default_is_the_leading_edge() -> None:
+    recorder = Recorder()
+    scheduler = Scheduler(recorder, workers=1, max_pending=10, metrics=Metrics())
+    async with scheduler:
+        await loop_turns()
+        scheduler.schedule(pr(7))
+        await loop_turns()
+        assert recorder.calls == [pr(7)]
+
+
+async def test_a_burst_before_a_worker_takes_it_is_one_evaluation() -> None:
+    recorder = Recorder()
+    async with make(recorder) as scheduler:
         assert all(scheduler.schedule(pr(7)) for _ in range(50))
         assert scheduler.depth == 1
         await scheduler.drain()
     assert recorder.calls == [pr(7)]
 
 
-async def test_the_evaluation_starts_only_after_the_burst_is_quiet() -> None:
+async def test_a_burst_of_50_during_an_evaluation_is_one_more_with_every_click() -> None:
+    gate = Gate()
+    clicks = [ButtonClick(f"user{n}", "recheck") for n in range(25)]
+    async with make(gate) as scheduler:
+        assert scheduler.schedule(pr(3))
+        await gate.started.wait()
+        for n in range(50):
+            assert scheduler.schedule(pr(3), click=clicks[n // 2] if n % 2 else None)
+            await asyncio.sleep(0)  # events arrive one by one, as deliveries do
+        assert scheduler.depth == 1
+        gate.release.set()
+        await scheduler.drain()
+    assert gate.calls == [pr(3), pr(3)]
+    assert gate.intents == [Intents(), Intents(clicks=tuple(clicks))]
+
+
+async def test_a_burst_of_50_arriving_one_by_one_is_at_most_two_evaluations() -> None:
+    recorder = Recorder(hold=0.01)
+    async with make(recorder) as scheduler:
+        for _ in range(50):
+            assert scheduler.schedule(pr(3))
+            await asyncio.sleep(0)
+        await scheduler.drain()
+    assert recorder.calls in ([pr(3)], [pr(3), pr(3)])
+    assert recorder.overlaps == 0
+
+
+async def test_a_trailing_evaluation_starts_after_the_one_before_it_ends() -> None:
+    recorder = Recorder(hold=0.02)
+    async with make(recorder) as scheduler:
+        scheduler.schedule(pr(1))
+        await loop_turns()
+        scheduler.schedule(pr(1))
+        scheduler.schedule(pr(2))
+        await scheduler.drain()
+    first, trailing = (i for i, ref in enumerate(recorder.calls) if ref == pr(1))
+    assert recorder.started_at[trailing] >= recorder.ended_at[first]
+    assert recorder.overlaps == 0
+    assert sorted(recorder.calls) == [pr(1), pr(1), pr(2)]
+
+
+async def test_a_quiet_window_waits_until_the_burst_is_quiet() -> None:
     recorder = Recorder()
     async with make(recorder, coalesce_seconds=0.05) as scheduler:
         loop = asyncio.get_running_loop()
@@ -77,45 +169,78 @@ async def test_the_evaluation_starts_only_after_the_burst_is_quiet() -> None:
     assert recorder.started_at[0] >= last_event + 0.05 - 0.005
 
 
-async def test_a_never_quiet_pr_is_still_evaluated_within_the_maximum_delay() -> None:
-    recorder = Recorder()
-    async with make(recorder, coalesce_seconds=0.05, max_delay_seconds=0.1) as scheduler:
-        for _ in range(40):
-            scheduler.schedule(pr(1))
-            await asyncio.sleep(0.01)
-        evaluated_during_burst = len(recorder.calls)
+async def test_a_trailing_evaluation_waits_until_the_pr_is_quiet() -> None:
+    gate = Gate()
+    async with make(gate, trailing_seconds=0.5) as scheduler:
+        loop = asyncio.get_running_loop()
+        scheduler.schedule(pr(1))
+        await gate.started.wait()
+        scheduler.schedule(pr(1))
+        gate.release.set()
+        await asyncio.sleep(0.03)  # after the first evaluation ended: still the same burst
+        scheduler.schedule(pr(1))
+        last_event = loop.time()
         await scheduler.drain()
-    assert evaluated_during_burst >= 1
+    assert gate.calls == [pr(1), pr(1)]
+    assert gate.started_at[1] >= last_event + 0.5 - 0.005
+
+
+async def test_a_burst_longer_than_an_evaluation_is_still_at_most_two_evaluations() -> None:
+    gate = Gate()
+    async with make(gate, trailing_seconds=1.0, max_delay_seconds=60.0) as scheduler:
+        for n in range(30):
+            assert scheduler.schedule(pr(3))
+            if n == 0:
+                await gate.started.wait()
+            if n == 5:
+                gate.release.set()  # the first evaluation ends in the middle of the burst
+            await asyncio.sleep(0.003)
+        await scheduler.drain()
+    assert gate.calls == [pr(3), pr(3)]
+
+
+async def test_a_never_quiet_pr_is_still_evaluated_within_the_maximum_delay() -> None:
+    recorder = Recorder(hold=0.02)
+    async with make(recorder, trailing_seconds=0.05, max_delay_seconds=0.1) as scheduler:
+        scheduler.schedule(pr(1))
+        await loop_turns()
+        assert len(recorder.calls) == 1, "the leading edge runs at once"
+        for _ in range(80):
+            scheduler.schedule(pr(1))
+            await asyncio.sleep(0.005)  # never quiet for the 0.05 s window
+        evaluated_during_burst = len(recorder.calls) - 1
+        await scheduler.drain()
+    assert evaluated_during_burst >= 1, "the maximum delay ends the wait of a chatty PR"
 
 
 async def test_an_event_during_an_evaluation_yields_exactly_one_more_never_overlapping() -> None:
-    release = asyncio.Event()
-    started = asyncio.Event()
-    calls: list[PullRequestRef] = []
-
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
-        calls.append(ref)
-        if len(calls) == 1:
-            started.set()
-            await release.wait()
-
-    async with make(evaluate, coalesce_seconds=0.0) as scheduler:
+    gate = Gate()
+    async with make(gate) as scheduler:
         scheduler.schedule(pr(3))
-        await started.wait()
+        await gate.started.wait()
         for _ in range(10):
             assert scheduler.schedule(pr(3))
-        await asyncio.sleep(0.02)
-        assert calls == [pr(3)], "the second evaluation must wait for the first"
-        release.set()
+        await loop_turns()
+        assert gate.calls == [pr(3)], "the second evaluation must wait for the first"
+        gate.release.set()
         await scheduler.drain()
-    assert calls == [pr(3), pr(3)]
+    assert gate.calls == [pr(3), pr(3)]
+
+
+async def test_prs_are_evaluated_in_the_order_their_events_arrived() -> None:
+    recorder = Recorder()
+    async with make(recorder, workers=1) as scheduler:
+        for number in (5, 2, 9, 1):
+            scheduler.schedule(pr(number))
+        await scheduler.drain()
+    assert [ref.number for ref in recorder.calls] == [5, 2, 9, 1]
 
 
 async def test_different_prs_run_concurrently() -> None:
     arrived = 0
     everyone_here = asyncio.Event()
 
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
+    async def evaluate(ref: WorkRef, intents: Intents) -> None:
         nonlocal arrived
         arrived += 1
         if arrived == 4:
@@ -134,7 +259,7 @@ async def test_workers_bound_the_concurrency() -> None:
     recorder = Recorder(hold=0.01)
     peak = 0
 
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
+    async def evaluate(ref: WorkRef, intents: Intents) -> None:
         nonlocal peak
         await recorder(ref, intents)
 
@@ -158,9 +283,9 @@ async def test_an_evaluation_that_raises_is_logged_counted_and_the_worker_lives_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     metrics = Metrics()
-    calls: list[PullRequestRef] = []
+    calls: list[WorkRef] = []
 
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
+    async def evaluate(ref: WorkRef, intents: Intents) -> None:
         calls.append(ref)
         if ref.number == 1:
             raise RuntimeError("GitHub is down")
@@ -189,23 +314,89 @@ async def test_a_full_queue_refuses_new_prs_but_coalesces_known_ones() -> None:
     assert metrics.queue_depth._value.get() == 2
 
 
-async def test_stop_cancels_work_and_refuses_new_work() -> None:
-    started = asyncio.Event()
-
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
-        started.set()
-        await asyncio.sleep(3600)
-
-    scheduler = make(evaluate, coalesce_seconds=0.0)
+async def test_stop_finishes_what_runs_and_evaluates_what_is_pending(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = Gate()
+    scheduler = make(gate, workers=1, coalesce_seconds=3600.0, max_delay_seconds=3600.0)
     await scheduler.start()
     scheduler.schedule(pr(1))
-    await started.wait()
-    assert scheduler.workers_alive == 4
-    await scheduler.stop()
+    stopping = asyncio.create_task(scheduler.stop(grace_seconds=30))
+    await loop_turns()
+    assert not scheduler.schedule(pr(2)), "a stopping scheduler takes no new work"
+    await gate.started.wait()
+    gate.release.set()
+    await stopping
+    assert gate.calls == [pr(1)], "the hour-long quiet window did not hold the stop"
     assert scheduler.workers_alive == 0
-    assert not scheduler.schedule(pr(2))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_stop_evaluates_the_trailing_entry_of_a_running_pr() -> None:
+    gate = Gate()
+    scheduler = make(gate, workers=2)
+    await scheduler.start()
+    scheduler.schedule(pr(1))
+    await gate.started.wait()
+    scheduler.schedule(pr(1), click=ButtonClick("alice", "request"))
+    scheduler.schedule(pr(2))
+    stopping = asyncio.create_task(scheduler.stop(grace_seconds=30))
+    await loop_turns()
+    gate.release.set()
+    await stopping
+    assert sorted(gate.calls) == [pr(1), pr(1), pr(2)]
+    assert Intents(clicks=(ButtonClick("alice", "request"),)) in gate.intents
+
+
+async def test_stop_abandons_what_the_grace_period_cannot_finish_and_says_which(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = Gate()  # the first evaluation never ends on its own
+    scheduler = make(gate, workers=1)
+    await scheduler.start()
+    scheduler.schedule(pr(1))
+    await gate.started.wait()
+    scheduler.schedule(pr(2))
+    scheduler.schedule(pr(1))
+    await scheduler.stop(grace_seconds=0.05)
+    assert scheduler.workers_alive == 0
+    assert (scheduler.depth, scheduler.running) == (0, 0)
+    assert not scheduler.schedule(pr(3))
     assert not scheduler.sweep(1, "org", "repo")
     assert not scheduler.sweep_owner(1, "org")
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage().startswith("stopped with 2 pull requests not evaluated")
+    assert warning.abandoned == ["org/repo#1", "org/repo#2"]  # type: ignore[attr-defined]
+
+
+async def test_stop_before_start_abandons_the_pending_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    scheduler = make(Recorder(), stop_grace_seconds=3600.0)
+    scheduler.schedule(pr(4))
+    async with asyncio.timeout(10):  # no worker to wait for: the grace period is not spent
+        await scheduler.stop()
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.abandoned == ["org/repo#4"]  # type: ignore[attr-defined]
+
+
+async def test_stop_cancels_sweeps() -> None:
+    listing = asyncio.Event()
+
+    async def open_pull_requests(
+        installation_id: int, owner: str, repo: str
+    ) -> Sequence[PullRequestRef]:
+        listing.set()
+        await asyncio.sleep(3600)
+        return []
+
+    scheduler = make(Recorder(), open_pull_requests=open_pull_requests)
+    await scheduler.start()
+    assert scheduler.sweep(1, "org", "repo")
+    await listing.wait()
+    async with asyncio.timeout(10):
+        await scheduler.stop()
+    await scheduler.drain()  # nothing is left running
 
 
 async def test_starting_twice_is_an_error() -> None:
@@ -220,6 +411,9 @@ async def test_starting_twice_is_an_error() -> None:
         ("workers", 0, "workers must be at least 1"),
         ("max_pending", 0, "max_pending must be at least 1"),
         ("coalesce_seconds", -1.0, "coalesce_seconds must not be negative"),
+        ("trailing_seconds", -1.0, "trailing_seconds must not be negative"),
+        ("max_delay_seconds", -1.0, "max_delay_seconds must not be negative"),
+        ("stop_grace_seconds", -1.0, "stop_grace_seconds must not be negative"),
     ],
 )
 def test_bad_options_are_refused(option: str, value: object, message: str) -> None:
@@ -337,15 +531,18 @@ async def test_too_many_concurrent_sweeps_are_refused() -> None:
         st.tuples(st.integers(min_value=0, max_value=3), st.sampled_from([0.0, 0.001, 0.003])),
         min_size=1,
         max_size=30,
-    )
+    ),
+    st.sampled_from([0.0, 0.001]),
 )
 def test_every_event_is_followed_by_an_evaluation_and_one_pr_never_overlaps(
-    events: list[tuple[int, float]],
+    events: list[tuple[int, float]], quiet_window: float
 ) -> None:
     async def scenario() -> tuple[Recorder, dict[int, float]]:
         recorder = Recorder(hold=0.002)
         last_event: dict[int, float] = {}
-        async with make(recorder, workers=3, coalesce_seconds=0.001) as scheduler:
+        async with make(
+            recorder, workers=3, coalesce_seconds=quiet_window, trailing_seconds=0.001
+        ) as scheduler:
             loop = asyncio.get_running_loop()
             for number, pause in events:
                 assert scheduler.schedule(pr(number))

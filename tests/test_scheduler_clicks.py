@@ -9,7 +9,7 @@ import pytest
 
 from bot.intents import ButtonClick, CommentEdit, Intents
 from bot.metrics import Metrics
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 from bot.scheduler import Evaluate, Scheduler
 
 REF = PullRequestRef(1, "acme", "widgets", 7)
@@ -17,12 +17,12 @@ REF = PullRequestRef(1, "acme", "widgets", 7)
 
 class Recorder:
     def __init__(self, *, hold: float = 0.0) -> None:
-        self.plain: list[PullRequestRef] = []
-        self.clicked: list[tuple[PullRequestRef, tuple[ButtonClick, ...]]] = []
-        self.edited: list[tuple[PullRequestRef, tuple[CommentEdit, ...]]] = []
+        self.plain: list[WorkRef] = []
+        self.clicked: list[tuple[WorkRef, tuple[ButtonClick, ...]]] = []
+        self.edited: list[tuple[WorkRef, tuple[CommentEdit, ...]]] = []
         self.hold = hold
 
-    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
+    async def __call__(self, ref: WorkRef, intents: Intents) -> None:
         if intents:
             self.clicked.append((ref, intents.clicks))
             self.edited.append((ref, intents.edits))
@@ -31,16 +31,17 @@ class Recorder:
         await asyncio.sleep(self.hold)
 
 
-def make(recorder: Evaluate, *, coalesce: float = 0.05) -> Scheduler:
+def make(recorder: Evaluate, *, coalesce: float = 0.0) -> Scheduler:
     return Scheduler(
         recorder, workers=2, max_pending=10, coalesce_seconds=coalesce, metrics=Metrics()
     )
 
 
-async def test_a_burst_keeps_every_click_in_one_evaluation() -> None:
+@pytest.mark.parametrize("quiet_window", [0.0, 0.05])
+async def test_a_burst_keeps_every_click_in_one_evaluation(quiet_window: float) -> None:
     recorder = Recorder()
     first, second = ButtonClick("mallory", "recheck"), ButtonClick("alice", "request")
-    async with make(recorder) as scheduler:
+    async with make(recorder, coalesce=quiet_window) as scheduler:
         assert scheduler.schedule(REF)
         assert scheduler.schedule(REF, click=first)
         assert scheduler.schedule(REF)
@@ -53,7 +54,7 @@ async def test_a_burst_keeps_every_click_in_one_evaluation() -> None:
 async def test_a_click_during_an_evaluation_goes_to_the_next_one() -> None:
     recorder = Recorder(hold=0.1)
     click = ButtonClick("alice", "request")
-    async with make(recorder, coalesce=0.0) as scheduler:
+    async with make(recorder) as scheduler:
         scheduler.schedule(REF)
         await asyncio.sleep(0.03)  # the first evaluation is running
         scheduler.schedule(REF, click=click)
@@ -95,7 +96,7 @@ async def test_a_burst_keeps_each_comment_s_text_from_before_its_first_edit() ->
 async def test_an_edit_during_an_evaluation_goes_to_the_next_one() -> None:
     recorder = Recorder(hold=0.1)
     edited = edit(11, "/coi declare")
-    async with make(recorder, coalesce=0.0) as scheduler:
+    async with make(recorder) as scheduler:
         scheduler.schedule(REF, edit=edit(11, "older"))
         await asyncio.sleep(0.03)  # the first evaluation is running
         scheduler.schedule(REF, edit=edited)
@@ -106,9 +107,7 @@ async def test_an_edit_during_an_evaluation_goes_to_the_next_one() -> None:
 
 async def test_a_full_queue_refuses_an_edit_as_it_refuses_any_event() -> None:
     recorder = Recorder()
-    scheduler = Scheduler(
-        recorder, workers=1, max_pending=1, coalesce_seconds=0.05, metrics=Metrics()
-    )
+    scheduler = Scheduler(recorder, workers=1, max_pending=1, metrics=Metrics())
     async with scheduler:
         assert scheduler.schedule(OTHER)
         assert not scheduler.schedule(REF, edit=edit(11, "/coi declare"))
