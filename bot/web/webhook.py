@@ -26,7 +26,7 @@ from bot.handlers import router
 from bot.intents import ButtonClick, CommentEdit
 from bot.logs import log_context
 from bot.metrics import Metrics
-from bot.pr import PullRequestRef, WorkRef
+from bot.pr import WorkRef
 from bot.scheduler import Scheduler
 from bot.web.inbox import Inbox, RawDelivery
 from bot.web.signature import SIGNATURE_HEADER, signature_matches
