@@ -249,10 +249,11 @@ class Engine:
                 entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
                 continue
             graphql_requests += judged.snapshot.graphql_requests
-            if judged.facts.state != "OPEN":
-                state = judged.facts.state.lower()
-                why = f"#{number} is {state}: it cannot be merged from this group."
-                entries.append(_failed_entry(number, f"#{number} is {state}", why))
+            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
+            # the base branch's tip.
+            if judged.facts.state == "CLOSED":
+                why = f"#{number} is closed: it cannot be merged from this group."
+                entries.append(_failed_entry(number, f"#{number} is closed", why))
                 continue
             shown = render(
                 judged.verdict,

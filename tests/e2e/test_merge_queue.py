@@ -112,6 +112,21 @@ async def test_a_closed_pr_fails_its_group(stage: Stage) -> None:
     assert run["output"]["title"] == f"#{number}: #{number} is closed"
 
 
+async def test_a_merged_pr_keeps_its_verdict_when_the_event_comes_late(stage: Stage) -> None:
+    sim = stage.sim
+    number = await major_change(stage, approver="gus")
+    [group] = await sim.enqueue(REPO, [number])
+    await stage.settle()
+    await sim.close_pull_request(REPO, number, merge=True)
+    await stage.settle()
+    sim.reset_calls()
+    await sim.request_merge_group_checks(group)
+    await stage.settle()
+
+    assert group_check(stage, group)["conclusion"] == "success"
+    assert count(stage, operation="checks/create") + count(stage, operation="checks/update") == 0
+
+
 async def test_a_group_naming_a_pr_that_cannot_be_read_fails(stage: Stage) -> None:
     sim = stage.sim
     number = await major_change(stage, approver="gus")
