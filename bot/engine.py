@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import aiohttp
+import gidgethub
+import gidgethub.abc
 
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
@@ -23,12 +26,14 @@ from bot.github.map_source import MapSource
 from bot.github.permissions import PermissionCache
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
+from bot.github.snapshot import ExistingCheckRun, SnapshotError
 from bot.intents import NO_INTENTS, Intents
 from bot.judge import Judge
 from bot.logs import log_context
+from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome
-from bot.policy.render import CheckOutput, render
+from bot.policy.render import CheckOutput, GroupEntry, render, render_merge_group
 from bot.policy.verdict import MapRef, Verdict
 from bot.pr import MergeGroupRef, PullRequestRef, WorkRef
 from bot.settings import Settings
@@ -191,7 +196,124 @@ class Engine:
 
     async def evaluate_merge_group(self, ref: MergeGroupRef) -> Evaluation:
         """Judge every PR of a merge group and write one check on the group's head commit."""
-        raise NotImplementedError(f"merge groups are not judged yet: {ref}")
+        started = time.perf_counter()
+        with log_context(repository=ref.repo_slug):
+            result, judged = await self._evaluate_merge_group(ref)
+            self._metrics.evaluations.labels(outcome=result.outcome).inc()
+            self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
+            log.info(
+                "evaluated %s: %s",
+                ref,
+                result.conclusion or result.outcome,
+                extra={
+                    "outcome": result.outcome,
+                    "conclusion": result.conclusion,
+                    "head_sha": ref.head_sha,
+                    "pull_requests": [f"#{e.number}:{e.conclusion}" for e in judged],
+                    "map": result.map_ref.path if result.map_ref else None,
+                    "map_sha": result.map_ref.blob_sha if result.map_ref else None,
+                    "graphql_requests": result.graphql_requests,
+                },
+            )
+        return result
+
+    async def _evaluate_merge_group(
+        self, ref: MergeGroupRef
+    ) -> tuple[Evaluation, list[GroupEntry]]:
+        gh = await self.app.installation_client(ref.installation_id)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        chosen = await self.maps.map_for(
+            gh, owner=ref.owner, repo=ref.repo, base_ref=branch_name(ref.base_ref)
+        )
+        loaded, map_ref = chosen
+        check_name = loaded.map.policy.check_name if loaded.map else DEFAULT_CHECK_NAME
+        entries: list[GroupEntry] = []
+        graphql_requests = 0
+        for number in queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ():
+            try:
+                # Judged as its own check would be; nobody is asked from a merge group.
+                judged = await self.judge.judge(
+                    gh, owner=ref.owner, repo=ref.repo, number=number, now=now, chosen_map=chosen
+                )
+            except (SnapshotError, gidgethub.QueryError) as error:
+                reason = _unreadable(error)
+                if reason is None:
+                    raise
+                entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
+                continue
+            graphql_requests += judged.snapshot.graphql_requests
+            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
+            # the base branch's tip.
+            if judged.facts.state == "CLOSED":
+                why = f"#{number} is closed: it cannot be merged from this group."
+                entries.append(_failed_entry(number, f"#{number} is closed", why))
+                continue
+            shown = render(
+                judged.verdict,
+                check_name=check_name,
+                requested=judged.plan.pending,
+                no_candidate=judged.plan.no_candidate,
+            )
+            entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
+        output = render_merge_group(entries, check_name=check_name)
+        existing, duplicates = await self._runs_on_head(gh, ref, check_name)
+        outcome = await write_check_run(
+            gh,
+            owner=ref.owner,
+            repo=ref.repo,
+            head_sha=ref.head_sha,
+            check_name=check_name,
+            output=output,
+            existing=existing,
+            duplicates=duplicates,
+            now=now,
+            actions=(),
+        )
+        evaluation = Evaluation(
+            ref,
+            outcome,
+            conclusion=output.conclusion,
+            map_ref=map_ref,
+            output=output,
+            graphql_requests=graphql_requests,
+        )
+        return evaluation, entries
+
+    async def _runs_on_head(
+        self, gh: gidgethub.abc.GitHubAPI, ref: MergeGroupRef, check_name: str
+    ) -> tuple[ExistingCheckRun | None, tuple[ExistingCheckRun, ...]]:
+        """The App's runs named `check_name` on the group's head: the oldest, and younger copies
+        racing evaluations made (docs.github.com/en/rest/checks/runs, checks/list-for-ref)."""
+        url_vars: dict[str, str | int] = {
+            "owner": ref.owner,
+            "repo": ref.repo,
+            "ref": ref.head_sha,
+            "check_name": check_name,
+            "filter": "all",
+            "per_page": 100,
+        }
+        if self.judge.app_id is not None:
+            url_vars["app_id"] = self.judge.app_id
+        # getitem, not getiter: the list sits under `check_runs` (STYLE.md); one page of 100
+        # runs of one name on one commit is more than racing evaluations ever create.
+        found = await gh.getitem(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter,app_id,per_page}",
+            url_vars,
+        )
+        runs = sorted(
+            (
+                ExistingCheckRun(
+                    id=int(run["id"]),
+                    external_id=run.get("external_id"),
+                    conclusion=run.get("conclusion"),
+                    name=str(run.get("name", "")),
+                )
+                for run in found.get("check_runs", ())
+                if run.get("name") == check_name
+            ),
+            key=lambda run: run.id,
+        )
+        return (runs[0] if runs else None), tuple(runs[1:])
 
     async def open_pull_requests(
         self, installation_id: int, owner: str, repo: str
@@ -223,3 +345,19 @@ class Engine:
     def map_changed(self, owner: str, repo: str) -> None:
         """Forget that a repository had no map, after a push that may have added one."""
         self.maps.forget(owner, repo)
+
+
+def _failed_entry(number: int, title: str, why: str) -> GroupEntry:
+    return GroupEntry(number, "failure", title, f"**failure**: {why}")
+
+
+def _unreadable(error: Exception) -> str | None:
+    """Why a PR cannot be read, for a PR that is gone or hidden; None for any other error."""
+    if isinstance(error, SnapshotError):
+        return str(error)
+    errors = error.response.get("errors") if isinstance(error, gidgethub.QueryError) else None
+    kinds = {e.get("type") for e in errors or () if isinstance(e, dict)}
+    if kinds and kinds <= {"NOT_FOUND", "FORBIDDEN"}:
+        messages = "; ".join(str(e.get("message", "")) for e in errors or () if isinstance(e, dict))
+        return f"GitHub answered: {messages}"
+    return None

@@ -117,6 +117,7 @@ async def write_check_run(
     existing: ExistingCheckRun | None,
     now: datetime,
     duplicates: Sequence[ExistingCheckRun] = (),
+    actions: Sequence[Mapping[str, str]] = ACTIONS,
 ) -> CheckWrite:
     """Create or update the run; at most one write plus one PATCH per 50 extra annotations.
 
@@ -126,6 +127,8 @@ async def write_check_run(
     oldest (never retired as `neutral`, which would pass branch protection), so whichever run
     GitHub shows carries the same verdict. The race window that remains: from the snapshot read
     to the POST; until the next evaluation, each duplicate holds the verdict its writer computed.
+
+    `actions`: the buttons shown (a merge group's run has none: there is no PR to act on).
     """
     external_id = stamped_external_id(output.fingerprint)
     stale_duplicates = [run for run in duplicates if run.external_id != external_id]
@@ -141,7 +144,7 @@ async def write_check_run(
         "completed_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "external_id": external_id,
         "output": _output(output, batches[0]),
-        "actions": list(ACTIONS),
+        "actions": [dict(action) for action in actions],
     }
     url_vars: dict[str, str | int] = {"owner": owner, "repo": repo}
     to_update = [run.id for run in stale_duplicates]

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from gidgethub import routing
 
-from bot.handlers import checks, comments, installation, pull_request, push, reviews
+from bot.handlers import (
+    checks,
+    comments,
+    installation,
+    merge_group,
+    pull_request,
+    push,
+    reviews,
+)
 from bot.handlers.common import Scheduling
 
 router = routing.Router(
@@ -18,6 +26,7 @@ router = routing.Router(
     checks.router,
     installation.router,
     push.router,
+    merge_group.router,
 )
 
 __all__ = ["Scheduling", "router"]

@@ -322,3 +322,72 @@ def annotation_batches(
     if not 1 <= size <= MAX_ANNOTATIONS_PER_REQUEST:
         raise ValueError(f"batch size must be 1 to {MAX_ANNOTATIONS_PER_REQUEST}, got {size}")
     return [list(annotations[i : i + size]) for i in range(0, len(annotations), size)]
+
+
+# Worst first: a merge group shows the worst conclusion among its PRs.
+CONCLUSION_RANK = {"failure": 3, "action_required": 2, "neutral": 1, "success": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEntry:
+    """One PR of a merge group: its own check's conclusion, title and summary, or why it could
+    not be judged (closed, unreadable: `failure`)."""
+
+    number: int
+    conclusion: str
+    title: str
+    summary: str = ""
+
+
+def _rank(conclusion: str) -> int:
+    return CONCLUSION_RANK.get(conclusion, CONCLUSION_RANK["failure"])
+
+
+def _clip_title(title: str) -> str:
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1] + "…"
+
+
+def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> CheckOutput:
+    """The check on a merge group's head: `success` only when every PR in it passes, else the
+    worst conclusion among them, with each PR's conclusion and each failing PR's own summary."""
+    if not entries:
+        title = "This merge group names no pull request"
+        summary = (
+            "**failure**: the merge group's head ref names no pull request, so nothing in it "
+            "could be judged."
+        )
+        fingerprint = _fingerprint(check_name, "failure", title, summary)
+        return CheckOutput("failure", title, summary, "", (), fingerprint)
+    conclusion = max((entry.conclusion for entry in entries), key=_rank)
+    if conclusion not in CONCLUSION_RANK:
+        conclusion = "failure"  # a conclusion this renderer does not know never passes
+    failing = [entry for entry in entries if entry.conclusion != "success"]
+    total = _plural(len(entries), "pull request")
+    if not failing:
+        title = (
+            f"#{entries[0].number} passes: {entries[0].title}"
+            if len(entries) == 1
+            else f"All {total} in this merge group pass"
+        )
+        head = f"**success**: every pull request in this merge group passes ({total})."
+    else:
+        title = (
+            f"#{failing[0].number}: {failing[0].title}"
+            if len(failing) == 1
+            else f"{len(failing)} of {total} do not pass: "
+            + ", ".join(f"#{entry.number}" for entry in failing)
+        )
+        head = (
+            f"**{conclusion}**: {len(failing)} of {total} in this merge group "
+            f"{'does' if len(failing) == 1 else 'do'} not pass; the group passes only when "
+            "every one does."
+        )
+    lines = [head, "", "| Pull request | Conclusion | Verdict |", "|---|---|---|"]
+    lines += [f"| #{e.number} | {e.conclusion} | {_cell(e.title)} |" for e in entries]
+    for entry in failing:
+        lines += ["", f"## #{entry.number}: {entry.conclusion}", ""]
+        lines.append(entry.summary or entry.title)
+    summary = fit("\n".join(lines))
+    title = _clip_title(title)
+    fingerprint = _fingerprint(check_name, conclusion, title, summary)
+    return CheckOutput(conclusion, title, summary, "", (), fingerprint)

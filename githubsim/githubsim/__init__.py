@@ -29,7 +29,10 @@ pull_request.opened), `push_commits` (check_suite.requested, pull_request.synchr
 tree to the base branch), `reopen_pull_request`, `submit_review`, `edit_review`,
 `dismiss_review`, `post_comment`, `edit_comment`, `delete_comment`, `push_to_branch` (push,
 check_suite.requested), `click_button` (check_run.requested_action), `rerequest_check`,
-`rerequest_check_suite`, and `deliver(event, payload)` for a raw delivery.
+`rerequest_check_suite`, `enqueue` (merge queue: a group per PR on
+`gh-readonly-queue/<base>/pr-<n>-<sha>`, check_suite.requested, merge_group.checks_requested),
+`request_merge_group_checks` (the same group asked again), and `deliver(event, payload)` for a
+raw delivery.
 Events caused by the App's own REST writes (its comments, labels) are delivered in the
 background like GitHub does (`echo_app_events=False` turns that off); `settle()` waits for them.
 
@@ -37,7 +40,7 @@ Inspection: `calls` (`Call(method, path, operation_id, status, kind, query_name)
 `violations` (requests GitHub would not recognise or that fail the validators; tests assert it
 stays empty), `deliveries`, `tokens_minted`, `check_runs(repo, head_sha)`,
 `review_requests(repo, number)`, `comments(repo, number)`, `reactions(repo, comment_id)`,
-`pull(repo, number)`, `reset_calls()`.
+`pull(repo, number)`, `merge_queues`, `reset_calls()`.
 Fault injection: `inject_failure(operation_id or "graphql", status=502, times=1, headers=...)`,
 `set_rate_limit_remaining(installation_id, 0)`; time comes from `clock` (a callable).
 Validation hooks: `request_validator(RestRequest) -> problems` and `graphql_validator(query) ->

@@ -40,6 +40,7 @@ from githubsim.state import (
     Installation,
     InstallationToken,
     Label,
+    MergeGroup,
     PullRequest,
     Reaction,
     Repository,
@@ -137,6 +138,7 @@ class GitHubSimulator:
         self.tokens_minted = 0
         self.check_run_store: dict[int, CheckRun] = {}
         self.suites: dict[int, CheckSuite] = {}
+        self.merge_queues: dict[tuple[str, str], list[MergeGroup]] = {}  # (repo, base) -> entries
         self.deliveries: list[Delivery] = []
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -1689,6 +1691,75 @@ class GitHubSimulator:
         await self._emit("push", payload, target)
         await self._announce_head(target, commit.sha, sender=pusher)
         return commit.sha
+
+    async def enqueue(
+        self, repo: str, numbers: Sequence[int], *, sender: str | None = None
+    ) -> list[MergeGroup]:
+        """Add open PRs, in order, to the merge queue of their base branch.
+
+        Like GitHub, each PR becomes one merge group built on the queue so far (the base
+        branch's tip, or the entry ahead): a merge commit on the read-only branch
+        `gh-readonly-queue/<base>/pr-<n>-<sha it is built on>`, then `check_suite.requested`
+        (naming no PR) and `merge_group.checks_requested`. Returns the new entries.
+        """
+        target = self._repo(repo)
+        entries = []
+        for number in numbers:
+            _, pull = self._pull(repo, number)
+            if pull.state != "open":
+                raise ValueError(f"PR #{number} is not open: it cannot be queued")
+            queue = self.merge_queues.setdefault((target.full_name, pull.base_ref), [])
+            parent_sha = queue[-1].head_sha if queue else target.branches[pull.base_ref]
+            parent = target.commits[parent_sha]
+            actor = sender or pull.author
+            changes = _tree_changes(target.commits[pull.base_sha], target.commits[pull.head_sha])
+            commit = self._commit(
+                target,
+                parent.tree,
+                changes,
+                author=actor,
+                message=f"Merge pull request #{number} from {pull.head_ref}\n\n{pull.title}",
+                parents=[parent_sha, pull.head_sha],
+            )
+            branch = f"gh-readonly-queue/{pull.base_ref}/pr-{number}-{parent_sha}"
+            target.branches[branch] = commit.sha
+            entry = MergeGroup(
+                repo=target.full_name,
+                numbers=(number,),
+                head_sha=commit.sha,
+                head_ref=f"refs/heads/{branch}",
+                base_ref=f"refs/heads/{pull.base_ref}",
+                base_sha=parent_sha,
+            )
+            queue.append(entry)
+            entries.append(entry)
+            await self._announce_head(target, commit.sha, sender=actor)
+            await self.request_merge_group_checks(entry, sender=actor)
+        return entries
+
+    def merge_group_payload(self, action: str, group: MergeGroup, *, sender: str) -> Json:
+        """A `merge_group` payload (octokit's schemas/merge_group/<action>.schema.json)."""
+        target = self._repo(group.repo)
+        return {
+            "action": action,
+            "merge_group": {
+                "head_sha": group.head_sha,
+                "head_ref": group.head_ref,
+                "base_sha": group.base_sha,
+                "base_ref": group.base_ref,
+                "head_commit": self.shapes.commit_simple(target.commits[group.head_sha]),
+            },
+            "repository": self.repo_json(target),
+            "sender": self.shapes.user(self.users[sender]),
+        }
+
+    async def request_merge_group_checks(
+        self, group: MergeGroup, *, sender: str | None = None
+    ) -> int | None:
+        """Send `merge_group.checks_requested` for a queued group (a new delivery each time)."""
+        target = self._repo(group.repo)
+        payload = self.merge_group_payload("checks_requested", group, sender=sender or target.owner)
+        return await self._emit("merge_group", payload, target)
 
     async def click_button(
         self, repo: str, check_run_id: int, *, user: str, identifier: str

@@ -178,6 +178,18 @@ class ReviewRequestEvent:
         return "ReviewRequestRemovedEvent" if self.removed else "ReviewRequestedEvent"
 
 
+@dataclass(frozen=True)
+class MergeGroup:
+    """One entry of a merge queue: the PR's changes on top of everything queued before it."""
+
+    repo: str
+    numbers: tuple[int, ...]  # the PRs its head ref names
+    head_sha: str
+    head_ref: str  # refs/heads/gh-readonly-queue/<base>/pr-<n>-<base_sha>
+    base_ref: str  # refs/heads/<base>
+    base_sha: str  # the commit it is built on: the base branch's tip, or the entry ahead
+
+
 @dataclass
 class PullRequest:
     number: int

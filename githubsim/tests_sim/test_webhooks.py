@@ -36,6 +36,7 @@ EVERY_EVENT = [
     ("issue_comment", "edited"),
     ("issue_comment", "deleted"),
     ("push", None),
+    ("merge_group", "checks_requested"),
 ]
 
 
@@ -84,6 +85,7 @@ async def play_everything(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
     await sim.click_button(repo, run["id"], user="alice", identifier="recheck")
     await sim.rerequest_check(repo, run["id"], user="alice")
     await sim.rerequest_check_suite(repo, head, user="alice")
+    await sim.enqueue(repo, [number], sender="alice")
     await sim.close_pull_request(repo, number)
     await sim.reopen_pull_request(repo, number)
     await sim.close_pull_request(repo, number, merge=True)

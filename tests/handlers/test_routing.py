@@ -11,7 +11,7 @@ from gidgethub import sansio
 
 from bot.handlers import router
 from bot.handlers.push import changes_map, touched_paths
-from bot.pr import PullRequestRef
+from bot.pr import MergeGroupRef, WorkRef
 from tests.web.deliveries import INSTALLATION_ID, load_payload, payload_files, with_installation
 
 MAP_PATH = ".github/affiliations.yml"
@@ -25,8 +25,11 @@ class RecordingScheduling:
         self.accept = accept
         self.requests: list[tuple[Any, ...]] = []
 
-    def schedule(self, ref: PullRequestRef) -> bool:
-        self.requests.append(("schedule", ref.installation_id, ref.owner, ref.repo, ref.number))
+    def schedule(self, ref: WorkRef) -> bool:
+        if isinstance(ref, MergeGroupRef):
+            self.requests.append(("merge_group", ref))
+        else:
+            self.requests.append(("schedule", ref.installation_id, ref.owner, ref.repo, ref.number))
         return self.accept
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
@@ -79,8 +82,20 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "issue_comment/created.with-organization.payload.json": [],
     "issue_comment/deleted.payload.json": [],
     "issue_comment/edited.payload.json": [],
-    # No handler answers merge queues yet: the delivery is acknowledged and queues nothing.
-    "merge_group/checks_requested.payload.json": [],
+    "merge_group/checks_requested.payload.json": [
+        (
+            "merge_group",
+            MergeGroupRef(
+                1,
+                "octo-org",
+                "octo-repo",
+                head_sha="2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d",
+                head_ref="refs/heads/gh-readonly-queue/main/"
+                "pr-104-929f8209d40f77f4abc622a499c93a83babdbe64",
+                base_ref="refs/heads/main",
+            ),
+        )
+    ],
     "ping/payload.json": [],
     "ping/with-app_id.payload.json": [],
     "pull_request/closed.payload.json": [],
