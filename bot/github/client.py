@@ -46,46 +46,27 @@ class Refreshable(Protocol):
     def refused(self) -> None: ...
 
 
-# The REST operations the bot may call (shared/github/openapi-subset.json); metrics label calls
-# with these templates so that label cardinality stays bounded.
+# The REST operations the bot calls (each in the vendored openapi-subset.json); metrics label
+# calls with these templates so that label cardinality stays bounded.
 OPERATIONS: tuple[str, ...] = (
-    "GET /app",
     "GET /app/hook/deliveries",
-    "GET /app/hook/deliveries/{delivery_id}",
     "POST /app/hook/deliveries/{delivery_id}/attempts",
     "GET /app/installations",
     "POST /app/installations/{installation_id}/access_tokens",
     "GET /installation/repositories",
-    "GET /orgs/{org}/members/{username}",
-    "GET /orgs/{org}/teams/{team_slug}/members",
-    "GET /orgs/{org}/teams/{team_slug}/memberships/{username}",
-    "GET /rate_limit",
     "GET /repos/{owner}/{repo}",
     "POST /repos/{owner}/{repo}/check-runs",
-    "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
     "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
     "GET /repos/{owner}/{repo}/collaborators",
-    "GET /repos/{owner}/{repo}/collaborators/{username}",
     "GET /repos/{owner}/{repo}/collaborators/{username}/permission",
     "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
     "GET /repos/{owner}/{repo}/contents/{path}",
-    "GET /repos/{owner}/{repo}/issues/comments/{comment_id}",
-    "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
     "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
-    "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
     "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
-    "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
-    "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
-    "POST /repos/{owner}/{repo}/issues/{issue_number}/reactions",
     "GET /repos/{owner}/{repo}/pulls",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
     "POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
     "DELETE /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
-    "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
-    "GET /search/issues",
 )
 
 
