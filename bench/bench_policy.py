@@ -16,7 +16,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 from bot.policy.facts import ChangedFile, Comment, Commit, PullRequestFacts, Review
 from bot.policy.render import render
-from bot.policy.reviewers import choose_reviewers
+from bot.policy.reviewers import plan_review_request
 from bot.policy.verdict import MapRef, evaluate
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -158,7 +158,7 @@ def main() -> int:
     pr = pull_request(files=3000, commits=250, reviews=300, comments=1000)
     verdict = evaluate(pr, amap, now=NOW, map_ref=REF)
     start = time.perf_counter()
-    choose_reviewers(pr, amap, verdict, load={}, now=NOW, count=1)
+    plan_review_request(pr, amap, verdict, now=NOW, load={})
     print(
         f"reviewer choice over {len(amap.tsc_members())} TSC members: "
         f"{(time.perf_counter() - start) * 1000:.2f} ms (no target)"
