@@ -270,6 +270,19 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "source": result.map_ref.source,
             "proposed_file": result.proposed_map,
         },
+        "evidence": {
+            "policy": verdict.evidence,
+            "contradictions": [
+                {
+                    "login": c.login,
+                    "map_says": c.map_says,
+                    "github_shows": list(c.github_shows),
+                    "company": c.company,
+                    "fix": c.fix,
+                }
+                for c in verdict.contradictions
+            ],
+        },
         "map_errors": [str(error) for error in verdict.map_errors],
         "head_map_errors": [str(error) for error in verdict.head_map_errors],
         "would_request": list(result.would_request),

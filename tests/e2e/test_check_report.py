@@ -504,3 +504,21 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
     page = render_html(report)
     assert f'<a href="https://github.com/{REPO}/pull/{unchecked}">#{unchecked}</a>' in page
     assert "no COI check run" in page
+
+
+async def test_check_json_lists_what_github_shows_against_the_map(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    sim.set_profile("anna", company="Globex")  # the map has her at Acme
+    token = await mint_token(sim, app_private_key_pem)
+
+    _, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+
+    evidence = json.loads(text)["evidence"]
+    assert evidence["policy"] == "warn"
+    (contradiction,) = evidence["contradictions"]
+    assert contradiction["login"] == "anna"
+    assert contradiction["company"] == "globex"
+    assert any("Globex" in shown for shown in contradiction["github_shows"])
+    assert contradiction["fix"]
