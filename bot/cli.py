@@ -8,9 +8,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 DEFAULT_MAP = Path("config/affiliations.yml")
+# What add_subparsers returns; argparse names the class privately, so quote it for runtime.
+_Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _today() -> date:
@@ -400,16 +402,8 @@ def _explained(description: str, epilog: str) -> dict[str, Any]:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from bot.version import installed_version
-
-    parser = argparse.ArgumentParser(
-        prog="coi-bot", description="Conflict-of-interest review for TSC-governed projects."
-    )
-    parser.add_argument("--version", action="version", version=f"coi-bot {installed_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    validate = commands.add_parser(
+def _add_validate(subcommands: _Subcommands) -> None:
+    validate = subcommands.add_parser(
         "validate",
         help="check affiliation maps; exit 1 on errors",
         **_explained("Check affiliation maps against the schema and each other.", VALIDATE_EPILOG),
@@ -420,14 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(run=_validate)
 
-    schema = commands.add_parser(
+
+def _add_schema(subcommands: _Subcommands) -> None:
+    schema = subcommands.add_parser(
         "schema",
         help="print the map's JSON Schema",
         **_explained("Print the JSON Schema of affiliation maps (for editors).", SCHEMA_EPILOG),
     )
     schema.set_defaults(run=_schema)
 
-    importer = commands.add_parser(
+
+def _add_import(subcommands: _Subcommands) -> None:
+    importer = subcommands.add_parser(
         "import",
         help="print a map imported from OWNERS.md or gitdm",
         **_explained("Print an affiliation map built from another format.", IMPORT_EPILOG),
@@ -441,14 +439,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.set_defaults(run=_import)
 
-    serve = commands.add_parser(
+
+def _add_serve(subcommands: _Subcommands) -> None:
+    serve = subcommands.add_parser(
         "serve",
         help="run the GitHub App's webhook server",
         **_explained("Run the GitHub App: its webhook, /healthz and /metrics.", SERVE_EPILOG),
     )
     serve.set_defaults(run=_serve)
 
-    demo = commands.add_parser(
+
+def _add_demo(subcommands: _Subcommands) -> None:
+    demo = subcommands.add_parser(
         "demo",
         help="play a review story against the built-in simulator",
         **_explained("Play a review story against the built-in GitHub simulator.", DEMO_EPILOG),
@@ -461,7 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
 
-    check = commands.add_parser(
+
+def _add_check(subcommands: _Subcommands) -> None:
+    check = subcommands.add_parser(
         "check",
         help="print the verdict the check would show on a PR; writes nothing",
         description="Judge one pull request as the App would, without writing to GitHub.",
@@ -481,7 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check)
 
-    report = commands.add_parser(
+
+def _add_report(subcommands: _Subcommands) -> None:
+    report = subcommands.add_parser(
         "report",
         help="report independent review over the PRs merged in a period",
         description="How independent review went over the merged pull requests of a period.",
@@ -499,7 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(run=_report)
 
-    auditor = commands.add_parser(
+
+def _add_audit(subcommands: _Subcommands) -> None:
+    auditor = subcommands.add_parser(
         "audit",
         help="check who can write, and what GitHub shows about people, against the map",
         **_explained(
@@ -521,6 +529,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-url", type=_api_url, metavar="URL", help="GitHub's REST URL, as for check"
     )
     auditor.set_defaults(run=_audit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.version import installed_version
+
+    parser = argparse.ArgumentParser(
+        prog="coi-bot", description="Conflict-of-interest review for TSC-governed projects."
+    )
+    parser.add_argument("--version", action="version", version=f"coi-bot {installed_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_subcommand in (
+        _add_validate,
+        _add_schema,
+        _add_import,
+        _add_serve,
+        _add_demo,
+        _add_check,
+        _add_report,
+        _add_audit,
+    ):
+        add_subcommand(commands)
     return parser
 
 

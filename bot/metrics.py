@@ -11,7 +11,14 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
-        registry = self.registry
+        self._define_delivery_metrics(self.registry)
+        self._define_evaluation_metrics(self.registry)
+        self._define_github_metrics(self.registry)
+        self._define_job_metrics(self.registry)
+        self._define_redis_metrics(self.registry)
+
+    def _define_delivery_metrics(self, registry: CollectorRegistry) -> None:
+        """Webhook deliveries: the ack, routing after it, and the evaluation queue."""
         self.deliveries = Counter(
             "coi_webhook_deliveries",
             "Webhook deliveries received, by event, action and outcome.",
@@ -36,6 +43,9 @@ class Metrics:
         self.queue_depth = Gauge(
             "coi_queue_depth", "Pull requests waiting for evaluation.", registry=registry
         )
+
+    def _define_evaluation_metrics(self, registry: CollectorRegistry) -> None:
+        """Evaluations: how they ended and how long they took."""
         self.evaluations = Counter(
             "coi_evaluations", "Evaluations run, by outcome.", ["outcome"], registry=registry
         )
@@ -45,6 +55,9 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=registry,
         )
+
+    def _define_github_metrics(self, registry: CollectorRegistry) -> None:
+        """Calls to GitHub, its rate limit and installation tokens."""
         self.github_calls = Counter(
             "coi_github_calls",
             "Calls to GitHub, by operation and HTTP status.",
@@ -59,6 +72,9 @@ class Metrics:
         self.tokens_minted = Counter(
             "coi_installation_tokens_minted", "Installation tokens minted.", registry=registry
         )
+
+    def _define_job_metrics(self, registry: CollectorRegistry) -> None:
+        """Background jobs: the reconciler and the redeliverer."""
         self.reconcile_cycles = Counter(
             "coi_reconcile_cycles",
             "Reconciler cycles, by how they ended (complete, bounded, rate_limited, failed).",
@@ -77,6 +93,9 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+
+    def _define_redis_metrics(self, registry: CollectorRegistry) -> None:
+        """Redis, when replicas coordinate through it."""
         self.redis_errors = Counter(
             "coi_redis_errors",
             "Redis operations that failed because Redis was unreachable, by operation.",
