@@ -91,6 +91,111 @@ def _approval_row(approval: Approval, names: dict[str, str]) -> str:
     )
 
 
+def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
+    lines = ["", "### Authors", "", "| Author | Found as | Companies |", "|---|---|---|"]
+    for author in verdict.authors:
+        known = "" if author.known else " (not in the map)"
+        lines.append(
+            f"| {_cell(author.display)}{known} | {', '.join(author.roles)} "
+            f"| {_cell(_companies(names, author.companies))} |"
+        )
+    if not verdict.authors:
+        lines.append("| (none known) | | |")
+    return lines
+
+
+def _approvals_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
+    lines = ["", "### Approvals", ""]
+    if not verdict.approvals:
+        return [*lines, "No approvals yet."]
+    lines += [
+        "| Reviewer | Submitted | Companies then | Counted | Why not |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [_approval_row(a, names) for a in verdict.approvals]
+    lines += [
+        "",
+        f"Independent approvals: {verdict.independent_count} "
+        f"(required: {verdict.independent_required}, policy `require: {verdict.require}`).",
+    ]
+    return lines
+
+
+def _classification_section(verdict: Verdict) -> list[str]:
+    kind = "Major" if verdict.classification.major else "Not major"
+    lines = ["", f"### {kind} change", ""]
+    lines += [f"- {_cell(reason)}" for reason in verdict.classification.reasons]
+    lines.append(
+        f"- {_plural(verdict.classification.changed_files, 'file')}, "
+        f"{_plural(verdict.classification.changed_lines, 'line')} changed"
+    )
+    return lines
+
+
+def _protected_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
+    protected = verdict.protected
+    if protected is None:
+        return []
+    done = "satisfied" if protected.satisfied else f"{protected.missing} more needed"
+    lines = [
+        "",
+        "### Protected files",
+        "",
+        f"Changed: {', '.join(f'`{_cell(p)}`' for p in protected.files[:20])}"
+        + (f" and {len(protected.files) - 20} more" if len(protected.files) > 20 else ""),
+        "",
+        f"Approvals from TSC members of {protected.required_companies} companies are needed; "
+        f"approving companies: {_cell(_companies(names, protected.approving_companies))} "
+        f"({done}).",
+    ]
+    if protected.own_entry_changed:
+        who = ", ".join(f"@{login}" for login in protected.own_entry_changed)
+        lines.append(f"Not counted, because this PR changes their own map entry: {who}.")
+    return lines
+
+
+def _declarations_section(verdict: Verdict) -> list[str]:
+    if not verdict.declarations:
+        return []
+    return [
+        "",
+        "### Declared conflicts",
+        "",
+        "| Who | Declared by | Reason |",
+        "|---|---|---|",
+        *(
+            f"| @{_cell(d.login)} | @{_cell(d.by)} | {_cell(d.reason or '')} |"
+            for d in verdict.declarations
+        ),
+    ]
+
+
+def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: bool) -> list[str]:
+    if not (verdict.needs_independent_review or requested or no_candidate):
+        return []
+    lines = ["", "### Review requested", ""]
+    if requested:
+        lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
+    elif no_candidate:
+        lines.append(
+            "No eligible third-party TSC member is left to ask: the TSC must act "
+            "(ask someone by hand, or update the map)."
+        )
+    else:
+        lines.append("Nobody asked yet.")
+    return lines
+
+
+def _head_map_note(verdict: Verdict) -> list[str]:
+    if not verdict.head_map_errors:
+        return []
+    return [
+        "",
+        f"This PR's new map has {_plural(len(verdict.head_map_errors), 'error')}, "
+        "annotated on their lines; the base branch's map decided this verdict.",
+    ]
+
+
 def _summary(
     verdict: Verdict,
     *,
@@ -103,91 +208,14 @@ def _summary(
         lines += ["", "No pull request can be judged until the map is fixed; see the details."]
         lines += ["", _map_line(verdict)]
         return "\n".join(lines)
-
-    lines += ["", "### Authors", "", "| Author | Found as | Companies |", "|---|---|---|"]
-    for author in verdict.authors:
-        known = "" if author.known else " (not in the map)"
-        lines.append(
-            f"| {_cell(author.display)}{known} | {', '.join(author.roles)} "
-            f"| {_cell(_companies(names, author.companies))} |"
-        )
-    if not verdict.authors:
-        lines.append("| (none known) | | |")
-
-    lines += ["", "### Approvals", ""]
-    if verdict.approvals:
-        lines += [
-            "| Reviewer | Submitted | Companies then | Counted | Why not |",
-            "|---|---|---|---|---|",
-        ]
-        lines += [_approval_row(a, names) for a in verdict.approvals]
-        lines += [
-            "",
-            f"Independent approvals: {verdict.independent_count} "
-            f"(required: {verdict.independent_required}, policy `require: {verdict.require}`).",
-        ]
-    else:
-        lines.append("No approvals yet.")
-
-    kind = "Major" if verdict.classification.major else "Not major"
-    lines += ["", f"### {kind} change", ""]
-    lines += [f"- {_cell(reason)}" for reason in verdict.classification.reasons]
-    lines.append(
-        f"- {_plural(verdict.classification.changed_files, 'file')}, "
-        f"{_plural(verdict.classification.changed_lines, 'line')} changed"
-    )
-
-    if verdict.protected is not None:
-        protected = verdict.protected
-        done = "satisfied" if protected.satisfied else f"{protected.missing} more needed"
-        lines += [
-            "",
-            "### Protected files",
-            "",
-            f"Changed: {', '.join(f'`{_cell(p)}`' for p in protected.files[:20])}"
-            + (f" and {len(protected.files) - 20} more" if len(protected.files) > 20 else ""),
-            "",
-            f"Approvals from TSC members of {protected.required_companies} companies are needed; "
-            f"approving companies: {_cell(_companies(names, protected.approving_companies))} "
-            f"({done}).",
-        ]
-        if protected.own_entry_changed:
-            who = ", ".join(f"@{login}" for login in protected.own_entry_changed)
-            lines.append(f"Not counted, because this PR changes their own map entry: {who}.")
-
-    if verdict.declarations:
-        lines += [
-            "",
-            "### Declared conflicts",
-            "",
-            "| Who | Declared by | Reason |",
-            "|---|---|---|",
-        ]
-        lines += [
-            f"| @{_cell(d.login)} | @{_cell(d.by)} | {_cell(d.reason or '')} |"
-            for d in verdict.declarations
-        ]
-
-    if verdict.needs_independent_review or requested or no_candidate:
-        lines += ["", "### Review requested", ""]
-        if requested:
-            lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
-        elif no_candidate:
-            lines.append(
-                "No eligible third-party TSC member is left to ask: the TSC must act "
-                "(ask someone by hand, or update the map)."
-            )
-        else:
-            lines.append("Nobody asked yet.")
-
+    lines += _authors_section(verdict, names)
+    lines += _approvals_section(verdict, names)
+    lines += _classification_section(verdict)
+    lines += _protected_section(verdict, names)
+    lines += _declarations_section(verdict)
+    lines += _requests_section(verdict, requested, no_candidate)
     lines += _out_of_date(verdict)
-
-    if verdict.head_map_errors:
-        lines += [
-            "",
-            f"This PR's new map has {_plural(len(verdict.head_map_errors), 'error')}, "
-            "annotated on their lines; the base branch's map decided this verdict.",
-        ]
+    lines += _head_map_note(verdict)
     lines += ["", _map_line(verdict)]
     return "\n".join(lines)
 

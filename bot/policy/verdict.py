@@ -15,6 +15,7 @@ from typing import Literal
 from bot.affiliations.evidence import Contradiction, Evidence, agrees, contradictions, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import MapError, load_map_text
+from bot.affiliations.model import Policy
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, Declaration, replay
 from bot.policy.facts import PullRequestFacts, Review
@@ -422,6 +423,162 @@ def _load_head_map(facts: PullRequestFacts) -> tuple[AffiliationMap | None, tupl
     return result.map, tuple(result.errors)
 
 
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """How the approvals stand against the policy's independent-approval rule."""
+
+    independent_count: int
+    required: int
+    conflicted: tuple[Approval, ...]
+    asks: bool  # the policy asks for independent approval of this change
+    needs_review: bool  # it asks, and too few independent approvals are in
+
+
+def _protected_files_touched(
+    facts: PullRequestFacts, amap: AffiliationMap, map_ref: MapRef
+) -> list[str]:
+    patterns = _protected_patterns(amap, map_ref)
+    return sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
+
+
+def _map_touched(facts: PullRequestFacts, map_ref: MapRef) -> bool:
+    map_path = facts.head_map.path if facts.head_map is not None else map_ref.path
+    return any(f.path == map_path or f.previous_path == map_path for f in facts.files)
+
+
+def _evidence_in_force(
+    facts: PullRequestFacts, amap: AffiliationMap, authors: _Authors
+) -> tuple[Evidence, ...]:
+    # Profiles are read with the snapshot whatever the policy (it costs no request, and the map
+    # is only known afterwards); under `ignore` they are simply never looked at.
+    if amap.policy.evidence == "ignore":
+        return ()
+    approvers = frozenset(
+        amap.key_of(r.author) for r in facts.reviews if r.author and r.state == "APPROVED"
+    )
+    return collect_evidence(facts, amap, frozenset(authors.by_key) | approvers)
+
+
+def _judge_approvals(facts: PullRequestFacts, judge: _Judge) -> tuple[Approval, ...]:
+    return tuple(
+        judge.judge(review, cancelled_by=cancelled)
+        for review, cancelled in _latest_approvals(facts.reviews, judge)
+    )
+
+
+def _tally(
+    approvals: tuple[Approval, ...], classification: Classification, policy: Policy
+) -> _Tally:
+    independent_count = sum(1 for a in approvals if a.counted)
+    conflicted = tuple(a for a in approvals if a.conflicted)
+    required = policy.independent_approvals
+    asks = classification.major and (policy.require == "always" or bool(conflicted))
+    return _Tally(
+        independent_count=independent_count,
+        required=required,
+        conflicted=conflicted,
+        asks=asks,
+        needs_review=asks and independent_count < required,
+    )
+
+
+def _protected_change(
+    touched: list[str], policy: Policy, approvals: tuple[Approval, ...]
+) -> ProtectedChange | None:
+    if not touched:
+        return None
+    lent = {a.protected_company for a in approvals if a.protected_company is not None}
+    return ProtectedChange(
+        files=tuple(touched),
+        required_companies=policy.protected_companies,
+        approving_companies=tuple(sorted(lent)),
+        own_entry_changed=tuple(sorted(a.reviewer for a in approvals if a.why_not == OWN_ENTRY)),
+    )
+
+
+def _review_reason(tally: _Tally, policy: Policy) -> str:
+    have = f"{tally.independent_count} of {tally.required}"
+    if policy.require == "always":
+        return (
+            f"a major change needs {tally.required} approval(s) from TSC members outside the "
+            f"authors' companies (require: always); {have} so far"
+        )
+    names = ", ".join(f"@{a.reviewer}" for a in tally.conflicted)
+    return (
+        f"a major change approved by {names}, not independent of the authors, needs "
+        f"{tally.required} approval(s) from TSC members of another company; {have} so far"
+    )
+
+
+def _success_reason(tally: _Tally, classification: Classification) -> str:
+    if not classification.major:
+        return "not a major change"
+    if tally.independent_count >= tally.required and tally.asks:
+        return f"a major change with {tally.independent_count} independent approval(s)"
+    return "a major change with no approval from the authors' companies"
+
+
+def _conclude(
+    facts: PullRequestFacts,
+    *,
+    policy: Policy,
+    classification: Classification,
+    tally: _Tally,
+    protected: ProtectedChange | None,
+    head_errors: tuple[MapError, ...],
+    map_ref: MapRef,
+) -> tuple[Conclusion, tuple[str, ...]]:
+    """The conclusion and why, one sentence per reason."""
+    reasons: list[str] = []
+    if head_errors:
+        path = facts.head_map.path if facts.head_map is not None else map_ref.path
+        reasons.append(f"this pull request's map `{path}` has {len(head_errors)} error(s)")
+    if tally.needs_review:
+        reasons.append(_review_reason(tally, policy))
+    protected_unmet = protected is not None and not protected.satisfied
+    if protected is not None and not protected.satisfied:
+        reasons.append(
+            f"protected files changed ({list_files(protected.files)}): approvals from TSC members "
+            f"of {protected.required_companies} companies needed, "
+            f"{len(protected.approving_companies)} so far"
+        )
+    if head_errors:
+        return "failure", tuple(reasons)
+    if tally.needs_review or protected_unmet:
+        conclusion: Conclusion = (
+            "action_required" if policy.enforcement == "required" else "neutral"
+        )
+        return conclusion, tuple(reasons)
+    return "success", (*reasons, _success_reason(tally, classification))
+
+
+def _author_rows(authors: _Authors, amap: AffiliationMap, today: date) -> tuple[Author, ...]:
+    return tuple(
+        Author(
+            key=key,
+            display=entry.display,
+            login=entry.login,
+            known=entry.known,
+            roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
+            companies=tuple(sorted(amap.companies_of(key, today))) if entry.known else (),
+        )
+        for key, entry in sorted(authors.by_key.items())
+    )
+
+
+def _company_names(
+    amap: AffiliationMap,
+    author_rows: tuple[Author, ...],
+    approvals: tuple[Approval, ...],
+    protected: ProtectedChange | None,
+) -> tuple[tuple[str, str], ...]:
+    """Display names for every company id the verdict shows."""
+    shown = {c for author in author_rows for c in author.companies}
+    shown |= {c for approval in approvals for c in approval.companies}
+    shown |= set(protected.approving_companies if protected else ())
+    return tuple((c, amap.company_name(c)) for c in sorted(shown))
+
+
 def evaluate(
     facts: PullRequestFacts,
     amap: AffiliationMap,
@@ -437,107 +594,34 @@ def evaluate(
     classification = classify(facts, policy, override=commands.override)
     authors = _collect_authors(facts, amap)
     head_map, head_errors = _load_head_map(facts)
-
-    patterns = _protected_patterns(amap, map_ref)
-    touched = sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
-    map_path = facts.head_map.path if facts.head_map is not None else map_ref.path
-    map_touched = any(f.path == map_path or f.previous_path == map_path for f in facts.files)
-    # Profiles are read with the snapshot whatever the policy (it costs no request, and the map
-    # is only known afterwards); under `ignore` they are simply never looked at.
-    evidence: tuple[Evidence, ...] = ()
-    if policy.evidence != "ignore":
-        approvers = frozenset(
-            amap.key_of(r.author) for r in facts.reviews if r.author and r.state == "APPROVED"
-        )
-        evidence = collect_evidence(facts, amap, frozenset(authors.by_key) | approvers)
+    touched = _protected_files_touched(facts, amap, map_ref)
+    evidence = _evidence_in_force(facts, amap, authors)
     judge = _Judge(
         facts,
         amap,
         authors,
         declared=commands.declarations,
         head_map=head_map,
-        map_entries_protected=map_touched,
+        map_entries_protected=_map_touched(facts, map_ref),
         blocking_evidence=evidence if policy.evidence == "block" else (),
     )
-    approvals = tuple(
-        judge.judge(review, cancelled_by=cancelled)
-        for review, cancelled in _latest_approvals(facts.reviews, judge)
+    approvals = _judge_approvals(facts, judge)
+    tally = _tally(approvals, classification, policy)
+    protected = _protected_change(touched, policy, approvals)
+    conclusion, reasons = _conclude(
+        facts,
+        policy=policy,
+        classification=classification,
+        tally=tally,
+        protected=protected,
+        head_errors=head_errors,
+        map_ref=map_ref,
     )
-
-    independent_count = sum(1 for a in approvals if a.counted)
-    conflicted = [a for a in approvals if a.conflicted]
-    required = policy.independent_approvals
-    asks = classification.major and (policy.require == "always" or bool(conflicted))
-    needs_review = asks and independent_count < required
-
-    protected: ProtectedChange | None = None
-    if touched:
-        lent = {a.protected_company for a in approvals if a.protected_company is not None}
-        protected = ProtectedChange(
-            files=tuple(touched),
-            required_companies=policy.protected_companies,
-            approving_companies=tuple(sorted(lent)),
-            own_entry_changed=tuple(
-                sorted(a.reviewer for a in approvals if a.why_not == OWN_ENTRY)
-            ),
-        )
-
-    reasons: list[str] = []
-    if head_errors:
-        reasons.append(
-            f"this pull request's map `{facts.head_map.path if facts.head_map else map_path}` "
-            f"has {len(head_errors)} error(s)"
-        )
-    if needs_review:
-        have = f"{independent_count} of {required}"
-        if policy.require == "always":
-            reasons.append(
-                f"a major change needs {required} approval(s) from TSC members outside the "
-                f"authors' companies (require: always); {have} so far"
-            )
-        else:
-            names = ", ".join(f"@{a.reviewer}" for a in conflicted)
-            reasons.append(
-                f"a major change approved by {names}, not independent of the authors, needs "
-                f"{required} approval(s) from TSC members of another company; {have} so far"
-            )
-    if protected is not None and not protected.satisfied:
-        reasons.append(
-            f"protected files changed ({list_files(protected.files)}): approvals from TSC members "
-            f"of {protected.required_companies} companies needed, "
-            f"{len(protected.approving_companies)} so far"
-        )
-    if head_errors:
-        conclusion: Conclusion = "failure"
-    elif needs_review or (protected is not None and not protected.satisfied):
-        conclusion = "action_required" if policy.enforcement == "required" else "neutral"
-    else:
-        conclusion = "success"
-        if not classification.major:
-            reasons.append("not a major change")
-        elif independent_count >= required and asks:
-            reasons.append(f"a major change with {independent_count} independent approval(s)")
-        else:
-            reasons.append("a major change with no approval from the authors' companies")
-
-    author_rows = tuple(
-        Author(
-            key=key,
-            display=entry.display,
-            login=entry.login,
-            known=entry.known,
-            roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
-            companies=tuple(sorted(amap.companies_of(key, today))) if entry.known else (),
-        )
-        for key, entry in sorted(authors.by_key.items())
-    )
-    shown = {c for author in author_rows for c in author.companies}
-    shown |= {c for approval in approvals for c in approval.companies}
-    shown |= set(protected.approving_companies if protected else ())
+    author_rows = _author_rows(authors, amap, today)
     return Verdict(
-        company_names=tuple((c, amap.company_name(c)) for c in sorted(shown)),
+        company_names=_company_names(amap, author_rows, approvals, protected),
         conclusion=conclusion,
-        needs_independent_review=needs_review,
+        needs_independent_review=tally.needs_review,
         slug=facts.slug,
         node_id=facts.node_id,
         head_sha=facts.head_sha,
@@ -555,9 +639,9 @@ def evaluate(
         map_ref=map_ref,
         require=policy.require,
         enforcement=policy.enforcement,
-        independent_required=required,
-        independent_count=independent_count,
-        reasons=tuple(reasons),
+        independent_required=tally.required,
+        independent_count=tally.independent_count,
+        reasons=reasons,
         files_truncated=facts.files_truncated,
         commits_truncated=facts.commits_truncated,
         evidence=policy.evidence,
