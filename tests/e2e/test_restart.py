@@ -121,7 +121,9 @@ async def test_sigkill_mid_burst_then_one_reconciler_cycle_repairs_every_open_pr
     finally:
         await first.kill()
     assert not all(judged(simulator, n) for n in numbers), "the kill came after the burst"
-    assert all(judged(simulator, n) is None for n in late + silent)
+    # Evaluated at once, a late PR may be judged before the kill lands; the silent ones never are.
+    unjudged = [n for n in late + silent if judged(simulator, n) is None]
+    assert set(silent) <= set(unjudged)
     simulator.webhook_url = None
     # While no bot runs: a new commit on a judged PR leaves its check on an older head.
     await simulator.push_commits(REPO, early[0], author="alice", files={"core/0.py": "y\n"})
@@ -135,7 +137,7 @@ async def test_sigkill_mid_burst_then_one_reconciler_cycle_repairs_every_open_pr
             assert time.monotonic() < deadline, {n: judged(simulator, n) for n in numbers}
             await asyncio.sleep(0.05)
         assert await metric(second.url, "coi_reconcile_cycles_total") == 1
-        assert await metric(second.url, "coi_reconcile_repairs_total") >= len(late + silent) + 1
+        assert await metric(second.url, "coi_reconcile_repairs_total") >= len(unjudged) + 1
     finally:
         await second.stop()
 
