@@ -206,6 +206,22 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _evidence_json(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "policy": verdict.evidence,
+        "contradictions": [
+            {
+                "login": c.login,
+                "map_says": c.map_says,
+                "github_shows": list(c.github_shows),
+                "company": c.company,
+                "fix": c.fix,
+            }
+            for c in verdict.contradictions
+        ],
+    }
+
+
 def as_json_dict(result: DryRun) -> dict[str, Any]:
     """Everything a script needs to act on the verdict, in stable keys."""
     verdict = result.verdict
@@ -270,19 +286,7 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "source": result.map_ref.source,
             "proposed_file": result.proposed_map,
         },
-        "evidence": {
-            "policy": verdict.evidence,
-            "contradictions": [
-                {
-                    "login": c.login,
-                    "map_says": c.map_says,
-                    "github_shows": list(c.github_shows),
-                    "company": c.company,
-                    "fix": c.fix,
-                }
-                for c in verdict.contradictions
-            ],
-        },
+        "evidence": _evidence_json(verdict),
         "map_errors": [str(error) for error in verdict.map_errors],
         "head_map_errors": [str(error) for error in verdict.head_map_errors],
         "would_request": list(result.would_request),
