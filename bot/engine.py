@@ -111,27 +111,37 @@ class Engine:
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug, pr=ref.number):
             result = await self._evaluate(ref, intents)
-            self._metrics.evaluations.labels(outcome=result.outcome).inc()
-            self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
-            log.info(
-                "evaluated %s: %s",
+            answers = result.answers
+            self._record(
                 ref,
-                result.conclusion or result.outcome,
-                extra={
-                    "outcome": result.outcome,
-                    "conclusion": result.conclusion,
-                    "requested": list(result.requested),
-                    "map": result.map_ref.path if result.map_ref else None,
-                    "map_sha": result.map_ref.blob_sha if result.map_ref else None,
-                    "graphql_requests": result.graphql_requests,
-                    "reacted": list(result.answers.reacted) if result.answers else [],
-                    "reply": result.answers.reply if result.answers else None,
-                    "unmarked": list(result.answers.unmarked) if result.answers else [],
-                    "clicks": [f"{c.author}:{c.kind}:{c.applied}" for c in result.clicks],
-                    "edited_request": result.edited_request,
-                },
+                result,
+                started,
+                requested=list(result.requested),
+                reacted=list(answers.reacted) if answers else [],
+                reply=answers.reply if answers else None,
+                unmarked=list(answers.unmarked) if answers else [],
+                clicks=[f"{c.author}:{c.kind}:{c.applied}" for c in result.clicks],
+                edited_request=result.edited_request,
             )
         return result
+
+    def _record(self, ref: WorkRef, result: Evaluation, started: float, **details: object) -> None:
+        """Count the evaluation, time it, and log one line with what it did."""
+        self._metrics.evaluations.labels(outcome=result.outcome).inc()
+        self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
+        log.info(
+            "evaluated %s: %s",
+            ref,
+            result.conclusion or result.outcome,
+            extra={
+                "outcome": result.outcome,
+                "conclusion": result.conclusion,
+                "map": result.map_ref.path if result.map_ref else None,
+                "map_sha": result.map_ref.blob_sha if result.map_ref else None,
+                "graphql_requests": result.graphql_requests,
+                **details,
+            },
+        )
 
     async def _evaluate(self, ref: PullRequestRef, intents: Intents) -> Evaluation:
         gh = await self.app.installation_client(ref.installation_id)
@@ -199,21 +209,12 @@ class Engine:
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug):
             result, judged = await self._evaluate_merge_group(ref)
-            self._metrics.evaluations.labels(outcome=result.outcome).inc()
-            self._metrics.evaluation_seconds.observe(time.perf_counter() - started)
-            log.info(
-                "evaluated %s: %s",
+            self._record(
                 ref,
-                result.conclusion or result.outcome,
-                extra={
-                    "outcome": result.outcome,
-                    "conclusion": result.conclusion,
-                    "head_sha": ref.head_sha,
-                    "pull_requests": [f"#{e.number}:{e.conclusion}" for e in judged],
-                    "map": result.map_ref.path if result.map_ref else None,
-                    "map_sha": result.map_ref.blob_sha if result.map_ref else None,
-                    "graphql_requests": result.graphql_requests,
-                },
+                result,
+                started,
+                head_sha=ref.head_sha,
+                pull_requests=[f"#{e.number}:{e.conclusion}" for e in judged],
             )
         return result
 
