@@ -40,7 +40,7 @@ from githubsim.reference import PAYLOAD_EXAMPLES  # noqa: E402
 
 from bot.intents import Intents  # noqa: E402
 from bot.logs import configure_logging  # noqa: E402
-from bot.pr import PullRequestRef  # noqa: E402
+from bot.pr import WorkRef  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
 from bot.web.app import create_app  # noqa: E402
 from bot.web.signature import SIGNATURE_HEADER, sign, signature_matches  # noqa: E402
@@ -63,7 +63,7 @@ def free_port() -> int:
 def serve(port: int) -> None:
     """The server process: the real app, a no-op evaluate, JSON logs written to /dev/null."""
 
-    async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
+    async def evaluate(ref: WorkRef, intents: Intents) -> None:
         return None
 
     settings = Settings(

@@ -162,7 +162,9 @@ def github(server: FakeServer) -> GitHub:
 
 
 @pytest.fixture
-def engine(session, bundled, server, app_private_key_pem) -> Engine:
+def engine(
+    session: aiohttp.ClientSession, bundled: Path, server: FakeServer, app_private_key_pem: str
+) -> Engine:
     settings = Settings(
         app_id="12345",
         private_key=Secret(app_private_key_pem),
@@ -179,7 +181,7 @@ def calls_since(server: FakeServer, start: int) -> list[str]:
 
 
 async def test_a_minor_pr_passes_on_the_bundled_map_then_writes_nothing(
-    engine, server, github
+    engine: Engine, server: FakeServer, github: GitHub
 ) -> None:
     first = await engine.evaluate(REF)
     assert first.outcome == "created"
@@ -204,7 +206,7 @@ async def test_a_minor_pr_passes_on_the_bundled_map_then_writes_nothing(
 
 
 async def test_the_repository_map_costs_nothing_while_its_etag_holds(
-    engine, server, github
+    engine: Engine, server: FakeServer, github: GitHub
 ) -> None:
     github.repo_map = MAP
     first = await engine.evaluate(REF)
@@ -221,7 +223,9 @@ async def test_the_repository_map_costs_nothing_while_its_etag_holds(
     assert content_call.query == {"ref": ["main"]}
 
 
-async def test_the_owner_map_decides_when_the_repository_has_none(engine, github) -> None:
+async def test_the_owner_map_decides_when_the_repository_has_none(
+    engine: Engine, github: GitHub
+) -> None:
     github.owner_map = MAP
     result = await engine.evaluate(REF)
     assert result.map_ref is not None
@@ -229,7 +233,7 @@ async def test_the_owner_map_decides_when_the_repository_has_none(engine, github
 
 
 async def test_a_conflicted_major_pr_requests_a_third_party_reviewer_once(
-    engine, server, github
+    engine: Engine, server: FakeServer, github: GitHub
 ) -> None:
     assert github.pull is not None
     github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB)
@@ -252,7 +256,9 @@ async def test_a_conflicted_major_pr_requests_a_third_party_reviewer_once(
     assert calls_since(server, mark) == ["POST /graphql Snapshot"]
 
 
-async def test_an_independent_approval_updates_the_check_in_place(engine, server, github) -> None:
+async def test_an_independent_approval_updates_the_check_in_place(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB, requested=("erin",))
     await engine.evaluate(REF)
     assert github.pull is not None
@@ -275,7 +281,9 @@ async def test_an_independent_approval_updates_the_check_in_place(engine, server
     ]
 
 
-async def test_a_draft_is_evaluated_but_nobody_is_requested(engine, server, github) -> None:
+async def test_a_draft_is_evaluated_but_nobody_is_requested(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB, draft=True)
     result = await engine.evaluate(REF)
     assert result.requested == ()
@@ -285,7 +293,7 @@ async def test_a_draft_is_evaluated_but_nobody_is_requested(engine, server, gith
     )
 
 
-async def test_a_broken_map_in_force_fails_the_check(engine, github) -> None:
+async def test_a_broken_map_in_force_fails_the_check(engine: Engine, github: GitHub) -> None:
     github.repo_map = BROKEN_MAP
     result = await engine.evaluate(REF)
     assert result.conclusion == "failure"
@@ -294,7 +302,9 @@ async def test_a_broken_map_in_force_fails_the_check(engine, github) -> None:
 
 
 @pytest.mark.parametrize("state", ["CLOSED", "MERGED"])
-async def test_closed_pull_requests_are_not_written(engine, server, github, state) -> None:
+async def test_closed_pull_requests_are_not_written(
+    engine: Engine, server: FakeServer, github: GitHub, state: str
+) -> None:
     github.pull = pull_request_node(state=state)
     result = await engine.evaluate(REF)
     assert result.outcome == "closed"
@@ -304,7 +314,9 @@ async def test_closed_pull_requests_are_not_written(engine, server, github, stat
     ]
 
 
-async def test_judging_alone_writes_nothing(engine, server, github) -> None:
+async def test_judging_alone_writes_nothing(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     github.pull = pull_request_node(files=MAJOR, reviews=APPROVED_BY_BOB)
     gh = await engine.app.installation_client(REF.installation_id)
     judged = await engine.judge.judge(
@@ -316,14 +328,18 @@ async def test_judging_alone_writes_nothing(engine, server, github) -> None:
     assert not [c for c in server.calls if "requested_reviewers" in c.path]
 
 
-async def test_a_hundred_concurrent_evaluations_mint_one_token(engine, server, github) -> None:
+async def test_a_hundred_concurrent_evaluations_mint_one_token(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     server.delay = 0.001
     results = await asyncio.gather(*(engine.evaluate(REF) for _ in range(100)))
     assert github.minted == 1
     assert {r.conclusion for r in results} == {"success"}
 
 
-async def test_open_pull_requests_and_installation_repositories(engine, server, github) -> None:
+async def test_open_pull_requests_and_installation_repositories(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     server.reply("GET", r"/repos/acme-org/widgets/pulls", 200, [{"number": 3}, {"number": 5}])
     server.reply(
         "GET",
@@ -343,7 +359,9 @@ async def test_open_pull_requests_and_installation_repositories(engine, server, 
     assert await engine.installation_repositories(7, "acme-org") == ["widgets"]
 
 
-async def test_a_map_push_makes_the_engine_look_again(engine, server, github) -> None:
+async def test_a_map_push_makes_the_engine_look_again(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     await engine.evaluate(REF)
     github.repo_map = MAP
     engine.map_changed("acme-org", "widgets")
@@ -353,7 +371,9 @@ async def test_a_map_push_makes_the_engine_look_again(engine, server, github) ->
     assert result.map_ref.source == "repository"
 
 
-async def test_no_candidate_left_is_said_in_the_check(engine, server, github) -> None:
+async def test_no_candidate_left_is_said_in_the_check(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
     # erin (Initech) and carol (Globex) both approved-and-withdrew: nobody else is eligible
     github.repo_map = MAP.replace(
         "  erin: {role: maintainer, affiliations: [{company: initech}]}\n", ""

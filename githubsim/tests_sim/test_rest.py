@@ -136,7 +136,7 @@ def run_body(head_sha: str, **fields: Any) -> dict[str, Any]:
     return {"name": "COI review", "head_sha": head_sha, **fields}
 
 
-def annotations(count: int, *, start: int = 1) -> list[dict[str, Any]]:
+def failure_annotations(count: int, *, start: int = 1) -> list[dict[str, Any]]:
     return [
         {
             "path": MAP_PATH,
@@ -162,7 +162,7 @@ async def test_check_run_lifecycle_appends_annotations(
             head,
             status="in_progress",
             external_id="verdict-1",
-            output={"title": "t", "summary": "s", "annotations": annotations(50)},
+            output={"title": "t", "summary": "s", "annotations": failure_annotations(50)},
             actions=[
                 {"label": "Recheck", "description": "Evaluate again", "identifier": "recheck"}
             ],
@@ -180,7 +180,11 @@ async def test_check_run_lifecycle_appends_annotations(
         f"{REPO}/check-runs/{run['id']}",
         json={
             "conclusion": "action_required",
-            "output": {"title": "t2", "summary": "s2", "annotations": annotations(30, start=51)},
+            "output": {
+                "title": "t2",
+                "summary": "s2",
+                "annotations": failure_annotations(30, start=51),
+            },
         },
     )
     assert status == 200
@@ -205,7 +209,7 @@ async def test_check_run_lifecycle_appends_annotations(
     ("fields", "message"),
     [
         (
-            {"output": {"title": "t", "summary": "s", "annotations": annotations(51)}},
+            {"output": {"title": "t", "summary": "s", "annotations": failure_annotations(51)}},
             "50 annotations",
         ),
         ({"output": {"title": "t", "summary": "x" * 65536}}, "65535 characters"),

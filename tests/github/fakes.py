@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -122,7 +122,7 @@ def pull_request_node(
     state: str = "OPEN",
     draft: bool = False,
     files: list[tuple[str, int, int]] | None = None,
-    reviews: list[tuple[str, str, str]] | None = None,
+    reviews: Sequence[tuple[str, str, str | None]] | None = None,  # None: a pending review
     requested: tuple[str, ...] = (),
     labels: tuple[str, ...] = (),
     check_run: tuple[int, str | None] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 
 import jwt
@@ -17,7 +18,7 @@ from bot.github.auth import (
 )
 from bot.metrics import Metrics
 from bot.settings import Secret
-from tests.github.fakes import FakeServer
+from tests.github.fakes import Call, FakeServer
 
 NOW = 1_700_000_000.0
 
@@ -45,7 +46,7 @@ def token_server(clock: Clock, *, lifetime: float = 3600) -> FakeServer:
     server = FakeServer(delay=0.001)
     minted = iter(range(1, 10_000))
 
-    def mint(call, match):
+    def mint(call: Call, match: re.Match[str]) -> tuple[int, dict[str, str]]:
         return 201, {
             "token": f"ghs_{match['id']}_{next(minted)}",
             "expires_at": iso(clock() + lifetime),
@@ -79,7 +80,9 @@ def test_app_jwt_claims(app_private_key_pem: str) -> None:
     assert claims["exp"] - NOW <= 600
 
 
-async def test_token_requests_use_the_app_jwt_and_tokens_are_cached(app_private_key_pem) -> None:
+async def test_token_requests_use_the_app_jwt_and_tokens_are_cached(
+    app_private_key_pem: str,
+) -> None:
     clock = Clock()
     server = token_server(clock)
     metrics = Metrics()
@@ -89,6 +92,7 @@ async def test_token_requests_use_the_app_jwt_and_tokens_are_cached(app_private_
     assert await app.installation_token(7) == first
     assert first.reveal() == "ghs_7_1"
     (call,) = server.calls
+    assert call.authorization is not None
     scheme, bearer = call.authorization.split(" ")
     assert scheme == "Bearer"
     claims = jwt.decode(
@@ -101,7 +105,7 @@ async def test_token_requests_use_the_app_jwt_and_tokens_are_cached(app_private_
     assert metrics.registry.get_sample_value("coi_installation_tokens_minted_total") == 1
 
 
-async def test_a_token_is_replaced_five_minutes_before_it_expires(app_private_key_pem) -> None:
+async def test_a_token_is_replaced_five_minutes_before_it_expires(app_private_key_pem: str) -> None:
     clock = Clock()
     server = token_server(clock)
     app = make_app(app_private_key_pem, server, clock)
@@ -111,7 +115,7 @@ async def test_a_token_is_replaced_five_minutes_before_it_expires(app_private_ke
     assert len(server.calls) == 2
 
 
-async def test_the_jwt_is_refreshed_before_github_would_reject_it(app_private_key_pem) -> None:
+async def test_the_jwt_is_refreshed_before_github_would_reject_it(app_private_key_pem: str) -> None:
     clock = Clock()
     server = token_server(clock, lifetime=60)  # short tokens force a mint on every call
     app = make_app(app_private_key_pem, server, clock)
@@ -125,7 +129,9 @@ async def test_the_jwt_is_refreshed_before_github_would_reject_it(app_private_ke
     assert third != first
 
 
-async def test_concurrent_evaluations_mint_one_token_per_installation(app_private_key_pem) -> None:
+async def test_concurrent_evaluations_mint_one_token_per_installation(
+    app_private_key_pem: str,
+) -> None:
     clock = Clock()
     server = token_server(clock)
     metrics = Metrics()
@@ -139,7 +145,7 @@ async def test_concurrent_evaluations_mint_one_token_per_installation(app_privat
     assert metrics.registry.get_sample_value("coi_installation_tokens_minted_total") == 2
 
 
-async def test_installation_clients_send_the_installation_token(app_private_key_pem) -> None:
+async def test_installation_clients_send_the_installation_token(app_private_key_pem: str) -> None:
     clock = Clock()
     server = token_server(clock)
     server.reply("GET", r"/repos/o/r", 200, {"id": 1})
@@ -161,7 +167,9 @@ async def test_installation_clients_send_the_installation_token(app_private_key_
         ({"token": "t", "expires_at": "tomorrow"}, "not a timestamp"),
     ],
 )
-async def test_malformed_token_responses_are_refused(app_private_key_pem, body, message) -> None:
+async def test_malformed_token_responses_are_refused(
+    app_private_key_pem: str, body: object, message: str
+) -> None:
     server = FakeServer()
     server.reply("POST", r"/app/installations/\d+/access_tokens", 201, body)
     app = make_app(app_private_key_pem, server, Clock())

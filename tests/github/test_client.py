@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -104,7 +105,9 @@ def calls(metrics: Metrics, operation: str, status: str) -> float:
     return value or 0.0
 
 
-async def test_rest_call_sends_version_and_authorization(script, session) -> None:
+async def test_rest_call_sends_version_and_authorization(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses.append(reply(body={"id": 1}, x_ratelimit_remaining="4999"))
     metrics = Metrics()
@@ -118,7 +121,9 @@ async def test_rest_call_sends_version_and_authorization(script, session) -> Non
     assert metrics.registry.get_sample_value("coi_github_rate_limit_remaining") == 4999
 
 
-async def test_server_errors_are_retried_with_backoff(script, session) -> None:
+async def test_server_errors_are_retried_with_backoff(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses += [reply(502), reply(503), reply(body={"ok": True})]
     metrics, sleeps = Metrics(), Sleeps()
@@ -130,7 +135,9 @@ async def test_server_errors_are_retried_with_backoff(script, session) -> None:
     assert calls(metrics, "GET /repos/{owner}/{repo}", "200") == 1
 
 
-async def test_server_errors_give_up_after_the_attempts(script, session) -> None:
+async def test_server_errors_give_up_after_the_attempts(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses += [reply(500), reply(500), reply(500), reply(body={})]
     sleeps = Sleeps()
@@ -169,7 +176,12 @@ async def test_server_errors_give_up_after_the_attempts(script, session) -> None
     ],
 )
 async def test_rate_limits_wait_then_retry(
-    script, session, status, headers, body, expected_wait
+    script: tuple[Script, str],
+    session: aiohttp.ClientSession,
+    status: int,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    expected_wait: float,
 ) -> None:
     scripted, base = script
     scripted.responses += [reply(status, body, **headers), reply(body={"done": 1})]
@@ -179,7 +191,9 @@ async def test_rate_limits_wait_then_retry(
     assert sleeps == [expected_wait]
 
 
-async def test_plain_forbidden_is_not_retried(script, session) -> None:
+async def test_plain_forbidden_is_not_retried(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses.append(reply(403, {"message": "Resource not accessible by integration"}))
     sleeps = Sleeps()
@@ -189,7 +203,9 @@ async def test_plain_forbidden_is_not_retried(script, session) -> None:
     assert sleeps == []
 
 
-async def test_a_limit_beyond_the_wait_cap_fails_without_waiting(script, session, caplog) -> None:
+async def test_a_limit_beyond_the_wait_cap_fails_without_waiting(
+    script: tuple[Script, str], session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
     scripted, base = script
     scripted.responses.append(
         reply(
@@ -208,7 +224,7 @@ async def test_a_limit_beyond_the_wait_cap_fails_without_waiting(script, session
     assert "giving up" in caplog.text
 
 
-async def test_timeouts_are_retried_then_reported(session) -> None:
+async def test_timeouts_are_retried_then_reported(session: aiohttp.ClientSession) -> None:
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(1)
         return web.json_response({})
@@ -234,7 +250,7 @@ async def test_timeouts_are_retried_then_reported(session) -> None:
         await server.close()
 
 
-async def test_connection_errors_are_retried_then_reported(session) -> None:
+async def test_connection_errors_are_retried_then_reported(session: aiohttp.ClientSession) -> None:
     sleeps = Sleeps()
     client = make_client(session, "http://127.0.0.1:9", sleeps=sleeps)
     with pytest.raises(GitHubUnreachable, match="ClientConnectorError"):
@@ -243,7 +259,7 @@ async def test_connection_errors_are_retried_then_reported(session) -> None:
 
 
 async def test_graphql_goes_to_the_configured_endpoint_with_its_operation_label(
-    script, session
+    script: tuple[Script, str], session: aiohttp.ClientSession
 ) -> None:
     scripted, base = script
     scripted.responses.append(reply(body={"data": {"viewer": {"login": "bot"}}}))
@@ -258,7 +274,9 @@ async def test_graphql_goes_to_the_configured_endpoint_with_its_operation_label(
     assert calls(metrics, "POST /graphql Viewer", "200") == 1
 
 
-async def test_graphql_errors_are_raised(script, session) -> None:
+async def test_graphql_errors_are_raised(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses.append(
         reply(body={"data": None, "errors": [{"type": "NOT_FOUND", "message": "no such PR"}]})
@@ -268,7 +286,9 @@ async def test_graphql_errors_are_raised(script, session) -> None:
         await client.graphql("{ viewer { login } }")
 
 
-async def test_graphql_server_errors_share_the_retry_path(script, session) -> None:
+async def test_graphql_server_errors_share_the_retry_path(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses += [reply(502, {"message": "bad gateway"}), reply(body={"data": {"a": 1}})]
     sleeps = Sleeps()
@@ -292,7 +312,10 @@ async def test_graphql_server_errors_share_the_retry_path(script, session) -> No
     ],
 )
 async def test_graphql_rate_limited_waits_for_the_reset(
-    script, session, headers, expected_wait
+    script: tuple[Script, str],
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    expected_wait: float,
 ) -> None:
     scripted, base = script
     limited = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]}
@@ -303,7 +326,9 @@ async def test_graphql_rate_limited_waits_for_the_reset(
     assert sleeps == [expected_wait]
 
 
-async def test_graphql_rate_limit_beyond_the_cap_is_raised(script, session) -> None:
+async def test_graphql_rate_limit_beyond_the_cap_is_raised(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     limited = {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]}
     scripted.responses.append(
@@ -358,7 +383,7 @@ def test_operations_are_templated(method: str, url: str, expected: str) -> None:
     assert operation_of(method, url, base_url=base) == expected
 
 
-def test_every_operation_of_the_reference_subset_is_known(reference_dir) -> None:
+def test_every_operation_of_the_reference_subset_is_known(reference_dir: Path) -> None:
     spec = json.loads((reference_dir / "openapi-subset.json").read_text())
     reference = {
         f"{method.upper()} {path}"
@@ -376,7 +401,9 @@ def test_retry_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
-async def test_an_unreadable_reset_waits_the_default(script, session) -> None:
+async def test_an_unreadable_reset_waits_the_default(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     limited = reply(403, {"message": "limited"}, x_ratelimit_remaining="0", x_ratelimit_reset="?")
     scripted.responses += [limited, reply(body={"ok": 1})]
@@ -385,7 +412,9 @@ async def test_an_unreadable_reset_waits_the_default(script, session) -> None:
     assert sleeps == [60.0]
 
 
-async def test_a_forbidden_html_page_is_a_plain_refusal(script, session) -> None:
+async def test_a_forbidden_html_page_is_a_plain_refusal(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses.append(lambda: web.Response(status=403, text="<html>no</html>"))
     sleeps = Sleeps()
@@ -394,7 +423,9 @@ async def test_a_forbidden_html_page_is_a_plain_refusal(script, session) -> None
     assert sleeps == []
 
 
-async def test_a_client_without_authorization_sends_none(script, session) -> None:
+async def test_a_client_without_authorization_sends_none(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses.append(reply(body={"zen": "ok"}))
     sleeps = Sleeps()
@@ -433,7 +464,9 @@ def client_with(session: aiohttp.ClientSession, base: str, authorization: Any) -
     )
 
 
-async def test_a_refused_token_is_replaced_once(script, session) -> None:
+async def test_a_refused_token_is_replaced_once(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses += [reply(401, {"message": "Bad credentials"}), reply(body={"id": 1})]
     token = RotatingToken()
@@ -443,7 +476,9 @@ async def test_a_refused_token_is_replaced_once(script, session) -> None:
     assert sent == ["token t1", "token t2"]
 
 
-async def test_a_new_token_refused_too_is_an_error_not_a_loop(script, session) -> None:
+async def test_a_new_token_refused_too_is_an_error_not_a_loop(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
     scripted, base = script
     scripted.responses += [reply(401, {"message": "Bad credentials"})] * 2
     client = client_with(session, base, RotatingToken())

@@ -96,7 +96,9 @@ def seed(sim: GitHubSimulator) -> int:
     return installation
 
 
-async def test_the_central_story_costs_what_the_contract_says(sim, engine) -> None:
+async def test_the_central_story_costs_what_the_contract_says(
+    sim: GitHubSimulator, engine: Engine
+) -> None:
     installation = seed(sim)
     number = await sim.open_pull_request(
         REPO, author="alice", title="Rework the core", files={"core/engine.py": "x = 1\n"}
@@ -138,7 +140,9 @@ async def test_the_central_story_costs_what_the_contract_says(sim, engine) -> No
     assert sim.violations == []
 
 
-async def test_server_errors_and_secondary_limits_are_retried(sim, engine, waits) -> None:
+async def test_server_errors_and_secondary_limits_are_retried(
+    sim: GitHubSimulator, engine: Engine, waits: list[float]
+) -> None:
     installation = seed(sim)
     number = await sim.open_pull_request(
         REPO, author="alice", title="Docs", files={"docs/a.md": "hi\n"}

@@ -97,7 +97,9 @@ async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) ->
         (403, {"message": "Resource not accessible by integration"}, Exception, "accessible"),
     ],
 )
-async def test_unreadable_maps_raise(tmp_path, status, body, error, message) -> None:
+async def test_unreadable_maps_raise(
+    tmp_path: Path, status: int, body: Any, error: type[Exception], message: str
+) -> None:
     server = FakeServer()
     server.reply("GET", r"/repos/o/a/contents/coi.yml", status, body)
     with pytest.raises(error, match=message):

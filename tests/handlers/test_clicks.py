@@ -9,7 +9,7 @@ import pytest
 from gidgethub import sansio
 
 from bot.handlers import router
-from bot.intents import ButtonClick
+from bot.intents import ButtonClick, ButtonIdentifier
 from bot.pr import PullRequestRef
 from tests.web.deliveries import load_payload, with_installation
 
@@ -42,7 +42,9 @@ def clicked(reference_dir: Path, identifier: str, *, sender: str = "alice") -> d
 
 
 @pytest.mark.parametrize("identifier", ["recheck", "request"])
-async def test_our_buttons_travel_with_the_clicker(identifier: str, reference_dir: Path) -> None:
+async def test_our_buttons_travel_with_the_clicker(
+    identifier: ButtonIdentifier, reference_dir: Path
+) -> None:
     payload = clicked(reference_dir, identifier, sender="mallory")
     scheduling = ClickRecorder()
     await router.dispatch(
@@ -52,8 +54,7 @@ async def test_our_buttons_travel_with_the_clicker(identifier: str, reference_di
     )
     numbers = sorted({p["number"] for p in payload["check_run"]["pull_requests"]})
     assert [(ref.number, click) for ref, click in scheduling.scheduled] == [
-        (number, ButtonClick("mallory", identifier))
-        for number in numbers  # type: ignore[arg-type]
+        (number, ButtonClick("mallory", identifier)) for number in numbers
     ]
     installation = payload["installation"]["id"]
     assert all(ref.installation_id == installation for ref, _ in scheduling.scheduled)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from bot.policy.commands import (
+    ButtonKind,
     button_needs_write_check,
     judge_button,
     logins_needing_write_check,
@@ -75,7 +76,7 @@ def test_a_click_needs_a_look_up_unless_tsc_or_author(login: str, needed: bool) 
     ("kind", "label"), [("recheck", "Recheck"), ("request", "Request reviewer")]
 )
 def test_a_click_is_judged_as_the_matching_command(
-    login: str, writers: frozenset[str], applied: bool, kind: str, label: str
+    login: str, writers: frozenset[str], applied: bool, kind: ButtonKind, label: str
 ) -> None:
     outcome = judge_button(
         facts(),
@@ -83,7 +84,7 @@ def test_a_click_is_judged_as_the_matching_command(
         login=login,
         kind=kind,
         label=label,
-        writers=writers,  # type: ignore[arg-type]
+        writers=writers,
     )
     assert outcome.applied is applied
     assert outcome.command == f"the {label} button"

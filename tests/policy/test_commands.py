@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.policy.commands import parse_commands, replay
+from bot.policy.commands import CommandState, parse_commands, replay
 
 from .builders import comment, facts, make_map
 
@@ -64,7 +64,7 @@ def test_prefix_must_be_one_word() -> None:
 
 def _state(
     *comments_: tuple[str, str, float], opener: str = "alice", writers: frozenset[str] = frozenset()
-):
+) -> CommandState:
     pr = facts(opener=opener, comments=tuple(comment(a, b, d) for a, b, d in comments_))
     return replay(pr, AMAP, writers=writers)
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.policy.facts import ChangedFile, Comment, Commit, PullRequestFacts, Review
+from bot.policy.facts import ChangedFile, Comment, Commit, PullRequestFacts, Review, ReviewState
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, render
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
@@ -33,6 +33,14 @@ PEOPLE = [
     "renovate[bot]",
 ]
 PATHS = ["core/a.py", "core/x/b.py", "docs/a.md", "src/c.py", "GOVERNANCE.md"]
+# APPROVED twice: approvals are what the policy counts, so draw them more often
+REVIEW_STATES: list[ReviewState] = [
+    "APPROVED",
+    "APPROVED",
+    "CHANGES_REQUESTED",
+    "COMMENTED",
+    "DISMISSED",
+]
 BODIES = [
     "/coi declare",
     "/coi withdraw",
@@ -67,9 +75,7 @@ def pull_requests(
         st.lists(
             st.tuples(
                 st.sampled_from(PEOPLE),
-                st.sampled_from(
-                    ["APPROVED", "APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"]
-                ),
+                st.sampled_from(REVIEW_STATES),
                 st.integers(0, 40),
                 st.booleans(),
             ),
@@ -111,7 +117,7 @@ def pull_requests(
                 id=f"r{i}",
                 author=a,
                 state=s,
-                submitted_at=at(d),  # type: ignore[arg-type]
+                submitted_at=at(d),
                 commit_sha=HEAD if fresh else "o" * 40,
             )
             for i, (a, s, d, fresh) in enumerate(reviews)

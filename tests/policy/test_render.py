@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
 
 from bot.affiliations.loader import MapError
-from bot.policy.facts import MapFile
+from bot.policy.facts import MapFile, PullRequestFacts
 from bot.policy.render import (
     MAX_OUTPUT_CHARS,
+    CheckOutput,
     annotation_batches,
     fit,
     render,
@@ -22,8 +24,11 @@ REF = MapRef(path=".github/affiliations.yml", blob_sha="abc123", source="reposit
 MAP_PATH = ".github/affiliations.yml"
 
 
-def _render(pr, **kwargs):  # type: ignore[no-untyped-def]
-    return render(evaluate(pr, AMAP, now=NOW, map_ref=REF), check_name="COI review", **kwargs)
+def _render(
+    pr: PullRequestFacts, *, requested: Sequence[str] = (), no_candidate: bool = False
+) -> CheckOutput:
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    return render(verdict, check_name="COI review", requested=requested, no_candidate=no_candidate)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,9 @@ def _chosen(pr: PullRequestFacts, verdict: Verdict, *, count: int = 1) -> list[s
     return list(_plan(pr, verdict, count=count).ask)
 
 
-def _candidates(pr, *, load=None, amap=AMAP):  # type: ignore[no-untyped-def]
+def _candidates(
+    pr: PullRequestFacts, *, load: dict[str, int] | None = None, amap: AffiliationMap = AMAP
+) -> tuple[list[str], Verdict]:
     verdict = evaluate(pr, amap, now=NOW, map_ref=REF)
     return reviewer_candidates(pr, amap, verdict, load=load or {}, now=NOW), verdict
 
@@ -204,7 +206,7 @@ def _click(kind: str = "request", *, applied: bool = True) -> CommandOutcome:
     )  # fmt: skip
 
 
-MINOR = {"files": ("docs/a.md",)}  # no review is needed on its own
+MINOR: dict[str, Any] = {"files": ("docs/a.md",)}  # no review is needed on its own
 ASKED_BY_COMMAND = {**MINOR, "comments": (comment("carol", "/coi request"),)}
 
 

@@ -272,7 +272,11 @@ async def test_keys_live_under_the_prefix(redis_server: RedisServer, metrics: Me
         await replica.acquire_pr(PR, "a", 5_000)
         await replica.acquire_singleton("reconciler", "a", 5_000)
         await replica.put_token(42, Secret("ghs"), time.time() + 3600)
-        keys = sorted(key.decode() for key in await replica._client.keys("*"))
+        keys = []
+        for key in await replica._client.keys("*"):
+            assert isinstance(key, bytes)  # the client leaves responses undecoded
+            keys.append(key.decode())
+        keys.sort()
     finally:
         await replica.aclose()
     assert keys == [

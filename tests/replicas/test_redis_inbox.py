@@ -23,9 +23,14 @@ async def other(redis_server: RedisServer) -> AsyncIterator[Coordinator]:
         await replica.aclose()
 
 
-def inbox(coordinator: Coordinator, name: str, **options: float) -> RedisInbox:
+def inbox(coordinator: Coordinator, name: str, *, claim_every_seconds: float = 5.0) -> RedisInbox:
     return RedisInbox(
-        coordinator, consumer=name, maxsize=2, block_ms=50, retry_seconds=0.05, **options
+        coordinator,
+        consumer=name,
+        maxsize=2,
+        block_ms=50,
+        retry_seconds=0.05,
+        claim_every_seconds=claim_every_seconds,
     )
 
 

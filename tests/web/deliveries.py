@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.intents import Intents
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 from bot.settings import Secret, Settings
 from bot.web.signature import sign
 
@@ -78,9 +78,9 @@ class RecordingEvaluate:
     """Stands in for Engine.evaluate: records each call; optionally raises or waits."""
 
     def __init__(self) -> None:
-        self.calls: list[PullRequestRef] = []
+        self.calls: list[WorkRef] = []
 
-    async def __call__(self, ref: PullRequestRef, intents: Intents) -> None:
+    async def __call__(self, ref: WorkRef, intents: Intents) -> None:
         self.calls.append(ref)
 
 

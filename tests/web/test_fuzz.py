@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.intents import Intents
-from bot.pr import PullRequestRef
+from bot.pr import WorkRef
 from bot.web.app import create_app
 from bot.web.signature import sign
 from bot.web.state import INBOX_KEY, METRICS_KEY
@@ -141,13 +141,13 @@ class Target:
     """The real app with recording wiring, served on a loopback port of its own loop."""
 
     def __init__(self) -> None:
-        self.evaluated: list[PullRequestRef] = []
+        self.evaluated: list[WorkRef] = []
         self.swept: list[int] = []
         self.statuses: Counter[int] = Counter()
         self.sent = 0
 
     async def start(self) -> None:
-        async def evaluate(ref: PullRequestRef, intents: Intents) -> None:
+        async def evaluate(ref: WorkRef, intents: Intents) -> None:
             self.evaluated.append(ref)
 
         async def open_pull_requests(installation: int, owner: str, repo: str) -> list[Any]:

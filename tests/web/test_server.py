@@ -28,7 +28,7 @@ def test_serve_runs_the_app_on_the_configured_address(monkeypatch: pytest.Monkey
         seen["app"] = app
         seen.update(options)
 
-    monkeypatch.setattr(server.web, "run_app", run_app)
+    monkeypatch.setattr(web, "run_app", run_app)
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     try:
@@ -39,7 +39,10 @@ def test_serve_runs_the_app_on_the_configured_address(monkeypatch: pytest.Monkey
     assert isinstance(seen["app"], web.Application)
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 9123)
     assert seen["shutdown_timeout"] > 0
-    routes = {(route.method, route.resource.canonical) for route in seen["app"].router.routes()}
+    routes = set()
+    for route in seen["app"].router.routes():
+        assert route.resource is not None
+        routes.add((route.method, route.resource.canonical))
     assert {("POST", "/webhook"), ("GET", "/healthz"), ("GET", "/metrics")} <= routes
 
 

@@ -68,6 +68,11 @@ def opened(reference_dir: Path) -> dict[str, Any]:
     return load_payload(reference_dir, "pull_request/opened.payload.json")
 
 
+def opened_ref(number: int) -> PullRequestRef:
+    """The pull request the `opened` example names, renumbered."""
+    return PullRequestRef(1, "Codertocat", "Hello-World", number)
+
+
 async def post(client: TestClient[Any, web.Application], delivery: Delivery) -> tuple[int, Any]:
     # A stream, not bytes: aiohttp warns on large raw bodies (and warnings are errors here).
     body = io.BytesIO(delivery.body)
@@ -392,11 +397,11 @@ async def test_a_full_scheduler_holds_the_router_back_and_a_full_inbox_is_503(
     assert (status, body["status"]) == (503, "inbox_full")
     assert sent[3].delivery_id not in client.app[LEDGER_KEY]._seen, "free to be redelivered"
     await drain(client)
-    assert [call.number for call in recorder.calls] == [2, 3, 4], "nothing acknowledged is lost"
+    assert recorder.calls == [opened_ref(n) for n in (2, 3, 4)], "nothing acknowledged is lost"
     status, body = await post(client, sent[3])
     assert (status, body["status"]) == (202, "queued"), "a refused delivery is not a duplicate"
     await drain(client)
-    assert [call.number for call in recorder.calls] == [2, 3, 4, 5]
+    assert recorder.calls == [opened_ref(n) for n in (2, 3, 4, 5)]
     assert routed(client, "queued") == 4
 
 
