@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from githubsim.validation import OpenApiRequestValidator, graphql_validator
+from githubsim.validation import OpenApiRequestValidator
 
 from bot.audit import AuditMapInvalid, audit_command
 from bot.dryrun import CheckError
 from githubsim import GitHubSimulator
-from tests.e2e.test_check_report import APP_ID, Clock, mint_token, writes
+from tests.e2e.test_check_report import Clock, mint_token, started_simulator, writes
 
 OWNER, NAME = "acme", "widgets"
 REPO = f"{OWNER}/{NAME}"
@@ -61,22 +60,7 @@ async def sim(
     reference_dir: Path,
     clock: Clock,
 ) -> AsyncIterator[GitHubSimulator]:
-    key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    simulator = GitHubSimulator(
-        app_id=APP_ID,
-        app_public_key_pem=public,
-        webhook_secret="unused: no bot listens",
-        request_validator=rest_validator,
-        graphql_validator=graphql_validator(reference_dir / "graphql" / "schema.graphql"),
-        clock=clock,
-    )
-    await simulator.start()
-    simulator.add_installation(OWNER)
+    simulator = await started_simulator(app_private_key_pem, rest_validator, reference_dir, clock)
     simulator.add_org(OWNER)  # an organization's repository: its owner is no collaborator
     simulator.add_user("alice", email="alice@acme.example")
     simulator.add_user("gus", email="gus@acme.example")  # commits as Acme: the map says Globex

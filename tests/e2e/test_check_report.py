@@ -57,6 +57,25 @@ async def sim(
     reference_dir: Path,
     clock: Clock,
 ) -> AsyncIterator[GitHubSimulator]:
+    simulator = await started_simulator(app_private_key_pem, rest_validator, reference_dir, clock)
+    for login in PEOPLE:
+        simulator.add_user(login, email=f"{login}@{OWNER}.example")
+    simulator.add_repo(OWNER, NAME, files={MAP_PATH: MAP, "README.md": "widgets\n"})
+    for login in PEOPLE[:-1]:
+        simulator.set_permission(REPO, login, "write")
+    yield simulator
+    await simulator.close()
+    assert simulator.violations == [], "requests GitHub would refuse were made"
+
+
+async def started_simulator(
+    app_private_key_pem: str,
+    rest_validator: OpenApiRequestValidator,
+    reference_dir: Path,
+    clock: Clock,
+) -> GitHubSimulator:
+    """A running simulator with the App installed on OWNER and no bot listening: the read-only
+    commands talk to it as they would to GitHub."""
     key = serialization.load_pem_private_key(app_private_key_pem.encode(), password=None)
     public = (
         key.public_key()
@@ -73,14 +92,7 @@ async def sim(
     )
     await simulator.start()
     simulator.add_installation(OWNER)
-    for login in PEOPLE:
-        simulator.add_user(login, email=f"{login}@{OWNER}.example")
-    simulator.add_repo(OWNER, NAME, files={MAP_PATH: MAP, "README.md": "widgets\n"})
-    for login in PEOPLE[:-1]:
-        simulator.set_permission(REPO, login, "write")
-    yield simulator
-    await simulator.close()
-    assert simulator.violations == [], "requests GitHub would refuse were made"
+    return simulator
 
 
 async def mint_token(sim: GitHubSimulator, key: str) -> str:
