@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import shutil
 import socket
 import subprocess
@@ -27,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +34,7 @@ from githubsim.simulator import GitHubSimulator  # noqa: E402
 
 from bot.affiliations.loader import load_map_file  # noqa: E402
 from bot.demo import OWNER, choose_cast, seed_repository  # noqa: E402
-from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key  # noqa: E402
+from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, Door, generate_app_key  # noqa: E402
 
 SECRET = "bench-secret"
 QUIET = {"COI_RECONCILE_MINUTES": "60", "COI_REDELIVER_MINUTES": "60"}
@@ -47,35 +45,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-class Door:
-    """Posts each webhook to the next replica in turn."""
-
-    def __init__(self, targets: list[str]) -> None:
-        self.targets = targets
-        self._turn = itertools.count()
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/webhook", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._session = aiohttp.ClientSession()
-        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/webhook"
-
-    async def close(self) -> None:
-        await self._session.close()
-        await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        headers["Content-Type"] = "application/json"
-        target = self.targets[next(self._turn) % len(self.targets)]
-        async with self._session.post(target, data=body, headers=headers) as response:
-            return web.Response(status=response.status)
 
 
 async def metric(session: aiohttp.ClientSession, url: str, name: str) -> float:
@@ -124,7 +93,7 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
         BotProcess(sim, private_key_pem=private_pem, webhook_secret=SECRET, env=env)
         for _ in range(replicas)
     ]
-    door = Door([])
+    door = Door()
     try:
         await asyncio.gather(*(bot.start(healthy_within=120) for bot in bots))
         door.targets = [f"{bot.url}/webhook" for bot in bots]

@@ -9,11 +9,13 @@ environment only, so it is imported where a stage is built, never when this modu
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -264,3 +266,39 @@ def _free_port() -> int:
 
 
 _ROOT = Path(__file__).resolve().parents[1]
+
+
+class Door:
+    """A load balancer in front of replicas: posts each webhook to the next one in turn and
+    answers with that replica's status (502 when it is gone, as GitHub would record)."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.statuses: Counter[int] = Counter()
+        self._turn = itertools.count()
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/webhook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._session = aiohttp.ClientSession()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/webhook"
+
+    async def close(self) -> None:
+        await self._session.close()
+        await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+        headers["Content-Type"] = "application/json"
+        target = self.targets[next(self._turn) % len(self.targets)]
+        try:
+            async with self._session.post(target, data=body, headers=headers) as response:
+                status = response.status
+        except aiohttp.ClientError:
+            status = 502  # a killed replica: GitHub would record a failed delivery
+        self.statuses[status] += 1
+        return web.Response(status=status)

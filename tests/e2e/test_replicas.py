@@ -8,10 +8,8 @@ own gate, which a test can close to hold that replica in the middle of an evalua
 from __future__ import annotations
 
 import asyncio
-import itertools
 import shutil
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -23,48 +21,13 @@ from githubsim.simulator import GitHubSimulator
 from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
 from bot.replicas.lease import DEFAULT_TTL_MS
-from bot.stage import APP_ID, BotProcess, generate_app_key
+from bot.stage import APP_ID, BotProcess, Door, generate_app_key
 from tests.e2e.conftest import MAP, REPO, seed_simulator
 from tests.replicas.conftest import RedisServer
 
 SECRET = "replicas-secret"
 CONVERGE_SECONDS = 30.0
 QUIET = {"COI_RECONCILE_MINUTES": "60", "COI_REDELIVER_MINUTES": "60"}
-
-
-class Door:
-    """Posts each webhook to the next replica in turn; answers with that replica's status."""
-
-    def __init__(self) -> None:
-        self.targets: list[str] = []
-        self.statuses: Counter[int] = Counter()
-        self._turn = itertools.count()
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/webhook", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._session = aiohttp.ClientSession()
-        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/webhook"
-
-    async def close(self) -> None:
-        await self._session.close()
-        await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        headers["Content-Type"] = "application/json"
-        target = self.targets[next(self._turn) % len(self.targets)]
-        try:
-            async with self._session.post(target, data=body, headers=headers) as response:
-                status = response.status
-        except aiohttp.ClientError:
-            status = 502  # a killed replica: GitHub would record a failed delivery
-        self.statuses[status] += 1
-        return web.Response(status=status)
 
 
 class GraphQLGate:
