@@ -22,7 +22,7 @@ import orjson
 from aiohttp import web
 from gidgethub import routing, sansio
 
-from bot.handlers import router
+from bot.handlers import payload, router
 from bot.intents import ButtonClick, CommentEdit
 from bot.logs import log_context
 from bot.metrics import Metrics
@@ -270,12 +270,9 @@ class DeliveryRouter:
     async def route(self, delivery: RawDelivery) -> None:
         """Parse one delivery and hand what its handlers decide to the scheduler."""
         try:
-            data = orjson.loads(delivery.body)
-        except orjson.JSONDecodeError as error:
-            self._malformed(delivery, f"not JSON: {error}")
-            return
-        if not isinstance(data, dict):
-            self._malformed(delivery, "the body is not a JSON object")
+            data = payload.parse(delivery.body)
+        except payload.Malformed as error:
+            self._malformed(delivery, str(error))
             return
         action = data.get("action")
         action = action if isinstance(action, str) else ""
@@ -289,7 +286,7 @@ class DeliveryRouter:
         ):
             await self._dispatch(delivery, data, action)
 
-    async def _dispatch(self, delivery: RawDelivery, data: dict[str, Any], action: str) -> None:
+    async def _dispatch(self, delivery: RawDelivery, data: Mapping[str, Any], action: str) -> None:
         scheduling = DeliveryScheduling(self._scheduler)
         event = sansio.Event(data, event=delivery.event, delivery_id=delivery.delivery_id)
         try:
