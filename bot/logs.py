@@ -10,19 +10,21 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
+from types import MappingProxyType
 from typing import IO, Any
 
 import orjson
 
 CONTEXT_FIELDS = ("delivery", "event", "action", "repository", "pr")
+_KNOWN_FIELDS = frozenset(CONTEXT_FIELDS)
 
-_context: dict[str, ContextVar[str | int | None]] = {
-    name: ContextVar(f"coi_log_{name}", default=None) for name in CONTEXT_FIELDS
-}
-_context_items = tuple(_context.items())
+# One variable for all fields: entering a context costs one set, not one per field (it runs
+# twice per webhook delivery).
+_context: ContextVar[Mapping[str, str | int | None]] = ContextVar(
+    "coi_log_context", default=MappingProxyType({})
+)
 
 # Attributes every LogRecord has; anything else came from `extra=` and is logged as a field.
 _RECORD_ATTRIBUTES = frozenset(
@@ -30,27 +32,31 @@ _RECORD_ATTRIBUTES = frozenset(
 )
 
 
-@contextmanager
-def log_context(**fields: str | int | None) -> Iterator[None]:
-    """Attach fields (a subset of CONTEXT_FIELDS) to every line logged inside the block."""
-    unknown = set(fields) - set(CONTEXT_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown log context field(s): {', '.join(sorted(unknown))}")
-    tokens: list[tuple[ContextVar[str | int | None], Token[str | int | None]]] = []
-    for name, value in fields.items():
-        variable = _context[name]
-        tokens.append((variable, variable.set(value)))
-    try:
-        yield
-    finally:
-        for variable, token in reversed(tokens):
-            variable.reset(token)
+class log_context:
+    """Attach fields (a subset of CONTEXT_FIELDS) to every line logged inside the block; a field
+    given as None hides the enclosing block's value."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: str | int | None) -> None:
+        if not _KNOWN_FIELDS.issuperset(fields):
+            unknown = ", ".join(sorted(set(fields) - _KNOWN_FIELDS))
+            raise ValueError(f"unknown log context field(s): {unknown}")
+        self._fields = fields
+        self._token: Token[Mapping[str, str | int | None]] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _context.set({**_context.get(), **self._fields})
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _context.reset(self._token)
+            self._token = None
 
 
 def current_context() -> dict[str, str | int]:
-    return {
-        name: value for name, variable in _context_items if (value := variable.get()) is not None
-    }
+    fields = _context.get()
+    return {name: value for name in CONTEXT_FIELDS if (value := fields.get(name)) is not None}
 
 
 def _json_default(value: object) -> str:
