@@ -29,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.intents import ButtonClick, CommentEdit, Intents
+from bot.intents import NO_INTENTS, ButtonClick, CommentEdit, Intents
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef, WorkRef
@@ -119,13 +120,20 @@ class Scheduler:
         self._stop_grace = stop_grace_seconds
         self._metrics = metrics
         self._pending: dict[WorkRef, _Pending] = {}
+        # Read when scraped: setting it on every change cost the webhook path a lock per event.
+        metrics.queue_depth.set_function(lambda: len(self._pending))
         # (deadline, sequence, ref); entries whose sequence no longer matches are stale.
         self._heap: list[tuple[float, int, WorkRef]] = []
         self._sequence = 0
         self._running: set[WorkRef] = set()
         # Pending refs found due while their previous evaluation still runs.
         self._parked: set[WorkRef] = set()
-        self._wakeup = asyncio.Event()
+        # Workers with nothing to do: one watches the next deadline, the others wait to be
+        # woken. A change wakes one of them, never all (eight idle workers woken per event cost
+        # the webhook path more than routing the event).
+        self._watcher: asyncio.Future[None] | None = None
+        self._watched_deadline = 0.0
+        self._sleepers: deque[asyncio.Future[None]] = deque()
         self._idle = asyncio.Event()
         self._idle.set()
         self._workers: list[asyncio.Task[None]] = []
@@ -172,7 +180,7 @@ class Scheduler:
         self._heap.clear()
         self._parked.clear()
         self._taken_intents.clear()
-        self._changed()
+        self._settled()
         if abandoned:
             log.warning(
                 "stopped with %d pull requests not evaluated: the reconciler repairs them at the"
@@ -272,13 +280,30 @@ class Scheduler:
         for ref, entry in self._pending.items():
             entry.deadline = min(entry.deadline, now)
             self._push(ref, entry)
-        self._wakeup.set()
+        while self._wake_one():
+            pass
 
     def _changed(self) -> None:
-        self._metrics.queue_depth.set(len(self._pending))
-        self._wakeup.set()
+        """An entry was queued or moved: one idle worker looks at the heap again."""
+        self._wake_one()
+        self._settled()
+
+    def _settled(self) -> None:
         if self._is_idle():
             self._idle.set()
+
+    def _wake_one(self) -> bool:
+        """Wake the watcher (a deadline may have moved) or else one sleeping worker; False when
+        every worker is busy (each looks at the heap again when it is done)."""
+        if self._watcher is not None and not self._watcher.done():
+            self._watcher.set_result(None)
+            return True
+        while self._sleepers:
+            sleeper = self._sleepers.popleft()
+            if not sleeper.done():
+                sleeper.set_result(None)
+                return True
+        return False
 
     def _is_idle(self) -> bool:
         return not self._pending and not self._running and not self._sweeps
@@ -287,7 +312,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            timeout: float | None = None
+            next_deadline: float | None = None
             while self._heap:
                 deadline, sequence, ref = self._heap[0]
                 entry = self._pending.get(ref)
@@ -302,17 +327,34 @@ class Scheduler:
                     if taken.has_intents:
                         self._taken_intents[ref] = taken
                     self._running.add(ref)
-                    self._changed()
+                    if self._heap:
+                        self._wake_one()  # the rest is another worker's, due or to watch
                     return ref
                 else:
-                    timeout = deadline - now
+                    next_deadline = deadline
                     break
-            self._wakeup.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._wakeup.wait()
-            except TimeoutError:
-                pass
+            await self._sleep(loop, next_deadline)
+
+    async def _sleep(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> None:
+        """Until woken, or until the next deadline for the one worker that watches it."""
+        woken: asyncio.Future[None] = loop.create_future()
+        watcher = self._watcher
+        watched = watcher is not None and not watcher.done()
+        if deadline is None or (watched and deadline >= self._watched_deadline):
+            self._sleepers.append(woken)
+            await woken
+            return
+        if watcher is not None and watched:
+            watcher.set_result(None)  # an earlier deadline: this worker watches it instead
+        self._watcher, self._watched_deadline = woken, deadline
+        try:
+            async with asyncio.timeout_at(deadline):
+                await woken
+        except TimeoutError:
+            pass
+        finally:
+            if self._watcher is woken:
+                self._watcher = None
 
     async def _work(self) -> None:
         while True:
@@ -325,8 +367,8 @@ class Scheduler:
                     self._parked.discard(ref)
                     entry = self._pending.get(ref)
                     if entry is not None:
-                        self._push(ref, entry)
-                self._changed()
+                        self._push(ref, entry)  # this worker looks at the heap next
+                self._settled()
 
     async def _run(self, ref: WorkRef) -> None:
         number = ref.number if isinstance(ref, PullRequestRef) else None
@@ -335,7 +377,7 @@ class Scheduler:
             intents = (
                 Intents(clicks=tuple(taken.clicks), edits=tuple(taken.edits.values()))
                 if taken is not None
-                else Intents()
+                else NO_INTENTS
             )
             try:
                 await self._evaluate(ref, intents)
@@ -359,7 +401,7 @@ class Scheduler:
 
     def _sweep_done(self, task: asyncio.Task[None]) -> None:
         self._sweeps.discard(task)
-        self._changed()
+        self._settled()
 
     async def _sweep_repository(self, installation_id: int, owner: str, repo: str) -> None:
         with log_context(repository=f"{owner}/{repo}"):

@@ -255,6 +255,30 @@ async def test_different_prs_run_concurrently() -> None:
     assert arrived == 4
 
 
+async def test_an_earlier_deadline_found_by_a_busy_worker_is_kept_while_another_is_watched() -> (
+    None
+):
+    """Workers sleep until woken; one of them watches the next deadline. A trailing entry put
+    back by the worker that ends its PR's evaluation can be due before the watched one: it is
+    evaluated at its own deadline, not at the later one."""
+    gate = Gate()
+    async with make(gate, workers=2, coalesce_seconds=0.2, trailing_seconds=0.2) as scheduler:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        scheduler.schedule(pr(1))
+        await gate.started.wait()  # pr 1 runs from 0.2 s, held
+        scheduler.schedule(pr(1))  # its trailing entry: due 0.2 s later, parked meanwhile
+        due = loop.time() + 0.2
+        await asyncio.sleep(0.15)
+        scheduler.schedule(pr(2))  # due 0.2 s later, after pr 1's entry: the one watched
+        await asyncio.sleep(0.01)
+        gate.release.set()
+        await scheduler.drain()
+    assert gate.calls == [pr(1), pr(1), pr(2)]
+    assert gate.started_at[1] - due < 0.1, "it waited for pr 2's later deadline"
+    assert gate.started_at[1] - start > 0.35
+
+
 async def test_workers_bound_the_concurrency() -> None:
     recorder = Recorder(hold=0.01)
     peak = 0
@@ -311,7 +335,7 @@ async def test_a_full_queue_refuses_new_prs_but_coalesces_known_ones() -> None:
     assert not scheduler.schedule(pr(3))
     assert scheduler.schedule(pr(1)), "a PR already pending is coalesced, not refused"
     assert scheduler.depth == 2
-    assert metrics.queue_depth._value.get() == 2
+    assert metrics.registry.get_sample_value("coi_queue_depth") == 2
 
 
 async def test_stop_finishes_what_runs_and_evaluates_what_is_pending(
