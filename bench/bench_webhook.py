@@ -1,6 +1,6 @@
 """Webhook acknowledgement throughput, latency and resident memory of the real app, against a floor.
 
-    uv run python bench/bench_webhook.py [--deliveries 10000] [--concurrency 200]
+    uv run python bench/bench_webhook.py [--deliveries 10000] [--rounds 3] [--concurrency 200]
 
 The server runs in its own process (the production app from `create_app`, with a no-op evaluate
 so that only the webhook path is measured) on a loopback port; this process plays GitHub:
@@ -13,7 +13,11 @@ Then, under the same load in the same run, the floor: a bare aiohttp handler tha
 body, checks its signature and answers 202. No webhook server on aiohttp can ack faster than
 that on this machine, so the ratio of the two says how much of the cost is the bot's own. The
 targets are those ratios (the machine's own speed cancels out): at `--concurrency` in flight, the
-bot's throughput at least 0.8x the floor's and its p99 at most 1.5x the floor's.
+bot's throughput at least 0.8x the floor's and its p99 at most 1.5x the floor's. Both servers stay
+up and the rounds alternate between them, so that a slower minute of a shared machine slows
+both; medians are compared. Beside each rate, the server's CPU time per delivery (/proc): in a
+closed loop that saturates one core, throughput is the inverse of that cost, and the bot's
+includes routing each delivery after its ack.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from bot.logs import configure_logging  # noqa: E402
 from bot.pr import WorkRef  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
 from bot.web.app import create_app  # noqa: E402
+from bot.web.server import run  # noqa: E402
 from bot.web.signature import SIGNATURE_HEADER, sign, signature_matches  # noqa: E402
 
 SECRET = "bench secret"
@@ -61,7 +66,8 @@ def free_port() -> int:
 
 
 def serve(port: int) -> None:
-    """The server process: the real app, a no-op evaluate, JSON logs written to /dev/null."""
+    """The server process: the real app run as `coi-bot serve` runs it, a no-op evaluate, JSON
+    logs written to /dev/null."""
 
     async def evaluate(ref: WorkRef, intents: Intents) -> None:
         return None
@@ -74,13 +80,7 @@ def serve(port: int) -> None:
         port=port,
     )
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
-    web.run_app(
-        create_app(settings, evaluate=evaluate),
-        host="127.0.0.1",
-        port=port,
-        access_log=None,
-        print=None,
-    )
+    run(create_app(settings, evaluate=evaluate), host="127.0.0.1", port=port)
 
 
 def serve_floor(port: int) -> None:
@@ -95,7 +95,7 @@ def serve_floor(port: int) -> None:
 
     floor = web.Application()
     floor.router.add_post("/webhook", acknowledge)
-    web.run_app(floor, host="127.0.0.1", port=port, access_log=None, print=None)
+    run(floor, host="127.0.0.1", port=port)  # as the bot runs: only the handler differs
 
 
 def bodies() -> list[bytes]:
@@ -194,40 +194,66 @@ def resident_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS in /proc: this benchmark needs Linux")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def start(mode: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    return subprocess.Popen([sys.executable, __file__, mode, str(port)], cwd=ROOT), port
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
-
-
-def saturate(
-    port: int, *, deliveries: int, concurrency: int
-) -> tuple[list[float], dict[int, int], float]:
-    """Latencies, statuses and deliveries per second with `concurrency` always in flight."""
-    asyncio.run(play(port, deliveries=500, concurrency=concurrency))  # warm-up, not counted
-    started = time.perf_counter()
-    latencies, statuses = asyncio.run(play(port, deliveries=deliveries, concurrency=concurrency))
-    return latencies, statuses, len(latencies) / (time.perf_counter() - started)
 
 
 def ms(values: list[float], fraction: float) -> float:
     return percentile(values, fraction) * 1000
 
 
+class Server:
+    """One server process (`--serve` or `--serve-floor`) and what its rounds measured."""
+
+    def __init__(self, mode: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, __file__, mode, str(self.port)], cwd=ROOT)
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.rates: list[float] = []
+        self.cpu_per_delivery: list[float] = []
+
+    def saturate(self, *, deliveries: int, concurrency: int) -> None:
+        """One round with `concurrency` always in flight: its rate and the server's CPU."""
+        used = cpu_seconds(self.process.pid)
+        started = time.perf_counter()
+        latencies, statuses = asyncio.run(
+            play(self.port, deliveries=deliveries, concurrency=concurrency)
+        )
+        self.rates.append(len(latencies) / (time.perf_counter() - started))
+        time.sleep(0.5)  # the bot routes what it acknowledged last: part of each delivery's cost
+        self.cpu_per_delivery.append((cpu_seconds(self.process.pid) - used) / len(latencies))
+        self.latencies.extend(latencies)
+        for status, count in statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+    def summary(self, name: str) -> str:
+        return (
+            f"{name}: statuses {dict(sorted(self.statuses.items()))}; "
+            f"{statistics.median(self.rates):.0f} per second (median of {len(self.rates)} rounds: "
+            f"{', '.join(f'{rate:.0f}' for rate in self.rates)}); "
+            f"p50 {ms(self.latencies, 0.5):.2f} ms, p99 {ms(self.latencies, 0.99):.2f} ms; "
+            f"server CPU {statistics.median(self.cpu_per_delivery) * 1e6:.0f} us per delivery"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument("--deliveries", type=int, default=10_000, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=200)
     args = parser.parse_args()
     if args.serve:
@@ -236,44 +262,37 @@ def main() -> int:
     if args.serve_floor:
         serve_floor(args.serve_floor)
         return 0
-    server, port = start("--serve")
+    bot, floor = Server("--serve"), Server("--serve-floor")
     try:
+        asyncio.run(wait_until_up(bot.port))
+        asyncio.run(wait_until_up(floor.port))
         # Lower concurrencies first: where the ack latency comes from (queueing, not handling).
         for concurrency in (1, 10, 50):
-            latencies, _ = asyncio.run(play(port, deliveries=1000, concurrency=concurrency))
+            latencies, _ = asyncio.run(play(bot.port, deliveries=1000, concurrency=concurrency))
             print(
                 f"{concurrency:>3} in flight: p50 {ms(latencies, 0.5):6.2f} ms, "
                 f"p99 {ms(latencies, 0.99):6.2f} ms"
             )
-        latencies, statuses, rate = saturate(
-            port, deliveries=args.deliveries, concurrency=args.concurrency
-        )
-        time.sleep(1.0)  # let the coalesced evaluations run before reading memory
-        rss = resident_mb(server.pid)
-        total = 3 * 1000 + 500 + args.deliveries
+        for server in (bot, floor):  # warm-up, not counted
+            asyncio.run(play(server.port, deliveries=500, concurrency=args.concurrency))
+        # Rounds alternate between the two, so that a slower minute of a shared machine
+        # slows both alike; the medians are compared.
+        for _ in range(args.rounds):
+            for server in (bot, floor):
+                server.saturate(deliveries=args.deliveries, concurrency=args.concurrency)
+        rss = resident_mb(bot.process.pid)
+        total = 3 * 1000 + 500 + args.rounds * args.deliveries
     finally:
-        stop(server)
-    floor_server, floor_port = start("--serve-floor")
-    try:
-        floor, floor_statuses, floor_rate = saturate(
-            floor_port, deliveries=args.deliveries, concurrency=args.concurrency
-        )
-    finally:
-        stop(floor_server)
-    p99 = ms(latencies, 0.99)
-    print(f"{args.concurrency} in flight: {len(latencies)} signed pull_request deliveries")
-    print(f"statuses: {dict(sorted(statuses.items()))}; {rate:.0f} per second")
-    mean = statistics.fmean(latencies) * 1000
-    print(f"ack latency p50: {ms(latencies, 0.5):.2f} ms; mean {mean:.2f} ms")
-    print(f"ack latency p99: {p99:.2f} ms")
+        bot.stop()
+        floor.stop()
+    print(f"{args.concurrency} in flight, {args.rounds} rounds of {args.deliveries} deliveries")
+    print(bot.summary("bot"))
+    print(floor.summary("floor, bare aiohttp (read, verify, 202)"))
+    rate, floor_rate = statistics.median(bot.rates), statistics.median(floor.rates)
     # Little's law: with N deliveries always in flight, latency = N / throughput.
-    print(f"  (queueing bound at this rate: {args.concurrency / rate * 1000:.1f} ms)")
-    print(
-        f"floor, bare aiohttp (read, verify, 202) under the same load: "
-        f"statuses {dict(sorted(floor_statuses.items()))}; {floor_rate:.0f} per second; "
-        f"p50 {ms(floor, 0.5):.2f} ms, p99 {ms(floor, 0.99):.2f} ms"
-    )
-    throughput_ratio, p99_ratio = rate / floor_rate, p99 / ms(floor, 0.99)
+    print(f"  (queueing bound at the bot's rate: {args.concurrency / rate * 1000:.1f} ms)")
+    throughput_ratio = rate / floor_rate
+    p99_ratio = ms(bot.latencies, 0.99) / ms(floor.latencies, 0.99)
     verdict = "PASS" if throughput_ratio >= THROUGHPUT_RATIO_TARGET else "FAIL"
     print(
         f"  bot / floor: throughput {throughput_ratio:.2f}x "
@@ -281,6 +300,8 @@ def main() -> int:
     )
     verdict = "PASS" if p99_ratio <= P99_RATIO_TARGET else "FAIL"
     print(f"  bot / floor: p99 {p99_ratio:.2f}x (target <= {P99_RATIO_TARGET}x) {verdict}")
+    cpu_ratio = statistics.median(bot.cpu_per_delivery) / statistics.median(floor.cpu_per_delivery)
+    print(f"  bot / floor: server CPU per delivery {cpu_ratio:.2f}x (routing included)")
     verdict = "PASS" if rss < RSS_TARGET_MB else "FAIL"
     print(
         f"server resident memory after {total} deliveries: {rss:.1f} MB "
