@@ -19,8 +19,15 @@ from datetime import UTC, datetime
 from githubsim.simulator import GitHubSimulator
 
 from bot.affiliations.loader import load_map_file
-from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
+from bot.demo import OWNER, choose_cast, seed_repository
+from bot.stage import (
+    APP_ID,
+    BUNDLED_MAP,
+    BotProcess,
+    generate_app_key,
+    labeled_payload,
+    open_reviewed_pulls,
+)
 
 TARGET_PER_SECOND = 100.0
 SECRET = "bench-secret"
@@ -42,31 +49,15 @@ async def run(prs: int, workers: int) -> tuple[float, int]:
     try:
         await bot.start()
         repo_name = seed_repository(sim, loaded.map, install=False)
-        numbers = []
-        for i in range(prs + 1):  # the App is not installed yet: nothing is announced
-            number = await sim.open_pull_request(
-                repo_name,
-                author=cast.author,
-                title=f"Change {i}",
-                files={f"st2common/st2common/mod{i}.py": "x = 1\n" * (i % 40 + 1)},
-            )
-            await sim.submit_review(repo_name, number, reviewer=cast.colleague)
-            numbers.append(number)
+        numbers = await open_reviewed_pulls(  # the App is not installed yet: nothing announced
+            sim, repo_name, author=cast.author, reviewer=cast.colleague, count=prs + 1
+        )
         installation = sim.add_installation(OWNER)
-        repo = sim.find_repo(OWNER, REPO)
-        assert repo is not None
 
         def payload(number: int) -> dict[str, object]:
-            pull = sim.pull(repo_name, number)
-            return {
-                "action": "labeled",
-                "number": number,
-                "label": {"name": "bench"},
-                "pull_request": sim.pull_json(repo, pull),
-                "repository": sim.repo_json(repo),
-                "installation": {"id": installation},
-                "sender": {"login": cast.author},
-            }
+            return labeled_payload(
+                sim, repo_name, number, installation=installation, sender=cast.author
+            )
 
         # A running bot holds its token and map, and GitHub has no cold start (the simulator
         # builds GitHub's schema on its first GraphQL request): judge one PR before the clock.

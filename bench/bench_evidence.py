@@ -27,8 +27,15 @@ from githubsim.simulator import GitHubSimulator
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_file
-from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
+from bot.demo import OWNER, choose_cast, seed_repository
+from bot.stage import (
+    APP_ID,
+    BUNDLED_MAP,
+    BotProcess,
+    generate_app_key,
+    labeled_payload,
+    open_reviewed_pulls,
+)
 
 SECRET = "bench-secret"
 TIME_TOLERANCE = 0.10
@@ -76,30 +83,15 @@ async def run(evidence: str, map_path: Path, prs: int, workers: int) -> tuple[fl
         repo_name = seed_repository(sim, loaded.map, install=False)
         if evidence != "ignore":
             show_profiles(sim, loaded.map, cast.colleague, today)
-        numbers = []
-        for i in range(prs + 1):  # the App is not installed yet: nothing is announced
-            number = await sim.open_pull_request(
-                repo_name,
-                author=cast.author,
-                title=f"Change {i}",
-                files={f"st2common/st2common/mod{i}.py": "x = 1\n" * (i % 40 + 1)},
-            )
-            await sim.submit_review(repo_name, number, reviewer=cast.colleague)
-            numbers.append(number)
+        numbers = await open_reviewed_pulls(  # the App is not installed yet: nothing announced
+            sim, repo_name, author=cast.author, reviewer=cast.colleague, count=prs + 1
+        )
         installation = sim.add_installation(OWNER)
-        repo = sim.find_repo(OWNER, REPO)
-        assert repo is not None
 
         def payload(number: int) -> dict[str, object]:
-            return {
-                "action": "labeled",
-                "number": number,
-                "label": {"name": "bench"},
-                "pull_request": sim.pull_json(repo, sim.pull(repo_name, number)),
-                "repository": sim.repo_json(repo),
-                "installation": {"id": installation},
-                "sender": {"login": cast.author},
-            }
+            return labeled_payload(
+                sim, repo_name, number, installation=installation, sender=cast.author
+            )
 
         warm_up = numbers.pop(0)  # token, map and the simulator's schema, before the clock
         assert await sim.deliver("pull_request", payload(warm_up)) == 202

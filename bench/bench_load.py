@@ -27,8 +27,14 @@ import aiohttp
 from githubsim.simulator import GitHubSimulator
 
 from bot.affiliations.loader import load_map_file
-from bot.demo import OWNER, REPO, choose_cast, seed_repository
-from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, generate_app_key
+from bot.demo import OWNER, choose_cast, seed_repository
+from bot.stage import (
+    APP_ID,
+    BUNDLED_MAP,
+    BotProcess,
+    generate_app_key,
+    labeled_payload,
+)
 
 SECRET = "bench-secret"
 ACK_P99_TARGET_MS = 50.0
@@ -143,19 +149,11 @@ async def run(seconds: float, rate: float, prs: int) -> bool:
                 break
             await asyncio.sleep(0.05)
         installation = sim.add_installation(OWNER)
-        repo = sim.find_repo(OWNER, REPO)
-        assert repo is not None
         bodies = []
         for number in numbers:
-            payload = {
-                "action": "labeled",
-                "number": number,
-                "label": {"name": "load"},
-                "pull_request": sim.pull_json(repo, sim.pull(repo_name, number)),
-                "repository": sim.repo_json(repo),
-                "installation": {"id": installation},
-                "sender": {"login": cast.author},
-            }
+            payload = labeled_payload(
+                sim, repo_name, number, installation=installation, sender=cast.author, label="load"
+            )
             body = json.dumps(payload).encode()
             bodies.append((body, sim.sign(body)))
 

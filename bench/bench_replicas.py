@@ -34,7 +34,15 @@ from githubsim.simulator import GitHubSimulator  # noqa: E402
 
 from bot.affiliations.loader import load_map_file  # noqa: E402
 from bot.demo import OWNER, choose_cast, seed_repository  # noqa: E402
-from bot.stage import APP_ID, BUNDLED_MAP, BotProcess, Door, generate_app_key  # noqa: E402
+from bot.stage import (  # noqa: E402
+    APP_ID,
+    BUNDLED_MAP,
+    BotProcess,
+    Door,
+    generate_app_key,
+    labeled_payload,
+    open_reviewed_pulls,
+)
 
 SECRET = "bench-secret"
 QUIET = {"COI_RECONCILE_MINUTES": "60", "COI_REDELIVER_MINUTES": "60"}
@@ -99,32 +107,16 @@ async def run(replicas: int, prs: int, workers: int, redis_url: str) -> tuple[fl
         door.targets = [f"{bot.url}/webhook" for bot in bots]
         sim.webhook_url = None  # the PRs exist before the App is installed: nothing announced
         repo_name = seed_repository(sim, loaded.map, install=False)
-        numbers = []
-        for i in range(prs + 1):
-            number = await sim.open_pull_request(
-                repo_name,
-                author=cast.author,
-                title=f"Change {i}",
-                files={f"st2common/st2common/mod{i}.py": "x = 1\n" * (i % 40 + 1)},
-            )
-            await sim.submit_review(repo_name, number, reviewer=cast.colleague)
-            numbers.append(number)
+        numbers = await open_reviewed_pulls(
+            sim, repo_name, author=cast.author, reviewer=cast.colleague, count=prs + 1
+        )
         installation = sim.add_installation(OWNER)
-        repo = sim.find_repo(OWNER, repo_name.split("/")[1])
-        assert repo is not None
         sim.webhook_url = await door.start()
 
         def payload(number: int) -> dict[str, object]:
-            pull = sim.pull(repo_name, number)
-            return {
-                "action": "labeled",
-                "number": number,
-                "label": {"name": "bench"},
-                "pull_request": sim.pull_json(repo, pull),
-                "repository": sim.repo_json(repo),
-                "installation": {"id": installation},
-                "sender": {"login": cast.author},
-            }
+            return labeled_payload(
+                sim, repo_name, number, installation=installation, sender=cast.author
+            )
 
         # Every replica warms its token and map before the clock: one PR each.
         warm = [numbers.pop(0) for _ in range(1)]

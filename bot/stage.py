@@ -53,6 +53,48 @@ def generate_app_key() -> tuple[str, str]:
     return private, public
 
 
+async def open_reviewed_pulls(
+    sim: GitHubSimulator, repo_name: str, *, author: str, reviewer: str, count: int
+) -> list[int]:
+    """`count` PRs by `author`, each changing a file of its own, each approved by `reviewer`."""
+    numbers = []
+    for index in range(count):
+        number = await sim.open_pull_request(
+            repo_name,
+            author=author,
+            title=f"Change {index}",
+            files={f"st2common/st2common/mod{index}.py": "x = 1\n" * (index % 40 + 1)},
+        )
+        await sim.submit_review(repo_name, number, reviewer=reviewer)
+        numbers.append(number)
+    return numbers
+
+
+def labeled_payload(
+    sim: GitHubSimulator,
+    repo_name: str,
+    number: int,
+    *,
+    installation: int,
+    sender: str,
+    label: str = "bench",
+) -> dict[str, object]:
+    """A `pull_request` `labeled` payload for one PR as GitHub sends it: the cheapest event that
+    has the bot evaluate that PR (the benchmarks' unit of work)."""
+    repo = sim.find_repo(*repo_name.split("/", 1))
+    if repo is None:
+        raise ValueError(f"the simulator has no repository {repo_name}")
+    return {
+        "action": "labeled",
+        "number": number,
+        "label": {"name": label},
+        "pull_request": sim.pull_json(repo, sim.pull(repo_name, number)),
+        "repository": sim.repo_json(repo),
+        "installation": {"id": installation},
+        "sender": {"login": sender},
+    }
+
+
 class Stage:
     """Boots the simulator and the bot on free loopback ports; `async with Stage() as stage`."""
 
