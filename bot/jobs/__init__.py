@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from bot.github.auth import GitHubApp
 from bot.github.map_source import MapSource
 from bot.jobs.reconciler import Reconciler, Schedule
-from bot.jobs.redelivery import Redeliverer
+from bot.jobs.redelivery import Faults, Redeliverer
 from bot.metrics import Metrics
 from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
 from bot.settings import Settings
@@ -45,7 +45,7 @@ async def background_jobs(
     schedule: Schedule,
     metrics: Metrics,
     *,
-    failed_after_ack: Collection[str] = frozenset(),
+    failed_after_ack: Faults | None = None,
     coordinator: Coordinator | None = None,
     ttl_ms: int = SINGLETON_TTL_MS,
 ) -> AsyncIterator[None]:
@@ -115,7 +115,7 @@ def _start_jobs(
     settings: Settings,
     schedule: Schedule,
     metrics: Metrics,
-    failed_after_ack: Collection[str],
+    failed_after_ack: Faults | None,
 ) -> list[asyncio.Task[None]]:
     tasks: list[asyncio.Task[None]] = []
     if settings.reconcile_minutes > 0:

@@ -11,7 +11,9 @@ process already asked for is asked again at most `max_attempts` times in all, an
 `cooldown_seconds` of the last ask (its attempt may still be in flight, listed as failed).
 
 GUIDs in `failed_after_ack` were answered 202 and then failed in a handler (a bug): GitHub lists
-them as successes, so they are asked again by that set, with the same caps.
+them as successes, so they are asked again by that set, with the same caps. With several
+replicas the set is shared (bot.web.state.FailedAfterAck): this job runs on one replica, and it
+asks again for the faults of them all.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import gidgethub
 import gidgethub.abc
@@ -79,6 +81,16 @@ def needs_redelivery(attempts: list[DeliveryAttempt]) -> DeliveryAttempt | None:
     return latest
 
 
+class Faults(Protocol):
+    """Delivery IDs answered 202 whose handler then failed (bot.web.state.FailedAfterAck)."""
+
+    async def to_ask(self) -> Collection[str]:
+        """The IDs to ask GitHub for again."""
+
+    async def asked(self, delivery_id: str) -> None:
+        """GitHub was asked for `delivery_id` again (or refused for good)."""
+
+
 @dataclass(slots=True)
 class LookReport:
     read: int = 0
@@ -99,7 +111,7 @@ class Redeliverer:
         max_attempts: int = 3,
         cooldown_seconds: float = 600.0,
         clock: Clock = time.time,
-        failed_after_ack: Collection[str] = frozenset(),
+        failed_after_ack: Faults | None = None,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
@@ -146,13 +158,18 @@ class Redeliverer:
             report.read += 1
             newest = attempt.id if newest is None else max(newest, attempt.id)
             by_guid.setdefault(attempt.guid, []).append(attempt)
-        for guid, target in self._targets(by_guid):
+        faults: Collection[str] = ()
+        if self._failed_after_ack is not None:  # not its truth: an empty local set is falsy
+            faults = frozenset(await self._failed_after_ack.to_ask())
+        for guid, target in self._targets(by_guid, faults):
             if not self._may_ask(guid):
                 continue
             if len(report.redelivered) >= self._max_per_cycle:
                 report.outcome = "bounded"
                 break
             await self._redeliver(target, report)
+            if guid in faults and self._failed_after_ack is not None:
+                await self._failed_after_ack.asked(guid)
         if report.outcome == "complete" and newest is not None:
             # Bounded: keep the mark, so that the next look reads the skipped ones again.
             self._newest_seen = newest
@@ -165,7 +182,7 @@ class Redeliverer:
         return report
 
     def _targets(
-        self, by_guid: dict[str, list[DeliveryAttempt]]
+        self, by_guid: dict[str, list[DeliveryAttempt]], faults: Collection[str]
     ) -> list[tuple[str, DeliveryAttempt]]:
         """(GUID, attempt to redeliver): failed ones, then ones that failed after our 202."""
         for guid, attempts in by_guid.items():
@@ -173,9 +190,9 @@ class Redeliverer:
         targets: list[tuple[str, DeliveryAttempt]] = []
         for guid, attempts in by_guid.items():
             target = needs_redelivery(attempts)
-            if target is not None and guid not in self._failed_after_ack:
+            if target is not None and guid not in faults:
                 targets.append((guid, target))
-        for guid in list(self._failed_after_ack):
+        for guid in faults:
             latest = self._recent.get(guid)
             if latest is not None:
                 targets.append((guid, latest))

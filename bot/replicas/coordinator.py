@@ -69,6 +69,8 @@ DELIVERY_TTL_SECONDS = 3 * 24 * 3600
 DEFAULT_CLAIM_IDLE_MS = 30_000
 DEFAULT_STREAM_MAXLEN = 100_000
 DEFAULT_MAX_BLOCK_MS = 5_000
+# Handler faults kept for the redeliverer: a fault storm cannot grow the set beyond this.
+MAX_FAULTS = 10_000
 SOCKET_TIMEOUT_SECONDS = 0.5
 DIRTY_TTL_MS = 3_600_000  # a mark outlives any lease; a stale one costs one extra evaluation
 TOKEN_MARGIN_SECONDS = 60  # a shared token disappears a minute before GitHub expires it
@@ -134,6 +136,23 @@ if holder then
   redis.call('DEL', KEYS[1])
 end
 return 1
+"""
+
+# KEYS[1] faults; ARGV[1] delivery ID, ARGV[2] now, ARGV[3] oldest score kept, ARGV[4] most kept.
+_RECORD_FAULT = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[4]) + 1))
+return 1
+"""
+
+# KEYS[1] faults; ARGV[1] delivery ID, ARGV[2] latest score removed.
+_FORGET_FAULT = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
 """
 
 _operation: ContextVar[str] = ContextVar("coi_redis_operation", default="other")
@@ -203,6 +222,8 @@ class Coordinator:
         self._acquire_pr = client.register_script(_ACQUIRE_PR)
         self._release_pr = client.register_script(_RELEASE_PR)
         self._take_free_pr = client.register_script(_TAKE_FREE_PR)
+        self._record_fault = client.register_script(_RECORD_FAULT)
+        self._forget_fault = client.register_script(_FORGET_FAULT)
 
     @classmethod
     def from_url(
@@ -464,6 +485,37 @@ class Coordinator:
         async with self._run("release_singleton"):
             released = await self._release(keys=[self._singleton_key(name)], args=[owner_token])
         return bool(released)
+
+    # Deliveries whose handler failed after the 202, whichever replica routed them.
+
+    def _faults_key(self) -> str:
+        return f"{self.prefix}faults"
+
+    async def record_fault(self, guid: str) -> None:
+        """Keep a delivery ID for the replica that asks GitHub to redeliver (the background
+        jobs run on one replica only); at most MAX_FAULTS, none past GitHub's window."""
+        now = self._clock()
+        async with self._run("record_fault"):
+            await self._record_fault(
+                keys=[self._faults_key()],
+                args=[guid, now, now - self.delivery_ttl_seconds, MAX_FAULTS],
+            )
+
+    async def faults(self) -> tuple[list[str], float]:
+        """Every delivery ID recorded by `record_fault` within GitHub's window, oldest first,
+        and the time they were read at (for `forget_fault`)."""
+        now = self._clock()
+        async with self._run("faults"):
+            members = await self._client.zrangebyscore(
+                self._faults_key(), now - self.delivery_ttl_seconds, "+inf"
+            )
+        return [_text(member) for member in members if isinstance(member, str | bytes)], now
+
+    async def forget_fault(self, guid: str, *, recorded_before: float) -> None:
+        """GitHub was asked for this delivery again. A fault recorded after `recorded_before`
+        (the redelivery failed again, on some replica) is kept, to be asked for again."""
+        async with self._run("forget_fault"):
+            await self._forget_fault(keys=[self._faults_key()], args=[guid, recorded_before])
 
     # Shared installation tokens.
 

@@ -64,7 +64,7 @@ def create_app(
         app[COORDINATOR_KEY] = coordinator
         app.cleanup_ctx.append(_coordination)
     app[LEDGER_KEY] = DeliveryLedger(shared=coordinator)
-    app[FAULTS_KEY] = FailedAfterAck()
+    app[FAULTS_KEY] = FailedAfterAck(shared=coordinator)
     injected = None
     if evaluate is not None:
         injected = Wiring(
@@ -122,6 +122,7 @@ async def _coordination(app: web.Application) -> AsyncIterator[None]:
         pass  # logged and counted by the Coordinator; used as soon as it answers
     yield
     await app[LEDGER_KEY].settle()
+    await app[FAULTS_KEY].settle()
     await coordinator.aclose()
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Coroutine, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +34,29 @@ DELIVERY_MEMORY = 100_000
 FAULT_MEMORY = 10_000
 
 
+class _Background:
+    """Redis writes the webhook's path does not wait for; `settle` waits for those under way."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _unless_unreachable(work: Awaitable[object], *, warning: str, delivery_id: str) -> None:
+    """Wait for a Redis write; Redis down is logged (the Coordinator counts it), not raised."""
+    try:
+        await work
+    except CoordinationUnavailable:
+        log.warning(warning, extra={"delivery": delivery_id})
+
+
 class DeliveryLedger:
     """Delivery IDs already accepted, so that a redelivered event is not processed twice.
 
@@ -53,7 +78,7 @@ class DeliveryLedger:
     ) -> None:
         self._seen: FIFOCache[str, bool] = FIFOCache(maxsize=maxsize)
         self._shared = shared
-        self._releases: set[asyncio.Task[None]] = set()
+        self._background = _Background()
 
     def claim(self, delivery_id: str) -> bool:
         """True the first time an ID is claimed; False for a duplicate."""
@@ -65,19 +90,17 @@ class DeliveryLedger:
     def release(self, delivery_id: str) -> None:
         self._seen.pop(delivery_id, None)
         if self._shared is not None:
-            task = asyncio.create_task(self._release_shared(self._shared, delivery_id))
-            self._releases.add(task)
-            task.add_done_callback(self._releases.discard)
-
-    async def _release_shared(self, shared: Coordinator, delivery_id: str) -> None:
-        try:
-            await shared.release_delivery(delivery_id)
-        except CoordinationUnavailable:
-            log.warning("could not release a delivery ID in redis", extra={"delivery": delivery_id})
+            self._background.start(
+                _unless_unreachable(
+                    self._shared.release_delivery(delivery_id),
+                    warning="could not release a delivery ID in redis",
+                    delivery_id=delivery_id,
+                )
+            )
 
     async def settle(self) -> None:
         """Wait for the shared releases under way (shutdown, tests)."""
-        await asyncio.gather(*self._releases, return_exceptions=True)
+        await self._background.settle()
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -89,15 +112,59 @@ class FailedAfterAck:
     GitHub recorded those deliveries as successes, so the redeliverer asks for them again by
     this set; a delivery ID leaves it once a redelivery of it is handled. Bounded in size and
     time (GitHub redelivers within 3 days).
+
+    With `shared` (several replicas), each fault is also recorded in Redis, in the background,
+    because the redeliverer runs on one replica only: `to_ask` gives it the faults of every
+    replica, and `asked` forgets one there once GitHub was asked (a replica that fails on the
+    redelivery records it anew). Redis down: the local faults are still asked for.
     """
 
     def __init__(
-        self, *, maxsize: int = FAULT_MEMORY, ttl_seconds: float = DELIVERY_TTL_SECONDS
+        self,
+        *,
+        maxsize: int = FAULT_MEMORY,
+        ttl_seconds: float = DELIVERY_TTL_SECONDS,
+        shared: Coordinator | None = None,
     ) -> None:
         self._ids: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+        self._shared = shared
+        self._background = _Background()
+        self._shared_read_at = 0.0  # when `to_ask` last read the shared faults
 
     def add(self, delivery_id: str) -> None:
         self._ids[delivery_id] = True
+        if self._shared is not None:
+            self._background.start(
+                _unless_unreachable(
+                    self._shared.record_fault(delivery_id),
+                    warning="could not share a failed delivery ID: "
+                    "only this replica's redeliverer asks for it",
+                    delivery_id=delivery_id,
+                )
+            )
+
+    async def to_ask(self) -> list[str]:
+        """This replica's faults and, with Redis, every replica's."""
+        faults = list(self)
+        if self._shared is not None:
+            with suppress(CoordinationUnavailable):  # logged and counted by the Coordinator
+                shared, self._shared_read_at = await self._shared.faults()
+                faults.extend(fault for fault in shared if fault not in self._ids)
+        return faults
+
+    async def asked(self, delivery_id: str) -> None:
+        """GitHub was asked again: forgotten in Redis, unless it failed anew since `to_ask`.
+        Locally it stays until a redelivery of it is handled here (`discard`)."""
+        if self._shared is not None:
+            await _unless_unreachable(
+                self._shared.forget_fault(delivery_id, recorded_before=self._shared_read_at),
+                warning="could not forget a redelivered fault in redis",
+                delivery_id=delivery_id,
+            )
+
+    async def settle(self) -> None:
+        """Wait for the shared records under way (shutdown, tests)."""
+        await self._background.settle()
 
     def discard(self, delivery_id: str) -> None:
         if self._ids.currsize:  # nearly always empty: skip the cache's clock and expiry walk

@@ -6,8 +6,10 @@ Deliveries the bot never received are made by pointing the simulator's webhook U
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +27,16 @@ from bot.jobs.reconciler import (
 )
 from bot.jobs.reconciler import _people_changed_at as people_changed_at
 from bot.jobs.redelivery import DeliveryAttempt, Redeliverer, needs_redelivery
+from bot.metrics import Metrics
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, evaluate
+from bot.replicas.coordinator import Coordinator
 from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
-from bot.web.state import FAULTS_KEY, METRICS_KEY, SCHEDULER_KEY
+from bot.web.state import FAULTS_KEY, METRICS_KEY, SCHEDULER_KEY, FailedAfterAck
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, check_writes, count, latest_check, seed
 from tests.policy.builders import facts, make_map
+from tests.replicas.conftest import RedisServer
 
 MAP_PATH = ".github/affiliations.yml"
 # The same people, but nothing under core/ is major any more.
@@ -457,6 +462,39 @@ async def test_a_fault_recorded_after_the_look_read_its_delivery_is_still_asked(
     assert (await look.look_once()).redelivered == [guid]
     await stage.settle()
     stage.app[FAULTS_KEY].discard(guid)
+
+
+async def test_a_fault_on_another_replica_is_asked_for_by_the_one_that_redelivers(
+    stage: Stage, tmp_path: Path
+) -> None:
+    """With Redis, faults are shared: the replica holding the background jobs asks GitHub again
+    for a delivery another replica failed on, and forgets it in Redis once asked."""
+    assert stage.app is not None
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: .ci/run installs it")
+    redis = RedisServer(binary, tmp_path)
+    redis.start()
+    elsewhere = Coordinator.from_url(redis.url, metrics=Metrics())
+    here = Coordinator.from_url(redis.url, metrics=Metrics())
+    try:
+        await stage.sim.deliver("pull_request", {"action": "opened", "installation": {"id": 1}})
+        await stage.settle()
+        guid = stage.sim.deliveries[-1].guid
+        stage.app[FAULTS_KEY].discard(guid)  # this one failed on the other replica, not here
+        other_replica = FailedAfterAck(shared=elsewhere)
+        other_replica.add(guid)
+        await other_replica.settle()
+        leader = FailedAfterAck(shared=here)
+        look = redeliverer(stage, failed_after_ack=leader)
+        assert (await look.look_once()).redelivered == [guid]
+        await stage.settle()
+        assert [d.guid for d in stage.sim.deliveries if d.redelivery] == [guid]
+        assert await leader.to_ask() == [], "asked: forgotten in Redis"
+    finally:
+        await elsewhere.aclose()
+        await here.aclose()
+        redis.stop()
 
 
 async def test_a_refused_redelivery_is_counted_not_fatal(stage: Stage) -> None:
