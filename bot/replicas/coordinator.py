@@ -8,6 +8,8 @@ Keys, all under a configurable prefix (default `coi:`):
     {prefix}dirty:pr:{pr}             "1": an event for that PR arrived while it was leased
     {prefix}lease:singleton:{name}    owner token, PX ttl: the replica running that background job
     {prefix}token:{installation}      `expires_at token`, expiring just before the token does
+    {prefix}faults                    sorted set: delivery IDs whose handler failed after the
+                                      202, scored by when; for the replica that redelivers
 
 Durable work. The webhook acknowledges GitHub only after `enqueue` (XADD) returned; workers
 `read` new entries (XREADGROUP) and `ack` (XACK) them once handled. An entry read by a replica
