@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from githubsim.reference import REFERENCE_DIR
+
+from bot.stage import generate_app_key
 
 STACKSTORM_DIR = Path(__file__).resolve().parent / "data" / "stackstorm"
 
@@ -28,9 +28,5 @@ def stackstorm_dir() -> Path:
 @pytest.fixture(scope="session")
 def app_private_key_pem() -> str:
     """An RSA key generated for this test session: test keys are never committed."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    private_pem, _ = generate_app_key()
+    return private_pem

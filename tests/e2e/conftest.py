@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,18 @@ def latest_check(stage: Stage, number: int) -> dict[str, Any]:
     assert len(runs) == 1, "one check run per head commit, updated in place"
     run: dict[str, Any] = runs[0]
     return run
+
+
+class Clock:
+    """The simulator's clock, held still; a test moves it by setting `moment`."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0))

@@ -10,7 +10,6 @@ import json
 import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from githubsim.validation import OpenApiRequestValidator
 from bot.audit import AuditMapInvalid, audit_command
 from bot.dryrun import CheckError
 from githubsim import GitHubSimulator
-from tests.e2e.test_check_report import Clock, mint_token, started_simulator, writes
+from tests.e2e.conftest import Clock
+from tests.e2e.test_check_report import mint_token, started_simulator, writes
 
 OWNER, NAME = "acme", "widgets"
 REPO = f"{OWNER}/{NAME}"
@@ -46,11 +46,6 @@ people:
 policy:
   protected_companies: 2
 """
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bot.dryrun import (
 from bot.github.auth import app_jwt
 from bot.settings import Secret
 from githubsim import GitHubSimulator
-from tests.e2e.conftest import MAP
+from tests.e2e.conftest import MAP, Clock
 
 APP_ID = 777
 OWNER, NAME = "acme", "widgets"
@@ -35,19 +35,6 @@ MAP_PATH = ".github/affiliations.yml"
 PEOPLE = ("alice", "anna", "gus", "gina", "ivan", "carl")
 # Reads only: GraphQL queries, and the App's token minting when it acts as the App.
 READ_ONLY = {"graphql", "apps/create-installation-access-token"}
-
-
-class Clock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Deliveries the bot never received are made by pointing the simulator's webhook U
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ from bot.web.app import REPAIR_KEY
 from bot.web.state import FAULTS_KEY, METRICS_KEY, SCHEDULER_KEY, FailedAfterAck
 from tests.e2e.conftest import MAP, NAME, OWNER, REPO, check_writes, count, latest_check, seed
 from tests.policy.builders import facts, make_map
-from tests.replicas.conftest import RedisServer
+from tests.replicas.conftest import started_redis
 
 MAP_PATH = ".github/affiliations.yml"
 # The same people, but nothing under core/ is major any more.
@@ -470,11 +469,7 @@ async def test_a_fault_on_another_replica_is_asked_for_by_the_one_that_redeliver
     """With Redis, faults are shared: the replica holding the background jobs asks GitHub again
     for a delivery another replica failed on, and forgets it in Redis once asked."""
     assert stage.app is not None
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: .ci/run installs it")
-    redis = RedisServer(binary, tmp_path)
-    redis.start()
+    redis = started_redis(tmp_path)
     elsewhere = Coordinator.from_url(redis.url, metrics=Metrics())
     here = Coordinator.from_url(redis.url, metrics=Metrics())
     try:

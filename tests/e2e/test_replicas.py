@@ -8,7 +8,6 @@ own gate, which a test can close to hold that replica in the middle of an evalua
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from githubsim.validation import OpenApiRequestValidator, graphql_validator
 from bot.replicas.lease import DEFAULT_TTL_MS
 from bot.stage import APP_ID, BotProcess, Door, generate_app_key
 from tests.e2e.conftest import MAP, REPO, seed_simulator
-from tests.replicas.conftest import RedisServer
+from tests.replicas.conftest import RedisServer, started_redis
 
 SECRET = "replicas-secret"
 CONVERGE_SECONDS = 30.0
@@ -107,11 +106,7 @@ class Replicas:
 async def replicas(
     reference_dir: Path, rest_validator: OpenApiRequestValidator, tmp_path: Path
 ) -> AsyncIterator[Replicas]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run apt-get install redis-server")
-    redis = RedisServer(binary, tmp_path)
-    redis.start()
+    redis = started_redis(tmp_path)
     private_pem, public_pem = generate_app_key()
     sim = GitHubSimulator(
         app_id=APP_ID,

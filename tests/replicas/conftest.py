@@ -78,15 +78,21 @@ class RedisServer:
             self._process = None
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+def started_redis(directory: Path) -> RedisServer:
+    """A running redis-server (Debian's package: .ci/run installs it); `stop` it when done."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail(
             "redis-server is not installed: .ci/run installs it; run apt-get install redis-server"
         )
-    server = RedisServer(binary, tmp_path)
+    server = RedisServer(binary, directory)
     server.start()
+    return server
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = started_redis(tmp_path)
     try:
         yield server
     finally:
