@@ -6,6 +6,7 @@ compared with it, so a pull request can never change the rules it is judged by.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Literal
 from bot.affiliations.evidence import Contradiction, Evidence, agrees, contradictions, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import MapError, load_map_text
-from bot.affiliations.model import Policy
+from bot.affiliations.model import Person, Policy
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, Declaration, replay
 from bot.policy.facts import PullRequestFacts, Review
@@ -383,7 +384,30 @@ class _Judge:
         base_key, head_key = self.amap.login_of(login), self.head_map.login_of(login)
         base = None if base_key is None else self.amap.document.people[base_key]
         head = None if head_key is None else self.head_map.document.people[head_key]
-        return base_key != head_key or base != head
+        if base_key != head_key or base != head:
+            return True
+        # Setting `independent` or a `parent` on one's own company changes one's conflicts too.
+        return bool(self._changed_companies & _companies_around(self.amap, self.head_map, base))
+
+    @functools.cached_property
+    def _changed_companies(self) -> frozenset[str]:
+        assert self.head_map is not None
+        before, after = self.amap.document.companies, self.head_map.document.companies
+        return frozenset(c for c in before.keys() | after.keys() if before.get(c) != after.get(c))
+
+
+def _companies_around(
+    base: AffiliationMap, head: AffiliationMap, person: Person | None
+) -> frozenset[str]:
+    """Every company a person was, is or will be affiliated or in standing conflict with, and
+    its company tree in either map: a change to any of them is a change to the person's entry."""
+    if person is None:
+        return frozenset()
+    named = {a.company for a in person.affiliations} | {c.company for c in person.conflicts}
+    around: set[str] = set()
+    for company in named:
+        around |= base.family(company) | head.family(company)
+    return frozenset(around)
 
 
 def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:
@@ -392,9 +416,7 @@ def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Re
     GitHub's rule: a later CHANGES_REQUESTED or a dismissal cancels an approval, COMMENTED does
     not. A dismissed approval itself arrives with state DISMISSED, so it is no approval at all.
     """
-    ordered = sorted(
-        (r for r in reviews if r.author is not None), key=lambda r: (r.submitted_at, r.id)
-    )
+    ordered = sorted((r for r in reviews if r.author is not None), key=_review_order)
     last: dict[str, tuple[Review, str | None]] = {}
     for review in ordered:
         assert review.author is not None
@@ -406,13 +428,23 @@ def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Re
                 last[key] = (last[key][0], "changes requested afterwards")
             elif review.state == "DISMISSED":
                 last[key] = (last[key][0], "dismissed")
-    return sorted(last.values(), key=lambda pair: (pair[0].submitted_at, pair[0].id))
+    return sorted(last.values(), key=lambda pair: _review_order(pair[0]))
 
 
-def _protected_patterns(amap: AffiliationMap, map_ref: MapRef) -> list[str]:
+def _review_order(review: Review) -> tuple[datetime, int, str]:
+    """GitHub's order: by time, and within a second by databaseId, which grows with creation;
+    the node id only breaks ties between reviews built without one (hand-made facts)."""
+    return (review.submitted_at, review.database_id or 0, review.id)
+
+
+def _protected_patterns(amap: AffiliationMap, map_ref: MapRef, map_path: str | None) -> list[str]:
+    """The policy's protected files, plus the map's own path whatever map is in force: a
+    repository map added under an owner's or the bundled map would govern every later verdict."""
     patterns = list(amap.policy.protected_files)
-    if map_ref.source == "repository" and map_ref.path not in patterns:
-        patterns.append(map_ref.path)
+    shown = [map_path] if map_path is not None else []
+    if map_ref.source != "bundled":
+        shown.append(map_ref.path)
+    patterns += [path for path in dict.fromkeys(shown) if path not in patterns]
     return patterns
 
 
@@ -435,9 +467,9 @@ class _Tally:
 
 
 def _protected_files_touched(
-    facts: PullRequestFacts, amap: AffiliationMap, map_ref: MapRef
+    facts: PullRequestFacts, amap: AffiliationMap, map_ref: MapRef, map_path: str | None
 ) -> list[str]:
-    patterns = _protected_patterns(amap, map_ref)
+    patterns = _protected_patterns(amap, map_ref, map_path)
     return sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
 
 
@@ -586,15 +618,19 @@ def evaluate(
     now: datetime,
     map_ref: MapRef,
     writers: frozenset[str] = frozenset(),
+    map_path: str | None = None,
 ) -> Verdict:
-    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`."""
+    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`.
+
+    `map_path`: where repositories keep their map (COI_MAP_PATH), protected whatever map decides.
+    """
     today = _day(now, what="now")
     policy = amap.policy
     commands = replay(facts, amap, writers=writers)
     classification = classify(facts, policy, override=commands.override)
     authors = _collect_authors(facts, amap)
     head_map, head_errors = _load_head_map(facts)
-    touched = _protected_files_touched(facts, amap, map_ref)
+    touched = _protected_files_touched(facts, amap, map_ref, map_path)
     evidence = _evidence_in_force(facts, amap, authors)
     judge = _Judge(
         facts,
