@@ -150,6 +150,7 @@ def _review(node: dict[str, Any]) -> Review | None:
         submitted_at=github_time(node["submittedAt"]),
         commit_sha=(node.get("commit") or {}).get("oid"),
         author_is_bot=is_bot,
+        database_id=node.get("databaseId"),
     )
 
 

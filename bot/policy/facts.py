@@ -44,6 +44,8 @@ class Review:
     submitted_at: datetime
     commit_sha: str | None = None
     author_is_bot: bool = False
+    # GitHub's order of reviews: submittedAt has one-second resolution and node ids are opaque.
+    database_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
