@@ -19,7 +19,10 @@ COMMITS = (
     f"author {{ email user {{ login {_PROFILE_FIELDS} }} }} "
     "committer { email user { login } } } }"
 )
-REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} }}"
+REVIEWS = (
+    f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} "
+    "authorCanPushToRepository }"
+)
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
     "isMinimized reactionGroups { content viewerHasReacted } }"

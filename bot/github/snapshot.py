@@ -151,6 +151,7 @@ def _review(node: dict[str, Any]) -> Review | None:
         commit_sha=(node.get("commit") or {}).get("oid"),
         author_is_bot=is_bot,
         database_id=node.get("databaseId"),
+        author_can_push=node.get("authorCanPushToRepository"),
     )
 
 

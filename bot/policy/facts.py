@@ -46,6 +46,8 @@ class Review:
     author_is_bot: bool = False
     # GitHub's order of reviews: submittedAt has one-second resolution and node ids are opaque.
     database_id: int | None = None
+    # GitHub's authorCanPushToRepository; None when not read (facts built by hand).
+    author_can_push: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,7 @@ def _noreply_login(email: str) -> str | None:
 
 
 OWN_ENTRY = "this pull request changes their own entry in the map"
+NO_WRITE_ACCESS = "no write access to the repository"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2}
 
 
@@ -345,16 +346,24 @@ class _Judge:
                 conflicted=conflicted,
                 counted=why_not is None,
                 why_not=why_not,
-                protected_company=self._lent_company(companies) if tsc and not excluded else None,
+                protected_company=(
+                    self._lent_company(companies)
+                    if tsc and not excluded and review.author_can_push is not False
+                    else None
+                ),
             )
 
         excluded = cancelled_by or self._excluded(review)
         if excluded is not None:
             return approval(excluded=True, conflicted=False, why_not=excluded)
+        # GitHub counts no approval without push access: a stranger's is a drive-by, no more.
+        no_access = review.author_can_push is False
+        if no_access and not self.amap.is_known(login):
+            return approval(excluded=True, conflicted=False, why_not=NO_WRITE_ACCESS)
         conflict = self.conflict(login, companies, day)
         if conflict is not None:
             return approval(excluded=False, conflicted=True, why_not=conflict)
-        why_not = None if tsc else "not a TSC member"
+        why_not = "not a TSC member" if not tsc else NO_WRITE_ACCESS if no_access else None
         return approval(excluded=False, conflicted=False, why_not=why_not)
 
     def _lent_company(self, companies: frozenset[str]) -> str | None:

@@ -726,6 +726,8 @@ class GraphQLApi:
             "body": review.body,
             "submittedAt": iso(review.submitted_at),
             "createdAt": iso(review.submitted_at),
+            "authorCanPushToRepository": repo.permissions.get(review.user, "none")
+            in ("write", "maintain", "admin"),
             "commit": self.commit(repo, repo.commits[review.commit_id]),
             "url": (
                 f"{self.sim.web_url}/{repo.full_name}/pull/{pull.number}"

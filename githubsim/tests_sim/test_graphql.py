@@ -110,6 +110,7 @@ async def test_snapshot_of_a_seeded_pull_request(
     )
     assert review["commit"]["oid"] == head
     assert review["submittedAt"].endswith("Z")
+    assert review["authorCanPushToRepository"] is True
     comments = pull["comments"]["nodes"]
     assert [(c["author"]["__typename"], c["author"]["login"]) for c in comments] == [
         ("User", "carol"),
@@ -490,3 +491,22 @@ async def test_a_profile_can_be_cleared(sim: GitHubSimulator, seed: Seed) -> Non
     assert "carol" in sim.org_members["globex"]  # the membership stays, only hidden
     with pytest.raises(KeyError):
         sim.set_profile("nobody", company="x")
+
+
+async def test_a_review_says_whether_its_author_can_push(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request("acme/widgets", author="alice", title="t", files={})
+    sim.set_permission("acme/widgets", "carol", "triage")
+    await sim.submit_review("acme/widgets", number, reviewer="carol")  # triage cannot push
+    await sim.submit_review("acme/widgets", number, reviewer="dave")  # no access at all
+    sim.set_permission("acme/widgets", "bob", "maintain")
+    await sim.submit_review("acme/widgets", number, reviewer="bob")
+    await api.login(seed.installation_id)
+    result = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    reviews = result["data"]["repository"]["pullRequest"]["reviews"]["nodes"]
+    assert {r["author"]["login"]: r["authorCanPushToRepository"] for r in reviews} == {
+        "carol": False,
+        "dave": False,
+        "bob": True,
+    }

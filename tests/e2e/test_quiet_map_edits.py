@@ -85,3 +85,32 @@ async def test_a_repository_map_added_under_the_bundled_map_is_protected(
         assert run["conclusion"] == "action_required"
         assert MAP_PATH in run["output"]["summary"]
         assert sim.violations == []
+
+
+async def test_a_drive_by_approval_changes_nothing(stage: Stage) -> None:
+    # On a public repository anyone may approve; without push access it asks nobody.
+    sim = stage.sim
+    sim.add_user("passerby", email="passerby@example.org")
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await sim.submit_review(REPO, number, reviewer="passerby")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "success"
+    assert "no write access to the repository" in run["output"]["summary"]
+    assert sim.review_requests(REPO, number) == []
+
+
+async def test_a_tsc_member_who_cannot_push_is_not_independent(stage: Stage) -> None:
+    sim = stage.sim
+    sim.set_permission(REPO, "gus", "triage")
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert "no write access to the repository" in run["output"]["summary"]

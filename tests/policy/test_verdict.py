@@ -547,3 +547,39 @@ def test_renamed_file_out_of_a_protected_path() -> None:
     assert verdict.protected is not None
     assert verdict.protected.files == ("docs/gov.md",)
     assert verdict.conclusion == "action_required"
+
+
+def test_a_drive_by_approval_is_excluded_not_conflicted() -> None:
+    # An outsider, not in the map and without push access, cannot make a passing PR ask anyone.
+    drive_by = replace(approve("stranger"), author_can_push=False)
+    verdict = judge(facts(reviews=(drive_by,)))
+    assert verdict.conclusion == "success"
+    assert not verdict.needs_independent_review
+    approval = _approval(verdict, "stranger")
+    assert approval.excluded
+    assert not approval.conflicted
+    assert approval.why_not == "no write access to the repository"
+
+
+def test_unknown_people_with_push_access_stay_conflicted() -> None:
+    with_access = replace(approve("stranger"), author_can_push=True)
+    verdict = judge(facts(reviews=(with_access,)))
+    assert verdict.conclusion == "action_required"
+    assert _approval(verdict, "stranger").conflicted
+
+
+def test_an_approval_without_push_access_never_counts_as_independent() -> None:
+    # A TSC member of Globex who cannot push: GitHub does not count the approval, nor do we.
+    no_push = replace(approve("carol", 2), author_can_push=False)
+    verdict = judge(facts(reviews=(approve("bob"), no_push)))
+    assert verdict.conclusion == "action_required"
+    carol = _approval(verdict, "carol")
+    assert not carol.counted
+    assert carol.why_not == "no write access to the repository"
+    assert carol.protected_company is None
+
+
+def test_a_same_company_approval_without_push_access_still_asks() -> None:
+    verdict = judge(facts(reviews=(replace(approve("bob"), author_can_push=False),)))
+    assert verdict.conclusion == "action_required"
+    assert _approval(verdict, "bob").conflicted
