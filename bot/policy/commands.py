@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
+from bot.policy.authors import collect_authors
 from bot.policy.classify import Override
+from bot.policy.conflicts import Conflict, Declaration, Parties, conflict_on_pr
 from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts
+
+__all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here
 
 CommandKind = Literal["declare", "withdraw", "recheck", "request", "major", "minor", "unknown"]
 KNOWN_KINDS: tuple[CommandKind, ...] = (
@@ -149,16 +154,6 @@ def holds_request(body: str, *, prefix: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Declaration:
-    """A conflict declared on this PR by command: that person's approval is not independent."""
-
-    login: str
-    by: str
-    reason: str | None
-    comment_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class CommandOutcome:
     comment_id: str
     comment_database_id: int | None
@@ -188,24 +183,51 @@ def _participants(facts: PullRequestFacts) -> set[str]:
 
 
 class _Replay:
-    def __init__(self, facts: PullRequestFacts, amap: AffiliationMap, writers: frozenset[str]):
+    def __init__(
+        self,
+        facts: PullRequestFacts,
+        amap: AffiliationMap,
+        writers: frozenset[str],
+        parties: Parties | None = None,
+    ):
         self.facts = facts
         self.amap = amap
+        self.parties = parties or Parties(amap, collect_authors(facts, amap))
         self.writers = frozenset(w.lower() for w in writers)
         self.participants = _participants(facts)
         self.prefix = amap.policy.command_prefix
         self.declarations: dict[str, Declaration] = {}
         self.override: Override | None = None
+        self.override_unconflicted = False  # the override in force is an unconflicted member's
         self.outcomes: list[CommandOutcome] = []
 
-    def _refusal(self, author: str, command: ParsedCommand) -> str | None:
-        """Why `author` may not run `command`, or None when they may."""
+    def conflict(self, login: str, comment: Comment) -> Conflict | None:
+        """Whether `login` is conflicted on this PR at the comment's act, declarations so far."""
+        day = comment.created_at.astimezone(UTC).date()
+        return conflict_on_pr(self.parties, login, day=day, declared=self.declarations)
+
+    def _refusal(
+        self, author: str, command: ParsedCommand, comment: Comment | None
+    ) -> str | None:
+        """Why `author` may not run `command` (written in `comment`; None for a button), or
+        None when they may."""
         amap, prefix = self.amap, self.prefix
         if command.error is not None:
             return command.error
         is_tsc = amap.is_tsc(author)
         if command.kind in ("major", "minor"):
-            return None if is_tsc else f"only TSC members may use `{prefix} {command.kind}`"
+            if not is_tsc:
+                return f"only TSC members may use `{prefix} {command.kind}`"
+            conflict = None
+            if command.kind == "minor" and comment is not None:
+                conflict = self.conflict(author, comment)
+            if conflict is not None:
+                # Less review is for those with no stake in the change.
+                return (
+                    f"{conflict.sentence}: only a TSC member with no conflict on this pull "
+                    f"request may use `{prefix} minor`"
+                )
+            return None
         if command.kind in ("recheck", "request"):
             opener = self.facts.opener
             if (
@@ -232,12 +254,30 @@ class _Replay:
             f"only people in the affiliation map or with write access may `{prefix} {command.kind}`"
         )
 
+    def _withdrawal_refusal(
+        self, comment: Comment, author: str, existing: Declaration
+    ) -> str | None:
+        """A declaration is withdrawn by its declarer, or by a TSC member with no conflict on
+        this PR: never by its subject (unless they made it), an author or a colleague."""
+        if self.amap.key_of(existing.by) == self.amap.key_of(author):
+            return None
+        only = (
+            f"only @{existing.by}, who declared it, or a TSC member with no conflict on this "
+            "pull request may withdraw it"
+        )
+        if not self.amap.is_tsc(author):
+            return f"@{existing.by} declared this conflict: {only}"
+        conflict = self.conflict(author, comment)
+        if conflict is not None:
+            return f"{conflict.sentence}: {only}"
+        return None
+
     def _is_known_login(self, login: str) -> bool:
         lowered = login.lower()
         return self.amap.is_known(login) or lowered in self.writers or lowered in self.participants
 
     def apply(self, comment: Comment, author: str, command: ParsedCommand) -> None:
-        refusal = self._refusal(author, command)
+        refusal = self._refusal(author, command, comment)
         if refusal is None:
             refusal = self._effect(comment, author, command)
         self.outcomes.append(
@@ -257,7 +297,16 @@ class _Replay:
         """Apply an allowed command; a reason when it turns out to have nothing to act on."""
         if command.kind in ("major", "minor"):
             kind: Literal["major", "minor"] = "major" if command.kind == "major" else "minor"
+            conflict = self.conflict(author, comment)
+            if conflict is not None and self.override_unconflicted and self.override is not None:
+                standing = self.override
+                return (
+                    f"{conflict.sentence}: @{standing.by}'s `{self.prefix} {standing.kind}` "
+                    "stands; an override by someone conflicted never cancels one by a TSC "
+                    "member with no conflict"
+                )
             self.override = Override(kind, author, command.reason, comment.id)
+            self.override_unconflicted = conflict is None
         elif command.kind == "declare":
             target = command.target or author
             key = self.amap.key_of(target)
@@ -269,23 +318,27 @@ class _Replay:
             existing = self.declarations.get(key)
             if existing is None:
                 return f"@{target} has no conflict declared on this pull request to withdraw"
-            declared_by_other = self.amap.key_of(existing.by) != key
-            if declared_by_other and not self.amap.is_tsc(author):
-                # A TSC member's declaration about someone is not theirs to undo.
-                return f"@{existing.by} declared this conflict: only a TSC member may withdraw it"
+            refusal = self._withdrawal_refusal(comment, author, existing)
+            if refusal is not None:
+                return refusal
             del self.declarations[key]
         return None
 
 
 def replay(
-    facts: PullRequestFacts, amap: AffiliationMap, *, writers: frozenset[str]
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    writers: frozenset[str],
+    parties: Parties | None = None,
 ) -> CommandState:
     """Replay every command of the PR's comments, oldest first, into declarations and overrides.
 
     `writers` are the logins with write access to the repository (looked up by the I/O layer).
+    `parties`: whom conflicts are judged against (built from `facts` when not given).
     Comments by bots (the map's `bots`, `[bot]` logins, GitHub's Bot type) are never commands.
     """
-    state = _Replay(facts, amap, writers)
+    state = _Replay(facts, amap, writers, parties)
     for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
         author = comment.author
         if author is None or comment.author_is_bot or amap.is_bot(author):
@@ -355,7 +408,7 @@ def judge_button(
     if kind not in ("recheck", "request"):
         raise ValueError(f"no button runs {kind!r}: only 'recheck' and 'request'")
     command = ParsedCommand(kind, f"{amap.policy.command_prefix} {kind}", 0)
-    refusal = _Replay(facts, amap, writers)._refusal(login, command)
+    refusal = _Replay(facts, amap, writers)._refusal(login, command, None)
     return CommandOutcome(
         comment_id="",
         comment_database_id=None,

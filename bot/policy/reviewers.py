@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
+from bot.policy.authors import collect_authors
 from bot.policy.commands import CommandOutcome, review_asked_by_person
+from bot.policy.conflicts import Parties, conflict_on_pr
 from bot.policy.facts import PullRequestFacts
 from bot.policy.verdict import Verdict
 
@@ -44,8 +46,8 @@ def reviewer_candidates(
 ) -> list[str]:
     """Every TSC member who could give an independent review, best first.
 
-    Eligible: a TSC member, not an author nor a bot, not already an approver, not away today, with
-    no declared conflict (on this PR, or standing with an author's company), not removed from this
+    Eligible: a TSC member not conflicted on this PR today (`conflict_on_pr`), not a bot, not
+    already an approver, not away today, not removed from this
     PR's review requests (see `removed_reviewers`), and in a company that conflicts with none of
     the authors' nor of the conflicted approvers'. Order: companies no
     approval represents yet first, then the least `load` (open review requests), then a stable
@@ -54,9 +56,9 @@ def reviewer_candidates(
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     today = now.astimezone(UTC).date()
-    author_keys = {author.key for author in verdict.authors}
+    parties = verdict.parties or Parties(amap, collect_authors(facts, amap))
     approvers = {amap.key_of(a.reviewer) for a in verdict.approvals}
-    declared = {amap.key_of(d.login) for d in verdict.declarations}
+    declared = {amap.key_of(d.login): d for d in verdict.declarations}
     opener = amap.login_of(facts.opener) if facts.opener else None
     removed = removed_reviewers(facts, amap)
     avoided = set(verdict.author_companies)
@@ -71,7 +73,9 @@ def reviewer_candidates(
 
     ranked: list[tuple[bool, int, str, str]] = []
     for login in amap.tsc_members():
-        if login in author_keys or login in approvers or login in declared or login == opener:
+        if login in approvers or login == opener:
+            continue
+        if conflict_on_pr(parties, login, day=today, declared=declared) is not None:
             continue
         if login in removed:
             continue

@@ -126,7 +126,7 @@ def test_declarations_by_another_account_of_the_same_person() -> None:
 def test_a_tsc_declaration_is_not_undone_by_its_subject() -> None:
     state = _state(("carol", "/coi declare @dave", 1), ("dave", "/coi withdraw", 2))
     assert "dave" in state.declarations
-    assert "only a TSC member may withdraw" in (state.outcomes[1].reason or "")
+    assert "who declared it, or a TSC member with no conflict" in (state.outcomes[1].reason or "")
     by_tsc = _state(("carol", "/coi declare @dave", 1), ("erin", "/coi withdraw @dave", 2))
     assert by_tsc.declarations == {}
 
@@ -157,3 +157,76 @@ def test_comments_replay_in_time_order_whatever_the_listing_order() -> None:
     backward = replay(facts(comments=(second, first)), AMAP, writers=frozenset())
     assert forward == backward
     assert forward.declarations == {}
+
+
+# --- acts that ask for less review need a TSC member with no conflict (alice opened the PR) ----
+
+
+@pytest.mark.parametrize(
+    ("comments", "override", "refused"),
+    [
+        ([("alice", "/coi minor", 1)], None, {"alice": "@alice is an author: only a TSC member"}),
+        ([("bob", "/coi minor", 1)], None, {"bob": "@bob works for Acme, like the author"}),
+        ([("mallory", "/coi minor", 1)], None, {"mallory": "standing conflict with Acme"}),
+        ([("carol", "/coi minor", 1)], ("minor", "carol"), {}),
+        ([("alice", "/coi major", 1)], ("major", "alice"), {}),
+        (
+            [("erin", "/coi declare @carol", 1), ("carol", "/coi minor", 2)],
+            None,
+            {"carol": "declared on this pull request by @erin"},
+        ),
+        # A colleague's minor after an independent major: the major stands.
+        (
+            [("erin", "/coi major", 1), ("bob", "/coi minor", 2)],
+            ("major", "erin"),
+            {"bob": "@bob works for Acme"},
+        ),
+        # A conflicted member's override never cancels an unconflicted member's.
+        (
+            [("carol", "/coi minor", 1), ("bob", "/coi major", 2)],
+            ("minor", "carol"),
+            {"bob": "@carol's `/coi minor` stands"},
+        ),
+        ([("bob", "/coi major", 1), ("carol", "/coi minor", 2)], ("minor", "carol"), {}),
+        ([("bob", "/coi major", 1), ("alice", "/coi major", 2)], ("major", "alice"), {}),
+    ],
+)
+def test_overrides_by_conflicted_members(
+    comments: list[tuple[str, str, float]],
+    override: tuple[str, str] | None,
+    refused: dict[str, str],
+) -> None:
+    state = _state(*comments)
+    found = None if state.override is None else (state.override.kind, state.override.by)
+    assert found == override
+    assert {o.author: o.reason for o in state.outcomes if not o.applied}.keys() == refused.keys()
+    for outcome in state.outcomes:
+        if not outcome.applied:
+            assert refused[outcome.author] in (outcome.reason or "")
+
+
+_ERIN_ON_CAROL = ("erin", "/coi declare @carol")
+
+
+@pytest.mark.parametrize(
+    ("declare", "withdraw", "withdrawn", "reason_part"),
+    [
+        (_ERIN_ON_CAROL, ("carol", "/coi withdraw"), False, "@carol has a conflict declared"),
+        (("carol", "/coi declare"), ("carol", "/coi withdraw"), True, None),
+        (_ERIN_ON_CAROL, ("erin", "/coi withdraw @carol"), True, None),
+        (_ERIN_ON_CAROL, ("ivan", "/coi withdraw @carol"), True, None),
+        (_ERIN_ON_CAROL, ("bob", "/coi withdraw @carol"), False, "@bob works for Acme"),
+        (_ERIN_ON_CAROL, ("alice", "/coi withdraw @carol"), False, "@alice is an author"),
+        (_ERIN_ON_CAROL, ("mallory", "/coi withdraw @carol"), False, "standing conflict"),
+        (_ERIN_ON_CAROL, ("dave", "/coi withdraw @carol"), False, "only TSC members"),
+    ],
+)
+def test_who_may_withdraw_a_declaration(
+    declare: tuple[str, str], withdraw: tuple[str, str], withdrawn: bool, reason_part: str | None
+) -> None:
+    state = _state((*declare, 1), (*withdraw, 2))
+    assert ("carol" not in state.declarations) is withdrawn
+    outcome = state.outcomes[1]
+    assert outcome.applied is withdrawn
+    if reason_part is not None:
+        assert reason_part in (outcome.reason or "")
