@@ -1,0 +1,69 @@
+"""Issue 20 end to end: nobody conflicted on a PR can lower the bar, each story told as the
+conflicted person would try it, over real HTTP against the simulator."""
+
+from __future__ import annotations
+
+from bot.stage import Stage
+from tests.e2e.conftest import REPO, count, latest_check
+from tests.e2e.test_commands import REACT, bot_comments, open_core_pr, open_docs_pr, the_reply
+
+
+async def test_the_authors_own_minor_is_refused_with_the_reason(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    sim.reset_calls()
+    comment = await sim.post_comment(REPO, number, author="alice", body="/coi minor just docs")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", "the author cannot lower the bar"
+    reply = the_reply(stage, number)
+    assert "@alice is an author: only a TSC member with no conflict" in reply
+    assert f"#issuecomment-{comment}" in reply
+    assert sim.reactions(REPO, comment) == []
+    assert count(stage, operation=REACT) == 0
+
+
+async def test_a_colleagues_minor_never_cancels_an_independent_major(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_docs_pr(stage)
+    await sim.post_comment(REPO, number, author="ivan", body="/coi major touches the API")
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    colleague = await sim.post_comment(REPO, number, author="anna", body="/coi minor")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert "`/coi major` by @ivan" in run["output"]["summary"]
+    assert "@anna works for Acme, like the author" in the_reply(stage, number)
+    assert sim.reactions(REPO, colleague) == []
+
+
+async def test_the_declared_person_cannot_withdraw_anothers_declaration(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    await sim.post_comment(REPO, number, author="ivan", body="/coi declare @gus consults for Acme")
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    withdrawal = await sim.post_comment(REPO, number, author="gus", body="/coi withdraw")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", "gus's approval is still not independent"
+    assert "consults for Acme" in run["output"]["summary"]
+    reply = the_reply(stage, number)
+    assert "@gus has a conflict declared on this pull request by @ivan" in reply
+    assert "only @ivan, who declared it, or a TSC member with no conflict" in reply
+    assert sim.reactions(REPO, withdrawal) == []
+
+    # The declarer may withdraw it; gus's approval then counts.
+    await sim.post_comment(REPO, number, author="ivan", body="/coi withdraw @gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"
+    assert len(bot_comments(stage, number)) == 1, "one reply, kept up to date"
