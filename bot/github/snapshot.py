@@ -19,6 +19,7 @@ from bot.policy.facts import (
     ChangedFile,
     Comment,
     Commit,
+    LabelChange,
     MapFile,
     Profile,
     PullRequestFacts,
@@ -170,6 +171,7 @@ def _comment(node: dict[str, Any]) -> Comment:
             if group and group.get("viewerHasReacted")
         ),
         is_minimized=bool(node.get("isMinimized")),
+        url=node.get("url") or None,
     )
 
 
@@ -182,6 +184,17 @@ def _removal(node: dict[str, Any]) -> ReviewRequestRemoval | None:
     actor, _ = _login(node.get("actor"))
     return ReviewRequestRemoval(
         reviewer=reviewer["login"], actor=actor, removed_at=github_time(node["createdAt"])
+    )
+
+
+def _label_change(node: dict[str, Any]) -> LabelChange | None:
+    kind = node.get("__typename")
+    label = (node.get("label") or {}).get("name")
+    if kind not in ("LabeledEvent", "UnlabeledEvent") or not label:
+        return None
+    actor, _ = _login(node.get("actor"))
+    return LabelChange(
+        label=label, actor=actor, added=kind == "LabeledEvent", at=github_time(node["createdAt"])
     )
 
 
@@ -283,6 +296,9 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        label_changes=tuple(
+            change for change in map(_label_change, nodes("labelChanges")) if change is not None
+        ),
         profiles=profiles_of(
             [pull.get("author")]
             + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]

@@ -118,8 +118,14 @@ def _label_set(labels: Iterable[str]) -> dict[str, str]:
 
 
 def classify(
-    facts: PullRequestFacts, policy: Policy, *, override: Override | None
+    facts: PullRequestFacts,
+    policy: Policy,
+    *,
+    override: Override | None,
+    labels: Sequence[str] | None = None,
 ) -> Classification:
+    """`labels`: the labels to read instead of the PR's (those judged by who set them, see
+    bot.policy.labels)."""
     changed_lines = sum(f.additions + f.deletions for f in facts.files)
     changed_files = len(facts.files)
 
@@ -133,7 +139,7 @@ def classify(
             changed_files=changed_files,
         )
 
-    on_pr = _label_set(facts.labels)
+    on_pr = _label_set(facts.labels if labels is None else labels)
     minor = [on_pr[name] for name in _label_set(policy.minor_labels) if name in on_pr]
     if minor:
         reasons = tuple(f"label `{label}` marks the change minor" for label in sorted(minor))

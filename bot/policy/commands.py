@@ -163,6 +163,7 @@ class CommandOutcome:
     applied: bool
     reason: str | None = None  # why it was refused; None when applied
     target: str | None = None
+    comment_url: str | None = None  # where the comment is on GitHub, for the check run's links
 
     @property
     def wants_request(self) -> bool:
@@ -206,9 +207,7 @@ class _Replay:
         day = comment.created_at.astimezone(UTC).date()
         return conflict_on_pr(self.parties, login, day=day, declared=self.declarations)
 
-    def _refusal(
-        self, author: str, command: ParsedCommand, comment: Comment | None
-    ) -> str | None:
+    def _refusal(self, author: str, command: ParsedCommand, comment: Comment | None) -> str | None:
         """Why `author` may not run `command` (written in `comment`; None for a button), or
         None when they may."""
         amap, prefix = self.amap, self.prefix
@@ -290,6 +289,7 @@ class _Replay:
                 applied=refusal is None,
                 reason=refusal,
                 target=command.target,
+                comment_url=comment.url,
             )
         )
 

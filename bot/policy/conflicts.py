@@ -179,3 +179,25 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
                 )
     return None
 
+
+def may_not_lower_the_bar(
+    parties: Parties, login: str | None, *, day: date, declared: Mapping[str, Declaration]
+) -> str | None:
+    """Why `login` may not ask for less review on this PR (only a TSC member with no conflict
+    on it may), or None when they may. None for `login` means a deleted account."""
+    if login is None:
+        return "a deleted account"
+    if not parties.amap.is_tsc(login):
+        return f"@{parties.amap.login_of(login) or login} is not a TSC member"
+    conflict = conflict_on_pr(parties, login, day=day, declared=declared)
+    return None if conflict is None else conflict.sentence
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedAct:
+    """An act on the PR that did not lower the bar: who, what, why, and where to see it."""
+
+    actor: str | None  # None for a deleted ("ghost") account
+    act: str  # "added the label `trivial`"
+    why: str  # "@alice is an author"
+    url: str | None = None  # the comment it was written in, when there is one

@@ -61,6 +61,7 @@ class Comment:
     viewer_reactions: tuple[str, ...] = ()
     # Hidden on GitHub (GraphQL's isMinimized): a minimized reply of the App is no longer its reply.
     is_minimized: bool = False
+    url: str | None = None  # the comment on GitHub's web pages, for links from the check run
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,16 @@ class ReviewRequestRemoval:
     reviewer: str
     actor: str | None  # who removed it; None for a deleted ("ghost") account
     removed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelChange:
+    """A label added to or removed from this PR (GitHub's LabeledEvent / UnlabeledEvent)."""
+
+    label: str
+    actor: str | None  # who; None for a deleted ("ghost") account
+    added: bool
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,8 @@ class PullRequestFacts:
     review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
     # Profiles of the opener, the commit authors and the reviewers, read by the same query.
     profiles: tuple[Profile, ...] = ()
+    # The last 100 label changes, oldest first: who set a label decides whether it counts.
+    label_changes: tuple[LabelChange, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -170,6 +170,28 @@ def _declarations_section(verdict: Verdict) -> list[str]:
     ]
 
 
+def _link(url: str | None) -> str:
+    return f"[comment]({url})" if url and url.startswith("https://") else ""
+
+
+def _refused_section(verdict: Verdict) -> list[str]:
+    """Every act that asked for less review, or was refused, and had no effect: who, what, why."""
+    rows = [
+        (f"@{_cell(o.author)}", f"`{_cell(o.command)}`", _cell(o.reason or ""), o.comment_url)
+        for o in verdict.command_outcomes
+        if not o.applied
+    ]
+    rows += [
+        (f"@{_cell(a.actor)}" if a.actor else "someone", _cell(a.act), _cell(a.why), a.url)
+        for a in verdict.refused_acts
+    ]
+    if not rows:
+        return []
+    lines = ["", "### Refused or ignored", "", "| Who | What | Why | Where |", "|---|---|---|---|"]
+    lines += [f"| {who} | {what} | {why} | {_link(url)} |" for who, what, why, url in rows]
+    return lines
+
+
 def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: bool) -> list[str]:
     if not (verdict.needs_independent_review or requested or no_candidate):
         return []
@@ -213,6 +235,7 @@ def _summary(
     lines += _classification_section(verdict)
     lines += _protected_section(verdict, names)
     lines += _declarations_section(verdict)
+    lines += _refused_section(verdict)
     lines += _requests_section(verdict, requested, no_candidate)
     lines += _out_of_date(verdict)
     lines += _head_map_note(verdict)

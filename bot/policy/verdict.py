@@ -21,12 +21,14 @@ from bot.policy.authors import collect_authors as _collect_authors
 from bot.policy.authors import noreply_login as _noreply_login
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, replay
-from bot.policy.conflicts import Declaration, Parties, conflict_on_pr
+from bot.policy.conflicts import Declaration, Parties, RefusedAct, conflict_on_pr
 from bot.policy.facts import PullRequestFacts, Review
+from bot.policy.labels import judge_labels
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
 EvidencePolicy = Literal["ignore", "warn", "block"]
+
 
 @dataclass(frozen=True, slots=True)
 class MapRef:
@@ -118,6 +120,8 @@ class Verdict:
     contradictions: tuple[Contradiction, ...] = ()
     # Whom this PR's conflicts were judged against, for the reviewer choice to ask the same rule.
     parties: Parties | None = field(default=None, compare=False, repr=False)
+    # Acts other than commands that asked for less review and were not allowed to (issue 20).
+    refused_acts: tuple[RefusedAct, ...] = ()
 
     @property
     def missing(self) -> int:
@@ -481,7 +485,8 @@ def evaluate(
         amap, authors, blocking_evidence=evidence if policy.evidence == "block" else ()
     )
     commands = replay(facts, amap, writers=writers, parties=parties)
-    classification = classify(facts, policy, override=commands.override)
+    labels = judge_labels(facts, amap, parties, declared=commands.declarations)
+    classification = classify(facts, policy, override=commands.override, labels=labels.labels)
     head_map, head_errors = _load_head_map(facts)
     touched = _protected_files_touched(facts, amap, map_ref)
     judge = _Judge(
@@ -534,6 +539,7 @@ def evaluate(
         evidence=policy.evidence,
         contradictions=contradictions(amap, evidence, at=now),
         parties=parties,
+        refused_acts=labels.refused,
     )
 
 

@@ -3,8 +3,10 @@ conflicted person would try it, over real HTTP against the simulator."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.stage import Stage
-from tests.e2e.conftest import REPO, count, latest_check
+from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
 from tests.e2e.test_commands import REACT, bot_comments, open_core_pr, open_docs_pr, the_reply
 
 
@@ -67,3 +69,59 @@ async def test_the_declared_person_cannot_withdraw_anothers_declaration(stage: S
     await stage.settle()
     assert latest_check(stage, number)["conclusion"] == "success"
     assert len(bot_comments(stage, number)) == 1, "one reply, kept up to date"
+
+
+MINOR_MAP = MAP.replace(
+    '  major: {paths: ["core/**"]}', '  major: {paths: ["core/**"]}\n  minor_labels: [trivial]'
+)
+
+
+async def test_the_authors_minor_label_does_not_count(stage_factory: Callable[..., Stage]) -> None:
+    async with stage_factory(map_text=MINOR_MAP) as stage:
+        seed(stage)
+        sim = stage.sim
+        number = await open_core_pr(stage)
+        await sim.submit_review(REPO, number, reviewer="anna")
+        await stage.settle()
+        sim.reset_calls()
+        await sim.set_labels(REPO, number, ["trivial"], sender="alice")
+        await stage.settle()
+        run = latest_check(stage, number)
+        assert run["conclusion"] == "action_required"
+        summary = run["output"]["summary"]
+        assert "| @alice | added the label `trivial` | @alice is an author |" in summary
+        assert count(stage, query="Snapshot") == 1, "who set it comes with the one snapshot"
+        assert count(stage, query="ReviewLoad") == 0
+
+        # An independent member setting it again lowers the bar.
+        await sim.set_labels(REPO, number, [], sender="gus")
+        await sim.set_labels(REPO, number, ["trivial"], sender="gus")
+        await stage.settle()
+        run = latest_check(stage, number)
+        assert run["conclusion"] == "success"
+        assert "label `trivial` marks the change minor" in run["output"]["summary"]
+        assert "Refused or ignored" not in run["output"]["summary"]
+        assert sim.violations == []
+
+
+async def test_the_author_removing_the_major_label_changes_nothing(stage: Stage) -> None:
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Docs", files={"docs/guide.md": "words\n"}, labels=["major"]
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    await sim.set_labels(REPO, number, [], sender="alice")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert (
+        "| @alice | removed the label `major` | @alice is an author |" in run["output"]["summary"]
+    )
+
+    await sim.set_labels(REPO, number, ["major"], sender="alice")
+    await sim.set_labels(REPO, number, [], sender="ivan")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"

@@ -247,3 +247,32 @@ def test_profiles_of_the_opener_commit_authors_and_reviewers() -> None:
         Profile("alice", company="Acme Corp", organizations=("acme-corp", "oss")),
         Profile("bob"),
     )
+
+
+def test_label_changes_are_read_with_their_actors() -> None:
+    carol = {"__typename": "User", "login": "carol"}
+    pull = pull_request_node()
+    pull["labelChanges"] = {
+        "nodes": [
+            {
+                "__typename": "LabeledEvent",
+                "createdAt": "2026-03-30T11:00:00Z",
+                "actor": carol,
+                "label": {"name": "trivial"},
+            },
+            {
+                "__typename": "UnlabeledEvent",
+                "createdAt": "2026-03-30T12:00:00Z",
+                "actor": None,  # a deleted account
+                "label": {"name": "major"},
+            },
+            {"__typename": "LabeledEvent", "createdAt": "2026-03-30T12:00:00Z", "label": None},
+            None,
+        ]
+    }
+    facts = parse(pull)
+    assert [(c.label, c.actor, c.added) for c in facts.label_changes] == [
+        ("trivial", "carol", True),
+        ("major", None, False),
+    ]
+    assert facts.label_changes[0].at.isoformat() == "2026-03-30T11:00:00+00:00"
