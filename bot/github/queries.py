@@ -22,6 +22,7 @@ COMMITS = (
 REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} }}"
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId url {_ACTOR} body createdAt updatedAt viewerDidAuthor "
+    "editor { __typename login } lastEditedAt "
     "isMinimized reactionGroups { content viewerHasReacted } }"
 )
 # Removed review requests: whoever was removed is not requested again (issue 6).

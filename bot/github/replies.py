@@ -124,7 +124,7 @@ def _command_line(outcome: CommandOutcome) -> str:
         else ""
     )
     return (
-        f"- @{outcome.author}{where}: `{_one_line(outcome.command)}`: "
+        f"- {outcome.shown_author}{where}: `{_one_line(outcome.command)}`: "
         f"{_one_line(outcome.reason or 'refused')}"
     )
 

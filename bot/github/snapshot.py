@@ -172,6 +172,8 @@ def _comment(node: dict[str, Any]) -> Comment:
         ),
         is_minimized=bool(node.get("isMinimized")),
         url=node.get("url") or None,
+        editor=_login(node.get("editor"))[0],
+        last_edited_at=github_time(node["lastEditedAt"]) if node.get("lastEditedAt") else None,
     )
 
 

@@ -27,6 +27,7 @@ class Override:
     by: str
     reason: str | None
     comment_id: str
+    in_comment_of: str | None = None  # whose comment `by` edited it into, if not their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,11 @@ def classify(
     if override is not None:
         why = f": {override.reason}" if override.reason else ""
         reason = f"`/coi {override.kind}` by @{override.by}{why}"
+        if override.in_comment_of:
+            reason = (
+                f"`/coi {override.kind}` in @{override.in_comment_of}'s comment, "
+                f"edited by @{override.by}{why}"
+            )
         return Classification(
             major=override.kind == "major",
             reasons=(reason,),

@@ -164,6 +164,19 @@ class CommandOutcome:
     reason: str | None = None  # why it was refused; None when applied
     target: str | None = None
     comment_url: str | None = None  # where the comment is on GitHub, for the check run's links
+    # Who edited the command into someone else's comment: the act, and the rights, are theirs.
+    editor: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Whose act the command is: the editor's when someone else edited it in."""
+        return self.editor or self.author
+
+    @property
+    def shown_author(self) -> str:
+        """ "@gus", or "@gus (edited by @wendy)" when wendy edited gus's comment."""
+        edited = f" (edited by @{self.editor})" if self.editor else ""
+        return f"@{self.author}{edited}"
 
     @property
     def wants_request(self) -> bool:
@@ -204,7 +217,7 @@ class _Replay:
 
     def conflict(self, login: str, comment: Comment) -> Conflict | None:
         """Whether `login` is conflicted on this PR at the comment's act, declarations so far."""
-        day = comment.created_at.astimezone(UTC).date()
+        day = comment.written_at.astimezone(UTC).date()
         return conflict_on_pr(self.parties, login, day=day, declared=self.declarations)
 
     def _refusal(self, author: str, command: ParsedCommand, comment: Comment | None) -> str | None:
@@ -276,6 +289,8 @@ class _Replay:
         return self.amap.is_known(login) or lowered in self.writers or lowered in self.participants
 
     def apply(self, comment: Comment, author: str, command: ParsedCommand) -> None:
+        """Judge and apply `command` as `author`'s act (the comment's writer, see
+        Comment.writer)."""
         refusal = self._refusal(author, command, comment)
         if refusal is None:
             refusal = self._effect(comment, author, command)
@@ -283,13 +298,14 @@ class _Replay:
             CommandOutcome(
                 comment_id=comment.id,
                 comment_database_id=comment.database_id,
-                author=author,
+                author=comment.author or author,
                 command=command.text,
                 kind=command.kind,
                 applied=refusal is None,
                 reason=refusal,
                 target=command.target,
                 comment_url=comment.url,
+                editor=comment.edited_by_other,
             )
         )
 
@@ -305,7 +321,13 @@ class _Replay:
                     "stands; an override by someone conflicted never cancels one by a TSC "
                     "member with no conflict"
                 )
-            self.override = Override(kind, author, command.reason, comment.id)
+            self.override = Override(
+                kind,
+                author,
+                command.reason,
+                comment.id,
+                in_comment_of=comment.author if comment.edited_by_other else None,
+            )
             self.override_unconflicted = conflict is None
         elif command.kind == "declare":
             target = command.target or author
@@ -340,15 +362,22 @@ def replay(
     """
     state = _Replay(facts, amap, writers, parties)
     for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
-        author = comment.author
-        if author is None or comment.author_is_bot or amap.is_bot(author):
+        writer = comment.writer
+        if writer is None or _by_bot(comment, amap):
             continue
         for command in parse_commands(comment.body, prefix=state.prefix):
-            state.apply(comment, author, command)
+            state.apply(comment, writer, command)
     return CommandState(
         declarations=dict(sorted(state.declarations.items())),
         override=state.override,
         outcomes=tuple(state.outcomes),
+    )
+
+
+def _by_bot(comment: Comment, amap: AffiliationMap) -> bool:
+    """Bots' comments are never commands, nor a bot's edits of a person's comment."""
+    return comment.author_is_bot or any(
+        login is not None and amap.is_bot(login) for login in (comment.author, comment.editor)
     )
 
 
@@ -365,8 +394,8 @@ def logins_needing_write_check(facts: PullRequestFacts, amap: AffiliationMap) ->
     opener = (facts.opener or "").lower()
     needed: set[str] = set()
     for comment in facts.comments:
-        author = comment.author
-        if author is None or comment.author_is_bot or amap.is_bot(author):
+        author = comment.writer
+        if author is None or _by_bot(comment, amap):
             continue
         for command in parse_commands(comment.body, prefix=prefix):
             if command.error is not None or author.lower() in needed:

@@ -62,6 +62,29 @@ class Comment:
     # Hidden on GitHub (GraphQL's isMinimized): a minimized reply of the App is no longer its reply.
     is_minimized: bool = False
     url: str | None = None  # the comment on GitHub's web pages, for links from the check run
+    # Who last edited it and when (GraphQL's editor, lastEditedAt); None when never edited.
+    editor: str | None = None
+    last_edited_at: datetime | None = None
+
+    @property
+    def edited_by_other(self) -> str | None:
+        """The last editor when someone other than the author edited the comment: its
+        commands are then that editor's acts (anyone with write access may edit a comment)."""
+        if self.editor is None or self.author is None:
+            return None
+        return None if self.editor.lower() == self.author.lower() else self.editor
+
+    @property
+    def writer(self) -> str | None:
+        """Whose act the comment's text is: its last editor's, else its author's."""
+        return self.edited_by_other or self.author
+
+    @property
+    def written_at(self) -> datetime:
+        """When its text was written: the last edit by someone else, else its creation."""
+        if self.edited_by_other is not None and self.last_edited_at is not None:
+            return self.last_edited_at
+        return self.created_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,7 @@ def _link(url: str | None) -> str:
 def _refused_section(verdict: Verdict) -> list[str]:
     """Every act that asked for less review, or was refused, and had no effect: who, what, why."""
     rows = [
-        (f"@{_cell(o.author)}", f"`{_cell(o.command)}`", _cell(o.reason or ""), o.comment_url)
+        (_cell(o.shown_author), f"`{_cell(o.command)}`", _cell(o.reason or ""), o.comment_url)
         for o in verdict.command_outcomes
         if not o.applied
     ]
@@ -283,7 +283,7 @@ def _text(verdict: Verdict) -> str:
         for outcome in verdict.command_outcomes:
             result = "applied" if outcome.applied else f"refused: {outcome.reason}"
             lines.append(
-                f"| {_cell(outcome.comment_id)} | @{_cell(outcome.author)} "
+                f"| {_cell(outcome.comment_id)} | {_cell(outcome.shown_author)} "
                 f"| `{_cell(outcome.command)}` | {_cell(result)} |"
             )
         lines.append("")

@@ -41,6 +41,7 @@ from githubsim.state import (
     ReviewRequestEvent,
     blob_sha,
     iso,
+    node_id,
 )
 
 Node = dict[str, Any]
@@ -760,7 +761,32 @@ class GraphQLApi:
         }
 
     def comment(self, repo: Repository, comment: Comment) -> Node:
+        last = comment.edits[-1] if comment.edits else None
+
+        def user_content_edits(**args: Any) -> Node:
+            # Newest first, as GitHub lists them; each edit names its editor.
+            edits = [
+                {
+                    "id": node_id("UserContentEdit", edit.id),
+                    "editor": self.actor(edit.editor),
+                    "editedAt": iso(edit.edited_at),
+                    "createdAt": iso(edit.edited_at),
+                    "updatedAt": iso(edit.edited_at),
+                    "diff": edit.body,
+                    "deletedAt": None,
+                    "deletedBy": None,
+                }
+                for edit in reversed(comment.edits)
+            ]
+            page = connection(edits, args, field="userContentEdits")
+            page["totalCount"] = len(edits)
+            return page
+
         return {
+            "editor": self.actor(last.editor) if last else None,
+            "lastEditedAt": iso(last.edited_at) if last else None,
+            "includesCreatedEdit": False,
+            "userContentEdits": user_content_edits,
             "__typename": "IssueComment",
             "id": comment.node_id,
             "databaseId": comment.id,

@@ -34,6 +34,7 @@ from githubsim.state import (
     CheckSuite,
     Comment,
     Commit,
+    ContentEdit,
     Delivery,
     GitIdentity,
     IdSequence,
@@ -1481,6 +1482,9 @@ class GitHubSimulator:
         before = comment.body
         comment.body = body
         comment.updated_at = self.now()
+        comment.edits.append(
+            ContentEdit(self.next_id(), editor or comment.user, comment.updated_at, body)
+        )
         target.pulls[comment.issue_number].updated_at = comment.updated_at
         payload = self.comment_payload(
             "edited",

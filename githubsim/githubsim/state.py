@@ -118,6 +118,16 @@ class Reaction:
 
 
 @dataclass
+class ContentEdit:
+    """One edit of a comment, as GraphQL's UserContentEdit lists it: who, when, and the text."""
+
+    id: int
+    editor: str
+    edited_at: datetime
+    body: str  # the text after this edit (GitHub shows it as the edit's diff)
+
+
+@dataclass
 class Comment:
     id: int
     node_id: str
@@ -130,6 +140,7 @@ class Comment:
     reactions: list[Reaction] = field(default_factory=list)
     # GraphQL's minimizedReason ("duplicate", "off-topic"...); None while the comment is shown.
     minimized_reason: str | None = None
+    edits: list[ContentEdit] = field(default_factory=list)  # oldest first
 
 
 @dataclass

@@ -520,3 +520,44 @@ async def test_label_changes_reach_the_timeline_with_their_actors(
     )
     # The other timeline alias asks only for removed review requests: it lists no labels.
     assert pull["removedRequests"]["nodes"] == []
+
+
+async def test_an_edited_comment_names_its_editors(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    comment_id = await sim.post_comment("acme/widgets", number, author="carol", body="LGTM")
+    untouched = await sim.post_comment("acme/widgets", number, author="bob", body="hi")
+    clock.advance(minutes=1)
+    await sim.edit_comment("acme/widgets", comment_id, body="LGTM!", editor="carol")
+    clock.advance(minutes=1)
+    await sim.edit_comment("acme/widgets", comment_id, body="/coi minor", editor="dave")
+    await api.login(seed.installation_id)
+    query = """
+    query($owner: String!, $name: String!, $number: Int!) {
+      repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+        comments(first: 10) { nodes {
+          databaseId createdAt editor { __typename login } lastEditedAt
+          userContentEdits(first: 10) { totalCount nodes { editor { login } editedAt diff } }
+        } }
+      } }
+    }"""
+    result = await api.graphql(query, owner="acme", name="widgets", number=number)
+    assert "errors" not in result
+    edited, plain = result["data"]["repository"]["pullRequest"]["comments"]["nodes"]
+    assert edited["databaseId"] == comment_id
+    assert edited["editor"] == {"__typename": "User", "login": "dave"}
+    assert edited["lastEditedAt"] > edited["createdAt"]
+    edits = edited["userContentEdits"]
+    assert edits["totalCount"] == 2
+    # Newest first, each with its own editor.
+    assert [(e["editor"]["login"], e["diff"]) for e in edits["nodes"]] == [
+        ("dave", "/coi minor"),
+        ("carol", "LGTM!"),
+    ]
+    assert edits["nodes"][0]["editedAt"] == edited["lastEditedAt"]
+    assert plain["databaseId"] == untouched
+    assert (plain["editor"], plain["lastEditedAt"]) == (None, None)
+    assert plain["userContentEdits"] == {"totalCount": 0, "nodes": []}

@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 from bot.stage import Stage
 from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
-from tests.e2e.test_commands import REACT, bot_comments, open_core_pr, open_docs_pr, the_reply
+from tests.e2e.test_commands import (
+    REACT,
+    add_outsiders,
+    bot_comments,
+    open_core_pr,
+    open_docs_pr,
+    the_reply,
+)
 
 
 async def test_the_authors_own_minor_is_refused_with_the_reason(stage: Stage) -> None:
@@ -125,3 +132,32 @@ async def test_the_author_removing_the_major_label_changes_nothing(stage: Stage)
     await sim.set_labels(REPO, number, [], sender="ivan")
     await stage.settle()
     assert latest_check(stage, number)["conclusion"] == "success"
+
+
+async def test_a_writer_editing_a_tsc_members_comment_into_minor_is_refused(stage: Stage) -> None:
+    sim = stage.sim
+    add_outsiders(stage)
+    number = await open_core_pr(stage)
+    await sim.submit_review(REPO, number, reviewer="anna")
+    lgtm = await sim.post_comment(REPO, number, author="gus", body="LGTM")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    sim.reset_calls()
+    await sim.edit_comment(REPO, lgtm, body="/coi minor", editor="wendy")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", "gus's name does not lend wendy his rights"
+    reply = the_reply(stage, number)
+    assert "@gus (edited by @wendy)" in reply
+    assert "only TSC members may use" in reply.replace("`", "'")
+    assert "@gus (edited by @wendy)" in run["output"]["summary"]
+    assert sim.reactions(REPO, lgtm) == [], "no +1 in gus's name"
+
+    # An independent TSC member editing it is their own act, and says so.
+    await sim.edit_comment(REPO, lgtm, body="/coi minor", editor="ivan")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "success"
+    assert "`/coi minor` in @gus's comment, edited by @ivan" in run["output"]["summary"]
+    assert sim.violations == []

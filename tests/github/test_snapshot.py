@@ -276,3 +276,23 @@ def test_label_changes_are_read_with_their_actors() -> None:
         ("major", None, False),
     ]
     assert facts.label_changes[0].at.isoformat() == "2026-03-30T11:00:00+00:00"
+
+
+def test_a_comment_edited_by_someone_else_is_theirs() -> None:
+    pull = pull_request_node()
+    pull["comments"]["nodes"].append(
+        {
+            "id": "C_3",
+            "databaseId": 13,
+            "url": "https://github.com/o/r/pull/1#issuecomment-13",
+            "author": {"__typename": "User", "login": "gus"},
+            "editor": {"__typename": "User", "login": "wendy"},
+            "lastEditedAt": "2026-03-30T12:00:00Z",
+            "body": "/coi minor",
+            "createdAt": "2026-03-30T10:00:00Z",
+        }
+    )
+    (comment,) = parse(pull).comments
+    assert (comment.author, comment.editor, comment.writer) == ("gus", "wendy", "wendy")
+    assert comment.written_at.isoformat() == "2026-03-30T12:00:00+00:00"
+    assert comment.url == "https://github.com/o/r/pull/1#issuecomment-13"

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from bot.policy.commands import CommandState, parse_commands, replay
+from bot.policy.commands import CommandState, logins_needing_write_check, parse_commands, replay
+from bot.policy.facts import Comment
 
-from .builders import comment, facts, make_map
+from .builders import at, comment, facts, make_map
 
 AMAP = make_map()
 
@@ -230,3 +233,49 @@ def test_who_may_withdraw_a_declaration(
     assert outcome.applied is withdrawn
     if reason_part is not None:
         assert reason_part in (outcome.reason or "")
+
+
+def _edited(author: str, editor: str, body: str, days: float = 1) -> Comment:
+    original = comment(author, body, days)
+    return dataclasses.replace(original, editor=editor, last_edited_at=at(days + 0.5))
+
+
+@pytest.mark.parametrize(
+    ("author", "editor", "body", "writers", "applied", "reason_part"),
+    [
+        ("gus", "wendy", "/coi minor", frozenset({"wendy"}), False, "only TSC members may use"),
+        ("carol", "alice", "/coi minor", frozenset(), False, "@alice is an author"),
+        ("carol", "bob", "/coi withdraw @erin", frozenset(), False, "no conflict declared"),
+        ("bob", "carol", "/coi minor", frozenset(), True, None),
+        ("carol", "carol", "/coi minor", frozenset(), True, None),  # one's own edit
+        ("carol", "renovate[bot]", "/coi minor", frozenset(), None, None),  # a bot's: no command
+    ],
+)
+def test_an_edited_command_is_the_editors_act(
+    author: str,
+    editor: str,
+    body: str,
+    writers: frozenset[str],
+    applied: bool | None,
+    reason_part: str | None,
+) -> None:
+    state = replay(facts(comments=(_edited(author, editor, body),)), AMAP, writers=writers)
+    if applied is None:
+        assert state.outcomes == ()
+        return
+    (outcome,) = state.outcomes
+    assert outcome.applied is applied
+    assert outcome.author == author
+    assert outcome.editor == (None if editor == author else editor)
+    assert outcome.actor == editor
+    if reason_part is not None:
+        assert reason_part in (outcome.reason or "")
+    if applied and editor != author:
+        assert state.override is not None
+        assert (state.override.by, state.override.in_comment_of) == (editor, author)
+        assert outcome.shown_author == f"@{author} (edited by @{editor})"
+
+
+def test_an_editors_write_access_is_what_is_looked_up() -> None:
+    pr = facts(comments=(_edited("gus", "wendy", "/coi declare"),))
+    assert logins_needing_write_check(pr, AMAP) == frozenset({"wendy"})
