@@ -37,6 +37,11 @@ LABEL_CHANGES = (
     f"nodes {{ __typename ... on LabeledEvent {{ {_LABEL_CHANGE} }} "
     f"... on UnlabeledEvent {{ {_LABEL_CHANGE} }} }}"
 )
+# Who deleted whose comment: a declaration deleted by someone conflicted stands (issue 20).
+COMMENT_DELETIONS = (
+    "nodes { __typename ... on CommentDeletedEvent { createdAt actor { __typename login } "
+    "deletedCommentAuthor { __typename login } } }"
+)
 
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
@@ -68,13 +73,16 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
       }}
+      commentDeletions: timelineItems(last: 100, itemTypes: [COMMENT_DELETED_EVENT]) {{
+        {COMMENT_DELETIONS}
+      }}
       headCommit: commits(last: 1) {{
         nodes {{ commit {{
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
-              nodes {{ databaseId name externalId conclusion }}
+              nodes {{ databaseId name externalId conclusion text }}
             }} }}
           }}
         }} }}

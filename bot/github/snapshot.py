@@ -18,14 +18,17 @@ from bot.github.times import github_time
 from bot.policy.facts import (
     ChangedFile,
     Comment,
+    CommentDeletion,
     Commit,
     LabelChange,
     MapFile,
     Profile,
     PullRequestFacts,
+    RecordedDeclaration,
     Review,
     ReviewRequestRemoval,
 )
+from bot.policy.records import read_records
 
 PAGED = ("files", "commits", "reviews", "comments")
 _STATES = ("OPEN", "CLOSED", "MERGED")
@@ -200,6 +203,27 @@ def _label_change(node: dict[str, Any]) -> LabelChange | None:
     )
 
 
+def _deletion(node: dict[str, Any]) -> CommentDeletion | None:
+    if node.get("__typename") != "CommentDeletedEvent":
+        return None
+    return CommentDeletion(
+        comment_author=_login(node.get("deletedCommentAuthor"))[0],
+        actor=_login(node.get("actor"))[0],
+        at=github_time(node["createdAt"]),
+    )
+
+
+def recorded_declarations(head: dict[str, Any] | None) -> tuple[RecordedDeclaration, ...]:
+    """The declarations the App's runs on the head recorded, one per comment."""
+    found: dict[str, RecordedDeclaration] = {}
+    suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
+    for suite in suites:
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
+            for record in read_records((run or {}).get("text")):
+                found.setdefault(record.comment_id, record)
+    return tuple(found.values())
+
+
 def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
     repository = (data or {}).get("repository")
     pull = (repository or {}).get("pullRequest")
@@ -298,6 +322,10 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        comment_deletions=tuple(
+            d for d in map(_deletion, nodes("commentDeletions")) if d is not None
+        ),
+        recorded_declarations=recorded_declarations(head),
         label_changes=tuple(
             change for change in map(_label_change, nodes("labelChanges")) if change is not None
         ),

@@ -9,15 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
 from bot.policy.authors import collect_authors
 from bot.policy.classify import Override
-from bot.policy.conflicts import Conflict, Declaration, Parties, conflict_on_pr
-from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts
+from bot.policy.conflicts import (
+    Conflict,
+    Declaration,
+    Parties,
+    RefusedAct,
+    conflict_on_pr,
+    may_not_lower_the_bar,
+)
+from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts, RecordedDeclaration
 
 __all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here
 
@@ -188,6 +195,9 @@ class CommandState:
     declarations: dict[str, Declaration] = field(default_factory=dict)
     override: Override | None = None
     outcomes: tuple[CommandOutcome, ...] = ()
+    # Deletions and edits by someone who may not lower the bar: the declarations they removed
+    # stand (restored from the App's record), and these acts are listed as refused.
+    refused_acts: tuple[RefusedAct, ...] = ()
 
 
 def _participants(facts: PullRequestFacts) -> set[str]:
@@ -333,7 +343,14 @@ class _Replay:
             target = command.target or author
             key = self.amap.key_of(target)
             shown = self.amap.login_of(target) or target
-            self.declarations[key] = Declaration(shown, author, command.reason, comment.id)
+            self.declarations[key] = Declaration(
+                shown,
+                author,
+                command.reason,
+                comment.id,
+                comment_author=comment.author if comment.edited_by_other else None,
+                at=comment.written_at,
+            )
         elif command.kind == "withdraw":
             target = command.target or author
             key = self.amap.key_of(target)
@@ -361,7 +378,8 @@ def replay(
     Comments by bots (the map's `bots`, `[bot]` logins, GitHub's Bot type) are never commands.
     """
     state = _Replay(facts, amap, writers, parties)
-    for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
+    restored, refused_acts = _declarations_kept(facts, amap, state.parties)
+    for comment in sorted((*facts.comments, *restored), key=lambda c: (c.created_at, c.id)):
         writer = comment.writer
         if writer is None or _by_bot(comment, amap):
             continue
@@ -371,7 +389,77 @@ def replay(
         declarations=dict(sorted(state.declarations.items())),
         override=state.override,
         outcomes=tuple(state.outcomes),
+        refused_acts=refused_acts,
     )
+
+
+def _declarations_kept(
+    facts: PullRequestFacts, amap: AffiliationMap, parties: Parties
+) -> tuple[tuple[Comment, ...], tuple[RefusedAct, ...]]:
+    """Recorded declarations whose comment someone who may not lower the bar deleted, or edited
+    away: each comes back as the declarer's comment as it was, with the act that is refused.
+
+    Allowed to remove one: the comment's author, its declarer, a TSC member with no conflict.
+    GitHub names a deletion's actor but not the comment: every deletion of that author's
+    comments since the declaration must be allowed, and with none on the timeline (beyond its
+    last 100), the declaration stands."""
+    prefix = amap.policy.command_prefix
+    present = {comment.id: comment for comment in facts.comments}
+    then = {
+        amap.key_of(r.login): Declaration(r.login, r.by, r.reason, r.comment_id)
+        for r in facts.recorded_declarations
+    }
+
+    def refusal(actor: str | None, record: RecordedDeclaration, at: datetime) -> str | None:
+        if actor is not None and amap.key_of(actor) in {
+            amap.key_of(record.comment_author),
+            amap.key_of(record.by),
+        }:
+            return None
+        return may_not_lower_the_bar(parties, actor, day=at.date(), declared=then)
+
+    restored: list[Comment] = []
+    refused: list[RefusedAct] = []
+    for record in facts.recorded_declarations:
+        what = f"@{record.login}'s conflict declared by @{record.by}"
+        comment = present.get(record.comment_id)
+        if comment is not None:
+            editor = comment.edited_by_other
+            if editor is None or comment.last_edited_at is None:
+                continue  # the replay of its current text decides
+            why = refusal(editor, record, comment.last_edited_at)
+            if why is None:
+                continue
+            refused.append(RefusedAct(editor, f"edited away {what}", why, comment.url))
+        else:
+            author_key = amap.key_of(record.comment_author)
+            deletions = [
+                d
+                for d in facts.comment_deletions
+                if d.comment_author is not None
+                and amap.key_of(d.comment_author) == author_key
+                and d.at >= record.at
+            ]
+            if not deletions:
+                why = "who deleted its comment is not on the timeline's last 100 deletions"
+                refused.append(RefusedAct(None, f"deleted {what}", why))
+            else:
+                barred = [(d, w) for d in deletions if (w := refusal(d.actor, record, d.at))]
+                if not barred:
+                    continue
+                deletion, why = barred[-1]
+                refused.append(RefusedAct(deletion.actor, f"deleted {what}", why))
+        target = "" if amap.key_of(record.login) == amap.key_of(record.by) else f" @{record.login}"
+        restored.append(
+            Comment(
+                id=record.comment_id,
+                author=record.by,
+                body=f"{prefix} declare{target} {record.reason or ''}".rstrip(),
+                created_at=record.at,
+                updated_at=record.at,
+            )
+        )
+    return tuple(restored), tuple(refused)
 
 
 def _by_bot(comment: Comment, amap: AffiliationMap) -> bool:

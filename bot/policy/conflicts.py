@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from bot.affiliations.evidence import Evidence, agrees, match_company
@@ -31,6 +31,8 @@ class Declaration:
     by: str
     reason: str | None
     comment_id: str
+    comment_author: str | None = None  # who wrote the comment, when not `by` (an editor)
+    at: datetime | None = None  # when it was declared
 
 
 @dataclass(frozen=True, slots=True)

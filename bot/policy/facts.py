@@ -107,6 +107,28 @@ class LabelChange:
 
 
 @dataclass(frozen=True, slots=True)
+class CommentDeletion:
+    """A comment deleted from this PR (GitHub's CommentDeletedEvent: whose, by whom, not which)."""
+
+    comment_author: str | None
+    actor: str | None  # who deleted it; None for a deleted ("ghost") account
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDeclaration:
+    """A declaration in force at the last evaluation, as the App's check run recorded it: a
+    deleted comment's text is gone from GitHub, this record is what keeps it."""
+
+    comment_id: str
+    comment_author: str
+    login: str
+    by: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MapFile:
     """A copy of the map as a PR's head has it, for validation and protected-file judgement."""
 
@@ -154,6 +176,9 @@ class PullRequestFacts:
     profiles: tuple[Profile, ...] = ()
     # The last 100 label changes, oldest first: who set a label decides whether it counts.
     label_changes: tuple[LabelChange, ...] = ()
+    # The last 100 comment deletions, and the declarations the App's check run recorded.
+    comment_deletions: tuple[CommentDeletion, ...] = ()
+    recorded_declarations: tuple[RecordedDeclaration, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
+from bot.policy.records import record_line
 from bot.policy.verdict import Approval, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
@@ -273,7 +274,9 @@ def _map_line(verdict: Verdict) -> str:
 
 
 def _text(verdict: Verdict) -> str:
-    lines: list[str] = []
+    # First, so that cutting the text to GitHub's limit never drops the App's record.
+    record = record_line(verdict.declarations)
+    lines: list[str] = [record, ""] if record else []
     if verdict.map_errors or verdict.head_map_errors:
         lines += ["### Map errors", ""]
         lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
@@ -296,7 +299,7 @@ def _text(verdict: Verdict) -> str:
             "GitHub lists at most 3,000 files and 250 commits of a pull request; this one has "
             "more, so some authors or files may be missing above."
         )
-    if not lines:
+    if len(lines) == (2 if record else 0):
         lines.append("Nothing more to show.")
     return "\n".join(lines).rstrip() + "\n"
 

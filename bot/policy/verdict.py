@@ -539,7 +539,7 @@ def evaluate(
         evidence=policy.evidence,
         contradictions=contradictions(amap, evidence, at=now),
         parties=parties,
-        refused_acts=labels.refused,
+        refused_acts=(*commands.refused_acts, *labels.refused),
     )
 
 

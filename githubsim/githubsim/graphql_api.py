@@ -31,6 +31,7 @@ from githubsim.reference import GRAPHQL_SCHEMA
 from githubsim.state import (
     CheckRun,
     Comment,
+    CommentDeletion,
     Commit,
     GitIdentity,
     LabelEvent,
@@ -491,9 +492,10 @@ class GraphQLApi:
         def timeline_items(**args: Any) -> Node:
             wanted = args.get("itemTypes")
             since = args.get("since")
-            # Review requests and labels (added, removed) are recorded; other types list nothing.
-            recorded: list[ReviewRequestEvent | LabelEvent] = sorted(
-                [*pull.review_request_events, *pull.label_events],
+            # Review requests, labels (added, removed) and deleted comments are recorded; other
+            # types list nothing.
+            recorded: list[ReviewRequestEvent | LabelEvent | CommentDeletion] = sorted(
+                [*pull.review_request_events, *pull.label_events, *pull.comment_deletions],
                 key=lambda event: (event.created_at, event.id),
             )
             events = [
@@ -556,9 +558,20 @@ class GraphQLApi:
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
         }
 
-    def timeline_event(self, repo: Repository, event: ReviewRequestEvent | LabelEvent) -> Node:
+    def timeline_event(
+        self, repo: Repository, event: ReviewRequestEvent | LabelEvent | CommentDeletion
+    ) -> Node:
         if isinstance(event, LabelEvent):
             return self.label_event(repo, event)
+        if isinstance(event, CommentDeletion):
+            return {
+                "__typename": event.typename,
+                "id": event.node_id,
+                "databaseId": event.id,
+                "createdAt": iso(event.created_at),
+                "actor": self.actor(event.actor),
+                "deletedCommentAuthor": self.actor(event.comment_author),
+            }
         return self.review_request_event(event)
 
     def label_event(self, repo: Repository, event: LabelEvent) -> Node:

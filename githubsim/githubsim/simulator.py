@@ -33,6 +33,7 @@ from githubsim.state import (
     CheckRun,
     CheckSuite,
     Comment,
+    CommentDeletion,
     Commit,
     ContentEdit,
     Delivery,
@@ -1509,7 +1510,18 @@ class GitHubSimulator:
             sender=sender or comment.user,
         )
         del target.comments[comment_id]
-        target.pulls[comment.issue_number].updated_at = self.now()
+        pull = target.pulls[comment.issue_number]
+        deletion_id = self.next_id()
+        pull.comment_deletions.append(
+            CommentDeletion(
+                deletion_id,
+                node_id("CommentDeletedEvent", deletion_id),
+                sender or comment.user,
+                comment.user,
+                self.now(),
+            )
+        )
+        pull.updated_at = self.now()
         payload["issue"] = self.shapes.issue(
             target, target.pulls[comment.issue_number], users=self.users
         )

@@ -209,6 +209,22 @@ class LabelEvent:
         return "UnlabeledEvent" if self.removed else "LabeledEvent"
 
 
+@dataclass
+class CommentDeletion:
+    """A comment deleted from a PR, as its timeline lists it: who deleted whose comment, when.
+
+    GitHub's CommentDeletedEvent names the comment's author but not the comment."""
+
+    id: int
+    node_id: str
+    actor: str
+    comment_author: str
+    created_at: datetime
+
+    item_type = "COMMENT_DELETED_EVENT"
+    typename = "CommentDeletedEvent"
+
+
 @dataclass(frozen=True)
 class MergeGroup:
     """One entry of a merge queue: the PR's changes on top of everything queued before it."""
@@ -247,6 +263,7 @@ class PullRequest:
     merge_commit_sha: str | None = None  # the commit the merge put on the base branch
     review_request_events: list[ReviewRequestEvent] = field(default_factory=list)
     label_events: list[LabelEvent] = field(default_factory=list)
+    comment_deletions: list[CommentDeletion] = field(default_factory=list)
 
     @property
     def head_sha(self) -> str:

@@ -122,7 +122,13 @@ async def test_snapshot_of_a_seeded_pull_request(
     assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
     runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
     assert runs == [
-        {"databaseId": run["id"], "name": CHECK, "externalId": "v7", "conclusion": "NEUTRAL"}
+        {
+            "databaseId": run["id"],
+            "name": CHECK,
+            "externalId": "v7",
+            "conclusion": "NEUTRAL",
+            "text": None,
+        }
     ]
     assert [c.kind for c in sim.calls].count("graphql") == 1
     assert sim.calls[-1].query_name == "Snapshot"
@@ -561,3 +567,44 @@ async def test_an_edited_comment_names_its_editors(
     assert plain["databaseId"] == untouched
     assert (plain["editor"], plain["lastEditedAt"]) == (None, None)
     assert plain["userContentEdits"] == {"totalCount": 0, "nodes": []}
+
+
+async def test_a_deleted_comment_leaves_who_deleted_whose_on_the_timeline(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    mine = await sim.post_comment("acme/widgets", number, author="carol", body="/coi declare")
+    theirs = await sim.post_comment("acme/widgets", number, author="bob", body="hello")
+    clock.advance(minutes=1)
+    await sim.delete_comment("acme/widgets", mine, sender="alice")
+    await sim.delete_comment("acme/widgets", theirs)
+    await api.login(seed.installation_id)
+    await api.call(
+        "POST",
+        "/repos/acme/widgets/check-runs",
+        json={
+            "name": CHECK,
+            "head_sha": sim.head_sha("acme/widgets", number),
+            "status": "completed",
+            "conclusion": "success",
+            "output": {"title": "t", "summary": "s", "text": "recorded here"},
+        },
+    )
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    deletions = [
+        (n["__typename"], n["actor"]["login"], n["deletedCommentAuthor"]["login"])
+        for n in pull["commentDeletions"]["nodes"]
+    ]
+    # GitHub names whose comment was deleted and by whom, never which comment.
+    assert deletions == [
+        ("CommentDeletedEvent", "alice", "carol"),
+        ("CommentDeletedEvent", "bob", "bob"),
+    ]
+    assert pull["comments"]["nodes"] == []
+    [head] = pull["headCommit"]["nodes"]
+    [run] = head["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
+    assert run["text"] == "recorded here"

@@ -161,3 +161,46 @@ async def test_a_writer_editing_a_tsc_members_comment_into_minor_is_refused(stag
     assert run["conclusion"] == "success"
     assert "`/coi minor` in @gus's comment, edited by @ivan" in run["output"]["summary"]
     assert sim.violations == []
+
+
+async def test_the_author_deleting_an_independent_declaration_changes_nothing(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    declaration = await sim.post_comment(
+        REPO, number, author="ivan", body="/coi declare @gus consults for Acme"
+    )
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    sim.reset_calls()
+    await sim.delete_comment(REPO, declaration, sender="alice")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", "the declaration stands"
+    summary = run["output"]["summary"]
+    assert "consults for Acme" in summary
+    assert "| @alice | deleted @gus's conflict declared by @ivan | @alice is an author |" in summary
+    assert count(stage, query="Snapshot") == 1, "the record comes back with the one snapshot"
+
+    # Still there on the next evaluation, and the declarer may still withdraw it.
+    await sim.post_comment(REPO, number, author="ivan", body="/coi withdraw @gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"
+    assert sim.violations == []
+
+
+async def test_a_declaration_deleted_by_its_declarer_is_gone(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    declaration = await sim.post_comment(REPO, number, author="ivan", body="/coi declare @gus")
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+    await sim.delete_comment(REPO, declaration, sender="ivan")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "success"
+    assert "Refused or ignored" not in run["output"]["summary"]

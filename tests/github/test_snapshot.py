@@ -14,7 +14,10 @@ from bot.github.snapshot import (
     facts_from_response,
     fetch_snapshot,
 )
+from bot.github.times import github_time
+from bot.policy.conflicts import Declaration
 from bot.policy.facts import Profile, PullRequestFacts
+from bot.policy.records import record_line
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
 
 MAP_PATH = ".github/affiliations.yml"
@@ -296,3 +299,32 @@ def test_a_comment_edited_by_someone_else_is_theirs() -> None:
     assert (comment.author, comment.editor, comment.writer) == ("gus", "wendy", "wendy")
     assert comment.written_at.isoformat() == "2026-03-30T12:00:00+00:00"
     assert comment.url == "https://github.com/o/r/pull/1#issuecomment-13"
+
+
+def test_deletions_and_the_apps_record_are_read() -> None:
+    pull = pull_request_node(check_run=(77, "fingerprint"))
+    pull["commentDeletions"] = {
+        "nodes": [
+            {
+                "__typename": "CommentDeletedEvent",
+                "createdAt": "2026-03-30T11:00:00Z",
+                "actor": {"__typename": "User", "login": "alice"},
+                "deletedCommentAuthor": {"__typename": "User", "login": "ivan"},
+            },
+            {"__typename": "LabeledEvent"},
+            None,
+        ]
+    }
+    declared = Declaration("gus", "ivan", "consults", "C_9", at=github_time("2026-03-29T00:00:00Z"))
+    runs = pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"]
+    runs["nodes"][0]["text"] = f"{record_line([declared])}\n\nDetails."
+    facts = parse(pull)
+    (deletion,) = facts.comment_deletions
+    assert (deletion.comment_author, deletion.actor) == ("ivan", "alice")
+    (record,) = facts.recorded_declarations
+    assert (record.comment_id, record.login, record.by, record.reason) == (
+        "C_9",
+        "gus",
+        "ivan",
+        "consults",
+    )
