@@ -166,6 +166,7 @@ class Engine:
             check_name=judged.check_name,
             requested=asked.requested or judged.plan.pending,
             no_candidate=judged.plan.no_candidate or asked.all_refused,
+            waiting_on=judged.plan.waiting_on,
         )
         existing, duplicates = snapshot.runs_named(judged.check_name)
         outcome = await write_check_run(

@@ -193,11 +193,20 @@ def _refused_section(verdict: Verdict) -> list[str]:
     return lines
 
 
-def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: bool) -> list[str]:
-    if not (verdict.needs_independent_review or requested or no_candidate):
+def _requests_section(
+    verdict: Verdict, requested: Sequence[str], no_candidate: bool, waiting_on: Sequence[str] = ()
+) -> list[str]:
+    if not (verdict.needs_independent_review or requested or no_candidate or waiting_on):
         return []
     lines = ["", "### Review requested", ""]
-    if requested:
+    if waiting_on and not requested:
+        who = ", ".join(f"@{_cell(login)}" for login in waiting_on)
+        lines.append(
+            f"The check waits on {who} (their review request was removed twice by someone "
+            "conflicted on this pull request) or a decision by a TSC member with no conflict "
+            "on it; nobody else is asked."
+        )
+    elif requested:
         lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
     elif no_candidate:
         lines.append(
@@ -225,6 +234,7 @@ def _summary(
     names: dict[str, str],
     requested: Sequence[str],
     no_candidate: bool,
+    waiting_on: Sequence[str] = (),
 ) -> str:
     lines = [f"**{verdict.conclusion}**: " + "; ".join(verdict.reasons) + "."]
     if verdict.map_errors:
@@ -237,7 +247,7 @@ def _summary(
     lines += _protected_section(verdict, names)
     lines += _declarations_section(verdict)
     lines += _refused_section(verdict)
-    lines += _requests_section(verdict, requested, no_candidate)
+    lines += _requests_section(verdict, requested, no_candidate, waiting_on)
     lines += _out_of_date(verdict)
     lines += _head_map_note(verdict)
     lines += ["", _map_line(verdict)]
@@ -350,12 +360,22 @@ def render(
     check_name: str,
     requested: Sequence[str] = (),
     no_candidate: bool = False,
+    waiting_on: Sequence[str] = (),
 ) -> CheckOutput:
     """The check run for a verdict. `requested`: who was asked to review on this evaluation;
-    `no_candidate`: a review is needed but nobody eligible is left to ask."""
+    `no_candidate`: a review is needed but nobody eligible is left to ask; `waiting_on`:
+    reviewers the check waits on (see bot.policy.removals)."""
     names = dict(verdict.company_names)
     title = _title(verdict)
-    summary = fit(_summary(verdict, names=names, requested=requested, no_candidate=no_candidate))
+    summary = fit(
+        _summary(
+            verdict,
+            names=names,
+            requested=requested,
+            no_candidate=no_candidate,
+            waiting_on=waiting_on,
+        )
+    )
     text = fit(_text(verdict))
     annotations = _annotations(verdict)
     fingerprint = _fingerprint(check_name, verdict.conclusion, title, summary, text, annotations)

@@ -24,6 +24,7 @@ from bot.policy.commands import CommandOutcome, replay
 from bot.policy.conflicts import Declaration, Parties, RefusedAct, conflict_on_pr
 from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
+from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
@@ -122,6 +123,8 @@ class Verdict:
     parties: Parties | None = field(default=None, compare=False, repr=False)
     # Acts other than commands that asked for less review and were not allowed to (issue 20).
     refused_acts: tuple[RefusedAct, ...] = ()
+    # Removed review requests judged by who removed them, for the reviewer choice.
+    removals: Removals = NO_REMOVALS
 
     @property
     def missing(self) -> int:
@@ -486,6 +489,7 @@ def evaluate(
     )
     commands = replay(facts, amap, writers=writers, parties=parties)
     labels = judge_labels(facts, amap, parties, declared=commands.declarations)
+    removals = judge_removals(facts, amap, parties, declared=commands.declarations)
     classification = classify(facts, policy, override=commands.override, labels=labels.labels)
     head_map, head_errors = _load_head_map(facts)
     touched = _protected_files_touched(facts, amap, map_ref)
@@ -539,7 +543,8 @@ def evaluate(
         evidence=policy.evidence,
         contradictions=contradictions(amap, evidence, at=now),
         parties=parties,
-        refused_acts=(*commands.refused_acts, *labels.refused),
+        refused_acts=(*commands.refused_acts, *labels.refused, *removals.refused),
+        removals=removals,
     )
 
 

@@ -9,8 +9,10 @@ from bot.stage import Stage
 from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
 from tests.e2e.test_commands import (
     REACT,
+    REQUEST,
     add_outsiders,
     bot_comments,
+    nudge,
     open_core_pr,
     open_docs_pr,
     the_reply,
@@ -204,3 +206,46 @@ async def test_a_declaration_deleted_by_its_declarer_is_gone(stage: Stage) -> No
     run = latest_check(stage, number)
     assert run["conclusion"] == "success"
     assert "Refused or ignored" not in run["output"]["summary"]
+
+
+async def test_the_author_removing_the_requested_reviewer_never_picks_another(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await stage.settle()
+    (asked,) = sim.review_requests(REPO, number)
+    assert count(stage, operation=REQUEST) == 1
+
+    # First removal by the author: the same reviewer is asked again, and the summary says so.
+    await sim.remove_review_request(REPO, number, reviewer=asked, sender="alice")
+    await stage.settle()
+    assert sim.review_requests(REPO, number) == [asked]
+    assert count(stage, operation=REQUEST) == 2
+    summary = latest_check(stage, number)["output"]["summary"]
+    removal = f"| @alice | removed @{asked}'s review request | @alice is an author; "
+    assert f"{removal}@{asked} is asked again |" in summary
+
+    # Second removal: nobody is asked again, nobody else is asked; the check waits.
+    await sim.remove_review_request(REPO, number, reviewer=asked, sender="alice")
+    await stage.settle()
+    await nudge(stage, number, "later")
+    assert sim.review_requests(REPO, number) == []
+    assert count(stage, operation=REQUEST) == 2
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required"
+    assert f"The check waits on @{asked}" in run["output"]["summary"]
+
+    # A third try, by a colleague this time, changes nothing either.
+    await sim.request_review(REPO, number, reviewer=asked, sender="anna")
+    await sim.remove_review_request(REPO, number, reviewer=asked, sender="anna")
+    await stage.settle()
+    assert sim.review_requests(REPO, number) == []
+    assert count(stage, operation=REQUEST) == 2
+    assert f"The check waits on @{asked}" in latest_check(stage, number)["output"]["summary"]
+
+    # The reviewer it waits on decides.
+    await sim.submit_review(REPO, number, reviewer=asked)
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"
