@@ -6,6 +6,7 @@ replaying the comments as they are now (edited bodies, deleted comments gone) is
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -462,6 +463,62 @@ def _declarations_kept(
     return tuple(restored), tuple(refused)
 
 
+def _is_stranger_opener(
+    facts: PullRequestFacts, amap: AffiliationMap, login: str, writers: frozenset[str]
+) -> bool:
+    """The PR's opener, with neither a map entry nor write access: anyone can open a PR."""
+    opener = facts.opener
+    return (
+        opener is not None
+        and amap.key_of(login) == amap.key_of(opener)
+        and not amap.is_known(login)
+        and login.lower() not in {w.lower() for w in writers}
+    )
+
+
+def limit_strangers_requests(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    outcomes: Sequence[CommandOutcome],
+    *,
+    writers: frozenset[str],
+    major: bool,
+) -> tuple[CommandOutcome, ...]:
+    """An opener outside the map and without write access may `request` only on a major PR,
+    and once per PR: a TSC member's time is not theirs to spend at will."""
+    prefix = amap.policy.command_prefix
+    asked = False
+    limited: list[CommandOutcome] = []
+    for outcome in outcomes:
+        if (
+            outcome.applied
+            and outcome.kind == "request"
+            and _is_stranger_opener(facts, amap, outcome.actor, writers)
+        ):
+            if not major:
+                outcome = dataclasses.replace(
+                    outcome,
+                    applied=False,
+                    reason=(
+                        f"`{prefix} request` by the PR's opener outside the map and without "
+                        "write access works only on a major change; this one is not"
+                    ),
+                )
+            elif asked:
+                outcome = dataclasses.replace(
+                    outcome,
+                    applied=False,
+                    reason=(
+                        f"the PR's opener outside the map and without write access may use "
+                        f"`{prefix} request` once per pull request, and already did"
+                    ),
+                )
+            else:
+                asked = True
+        limited.append(outcome)
+    return tuple(limited)
+
+
 def _by_bot(comment: Comment, amap: AffiliationMap) -> bool:
     """Bots' comments are never commands, nor a bot's edits of a person's comment."""
     return comment.author_is_bot or any(
@@ -475,8 +532,10 @@ ButtonKind = Literal["recheck", "request"]
 def logins_needing_write_check(facts: PullRequestFacts, amap: AffiliationMap) -> frozenset[str]:
     """Commenters whose command turns on write access the map cannot settle (lower case).
 
-    Recheck and request: the PR's author and TSC members need no look-up. Declare and withdraw
-    for oneself: people in the map need none. Everything else is decided by the map alone.
+    Recheck and request: TSC members need no look-up, nor the PR's author (for a request: one
+    in the map, since an opener outside it without write access may ask only once). Declare
+    and withdraw for oneself: people in the map need none. Everything else is decided by the
+    map alone.
     """
     prefix = amap.policy.command_prefix
     opener = (facts.opener or "").lower()
@@ -497,7 +556,11 @@ def _needs_write_check(
     amap: AffiliationMap, author: str, command: ParsedCommand, *, opener: str
 ) -> bool:
     if command.kind in ("recheck", "request"):
-        return not amap.is_tsc(author) and author.lower() != opener
+        if amap.is_tsc(author):
+            return False
+        # An opener outside the map is limited in asking unless they have write access.
+        stranger_opener = command.kind == "request" and not amap.is_known(author)
+        return author.lower() != opener or stranger_opener
     if command.kind in ("declare", "withdraw"):
         for_oneself = command.target is None or amap.key_of(command.target) == amap.key_of(author)
         return for_oneself and not amap.is_known(author)
@@ -507,7 +570,7 @@ def _needs_write_check(
 def button_needs_write_check(facts: PullRequestFacts, amap: AffiliationMap, *, login: str) -> bool:
     """Whether a button click by `login` needs a write-access look-up to be judged."""
     return _needs_write_check(
-        amap, login, ParsedCommand("recheck", "", 0), opener=(facts.opener or "").lower()
+        amap, login, ParsedCommand("request", "", 0), opener=(facts.opener or "").lower()
     )
 
 
@@ -526,6 +589,12 @@ def judge_button(
         raise ValueError(f"no button runs {kind!r}: only 'recheck' and 'request'")
     command = ParsedCommand(kind, f"{amap.policy.command_prefix} {kind}", 0)
     refusal = _Replay(facts, amap, writers)._refusal(login, command, None)
+    if refusal is None and kind == "request" and _is_stranger_opener(facts, amap, login, writers):
+        # A click leaves no trace to count: such an opener asks by comment, once.
+        refusal = (
+            f"the PR's opener outside the map and without write access asks with "
+            f"`{amap.policy.command_prefix} request`, once, on a major change"
+        )
     return CommandOutcome(
         comment_id="",
         comment_database_id=None,

@@ -20,7 +20,7 @@ from bot.policy.authors import Authors as _Authors
 from bot.policy.authors import collect_authors as _collect_authors
 from bot.policy.authors import noreply_login as _noreply_login
 from bot.policy.classify import Classification, classify, list_files, matching_files
-from bot.policy.commands import CommandOutcome, replay
+from bot.policy.commands import CommandOutcome, limit_strangers_requests, replay
 from bot.policy.conflicts import Declaration, Parties, RefusedAct, conflict_on_pr
 from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
@@ -529,7 +529,9 @@ def evaluate(
         classification=classification,
         protected=protected,
         declarations=tuple(commands.declarations.values()),
-        command_outcomes=commands.outcomes,
+        command_outcomes=limit_strangers_requests(
+            facts, amap, commands.outcomes, writers=writers, major=classification.major
+        ),
         head_map_errors=head_errors,
         map_errors=(),
         map_ref=map_ref,

@@ -249,3 +249,32 @@ async def test_the_author_removing_the_requested_reviewer_never_picks_another(
     await sim.submit_review(REPO, number, reviewer=asked)
     await stage.settle()
     assert latest_check(stage, number)["conclusion"] == "success"
+
+
+async def test_a_stranger_opener_asks_once_and_only_on_a_major_change(stage: Stage) -> None:
+    sim = stage.sim
+    add_outsiders(stage)
+    docs = await sim.open_pull_request(
+        REPO, author="mallory", title="Docs", files={"docs/guide.md": "words\n"}
+    )
+    await sim.post_comment(REPO, docs, author="mallory", body="/coi request")
+    await stage.settle()
+    assert sim.review_requests(REPO, docs) == []
+    assert "works only on a major change" in the_reply(stage, docs)
+
+    core = await sim.open_pull_request(
+        REPO, author="mallory", title="Core", files={"core/engine.py": "x = 2\n"}
+    )
+    first = await sim.post_comment(REPO, core, author="mallory", body="/coi request")
+    await stage.settle()
+    (asked,) = sim.review_requests(REPO, core)
+    assert sim.reactions(REPO, first) == ["+1"]
+
+    # The reviewer declines; asking again is refused, so nobody else is asked.
+    await sim.remove_review_request(REPO, core, reviewer=asked, sender=asked)
+    second = await sim.post_comment(REPO, core, author="mallory", body="/coi request")
+    await stage.settle()
+    assert sim.review_requests(REPO, core) == []
+    assert sim.reactions(REPO, second) == []
+    assert "once per pull request, and already did" in the_reply(stage, core)
+    assert count(stage, operation=REQUEST) == 1

@@ -4,12 +4,20 @@ import dataclasses
 
 import pytest
 
-from bot.policy.commands import CommandState, logins_needing_write_check, parse_commands, replay
+from bot.policy.commands import (
+    CommandState,
+    judge_button,
+    logins_needing_write_check,
+    parse_commands,
+    replay,
+)
 from bot.policy.facts import Comment
+from bot.policy.verdict import MapRef, evaluate
 
-from .builders import at, comment, facts, make_map
+from .builders import NOW, at, comment, facts, make_map
 
 AMAP = make_map()
+REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
 
 
 @pytest.mark.parametrize(
@@ -279,3 +287,38 @@ def test_an_edited_command_is_the_editors_act(
 def test_an_editors_write_access_is_what_is_looked_up() -> None:
     pr = facts(comments=(_edited("gus", "wendy", "/coi declare"),))
     assert logins_needing_write_check(pr, AMAP) == frozenset({"wendy"})
+
+
+@pytest.mark.parametrize(
+    ("major", "writers", "applied"),
+    [
+        (True, frozenset(), [True, False]),  # once per PR
+        (False, frozenset(), [False, False]),  # only on a major change
+        (False, frozenset({"Stranger"}), [True, True]),  # write access: as any writer
+    ],
+)
+def test_a_stranger_opener_may_request_once_on_a_major_change(
+    major: bool, writers: frozenset[str], applied: list[bool]
+) -> None:
+    pr = facts(
+        opener="stranger",
+        files=("core/a.py",) if major else ("docs/a.md",),
+        comments=(comment("stranger", "/coi request", 1), comment("stranger", "/coi request", 2)),
+    )
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF, writers=writers)
+    assert [o.applied for o in verdict.command_outcomes] == applied
+    refused = [o.reason or "" for o in verdict.command_outcomes if not o.applied]
+    if not major and not writers:
+        assert all("only on a major change" in reason for reason in refused)
+    if major:
+        assert all("once per pull request" in reason for reason in refused)
+    assert "stranger" in logins_needing_write_check(pr, AMAP)
+
+
+def test_a_stranger_openers_request_click_is_refused() -> None:
+    pr = facts(opener="stranger", files=("core/a.py",))
+    click = judge_button(
+        pr, AMAP, login="stranger", kind="request", label="Request reviewer", writers=frozenset()
+    )
+    assert not click.applied
+    assert "asks with `/coi request`, once" in (click.reason or "")
