@@ -1,7 +1,9 @@
 """Is a pull request a *major* change? Every rule that fired is kept as a reason for the summary.
 
-Precedence, strongest first: a TSC member's latest `/coi major|minor` override, then a
-`minor_labels` label (set by the TSC: never major), then the `policy.major` rules (ANY match).
+Precedence, strongest first: a TSC member's latest `/coi major|minor` override (a conflicted
+member's never cancels an unconflicted one's, see bot.policy.commands), then a `minor_labels`
+label (counted only when set by an unconflicted TSC member, see bot.policy.labels), then the
+`policy.major` rules (ANY match).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ LISTED_FILES = 5
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """A TSC member's `/coi major` or `/coi minor`, the latest of which wins."""
+    """A TSC member's `/coi major` or `/coi minor`: the latest wins, unless it is a conflicted
+    member's and the one before an unconflicted member's."""
 
     kind: Literal["major", "minor"]
     by: str

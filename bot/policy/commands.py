@@ -1,7 +1,9 @@
 """Slash commands: the grammar of one comment, and the replay of a PR's comments into state.
 
-State lives in GitHub: declarations and overrides are nothing but the comments that made them, so
-replaying the comments as they are now (edited bodies, deleted comments gone) is the whole story.
+State lives in GitHub: declarations and overrides are the comments that made them, replayed as
+they are now (edited bodies as their last editor's acts, deleted comments gone), plus the
+declarations the App's check run recorded whose comment someone who may not lower the bar deleted
+or edited away (see bot.policy.records).
 """
 
 from __future__ import annotations
