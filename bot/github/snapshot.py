@@ -213,14 +213,20 @@ def _deletion(node: dict[str, Any]) -> CommentDeletion | None:
     )
 
 
-def recorded_declarations(head: dict[str, Any] | None) -> tuple[RecordedDeclaration, ...]:
-    """The declarations the App's runs on the head recorded, one per comment."""
-    found: dict[str, RecordedDeclaration] = {}
+def recorded_declarations(
+    head: dict[str, Any] | None, comments: tuple[Comment, ...] = ()
+) -> tuple[RecordedDeclaration, ...]:
+    """The declarations the App recorded, one per comment: in its runs on the head, and in its
+    own comments (its reply keeps them once a removal did not count: it survives pushes)."""
+    texts = [comment.body for comment in comments if comment.by_viewer]
     suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
     for suite in suites:
         for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
-            for record in read_records((run or {}).get("text")):
-                found.setdefault(record.comment_id, record)
+            texts.append((run or {}).get("text") or "")
+    found: dict[str, RecordedDeclaration] = {}
+    for text in texts:
+        for record in read_records(text):
+            found.setdefault(record.comment_id, record)
     return tuple(found.values())
 
 
@@ -325,7 +331,7 @@ def facts_from_response(
         comment_deletions=tuple(
             d for d in map(_deletion, nodes("commentDeletions")) if d is not None
         ),
-        recorded_declarations=recorded_declarations(head),
+        recorded_declarations=recorded_declarations(head, comments),
         label_changes=tuple(
             change for change in map(_label_change, nodes("labelChanges")) if change is not None
         ),

@@ -433,7 +433,9 @@ def _declarations_kept(
             why = refusal(editor, record, comment.last_edited_at)
             if why is None:
                 continue
-            refused.append(RefusedAct(editor, f"edited away {what}", why, comment.url))
+            refused.append(
+                RefusedAct(editor, f"edited away {what}", why, comment.url, keeps_declaration=True)
+            )
         else:
             author_key = amap.key_of(record.comment_author)
             deletions = [
@@ -445,13 +447,15 @@ def _declarations_kept(
             ]
             if not deletions:
                 why = "who deleted its comment is not on the timeline's last 100 deletions"
-                refused.append(RefusedAct(None, f"deleted {what}", why))
+                refused.append(RefusedAct(None, f"deleted {what}", why, keeps_declaration=True))
             else:
                 barred = [(d, w) for d in deletions if (w := refusal(d.actor, record, d.at))]
                 if not barred:
                     continue
                 deletion, why = barred[-1]
-                refused.append(RefusedAct(deletion.actor, f"deleted {what}", why))
+                refused.append(
+                    RefusedAct(deletion.actor, f"deleted {what}", why, keeps_declaration=True)
+                )
         target = "" if amap.key_of(record.login) == amap.key_of(record.by) else f" @{record.login}"
         restored.append(
             Comment(

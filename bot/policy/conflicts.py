@@ -203,3 +203,6 @@ class RefusedAct:
     act: str  # "added the label `trivial`"
     why: str  # "@alice is an author"
     url: str | None = None  # the comment it was written in, when there is one
+    # A declaration's deletion or edit that did not count: the App's reply then keeps its record
+    # (a check run's record is on one head commit; the reply survives pushes).
+    keeps_declaration: bool = False

@@ -278,3 +278,28 @@ async def test_a_stranger_opener_asks_once_and_only_on_a_major_change(stage: Sta
     assert sim.reactions(REPO, second) == []
     assert "once per pull request, and already did" in the_reply(stage, core)
     assert count(stage, operation=REQUEST) == 1
+
+
+async def test_a_deleted_declaration_still_stands_after_a_push(stage: Stage) -> None:
+    sim = stage.sim
+    number = await open_core_pr(stage)
+    declaration = await sim.post_comment(
+        REPO, number, author="ivan", body="/coi declare @gus consults for Acme"
+    )
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    await sim.delete_comment(REPO, declaration, sender="alice")
+    await stage.settle()
+    reply = the_reply(stage, number)
+    assert "@alice deleted @gus's conflict declared by @ivan" in reply
+    assert "the declaration stands" in reply
+
+    # A new head has no check run yet: the App's reply still holds the record.
+    await sim.push_commits(REPO, number, author="alice", files={"core/more.py": "y = 2\n"})
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", "gus's approval is still not independent"
+    assert "consults for Acme" in run["output"]["summary"]
+    assert len(bot_comments(stage, number)) == 1
+    assert sim.violations == []

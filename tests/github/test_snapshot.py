@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -328,3 +329,21 @@ def test_deletions_and_the_apps_record_are_read() -> None:
         "ivan",
         "consults",
     )
+
+
+def test_only_the_apps_own_comments_are_read_for_records() -> None:
+    declared = Declaration("gus", "ivan", None, "C_9", at=github_time("2026-03-29T00:00:00Z"))
+    pull = pull_request_node()
+    for index, by_viewer in enumerate((False, True)):
+        pull["comments"]["nodes"].append(
+            {
+                "id": f"C_{index}",
+                "databaseId": index,
+                "author": {"__typename": "User", "login": "alice"},
+                "body": record_line([dataclasses.replace(declared, login=f"p{index}")]),
+                "createdAt": "2026-03-30T10:00:00Z",
+                "viewerDidAuthor": by_viewer,
+            }
+        )
+    (record,) = parse(pull).recorded_declarations
+    assert record.login == "p1", "a record in someone else's comment is never trusted"
