@@ -33,6 +33,7 @@ from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome
+from bot.policy.records import record_line
 from bot.policy.render import CheckOutput, GroupEntry, render, render_merge_group
 from bot.policy.verdict import MapRef, Verdict
 from bot.pr import MergeGroupRef, PullRequestRef, WorkRef
@@ -166,6 +167,7 @@ class Engine:
             check_name=judged.check_name,
             requested=asked.requested or judged.plan.pending,
             no_candidate=judged.plan.no_candidate or asked.all_refused,
+            waiting_on=judged.plan.waiting_on,
         )
         existing, duplicates = snapshot.runs_named(judged.check_name)
         outcome = await write_check_run(
@@ -181,6 +183,7 @@ class Engine:
         )
         answers = None
         if judged.map is not None:
+            kept = [act for act in verdict.refused_acts if act.keeps_declaration]
             # After the request: a `request` command keeps no reaction until it was carried out.
             answers = await answer_commands(
                 gh,
@@ -189,6 +192,8 @@ class Engine:
                 prefix=judged.map.policy.command_prefix,
                 endpoint=self._settings.graphql_url,
                 refused_clicks=[outcome for outcome in judged.clicks if not outcome.applied],
+                kept=kept,
+                record=record_line(verdict.declarations) if kept else "",
             )
         return Evaluation(
             ref,
