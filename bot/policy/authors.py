@@ -8,11 +8,14 @@ import re
 from dataclasses import dataclass, field
 
 from bot.affiliations.index import AffiliationMap
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Commit, PullRequestFacts
 
 CO_AUTHOR = re.compile(
     r"^\s*co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^<>\s]+)>\s*$", re.I | re.M
 )
+# GitHub commits web edits, merges and squashes itself: its committer is nobody's act.
+GITHUB_COMMITTER_LOGINS = frozenset({"web-flow", "github"})
+GITHUB_COMMITTER_EMAIL = "noreply@github.com"
 # GitHub's private commit emails name the account: "123+login@users.noreply.github.com".
 _NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I)
 
@@ -75,4 +78,20 @@ def collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> Authors:
         if "co-authored-by" in commit.message.lower():
             for trailer in CO_AUTHOR.finditer(commit.message):
                 authors.add_email(trailer["email"], trailer["name"] or None, "co-author")
+        _add_committer(authors, commit)
     return authors
+
+
+def _add_committer(authors: Authors, commit: Commit) -> None:
+    """Someone who rebased or pushed another's commit wrote what is merged too."""
+    login, email = commit.committer_login, commit.committer_email
+    if login is not None and login.lower() in GITHUB_COMMITTER_LOGINS:
+        return
+    if email is not None and email.lower() == GITHUB_COMMITTER_EMAIL:
+        return
+    if login is not None and login.lower() != (commit.author_login or "").lower():
+        authors.add_login(login, "committer")
+    elif (
+        login is None and email is not None and email.lower() != (commit.author_email or "").lower()
+    ):
+        authors.add_email(email, None, "committer")

@@ -53,7 +53,7 @@ class Author:
     display: str  # "@login", or "Name <email>" for someone known only by a trailer
     login: str | None
     known: bool  # in the map
-    roles: tuple[str, ...]  # "opener", "commit author", "co-author"
+    roles: tuple[str, ...]  # "opener", "commit author", "co-author", "committer"
     companies: tuple[str, ...]  # company ids at evaluation time
 
 
@@ -147,7 +147,7 @@ def _day(moment: datetime, *, what: str) -> date:
 
 OWN_ENTRY = "this pull request changes their own entry in the map"
 NO_WRITE_ACCESS = "no write access to the repository"
-_ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2}
+_ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2, "committer": 3}
 
 
 def collect_evidence(
@@ -269,8 +269,9 @@ class _Judge:
         assert login is not None
         if review.author_is_bot or self.amap.is_bot(login):
             return "a bot: bots' reviews never count"
-        if self.amap.key_of(login) in self.author_keys:
-            return "an author of this pull request"
+        # GitHub refuses the opener's own approval; any other author's is a conflicted approval.
+        if self.facts.opener and self.amap.key_of(login) == self.amap.key_of(self.facts.opener):
+            return "the pull request's opener"
         stale = review.commit_sha is not None and review.commit_sha != self.facts.head_sha
         if stale and self.policy.stale_approvals == "ignore":
             older = (review.commit_sha or "")[:7]

@@ -1125,6 +1125,7 @@ class GitHubSimulator:
         message: str,
         parents: Sequence[str] = (),
         author_email: str | None = None,
+        committer: str | None = None,
     ) -> Commit:
         tree = dict(base_tree)
         for path, text in changes.items():
@@ -1137,7 +1138,9 @@ class GitHubSimulator:
         identity = self._identity(author, email=author_email)
         seed = json.dumps([sorted(tree.items()), list(parents), message, self.next_id()])
         sha = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
-        commit = Commit(sha, tree, list(parents), message, identity, identity)
+        # Whoever rebased or applied someone else's commit is its committer (git's two roles).
+        committed_by = identity if committer is None else self._identity(committer)
+        commit = Commit(sha, tree, list(parents), message, identity, committed_by)
         repo.commits[sha] = commit
         return commit
 
@@ -1237,8 +1240,12 @@ class GitHubSimulator:
         message: str = "Update",
         co_authors: Sequence[str] = (),
         author_email: str | None = None,
+        committer: str | None = None,
     ) -> str:
-        """Add a commit to a PR's head branch (`synchronize`); returns the new head sha."""
+        """Add a commit to a PR's head branch (`synchronize`); returns the new head sha.
+
+        `committer`: who pushed someone else's commit (a rebase, a cherry-pick); the author's by
+        default. The push's sender is the committer."""
         target, pull = self._pull(repo, number)
         before = pull.head_sha
         commit = self._commit(
@@ -1249,15 +1256,17 @@ class GitHubSimulator:
             message=_with_trailers(message, self._co_author_lines(co_authors)),
             parents=[before],
             author_email=author_email,
+            committer=committer,
         )
+        sender = committer or author
         target.branches[pull.head_ref] = commit.sha
         pull.commit_shas.append(commit.sha)
         pull.updated_at = self.now()
-        await self._announce_head(target, commit.sha, sender=author)
+        await self._announce_head(target, commit.sha, sender=sender)
         await self._emit(
             "pull_request",
             self._pull_payload(
-                "synchronize", target, pull, sender=author, before=before, after=commit.sha
+                "synchronize", target, pull, sender=sender, before=before, after=commit.sha
             ),
             target,
         )

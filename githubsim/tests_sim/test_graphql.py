@@ -628,3 +628,22 @@ async def test_a_deleted_comment_leaves_who_deleted_whose_on_the_timeline(
     [head] = pull["headCommit"]["nodes"]
     [run] = head["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
     assert run["text"] == "recorded here"
+
+
+async def test_a_pushed_commit_names_its_committer_apart_from_its_author(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request("acme/widgets", author="alice", title="t", files={})
+    await sim.push_commits(
+        "acme/widgets", number, author="alice", committer="bob", files={"a": "b"}
+    )
+    await api.login(seed.installation_id)
+    result = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    commits = result["data"]["repository"]["pullRequest"]["commits"]["nodes"]
+    pushed = commits[-1]["commit"]
+    assert pushed["author"]["user"]["login"] == "alice"
+    assert (pushed["committer"]["user"]["login"], pushed["committer"]["email"]) == (
+        "bob",
+        "bob@acme.example",
+    )
+    assert commits[0]["commit"]["committer"]["user"]["login"] == "alice"

@@ -314,7 +314,7 @@ def test_approvals_say_why_they_do_not_count() -> None:
     assert "bot" in _approval(verdict, "renovate[bot]").why_not
     assert _approval(verdict, "dave").why_not == "not a TSC member"
     assert _approval(verdict, "carol").why_not == "changes requested afterwards"
-    assert _approval(verdict, "alice").why_not == "an author of this pull request"
+    assert _approval(verdict, "alice").why_not == "the pull request's opener"
     assert "not in the affiliation map" in _approval(verdict, "zed").why_not
     assert verdict.independent_count == 0
     assert "@bob" in verdict.reasons[0]
@@ -583,3 +583,50 @@ def test_a_same_company_approval_without_push_access_still_asks() -> None:
     verdict = judge(facts(reviews=(replace(approve("bob"), author_can_push=False),)))
     assert verdict.conclusion == "action_required"
     assert _approval(verdict, "bob").conflicted
+
+
+def test_an_author_other_than_the_opener_who_approves_is_conflicted() -> None:
+    # Erin (Initech) opens; Alice (Acme) is named as a co-author and approves: GitHub counts her
+    # approval, so the check must ask for independent review.
+    verdict = judge(
+        facts(
+            opener="erin",
+            commits=co_authored("erin", "alice@acme.example"),
+            reviews=(approve("alice"),),
+        )
+    )
+    assert verdict.conclusion == "action_required"
+    alice = _approval(verdict, "alice")
+    assert alice.conflicted
+    assert alice.why_not == "an author of this pull request"
+
+
+@pytest.mark.parametrize(
+    ("committer_login", "committer_email", "authors"),
+    [
+        ("bob", None, ("@bob", "@erin")),  # bob rebased erin's commit
+        (None, "alice@acme.example", ("@alice", "@erin")),  # known only by email
+        ("web-flow", "noreply@github.com", ("@erin",)),  # GitHub's own commits
+        ("erin", None, ("@erin",)),  # the author committed
+    ],
+)
+def test_committers_are_authors_unless_github_committed(
+    committer_login: str | None, committer_email: str | None, authors: tuple[str, ...]
+) -> None:
+    commit = Commit(
+        sha=HEAD,
+        author_login="erin",
+        committer_login=committer_login,
+        committer_email=committer_email,
+    )
+    verdict = judge(facts(opener="erin", commits=(commit,), reviews=(approve("carol", 2),)))
+    assert tuple(a.display for a in verdict.authors) == authors
+    committers = [a for a in verdict.authors if "committer" in a.roles]
+    assert len(committers) == len(authors) - 1
+
+
+def test_a_committers_company_is_an_authors_company() -> None:
+    commit = Commit(sha=HEAD, author_login="erin", committer_login="bob")
+    verdict = judge(facts(opener="erin", commits=(commit,), reviews=(approve("alice"),)))
+    assert "acme" in verdict.author_companies
+    assert verdict.conclusion == "action_required"
