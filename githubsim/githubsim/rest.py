@@ -18,9 +18,11 @@ from githubsim.host import RestHost
 from githubsim.shapes import PERMISSION_ORDER, REACTION_CONTENTS, Json
 from githubsim.state import (
     LEGACY_PERMISSION,
+    PERMISSION_LEVELS,
     Annotation,
     CheckRun,
     Comment,
+    ContentEdit,
     InstallationToken,
     PullRequest,
     Reaction,
@@ -31,6 +33,7 @@ from githubsim.state import (
 )
 
 DOCS = "https://docs.github.com/rest"
+WRITE_LEVEL = PERMISSION_LEVELS.index("write")
 TOKEN_LIFETIME = timedelta(hours=1)
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
@@ -107,6 +110,7 @@ class RestRequest:
     headers: Mapping[str, str]
     installation_id: int | None = None
     token_repositories: frozenset[str] | None = None
+    user: str | None = None  # a person's own token, on the routes that take one (see Route.auth)
 
 
 @dataclass
@@ -126,7 +130,7 @@ class Route:
     operation_id: str
     handler: Handler
     pattern: re.Pattern[str]
-    auth: str  # "jwt" | "installation" | "any"
+    auth: str  # "jwt" | "installation" | "any" | "installation_or_user"
 
 
 ROUTES: list[Route] = []
@@ -755,20 +759,46 @@ class RestApi:
         repo, comment = self.comment(request)
         return Reply(200, self.sim.comment_json(repo, comment))
 
-    @route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", "issues/update-comment")
+    def _users_comment(self, request: RestRequest, user: str) -> tuple[Repository, Comment]:
+        """A comment a person edits with their own token: its author, or anyone with write
+        access, may (docs.github.com/en/communities/moderating-comments-and-conversations)."""
+        repo = self.sim.find_repo(request.path_params["owner"], request.path_params["repo"])
+        level = "none" if repo is None else repo.permissions.get(user, "none")
+        if repo is None or (repo.private and level == "none"):
+            raise not_found()
+        comment = repo.comments.get(int_param(request, "comment_id"))
+        if comment is None:
+            raise not_found()
+        if comment.user != user and PERMISSION_LEVELS.index(level) < WRITE_LEVEL:
+            raise HttpError(403, "Resource not accessible by personal access token")
+        return repo, comment
+
+    @route(
+        "PATCH",
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        "issues/update-comment",
+        auth="installation_or_user",
+    )
     async def update_comment(self, request: RestRequest) -> Reply:
-        repo, comment = self.comment(request)
+        if request.user is not None:
+            editor = request.user
+            repo, comment = self._users_comment(request, editor)
+        else:
+            editor = self.sim.bot_login
+            repo, comment = self.comment(request)
+            if comment.user != self.sim.bot_login:
+                raise HttpError(403, "Resource not accessible by integration")
         body = self.body_object(request).get("body")
         if not isinstance(body, str) or not body:
             raise invalid("body", resource="IssueComment")
-        if comment.user != self.sim.bot_login:
-            raise HttpError(403, "Resource not accessible by integration")
         before = comment.body
         comment.body = body
         comment.updated_at = self.sim.now()
+        # GraphQL's editor and userContentEdits name whoever edited, the author included.
+        comment.edits.append(ContentEdit(self.sim.next_id(), editor, comment.updated_at, body))
         pull = repo.pulls[comment.issue_number]
         pull.updated_at = comment.updated_at
-        payload = self.sim.comment_payload("edited", repo, pull, comment, sender=self.sim.bot_login)
+        payload = self.sim.comment_payload("edited", repo, pull, comment, sender=editor)
         payload["changes"] = {"body": {"from": before}}
         self.sim.announce("issue_comment", payload)
         return Reply(200, self.sim.comment_json(repo, comment))

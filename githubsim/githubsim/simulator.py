@@ -135,6 +135,7 @@ class GitHubSimulator:
         self.org_members: dict[str, set[str]] = {}
         self.teams: dict[tuple[str, str], Team] = {}
         self.repos: dict[str, Repository] = {}
+        self.user_tokens: dict[str, str] = {}  # token -> login (see user_token)
         self.installations: dict[int, Installation] = {}
         self.tokens: dict[str, InstallationToken] = {}
         self.token_scopes: dict[str, frozenset[str] | None] = {}
@@ -702,7 +703,12 @@ class GitHubSimulator:
                     f"{request.method} {raw_path} ({route.operation_id}): {problem}"
                 )
         try:
-            installation_id, scope = self._authenticate(request, route.auth)
+            rest_request.user = self._token_user(request, route.auth)
+            if rest_request.user is not None:
+                installation_id, scope = None, None
+            else:
+                mode = "installation" if route.auth == "installation_or_user" else route.auth
+                installation_id, scope = self._authenticate(request, mode)
             rest_request.installation_id = installation_id
             rest_request.token_repositories = scope
             self._raise_injected(route.operation_id)
@@ -795,6 +801,21 @@ class GitHubSimulator:
         if failure.times <= 0:
             queue.pop(0)
         raise HttpError(failure.status, failure.message, headers=failure.headers)
+
+    def user_token(self, login: str) -> str:
+        """A person's own token (as a personal access token), for the few routes people call
+        in tests: editing a comment through REST as someone other than the App."""
+        self._require_user(login)
+        token = "ghp_" + secrets.token_urlsafe(27).replace("-", "A").replace("_", "b")[:36]
+        self.user_tokens[token] = login
+        return token
+
+    def _token_user(self, request: web.Request, mode: str) -> str | None:
+        """The person a user token names, on routes that take one; None otherwise."""
+        if mode != "installation_or_user":
+            return None
+        _, _, credential = request.headers.get("Authorization", "").partition(" ")
+        return self.user_tokens.get(credential.strip())
 
     def _authenticate(
         self, request: web.Request, mode: str

@@ -450,3 +450,47 @@ async def test_list_collaborators_with_roles(sim: GitHubSimulator, api: Api, see
     }
     status, body, _ = await api.call("GET", f"{REPO}/collaborators?permission=maintain")
     assert [item["login"] for item in body] == ["bob"]
+
+
+async def test_people_edit_comments_with_their_own_token_and_graphql_names_them(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    lgtm = await sim.post_comment("acme/widgets", number, author="carol", body="LGTM")
+    path = f"/repos/acme/widgets/issues/comments/{lgtm}"
+    # Someone without write access may not edit another's comment; the App may not either.
+    status, _, _ = await api.call(
+        "PATCH", path, json={"body": "/coi minor"}, auth=f"token {sim.user_token('dave')}"
+    )
+    assert status == 403
+    await api.login(seed.installation_id)
+    status, _, _ = await api.call("PATCH", path, json={"body": "/coi minor"})
+    assert status == 403
+    # A writer may: GitHub then names them as the comment's editor.
+    writer = sim.user_token("bob")
+    status, body, _ = await api.call(
+        "PATCH", path, json={"body": "/coi minor"}, auth=f"token {writer}"
+    )
+    assert status == 200, body
+    assert body["body"] == "/coi minor"
+    query = """
+    query($owner: String!, $name: String!, $number: Int!) {
+      repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+        comments(first: 10) { nodes {
+          body editor { login } lastEditedAt
+          userContentEdits(first: 5) { nodes { editor { login } diff } }
+        } }
+      } }
+    }"""
+    result = await api.graphql(query, owner="acme", name="widgets", number=number)
+    (node,) = result["data"]["repository"]["pullRequest"]["comments"]["nodes"]
+    assert node["editor"] == {"login": "bob"}
+    assert node["lastEditedAt"] is not None
+    assert node["userContentEdits"]["nodes"] == [{"editor": {"login": "bob"}, "diff": "/coi minor"}]
+    # A user token opens only the routes people call here: the App's routes refuse it.
+    status, _, _ = await api.call("GET", "/repos/acme/widgets/pulls", auth=f"token {writer}")
+    assert status == 401
+    await sim.settle()
+    assert sim.violations == []
