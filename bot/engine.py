@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -24,16 +25,24 @@ from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
 from bot.github.map_source import MapSource
 from bot.github.permissions import PermissionCache
+from bot.github.queries import SAME_HEAD_LIMIT
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
 from bot.intents import NO_INTENTS, Intents
-from bot.judge import Judge
+from bot.judge import ChosenMap, Judge, Judgement
 from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome
-from bot.policy.render import CheckOutput, GroupEntry, render, render_merge_group
+from bot.policy.render import (
+    CheckOutput,
+    GroupEntry,
+    decided_by,
+    render,
+    render_merge_group,
+    render_together,
+)
 from bot.policy.verdict import MapRef, Verdict
 from bot.pr import MergeGroupRef, PullRequestRef, WorkRef
 from bot.settings import Settings
@@ -167,6 +176,10 @@ class Engine:
             requested=asked.requested or judged.plan.pending,
             no_candidate=judged.plan.no_candidate or asked.all_refused,
         )
+        graphql_requests = snapshot.graphql_requests
+        if snapshot.same_head or snapshot.same_head_unread:
+            output, more = await self._with_same_head(gh, ref, judged, output, now)
+            graphql_requests += more
         existing, duplicates = snapshot.runs_named(judged.check_name)
         outcome = await write_check_run(
             gh,
@@ -193,16 +206,44 @@ class Engine:
         return Evaluation(
             ref,
             outcome,
-            conclusion=verdict.conclusion,
+            conclusion=output.conclusion,
             requested=asked.requested,
             map_ref=judged.map_ref,
             verdict=verdict,
             output=output,
-            graphql_requests=snapshot.graphql_requests,
+            graphql_requests=graphql_requests,
             answers=answers,
             clicks=judged.clicks,
             edited_request=judged.edited_request,
         )
+
+    async def _with_same_head(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        ref: PullRequestRef,
+        judged: Judgement,
+        output: CheckOutput,
+        now: datetime,
+    ) -> tuple[CheckOutput, int]:
+        """Every open PR whose head is this commit shares its one check run: judge each now and
+        write the worst, as for a merge group. Returns the output and the reads it took."""
+        snapshot = judged.snapshot
+        own = GroupEntry(ref.number, output.conclusion, output.title, output.summary)
+        others, map_refs, requests = await self._judge_each(
+            gh, ref.owner, ref.repo, snapshot.same_head, now=now, head_sha=judged.facts.head_sha
+        )
+        entries = [own, *others]
+        if snapshot.same_head_unread:  # a PR left unread could be the one that must not pass
+            why = f"more than {SAME_HEAD_LIMIT} pull requests contain this commit: not all judged"
+            entries.append(_failed_entry(ref.number, "Too many pull requests share this head", why))
+        if len(entries) == 1:  # the others moved on or closed since the snapshot
+            return output, requests
+        # The map line the reconciler reads back, when one map decided every PR.
+        footer = decided_by(judged.map_ref) if map_refs <= {judged.map_ref} else ""
+        together = render_together(
+            entries, check_name=judged.check_name, place="with this head commit", footer=footer
+        )
+        return together, requests
 
     async def evaluate_merge_group(self, ref: MergeGroupRef) -> Evaluation:
         """Judge every PR of a merge group and write one check on the group's head commit."""
@@ -228,34 +269,10 @@ class Engine:
         )
         loaded, map_ref = chosen
         check_name = loaded.map.policy.check_name if loaded.map else DEFAULT_CHECK_NAME
-        entries: list[GroupEntry] = []
-        graphql_requests = 0
-        for number in queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ():
-            try:
-                # Judged as its own check would be; nobody is asked from a merge group.
-                judged = await self.judge.judge(
-                    gh, owner=ref.owner, repo=ref.repo, number=number, now=now, chosen_map=chosen
-                )
-            except (SnapshotError, gidgethub.QueryError) as error:
-                reason = _unreadable(error)
-                if reason is None:
-                    raise
-                entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
-                continue
-            graphql_requests += judged.snapshot.graphql_requests
-            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
-            # the base branch's tip.
-            if judged.facts.state == "CLOSED":
-                why = f"#{number} is closed: it cannot be merged from this group."
-                entries.append(_failed_entry(number, f"#{number} is closed", why))
-                continue
-            shown = render(
-                judged.verdict,
-                check_name=check_name,
-                requested=judged.plan.pending,
-                no_candidate=judged.plan.no_candidate,
-            )
-            entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
+        numbers = queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ()
+        entries, _, graphql_requests = await self._judge_each(
+            gh, ref.owner, ref.repo, numbers, now=now, chosen_map=chosen
+        )
         output = render_merge_group(entries, check_name=check_name)
         existing, duplicates = await self._runs_on_head(gh, ref, check_name)
         outcome = await write_check_run(
@@ -279,6 +296,55 @@ class Engine:
             graphql_requests=graphql_requests,
         )
         return evaluation, entries
+
+    async def _judge_each(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        owner: str,
+        repo: str,
+        numbers: Sequence[int],
+        *,
+        now: datetime,
+        chosen_map: ChosenMap | None = None,
+        head_sha: str | None = None,
+    ) -> tuple[list[GroupEntry], set[MapRef], int]:
+        """Judge PRs that share one check run, each as its own check would be (nobody is asked):
+        their entries, the maps that decided them, and the GraphQL reads it took. `chosen_map`:
+        one map for all (a merge group's base); `head_sha`: only PRs still open at that head
+        count (the others have their own head and check)."""
+        entries: list[GroupEntry] = []
+        map_refs: set[MapRef] = set()
+        graphql_requests = 0
+        for number in numbers:
+            try:
+                judged = await self.judge.judge(
+                    gh, owner=owner, repo=repo, number=number, now=now, chosen_map=chosen_map
+                )
+            except (SnapshotError, gidgethub.QueryError) as error:
+                reason = _unreadable(error)
+                if reason is None:
+                    raise
+                entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
+                continue
+            graphql_requests += judged.snapshot.graphql_requests
+            facts = judged.facts
+            if head_sha is not None and (facts.state != "OPEN" or facts.head_sha != head_sha):
+                continue
+            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
+            # the base branch's tip.
+            if facts.state == "CLOSED":
+                why = f"#{number} is closed: it cannot be merged from this group."
+                entries.append(_failed_entry(number, f"#{number} is closed", why))
+                continue
+            shown = render(
+                judged.verdict,
+                check_name=judged.check_name,
+                requested=judged.plan.pending,
+                no_candidate=judged.plan.no_candidate,
+            )
+            entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
+            map_refs.add(judged.map_ref)
+        return entries, map_refs, graphql_requests
 
     async def _runs_on_head(
         self, gh: gidgethub.abc.GitHubAPI, ref: MergeGroupRef, check_name: str

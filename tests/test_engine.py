@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.engine import Engine
+from bot.github.queries import SAME_HEAD_LIMIT
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.settings import Secret, Settings
@@ -299,6 +300,28 @@ async def test_a_broken_map_in_force_fails_the_check(engine: Engine, github: Git
     assert result.conclusion == "failure"
     assert github.check_runs[0]["conclusion"] == "failure"
     assert github.check_runs[0]["name"] == "COI review"
+
+
+async def test_a_head_shared_by_more_prs_than_one_read_lists_fails(
+    engine: Engine, github: GitHub
+) -> None:
+    # An attacker could hide a failing twin past the first page: never pass what was not read.
+    assert github.pull is not None
+    head = github.pull["headCommit"]["nodes"][0]["commit"]
+    others = [
+        {"number": n, "state": "CLOSED", "headRefOid": "h" * 40, "repository": None}
+        for n in range(2, 2 + SAME_HEAD_LIMIT)
+    ]
+    head["associatedPullRequests"] = {"totalCount": SAME_HEAD_LIMIT + 5, "nodes": others}
+    result = await engine.evaluate(REF)
+    assert result.conclusion == "failure"
+    (run,) = github.check_runs
+    assert run["output"]["title"] == "#1: Too many pull requests share this head"
+    assert (
+        f"more than {SAME_HEAD_LIMIT} pull requests contain this commit"
+        in (run["output"]["summary"])
+    )
+    assert "| #1 | success |" in run["output"]["summary"], "its own verdict is still shown"
 
 
 @pytest.mark.parametrize("state", ["CLOSED", "MERGED"])

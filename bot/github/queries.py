@@ -31,6 +31,14 @@ REMOVED_REQUESTS = (
     "... on Mannequin { login } } } }"
 )
 
+# The open PRs that contain the head commit: those whose head it is share its one check run, so
+# each is judged and the worst verdict written (a twin PR must never pass another's head).
+SAME_HEAD_LIMIT = 50
+_SAME_HEAD = (
+    f"associatedPullRequests(first: {SAME_HEAD_LIMIT}) {{ totalCount "
+    "nodes { number state headRefOid repository { nameWithOwner } } }"
+)
+
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
       {_PERSON}
@@ -62,6 +70,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
         nodes {{ commit {{
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
+          {_SAME_HEAD}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
               nodes {{ databaseId name externalId conclusion }}
