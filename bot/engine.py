@@ -24,6 +24,7 @@ from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
 from bot.github.map_source import MapSource
+from bot.github.merge_groups import read_group_contents
 from bot.github.permissions import PermissionCache
 from bot.github.queries import SAME_HEAD_LIMIT
 from bot.github.replies import Answers, answer_commands
@@ -269,10 +270,19 @@ class Engine:
         )
         loaded, map_ref = chosen
         check_name = loaded.map.policy.check_name if loaded.map else DEFAULT_CHECK_NAME
-        numbers = queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ()
+        named = queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ()
+        contents, reads = await read_group_contents(
+            gh, ref, named=named, endpoint=self._settings.graphql_url
+        )
+        numbers = contents.numbers if contents is not None else named
         entries, _, graphql_requests = await self._judge_each(
             gh, ref.owner, ref.repo, numbers, now=now, chosen_map=chosen
         )
+        graphql_requests += reads
+        if contents is not None and contents.incomplete:  # an unlisted PR could be failing
+            why = "GitHub did not list every pull request of this group's commits"
+            first = numbers[0] if numbers else 0
+            entries.append(_failed_entry(first, "Not every pull request was read", why))
         output = render_merge_group(entries, check_name=check_name)
         existing, duplicates = await self._runs_on_head(gh, ref, check_name)
         outcome = await write_check_run(

@@ -168,6 +168,31 @@ query RequestedPage($owner: String!, $name: String!, $number: Int!, $after: Stri
   }}
 }}
 """
+# A merge group's commits (those of its head ref not on its base) with the PRs each belongs to:
+# the group holds every PR ahead of it in the queue, not only the one its branch name names.
+GROUP_PULL_REQUESTS_PER_COMMIT = 10
+MERGE_GROUP_COMMITS = f"""
+query MergeGroupCommits($owner: String!, $name: String!, $baseRef: String!, $headRef: String!,
+                        $after: String) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    ref(qualifiedName: $baseRef) {{
+      compare(headRef: $headRef) {{
+        commits(first: 100, after: $after) {{
+          {_PAGE_INFO}
+          nodes {{
+            oid
+            associatedPullRequests(first: {GROUP_PULL_REQUESTS_PER_COMMIT}) {{
+              totalCount nodes {{ number state headRefOid }}
+            }}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
 # The map's text at one commit, read once per blob SHA however many PRs it judged.
 MAP_AT_COMMIT = """
 query MapAtCommit($owner: String!, $name: String!, $oid: GitObjectID!, $mapPath: String!) {
