@@ -99,17 +99,24 @@ PAGE_QUERIES = {
 }
 
 
-def review_load_query(logins: list[str]) -> str:
+def review_load_query(logins: list[str], *, profiles: bool = False) -> str:
     """Open PRs awaiting each login's review, for every candidate in one request (issue 6).
 
     The same request reads who this PR asks now: if a racing evaluation has just asked an
-    eligible reviewer, this one asks nobody (its snapshot predates that request).
+    eligible reviewer, this one asks nobody (its snapshot predates that request). `profiles`:
+    also each candidate's profile (`p0`, ...), for `evidence: block` to rule out those GitHub
+    shows in an author's company.
     """
     fields = "\n".join(
         f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
         "{ issueCount }"
         for i, login in enumerate(logins)
     )
+    if profiles:
+        fields += "\n" + "\n".join(
+            f'  p{i}: user(login: "{login}") {{ login {_PROFILE_FIELDS} }}'
+            for i, login in enumerate(logins)
+        )
     pending = (
         "  pending: repository(owner: $owner, name: $name) { pullRequest(number: $number) {\n"
         "    reviewRequests(first: 100) { nodes { requestedReviewer {\n"

@@ -220,6 +220,24 @@ async def test_review_load_counts_open_requests(sim: GitHubSimulator, api: Api, 
     }
 
 
+async def test_review_load_with_profiles_answers_unknown_logins_beside_the_rest(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.set_profile("carol", company="Globex", organizations=["globex"])
+    await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"x": "y"})
+    await api.login(seed.installation_id)
+    query = review_load_query(["carol", "nobody-here"], profiles=True)
+    result = await api.graphql(query, owner="acme", name="widgets", number=1)
+    assert result["data"]["p0"] == {
+        "login": "carol",
+        "company": "Globex",
+        "organizations": {"nodes": [{"login": "globex"}]},
+    }
+    assert result["data"]["p1"] is None
+    assert result["data"]["c1"] == {"issueCount": 0}
+    assert [(e["type"], e["path"]) for e in result["errors"]] == [("NOT_FOUND", ["p1"])]
+
+
 _PULL = 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: %s) { %s } } }'
 
 

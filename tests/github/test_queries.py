@@ -14,6 +14,7 @@ DOCUMENTS = {
     "SNAPSHOT": queries.SNAPSHOT,
     **{f"PAGE_QUERIES[{name}]": document for name, document in queries.PAGE_QUERIES.items()},
     "review_load_query": queries.review_load_query(["alice", "bob-2", "c"]),
+    "review_load_query(profiles)": queries.review_load_query(["alice", "c"], profiles=True),
     "MERGED_PULL_REQUEST": queries.MERGED_PULL_REQUEST,
     "REQUESTED_PAGE": queries.REQUESTED_PAGE,
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
