@@ -16,7 +16,7 @@ from typing import Any
 import gidgethub.abc
 
 from bot.github.queries import MERGE_GROUP_COMMITS
-from bot.merge_queue import GroupContents, group_contents
+from bot.merge_queue import GroupContents, branch_name, group_contents
 from bot.pr import MergeGroupRef
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ async def read_group_contents(
             owner=ref.owner,
             name=ref.repo,
             baseRef=ref.base_ref,
-            headRef=ref.head_ref,
+            # A branch name, as git resolves it; the base is a ref's qualified name.
+            headRef=branch_name(ref.head_ref),
             after=cursor,
         )
         found = ((data.get("repository") or {}).get("ref") or {}).get("compare")

@@ -77,7 +77,7 @@ async def test_one_read_unless_the_group_has_more_than_100_commits() -> None:
     )
     assert found == (GroupContents((1, 2)), 2)
     assert seen[0]["baseRef"] == "refs/heads/main"
-    assert seen[0]["headRef"] == REF.head_ref
+    assert seen[0]["headRef"] == REF.head_ref.removeprefix("refs/heads/")
     assert (seen[0]["after"], seen[1]["after"]) == (None, "next")
 
 
