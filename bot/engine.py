@@ -233,7 +233,8 @@ class Engine:
         others, map_refs, requests = await self._judge_each(
             gh, ref.owner, ref.repo, snapshot.same_head, now=now, head_sha=judged.facts.head_sha
         )
-        entries = [own, *others]
+        # By number: whichever PR's event wrote it, the run reads the same and is not rewritten.
+        entries = sorted([own, *others], key=lambda entry: entry.number)
         if snapshot.same_head_unread:  # a PR left unread could be the one that must not pass
             why = f"more than {SAME_HEAD_LIMIT} pull requests contain this commit: not all judged"
             entries.append(_failed_entry(ref.number, "Too many pull requests share this head", why))

@@ -9,7 +9,7 @@ GitHub would let the first merge.
 from __future__ import annotations
 
 from bot.stage import Stage
-from tests.e2e.conftest import REPO, count, latest_check
+from tests.e2e.conftest import REPO, check_writes, count, latest_check
 from tests.e2e.test_reconcile import reconciler
 
 
@@ -56,9 +56,15 @@ async def test_an_event_on_either_twin_judges_both(stage: Stage) -> None:
     )
     await stage.settle()
 
+    written = latest_check(stage, held)
+    sim.reset_calls()
     await sim.post_comment(REPO, twin, author="carl", body="/coi recheck")
     await stage.settle()
-    assert latest_check(stage, held)["conclusion"] == "action_required"
+    await sim.post_comment(REPO, held, author="alice", body="/coi recheck")
+    await stage.settle()
+    assert latest_check(stage, held) == written, "the same run, whichever PR's event judged"
+    assert count(stage, query="Snapshot") == 4
+    assert check_writes(stage) == 0
 
     # The independent approval lands on the held PR: now every PR with this head passes.
     await sim.submit_review(REPO, held, reviewer="gus")
