@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -158,6 +158,10 @@ class Engine:
         now = datetime.fromtimestamp(self._clock(), UTC)
         snapshot = await self.judge.read(gh, owner=ref.owner, repo=ref.repo, number=ref.number)
         if snapshot.facts.state != "OPEN":  # a closed or merged PR keeps the check it had
+            if snapshot.same_head:  # its head's run now belongs to the open PRs alone
+                shared = await self._evaluate(replace(ref, number=snapshot.same_head[0]), intents)
+                reads = shared.graphql_requests + snapshot.graphql_requests
+                return replace(shared, graphql_requests=reads)
             return Evaluation(ref, "closed", graphql_requests=snapshot.graphql_requests)
         chosen = await self.maps.map_for(
             gh,

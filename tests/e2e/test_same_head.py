@@ -114,3 +114,23 @@ async def test_a_twin_that_moves_on_leaves_the_head_to_the_others(stage: Stage) 
     own = latest_check(stage, held)
     assert own["conclusion"] == "success"
     assert f"#{twin}" not in own["output"]["summary"], "no longer shares the held PR's head"
+
+
+async def test_closing_the_twin_that_held_the_commit_lets_the_other_pass(stage: Stage) -> None:
+    sim = stage.sim
+    held = await held_major_change(stage)
+    await sim.submit_review(REPO, held, reviewer="gus")  # independently approved: it passes
+    await stage.settle()
+    stale = await sim.open_pull_request_at(
+        REPO, author="alice", title="Stale copy", head_sha=sim.head_sha(REPO, held), head="copy"
+    )
+    await sim.submit_review(REPO, stale, reviewer="anna")  # the copy has Acme's approval only
+    await stage.settle()
+    assert latest_check(stage, held)["conclusion"] == "action_required", "the copy holds it"
+
+    await sim.close_pull_request(REPO, stale)
+    await stage.settle()
+
+    run = latest_check(stage, held)
+    assert run["conclusion"] == "success"
+    assert f"#{stale}" not in run["output"]["summary"]
