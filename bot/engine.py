@@ -159,7 +159,9 @@ class Engine:
         snapshot = await self.judge.read(gh, owner=ref.owner, repo=ref.repo, number=ref.number)
         if snapshot.facts.state != "OPEN":  # a closed or merged PR keeps the check it had
             if snapshot.same_head:  # its head's run now belongs to the open PRs alone
-                shared = await self._evaluate(replace(ref, number=snapshot.same_head[0]), intents)
+                # Without this PR's clicks and edits: they were acts on this PR, not on that one.
+                twin = replace(ref, number=snapshot.same_head[0])
+                shared = await self._evaluate(twin, NO_INTENTS)
                 reads = shared.graphql_requests + snapshot.graphql_requests
                 return replace(shared, graphql_requests=reads)
             return Evaluation(ref, "closed", graphql_requests=snapshot.graphql_requests)
