@@ -189,6 +189,7 @@ async def dry_run(
         check_name=judged.check_name,
         requested=plan.shown,
         no_candidate=plan.no_candidate,
+        waiting_on=plan.waiting_on,
     )
     return DryRun(
         judged.facts,

@@ -36,6 +36,7 @@ from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome
+from bot.policy.records import record_line
 from bot.policy.render import (
     CheckOutput,
     GroupEntry,
@@ -182,6 +183,7 @@ class Engine:
             check_name=judged.check_name,
             requested=asked.requested or judged.plan.pending,
             no_candidate=judged.plan.no_candidate or asked.all_refused,
+            waiting_on=judged.plan.waiting_on,
         )
         graphql_requests = snapshot.graphql_requests
         if snapshot.same_head or snapshot.same_head_unread:
@@ -201,6 +203,7 @@ class Engine:
         )
         answers = None
         if judged.map is not None:
+            kept = [act for act in verdict.refused_acts if act.keeps_declaration]
             # After the request: a `request` command keeps no reaction until it was carried out.
             answers = await answer_commands(
                 gh,
@@ -209,6 +212,8 @@ class Engine:
                 prefix=judged.map.policy.command_prefix,
                 endpoint=self._settings.graphql_url,
                 refused_clicks=[outcome for outcome in judged.clicks if not outcome.applied],
+                kept=kept,
+                record=record_line(verdict.declarations) if kept else "",
             )
         return Evaluation(
             ref,
@@ -358,6 +363,7 @@ class Engine:
                 check_name=judged.check_name,
                 requested=judged.plan.pending,
                 no_candidate=judged.plan.no_candidate,
+                waiting_on=judged.plan.waiting_on,
             )
             entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
             map_refs.add(judged.map_ref)

@@ -140,7 +140,9 @@ class Judge:
             verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
             return Judgement(snapshot, verdict, map_ref, None)
         writers = await self._writers(gh, facts, amap, intents.clicks) if plan else frozenset()
-        verdict = evaluate(facts, amap, now=now, map_ref=map_ref, writers=writers)
+        verdict = evaluate(
+            facts, amap, now=now, map_ref=map_ref, writers=writers, map_path=self.maps.map_path
+        )
         if not plan:
             return Judgement(snapshot, verdict, map_ref, amap)
         clicks = tuple(

@@ -454,4 +454,4 @@ async def test_no_candidate_left_is_said_in_the_check(
     assert result.requested == ()
     assert not [c for c in server.calls if "requested_reviewers" in c.path]
     assert result.output is not None
-    assert "TSC" in result.output.summary
+    assert "No eligible third-party TSC member is left to ask" in result.output.summary

@@ -9,14 +9,21 @@ turns paths into positions.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.affiliations.lookalike import skeleton
 from bot.affiliations.model import Policy
 
 Loc = tuple[str | int, ...]
+
+# GitHub logins: ASCII letters, digits and hyphens, at most 39 characters, no leading hyphen
+# (older accounts may hold double or trailing hyphens); apps' logins end in "[bot]".
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+_BOT_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +53,25 @@ def check_document(data: dict[str, Any]) -> list[Problem]:
     people = _mapping(data.get("people"))
     checker = _Checker(companies, _role_names(data.get("policy")))
     checker.check_parents()
+    checker.check_lookalikes()
     # Primary logins first: a clash is then reported on the extra `logins` entry, the likelier slip.
     for login in people:
+        checker.check_login(login, loc=("people", login), at_key=True)
         checker.claim_login(str(login), owner=str(login), loc=("people", login), at_key=True)
     for login, person in people.items():
         if isinstance(person, dict):
             checker.check_person(str(login), person)
+    for index, bot in _items(data.get("bots")):
+        if isinstance(bot, str) and not _BOT_LOGIN.fullmatch(bot):
+            checker.problems.append(Problem(("bots", index), _not_a_login(bot, "bot's login")))
     return checker.problems
+
+
+def _not_a_login(value: str, what: str) -> str:
+    return (
+        f"{value!r} is not a GitHub {what}: ASCII letters, digits and '-', at most 39"
+        " characters, no spaces or invisible characters"
+    )
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -101,6 +120,34 @@ class _Checker:
         self._logins: dict[str, tuple[str, Loc, bool]] = {}
         self._emails: dict[str, tuple[str, Loc]] = {}
         self._days: dict[str, date | None] = {}
+
+    def check_lookalikes(self) -> None:
+        """Ids, names and aliases of different companies must not look alike: `acme` and `Acme`
+        or a Cyrillic spelling of `acme` would split one company into two that never conflict."""
+        seen: dict[str, tuple[str, str, Loc]] = {}
+        for company_id, company in self.companies.items():
+            for spelling, loc in _spellings_of(str(company_id), company):
+                folded = skeleton(spelling)
+                if not folded:
+                    continue
+                first = seen.setdefault(folded, (str(company_id), spelling, loc))
+                if first[0] == str(company_id):
+                    continue
+                self.problems.append(
+                    Problem(
+                        loc,
+                        f"{spelling!r} of company {company_id!r} looks like {first[1]!r} of"
+                        f" company {first[0]!r}: ids, names and aliases of different companies"
+                        " must differ by more than case, punctuation, spaces or look-alike letters",
+                        at_key=len(loc) == 2,
+                        first=first[2],
+                        first_at_key=len(first[2]) == 2,
+                    )
+                )
+
+    def check_login(self, login: Any, *, loc: Loc, at_key: bool) -> None:
+        if isinstance(login, str) and not _LOGIN.fullmatch(login):
+            self.problems.append(Problem(loc, _not_a_login(login, "login"), at_key=at_key))
 
     def _company_ref(self, value: Any, loc: Loc) -> None:
         if isinstance(value, str) and value not in self.companies:
@@ -168,13 +215,22 @@ class _Checker:
             Problem(loc, f"email {email!r} {whose} (emails ignore case)", first=first_loc)
         )
 
+    def _check_email(self, email: str, *, loc: Loc) -> None:
+        local, at, domain = email.rpartition("@")
+        if not at or not local or not domain or any(c.isspace() for c in email):
+            self.problems.append(
+                Problem(loc, f"{email!r} is not an email address such as 'name@example.com'")
+            )
+
     def check_person(self, login: str, person: dict[str, Any]) -> None:
         base: Loc = ("people", login)
         for index, other in _items(person.get("logins")):
             if isinstance(other, str):
+                self.check_login(other, loc=(*base, "logins", index), at_key=False)
                 self.claim_login(other, owner=login, loc=(*base, "logins", index), at_key=False)
         for index, email in _items(person.get("emails")):
             if isinstance(email, str):
+                self._check_email(email, loc=(*base, "emails", index))
                 self._claim_email(email, owner=login, loc=(*base, "emails", index))
         role = person.get("role")
         if isinstance(role, str) and self.roles is not None and role not in self.roles:
@@ -240,6 +296,18 @@ class _Checker:
                 )
             if latest is None or current.end > latest.end:
                 latest = current
+
+
+def _spellings_of(company_id: str, company: Any) -> Iterable[tuple[str, Loc]]:
+    base: Loc = ("companies", company_id)
+    yield company_id, base
+    if not isinstance(company, dict):
+        return
+    if isinstance(company.get("name"), str):
+        yield company["name"], (*base, "name")
+    for index, alias in _items(company.get("aliases")):
+        if isinstance(alias, str):
+            yield alias, (*base, "aliases", index)
 
 
 def _items(value: Any) -> Iterable[tuple[int, Any]]:

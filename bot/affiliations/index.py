@@ -145,6 +145,14 @@ class AffiliationMap:
             return None
         return self._group[company_id]
 
+    def family(self, company_id: str) -> frozenset[str]:
+        """The company with its parents, children and their other children: one company tree,
+        whether or not its members conflict (`independent` changes that, not the tree)."""
+        root = self._group.get(company_id)
+        if root is None:
+            return frozenset({company_id})
+        return frozenset(c for c, r in self._group.items() if r == root)
+
     def conflict_groups(self, company_ids: Iterable[str]) -> frozenset[str]:
         return frozenset(g for c in company_ids if (g := self.conflict_group(c)) is not None)
 

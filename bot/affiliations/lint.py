@@ -46,6 +46,7 @@ def map_warnings(
         *_claimed_twice(amap, locate),
         *_emails_of_another_company(amap, today),
         *_unsatisfiable_policy(amap, today),
+        *_independent_companies_that_employ(amap, today),
     ]
     located = {MapWarning(path, *locate(item.loc, item.at_key), item.message) for item in found}
     return tuple(sorted(located, key=lambda w: (w.line, w.column, w.message)))
@@ -98,6 +99,35 @@ def _emails_of_another_company(amap: AffiliationMap, today: date) -> list[_Found
                     ("people", login, "emails", index),
                     f"{email!r} is an email of company {owner!r} (by its domain), but the map"
                     f" gives {login!r} {mapped} on {today}",
+                )
+            )
+    return found
+
+
+def _independent_companies_that_employ(amap: AffiliationMap, today: date) -> list[_Found]:
+    """`independent: true` exempts members from conflicting with each other: a company with
+    email domains, GitHub organizations or several TSC members is likely an employer."""
+    found: list[_Found] = []
+    for company_id, company in amap.document.companies.items():
+        if not company.independent:
+            continue
+        members = sorted(
+            login for login in amap.tsc_members() if company_id in amap.companies_of(login, today)
+        )
+        signs = []
+        if company.domains:
+            signs.append("email domains")
+        if company.github_orgs:
+            signs.append("GitHub organizations")
+        if len(members) > 1:
+            signs.append(f"{len(members)} TSC members ({', '.join(members)})")
+        if signs:
+            found.append(
+                _Found(
+                    ("companies", company_id, "independent"),
+                    f"company {company_id!r} is `independent: true` but has "
+                    f"{' and '.join(signs)}: its members never conflict with each other; if it"
+                    " is an employer, remove `independent`",
                 )
             )
     return found

@@ -19,9 +19,13 @@ COMMITS = (
     f"author {{ email user {{ login {_PROFILE_FIELDS} }} }} "
     "committer { email user { login } } } }"
 )
-REVIEWS = f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} }}"
+REVIEWS = (
+    f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} "
+    "authorCanPushToRepository }"
+)
 COMMENTS = (
-    f"{_PAGE_INFO} nodes {{ id databaseId {_ACTOR} body createdAt updatedAt viewerDidAuthor "
+    f"{_PAGE_INFO} nodes {{ id databaseId url {_ACTOR} body createdAt updatedAt viewerDidAuthor "
+    "editor { __typename login } lastEditedAt "
     "isMinimized reactionGroups { content viewerHasReacted } }"
 )
 # Removed review requests: whoever was removed is not requested again (issue 6).
@@ -29,6 +33,17 @@ REMOVED_REQUESTS = (
     "nodes { __typename ... on ReviewRequestRemovedEvent { createdAt actor { __typename login } "
     "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
     "... on Mannequin { login } } } }"
+)
+# Who last set each label: a minor label counts only when set by a TSC member with no conflict.
+_LABEL_CHANGE = "createdAt actor { __typename login } label { name }"
+LABEL_CHANGES = (
+    f"nodes {{ __typename ... on LabeledEvent {{ {_LABEL_CHANGE} }} "
+    f"... on UnlabeledEvent {{ {_LABEL_CHANGE} }} }}"
+)
+# Who deleted whose comment: a declaration deleted by someone conflicted stands (issue 20).
+COMMENT_DELETIONS = (
+    "nodes { __typename ... on CommentDeletedEvent { createdAt actor { __typename login } "
+    "deletedCommentAuthor { __typename login } } }"
 )
 
 # The open PRs that contain the head commit: those whose head it is share its one check run, so
@@ -52,6 +67,9 @@ _PULL_REQUEST_FACTS = f"""
           __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
         }} }}
       }}
+      labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
+        {LABEL_CHANGES}
+      }}
 """
 
 SNAPSHOT = f"""
@@ -66,6 +84,9 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
       }}
+      commentDeletions: timelineItems(last: 100, itemTypes: [COMMENT_DELETED_EVENT]) {{
+        {COMMENT_DELETIONS}
+      }}
       headCommit: commits(last: 1) {{
         nodes {{ commit {{
           oid
@@ -73,7 +94,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           {_SAME_HEAD}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
-              nodes {{ databaseId name externalId conclusion }}
+              nodes {{ databaseId name externalId conclusion text }}
             }} }}
           }}
         }} }}

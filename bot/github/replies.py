@@ -32,6 +32,7 @@ import gidgethub.abc
 
 from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
 from bot.policy.commands import CommandOutcome, already_reacted, usage
+from bot.policy.conflicts import RefusedAct
 from bot.policy.facts import Comment, PullRequestFacts
 
 REPLY_MARKER = "<!-- coi-bot:reply -->"
@@ -124,7 +125,7 @@ def _command_line(outcome: CommandOutcome) -> str:
         else ""
     )
     return (
-        f"- @{outcome.author}{where}: `{_one_line(outcome.command)}`: "
+        f"- {outcome.shown_author}{where}: `{_one_line(outcome.command)}`: "
         f"{_one_line(outcome.reason or 'refused')}"
     )
 
@@ -143,21 +144,34 @@ def kept_click_lines(previous: str | None) -> list[str]:
     return [line for line in previous.splitlines() if line.endswith(CLICK_MARKER)]
 
 
+def _kept_line(act: RefusedAct) -> str:
+    who = f"@{act.actor}" if act.actor else "Someone"
+    return f"- {who} {_one_line(act.act)}: {_one_line(act.why)}; the declaration stands"
+
+
 def reply_body(
     refused: Sequence[CommandOutcome],
     *,
     prefix: str,
     clicks: Sequence[str] = (),
+    kept: Sequence[RefusedAct] = (),
+    record: str = "",
 ) -> str:
-    """The reply's whole text: current refusals of comments, then refused clicks, then syntax."""
+    """The reply's whole text: current refusals of comments, then refused clicks, then syntax;
+    then declarations whose removal did not count, with the App's record of those in force."""
     lines = [REPLY_MARKER]
     if not refused and not clicks:
         lines.append(ALL_CLEAR)
-        return "\n".join(lines) + "\n"
-    lines += ["Some commands on this pull request could not be applied:", ""]
-    lines += [_command_line(outcome) for outcome in refused]
-    lines += list(clicks)
-    lines += ["", f"Commands: {usage(prefix)}."]
+    else:
+        lines += ["Some commands on this pull request could not be applied:", ""]
+        lines += [_command_line(outcome) for outcome in refused]
+        lines += list(clicks)
+        lines += ["", f"Commands: {usage(prefix)}."]
+    if kept:
+        lines += ["", "Declared conflicts removed by someone who may not remove them:", ""]
+        lines += [_kept_line(act) for act in kept]
+    if record:
+        lines += ["", record]
     return "\n".join(lines) + "\n"
 
 
@@ -167,6 +181,8 @@ def desired_reply(
     *,
     prefix: str,
     refused_clicks: Sequence[CommandOutcome] = (),
+    kept: Sequence[RefusedAct] = (),
+    record: str = "",
 ) -> str | None:
     """What the reply should say now, or None when no reply is needed (and none exists)."""
     existing = own_reply(facts)
@@ -177,9 +193,9 @@ def desired_reply(
         if line not in clicks:
             clicks.append(line)
     clicks = clicks[-MAX_CLICK_LINES:]
-    if existing is None and not refused and not clicks:
+    if existing is None and not refused and not clicks and not kept:
         return None
-    return reply_body(refused, prefix=prefix, clicks=clicks)
+    return reply_body(refused, prefix=prefix, clicks=clicks, kept=kept, record=record)
 
 
 async def answer_commands(
@@ -190,11 +206,15 @@ async def answer_commands(
     prefix: str,
     endpoint: str,
     refused_clicks: Sequence[CommandOutcome] = (),
+    kept: Sequence[RefusedAct] = (),
+    record: str = "",
 ) -> Answers:
     """React to newly applied commands, take back stale `+1`s, update the reply, hide duplicates.
 
     Nothing already done is done again: with one visible reply (the usual case) this writes at
-    most once; a stale `+1` or a duplicate costs one mutation each, once.
+    most once; a stale `+1` or a duplicate costs one mutation each, once. `kept`: removals of
+    declarations that did not count, said in the reply with `record` (the declarations in force,
+    see bot.policy.records), which the next snapshot reads back whatever the head commit.
     """
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
     reacted = comments_to_react(facts, outcomes)
@@ -208,7 +228,9 @@ async def answer_commands(
     unmarked = marks_to_remove(facts, outcomes)
     for subject_id in unmarked:
         await gh.graphql(REMOVE_APPLIED_MARK, endpoint=endpoint, subjectId=subject_id)
-    body = desired_reply(facts, outcomes, prefix=prefix, refused_clicks=refused_clicks)
+    body = desired_reply(
+        facts, outcomes, prefix=prefix, refused_clicks=refused_clicks, kept=kept, record=record
+    )
     existing = own_reply(facts)
     reply: ReplyWrite
     if body is None:

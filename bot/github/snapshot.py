@@ -18,13 +18,17 @@ from bot.github.times import github_time
 from bot.policy.facts import (
     ChangedFile,
     Comment,
+    CommentDeletion,
     Commit,
+    LabelChange,
     MapFile,
     Profile,
     PullRequestFacts,
+    RecordedDeclaration,
     Review,
     ReviewRequestRemoval,
 )
+from bot.policy.records import read_records
 
 PAGED = ("files", "commits", "reviews", "comments")
 _STATES = ("OPEN", "CLOSED", "MERGED")
@@ -173,6 +177,8 @@ def _review(node: dict[str, Any]) -> Review | None:
         submitted_at=github_time(node["submittedAt"]),
         commit_sha=(node.get("commit") or {}).get("oid"),
         author_is_bot=is_bot,
+        database_id=node.get("databaseId"),
+        author_can_push=node.get("authorCanPushToRepository"),
     )
 
 
@@ -193,6 +199,9 @@ def _comment(node: dict[str, Any]) -> Comment:
             if group and group.get("viewerHasReacted")
         ),
         is_minimized=bool(node.get("isMinimized")),
+        url=node.get("url") or None,
+        editor=_login(node.get("editor"))[0],
+        last_edited_at=github_time(node["lastEditedAt"]) if node.get("lastEditedAt") else None,
     )
 
 
@@ -206,6 +215,44 @@ def _removal(node: dict[str, Any]) -> ReviewRequestRemoval | None:
     return ReviewRequestRemoval(
         reviewer=reviewer["login"], actor=actor, removed_at=github_time(node["createdAt"])
     )
+
+
+def _label_change(node: dict[str, Any]) -> LabelChange | None:
+    kind = node.get("__typename")
+    label = (node.get("label") or {}).get("name")
+    if kind not in ("LabeledEvent", "UnlabeledEvent") or not label:
+        return None
+    actor, _ = _login(node.get("actor"))
+    return LabelChange(
+        label=label, actor=actor, added=kind == "LabeledEvent", at=github_time(node["createdAt"])
+    )
+
+
+def _deletion(node: dict[str, Any]) -> CommentDeletion | None:
+    if node.get("__typename") != "CommentDeletedEvent":
+        return None
+    return CommentDeletion(
+        comment_author=_login(node.get("deletedCommentAuthor"))[0],
+        actor=_login(node.get("actor"))[0],
+        at=github_time(node["createdAt"]),
+    )
+
+
+def recorded_declarations(
+    head: dict[str, Any] | None, comments: tuple[Comment, ...] = ()
+) -> tuple[RecordedDeclaration, ...]:
+    """The declarations the App recorded, one per comment: in its runs on the head, and in its
+    own comments (its reply keeps them once a removal did not count: it survives pushes)."""
+    texts = [comment.body for comment in comments if comment.by_viewer]
+    suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
+    for suite in suites:
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
+            texts.append((run or {}).get("text") or "")
+    found: dict[str, RecordedDeclaration] = {}
+    for text in texts:
+        for record in read_records(text):
+            found.setdefault(record.comment_id, record)
+    return tuple(found.values())
 
 
 def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
@@ -306,6 +353,13 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        comment_deletions=tuple(
+            d for d in map(_deletion, nodes("commentDeletions")) if d is not None
+        ),
+        recorded_declarations=recorded_declarations(head, comments),
+        label_changes=tuple(
+            change for change in map(_label_change, nodes("labelChanges")) if change is not None
+        ),
         profiles=profiles_of(
             [pull.get("author")]
             + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]

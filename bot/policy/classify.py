@@ -1,7 +1,9 @@
 """Is a pull request a *major* change? Every rule that fired is kept as a reason for the summary.
 
-Precedence, strongest first: a TSC member's latest `/coi major|minor` override, then a
-`minor_labels` label (set by the TSC: never major), then the `policy.major` rules (ANY match).
+Precedence, strongest first: a TSC member's latest `/coi major|minor` override (a conflicted
+member's never cancels an unconflicted one's, see bot.policy.commands), then a `minor_labels`
+label (counted only when set by an unconflicted TSC member, see bot.policy.labels), then the
+`policy.major` rules (ANY match).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ LISTED_FILES = 5
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """A TSC member's `/coi major` or `/coi minor`, the latest of which wins."""
+    """A TSC member's `/coi major` or `/coi minor`: the latest wins, unless it is a conflicted
+    member's and the one before an unconflicted member's."""
 
     kind: Literal["major", "minor"]
     by: str
     reason: str | None
     comment_id: str
+    in_comment_of: str | None = None  # whose comment `by` edited it into, if not their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +122,25 @@ def _label_set(labels: Iterable[str]) -> dict[str, str]:
 
 
 def classify(
-    facts: PullRequestFacts, policy: Policy, *, override: Override | None
+    facts: PullRequestFacts,
+    policy: Policy,
+    *,
+    override: Override | None,
+    labels: Sequence[str] | None = None,
 ) -> Classification:
+    """`labels`: the labels to read instead of the PR's (those judged by who set them, see
+    bot.policy.labels)."""
     changed_lines = sum(f.additions + f.deletions for f in facts.files)
     changed_files = len(facts.files)
 
     if override is not None:
         why = f": {override.reason}" if override.reason else ""
         reason = f"`/coi {override.kind}` by @{override.by}{why}"
+        if override.in_comment_of:
+            reason = (
+                f"`/coi {override.kind}` in @{override.in_comment_of}'s comment, "
+                f"edited by @{override.by}{why}"
+            )
         return Classification(
             major=override.kind == "major",
             reasons=(reason,),
@@ -133,7 +148,7 @@ def classify(
             changed_files=changed_files,
         )
 
-    on_pr = _label_set(facts.labels)
+    on_pr = _label_set(facts.labels if labels is None else labels)
     minor = [on_pr[name] for name in _label_set(policy.minor_labels) if name in on_pr]
     if minor:
         reasons = tuple(f"label `{label}` marks the change minor" for label in sorted(minor))

@@ -1,20 +1,35 @@
 """Slash commands: the grammar of one comment, and the replay of a PR's comments into state.
 
-State lives in GitHub: declarations and overrides are nothing but the comments that made them, so
-replaying the comments as they are now (edited bodies, deleted comments gone) is the whole story.
+State lives in GitHub: declarations and overrides are the comments that made them, replayed as
+they are now (edited bodies as their last editor's acts, deleted comments gone), plus the
+declarations the App's check run recorded whose comment someone who may not lower the bar deleted
+or edited away (see bot.policy.records).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
+from bot.policy.authors import collect_authors
 from bot.policy.classify import Override
-from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts
+from bot.policy.conflicts import (
+    Conflict,
+    Declaration,
+    Parties,
+    RefusedAct,
+    conflict_on_pr,
+    may_not_lower_the_bar,
+)
+from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts, RecordedDeclaration
+
+__all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here
 
 CommandKind = Literal["declare", "withdraw", "recheck", "request", "major", "minor", "unknown"]
 KNOWN_KINDS: tuple[CommandKind, ...] = (
@@ -149,16 +164,6 @@ def holds_request(body: str, *, prefix: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Declaration:
-    """A conflict declared on this PR by command: that person's approval is not independent."""
-
-    login: str
-    by: str
-    reason: str | None
-    comment_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class CommandOutcome:
     comment_id: str
     comment_database_id: int | None
@@ -168,6 +173,20 @@ class CommandOutcome:
     applied: bool
     reason: str | None = None  # why it was refused; None when applied
     target: str | None = None
+    comment_url: str | None = None  # where the comment is on GitHub, for the check run's links
+    # Who edited the command into someone else's comment: the act, and the rights, are theirs.
+    editor: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Whose act the command is: the editor's when someone else edited it in."""
+        return self.editor or self.author
+
+    @property
+    def shown_author(self) -> str:
+        """ "@gus", or "@gus (edited by @wendy)" when wendy edited gus's comment."""
+        edited = f" (edited by @{self.editor})" if self.editor else ""
+        return f"@{self.author}{edited}"
 
     @property
     def wants_request(self) -> bool:
@@ -179,6 +198,9 @@ class CommandState:
     declarations: dict[str, Declaration] = field(default_factory=dict)
     override: Override | None = None
     outcomes: tuple[CommandOutcome, ...] = ()
+    # Deletions and edits by someone who may not lower the bar: the declarations they removed
+    # stand (restored from the App's record), and these acts are listed as refused.
+    refused_acts: tuple[RefusedAct, ...] = ()
 
 
 def _participants(facts: PullRequestFacts) -> set[str]:
@@ -188,24 +210,49 @@ def _participants(facts: PullRequestFacts) -> set[str]:
 
 
 class _Replay:
-    def __init__(self, facts: PullRequestFacts, amap: AffiliationMap, writers: frozenset[str]):
+    def __init__(
+        self,
+        facts: PullRequestFacts,
+        amap: AffiliationMap,
+        writers: frozenset[str],
+        parties: Parties | None = None,
+    ):
         self.facts = facts
         self.amap = amap
+        self.parties = parties or Parties(amap, collect_authors(facts, amap))
         self.writers = frozenset(w.lower() for w in writers)
         self.participants = _participants(facts)
         self.prefix = amap.policy.command_prefix
         self.declarations: dict[str, Declaration] = {}
         self.override: Override | None = None
+        self.override_unconflicted = False  # the override in force is an unconflicted member's
         self.outcomes: list[CommandOutcome] = []
 
-    def _refusal(self, author: str, command: ParsedCommand) -> str | None:
-        """Why `author` may not run `command`, or None when they may."""
+    def conflict(self, login: str, comment: Comment) -> Conflict | None:
+        """Whether `login` is conflicted on this PR at the comment's act, declarations so far."""
+        day = comment.written_at.astimezone(UTC).date()
+        return conflict_on_pr(self.parties, login, day=day, declared=self.declarations)
+
+    def _refusal(self, author: str, command: ParsedCommand, comment: Comment | None) -> str | None:
+        """Why `author` may not run `command` (written in `comment`; None for a button), or
+        None when they may."""
         amap, prefix = self.amap, self.prefix
         if command.error is not None:
             return command.error
         is_tsc = amap.is_tsc(author)
         if command.kind in ("major", "minor"):
-            return None if is_tsc else f"only TSC members may use `{prefix} {command.kind}`"
+            if not is_tsc:
+                return f"only TSC members may use `{prefix} {command.kind}`"
+            conflict = None
+            if command.kind == "minor" and comment is not None:
+                conflict = self.conflict(author, comment)
+            if conflict is not None:
+                # Less review is for those with no stake in the change.
+                return (
+                    f"{conflict.sentence}: only a TSC member with no conflict on this pull "
+                    f"request may use `{prefix} minor`"
+                )
+            return None
         if command.kind in ("recheck", "request"):
             opener = self.facts.opener
             if (
@@ -232,24 +279,46 @@ class _Replay:
             f"only people in the affiliation map or with write access may `{prefix} {command.kind}`"
         )
 
+    def _withdrawal_refusal(
+        self, comment: Comment, author: str, existing: Declaration
+    ) -> str | None:
+        """A declaration is withdrawn by its declarer, or by a TSC member with no conflict on
+        this PR: never by its subject (unless they made it), an author or a colleague."""
+        if self.amap.key_of(existing.by) == self.amap.key_of(author):
+            return None
+        only = (
+            f"only @{existing.by}, who declared it, or a TSC member with no conflict on this "
+            "pull request may withdraw it"
+        )
+        if not self.amap.is_tsc(author):
+            return f"@{existing.by} declared this conflict: {only}"
+        conflict = self.conflict(author, comment)
+        if conflict is not None:
+            return f"{conflict.sentence}: {only}"
+        return None
+
     def _is_known_login(self, login: str) -> bool:
         lowered = login.lower()
         return self.amap.is_known(login) or lowered in self.writers or lowered in self.participants
 
     def apply(self, comment: Comment, author: str, command: ParsedCommand) -> None:
-        refusal = self._refusal(author, command)
+        """Judge and apply `command` as `author`'s act (the comment's writer, see
+        Comment.writer)."""
+        refusal = self._refusal(author, command, comment)
         if refusal is None:
             refusal = self._effect(comment, author, command)
         self.outcomes.append(
             CommandOutcome(
                 comment_id=comment.id,
                 comment_database_id=comment.database_id,
-                author=author,
+                author=comment.author or author,
                 command=command.text,
                 kind=command.kind,
                 applied=refusal is None,
                 reason=refusal,
                 target=command.target,
+                comment_url=comment.url,
+                editor=comment.edited_by_other,
             )
         )
 
@@ -257,45 +326,209 @@ class _Replay:
         """Apply an allowed command; a reason when it turns out to have nothing to act on."""
         if command.kind in ("major", "minor"):
             kind: Literal["major", "minor"] = "major" if command.kind == "major" else "minor"
-            self.override = Override(kind, author, command.reason, comment.id)
+            conflict = self.conflict(author, comment)
+            if conflict is not None and self.override_unconflicted and self.override is not None:
+                standing = self.override
+                return (
+                    f"{conflict.sentence}: @{standing.by}'s `{self.prefix} {standing.kind}` "
+                    "stands; an override by someone conflicted never cancels one by a TSC "
+                    "member with no conflict"
+                )
+            self.override = Override(
+                kind,
+                author,
+                command.reason,
+                comment.id,
+                in_comment_of=comment.author if comment.edited_by_other else None,
+            )
+            self.override_unconflicted = conflict is None
         elif command.kind == "declare":
             target = command.target or author
             key = self.amap.key_of(target)
             shown = self.amap.login_of(target) or target
-            self.declarations[key] = Declaration(shown, author, command.reason, comment.id)
+            self.declarations[key] = Declaration(
+                shown,
+                author,
+                command.reason,
+                comment.id,
+                comment_author=comment.author if comment.edited_by_other else None,
+                at=comment.written_at,
+            )
         elif command.kind == "withdraw":
             target = command.target or author
             key = self.amap.key_of(target)
             existing = self.declarations.get(key)
             if existing is None:
                 return f"@{target} has no conflict declared on this pull request to withdraw"
-            declared_by_other = self.amap.key_of(existing.by) != key
-            if declared_by_other and not self.amap.is_tsc(author):
-                # A TSC member's declaration about someone is not theirs to undo.
-                return f"@{existing.by} declared this conflict: only a TSC member may withdraw it"
+            refusal = self._withdrawal_refusal(comment, author, existing)
+            if refusal is not None:
+                return refusal
             del self.declarations[key]
         return None
 
 
 def replay(
-    facts: PullRequestFacts, amap: AffiliationMap, *, writers: frozenset[str]
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    writers: frozenset[str],
+    parties: Parties | None = None,
 ) -> CommandState:
     """Replay every command of the PR's comments, oldest first, into declarations and overrides.
 
     `writers` are the logins with write access to the repository (looked up by the I/O layer).
+    `parties`: whom conflicts are judged against (built from `facts` when not given).
     Comments by bots (the map's `bots`, `[bot]` logins, GitHub's Bot type) are never commands.
     """
-    state = _Replay(facts, amap, writers)
-    for comment in sorted(facts.comments, key=lambda c: (c.created_at, c.id)):
-        author = comment.author
-        if author is None or comment.author_is_bot or amap.is_bot(author):
+    state = _Replay(facts, amap, writers, parties)
+    restored, refused_acts = _declarations_kept(facts, amap, state.parties)
+    for comment in sorted((*facts.comments, *restored), key=lambda c: (c.created_at, c.id)):
+        writer = comment.writer
+        if writer is None or _by_bot(comment, amap):
             continue
         for command in parse_commands(comment.body, prefix=state.prefix):
-            state.apply(comment, author, command)
+            state.apply(comment, writer, command)
     return CommandState(
         declarations=dict(sorted(state.declarations.items())),
         override=state.override,
         outcomes=tuple(state.outcomes),
+        refused_acts=refused_acts,
+    )
+
+
+def _declarations_kept(
+    facts: PullRequestFacts, amap: AffiliationMap, parties: Parties
+) -> tuple[tuple[Comment, ...], tuple[RefusedAct, ...]]:
+    """Recorded declarations whose comment someone who may not lower the bar deleted, or edited
+    away: each comes back as the declarer's comment as it was, with the act that is refused.
+
+    Allowed to remove one: the comment's author, its declarer, a TSC member with no conflict.
+    GitHub names a deletion's actor but not the comment: every deletion of that author's
+    comments since the declaration must be allowed, and with none on the timeline (beyond its
+    last 100), the declaration stands."""
+    prefix = amap.policy.command_prefix
+    present = {comment.id: comment for comment in facts.comments}
+    then = {
+        amap.key_of(r.login): Declaration(r.login, r.by, r.reason, r.comment_id)
+        for r in facts.recorded_declarations
+    }
+
+    def refusal(actor: str | None, record: RecordedDeclaration, at: datetime) -> str | None:
+        if actor is not None and amap.key_of(actor) in {
+            amap.key_of(record.comment_author),
+            amap.key_of(record.by),
+        }:
+            return None
+        return may_not_lower_the_bar(parties, actor, day=at.date(), declared=then)
+
+    restored: list[Comment] = []
+    refused: list[RefusedAct] = []
+    for record in facts.recorded_declarations:
+        what = f"@{record.login}'s conflict declared by @{record.by}"
+        comment = present.get(record.comment_id)
+        if comment is not None:
+            editor = comment.edited_by_other
+            if editor is None or comment.last_edited_at is None:
+                continue  # the replay of its current text decides
+            why = refusal(editor, record, comment.last_edited_at)
+            if why is None:
+                continue
+            refused.append(
+                RefusedAct(editor, f"edited away {what}", why, comment.url, keeps_declaration=True)
+            )
+        else:
+            author_key = amap.key_of(record.comment_author)
+            deletions = [
+                d
+                for d in facts.comment_deletions
+                if d.comment_author is not None
+                and amap.key_of(d.comment_author) == author_key
+                and d.at >= record.at
+            ]
+            if not deletions:
+                why = "who deleted its comment is not on the timeline's last 100 deletions"
+                refused.append(RefusedAct(None, f"deleted {what}", why, keeps_declaration=True))
+            else:
+                barred = [(d, w) for d in deletions if (w := refusal(d.actor, record, d.at))]
+                if not barred:
+                    continue
+                deletion, why = barred[-1]
+                refused.append(
+                    RefusedAct(deletion.actor, f"deleted {what}", why, keeps_declaration=True)
+                )
+        target = "" if amap.key_of(record.login) == amap.key_of(record.by) else f" @{record.login}"
+        restored.append(
+            Comment(
+                id=record.comment_id,
+                author=record.by,
+                body=f"{prefix} declare{target} {record.reason or ''}".rstrip(),
+                created_at=record.at,
+                updated_at=record.at,
+            )
+        )
+    return tuple(restored), tuple(refused)
+
+
+def _is_stranger_opener(
+    facts: PullRequestFacts, amap: AffiliationMap, login: str, writers: frozenset[str]
+) -> bool:
+    """The PR's opener, with neither a map entry nor write access: anyone can open a PR."""
+    opener = facts.opener
+    return (
+        opener is not None
+        and amap.key_of(login) == amap.key_of(opener)
+        and not amap.is_known(login)
+        and login.lower() not in {w.lower() for w in writers}
+    )
+
+
+def limit_strangers_requests(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    outcomes: Sequence[CommandOutcome],
+    *,
+    writers: frozenset[str],
+    major: bool,
+) -> tuple[CommandOutcome, ...]:
+    """An opener outside the map and without write access may `request` only on a major PR,
+    and once per PR: a TSC member's time is not theirs to spend at will."""
+    prefix = amap.policy.command_prefix
+    asked = False
+    limited: list[CommandOutcome] = []
+    for outcome in outcomes:
+        if (
+            outcome.applied
+            and outcome.kind == "request"
+            and _is_stranger_opener(facts, amap, outcome.actor, writers)
+        ):
+            if not major:
+                outcome = dataclasses.replace(
+                    outcome,
+                    applied=False,
+                    reason=(
+                        f"`{prefix} request` by the PR's opener outside the map and without "
+                        "write access works only on a major change; this one is not"
+                    ),
+                )
+            elif asked:
+                outcome = dataclasses.replace(
+                    outcome,
+                    applied=False,
+                    reason=(
+                        f"the PR's opener outside the map and without write access may use "
+                        f"`{prefix} request` once per pull request, and already did"
+                    ),
+                )
+            else:
+                asked = True
+        limited.append(outcome)
+    return tuple(limited)
+
+
+def _by_bot(comment: Comment, amap: AffiliationMap) -> bool:
+    """Bots' comments are never commands, nor a bot's edits of a person's comment."""
+    return comment.author_is_bot or any(
+        login is not None and amap.is_bot(login) for login in (comment.author, comment.editor)
     )
 
 
@@ -305,15 +538,17 @@ ButtonKind = Literal["recheck", "request"]
 def logins_needing_write_check(facts: PullRequestFacts, amap: AffiliationMap) -> frozenset[str]:
     """Commenters whose command turns on write access the map cannot settle (lower case).
 
-    Recheck and request: the PR's author and TSC members need no look-up. Declare and withdraw
-    for oneself: people in the map need none. Everything else is decided by the map alone.
+    Recheck and request: TSC members need no look-up, nor the PR's author (for a request: one
+    in the map, since an opener outside it without write access may ask only once). Declare
+    and withdraw for oneself: people in the map need none. Everything else is decided by the
+    map alone.
     """
     prefix = amap.policy.command_prefix
     opener = (facts.opener or "").lower()
     needed: set[str] = set()
     for comment in facts.comments:
-        author = comment.author
-        if author is None or comment.author_is_bot or amap.is_bot(author):
+        author = comment.writer
+        if author is None or _by_bot(comment, amap):
             continue
         for command in parse_commands(comment.body, prefix=prefix):
             if command.error is not None or author.lower() in needed:
@@ -327,7 +562,11 @@ def _needs_write_check(
     amap: AffiliationMap, author: str, command: ParsedCommand, *, opener: str
 ) -> bool:
     if command.kind in ("recheck", "request"):
-        return not amap.is_tsc(author) and author.lower() != opener
+        if amap.is_tsc(author):
+            return False
+        # An opener outside the map is limited in asking unless they have write access.
+        stranger_opener = command.kind == "request" and not amap.is_known(author)
+        return author.lower() != opener or stranger_opener
     if command.kind in ("declare", "withdraw"):
         for_oneself = command.target is None or amap.key_of(command.target) == amap.key_of(author)
         return for_oneself and not amap.is_known(author)
@@ -337,7 +576,7 @@ def _needs_write_check(
 def button_needs_write_check(facts: PullRequestFacts, amap: AffiliationMap, *, login: str) -> bool:
     """Whether a button click by `login` needs a write-access look-up to be judged."""
     return _needs_write_check(
-        amap, login, ParsedCommand("recheck", "", 0), opener=(facts.opener or "").lower()
+        amap, login, ParsedCommand("request", "", 0), opener=(facts.opener or "").lower()
     )
 
 
@@ -355,7 +594,13 @@ def judge_button(
     if kind not in ("recheck", "request"):
         raise ValueError(f"no button runs {kind!r}: only 'recheck' and 'request'")
     command = ParsedCommand(kind, f"{amap.policy.command_prefix} {kind}", 0)
-    refusal = _Replay(facts, amap, writers)._refusal(login, command)
+    refusal = _Replay(facts, amap, writers)._refusal(login, command, None)
+    if refusal is None and kind == "request" and _is_stranger_opener(facts, amap, login, writers):
+        # A click leaves no trace to count: such an opener asks by comment, once.
+        refusal = (
+            f"the PR's opener outside the map and without write access asks with "
+            f"`{amap.policy.command_prefix} request`, once, on a major change"
+        )
     return CommandOutcome(
         comment_id="",
         comment_database_id=None,

@@ -44,6 +44,10 @@ class Review:
     submitted_at: datetime
     commit_sha: str | None = None
     author_is_bot: bool = False
+    # GitHub's order of reviews: submittedAt has one-second resolution and node ids are opaque.
+    database_id: int | None = None
+    # GitHub's authorCanPushToRepository; None when not read (facts built by hand).
+    author_can_push: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,30 @@ class Comment:
     viewer_reactions: tuple[str, ...] = ()
     # Hidden on GitHub (GraphQL's isMinimized): a minimized reply of the App is no longer its reply.
     is_minimized: bool = False
+    url: str | None = None  # the comment on GitHub's web pages, for links from the check run
+    # Who last edited it and when (GraphQL's editor, lastEditedAt); None when never edited.
+    editor: str | None = None
+    last_edited_at: datetime | None = None
+
+    @property
+    def edited_by_other(self) -> str | None:
+        """The last editor when someone other than the author edited the comment: its
+        commands are then that editor's acts (anyone with write access may edit a comment)."""
+        if self.editor is None or self.author is None:
+            return None
+        return None if self.editor.lower() == self.author.lower() else self.editor
+
+    @property
+    def writer(self) -> str | None:
+        """Whose act the comment's text is: its last editor's, else its author's."""
+        return self.edited_by_other or self.author
+
+    @property
+    def written_at(self) -> datetime:
+        """When its text was written: the last edit by someone else, else its creation."""
+        if self.edited_by_other is not None and self.last_edited_at is not None:
+            return self.last_edited_at
+        return self.created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +98,38 @@ class ReviewRequestRemoval:
     reviewer: str
     actor: str | None  # who removed it; None for a deleted ("ghost") account
     removed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelChange:
+    """A label added to or removed from this PR (GitHub's LabeledEvent / UnlabeledEvent)."""
+
+    label: str
+    actor: str | None  # who; None for a deleted ("ghost") account
+    added: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CommentDeletion:
+    """A comment deleted from this PR (GitHub's CommentDeletedEvent: whose, by whom, not which)."""
+
+    comment_author: str | None
+    actor: str | None  # who deleted it; None for a deleted ("ghost") account
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDeclaration:
+    """A declaration in force at the last evaluation, as the App's check run recorded it: a
+    deleted comment's text is gone from GitHub, this record is what keeps it."""
+
+    comment_id: str
+    comment_author: str
+    login: str
+    by: str
+    reason: str | None
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +178,11 @@ class PullRequestFacts:
     review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
     # Profiles of the opener, the commit authors and the reviewers, read by the same query.
     profiles: tuple[Profile, ...] = ()
+    # The last 100 label changes, oldest first: who set a label decides whether it counts.
+    label_changes: tuple[LabelChange, ...] = ()
+    # The last 100 comment deletions, and the declarations the App's check run recorded.
+    comment_deletions: tuple[CommentDeletion, ...] = ()
+    recorded_declarations: tuple[RecordedDeclaration, ...] = ()
 
     @property
     def slug(self) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
+from bot.policy.records import record_line
 from bot.policy.verdict import Approval, MapRef, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
@@ -170,11 +171,42 @@ def _declarations_section(verdict: Verdict) -> list[str]:
     ]
 
 
-def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: bool) -> list[str]:
-    if not (verdict.needs_independent_review or requested or no_candidate):
+def _link(url: str | None) -> str:
+    return f"[comment]({url})" if url and url.startswith("https://") else ""
+
+
+def _refused_section(verdict: Verdict) -> list[str]:
+    """Every act that asked for less review, or was refused, and had no effect: who, what, why."""
+    rows = [
+        (_cell(o.shown_author), f"`{_cell(o.command)}`", _cell(o.reason or ""), o.comment_url)
+        for o in verdict.command_outcomes
+        if not o.applied
+    ]
+    rows += [
+        (f"@{_cell(a.actor)}" if a.actor else "someone", _cell(a.act), _cell(a.why), a.url)
+        for a in verdict.refused_acts
+    ]
+    if not rows:
+        return []
+    lines = ["", "### Refused or ignored", "", "| Who | What | Why | Where |", "|---|---|---|---|"]
+    lines += [f"| {who} | {what} | {why} | {_link(url)} |" for who, what, why, url in rows]
+    return lines
+
+
+def _requests_section(
+    verdict: Verdict, requested: Sequence[str], no_candidate: bool, waiting_on: Sequence[str] = ()
+) -> list[str]:
+    if not (verdict.needs_independent_review or requested or no_candidate or waiting_on):
         return []
     lines = ["", "### Review requested", ""]
-    if requested:
+    if waiting_on and not requested:
+        who = ", ".join(f"@{_cell(login)}" for login in waiting_on)
+        lines.append(
+            f"The check waits on {who} (their review request was removed twice by someone "
+            "conflicted on this pull request) or a decision by a TSC member with no conflict "
+            "on it; nobody else is asked."
+        )
+    elif requested:
         lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
     elif no_candidate:
         lines.append(
@@ -202,6 +234,7 @@ def _summary(
     names: dict[str, str],
     requested: Sequence[str],
     no_candidate: bool,
+    waiting_on: Sequence[str] = (),
 ) -> str:
     lines = [f"**{verdict.conclusion}**: " + "; ".join(verdict.reasons) + "."]
     if verdict.map_errors:
@@ -213,7 +246,8 @@ def _summary(
     lines += _classification_section(verdict)
     lines += _protected_section(verdict, names)
     lines += _declarations_section(verdict)
-    lines += _requests_section(verdict, requested, no_candidate)
+    lines += _refused_section(verdict)
+    lines += _requests_section(verdict, requested, no_candidate, waiting_on)
     lines += _out_of_date(verdict)
     lines += _head_map_note(verdict)
     lines += ["", _map_line(verdict)]
@@ -254,7 +288,9 @@ def decided_by(ref: MapRef) -> str:
 
 
 def _text(verdict: Verdict) -> str:
-    lines: list[str] = []
+    # First, so that cutting the text to GitHub's limit never drops the App's record.
+    record = record_line(verdict.declarations)
+    lines: list[str] = [record, ""] if record else []
     if verdict.map_errors or verdict.head_map_errors:
         lines += ["### Map errors", ""]
         lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
@@ -264,7 +300,7 @@ def _text(verdict: Verdict) -> str:
         for outcome in verdict.command_outcomes:
             result = "applied" if outcome.applied else f"refused: {outcome.reason}"
             lines.append(
-                f"| {_cell(outcome.comment_id)} | @{_cell(outcome.author)} "
+                f"| {_cell(outcome.comment_id)} | {_cell(outcome.shown_author)} "
                 f"| `{_cell(outcome.command)}` | {_cell(result)} |"
             )
         lines.append("")
@@ -277,7 +313,7 @@ def _text(verdict: Verdict) -> str:
             "GitHub lists at most 3,000 files and 250 commits of a pull request; this one has "
             "more, so some authors or files may be missing above."
         )
-    if not lines:
+    if len(lines) == (2 if record else 0):
         lines.append("Nothing more to show.")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -328,12 +364,22 @@ def render(
     check_name: str,
     requested: Sequence[str] = (),
     no_candidate: bool = False,
+    waiting_on: Sequence[str] = (),
 ) -> CheckOutput:
     """The check run for a verdict. `requested`: who was asked to review on this evaluation;
-    `no_candidate`: a review is needed but nobody eligible is left to ask."""
+    `no_candidate`: a review is needed but nobody eligible is left to ask; `waiting_on`:
+    reviewers the check waits on (see bot.policy.removals)."""
     names = dict(verdict.company_names)
     title = _title(verdict)
-    summary = fit(_summary(verdict, names=names, requested=requested, no_candidate=no_candidate))
+    summary = fit(
+        _summary(
+            verdict,
+            names=names,
+            requested=requested,
+            no_candidate=no_candidate,
+            waiting_on=waiting_on,
+        )
+    )
     text = fit(_text(verdict))
     annotations = _annotations(verdict)
     fingerprint = _fingerprint(check_name, verdict.conclusion, title, summary, text, annotations)

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from bot.affiliations.evidence import Evidence, agrees, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
+from bot.policy.authors import collect_authors
 from bot.policy.commands import CommandOutcome, review_asked_by_person
+from bot.policy.conflicts import Parties, conflict_on_pr
 from bot.policy.facts import Profile, PullRequestFacts
 from bot.policy.verdict import Verdict
 
@@ -18,21 +20,6 @@ from bot.policy.verdict import Verdict
 def _tie_breaker(node_id: str, login: str) -> str:
     # Stable across runs and processes (unlike hash()), and different per PR to spread the load.
     return hashlib.sha256(f"{node_id}\0{login.lower()}".encode()).hexdigest()
-
-
-def removed_reviewers(facts: PullRequestFacts, amap: AffiliationMap) -> frozenset[str]:
-    """Map keys of people whose review request on this PR was removed, and who are not asked now.
-
-    Whoever removed it, nobody is re-requested automatically: a reviewer who removes themselves
-    declines, and a maintainer who removes them decided against them; fighting either would
-    only pile up requests. A person requested again by hand afterwards counts as asked again.
-    """
-    pending = {amap.key_of(login) for login in facts.requested_reviewers}
-    return frozenset(
-        key
-        for removal in facts.review_request_removals
-        if (key := amap.key_of(removal.reviewer)) not in pending
-    )
 
 
 def shown_at(amap: AffiliationMap, profile: Profile) -> frozenset[str]:
@@ -62,9 +49,9 @@ def reviewer_candidates(
 ) -> list[str]:
     """Every TSC member who could give an independent review, best first.
 
-    Eligible: a TSC member, not an author nor a bot, not already an approver, not away today, with
-    no declared conflict (on this PR, or standing with an author's company), not removed from this
-    PR's review requests (see `removed_reviewers`), and in a company that conflicts with none of
+    Eligible: a TSC member not conflicted on this PR today (`conflict_on_pr`), not a bot, not
+    already an approver, not away today, not removed from this PR's review requests for good
+    nor waited on (see bot.policy.removals), and in a company that conflicts with none of
     the authors' nor of the conflicted approvers'. Order: companies no
     approval represents yet first, then the least `load` (open review requests), then a stable
     hash of the PR's node id and the login.
@@ -76,11 +63,12 @@ def reviewer_candidates(
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
     today = now.astimezone(UTC).date()
-    author_keys = {author.key for author in verdict.authors}
+    parties = verdict.parties or Parties(amap, collect_authors(facts, amap))
     approvers = {amap.key_of(a.reviewer) for a in verdict.approvals}
-    declared = {amap.key_of(d.login) for d in verdict.declarations}
+    declared = {amap.key_of(d.login): d for d in verdict.declarations}
     opener = amap.login_of(facts.opener) if facts.opener else None
-    removed = removed_reviewers(facts, amap)
+    removals = verdict.removals
+    removed = removals.excluded | {amap.key_of(login) for login in removals.waiting_on}
     avoided = set(verdict.author_companies)
     for approval in verdict.conflicted_approvers:
         avoided.update(approval.companies)
@@ -97,7 +85,9 @@ def reviewer_candidates(
 
     ranked: list[tuple[bool, int, str, str]] = []
     for login in amap.tsc_members():
-        if login in author_keys or login in approvers or login in declared or login == opener:
+        if login in approvers or login == opener:
+            continue
+        if conflict_on_pr(parties, login, day=today, declared=declared) is not None:
             continue
         if login in removed:
             continue
@@ -148,6 +138,8 @@ class ReviewPlan:
     no_candidate: bool = False  # a review is needed and nobody eligible is left to ask
     # Candidates whose review load must be read before they can be ordered; empty when final.
     needs_load: tuple[str, ...] = ()
+    # Reviewers removed twice by someone who may not: nobody is asked while the check waits.
+    waiting_on: tuple[str, ...] = ()
 
     @property
     def ask(self) -> tuple[str, ...]:
@@ -201,6 +193,8 @@ def plan_review_request(
         or protected_short
         or review_asked_by_person(facts, commands, clicks, edits, prefix=amap.policy.command_prefix)
     )
+    if needed and not pending and verdict.removals.waiting_on:
+        return ReviewPlan(count=count, waiting_on=verdict.removals.waiting_on)
     if count == 0 or not needed or pending or not candidates:
         no_candidate = needed and not candidates and count > 0
         return ReviewPlan(count=count, pending=pending, no_candidate=no_candidate)
@@ -211,5 +205,8 @@ def plan_review_request(
     if racing:
         return ReviewPlan(count=count, pending=racing)
     opener = (facts.opener or "").lower()
+    # Removed once by someone who may not: that reviewer is asked again before anyone else.
+    again = {amap.key_of(login) for login in verdict.removals.ask_again}
+    candidates = sorted(candidates, key=lambda login: amap.key_of(login) not in again)
     ordered = tuple(login for login in candidates if login.lower() != opener)
     return ReviewPlan(ordered=ordered, count=count, no_candidate=not ordered)

@@ -6,29 +6,30 @@ compared with it, so a pull request can never change the rules it is judged by.
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from bot.affiliations.evidence import Contradiction, Evidence, agrees, contradictions, match_company
+from bot.affiliations.evidence import Contradiction, Evidence, contradictions
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import MapError, load_map_text
-from bot.affiliations.model import Policy
+from bot.affiliations.model import Person, Policy
+from bot.policy.authors import CO_AUTHOR as _CO_AUTHOR
+from bot.policy.authors import Authors as _Authors
+from bot.policy.authors import collect_authors as _collect_authors
+from bot.policy.authors import noreply_login as _noreply_login
 from bot.policy.classify import Classification, classify, list_files, matching_files
-from bot.policy.commands import CommandOutcome, Declaration, replay
+from bot.policy.commands import CommandOutcome, limit_strangers_requests, replay
+from bot.policy.conflicts import Declaration, Parties, RefusedAct, conflict_on_pr
 from bot.policy.facts import PullRequestFacts, Review
+from bot.policy.labels import judge_labels
+from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
 EvidencePolicy = Literal["ignore", "warn", "block"]
-
-_CO_AUTHOR = re.compile(
-    r"^\s*co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^<>\s]+)>\s*$", re.I | re.M
-)
-# GitHub's private commit emails name the account: "123+login@users.noreply.github.com".
-_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,12 @@ class Verdict:
     evidence: EvidencePolicy = "warn"  # the map's policy.evidence
     # What GitHub shows against the map about the authors and approvers (empty under ignore).
     contradictions: tuple[Contradiction, ...] = ()
+    # Whom this PR's conflicts were judged against, for the reviewer choice to ask the same rule.
+    parties: Parties | None = field(default=None, compare=False, repr=False)
+    # Acts other than commands that asked for less review and were not allowed to (issue 20).
+    refused_acts: tuple[RefusedAct, ...] = ()
+    # Removed review requests judged by who removed them, for the reviewer choice.
+    removals: Removals = NO_REMOVALS
 
     @property
     def missing(self) -> int:
@@ -138,65 +145,9 @@ def _day(moment: datetime, *, what: str) -> date:
     return moment.astimezone(UTC).date()
 
 
-def _noreply_login(email: str) -> str | None:
-    match = _NOREPLY.match(email)
-    return None if match is None else match.group("login")
-
-
 OWN_ENTRY = "this pull request changes their own entry in the map"
+NO_WRITE_ACCESS = "no write access to the repository"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class _AuthorEntry:
-    display: str  # "@login", or "Name <email>" for someone only an email names
-    login: str | None
-    known: bool  # in the map
-    roles: set[str] = field(default_factory=set)  # opener, commit author, co-author
-
-
-class _Authors:
-    """Collects the PR's authors by person, whatever account or email they appear under."""
-
-    def __init__(self, amap: AffiliationMap) -> None:
-        self.amap = amap
-        self.by_key: dict[str, _AuthorEntry] = {}
-
-    def add_login(self, login: str, role: str) -> None:
-        key = self.amap.login_of(login)
-        if key is None:
-            self._add(login.lower(), f"@{login}", login, known=False, role=role)
-        else:
-            self._add(key, f"@{key}", key, known=True, role=role)
-
-    def add_email(self, email: str, name: str | None, role: str) -> None:
-        key = self.amap.login_of_email(email)
-        if key is not None:
-            self._add(key, f"@{key}", key, known=True, role=role)
-        elif (login := _noreply_login(email)) is not None:
-            self.add_login(login, role)
-        else:
-            shown = f"{name} <{email}>" if name else f"<{email}>"
-            self._add(f"email:{email.lower()}", shown, None, known=False, role=role)
-
-    def _add(self, key: str, display: str, login: str | None, *, known: bool, role: str) -> None:
-        entry = self.by_key.setdefault(key, _AuthorEntry(display, login, known))
-        entry.roles.add(role)
-
-
-def _collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> _Authors:
-    authors = _Authors(amap)
-    if facts.opener:
-        authors.add_login(facts.opener, "opener")
-    for commit in facts.commits:
-        if commit.author_login:
-            authors.add_login(commit.author_login, "commit author")
-        elif commit.author_email:
-            authors.add_email(commit.author_email, None, "commit author")
-        if "co-authored-by" in commit.message.lower():
-            for trailer in _CO_AUTHOR.finditer(commit.message):
-                authors.add_email(trailer["email"], trailer["name"] or None, "co-author")
-    return authors
 
 
 def collect_evidence(
@@ -245,85 +196,28 @@ class _Judge:
         self,
         facts: PullRequestFacts,
         amap: AffiliationMap,
-        authors: _Authors,
+        parties: Parties,
         *,
         declared: dict[str, Declaration],
         head_map: AffiliationMap | None,
         map_entries_protected: bool,
-        blocking_evidence: tuple[Evidence, ...] = (),
     ) -> None:
         self.facts = facts
         self.amap = amap
         self.policy = amap.policy
+        self.parties = parties
         self.declared = declared
         self.head_map = head_map
         self.map_entries_protected = map_entries_protected
-        self.author_keys = frozenset(authors.by_key)
-        self.known_authors = tuple(key for key, entry in authors.by_key.items() if entry.known)
-        self._companies_on: dict[date, frozenset[str]] = {}
-        # Under `evidence: block`, the companies GitHub shows, by person key, with the sightings.
-        self.seen: dict[str, dict[str, list[Evidence]]] = {}
-        for item in blocking_evidence:
-            company = match_company(amap, item)
-            if company is not None:
-                named = self.seen.setdefault(amap.key_of(item.login), {})
-                named.setdefault(company, []).append(item)
+        self.author_keys = parties.author_keys
 
     def author_companies(self, day: date) -> frozenset[str]:
-        cached = self._companies_on.get(day)
-        if cached is None:
-            cached = frozenset().union(
-                *(self.amap.companies_of(k, day) for k in self.known_authors)
-            )
-            self._companies_on[day] = cached
-        return cached
+        return self.parties.author_companies(day)
 
-    def conflict(self, login: str, companies: frozenset[str], day: date) -> str | None:
+    def conflict(self, login: str, day: date) -> str | None:
         """Why an approval by `login` is not independent of the authors, or None."""
-        amap = self.amap
-        theirs = self.author_companies(day)
-        if not amap.is_known(login):
-            if self.policy.unknown_people == "conflicted":
-                return "not in the affiliation map (policy: unknown people are conflicted)"
-            return self.evidence_conflict(login, companies, day)
-        shared = amap.conflicting_companies(companies, theirs)
-        if shared:
-            names = ", ".join(amap.company_name(c) for c in shared)
-            return f"same company as the authors ({names})"
-        standing = amap.standing_conflict_with(login, day, theirs)
-        if standing is not None:
-            why = f": {standing.reason}" if standing.reason else ""
-            return f"standing conflict with {amap.company_name(standing.company)}{why}"
-        declaration = self.declared.get(self.amap.key_of(login))
-        if declaration is not None:
-            why = f": {declaration.reason}" if declaration.reason else ""
-            return f"conflict declared on this PR by @{declaration.by}{why}"
-        return self.evidence_conflict(login, companies, day)
-
-    def evidence_conflict(self, login: str, companies: frozenset[str], day: date) -> str | None:
-        """Under `evidence: block`: why GitHub's evidence puts the approver in an author's
-        company, or an author in the approver's; None when it does not (or nothing is seen)."""
-        if not self.seen:
-            return None
-        amap = self.amap
-        reviewer_seen = self.seen.get(amap.key_of(login), {})
-        theirs = self.author_companies(day)
-        for company, items in reviewer_seen.items():
-            if agrees(amap, company, theirs) or any(
-                agrees(amap, company, self.seen.get(key, {})) for key in self.author_keys
-            ):
-                shown = "; ".join(item.describe() for item in items)
-                name = amap.company_name(company)
-                return f"GitHub shows them at {name}, an author's company ({shown})"
-        for key in sorted(self.author_keys):
-            for company, items in self.seen.get(key, {}).items():
-                if agrees(amap, company, companies):
-                    shown = "; ".join(item.describe() for item in items)
-                    return (
-                        f"GitHub shows author @{key} at {amap.company_name(company)}, "
-                        f"the reviewer's company ({shown})"
-                    )
-        return None
+        found = conflict_on_pr(self.parties, login, day=day, declared=self.declared)
+        return None if found is None else found.why
 
     def judge(self, review: Review, *, cancelled_by: str | None) -> Approval:
         assert review.author is not None
@@ -344,16 +238,24 @@ class _Judge:
                 conflicted=conflicted,
                 counted=why_not is None,
                 why_not=why_not,
-                protected_company=self._lent_company(companies) if tsc and not excluded else None,
+                protected_company=(
+                    self._lent_company(companies)
+                    if tsc and not excluded and review.author_can_push is not False
+                    else None
+                ),
             )
 
         excluded = cancelled_by or self._excluded(review)
         if excluded is not None:
             return approval(excluded=True, conflicted=False, why_not=excluded)
-        conflict = self.conflict(login, companies, day)
+        # GitHub counts no approval without push access: a stranger's is a drive-by, no more.
+        no_access = review.author_can_push is False
+        if no_access and not self.amap.is_known(login):
+            return approval(excluded=True, conflicted=False, why_not=NO_WRITE_ACCESS)
+        conflict = self.conflict(login, day)
         if conflict is not None:
             return approval(excluded=False, conflicted=True, why_not=conflict)
-        why_not = None if tsc else "not a TSC member"
+        why_not = "not a TSC member" if not tsc else NO_WRITE_ACCESS if no_access else None
         return approval(excluded=False, conflicted=False, why_not=why_not)
 
     def _lent_company(self, companies: frozenset[str]) -> str | None:
@@ -383,7 +285,30 @@ class _Judge:
         base_key, head_key = self.amap.login_of(login), self.head_map.login_of(login)
         base = None if base_key is None else self.amap.document.people[base_key]
         head = None if head_key is None else self.head_map.document.people[head_key]
-        return base_key != head_key or base != head
+        if base_key != head_key or base != head:
+            return True
+        # Setting `independent` or a `parent` on one's own company changes one's conflicts too.
+        return bool(self._changed_companies & _companies_around(self.amap, self.head_map, base))
+
+    @functools.cached_property
+    def _changed_companies(self) -> frozenset[str]:
+        assert self.head_map is not None
+        before, after = self.amap.document.companies, self.head_map.document.companies
+        return frozenset(c for c in before.keys() | after.keys() if before.get(c) != after.get(c))
+
+
+def _companies_around(
+    base: AffiliationMap, head: AffiliationMap, person: Person | None
+) -> frozenset[str]:
+    """Every company a person was, is or will be affiliated or in standing conflict with, and
+    its company tree in either map: a change to any of them is a change to the person's entry."""
+    if person is None:
+        return frozenset()
+    named = {a.company for a in person.affiliations} | {c.company for c in person.conflicts}
+    around: set[str] = set()
+    for company in named:
+        around |= base.family(company) | head.family(company)
+    return frozenset(around)
 
 
 def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:
@@ -392,9 +317,7 @@ def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Re
     GitHub's rule: a later CHANGES_REQUESTED or a dismissal cancels an approval, COMMENTED does
     not. A dismissed approval itself arrives with state DISMISSED, so it is no approval at all.
     """
-    ordered = sorted(
-        (r for r in reviews if r.author is not None), key=lambda r: (r.submitted_at, r.id)
-    )
+    ordered = sorted((r for r in reviews if r.author is not None), key=_review_order)
     last: dict[str, tuple[Review, str | None]] = {}
     for review in ordered:
         assert review.author is not None
@@ -406,13 +329,23 @@ def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Re
                 last[key] = (last[key][0], "changes requested afterwards")
             elif review.state == "DISMISSED":
                 last[key] = (last[key][0], "dismissed")
-    return sorted(last.values(), key=lambda pair: (pair[0].submitted_at, pair[0].id))
+    return sorted(last.values(), key=lambda pair: _review_order(pair[0]))
 
 
-def _protected_patterns(amap: AffiliationMap, map_ref: MapRef) -> list[str]:
+def _review_order(review: Review) -> tuple[datetime, int, str]:
+    """GitHub's order: by time, and within a second by databaseId, which grows with creation;
+    the node id only breaks ties between reviews built without one (hand-made facts)."""
+    return (review.submitted_at, review.database_id or 0, review.id)
+
+
+def _protected_patterns(amap: AffiliationMap, map_ref: MapRef, map_path: str | None) -> list[str]:
+    """The policy's protected files, plus the map's own path whatever map is in force: a
+    repository map added under an owner's or the bundled map would govern every later verdict."""
     patterns = list(amap.policy.protected_files)
-    if map_ref.source == "repository" and map_ref.path not in patterns:
-        patterns.append(map_ref.path)
+    shown = [map_path] if map_path is not None else []
+    if map_ref.source != "bundled":
+        shown.append(map_ref.path)
+    patterns += [path for path in dict.fromkeys(shown) if path not in patterns]
     return patterns
 
 
@@ -435,9 +368,9 @@ class _Tally:
 
 
 def _protected_files_touched(
-    facts: PullRequestFacts, amap: AffiliationMap, map_ref: MapRef
+    facts: PullRequestFacts, amap: AffiliationMap, map_ref: MapRef, map_path: str | None
 ) -> list[str]:
-    patterns = _protected_patterns(amap, map_ref)
+    patterns = _protected_patterns(amap, map_ref, map_path)
     return sorted({p for ps in matching_files(facts.files, patterns).values() for p in ps})
 
 
@@ -586,24 +519,32 @@ def evaluate(
     now: datetime,
     map_ref: MapRef,
     writers: frozenset[str] = frozenset(),
+    map_path: str | None = None,
 ) -> Verdict:
-    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`."""
+    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`.
+
+    `map_path`: where repositories keep their map (COI_MAP_PATH), protected whatever map decides.
+    """
     today = _day(now, what="now")
     policy = amap.policy
-    commands = replay(facts, amap, writers=writers)
-    classification = classify(facts, policy, override=commands.override)
     authors = _collect_authors(facts, amap)
-    head_map, head_errors = _load_head_map(facts)
-    touched = _protected_files_touched(facts, amap, map_ref)
     evidence = _evidence_in_force(facts, amap, authors)
+    parties = Parties(
+        amap, authors, blocking_evidence=evidence if policy.evidence == "block" else ()
+    )
+    commands = replay(facts, amap, writers=writers, parties=parties)
+    labels = judge_labels(facts, amap, parties, declared=commands.declarations)
+    removals = judge_removals(facts, amap, parties, declared=commands.declarations)
+    classification = classify(facts, policy, override=commands.override, labels=labels.labels)
+    head_map, head_errors = _load_head_map(facts)
+    touched = _protected_files_touched(facts, amap, map_ref, map_path)
     judge = _Judge(
         facts,
         amap,
-        authors,
+        parties,
         declared=commands.declarations,
         head_map=head_map,
         map_entries_protected=_map_touched(facts, map_ref),
-        blocking_evidence=evidence if policy.evidence == "block" else (),
     )
     approvals = _judge_approvals(facts, judge)
     tally = _tally(approvals, classification, policy)
@@ -633,7 +574,9 @@ def evaluate(
         classification=classification,
         protected=protected,
         declarations=tuple(commands.declarations.values()),
-        command_outcomes=commands.outcomes,
+        command_outcomes=limit_strangers_requests(
+            facts, amap, commands.outcomes, writers=writers, major=classification.major
+        ),
         head_map_errors=head_errors,
         map_errors=(),
         map_ref=map_ref,
@@ -646,6 +589,9 @@ def evaluate(
         commits_truncated=facts.commits_truncated,
         evidence=policy.evidence,
         contradictions=contradictions(amap, evidence, at=now),
+        parties=parties,
+        refused_acts=(*commands.refused_acts, *labels.refused, *removals.refused),
+        removals=removals,
     )
 
 

@@ -31,8 +31,10 @@ from githubsim.reference import GRAPHQL_SCHEMA
 from githubsim.state import (
     CheckRun,
     Comment,
+    CommentDeletion,
     Commit,
     GitIdentity,
+    LabelEvent,
     PullRequest,
     Reaction,
     Repository,
@@ -40,6 +42,7 @@ from githubsim.state import (
     ReviewRequestEvent,
     blob_sha,
     iso,
+    node_id,
 )
 
 Node = dict[str, Any]
@@ -492,15 +495,20 @@ class GraphQLApi:
         def timeline_items(**args: Any) -> Node:
             wanted = args.get("itemTypes")
             since = args.get("since")
-            # Only review requests (added, removed) are recorded; other types list nothing.
+            # Review requests, labels (added, removed) and deleted comments are recorded; other
+            # types list nothing.
+            recorded: list[ReviewRequestEvent | LabelEvent | CommentDeletion] = sorted(
+                [*pull.review_request_events, *pull.label_events, *pull.comment_deletions],
+                key=lambda event: (event.created_at, event.id),
+            )
             events = [
                 event
-                for event in pull.review_request_events
+                for event in recorded
                 if (not wanted or event.item_type in wanted)
                 and (since is None or event.created_at >= _datetime(since))
             ]
             page = connection(
-                [self.review_request_event(event) for event in events],
+                [self.timeline_event(repo, event) for event in events],
                 args,
                 field="timelineItems",
             )
@@ -551,6 +559,38 @@ class GraphQLApi:
             "closedAt": iso(pull.closed_at) if pull.closed_at else None,
             "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+        }
+
+    def timeline_event(
+        self, repo: Repository, event: ReviewRequestEvent | LabelEvent | CommentDeletion
+    ) -> Node:
+        if isinstance(event, LabelEvent):
+            return self.label_event(repo, event)
+        if isinstance(event, CommentDeletion):
+            return {
+                "__typename": event.typename,
+                "id": event.node_id,
+                "databaseId": event.id,
+                "createdAt": iso(event.created_at),
+                "actor": self.actor(event.actor),
+                "deletedCommentAuthor": self.actor(event.comment_author),
+            }
+        return self.review_request_event(event)
+
+    def label_event(self, repo: Repository, event: LabelEvent) -> Node:
+        label = repo.labels[event.label]
+        return {
+            "__typename": event.typename,
+            "id": event.node_id,
+            "createdAt": iso(event.created_at),
+            "actor": self.actor(event.actor),
+            "label": {
+                "id": label.node_id,
+                "name": label.name,
+                "color": label.color,
+                "description": label.description,
+            },
+            "labelable": lambda: None,  # not followed back: the bot never asks for it
         }
 
     def review_request_event(self, event: ReviewRequestEvent) -> Node:
@@ -795,6 +835,8 @@ class GraphQLApi:
             "body": review.body,
             "submittedAt": iso(review.submitted_at),
             "createdAt": iso(review.submitted_at),
+            "authorCanPushToRepository": repo.permissions.get(review.user, "none")
+            in ("write", "maintain", "admin"),
             "commit": self.commit(repo, repo.commits[review.commit_id]),
             "url": (
                 f"{self.sim.web_url}/{repo.full_name}/pull/{pull.number}"
@@ -803,7 +845,32 @@ class GraphQLApi:
         }
 
     def comment(self, repo: Repository, comment: Comment) -> Node:
+        last = comment.edits[-1] if comment.edits else None
+
+        def user_content_edits(**args: Any) -> Node:
+            # Newest first, as GitHub lists them; each edit names its editor.
+            edits = [
+                {
+                    "id": node_id("UserContentEdit", edit.id),
+                    "editor": self.actor(edit.editor),
+                    "editedAt": iso(edit.edited_at),
+                    "createdAt": iso(edit.edited_at),
+                    "updatedAt": iso(edit.edited_at),
+                    "diff": edit.body,
+                    "deletedAt": None,
+                    "deletedBy": None,
+                }
+                for edit in reversed(comment.edits)
+            ]
+            page = connection(edits, args, field="userContentEdits")
+            page["totalCount"] = len(edits)
+            return page
+
         return {
+            "editor": self.actor(last.editor) if last else None,
+            "lastEditedAt": iso(last.edited_at) if last else None,
+            "includesCreatedEdit": False,
+            "userContentEdits": user_content_edits,
             "__typename": "IssueComment",
             "id": comment.node_id,
             "databaseId": comment.id,

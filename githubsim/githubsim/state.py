@@ -118,6 +118,16 @@ class Reaction:
 
 
 @dataclass
+class ContentEdit:
+    """One edit of a comment, as GraphQL's UserContentEdit lists it: who, when, and the text."""
+
+    id: int
+    editor: str
+    edited_at: datetime
+    body: str  # the text after this edit (GitHub shows it as the edit's diff)
+
+
+@dataclass
 class Comment:
     id: int
     node_id: str
@@ -130,6 +140,7 @@ class Comment:
     reactions: list[Reaction] = field(default_factory=list)
     # GraphQL's minimizedReason ("duplicate", "off-topic"...); None while the comment is shown.
     minimized_reason: str | None = None
+    edits: list[ContentEdit] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -178,6 +189,42 @@ class ReviewRequestEvent:
         return "ReviewRequestRemovedEvent" if self.removed else "ReviewRequestedEvent"
 
 
+@dataclass
+class LabelEvent:
+    """A label added to or removed from a PR, as its timeline lists it: which, by whom, when."""
+
+    id: int
+    node_id: str
+    label: str
+    actor: str
+    created_at: datetime
+    removed: bool = False  # UnlabeledEvent rather than LabeledEvent
+
+    @property
+    def item_type(self) -> str:
+        return "UNLABELED_EVENT" if self.removed else "LABELED_EVENT"
+
+    @property
+    def typename(self) -> str:
+        return "UnlabeledEvent" if self.removed else "LabeledEvent"
+
+
+@dataclass
+class CommentDeletion:
+    """A comment deleted from a PR, as its timeline lists it: who deleted whose comment, when.
+
+    GitHub's CommentDeletedEvent names the comment's author but not the comment."""
+
+    id: int
+    node_id: str
+    actor: str
+    comment_author: str
+    created_at: datetime
+
+    item_type = "COMMENT_DELETED_EVENT"
+    typename = "CommentDeletedEvent"
+
+
 @dataclass(frozen=True)
 class MergeGroup:
     """One entry of a merge queue: the PR's changes on top of everything queued before it."""
@@ -215,6 +262,8 @@ class PullRequest:
     reactions: list[Reaction] = field(default_factory=list)
     merge_commit_sha: str | None = None  # the commit the merge put on the base branch
     review_request_events: list[ReviewRequestEvent] = field(default_factory=list)
+    label_events: list[LabelEvent] = field(default_factory=list)
+    comment_deletions: list[CommentDeletion] = field(default_factory=list)
 
     @property
     def head_sha(self) -> str:

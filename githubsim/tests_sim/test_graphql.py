@@ -110,6 +110,7 @@ async def test_snapshot_of_a_seeded_pull_request(
     )
     assert review["commit"]["oid"] == head
     assert review["submittedAt"].endswith("Z")
+    assert review["authorCanPushToRepository"] is True
     comments = pull["comments"]["nodes"]
     assert [(c["author"]["__typename"], c["author"]["login"]) for c in comments] == [
         ("User", "carol"),
@@ -122,7 +123,13 @@ async def test_snapshot_of_a_seeded_pull_request(
     assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
     runs = head_commit["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
     assert runs == [
-        {"databaseId": run["id"], "name": CHECK, "externalId": "v7", "conclusion": "NEUTRAL"}
+        {
+            "databaseId": run["id"],
+            "name": CHECK,
+            "externalId": "v7",
+            "conclusion": "NEUTRAL",
+            "text": None,
+        }
     ]
     assert [c.kind for c in sim.calls].count("graphql") == 1
     assert sim.calls[-1].query_name == "Snapshot"
@@ -566,3 +573,134 @@ async def test_a_pr_opened_on_an_existing_commit_makes_no_new_commit(
         await sim.open_pull_request_at(repo, author="bob", title="x", head_sha="0" * 40)
     with pytest.raises(KeyError):
         await sim.open_pull_request_at(repo, author="bob", title="x", head_sha=head, base="gone")
+
+
+async def test_a_review_says_whether_its_author_can_push(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request("acme/widgets", author="alice", title="t", files={})
+    sim.set_permission("acme/widgets", "carol", "triage")
+    await sim.submit_review("acme/widgets", number, reviewer="carol")  # triage cannot push
+    await sim.submit_review("acme/widgets", number, reviewer="dave")  # no access at all
+    sim.set_permission("acme/widgets", "bob", "maintain")
+    await sim.submit_review("acme/widgets", number, reviewer="bob")
+    await api.login(seed.installation_id)
+    result = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    reviews = result["data"]["repository"]["pullRequest"]["reviews"]["nodes"]
+    assert {r["author"]["login"]: r["authorCanPushToRepository"] for r in reviews} == {
+        "carol": False,
+        "dave": False,
+        "bob": True,
+    }
+
+
+async def test_label_changes_reach_the_timeline_with_their_actors(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}, labels=["major"]
+    )
+    clock.advance(minutes=1)
+    await sim.set_labels("acme/widgets", number, ["trivial"], sender="carol")
+    await api.login(seed.installation_id)
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    changes = [
+        (n["__typename"], n["label"]["name"], n["actor"]["login"])
+        for n in pull["labelChanges"]["nodes"]
+    ]
+    # Labels set when opening are the opener's; each later change is its sender's, in order.
+    assert changes == [
+        ("LabeledEvent", "major", "alice"),
+        ("UnlabeledEvent", "major", "carol"),
+        ("LabeledEvent", "trivial", "carol"),
+    ]
+    assert (
+        pull["labelChanges"]["nodes"][0]["createdAt"]
+        < pull["labelChanges"]["nodes"][1]["createdAt"]
+    )
+    # The other timeline alias asks only for removed review requests: it lists no labels.
+    assert pull["removedRequests"]["nodes"] == []
+
+
+async def test_an_edited_comment_names_its_editors(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    comment_id = await sim.post_comment("acme/widgets", number, author="carol", body="LGTM")
+    untouched = await sim.post_comment("acme/widgets", number, author="bob", body="hi")
+    clock.advance(minutes=1)
+    await sim.edit_comment("acme/widgets", comment_id, body="LGTM!", editor="carol")
+    clock.advance(minutes=1)
+    await sim.edit_comment("acme/widgets", comment_id, body="/coi minor", editor="dave")
+    await api.login(seed.installation_id)
+    query = """
+    query($owner: String!, $name: String!, $number: Int!) {
+      repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+        comments(first: 10) { nodes {
+          databaseId createdAt editor { __typename login } lastEditedAt
+          userContentEdits(first: 10) { totalCount nodes { editor { login } editedAt diff } }
+        } }
+      } }
+    }"""
+    result = await api.graphql(query, owner="acme", name="widgets", number=number)
+    assert "errors" not in result
+    edited, plain = result["data"]["repository"]["pullRequest"]["comments"]["nodes"]
+    assert edited["databaseId"] == comment_id
+    assert edited["editor"] == {"__typename": "User", "login": "dave"}
+    assert edited["lastEditedAt"] > edited["createdAt"]
+    edits = edited["userContentEdits"]
+    assert edits["totalCount"] == 2
+    # Newest first, each with its own editor.
+    assert [(e["editor"]["login"], e["diff"]) for e in edits["nodes"]] == [
+        ("dave", "/coi minor"),
+        ("carol", "LGTM!"),
+    ]
+    assert edits["nodes"][0]["editedAt"] == edited["lastEditedAt"]
+    assert plain["databaseId"] == untouched
+    assert (plain["editor"], plain["lastEditedAt"]) == (None, None)
+    assert plain["userContentEdits"] == {"totalCount": 0, "nodes": []}
+
+
+async def test_a_deleted_comment_leaves_who_deleted_whose_on_the_timeline(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}
+    )
+    mine = await sim.post_comment("acme/widgets", number, author="carol", body="/coi declare")
+    theirs = await sim.post_comment("acme/widgets", number, author="bob", body="hello")
+    clock.advance(minutes=1)
+    await sim.delete_comment("acme/widgets", mine, sender="alice")
+    await sim.delete_comment("acme/widgets", theirs)
+    await api.login(seed.installation_id)
+    await api.call(
+        "POST",
+        "/repos/acme/widgets/check-runs",
+        json={
+            "name": CHECK,
+            "head_sha": sim.head_sha("acme/widgets", number),
+            "status": "completed",
+            "conclusion": "success",
+            "output": {"title": "t", "summary": "s", "text": "recorded here"},
+        },
+    )
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    deletions = [
+        (n["__typename"], n["actor"]["login"], n["deletedCommentAuthor"]["login"])
+        for n in pull["commentDeletions"]["nodes"]
+    ]
+    # GitHub names whose comment was deleted and by whom, never which comment.
+    assert deletions == [
+        ("CommentDeletedEvent", "alice", "carol"),
+        ("CommentDeletedEvent", "bob", "bob"),
+    ]
+    assert pull["comments"]["nodes"] == []
+    [head] = pull["headCommit"]["nodes"]
+    [run] = head["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
+    assert run["text"] == "recorded here"

@@ -21,6 +21,7 @@ from bot.affiliations.importers import (
 )
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
+from bot.affiliations.lookalike import skeleton
 from bot.affiliations.model import (
     Affiliation,
     Company,
@@ -515,15 +516,16 @@ def test_cli_import_prints_a_valid_map(
         assert amap.companies_of("00r2", date(2014, 8, 1)) == {"independent"}
 
 
-@given(_free_text)
-def test_dump_map_quotes_whatever_the_loader_would_misread(text: str) -> None:
+# Logins YAML would misread as other types: `yes`, `null`, `0x1f`, `1e3`, `on` are all logins.
+@given(_free_text, _logins)
+def test_dump_map_quotes_whatever_the_loader_would_misread(text: str, login: str) -> None:
     # One odd string in every place a string can go: a key, a block value, a flow list item.
-    assume(text.casefold() not in {"acme", "acme inc."})
+    assume(skeleton(text) not in {"", skeleton("acme"), skeleton("Acme Inc.")})
     document = MapDocument(
         version=1,
         companies={"acme": Company(name="Acme Inc.", aliases=[text])},
-        people={text: Person(name=text, emails=[text])},
-        bots=[text],
+        people={login: Person(name=text, emails=[f"{login}@{login}"])},
+        bots=[login],
     )
     assert load_text(dump_map(document)).document == document
 

@@ -469,7 +469,7 @@ ONE_MISTAKE = [
         id="complex-key",
     ),
     pytest.param(
-        "version: 1\nbots: [!!binary aGk=]\n",
+        "version: 1\nbots: [!!binary aGVsbG8]\n",
         (2, 8, "unsupported tag 'tag:yaml.org,2002:binary'"),
         id="unsupported-scalar-tag",
     ),

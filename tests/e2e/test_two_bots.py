@@ -12,6 +12,9 @@ visible copy keeps the oldest as the reply and hides each younger one as a dupli
 may hide the same copy at once, which is harmless.
 
 Races that remain, honestly:
+- both bots may ask the same reviewer at the same instant (each saw nobody pending): two POSTs
+  for one person, whom GitHub lists once (two different people, after loads that differed by a
+  moment, are cut back to one by `surplus_requests`);
 - the App's own comments trigger no evaluation (bots' comments are ignored), so a duplicate stays
   visible, saying the same as the reply, until the PR is next evaluated for any reason (a
   comment, review, push or click on it; the reconciler only if the check itself needs repair);
@@ -137,6 +140,22 @@ async def test_two_bots_evaluating_at_once_leave_one_verdict_and_no_duplicate_si
         assert runs[0]["conclusion"] == conclusion, number
         assert all(r["conclusion"] not in ("neutral", "skipped") for r in runs)
     for number in numbers[:2] + numbers[3:]:
+        # The POSTs, not the simulator's state (where asking one person twice leaves one entry):
+        # at most one per bot, here all for the same one reviewer (both read the same loads).
+        posts = [
+            call
+            for call in sim.calls
+            if call.operation_id == "pulls/request-reviewers"
+            and call.status < 300
+            and call.path.endswith(f"/{number}/requested_reviewers")
+        ]
+        asked = {
+            event.reviewer
+            for event in sim.repos[REPO].pulls[number].review_request_events
+            if not event.removed
+        }
+        assert 1 <= len(posts) <= 2, f"#{number}: asked {len(posts)} times"
+        assert len(asked) == 1, f"#{number}: asked {sorted(asked)}"
         assert len(sim.review_requests(REPO, number)) == 1, f"#{number}: one reviewer asked"
     assert sim.reactions(REPO, applied) == ["+1"]
     assert sim.reactions(REPO, refused) == []

@@ -44,4 +44,5 @@ def test_every_public_document_is_listed() -> None:
     documents |= {"AUDIT_PULL_REQUESTS"}
     documents |= {"MERGE_GROUP_COMMITS"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
+    fragments |= {"LABEL_CHANGES", "COMMENT_DELETIONS"}
     assert public == documents | fragments

@@ -27,9 +27,11 @@ from bot.github.replies import (
     reply_body,
 )
 from bot.policy.commands import APPLIED_MARK, CommandOutcome, new_request_asked, replay
+from bot.policy.conflicts import Declaration, RefusedAct
 from bot.policy.facts import Comment
+from bot.policy.records import record_line
 from tests.github.fakes import GRAPHQL_URL, FakeServer
-from tests.policy.builders import comment, facts, make_map
+from tests.policy.builders import at, comment, facts, make_map
 
 AMAP = make_map()
 
@@ -374,3 +376,22 @@ async def test_a_reply_hidden_by_someone_is_replaced_while_refusals_remain() -> 
     ((method, path, body),) = recorder.summary()
     assert (method, path) == ("POST", f"/repos/acme/widgets/issues/{pr.number}/comments")
     assert "old" not in body["body"]
+
+
+def test_a_kept_declaration_is_said_and_recorded_in_the_reply() -> None:
+    kept = RefusedAct(
+        "alice",
+        "deleted @gus's conflict declared by @ivan",
+        "@alice is an author",
+        keeps_declaration=True,
+    )
+    record = record_line([Declaration("gus", "ivan", "consults", "C_1", at=at(1))])
+    body = desired_reply(facts(), (), prefix="/coi", kept=[kept], record=record)
+    assert body is not None
+    assert ALL_CLEAR in body, "no command is refused"
+    assert (
+        "- @alice deleted @gus's conflict declared by @ivan: @alice is an author; "
+        "the declaration stands"
+    ) in body
+    assert body.rstrip().endswith(record)
+    assert desired_reply(facts(), (), prefix="/coi") is None, "nothing kept: no reply"

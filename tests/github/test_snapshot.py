@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -15,7 +16,10 @@ from bot.github.snapshot import (
     fetch_snapshot,
     same_head_pull_requests,
 )
+from bot.github.times import github_time
+from bot.policy.conflicts import Declaration
 from bot.policy.facts import Profile, PullRequestFacts
+from bot.policy.records import record_line
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer, pull_request_node, snapshot_answer
 
 MAP_PATH = ".github/affiliations.yml"
@@ -290,3 +294,99 @@ def test_the_open_prs_sharing_the_head(
     head: dict[str, Any] | None, expected: tuple[tuple[int, ...], bool]
 ) -> None:
     assert same_head_pull_requests(head, slug="o/r", number=1) == expected
+
+
+def test_label_changes_are_read_with_their_actors() -> None:
+    carol = {"__typename": "User", "login": "carol"}
+    pull = pull_request_node()
+    pull["labelChanges"] = {
+        "nodes": [
+            {
+                "__typename": "LabeledEvent",
+                "createdAt": "2026-03-30T11:00:00Z",
+                "actor": carol,
+                "label": {"name": "trivial"},
+            },
+            {
+                "__typename": "UnlabeledEvent",
+                "createdAt": "2026-03-30T12:00:00Z",
+                "actor": None,  # a deleted account
+                "label": {"name": "major"},
+            },
+            {"__typename": "LabeledEvent", "createdAt": "2026-03-30T12:00:00Z", "label": None},
+            None,
+        ]
+    }
+    facts = parse(pull)
+    assert [(c.label, c.actor, c.added) for c in facts.label_changes] == [
+        ("trivial", "carol", True),
+        ("major", None, False),
+    ]
+    assert facts.label_changes[0].at.isoformat() == "2026-03-30T11:00:00+00:00"
+
+
+def test_a_comment_edited_by_someone_else_is_theirs() -> None:
+    pull = pull_request_node()
+    pull["comments"]["nodes"].append(
+        {
+            "id": "C_3",
+            "databaseId": 13,
+            "url": "https://github.com/o/r/pull/1#issuecomment-13",
+            "author": {"__typename": "User", "login": "gus"},
+            "editor": {"__typename": "User", "login": "wendy"},
+            "lastEditedAt": "2026-03-30T12:00:00Z",
+            "body": "/coi minor",
+            "createdAt": "2026-03-30T10:00:00Z",
+        }
+    )
+    (comment,) = parse(pull).comments
+    assert (comment.author, comment.editor, comment.writer) == ("gus", "wendy", "wendy")
+    assert comment.written_at.isoformat() == "2026-03-30T12:00:00+00:00"
+    assert comment.url == "https://github.com/o/r/pull/1#issuecomment-13"
+
+
+def test_deletions_and_the_apps_record_are_read() -> None:
+    pull = pull_request_node(check_run=(77, "fingerprint"))
+    pull["commentDeletions"] = {
+        "nodes": [
+            {
+                "__typename": "CommentDeletedEvent",
+                "createdAt": "2026-03-30T11:00:00Z",
+                "actor": {"__typename": "User", "login": "alice"},
+                "deletedCommentAuthor": {"__typename": "User", "login": "ivan"},
+            },
+            {"__typename": "LabeledEvent"},
+            None,
+        ]
+    }
+    declared = Declaration("gus", "ivan", "consults", "C_9", at=github_time("2026-03-29T00:00:00Z"))
+    runs = pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"]
+    runs["nodes"][0]["text"] = f"{record_line([declared])}\n\nDetails."
+    facts = parse(pull)
+    (deletion,) = facts.comment_deletions
+    assert (deletion.comment_author, deletion.actor) == ("ivan", "alice")
+    (record,) = facts.recorded_declarations
+    assert (record.comment_id, record.login, record.by, record.reason) == (
+        "C_9",
+        "gus",
+        "ivan",
+        "consults",
+    )
+
+
+def test_only_the_apps_own_comments_are_read_for_records() -> None:
+    declared = Declaration("gus", "ivan", None, "C_9", at=github_time("2026-03-29T00:00:00Z"))
+    pull = pull_request_node()
+    for index, by_viewer in enumerate((False, True)):
+        pull["comments"]["nodes"].append(
+            {
+                "id": f"C_{index}",
+                "databaseId": index,
+                "author": {"__typename": "User", "login": "alice"},
+                "body": record_line([dataclasses.replace(declared, login=f"p{index}")]),
+                "createdAt": "2026-03-30T10:00:00Z",
+                "viewerDidAuthor": by_viewer,
+            }
+        )
+    (record,) = parse(pull).recorded_declarations
+    assert record.login == "p1", "a record in someone else's comment is never trusted"

@@ -7,7 +7,15 @@ from typing import Any
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
-from bot.policy.facts import ChangedFile, Comment, Commit, PullRequestFacts, Review, ReviewState
+from bot.policy.facts import (
+    ChangedFile,
+    Comment,
+    Commit,
+    LabelChange,
+    PullRequestFacts,
+    Review,
+    ReviewState,
+)
 
 HEAD = "h" * 40
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -130,8 +138,14 @@ def facts(
     comments: tuple[Comment, ...] = (),
     commits: tuple[Commit, ...] = (),
     labels: tuple[str, ...] = (),
+    labels_by: str = "carol",
     **extra: Any,
 ) -> PullRequestFacts:
+    """`labels_by`: who added the labels (carol: a TSC member of no author's company), unless
+    `label_changes` says otherwise."""
+    extra.setdefault(
+        "label_changes", tuple(LabelChange(name, labels_by, True, T0) for name in labels)
+    )
     return PullRequestFacts(
         owner="acme",
         repo="widgets",

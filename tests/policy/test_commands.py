@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from bot.policy.commands import CommandState, parse_commands, replay
+from bot.policy.commands import (
+    CommandState,
+    judge_button,
+    logins_needing_write_check,
+    parse_commands,
+    replay,
+)
+from bot.policy.facts import Comment
+from bot.policy.verdict import MapRef, evaluate
 
-from .builders import comment, facts, make_map
+from .builders import NOW, at, comment, facts, make_map
 
 AMAP = make_map()
+REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +137,7 @@ def test_declarations_by_another_account_of_the_same_person() -> None:
 def test_a_tsc_declaration_is_not_undone_by_its_subject() -> None:
     state = _state(("carol", "/coi declare @dave", 1), ("dave", "/coi withdraw", 2))
     assert "dave" in state.declarations
-    assert "only a TSC member may withdraw" in (state.outcomes[1].reason or "")
+    assert "who declared it, or a TSC member with no conflict" in (state.outcomes[1].reason or "")
     by_tsc = _state(("carol", "/coi declare @dave", 1), ("erin", "/coi withdraw @dave", 2))
     assert by_tsc.declarations == {}
 
@@ -157,3 +168,157 @@ def test_comments_replay_in_time_order_whatever_the_listing_order() -> None:
     backward = replay(facts(comments=(second, first)), AMAP, writers=frozenset())
     assert forward == backward
     assert forward.declarations == {}
+
+
+# --- acts that ask for less review need a TSC member with no conflict (alice opened the PR) ----
+
+
+@pytest.mark.parametrize(
+    ("comments", "override", "refused"),
+    [
+        ([("alice", "/coi minor", 1)], None, {"alice": "@alice is an author: only a TSC member"}),
+        ([("bob", "/coi minor", 1)], None, {"bob": "@bob works for Acme, like the author"}),
+        ([("mallory", "/coi minor", 1)], None, {"mallory": "standing conflict with Acme"}),
+        ([("carol", "/coi minor", 1)], ("minor", "carol"), {}),
+        ([("alice", "/coi major", 1)], ("major", "alice"), {}),
+        (
+            [("erin", "/coi declare @carol", 1), ("carol", "/coi minor", 2)],
+            None,
+            {"carol": "declared on this pull request by @erin"},
+        ),
+        # A colleague's minor after an independent major: the major stands.
+        (
+            [("erin", "/coi major", 1), ("bob", "/coi minor", 2)],
+            ("major", "erin"),
+            {"bob": "@bob works for Acme"},
+        ),
+        # A conflicted member's override never cancels an unconflicted member's.
+        (
+            [("carol", "/coi minor", 1), ("bob", "/coi major", 2)],
+            ("minor", "carol"),
+            {"bob": "@carol's `/coi minor` stands"},
+        ),
+        ([("bob", "/coi major", 1), ("carol", "/coi minor", 2)], ("minor", "carol"), {}),
+        ([("bob", "/coi major", 1), ("alice", "/coi major", 2)], ("major", "alice"), {}),
+    ],
+)
+def test_overrides_by_conflicted_members(
+    comments: list[tuple[str, str, float]],
+    override: tuple[str, str] | None,
+    refused: dict[str, str],
+) -> None:
+    state = _state(*comments)
+    found = None if state.override is None else (state.override.kind, state.override.by)
+    assert found == override
+    assert {o.author: o.reason for o in state.outcomes if not o.applied}.keys() == refused.keys()
+    for outcome in state.outcomes:
+        if not outcome.applied:
+            assert refused[outcome.author] in (outcome.reason or "")
+
+
+_ERIN_ON_CAROL = ("erin", "/coi declare @carol")
+
+
+@pytest.mark.parametrize(
+    ("declare", "withdraw", "withdrawn", "reason_part"),
+    [
+        (_ERIN_ON_CAROL, ("carol", "/coi withdraw"), False, "@carol has a conflict declared"),
+        (("carol", "/coi declare"), ("carol", "/coi withdraw"), True, None),
+        (_ERIN_ON_CAROL, ("erin", "/coi withdraw @carol"), True, None),
+        (_ERIN_ON_CAROL, ("ivan", "/coi withdraw @carol"), True, None),
+        (_ERIN_ON_CAROL, ("bob", "/coi withdraw @carol"), False, "@bob works for Acme"),
+        (_ERIN_ON_CAROL, ("alice", "/coi withdraw @carol"), False, "@alice is an author"),
+        (_ERIN_ON_CAROL, ("mallory", "/coi withdraw @carol"), False, "standing conflict"),
+        (_ERIN_ON_CAROL, ("dave", "/coi withdraw @carol"), False, "only TSC members"),
+    ],
+)
+def test_who_may_withdraw_a_declaration(
+    declare: tuple[str, str], withdraw: tuple[str, str], withdrawn: bool, reason_part: str | None
+) -> None:
+    state = _state((*declare, 1), (*withdraw, 2))
+    assert ("carol" not in state.declarations) is withdrawn
+    outcome = state.outcomes[1]
+    assert outcome.applied is withdrawn
+    if reason_part is not None:
+        assert reason_part in (outcome.reason or "")
+
+
+def _edited(author: str, editor: str, body: str, days: float = 1) -> Comment:
+    original = comment(author, body, days)
+    return dataclasses.replace(original, editor=editor, last_edited_at=at(days + 0.5))
+
+
+@pytest.mark.parametrize(
+    ("author", "editor", "body", "writers", "applied", "reason_part"),
+    [
+        ("gus", "wendy", "/coi minor", frozenset({"wendy"}), False, "only TSC members may use"),
+        ("carol", "alice", "/coi minor", frozenset(), False, "@alice is an author"),
+        ("carol", "bob", "/coi withdraw @erin", frozenset(), False, "no conflict declared"),
+        ("bob", "carol", "/coi minor", frozenset(), True, None),
+        ("carol", "carol", "/coi minor", frozenset(), True, None),  # one's own edit
+        ("carol", "renovate[bot]", "/coi minor", frozenset(), None, None),  # a bot's: no command
+    ],
+)
+def test_an_edited_command_is_the_editors_act(
+    author: str,
+    editor: str,
+    body: str,
+    writers: frozenset[str],
+    applied: bool | None,
+    reason_part: str | None,
+) -> None:
+    state = replay(facts(comments=(_edited(author, editor, body),)), AMAP, writers=writers)
+    if applied is None:
+        assert state.outcomes == ()
+        return
+    (outcome,) = state.outcomes
+    assert outcome.applied is applied
+    assert outcome.author == author
+    assert outcome.editor == (None if editor == author else editor)
+    assert outcome.actor == editor
+    if reason_part is not None:
+        assert reason_part in (outcome.reason or "")
+    if applied and editor != author:
+        assert state.override is not None
+        assert (state.override.by, state.override.in_comment_of) == (editor, author)
+        assert outcome.shown_author == f"@{author} (edited by @{editor})"
+
+
+def test_an_editors_write_access_is_what_is_looked_up() -> None:
+    pr = facts(comments=(_edited("gus", "wendy", "/coi declare"),))
+    assert logins_needing_write_check(pr, AMAP) == frozenset({"wendy"})
+
+
+@pytest.mark.parametrize(
+    ("major", "writers", "applied"),
+    [
+        (True, frozenset(), [True, False]),  # once per PR
+        (False, frozenset(), [False, False]),  # only on a major change
+        (False, frozenset({"Stranger"}), [True, True]),  # write access: as any writer
+    ],
+)
+def test_a_stranger_opener_may_request_once_on_a_major_change(
+    major: bool, writers: frozenset[str], applied: list[bool]
+) -> None:
+    pr = facts(
+        opener="stranger",
+        files=("core/a.py",) if major else ("docs/a.md",),
+        comments=(comment("stranger", "/coi request", 1), comment("stranger", "/coi request", 2)),
+    )
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF, writers=writers)
+    assert [o.applied for o in verdict.command_outcomes] == applied
+    refused = [o.reason or "" for o in verdict.command_outcomes if not o.applied]
+    if not major and not writers:
+        assert all("only on a major change" in reason for reason in refused)
+    if major:
+        assert all("once per pull request" in reason for reason in refused)
+    assert "stranger" in logins_needing_write_check(pr, AMAP)
+
+
+def test_a_stranger_openers_request_click_is_refused() -> None:
+    pr = facts(opener="stranger", files=("core/a.py",))
+    click = judge_button(
+        pr, AMAP, login="stranger", kind="request", label="Request reviewer", writers=frozenset()
+    )
+    assert not click.applied
+    assert "asks with `/coi request`, once" in (click.reason or "")

@@ -9,10 +9,10 @@ from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
 from bot.policy.commands import CommandOutcome
 from bot.policy.facts import Profile, PullRequestFacts, ReviewRequestRemoval
+from bot.policy.render import render
 from bot.policy.reviewers import (
     ReviewPlan,
     plan_review_request,
-    removed_reviewers,
     reviewer_candidates,
     surplus_requests,
 )
@@ -124,8 +124,8 @@ def test_bad_inputs(kwargs: dict[str, object], message: str) -> None:
         plan_review_request(pr, AMAP, verdict, **arguments)  # type: ignore[arg-type]
 
 
-def _removal(reviewer: str, actor: str | None) -> ReviewRequestRemoval:
-    return ReviewRequestRemoval(reviewer=reviewer, actor=actor, removed_at=at(0.8))
+def _removal(reviewer: str, actor: str | None, days: float = 0.8) -> ReviewRequestRemoval:
+    return ReviewRequestRemoval(reviewer=reviewer, actor=actor, removed_at=at(days))
 
 
 # Without removals, bob's approval (Acme, the authors' company) leaves these, best first.
@@ -138,9 +138,15 @@ BASELINE = ["erin", "heidi", "grace", "judy", "ivan", "carol"]
         ((), (), set(), ["erin"]),
         # erin declined by removing herself: the next one is asked, never erin again.
         ((_removal("erin", "erin"),), (), {"erin"}, ["heidi"]),
-        # A maintainer (or the author) removed her: not fought by re-requesting her.
+        # A TSC member with no conflict removed her (frank was at Globex then): not fought.
         ((_removal("erin", "frank"),), (), {"erin"}, ["heidi"]),
-        ((_removal("erin", None),), (), {"erin"}, ["heidi"]),  # a deleted account removed her
+        # The author, a colleague, someone outside the TSC, a deleted account: asked again.
+        ((_removal("erin", "alice"),), (), set(), ["erin"]),
+        ((_removal("heidi", "bob"),), (), set(), ["heidi"]),
+        ((_removal("heidi", "dave"),), (), set(), ["heidi"]),
+        ((_removal("erin", None),), (), set(), ["erin"]),
+        # Removed a second time by the author: nobody is asked, not even someone else.
+        ((_removal("erin", "alice"), _removal("erin", "alice", 0.9)), (), {"erin"}, []),
         ((_removal("ERIN", "erin"),), (), {"erin"}, ["heidi"]),  # logins are case-insensitive
         (
             (_removal("erin", "erin"), _removal("heidi", "heidi")),
@@ -174,7 +180,7 @@ def test_every_candidate_removed_leaves_nobody_to_ask() -> None:
     candidates, verdict = _candidates(pr)
     assert verdict.needs_independent_review
     assert candidates == []
-    assert removed_reviewers(pr, AMAP) == frozenset(BASELINE)
+    assert verdict.removals.excluded == frozenset(BASELINE)
 
 
 @pytest.mark.parametrize(
@@ -332,3 +338,25 @@ def test_under_block_the_plan_reads_profiles_with_the_load_and_asks_only_who_cou
     plan = plan_review_request(pr, BLOCK, verdict, now=NOW, load={}, profiles=everyone_at_acme)
     assert plan.ask == ()
     assert plan.no_candidate
+
+
+def test_a_reviewer_removed_twice_by_the_author_is_waited_on_and_said() -> None:
+    removals = (_removal("erin", "alice"), _removal("erin", "alice", 0.9))
+    pr = facts(reviews=(approve("bob"),), review_request_removals=removals)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    plan = _plan(pr, verdict)
+    assert (plan.ask, plan.waiting_on, plan.no_candidate) == ((), ("erin",), False)
+    (act,) = verdict.refused_acts
+    assert (act.actor, act.act) == ("alice", "removed @erin's review request")
+    assert "the check waits on @erin" in act.why
+    summary = render(verdict, check_name="COI review", waiting_on=plan.waiting_on).summary
+    assert "The check waits on @erin" in summary
+    assert "| @alice | removed @erin's review request | @alice is an author;" in summary
+
+
+def test_a_removal_once_by_the_author_asks_that_reviewer_again_first() -> None:
+    # heidi would come second without the removal: she is asked again before erin.
+    pr = facts(reviews=(approve("bob"),), review_request_removals=(_removal("heidi", "alice"),))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    assert _chosen(pr, verdict) == ["heidi"]
+    assert "@heidi is asked again" in verdict.refused_acts[0].why

@@ -434,12 +434,75 @@ def test_own_entry_approval_is_named() -> None:
     assert not verdict.protected.satisfied
 
 
-def test_the_map_path_is_protected_only_when_the_repository_keeps_it() -> None:
-    pr = _map_pr(_changed_map(), reviewers=())
-    bundled = MapRef(path=MAP_PATH, blob_sha=None, source="bundled")
+@pytest.mark.parametrize("source", ["repository", "owner", "bundled"])
+def test_the_map_path_is_protected_whatever_map_is_in_force(source: str) -> None:
+    # A repository map added under an owner's or the bundled map would govern later verdicts.
+    pr = _map_pr(_changed_map(), reviewers=("bob",))
+    in_force = MapRef(path="config/affiliations.yml", blob_sha=None, source=source)  # type: ignore[arg-type]
     amap = make_map(policy={"protected_files": ["GOVERNANCE.md"]})
-    assert evaluate(pr, amap, now=NOW, map_ref=bundled).protected is None
-    assert evaluate(pr, amap, now=NOW, map_ref=REPO_MAP).protected is not None
+    verdict = evaluate(pr, amap, now=NOW, map_ref=in_force, map_path=MAP_PATH)
+    assert verdict.protected is not None
+    assert verdict.protected.files == (MAP_PATH,)
+    assert verdict.conclusion == "action_required"
+
+
+def test_a_custom_map_path_is_protected() -> None:
+    pr = facts(files=("governance/coi.yml",), reviews=(approve("bob"),))
+    amap = make_map(policy={"protected_files": []})
+    bundled = MapRef(path="config/affiliations.yml", blob_sha=None, source="bundled")
+    verdict = evaluate(pr, amap, now=NOW, map_ref=bundled, map_path="governance/coi.yml")
+    assert verdict.protected is not None
+    assert verdict.protected.files == ("governance/coi.yml",)
+
+
+def _changed_company(**company_changes: dict[str, Any]) -> str:
+    doc = document()
+    for company, change in company_changes.items():
+        doc["companies"][company] = {**doc["companies"].get(company, {}), **change}
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "own"),
+    [
+        (_changed_company(acme={"independent": True}), ("bob",)),
+        (_changed_company(globex={"parent": "broadcom"}), ("carol", "heidi")),
+        (_changed_company(broadcom={"aliases": ["Avago"]}), ("heidi",)),
+        (_changed_company(initech={"name": "Initech Inc."}), ()),
+    ],
+    ids=["independent on their company", "a parent for it", "their parent", "another company"],
+)
+def test_a_change_to_a_company_is_a_change_to_its_members_entries(
+    text: str, own: tuple[str, ...]
+) -> None:
+    verdict = judge(_map_pr(text, reviewers=("bob", "carol", "heidi")))
+    assert verdict.protected is not None
+    assert verdict.protected.own_entry_changed == own
+
+
+def test_the_authors_company_made_independent_needs_two_other_companies() -> None:
+    # Anna (bob here) plus one outside company used to pass; afterwards every Acme approval counts.
+    verdict = judge(
+        _map_pr(_changed_company(acme={"independent": True}), reviewers=("bob", "carol"))
+    )
+    assert verdict.conclusion == "action_required"
+    assert _approval(verdict, "bob").why_not == OWN_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("first_id", "second_id", "cancelled"),
+    [(1, 2, False), (2, 1, True)],
+    ids=["approved last", "changes requested last"],
+)
+def test_reviews_in_one_second_follow_github_order(
+    first_id: int, second_id: int, cancelled: bool
+) -> None:
+    # Node ids sort the other way round on purpose: only databaseId tells which came last.
+    changes = replace(approve("carol", state="CHANGES_REQUESTED", rid="zzz"), database_id=first_id)
+    approval = replace(approve("carol", rid="aaa"), database_id=second_id)
+    verdict = judge(facts(reviews=(approve("bob"), approval, changes)))
+    assert verdict.conclusion == ("action_required" if cancelled else "success")
+    assert (_approval(verdict, "carol").why_not is not None) is cancelled
 
 
 def test_an_invalid_head_map_fails_with_its_errors() -> None:
@@ -484,3 +547,39 @@ def test_renamed_file_out_of_a_protected_path() -> None:
     assert verdict.protected is not None
     assert verdict.protected.files == ("docs/gov.md",)
     assert verdict.conclusion == "action_required"
+
+
+def test_a_drive_by_approval_is_excluded_not_conflicted() -> None:
+    # An outsider, not in the map and without push access, cannot make a passing PR ask anyone.
+    drive_by = replace(approve("stranger"), author_can_push=False)
+    verdict = judge(facts(reviews=(drive_by,)))
+    assert verdict.conclusion == "success"
+    assert not verdict.needs_independent_review
+    approval = _approval(verdict, "stranger")
+    assert approval.excluded
+    assert not approval.conflicted
+    assert approval.why_not == "no write access to the repository"
+
+
+def test_unknown_people_with_push_access_stay_conflicted() -> None:
+    with_access = replace(approve("stranger"), author_can_push=True)
+    verdict = judge(facts(reviews=(with_access,)))
+    assert verdict.conclusion == "action_required"
+    assert _approval(verdict, "stranger").conflicted
+
+
+def test_an_approval_without_push_access_never_counts_as_independent() -> None:
+    # A TSC member of Globex who cannot push: GitHub does not count the approval, nor do we.
+    no_push = replace(approve("carol", 2), author_can_push=False)
+    verdict = judge(facts(reviews=(approve("bob"), no_push)))
+    assert verdict.conclusion == "action_required"
+    carol = _approval(verdict, "carol")
+    assert not carol.counted
+    assert carol.why_not == "no write access to the repository"
+    assert carol.protected_company is None
+
+
+def test_a_same_company_approval_without_push_access_still_asks() -> None:
+    verdict = judge(facts(reviews=(replace(approve("bob"), author_can_push=False),)))
+    assert verdict.conclusion == "action_required"
+    assert _approval(verdict, "bob").conflicted

@@ -1,0 +1,78 @@
+"""Who wrote a pull request: its opener, its commits' authors and their `Co-authored-by:` trailers,
+collected by person whatever account or email they appear under (DESIGN.md, rules of judgement).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.affiliations.index import AffiliationMap
+from bot.policy.facts import PullRequestFacts
+
+CO_AUTHOR = re.compile(
+    r"^\s*co-authored-by:\s*(?P<name>.*?)\s*<(?P<email>[^<>\s]+)>\s*$", re.I | re.M
+)
+# GitHub's private commit emails name the account: "123+login@users.noreply.github.com".
+_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I)
+
+
+def noreply_login(email: str) -> str | None:
+    match = _NOREPLY.match(email)
+    return None if match is None else match.group("login")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorEntry:
+    display: str  # "@login", or "Name <email>" for someone only an email names
+    login: str | None
+    known: bool  # in the map
+    roles: set[str] = field(default_factory=set)  # opener, commit author, co-author
+
+
+class Authors:
+    """Collects the PR's authors by person, whatever account or email they appear under."""
+
+    def __init__(self, amap: AffiliationMap) -> None:
+        self.amap = amap
+        self.by_key: dict[str, AuthorEntry] = {}
+
+    def add_login(self, login: str, role: str) -> None:
+        key = self.amap.login_of(login)
+        if key is None:
+            self._add(login.lower(), f"@{login}", login, known=False, role=role)
+        else:
+            self._add(key, f"@{key}", key, known=True, role=role)
+
+    def add_email(self, email: str, name: str | None, role: str) -> None:
+        key = self.amap.login_of_email(email)
+        if key is not None:
+            self._add(key, f"@{key}", key, known=True, role=role)
+        elif (login := noreply_login(email)) is not None:
+            self.add_login(login, role)
+        else:
+            shown = f"{name} <{email}>" if name else f"<{email}>"
+            self._add(f"email:{email.lower()}", shown, None, known=False, role=role)
+
+    def _add(self, key: str, display: str, login: str | None, *, known: bool, role: str) -> None:
+        entry = self.by_key.setdefault(key, AuthorEntry(display, login, known))
+        entry.roles.add(role)
+
+    @property
+    def known_keys(self) -> tuple[str, ...]:
+        return tuple(key for key, entry in self.by_key.items() if entry.known)
+
+
+def collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> Authors:
+    authors = Authors(amap)
+    if facts.opener:
+        authors.add_login(facts.opener, "opener")
+    for commit in facts.commits:
+        if commit.author_login:
+            authors.add_login(commit.author_login, "commit author")
+        elif commit.author_email:
+            authors.add_email(commit.author_email, None, "commit author")
+        if "co-authored-by" in commit.message.lower():
+            for trailer in CO_AUTHOR.finditer(commit.message):
+                authors.add_email(trailer["email"], trailer["name"] or None, "co-author")
+    return authors

@@ -1,0 +1,63 @@
+"""What the App records in its own check run so that state stays in GitHub: the declarations in
+force, read back by the next evaluation's snapshot. A declaration deleted by someone who may not
+lower the bar keeps its effect from this record (GitHub keeps no text of a deleted comment).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from bot.policy.conflicts import Declaration
+from bot.policy.facts import RecordedDeclaration
+
+_MARKER = "coi-bot:declarations"
+_RECORD = re.compile(rf"<!-- {_MARKER} (?P<json>\[.*?\]) -->")
+
+
+def record_line(declarations: Iterable[Declaration]) -> str:
+    """One hidden line for the check run's text; empty when nothing is declared."""
+    rows = [
+        {
+            "comment": d.comment_id,
+            "author": d.comment_author or d.by,
+            "login": d.login,
+            "by": d.by,
+            "reason": d.reason,
+            "at": d.at.isoformat(),
+        }
+        for d in declarations
+        if d.at is not None
+    ]
+    if not rows:
+        return ""
+    # Escaped so that no user text can close the HTML comment: JSON reads \u003c back as "<".
+    encoded = (
+        json.dumps(rows, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
+    )
+    return f"<!-- {_MARKER} {encoded} -->"
+
+
+def read_records(text: str | None) -> tuple[RecordedDeclaration, ...]:
+    """The declarations a check run's text recorded; nothing for text the App did not write
+    in this form (a record that does not parse is ignored, never trusted in part)."""
+    found = _RECORD.search(text or "")
+    if found is None:
+        return ()
+    try:
+        rows = json.loads(found["json"])
+        return tuple(
+            RecordedDeclaration(
+                comment_id=str(row["comment"]),
+                comment_author=str(row["author"]),
+                login=str(row["login"]),
+                by=str(row["by"]),
+                reason=None if row["reason"] is None else str(row["reason"]),
+                at=datetime.fromisoformat(str(row["at"])),
+            )
+            for row in rows
+        )
+    except (ValueError, KeyError, TypeError):
+        return ()
