@@ -40,7 +40,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.dryrun import CheckError, Credentials, connect, parse_repository
 from bot.github.auth import AuthError
-from bot.github.errors import describe_failure
+from bot.github.errors import data_beside_not_found, describe_failure
 from bot.github.map_source import OWNER_REPOSITORY, MapSource, MapSourceError, git_blob_sha
 from bot.github.queries import AUDIT_PULL_REQUESTS, audit_people_query
 from bot.github.times import github_time
@@ -117,16 +117,6 @@ async def write_collaborators(
     return tuple(sorted(found, key=lambda c: c.login.lower()))
 
 
-def _data_beside_not_found(error: gidgethub.QueryError) -> dict[str, Any]:
-    """The data of an answer whose only errors are unknown logins (their aliases are null)."""
-    response = error.response if isinstance(error.response, dict) else {}
-    errors = response.get("errors") or []
-    data = response.get("data")
-    if not isinstance(data, dict) or any(e.get("type") != "NOT_FOUND" for e in errors):
-        raise error
-    return data
-
-
 async def profiles(
     gh: gidgethub.abc.GitHubAPI,
     logins: Sequence[str],
@@ -143,7 +133,7 @@ async def profiles(
         try:
             data = await gh.graphql(audit_people_query(len(batch)), endpoint=endpoint, **variables)
         except gidgethub.QueryError as error:
-            data = _data_beside_not_found(error)
+            data = data_beside_not_found(error)
         for index, login in enumerate(batch):
             node = data.get(f"u{index}")
             if not isinstance(node, dict):

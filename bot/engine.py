@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -23,18 +24,27 @@ from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
 from bot.github.map_source import MapSource
+from bot.github.merge_groups import read_group_contents
 from bot.github.permissions import PermissionCache
+from bot.github.queries import SAME_HEAD_LIMIT
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
 from bot.intents import NO_INTENTS, Intents
-from bot.judge import Judge
+from bot.judge import ChosenMap, Judge, Judgement
 from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome
 from bot.policy.records import record_line
-from bot.policy.render import CheckOutput, GroupEntry, render, render_merge_group
+from bot.policy.render import (
+    CheckOutput,
+    GroupEntry,
+    decided_by,
+    render,
+    render_merge_group,
+    render_together,
+)
 from bot.policy.verdict import MapRef, Verdict
 from bot.pr import MergeGroupRef, PullRequestRef, WorkRef
 from bot.settings import Settings
@@ -149,6 +159,12 @@ class Engine:
         now = datetime.fromtimestamp(self._clock(), UTC)
         snapshot = await self.judge.read(gh, owner=ref.owner, repo=ref.repo, number=ref.number)
         if snapshot.facts.state != "OPEN":  # a closed or merged PR keeps the check it had
+            if snapshot.same_head:  # its head's run now belongs to the open PRs alone
+                # Without this PR's clicks and edits: they were acts on this PR, not on that one.
+                twin = replace(ref, number=snapshot.same_head[0])
+                shared = await self._evaluate(twin, NO_INTENTS)
+                reads = shared.graphql_requests + snapshot.graphql_requests
+                return replace(shared, graphql_requests=reads)
             return Evaluation(ref, "closed", graphql_requests=snapshot.graphql_requests)
         chosen = await self.maps.map_for(
             gh,
@@ -169,6 +185,10 @@ class Engine:
             no_candidate=judged.plan.no_candidate or asked.all_refused,
             waiting_on=judged.plan.waiting_on,
         )
+        graphql_requests = snapshot.graphql_requests
+        if snapshot.same_head or snapshot.same_head_unread:
+            output, more = await self._with_same_head(gh, ref, judged, output, now)
+            graphql_requests += more
         existing, duplicates = snapshot.runs_named(judged.check_name)
         outcome = await write_check_run(
             gh,
@@ -198,16 +218,45 @@ class Engine:
         return Evaluation(
             ref,
             outcome,
-            conclusion=verdict.conclusion,
+            conclusion=output.conclusion,
             requested=asked.requested,
             map_ref=judged.map_ref,
             verdict=verdict,
             output=output,
-            graphql_requests=snapshot.graphql_requests,
+            graphql_requests=graphql_requests,
             answers=answers,
             clicks=judged.clicks,
             edited_request=judged.edited_request,
         )
+
+    async def _with_same_head(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        ref: PullRequestRef,
+        judged: Judgement,
+        output: CheckOutput,
+        now: datetime,
+    ) -> tuple[CheckOutput, int]:
+        """Every open PR whose head is this commit shares its one check run: judge each now and
+        write the worst, as for a merge group. Returns the output and the reads it took."""
+        snapshot = judged.snapshot
+        own = GroupEntry(ref.number, output.conclusion, output.title, output.summary)
+        others, map_refs, requests = await self._judge_each(
+            gh, ref.owner, ref.repo, snapshot.same_head, now=now, head_sha=judged.facts.head_sha
+        )
+        # By number: whichever PR's event wrote it, the run reads the same and is not rewritten.
+        entries = sorted([own, *others], key=lambda entry: entry.number)
+        if snapshot.same_head_unread:  # a PR left unread could be the one that must not pass
+            why = f"more than {SAME_HEAD_LIMIT} pull requests contain this commit: not all judged"
+            entries.append(_failed_entry(ref.number, "Too many pull requests share this head", why))
+        if len(entries) == 1:  # the others moved on or closed since the snapshot
+            return output, requests
+        # The map line the reconciler reads back, when one map decided every PR.
+        footer = decided_by(judged.map_ref) if map_refs <= {judged.map_ref} else ""
+        together = render_together(
+            entries, check_name=judged.check_name, place="with this head commit", footer=footer
+        )
+        return together, requests
 
     async def evaluate_merge_group(self, ref: MergeGroupRef) -> Evaluation:
         """Judge every PR of a merge group and write one check on the group's head commit."""
@@ -233,34 +282,19 @@ class Engine:
         )
         loaded, map_ref = chosen
         check_name = loaded.map.policy.check_name if loaded.map else DEFAULT_CHECK_NAME
-        entries: list[GroupEntry] = []
-        graphql_requests = 0
-        for number in queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ():
-            try:
-                # Judged as its own check would be; nobody is asked from a merge group.
-                judged = await self.judge.judge(
-                    gh, owner=ref.owner, repo=ref.repo, number=number, now=now, chosen_map=chosen
-                )
-            except (SnapshotError, gidgethub.QueryError) as error:
-                reason = _unreadable(error)
-                if reason is None:
-                    raise
-                entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
-                continue
-            graphql_requests += judged.snapshot.graphql_requests
-            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
-            # the base branch's tip.
-            if judged.facts.state == "CLOSED":
-                why = f"#{number} is closed: it cannot be merged from this group."
-                entries.append(_failed_entry(number, f"#{number} is closed", why))
-                continue
-            shown = render(
-                judged.verdict,
-                check_name=check_name,
-                requested=judged.plan.pending,
-                no_candidate=judged.plan.no_candidate,
-            )
-            entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
+        named = queued_pull_requests(ref.head_ref, base_ref=ref.base_ref) or ()
+        contents, reads = await read_group_contents(
+            gh, ref, named=named, endpoint=self._settings.graphql_url
+        )
+        numbers = contents.numbers if contents is not None else named
+        entries, _, graphql_requests = await self._judge_each(
+            gh, ref.owner, ref.repo, numbers, now=now, chosen_map=chosen
+        )
+        graphql_requests += reads
+        if contents is not None and contents.incomplete:  # an unlisted PR could be failing
+            why = "GitHub did not list every pull request of this group's commits"
+            first = numbers[0] if numbers else 0
+            entries.append(_failed_entry(first, "Not every pull request was read", why))
         output = render_merge_group(entries, check_name=check_name)
         existing, duplicates = await self._runs_on_head(gh, ref, check_name)
         outcome = await write_check_run(
@@ -284,6 +318,56 @@ class Engine:
             graphql_requests=graphql_requests,
         )
         return evaluation, entries
+
+    async def _judge_each(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        owner: str,
+        repo: str,
+        numbers: Sequence[int],
+        *,
+        now: datetime,
+        chosen_map: ChosenMap | None = None,
+        head_sha: str | None = None,
+    ) -> tuple[list[GroupEntry], set[MapRef], int]:
+        """Judge PRs that share one check run, each as its own check would be (nobody is asked):
+        their entries, the maps that decided them, and the GraphQL reads it took. `chosen_map`:
+        one map for all (a merge group's base); `head_sha`: only PRs still open at that head
+        count (the others have their own head and check)."""
+        entries: list[GroupEntry] = []
+        map_refs: set[MapRef] = set()
+        graphql_requests = 0
+        for number in numbers:
+            try:
+                judged = await self.judge.judge(
+                    gh, owner=owner, repo=repo, number=number, now=now, chosen_map=chosen_map
+                )
+            except (SnapshotError, gidgethub.QueryError) as error:
+                reason = _unreadable(error)
+                if reason is None:
+                    raise
+                entries.append(_failed_entry(number, f"#{number} cannot be read", reason))
+                continue
+            graphql_requests += judged.snapshot.graphql_requests
+            facts = judged.facts
+            if head_sha is not None and (facts.state != "OPEN" or facts.head_sha != head_sha):
+                continue
+            # Merged keeps its verdict: a late redelivery must not fail the group's head, now
+            # the base branch's tip.
+            if facts.state == "CLOSED":
+                why = f"#{number} is closed: it cannot be merged from this group."
+                entries.append(_failed_entry(number, f"#{number} is closed", why))
+                continue
+            shown = render(
+                judged.verdict,
+                check_name=judged.check_name,
+                requested=judged.plan.pending,
+                no_candidate=judged.plan.no_candidate,
+                waiting_on=judged.plan.waiting_on,
+            )
+            entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
+            map_refs.add(judged.map_ref)
+        return entries, map_refs, graphql_requests
 
     async def _runs_on_head(
         self, gh: gidgethub.abc.GitHubAPI, ref: MergeGroupRef, check_name: str

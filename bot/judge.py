@@ -31,7 +31,7 @@ from bot.policy.commands import (
     logins_needing_write_check,
     request_added_by_edit,
 )
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Profile, PullRequestFacts
 from bot.policy.reviewers import NO_PLAN, ReviewPlan, plan_review_request
 from bot.policy.verdict import MapRef, Verdict, evaluate, map_failure
 
@@ -157,7 +157,11 @@ class Judge:
             for click in intents.clicks
         )
 
-        def plan_with(load: Mapping[str, int] | None, asked_now: Sequence[str] = ()) -> ReviewPlan:
+        def plan_with(
+            load: Mapping[str, int] | None,
+            asked_now: Sequence[str] = (),
+            profiles: Sequence[Profile] | None = None,
+        ) -> ReviewPlan:
             return plan_review_request(
                 facts,
                 amap,
@@ -168,12 +172,20 @@ class Judge:
                 edits=intents.edits,
                 load=load,
                 asked_now=asked_now,
+                profiles=profiles,
             )
 
         review_plan = plan_with(None)
         if review_plan.needs_load:  # a request is due: one query for the candidates' load
-            found = await review_load(gh, facts, review_plan.needs_load, endpoint=self.graphql_url)
-            review_plan = plan_with(found.load, found.asked_now)
+            # Under `evidence: block` GitHub's evidence decides independence: read the profiles.
+            found = await review_load(
+                gh,
+                facts,
+                review_plan.needs_load,
+                endpoint=self.graphql_url,
+                profiles=amap.policy.evidence == "block",
+            )
+            review_plan = plan_with(found.load, found.asked_now, found.profiles)
         edited = request_added_by_edit(
             facts, verdict.command_outcomes, intents.edits, prefix=amap.policy.command_prefix
         )

@@ -22,7 +22,8 @@ from bot.affiliations.audit_rules import (
 from bot.affiliations.evidence import Evidence
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
-from bot.audit import _data_beside_not_found, write_level
+from bot.audit import write_level
+from bot.github.errors import data_beside_not_found
 
 TODAY = date(2026, 12, 1)
 
@@ -325,7 +326,7 @@ def test_write_level(permissions: dict[str, bool], level: str | None) -> None:
 
 def test_errors_other_than_unknown_logins_are_not_swallowed() -> None:
     unknown = {"data": {"u0": None}, "errors": [{"type": "NOT_FOUND", "message": "no u0"}]}
-    assert _data_beside_not_found(gidgethub.QueryError(unknown)) == {"u0": None}
+    assert data_beside_not_found(gidgethub.QueryError(unknown)) == {"u0": None}
     limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "slow down"}]}
     with pytest.raises(gidgethub.QueryError):
-        _data_beside_not_found(gidgethub.QueryError(limited))
+        data_beside_not_found(gidgethub.QueryError(limited))

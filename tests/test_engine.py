@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.engine import Engine
+from bot.github.queries import SAME_HEAD_LIMIT
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.settings import Secret, Settings
@@ -55,6 +56,7 @@ class GitHub:
     def __init__(self, server: FakeServer) -> None:
         self.server = server
         self.pull: dict[str, Any] | None = pull_request_node()
+        self.others: dict[int, dict[str, Any]] = {}  # other PRs, by number
         self.repo_map: str | None = None
         self.owner_map: str | None = None
         self.load: dict[str, int] = {}
@@ -74,7 +76,8 @@ class GitHub:
 
     def _graphql(self, call: Call, match: Any) -> tuple[int, Any]:
         if call.graphql_operation == "Snapshot":
-            return 200, snapshot_answer(self.pull)
+            number = call.body["variables"]["number"]
+            return 200, snapshot_answer(self.others.get(number, self.pull))
         if call.graphql_operation == "ReviewLoad":
             logins = [
                 part.split(":")[1].split('"')[0]
@@ -299,6 +302,73 @@ async def test_a_broken_map_in_force_fails_the_check(engine: Engine, github: Git
     assert result.conclusion == "failure"
     assert github.check_runs[0]["conclusion"] == "failure"
     assert github.check_runs[0]["name"] == "COI review"
+
+
+async def test_a_head_shared_by_more_prs_than_one_read_lists_fails(
+    engine: Engine, github: GitHub
+) -> None:
+    # An attacker could hide a failing twin past the first page: never pass what was not read.
+    assert github.pull is not None
+    head = github.pull["headCommit"]["nodes"][0]["commit"]
+    others = [
+        {"number": n, "state": "CLOSED", "headRefOid": "h" * 40, "repository": None}
+        for n in range(2, 2 + SAME_HEAD_LIMIT)
+    ]
+    head["associatedPullRequests"] = {"totalCount": SAME_HEAD_LIMIT + 5, "nodes": others}
+    result = await engine.evaluate(REF)
+    assert result.conclusion == "failure"
+    (run,) = github.check_runs
+    assert run["output"]["title"] == "#1: Too many pull requests share this head"
+    assert (
+        f"more than {SAME_HEAD_LIMIT} pull requests contain this commit"
+        in (run["output"]["summary"])
+    )
+    assert "| #1 | success |" in run["output"]["summary"], "its own verdict is still shown"
+
+
+def share_head(github: GitHub, *numbers: int) -> None:
+    """Say that the PRs `numbers` have PR 1's head too (its head commit's associated PRs)."""
+    assert github.pull is not None
+    head = github.pull["headCommit"]["nodes"][0]["commit"]
+    nodes = [
+        {"number": n, "state": "OPEN", "headRefOid": "h" * 40, "repository": {"nameWithOwner": s}}
+        for n, s in [(1, "acme-org/widgets"), *((n, "acme-org/widgets") for n in numbers)]
+    ]
+    head["associatedPullRequests"] = {"totalCount": len(nodes), "nodes": nodes}
+
+
+async def test_a_twin_is_read_once_and_its_verdict_written_with_ours(
+    engine: Engine, server: FakeServer, github: GitHub
+) -> None:
+    share_head(github, 2)
+    github.others[2] = pull_request_node(number=2, files=MAJOR, reviews=APPROVED_BY_BOB)
+    start = len(server.calls)
+    result = await engine.evaluate(REF)
+    assert result.conclusion == "action_required", "the twin's verdict holds the commit"
+    assert result.verdict is not None
+    assert result.verdict.conclusion == "success"
+    assert result.graphql_requests == 2
+    assert calls_since(server, start).count("POST /graphql Snapshot") == 2
+    assert not [c for c in server.calls if "requested_reviewers" in c.path], "nobody asked"
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        pull_request_node(number=2, state="CLOSED", files=MAJOR, reviews=APPROVED_BY_BOB),
+        pull_request_node(number=2, head="n" * 40, files=MAJOR, reviews=APPROVED_BY_BOB),
+    ],
+)
+async def test_a_twin_that_closed_or_moved_since_the_snapshot_is_left_out(
+    engine: Engine, github: GitHub, twin: dict[str, Any]
+) -> None:
+    share_head(github, 2)
+    github.others[2] = twin
+    result = await engine.evaluate(REF)
+    assert result.conclusion == "success"
+    assert result.graphql_requests == 2
+    (run,) = github.check_runs
+    assert "#2" not in run["output"]["summary"], "its own head, its own check"
 
 
 @pytest.mark.parametrize("state", ["CLOSED", "MERGED"])

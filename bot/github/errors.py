@@ -6,6 +6,7 @@ operation names.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -84,3 +85,14 @@ def describe_github_error(error: gidgethub.GitHubException) -> str:
             return f"{text} ({_STATUS_HINTS[404]})"
         return text
     return str(error) or type(error).__name__
+
+
+def data_beside_not_found(error: gidgethub.QueryError) -> dict[str, Any]:
+    """The data of an answer whose only errors are unknown logins (their aliases are null);
+    any other error is raised again."""
+    response = error.response if isinstance(error.response, dict) else {}
+    errors = response.get("errors") or []
+    data = response.get("data")
+    if not isinstance(data, dict) or any(e.get("type") != "NOT_FOUND" for e in errors):
+        raise error
+    return data

@@ -46,6 +46,14 @@ COMMENT_DELETIONS = (
     "deletedCommentAuthor { __typename login } } }"
 )
 
+# The open PRs that contain the head commit: those whose head it is share its one check run, so
+# each is judged and the worst verdict written (a twin PR must never pass another's head).
+SAME_HEAD_LIMIT = 50
+_SAME_HEAD = (
+    f"associatedPullRequests(first: {SAME_HEAD_LIMIT}) {{ totalCount "
+    "nodes { number state headRefOid repository { nameWithOwner } } }"
+)
+
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
       {_PERSON}
@@ -83,6 +91,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
         nodes {{ commit {{
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
+          {_SAME_HEAD}
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
               nodes {{ databaseId name externalId conclusion text }}
@@ -111,17 +120,24 @@ PAGE_QUERIES = {
 }
 
 
-def review_load_query(logins: list[str]) -> str:
+def review_load_query(logins: list[str], *, profiles: bool = False) -> str:
     """Open PRs awaiting each login's review, for every candidate in one request (issue 6).
 
     The same request reads who this PR asks now: if a racing evaluation has just asked an
-    eligible reviewer, this one asks nobody (its snapshot predates that request).
+    eligible reviewer, this one asks nobody (its snapshot predates that request). `profiles`:
+    also each candidate's profile (`p0`, ...), for `evidence: block` to rule out those GitHub
+    shows in an author's company.
     """
     fields = "\n".join(
         f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
         "{ issueCount }"
         for i, login in enumerate(logins)
     )
+    if profiles:
+        fields += "\n" + "\n".join(
+            f'  p{i}: user(login: "{login}") {{ login {_PROFILE_FIELDS} }}'
+            for i, login in enumerate(logins)
+        )
     pending = (
         "  pending: repository(owner: $owner, name: $name) { pullRequest(number: $number) {\n"
         "    reviewRequests(first: 100) { nodes { requestedReviewer {\n"
@@ -180,6 +196,31 @@ query RequestedPage($owner: String!, $name: String!, $number: Int!, $after: Stri
   }}
 }}
 """
+# A merge group's commits (those of its head ref not on its base) with the PRs each belongs to:
+# the group holds every PR ahead of it in the queue, not only the one its branch name names.
+GROUP_PULL_REQUESTS_PER_COMMIT = 10
+MERGE_GROUP_COMMITS = f"""
+query MergeGroupCommits($owner: String!, $name: String!, $baseRef: String!, $headRef: String!,
+                        $after: String) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    ref(qualifiedName: $baseRef) {{
+      compare(headRef: $headRef) {{
+        commits(first: 100, after: $after) {{
+          {_PAGE_INFO}
+          nodes {{
+            oid
+            associatedPullRequests(first: {GROUP_PULL_REQUESTS_PER_COMMIT}) {{
+              totalCount nodes {{ number state headRefOid }}
+            }}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
 # The map's text at one commit, read once per blob SHA however many PRs it judged.
 MAP_AT_COMMIT = """
 query MapAtCommit($owner: String!, $name: String!, $oid: GitObjectID!, $mapPath: String!) {

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import gidgethub
 import gidgethub.abc
 
+from bot.github.errors import data_beside_not_found
 from bot.github.queries import review_load_query
-from bot.policy.facts import LOGIN, PullRequestFacts
+from bot.github.snapshot import profiles_of
+from bot.policy.facts import LOGIN, Profile, PullRequestFacts
 from bot.policy.reviewers import ReviewPlan, surplus_requests
 
 logger = logging.getLogger(__name__)
@@ -27,23 +29,35 @@ MAX_REFUSED_CANDIDATES = 5
 class ReviewLoad:
     load: dict[str, int]  # open PRs awaiting each candidate's review
     asked_now: tuple[str, ...]  # whom this PR asks at the moment of the query
+    profiles: tuple[Profile, ...] | None = None  # the candidates' profiles, when asked for
 
 
 async def review_load(
-    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, logins: Sequence[str], *, endpoint: str
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    logins: Sequence[str],
+    *,
+    endpoint: str,
+    profiles: bool = False,
 ) -> ReviewLoad:
-    """Each candidate's load and this PR's current requests, all in ONE GraphQL request."""
+    """Each candidate's load and this PR's current requests, all in ONE GraphQL request;
+    `profiles`: with each candidate's profile (a login GitHub does not know has none)."""
     # Sorted, so that the same candidates always make the same document (cacheable, comparable).
     searchable = sorted({login for login in logins if LOGIN.match(login)})
     if not searchable:
-        return ReviewLoad(load={}, asked_now=())
-    data = await gh.graphql(
-        review_load_query(searchable),
-        endpoint=endpoint,
-        owner=facts.owner,
-        name=facts.repo,
-        number=facts.number,
-    )
+        return ReviewLoad(load={}, asked_now=(), profiles=() if profiles else None)
+    try:
+        data = await gh.graphql(
+            review_load_query(searchable, profiles=profiles),
+            endpoint=endpoint,
+            owner=facts.owner,
+            name=facts.repo,
+            number=facts.number,
+        )
+    except gidgethub.QueryError as error:
+        if not profiles:
+            raise
+        data = data_beside_not_found(error)
     pull = ((data.get("pending") or {}).get("pullRequest")) or {}
     nodes = (pull.get("reviewRequests") or {}).get("nodes") or []
     asked_now = tuple(
@@ -56,7 +70,10 @@ async def review_load(
         login: int((data.get(f"c{i}") or {}).get("issueCount", 0))
         for i, login in enumerate(searchable)
     }
-    return ReviewLoad(load=load, asked_now=asked_now)
+    if not profiles:
+        return ReviewLoad(load=load, asked_now=asked_now)
+    found = profiles_of([data.get(f"p{i}") for i in range(len(searchable))])
+    return ReviewLoad(load=load, asked_now=asked_now, profiles=found)
 
 
 @dataclass(frozen=True, slots=True)

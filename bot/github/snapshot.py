@@ -78,6 +78,9 @@ class Snapshot:
     check_runs: tuple[ExistingCheckRun, ...] = ()
     base_map: BaseMapHint | None = None  # None when the base branch is gone: ask the contents API
     merge: MergeFacts | None = None  # only for a merged PR read with `merged=True`
+    # Other open PRs of this repository whose head is this head: they share its check run.
+    same_head: tuple[int, ...] = ()
+    same_head_unread: bool = False  # more PRs contain the head than one read lists
 
     def runs_named(self, name: str) -> tuple[ExistingCheckRun | None, tuple[ExistingCheckRun, ...]]:
         """The canonical (oldest) run of `name` and any younger copies racing evaluations made."""
@@ -93,6 +96,26 @@ def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
     found = base_ref["target"].get("baseMap")
     oid = found.get("oid") if isinstance(found, dict) else None
     return BaseMapHint(blob_sha=oid if isinstance(oid, str) else None)
+
+
+def same_head_pull_requests(
+    head: dict[str, Any] | None, *, slug: str, number: int
+) -> tuple[tuple[int, ...], bool]:
+    """(other open PRs of `slug` whose head is this head commit, whether some were not listed)."""
+    head = head or {}
+    found = head.get("associatedPullRequests") or {}
+    nodes = [node for node in found.get("nodes") or () if node]
+    numbers = sorted(
+        {
+            int(node["number"])
+            for node in nodes
+            if node.get("state") == "OPEN"
+            and node.get("headRefOid") == head.get("oid")
+            and str((node.get("repository") or {}).get("nameWithOwner", "")).lower() == slug.lower()
+            and node.get("number") != number
+        }
+    )
+    return tuple(numbers), len(nodes) < int(found.get("totalCount") or 0)
 
 
 def _login(actor: dict[str, Any] | None) -> tuple[str | None, bool]:
@@ -429,9 +452,14 @@ async def fetch_snapshot(
         merge = merge_facts(pull, requested + extra.get("requested", []), slug)
         return Snapshot(facts=facts, graphql_requests=requests, merge=merge)
     head_nodes = ((pull.get("headCommit") or {}).get("nodes") or [{}])[0] or {}
+    same_head, unread = same_head_pull_requests(
+        head_nodes.get("commit"), slug=f"{owner}/{repo}", number=number
+    )
     return Snapshot(
         facts=facts,
         graphql_requests=requests,
         check_runs=existing_check_runs(head_nodes.get("commit")),
         base_map=base_map_hint(pull),
+        same_head=same_head,
+        same_head_unread=unread,
     )

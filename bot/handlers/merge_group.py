@@ -1,7 +1,8 @@
 """`merge_group`: GitHub's merge queue asks for the required checks on a group's head commit.
 
-`checks_requested` queues the group (bot.pr.MergeGroupRef): the engine judges each PR its head
-ref names and writes one check on the group's head. `destroyed` needs nothing: the group's
+`checks_requested` queues the group (bot.pr.MergeGroupRef): the engine judges each PR the group
+holds (those its head ref names, and those its commits belong to) and writes one check on the
+group's head. `destroyed` needs nothing: the group's
 commit is gone with it. A head ref that is not a merge queue branch is logged and ignored.
 docs.github.com/en/webhooks/webhook-events-and-payloads#merge_group
 """

@@ -19,6 +19,8 @@ EVALUATED_ACTIONS = (
     # A removed request makes room for the next candidate; a new one may settle who is pending.
     "review_request_removed",
     "review_requested",
+    # The open PRs a closed one shared its head commit with are judged again without it.
+    "closed",
 )
 
 

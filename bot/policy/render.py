@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
 from bot.policy.records import record_line
-from bot.policy.verdict import Approval, Verdict
+from bot.policy.verdict import Approval, MapRef, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
 MAX_TITLE_CHARS = 200  # no documented maximum: keep it to what GitHub's UI shows on one line
@@ -278,7 +278,11 @@ def _out_of_date(verdict: Verdict) -> list[str]:
 
 
 def _map_line(verdict: Verdict) -> str:
-    ref = verdict.map_ref
+    return decided_by(verdict.map_ref)
+
+
+def decided_by(ref: MapRef) -> str:
+    """The line that closes a summary: which map decided (the reconciler reads it back)."""
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
     return f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
 
@@ -398,8 +402,15 @@ def annotation_batches(
     return [list(annotations[i : i + size]) for i in range(0, len(annotations), size)]
 
 
-# Worst first: a merge group shows the worst conclusion among its PRs.
-CONCLUSION_RANK = {"failure": 3, "action_required": 2, "neutral": 1, "success": 0}
+# Worst first: a merge group, or a commit several PRs share, shows the worst conclusion among
+# its PRs; a PR still waiting for a verdict holds the rest (it blocks, where `neutral` passes).
+CONCLUSION_RANK = {
+    "failure": 4,
+    "action_required": 3,
+    "in_progress": 2,
+    "neutral": 1,
+    "success": 0,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +443,15 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
         )
         fingerprint = _fingerprint(check_name, "failure", title, summary)
         return CheckOutput("failure", title, summary, "", (), fingerprint)
+    return render_together(entries, check_name=check_name, place="in this merge group")
+
+
+def render_together(
+    entries: Sequence[GroupEntry], *, check_name: str, place: str, footer: str = ""
+) -> CheckOutput:
+    """One check for several PRs judged together (`place`: "in this merge group", ...): the
+    worst conclusion among them, with each PR's conclusion and each failing PR's own summary;
+    `footer` closes the summary."""
     conclusion = max((entry.conclusion for entry in entries), key=_rank)
     if conclusion not in CONCLUSION_RANK:
         conclusion = "failure"  # a conclusion this renderer does not know never passes
@@ -441,9 +461,9 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
         title = (
             f"#{entries[0].number} passes: {entries[0].title}"
             if len(entries) == 1
-            else f"All {total} in this merge group pass"
+            else f"All {total} {place} pass"
         )
-        head = f"**success**: every pull request in this merge group passes ({total})."
+        head = f"**success**: every pull request {place} passes ({total})."
     else:
         title = (
             f"#{failing[0].number}: {failing[0].title}"
@@ -452,8 +472,8 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
             + ", ".join(f"#{entry.number}" for entry in failing)
         )
         head = (
-            f"**{conclusion}**: {len(failing)} of {total} in this merge group "
-            f"{'does' if len(failing) == 1 else 'do'} not pass; the group passes only when "
+            f"**{conclusion}**: {len(failing)} of {total} {place} "
+            f"{'does' if len(failing) == 1 else 'do'} not pass; they pass only when "
             "every one does."
         )
     lines = [head, "", "| Pull request | Conclusion | Verdict |", "|---|---|---|"]
@@ -461,6 +481,8 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
     for entry in failing:
         lines += ["", f"## #{entry.number}: {entry.conclusion}", ""]
         lines.append(entry.summary or entry.title)
+    if footer:
+        lines += ["", footer]
     summary = fit("\n".join(lines))
     title = _clip_title(title)
     fingerprint = _fingerprint(check_name, conclusion, title, summary)

@@ -7,18 +7,35 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.affiliations.evidence import Evidence, agrees, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
 from bot.policy.authors import collect_authors
 from bot.policy.commands import CommandOutcome, review_asked_by_person
 from bot.policy.conflicts import Parties, conflict_on_pr
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Profile, PullRequestFacts
 from bot.policy.verdict import Verdict
 
 
 def _tie_breaker(node_id: str, login: str) -> str:
     # Stable across runs and processes (unlike hash()), and different per PR to spread the load.
     return hashlib.sha256(f"{node_id}\0{login.lower()}".encode()).hexdigest()
+
+
+def shown_at(amap: AffiliationMap, profile: Profile) -> frozenset[str]:
+    """The map's companies a profile names (its `company` text, its public organizations)."""
+    items = [Evidence(profile.login, "org_member", org, "profile") for org in profile.organizations]
+    if profile.company:
+        items.append(Evidence(profile.login, "profile_company", profile.company, "profile"))
+    return frozenset(c for item in items if (c := match_company(amap, item)) is not None)
+
+
+def _authors_shown_at(amap: AffiliationMap, verdict: Verdict) -> set[str]:
+    """Under `evidence: block`, the companies GitHub shows the authors at beyond the map's."""
+    authors = {amap.key_of(author.key) for author in verdict.authors}
+    return {
+        found.company for found in verdict.contradictions if amap.key_of(found.login) in authors
+    }
 
 
 def reviewer_candidates(
@@ -28,6 +45,7 @@ def reviewer_candidates(
     *,
     load: Mapping[str, int],
     now: datetime,
+    profiles: Sequence[Profile] | None = None,
 ) -> list[str]:
     """Every TSC member who could give an independent review, best first.
 
@@ -37,6 +55,10 @@ def reviewer_candidates(
     the authors' nor of the conflicted approvers'. Order: companies no
     approval represents yet first, then the least `load` (open review requests), then a stable
     hash of the PR's node id and the login.
+
+    Under `evidence: block`, where GitHub's evidence decides independence, the companies GitHub
+    shows the authors at are avoided too, and so is a candidate whose profile (in `profiles`,
+    when read) shows a company to avoid: their approval would not count.
     """
     if now.tzinfo is None:
         raise ValueError(f"now must be timezone-aware, got {now.isoformat()}")
@@ -50,6 +72,10 @@ def reviewer_candidates(
     avoided = set(verdict.author_companies)
     for approval in verdict.conflicted_approvers:
         avoided.update(approval.companies)
+    block = amap.policy.evidence == "block"
+    if block:
+        avoided.update(_authors_shown_at(amap, verdict))
+    profile_of = {amap.key_of(p.login): p for p in profiles or ()} if block else {}
     represented = {
         amap.conflict_group(c) or c
         for approval in verdict.approvals
@@ -71,6 +97,11 @@ def reviewer_candidates(
         if amap.conflicting_companies(companies, avoided):
             continue
         if amap.standing_conflict_with(login, today, avoided) is not None:
+            continue
+        profile = profile_of.get(login)
+        if profile is not None and any(
+            agrees(amap, company, avoided) for company in shown_at(amap, profile)
+        ):
             continue
         already = any((amap.conflict_group(c) or c) in represented for c in companies)
         count = load.get(login, 0)
@@ -134,6 +165,7 @@ def plan_review_request(
     edits: Sequence[CommentEdit] = (),
     load: Mapping[str, int] | None = None,
     asked_now: Sequence[str] = (),
+    profiles: Sequence[Profile] | None = None,
 ) -> ReviewPlan:
     """Whom to ask, and when: the one decision, in two steps when a request is due.
 
@@ -144,11 +176,14 @@ def plan_review_request(
     Called without `load`, a due plan names the candidates whose load to read (`needs_load`);
     called again with it, and with `asked_now` (whom the PR asks at the moment of that read),
     it orders them. A candidate a racing evaluation asked since the snapshot counts as pending.
+    `profiles`: the candidates' profiles, read with their load under `evidence: block`.
     """
     count = amap.policy.request_reviewers
     if facts.draft or facts.state != "OPEN":
         return ReviewPlan(count=count)
-    candidates = reviewer_candidates(facts, amap, verdict, load=load or {}, now=now)
+    candidates = reviewer_candidates(
+        facts, amap, verdict, load=load or {}, now=now, profiles=profiles
+    )
     pending = tuple(
         login for login in facts.requested_reviewers if amap.key_of(login) in candidates
     )

@@ -24,7 +24,9 @@ Seeding (synchronous, no webhook): `add_user`, `add_org`, `add_team`, `add_insta
 Acting (each sends the matching webhook and awaits the bot's answer; the status codes are kept
 in `deliveries`): `install_app` (installation.created), `add_installation_repository`
 (installation_repositories.added), `open_pull_request` (check_suite.requested, then
-pull_request.opened), `push_commits` (check_suite.requested, pull_request.synchronize),
+pull_request.opened), `open_pull_request_at` (a PR from a new branch on an existing commit, as
+a fork or a second branch opens one: pull_request.opened only), `push_commits`
+(check_suite.requested, pull_request.synchronize),
 `edit_pull_request`, `set_labels`, `mark_ready`, `close_pull_request` (merge=True pushes the head
 tree to the base branch), `reopen_pull_request`, `submit_review`, `edit_review`,
 `dismiss_review`, `post_comment`, `edit_comment`, `delete_comment`, `push_to_branch` (push,

@@ -418,6 +418,9 @@ class GraphQLApi:
             "pullRequest": pull_request,
             "pullRequests": pull_requests,
             "object": git_object,
+            "ref": lambda qualifiedName: self.branch_ref(
+                repo, qualifiedName.removeprefix("refs/heads/")
+            ),
         }
 
     def pull_request(self, repo: Repository, pull: PullRequest) -> Node:
@@ -629,11 +632,48 @@ class GraphQLApi:
         tip = repo.branches.get(branch)
         if tip is None:
             return None
+
+        def compare(headRef: str) -> Node | None:  # GitHub names the argument
+            head = repo.resolve_ref(headRef)
+            return self.comparison(repo, repo.commits[tip], head) if head else None
+
         return {
             "__typename": "Ref",
+            "id": f"REF_{repo.node_id}_{branch}",
             "name": branch,
             "prefix": "refs/heads/",
             "target": self.commit(repo, repo.commits[tip]),
+            "compare": compare,
+        }
+
+    def comparison(self, repo: Repository, base: Commit, head: Commit) -> Node:
+        """`Ref.compare`: the commits of `head` not in `base`, oldest first, as GitHub lists."""
+        ahead = repo.commits_between(base.sha, head.sha)
+        behind = repo.commits_between(head.sha, base.sha)
+        status = (
+            "IDENTICAL"
+            if not ahead and not behind
+            else "AHEAD"
+            if not behind
+            else "BEHIND"
+            if not ahead
+            else "DIVERGED"
+        )
+
+        def commits(**args: Any) -> Node:
+            page = connection([self.commit(repo, c) for c in ahead], args, field="commits")
+            page["authorCount"] = len({c.author.email for c in ahead})
+            return page
+
+        return {
+            "__typename": "Comparison",
+            "id": f"CMP_{base.sha}_{head.sha}",
+            "aheadBy": len(ahead),
+            "behindBy": len(behind),
+            "status": status,
+            "baseTarget": self.commit(repo, base),
+            "headTarget": self.commit(repo, head),
+            "commits": commits,
         }
 
     def commit(self, repo: Repository, commit: Commit) -> Node:
@@ -675,6 +715,34 @@ class GraphQLApi:
                 [self.check_suite(repo, s.id) for s in suites], args, field="checkSuites"
             )
 
+        def associated_pull_requests(**args: Any) -> Node:
+            # GitHub: the merged PR that brought the commit in; while the commit is not on the
+            # default branch, also the open PRs that contain it (schema.graphql, Commit).
+            merged = [
+                pull
+                for pull in repo.pulls.values()
+                if pull.merged and commit.sha in (*pull.commit_shas, pull.merge_commit_sha)
+            ]
+            default_tip = repo.branches.get(repo.default_branch)
+            # The simulator squashes a merge: a merged PR's commits count as on its base.
+            on_default = any(p.base_ref == repo.default_branch for p in merged) or (
+                default_tip is not None and commit.sha in repo.ancestry(default_tip)
+            )
+            pulls = merged + [
+                pull
+                for pull in repo.pulls.values()
+                if not on_default and pull.state == "open" and commit.sha in pull.commit_shas
+            ]
+            order = args.get("orderBy") or {}
+            updated = order.get("field") == "UPDATED_AT"
+            pulls.sort(
+                key=lambda p: (p.updated_at if updated else p.created_at, p.number),
+                reverse=order.get("direction") == "DESC",
+            )
+            return connection(
+                [self.pull_request(repo, p) for p in pulls], args, field="associatedPullRequests"
+            )
+
         headline = commit.message.split("\n", 1)[0]
         return {
             "__typename": "Commit",
@@ -691,6 +759,7 @@ class GraphQLApi:
             "url": f"{self.sim.web_url}/{repo.full_name}/commit/{commit.sha}",
             "file": file,
             "checkSuites": check_suites,
+            "associatedPullRequests": associated_pull_requests,
             "parents": lambda **args: connection(
                 [self.commit(repo, repo.commits[sha]) for sha in commit.parents],
                 args,

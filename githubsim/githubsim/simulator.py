@@ -1241,6 +1241,52 @@ class GitHubSimulator:
         )
         return number
 
+    async def open_pull_request_at(
+        self,
+        repo: str,
+        *,
+        author: str,
+        title: str,
+        head_sha: str,
+        head: str | None = None,
+        base: str | None = None,
+    ) -> int:
+        """Open a PR whose head is a commit that already exists, as a fork or a second branch
+        pushing the same commit does (commit SHAs are content): no new commit, no new suite."""
+        target = self._repo(repo)
+        if head_sha not in target.commits:
+            raise KeyError(f"{repo} has no commit {head_sha}")
+        base_ref = base or target.default_branch
+        base_commit = target.resolve_ref(base_ref)
+        if base_commit is None:
+            raise KeyError(f"{repo} has no branch {base_ref!r}")
+        number = target.next_number
+        target.next_number += 1
+        head_ref = head or f"{author}/patch-{number}"
+        target.branches[head_ref] = head_sha
+        commits = target.commits_between(base_commit.sha, head_sha)
+        pull_id = self.next_id()
+        now = self.now()
+        pull = PullRequest(
+            number=number,
+            id=pull_id,
+            node_id=node_id("PullRequest", pull_id),
+            author=author,
+            title=title,
+            body="",
+            base_ref=base_ref,
+            head_ref=head_ref,
+            base_sha=base_commit.sha,
+            commit_shas=[commit.sha for commit in commits],
+            created_at=now,
+            updated_at=now,
+        )
+        target.pulls[number] = pull
+        await self._emit(
+            "pull_request", self._pull_payload("opened", target, pull, sender=author), target
+        )
+        return number
+
     def _co_author_lines(self, co_authors: Sequence[str]) -> list[str]:
         lines = []
         for co_author in co_authors:

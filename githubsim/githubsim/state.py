@@ -302,6 +302,22 @@ class Repository:
                 return self.commits[matches[0]]
         return None
 
+    def ancestry(self, sha: str) -> set[str]:
+        """Every commit reachable from `sha`, itself included."""
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            if current not in seen and current in self.commits:
+                seen.add(current)
+                todo.extend(self.commits[current].parents)
+        return seen
+
+    def commits_between(self, base_sha: str, head_sha: str) -> list[Commit]:
+        """The commits of `head_sha` not in `base_sha`, oldest first (a compare's commits)."""
+        only_head = self.ancestry(head_sha) - self.ancestry(base_sha)
+        return [commit for sha, commit in self.commits.items() if sha in only_head]
+
     def pull_files(self, pull: PullRequest) -> list[FileChange]:
         """The PR's changed files: the head tree against the base it was opened on."""
         base = self.commits[pull.base_sha].tree

@@ -227,6 +227,24 @@ async def test_review_load_counts_open_requests(sim: GitHubSimulator, api: Api, 
     }
 
 
+async def test_review_load_with_profiles_answers_unknown_logins_beside_the_rest(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    sim.set_profile("carol", company="Globex", organizations=["globex"])
+    await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"x": "y"})
+    await api.login(seed.installation_id)
+    query = review_load_query(["carol", "nobody-here"], profiles=True)
+    result = await api.graphql(query, owner="acme", name="widgets", number=1)
+    assert result["data"]["p0"] == {
+        "login": "carol",
+        "company": "Globex",
+        "organizations": {"nodes": [{"login": "globex"}]},
+    }
+    assert result["data"]["p1"] is None
+    assert result["data"]["c1"] == {"issueCount": 0}
+    assert [(e["type"], e["path"]) for e in result["errors"]] == [("NOT_FOUND", ["p1"])]
+
+
 _PULL = 'query { repository(owner: "acme", name: "widgets") { pullRequest(number: %s) { %s } } }'
 
 
@@ -497,6 +515,64 @@ async def test_a_profile_can_be_cleared(sim: GitHubSimulator, seed: Seed) -> Non
     assert "carol" in sim.org_members["globex"]  # the membership stays, only hidden
     with pytest.raises(KeyError):
         sim.set_profile("nobody", company="x")
+
+
+ASSOCIATED = """
+query Associated($owner: String!, $name: String!, $oid: GitObjectID!) {
+  repository(owner: $owner, name: $name) {
+    object(oid: $oid) { ... on Commit {
+      associatedPullRequests(first: 10) { totalCount nodes { number state headRefOid } }
+    } }
+  }
+}
+"""
+
+
+async def test_a_commit_lists_the_open_prs_containing_it_until_one_merges_it(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    repo = "acme/widgets"
+    first = await sim.open_pull_request(repo, author="alice", title="A", files={"a": "1\n"})
+    head = sim.head_sha(repo, first)
+    twin = await sim.open_pull_request_at(repo, author="bob", title="Twin", head_sha=head)
+    later = await sim.push_commits(repo, twin, author="bob", files={"b": "2\n"})
+    await api.login(seed.installation_id)
+
+    async def associated(oid: str) -> list[tuple[int, str, str]]:
+        result = await api.graphql(ASSOCIATED, owner="acme", name="widgets", oid=oid)
+        assert "errors" not in result, result
+        found = result["data"]["repository"]["object"]["associatedPullRequests"]
+        assert found["totalCount"] == len(found["nodes"])
+        return [(n["number"], n["state"], n["headRefOid"]) for n in found["nodes"]]
+
+    assert sim.pull(repo, twin).commit_shas == [head, later], "the twin holds the same commit"
+    assert await associated(head) == [(first, "OPEN", head), (twin, "OPEN", later)]
+    assert await associated(later) == [(twin, "OPEN", later)]
+
+    await sim.close_pull_request(repo, first, merge=True)
+    # Once on the default branch: only the PR that merged it (GitHub's schema, Commit).
+    assert await associated(head) == [(first, "MERGED", head)]
+
+
+async def test_a_pr_opened_on_an_existing_commit_makes_no_new_commit(
+    sim: GitHubSimulator, seed: Seed, receiver: Receiver
+) -> None:
+    repo = "acme/widgets"
+    first = await sim.open_pull_request(repo, author="alice", title="A", files={"a": "1\n"})
+    head = sim.head_sha(repo, first)
+    commits = len(sim.repos[repo].commits)
+    twin = await sim.open_pull_request_at(
+        repo, author="bob", title="Twin", head_sha=head, head="bob/copy"
+    )
+    assert len(sim.repos[repo].commits) == commits
+    assert sim.head_sha(repo, twin) == head
+    assert sim.repos[repo].branches["bob/copy"] == head
+    events = [(e, p.get("action")) for e, p in receiver.events()]
+    assert events[-1] == ("pull_request", "opened"), "no new check suite: the commit has one"
+    with pytest.raises(KeyError):
+        await sim.open_pull_request_at(repo, author="bob", title="x", head_sha="0" * 40)
+    with pytest.raises(KeyError):
+        await sim.open_pull_request_at(repo, author="bob", title="x", head_sha=head, base="gone")
 
 
 async def test_a_review_says_whether_its_author_can_push(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from githubsim.validation import WebhookPayloadValidator
 
+from bot.github.queries import MERGE_GROUP_COMMITS
 from githubsim import GitHubSimulator
 from tests_sim.conftest import APP_ID, Api, Receiver, Seed
 
@@ -105,3 +107,77 @@ async def test_the_apps_runs_on_a_group_head_are_listed_by_name_and_app(
         "GET", f"/repos/{REPO}/commits/{group.head_sha}/check-runs?app_id={APP_ID + 1}"
     )
     assert other_app["check_runs"] == []
+
+
+async def test_a_group_compared_with_its_base_lists_the_prs_queued_ahead(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    first, second = await open_two(sim)
+    groups = await sim.enqueue(REPO, [first, second])
+    await api.login(seed.installation_id)
+
+    async def compare(head_ref: str, after: str | None = None) -> dict[str, Any]:
+        result = await api.graphql(
+            MERGE_GROUP_COMMITS,
+            owner="acme",
+            name="widgets",
+            baseRef="refs/heads/main",
+            headRef=head_ref,
+            after=after,
+        )
+        assert "errors" not in result, result
+        found: dict[str, Any] = result["data"]["repository"]["ref"]["compare"]
+        return found
+
+    commits = (await compare(groups[1].head_ref))["commits"]
+    oids = [node["oid"] for node in commits["nodes"]]
+    repo = sim.repos[REPO]
+    heads = [sim.head_sha(REPO, first), sim.head_sha(REPO, second)]
+    assert oids == [heads[0], heads[1], groups[0].head_sha, groups[1].head_sha], "oldest first"
+    assert set(oids) == repo.ancestry(groups[1].head_sha) - repo.ancestry(repo.branches["main"])
+    associated = {
+        node["oid"]: [(p["number"], p["state"]) for p in node["associatedPullRequests"]["nodes"]]
+        for node in commits["nodes"]
+    }
+    assert associated[heads[0]] == [(first, "OPEN")]
+    assert associated[groups[1].head_sha] == [], "the queue's merge commits belong to no PR"
+    assert commits["pageInfo"]["hasNextPage"] is False
+    assert [n["oid"] for n in (await compare(groups[0].head_ref))["commits"]["nodes"]] == [
+        heads[0],
+        groups[0].head_sha,
+    ]
+    result = await api.graphql(
+        MERGE_GROUP_COMMITS,
+        owner="acme",
+        name="widgets",
+        baseRef="refs/heads/main",
+        headRef="refs/heads/gone",
+        after=None,
+    )
+    assert result["data"]["repository"]["ref"]["compare"] is None
+
+
+async def test_a_comparison_says_how_two_refs_stand(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    first, _ = await open_two(sim)
+    query = """
+    query($base: String!, $head: String!) { repository(owner: "acme", name: "widgets") {
+      ref(qualifiedName: $base) { name compare(headRef: $head) {
+        status aheadBy behindBy commits(first: 1) { totalCount authorCount } } } } }
+    """
+    await api.login(seed.installation_id)
+    head_branch = sim.pull(REPO, first).head_ref
+
+    async def status(base: str, head: str) -> tuple[str, int, int]:
+        result = await api.graphql(query, base=base, head=head)
+        found = result["data"]["repository"]["ref"]["compare"]
+        return found["status"], found["aheadBy"], found["behindBy"]
+
+    assert await status("main", head_branch) == ("AHEAD", 1, 0)
+    assert await status(head_branch, "main") == ("BEHIND", 0, 1)
+    assert await status("main", "main") == ("IDENTICAL", 0, 0)
+    await sim.push_to_branch(REPO, "main", {"other": "x\n"})
+    assert await status("main", head_branch) == ("DIVERGED", 1, 1)
+    result = await api.graphql(query, base="refs/heads/nope", head="main")
+    assert result["data"]["repository"]["ref"] is None

@@ -7,6 +7,7 @@ from typing import Any
 
 from githubsim.state import MergeGroup
 
+from bot.github.queries import GROUP_PULL_REQUESTS_PER_COMMIT
 from bot.stage import Stage
 from tests.e2e.conftest import REPO, count, latest_check
 
@@ -167,3 +168,53 @@ async def test_a_group_of_several_prs_passes_only_if_each_does(stage: Stage) -> 
     assert f"| #{held} | action_required |" in run["output"]["summary"]
     assert count(stage, query="Snapshot") == 2
     assert count(stage, operation="checks/update") == 1
+
+
+async def test_a_group_holding_a_failing_pr_ahead_of_a_passing_one_fails(stage: Stage) -> None:
+    # The attack: with "only merge non-failing pull requests" off, GitHub merges the entries
+    # ahead of a passing group. The group names only its own PR; its commits hold both.
+    sim = stage.sim
+    held = await major_change(stage, approver="anna")
+    passing = await major_change(stage, approver="gus")
+    first, second = await sim.enqueue(REPO, [held, passing])
+    await stage.settle()
+
+    assert group_check(stage, first)["conclusion"] == "action_required"
+    run = group_check(stage, second)
+    assert run["conclusion"] == "action_required", "the held PR's changes are in this group"
+    summary = run["output"]["summary"]
+    assert f"| #{held} | action_required |" in summary
+    assert f"| #{passing} | success |" in summary
+    assert summary.index(f"| #{held} |") < summary.index(f"| #{passing} |"), "queue order"
+
+
+async def test_the_group_reads_its_commits_once(stage: Stage) -> None:
+    sim = stage.sim
+    number = await major_change(stage, approver="gus")
+    sim.reset_calls()
+    [group] = await sim.enqueue(REPO, [number])
+    await stage.settle()
+
+    assert group_check(stage, group)["conclusion"] == "success"
+    assert count(stage, query="MergeGroupCommits") == 1
+    assert count(stage, query="Snapshot") == 1, "the group's one PR, read once"
+
+
+async def test_a_group_whose_prs_cannot_all_be_listed_fails(stage: Stage) -> None:
+    sim = stage.sim
+    number = await major_change(stage, approver="gus")
+    head = sim.head_sha(REPO, number)
+    url, sim.webhook_url = sim.webhook_url, None  # the copies are opened unheard
+    try:
+        for copy in range(GROUP_PULL_REQUESTS_PER_COMMIT):
+            await sim.open_pull_request_at(
+                REPO, author="alice", title="Copy", head_sha=head, head=f"copy/{copy}"
+            )
+    finally:
+        sim.webhook_url = url
+    [group] = await sim.enqueue(REPO, [number])
+    await stage.settle()
+
+    run = group_check(stage, group)
+    assert run["conclusion"] == "failure"
+    assert "Not every pull request was read" in run["output"]["summary"]

@@ -14,6 +14,7 @@ DOCUMENTS = {
     "SNAPSHOT": queries.SNAPSHOT,
     **{f"PAGE_QUERIES[{name}]": document for name, document in queries.PAGE_QUERIES.items()},
     "review_load_query": queries.review_load_query(["alice", "bob-2", "c"]),
+    "review_load_query(profiles)": queries.review_load_query(["alice", "c"], profiles=True),
     "MERGED_PULL_REQUEST": queries.MERGED_PULL_REQUEST,
     "REQUESTED_PAGE": queries.REQUESTED_PAGE,
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,
@@ -21,6 +22,7 @@ DOCUMENTS = {
     "REMOVE_APPLIED_MARK": queries.REMOVE_APPLIED_MARK,
     "audit_people_query": queries.audit_people_query(3),
     "AUDIT_PULL_REQUESTS": queries.AUDIT_PULL_REQUESTS,
+    "MERGE_GROUP_COMMITS": queries.MERGE_GROUP_COMMITS,
 }
 
 
@@ -40,6 +42,7 @@ def test_every_public_document_is_listed() -> None:
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
     documents |= {"AUDIT_PULL_REQUESTS"}
+    documents |= {"MERGE_GROUP_COMMITS"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     fragments |= {"LABEL_CHANGES", "COMMENT_DELETIONS"}
     assert public == documents | fragments

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import gidgethub
+import pytest
+
 from bot.github.reviewers import ReviewLoad, review_load
-from bot.policy.facts import PullRequestFacts
+from bot.policy.facts import Profile, PullRequestFacts
 from tests.github.fakes import GRAPHQL_URL, Call, FakeServer
 
 
@@ -45,4 +48,57 @@ async def test_no_searchable_login_costs_nothing() -> None:
     gh = server.factory(authorization)
     found = await review_load(gh, FACTS, ["a b"], endpoint=GRAPHQL_URL)
     assert found == ReviewLoad(load={}, asked_now=())
+    assert server.calls == []
+
+
+async def test_profiles_come_with_the_load_and_unknown_logins_have_none() -> None:
+    server = FakeServer()
+    seen: list[str] = []
+
+    def graphql(call: Call, match: Any) -> tuple[int, Any]:
+        seen.append(call.body["query"])
+        carol = {"login": "carol", "company": "Acme", "organizations": {"nodes": [{"login": "a"}]}}
+        data = {
+            "pending": {"pullRequest": {"reviewRequests": {"nodes": []}}},
+            "c0": {"issueCount": 1},
+            "c1": {"issueCount": 0},
+            "p0": carol,
+            "p1": None,
+        }
+        errors = [{"type": "NOT_FOUND", "path": ["p1"], "message": "no user gone"}]
+        return 200, {"data": data, "errors": errors}
+
+    server.route("POST", "/graphql", graphql)
+    found = await review_load(
+        server.factory(authorization), FACTS, ["gone", "carol"], endpoint=GRAPHQL_URL, profiles=True
+    )
+    assert found.load == {"carol": 1, "gone": 0}
+    assert found.profiles == (Profile("carol", "Acme", ("a",)),)
+    assert 'p0: user(login: "carol")' in seen[0]
+
+
+async def test_without_profiles_any_error_is_raised() -> None:
+    server = FakeServer()
+    error = {"type": "NOT_FOUND", "message": "x"}
+    server.reply("POST", "/graphql", 200, {"data": {"c0": None}, "errors": [error]})
+    with pytest.raises(gidgethub.QueryError):
+        await review_load(server.factory(authorization), FACTS, ["carol"], endpoint=GRAPHQL_URL)
+
+
+async def test_another_error_beside_the_profiles_is_raised() -> None:
+    server = FakeServer()
+    error = {"type": "RATE_LIMITED", "message": "slow down"}
+    server.reply("POST", "/graphql", 200, {"data": {"c0": None}, "errors": [error]})
+    with pytest.raises(gidgethub.QueryError):
+        await review_load(
+            server.factory(authorization), FACTS, ["carol"], endpoint=GRAPHQL_URL, profiles=True
+        )
+
+
+async def test_no_candidate_reads_no_profile() -> None:
+    server = FakeServer()
+    found = await review_load(
+        server.factory(authorization), FACTS, ["a b"], endpoint=GRAPHQL_URL, profiles=True
+    )
+    assert found == ReviewLoad(load={}, asked_now=(), profiles=())
     assert server.calls == []

@@ -14,6 +14,7 @@ from bot.github.snapshot import (
     existing_check_runs,
     facts_from_response,
     fetch_snapshot,
+    same_head_pull_requests,
 )
 from bot.github.times import github_time
 from bot.policy.conflicts import Declaration
@@ -251,6 +252,48 @@ def test_profiles_of_the_opener_commit_authors_and_reviewers() -> None:
         Profile("alice", company="Acme Corp", organizations=("acme-corp", "oss")),
         Profile("bob"),
     )
+
+
+def associated(*nodes: tuple[int, str, str, str], total: int | None = None) -> dict[str, Any]:
+    """A head commit `h…` with `associatedPullRequests` (number, state, head, repository)."""
+    return {
+        "oid": "h" * 40,
+        "associatedPullRequests": {
+            "totalCount": len(nodes) if total is None else total,
+            "nodes": [
+                {
+                    "number": number,
+                    "state": state,
+                    "headRefOid": head,
+                    "repository": {"nameWithOwner": repository},
+                }
+                for number, state, head, repository in nodes
+            ],
+        },
+    }
+
+
+HEAD, OTHER = "h" * 40, "o" * 40
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (None, ((), False)),
+        ({"oid": HEAD}, ((), False)),
+        (associated((1, "OPEN", HEAD, "o/r")), ((), False)),  # itself
+        (associated((1, "OPEN", HEAD, "o/r"), (3, "OPEN", HEAD, "O/R")), ((3,), False)),
+        (associated((4, "CLOSED", HEAD, "o/r"), (5, "MERGED", HEAD, "o/r")), ((), False)),
+        (associated((6, "OPEN", OTHER, "o/r")), ((), False)),  # contains the commit, not its head
+        (associated((7, "OPEN", HEAD, "fork/r")), ((), False)),  # another repository's PR
+        (associated((9, "OPEN", HEAD, "o/r"), (8, "OPEN", HEAD, "o/r")), ((8, 9), False)),
+        (associated((2, "OPEN", HEAD, "o/r"), total=51), ((2,), True)),  # not all listed
+    ],
+)
+def test_the_open_prs_sharing_the_head(
+    head: dict[str, Any] | None, expected: tuple[tuple[int, ...], bool]
+) -> None:
+    assert same_head_pull_requests(head, slug="o/r", number=1) == expected
 
 
 def test_label_changes_are_read_with_their_actors() -> None:

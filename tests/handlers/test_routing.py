@@ -98,7 +98,7 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     ],
     "ping/payload.json": [],
     "ping/with-app_id.payload.json": [],
-    "pull_request/closed.payload.json": [],
+    "pull_request/closed.payload.json": [pr2()],
     "pull_request/converted_to_draft.payload.json": [],
     "pull_request/converted_to_draft.with-organization.payload.json": [],
     "pull_request/labeled.payload.json": [pr2()],

@@ -9,6 +9,7 @@ from bot.policy.render import (
     MAX_TITLE_CHARS,
     GroupEntry,
     render_merge_group,
+    render_together,
 )
 
 CHECK = "COI review"
@@ -97,3 +98,31 @@ def test_the_output_stays_within_githubs_limits() -> None:
 def test_a_title_with_a_pipe_keeps_the_table_intact() -> None:
     output = render_merge_group([GroupEntry(1, "failure", "a | b\nc")], check_name=CHECK)
     assert "| #1 | failure | a \\| b c |" in output.summary
+
+
+@pytest.mark.parametrize(
+    ("conclusions", "expected"),
+    [
+        (["success", "in_progress"], "in_progress"),  # a PR still waiting holds the commit
+        (["neutral", "in_progress"], "in_progress"),  # waiting blocks where neutral passes
+        (["in_progress", "action_required"], "action_required"),
+        (["failure", "in_progress"], "failure"),
+    ],
+)
+def test_a_waiting_pr_holds_what_it_shares(conclusions: list[str], expected: str) -> None:
+    entries = [GroupEntry(n, c, f"title {n}") for n, c in enumerate(conclusions, start=1)]
+    output = render_together(entries, check_name=CHECK, place="with this head commit")
+    assert output.conclusion == expected
+
+
+def test_prs_sharing_a_commit_are_named_for_it_and_closed_by_the_footer() -> None:
+    held = GroupEntry(2, "action_required", "Needs 1 independent approval", "**held**: why.")
+    output = render_together(
+        [held, passing(3)], check_name=CHECK, place="with this head commit", footer="The end."
+    )
+    assert output.title == "#2: Needs 1 independent approval"
+    assert "1 of 2 pull requests with this head commit does not pass" in output.summary
+    assert output.summary.endswith("\n\nThe end.")
+    assert "**held**: why." in output.summary
+    unsigned = render_together([held, passing(3)], check_name=CHECK, place="with this head commit")
+    assert unsigned.fingerprint != output.fingerprint

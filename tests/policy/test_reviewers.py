@@ -8,7 +8,7 @@ import pytest
 from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
 from bot.policy.commands import CommandOutcome
-from bot.policy.facts import PullRequestFacts, ReviewRequestRemoval
+from bot.policy.facts import Profile, PullRequestFacts, ReviewRequestRemoval
 from bot.policy.render import render
 from bot.policy.reviewers import (
     ReviewPlan,
@@ -287,6 +287,57 @@ def test_the_check_shows_new_requests_else_pending_ones() -> None:
     assert ReviewPlan(ordered=("erin", "heidi"), count=1).shown == ("erin",)
     assert ReviewPlan(pending=("carol",)).shown == ("carol",)
     assert ReviewPlan().shown == ()
+
+
+BLOCK = make_map(policy={"evidence": "block"})
+
+
+def _block_candidates(
+    pr: PullRequestFacts, profiles: tuple[Profile, ...] | None, *, amap: AffiliationMap = BLOCK
+) -> list[str]:
+    verdict = evaluate(pr, amap, now=NOW, map_ref=REF)
+    assert verdict.needs_independent_review
+    return reviewer_candidates(pr, amap, verdict, load={}, now=NOW, profiles=profiles)
+
+
+@pytest.mark.parametrize(
+    ("profiles", "left_out"),
+    [
+        (None, set()),  # not read: the map decides
+        ((), set()),
+        ((Profile("carol", "ACME Corp"),), {"carol"}),  # an alias of the authors' company
+        ((Profile("erin", None, ("acme",)),), set()),  # an org the map does not list for Acme
+        ((Profile("ivan", "@acme"),), {"ivan"}),
+        ((Profile("carol", "Initech"), Profile("judy", "Freelance")), set()),
+    ],
+)
+def test_under_block_a_candidate_github_shows_at_an_authors_company_is_left_out(
+    profiles: tuple[Profile, ...] | None, left_out: set[str]
+) -> None:
+    pr = facts(reviews=(approve("bob"),))  # Acme approves Acme: a review is needed
+    everyone = _block_candidates(pr, None)
+    assert set(everyone) - set(_block_candidates(pr, profiles)) == left_out
+
+
+def test_under_block_a_company_github_shows_an_author_at_is_avoided() -> None:
+    # The map says Alice is at Acme; her profile says Globex: Globex's approval would not count.
+    pr = facts(reviews=(approve("bob"),), profiles=(Profile("alice", "Globex"),))
+    candidates = _block_candidates(pr, ())
+    assert "carol" not in candidates
+    assert "erin" in candidates
+    warned = make_map(policy={"evidence": "warn"})
+    assert "carol" in _block_candidates(pr, (Profile("carol", "Acme"),), amap=warned)
+
+
+def test_under_block_the_plan_reads_profiles_with_the_load_and_asks_only_who_counts() -> None:
+    pr = facts(reviews=(approve("bob"),))
+    verdict = evaluate(pr, BLOCK, now=NOW, map_ref=REF)
+    first = plan_review_request(pr, BLOCK, verdict, now=NOW)
+    assert "carol" in first.needs_load
+    everyone_at_acme = tuple(Profile(login, "Acme") for login in first.needs_load)
+    plan = plan_review_request(pr, BLOCK, verdict, now=NOW, load={}, profiles=everyone_at_acme)
+    assert plan.ask == ()
+    assert plan.no_candidate
 
 
 def test_a_reviewer_removed_twice_by_the_author_is_waited_on_and_said() -> None:
