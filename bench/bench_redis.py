@@ -41,14 +41,14 @@ def free_port() -> int:
 
 async def evaluation(coordinator: Coordinator, number: int) -> None:
     delivery = f"bench-{number}"
-    assert await coordinator.claim_delivery(delivery)
-    entry_id = await coordinator.enqueue("pull_request", delivery, BODY)
-    [work] = await coordinator.read("bench", count=1)
+    assert await coordinator.deliveries.claim(delivery)
+    entry_id = await coordinator.stream.append("pull_request", delivery, BODY)
+    [work] = await coordinator.stream.read("bench", count=1)
     assert work.entry_id == entry_id
-    await coordinator.ack(entry_id)
+    await coordinator.stream.ack([entry_id])
     pr = f"octo/widgets#{number % 500}"
-    assert await coordinator.acquire_pr(pr, "bench", 30_000)
-    assert await coordinator.release_pr(pr, "bench", 30_000) is ReleaseOutcome.RELEASED
+    assert await coordinator.pr_leases.acquire(pr, "bench", 30_000)
+    assert await coordinator.pr_leases.release(pr, "bench", 30_000) is ReleaseOutcome.RELEASED
 
 
 def commands(metrics: Metrics) -> dict[str, float]:

@@ -30,12 +30,12 @@ import gidgethub.abc
 from cachetools import TTLCache
 
 from bot.github.client import Clock
+from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.github.times import github_time
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-REDELIVERY_WINDOW_SECONDS = 3 * 24 * 3600  # GitHub refuses older ones (LIMITS.md)
 # A margin inside the window: a delivery about to age out would be refused anyway.
 WINDOW_MARGIN_SECONDS = 600
 # Our own answers that a redelivery would repeat byte for byte: malformed and too large.

@@ -54,9 +54,9 @@ async def test_two_replicas_share_dedupe_and_work(
     await settle(first.app, second.app)
     assert len(recorder.calls) == 1
     commands = metrics.registry.get_sample_value(
-        "coi_redis_commands_total", {"operation": "enqueue"}
+        "coi_redis_commands_total", {"operation": "accept"}
     )
-    assert commands == 1
+    assert commands == 3, "claim and append in one script: EVALSHA, LOAD (first use), EVALSHA"
 
 
 async def test_with_redis_down_a_replica_runs_alone(

@@ -53,7 +53,8 @@ async def test_a_delivery_offered_on_one_replica_is_taken_on_another(
     door.close()
     assert await door_router is None
     await asyncio.sleep(0.1)
-    assert await coordinator.claim_stale("anyone") == [], "acknowledged: nobody routes it again"
+    claimed = await coordinator.stream.claim_stale("anyone")
+    assert claimed == [], "acknowledged: nobody routes it again"
 
 
 async def test_a_delivery_id_is_kept_once_across_replicas(
@@ -62,8 +63,8 @@ async def test_a_delivery_id_is_kept_once_across_replicas(
     first, second = inbox(coordinator, "a"), inbox(other, "b")
     assert await first.offer(delivery(1))
     assert await second.offer(delivery(1))  # a duplicate: answered as kept, not stored twice
-    assert await coordinator.read("reader") != []
-    assert await coordinator.read("reader") == []
+    assert await coordinator.stream.read("reader") != []
+    assert await coordinator.stream.read("reader") == []
 
 
 async def test_what_a_dead_replica_read_is_claimed_by_a_live_one(
@@ -125,10 +126,10 @@ async def test_a_released_delivery_is_released_for_every_replica(
 ) -> None:
     ledger = DeliveryLedger(shared=coordinator)
     assert ledger.claim("guid-1")
-    assert await coordinator.claim_delivery("guid-1")
+    assert await coordinator.deliveries.claim("guid-1")
     ledger.release("guid-1")
     await ledger.settle()
-    assert await other.claim_delivery("guid-1"), "a redelivery reaching another replica is new"
+    assert await other.deliveries.claim("guid-1"), "a redelivery reaching another replica is new"
 
 
 async def test_a_release_while_redis_is_down_is_logged_not_raised(
