@@ -25,6 +25,8 @@ from bot.replicas.stream import Work
 log = logging.getLogger(__name__)
 
 JOIN_POLL_SECONDS = 0.02
+# How often a replica deletes the stream's consumers that stopped (one per replica's start).
+FORGET_CONSUMERS_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +309,7 @@ class RedisInbox:
     async def _keep(self) -> None:
         """Acknowledge what was evaluated, and touch what is held, until `hand_over`."""
         next_touch = self._clock() + self._claim_every / 2
+        next_forget = self._clock()
         while True:
             with suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, next_touch - self._clock())):
@@ -319,6 +322,9 @@ class RedisInbox:
                 held = sorted(self._held - self._abandoned)
                 with suppress(CoordinationUnavailable):
                     await self._stream.touch(self._consumer, held)
+                    if self._clock() >= next_forget:
+                        next_forget = self._clock() + FORGET_CONSUMERS_SECONDS
+                        await self._stream.forget_stopped_consumers()
 
     async def hand_over(self) -> None:
         """At shutdown, after the scheduler stopped: acknowledge what was evaluated and make the

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.metrics import Metrics
-from bot.replicas import Coordinator
+from bot.replicas import CoordinationUnavailable, Coordinator
+from bot.replicas.stream import GROUP
 from bot.web.inbox import RawDelivery, RedisInbox, StreamedDelivery
 from bot.web.state import DeliveryLedger
 from tests.replicas.conftest import RedisServer
@@ -82,7 +83,7 @@ async def test_what_a_dead_replica_read_is_claimed_by_a_live_one(
 
 
 async def test_while_redis_is_down_deliveries_stay_in_memory_then_the_stream_is_used_again(
-    redis_server: RedisServer, coordinator: Coordinator
+    redis_server: RedisServer, coordinator: Coordinator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replica = inbox(coordinator, "a")
     redis_server.stop()
@@ -100,9 +101,17 @@ async def test_while_redis_is_down_deliveries_stay_in_memory_then_the_stream_is_
     taken = await asyncio.wait_for(replica.take(), 3)
     assert isinstance(taken, StreamedDelivery)
     assert taken.delivery_id == "guid-4"
-    redis_server.stop()
+
+    async def unreachable(entry_ids: object) -> None:
+        raise CoordinationUnavailable("redis is unavailable (ack)")
+
+    monkeypatch.setattr(coordinator.stream, "ack", unreachable)
     await replica.done(taken)  # the ack fails: the entry stays pending for a later claim
-    redis_server.start()
+    summary = await coordinator.link.client.xpending("coi:work", GROUP)
+    assert summary["pending"] == 1
+    await asyncio.sleep(0.1)  # claim_idle_ms is 50 here
+    claimed = await coordinator.stream.claim_stale("another")
+    assert [work.delivery for work in claimed] == ["guid-4"]
 
 
 async def test_a_closed_inbox_refuses_and_leaves_the_stream_to_the_others(
