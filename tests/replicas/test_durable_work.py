@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
+from bot.intents import NO_INTENTS
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.replicas import Acceptance, Coordinator
@@ -207,7 +208,7 @@ async def test_a_cancelled_evaluation_releases_its_lease_at_once(
         await asyncio.sleep(30)
         return None
 
-    evaluation = asyncio.create_task(LeasedEvaluate(slow, coordinator)(REF, _no_intents()))
+    evaluation = asyncio.create_task(LeasedEvaluate(slow, coordinator)(REF, NO_INTENTS))
     await started.wait()
     assert not await other.pr_leases.acquire(lease_key(REF), "b", 5_000)
     evaluation.cancel()
@@ -255,9 +256,3 @@ async def test_a_map_listener_survives_a_redis_restart(
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
-
-
-def _no_intents() -> object:
-    from bot.intents import NO_INTENTS
-
-    return NO_INTENTS
