@@ -20,11 +20,13 @@ from functools import partial
 from typing import Any
 
 from bot.github.auth import GitHubApp
+from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.github.map_source import MapSource
-from bot.jobs.reconciler import Reconciler, Schedule
-from bot.jobs.redelivery import Faults, Redeliverer
+from bot.jobs.reconciler import QUEUED_CHANGES_KEPT, Reconciler, Schedule
+from bot.jobs.redelivery import ASKED_MEMORY, Faults, Redeliverer
 from bot.metrics import Metrics
 from bot.replicas.coordinator import Coordinator
+from bot.replicas.job_state import JobState
 from bot.replicas.link import CoordinationUnavailable
 from bot.settings import Settings
 
@@ -101,7 +103,7 @@ async def background_jobs(
     its period is positive. `failed_after_ack`: delivery IDs answered 202 whose handling failed,
     for the redeliverer to ask again. `coordinator`: on the replica holding the lease only."""
     jobs = BackgroundJobs(
-        _build_jobs(sources, settings, schedule, metrics, failed_after_ack), metrics
+        _build_jobs(sources, settings, schedule, metrics, failed_after_ack, coordinator), metrics
     )
     if coordinator is None:
         jobs.supervisor = asyncio.create_task(_alone(jobs, ttl_ms=ttl_ms), name="coi-background")
@@ -164,7 +166,21 @@ def _build_jobs(
     schedule: Schedule,
     metrics: Metrics,
     failed_after_ack: Faults | None,
+    coordinator: Coordinator | None = None,
 ) -> dict[str, Callable[[], Coroutine[Any, Any, None]]]:
+    """The jobs, each with its memory in Redis when replicas share one (bot.replicas.job_state):
+    the next holder of the jobs starts from it."""
+
+    def memory(name: str, max_entries: int) -> JobState | None:
+        if coordinator is None:
+            return None
+        return JobState(
+            coordinator.link,
+            name,
+            max_entries=max_entries,
+            max_age_seconds=REDELIVERY_WINDOW_SECONDS,
+        )
+
     jobs: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
     if settings.reconcile_minutes > 0:
         reconciler = Reconciler(
@@ -176,6 +192,7 @@ def _build_jobs(
             graphql_url=settings.graphql_url,
             max_per_cycle=settings.reconcile_max_per_cycle,
             rate_limit_floor=settings.rate_limit_floor,
+            memory=memory("reconcile", QUEUED_CHANGES_KEPT),
         )
         jobs["reconcile"] = partial(reconciler.run, period_seconds=settings.reconcile_minutes * 60)
     if settings.redeliver_minutes > 0:
@@ -184,6 +201,7 @@ def _build_jobs(
             metrics,
             max_per_cycle=settings.redeliver_max_per_cycle,
             failed_after_ack=failed_after_ack,
+            memory=memory("redeliver", ASKED_MEMORY),
         )
         jobs["redeliver"] = partial(redeliverer.run, period_seconds=settings.redeliver_minutes * 60)
     return jobs

@@ -10,6 +10,7 @@ concern, each in its own module with its own keys, all under a configurable pref
     faults      bot.replicas.faults     {prefix}faults: deliveries that failed after the 202
     tokens      bot.replicas.tokens     {prefix}token:{installation}
     maps        bot.replicas.maps       {prefix}maps: "no map here" forgotten by every replica
+    (jobs)      bot.replicas.job_state  {prefix}job:{name}: what a background job remembers
 """
 
 from __future__ import annotations
