@@ -39,6 +39,10 @@ class RawDelivery:
 
 
 class Inbox(Protocol):
+    # True when an acknowledged delivery outlives this process until its evaluations finished:
+    # the router then tells `done` which evaluations those are.
+    durable: bool
+
     async def offer(self, delivery: RawDelivery) -> bool:
         """Keep `delivery` for the router; False when full or closed (the door answers 503)."""
 
@@ -68,6 +72,8 @@ class Inbox(Protocol):
 
 class MemoryInbox:
     """A bounded asyncio queue: what it holds dies with the process (one replica, no Redis)."""
+
+    durable = False
 
     def __init__(self, *, maxsize: int) -> None:
         if maxsize < 1:
@@ -147,6 +153,8 @@ class RedisInbox:
     replica), `take` serves that one first, and the stream is tried again at the next offer or
     after `retry_seconds`. Redis's own errors are logged and counted by the link.
     """
+
+    durable = True
 
     def __init__(
         self,

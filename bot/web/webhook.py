@@ -67,8 +67,9 @@ class DeliveryScheduling:
     """The scheduler as one delivery's handlers see it: records what they queued or were refused,
     and keeps each refused call so that the router can ask again once there is room."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, *, track_evaluations: bool = True) -> None:
         self._scheduler = scheduler
+        self._track = track_evaluations
         self.accepted = 0
         self._refused: list[tuple[Callable[[], bool], WorkRef | None]] = []
         # One per PR scheduled: resolved once its evaluation has finished (a durable inbox
@@ -82,7 +83,7 @@ class DeliveryScheduling:
     def _attempt(self, call: Callable[[], bool], ref: WorkRef | None = None) -> bool:
         if call():
             self.accepted += 1
-            if ref is not None:
+            if ref is not None and self._track:
                 self.evaluations.append(self._scheduler.evaluated(ref))
             return True
         self._refused.append((call, ref))
@@ -324,7 +325,7 @@ class DeliveryRouter:
     async def _dispatch(
         self, delivery: RawDelivery, data: Mapping[str, Any], action: str
     ) -> list[asyncio.Future[None]]:
-        scheduling = DeliveryScheduling(self._scheduler)
+        scheduling = DeliveryScheduling(self._scheduler, track_evaluations=self._inbox.durable)
         event = sansio.Event(data, event=delivery.event, delivery_id=delivery.delivery_id)
         try:
             await router.dispatch(event, scheduler=scheduling, map_path=self._map_path)
