@@ -144,6 +144,10 @@ async def _under_lease(coordinator: Coordinator, jobs: BackgroundJobs, *, ttl_ms
                 run = held
             except CoordinationUnavailable:
                 held, run = False, True  # as a single replica; the lease is asked again later
+            except Exception:
+                # an unexpected answer from Redis: keep what runs, ask again at the next turn
+                log.exception("the background jobs' lease could not be asked for")
+                run = jobs.running
             if run and not jobs.running:
                 log.info("running the background jobs on this replica")
                 jobs.start()

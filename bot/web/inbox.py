@@ -323,16 +323,20 @@ class RedisInbox:
                 async with asyncio.timeout(max(0.0, next_touch - self._clock())):
                     await self._keeper_woken.wait()
             self._keeper_woken.clear()
-            await self._flush()
-            if self._clock() >= next_touch:
-                # half the claim interval: well inside claim_idle_ms (bot.replicas.stream)
-                next_touch = self._clock() + self._claim_every / 2
-                held = sorted(self._held - self._abandoned)
-                with suppress(CoordinationUnavailable):
-                    await self._stream.touch(self._consumer, held)
-                    if self._clock() >= next_forget:
-                        next_forget = self._clock() + FORGET_CONSUMERS_SECONDS
-                        await self._stream.forget_stopped_consumers()
+            try:
+                await self._flush()
+                if self._clock() >= next_touch:
+                    # half the claim interval: well inside claim_idle_ms (bot.replicas.stream)
+                    next_touch = self._clock() + self._claim_every / 2
+                    held = sorted(self._held - self._abandoned)
+                    with suppress(CoordinationUnavailable):
+                        await self._stream.touch(self._consumer, held)
+                        if self._clock() >= next_forget:
+                            next_forget = self._clock() + FORGET_CONSUMERS_SECONDS
+                            await self._stream.forget_stopped_consumers()
+            except Exception:
+                # a bug or an unexpected answer: the next turn tries again, the keeper lives on
+                log.exception("the inbox's keeper failed; trying again")
 
     async def hand_over(self) -> None:
         """At shutdown, after the scheduler stopped: acknowledge what was evaluated and make the
