@@ -25,6 +25,9 @@ from bot.replicas.stream import Work
 log = logging.getLogger(__name__)
 
 JOIN_POLL_SECONDS = 0.02
+# How often each replica claims what a dead one left: with the stream's claim idle time (the
+# lease's ttl), the bound on finishing a dead replica's work (README).
+DEFAULT_CLAIM_EVERY_SECONDS = 5.0
 # How often a replica deletes the stream's consumers that stopped (one per replica's start).
 FORGET_CONSUMERS_SECONDS = 60.0
 
@@ -164,7 +167,7 @@ class RedisInbox:
         maxsize: int,
         read_count: int = 10,
         block_ms: int = 500,
-        claim_every_seconds: float = 5.0,
+        claim_every_seconds: float = DEFAULT_CLAIM_EVERY_SECONDS,
         retry_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
