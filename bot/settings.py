@@ -304,5 +304,5 @@ def _period_minutes(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         raise SettingsError(f"{name} must be a number of minutes, not {raw!r}") from None
     if not value >= 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a positive number of minutes (0: off), not {raw!r}")
+        raise SettingsError(f"{name} must be minutes, 0 (off) or more, not {raw!r}")
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 from pathlib import Path
@@ -14,9 +15,16 @@ from aiohttp import web
 from bot.intents import ButtonClick, Intents
 from bot.metrics import Metrics
 from bot.pr import WorkRef
+from bot.replicas import Coordinator
 from bot.scheduler import Scheduler
 from bot.settings import Secret
-from bot.web.app import COORDINATOR_KEY, create_app
+from bot.web.app import (
+    COORDINATOR_KEY,
+    LOCAL_FORGET_KEY,
+    _map_changes,
+    _shared_forget,
+    create_app,
+)
 from bot.web.inbox import MemoryInbox, RedisInbox
 from bot.web.state import INBOX_KEY, SCHEDULER_KEY
 from tests.handlers.test_clicks import clicked
@@ -126,3 +134,31 @@ async def test_a_click_not_judged_before_stop_is_judged_by_another_replica(
     assert clicks.intents, "handed over through Redis"
     assert clicks.intents[0].clicks == (ButtonClick("mallory", "request"),)
     await settle(live.app)
+
+
+async def test_a_map_push_routed_by_one_replica_is_forgotten_by_the_others(
+    redis_server: RedisServer,
+) -> None:
+    here: list[tuple[str, str]] = []
+    there: list[tuple[str, str]] = []
+    routing = Coordinator.from_url(redis_server.url, metrics=Metrics())
+    listening = Coordinator.from_url(redis_server.url, metrics=Metrics())
+    other = web.Application()
+    other[COORDINATOR_KEY] = listening
+    other[LOCAL_FORGET_KEY] = lambda owner, repo: there.append((owner, repo))
+    context = _map_changes(other)
+    await anext(context)
+    try:
+        forget = _shared_forget(lambda owner, repo: here.append((owner, repo)), routing)
+        for _ in range(100):  # until the listener has subscribed
+            forget("acme", ".github")
+            await asyncio.sleep(0.02)
+            if there:
+                break
+        assert here[0] == ("acme", ".github"), "forgotten here at once"
+        assert there[0] == ("acme", ".github"), "and on the other replica"
+    finally:
+        with contextlib.suppress(StopAsyncIteration):
+            await anext(context)
+        await routing.aclose()
+        await listening.aclose()
