@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 STREAM = "work"
 GROUP = "workers"
-# Above the claim interval (bot.web.inbox), so that a live replica's touch always comes first.
+# The PR lease's ttl (bot.replicas.lease), and above the claim interval (bot.web.inbox), so
+# that a live replica's touch always comes first.
 DEFAULT_CLAIM_IDLE_MS = 10_000
 # A consumer gone quiet this long with nothing pending is a replica that stopped: forgotten.
 CONSUMER_IDLE_MS = 3_600_000
