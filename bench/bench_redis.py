@@ -3,10 +3,10 @@
     uv run python bench/bench_redis.py [--evaluations 2000]
 
 Starts its own redis-server on a free loopback port (no persistence; stopped at the end) and
-runs, per evaluation, what a replica asks Redis for one delivery: claim the delivery, enqueue it,
-read it back, acknowledge it, take the PR's lease, release it. Round trips are the commands the
-Coordinator counted (coi_redis_commands_total); time is wall clock per evaluation, sequential,
-so it is latency, not throughput.
+runs, per evaluation, what a replica asks Redis for one delivery: claim the delivery and append it
+(one script), read it back, acknowledge and delete it, take the PR's lease, release it. Round
+trips are the commands the Coordinator counted (coi_redis_commands_total); time is wall clock per
+evaluation, sequential, so it is latency, not throughput.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.metrics import Metrics  # noqa: E402
-from bot.replicas import Coordinator, ReleaseOutcome  # noqa: E402
+from bot.replicas import Acceptance, Coordinator, ReleaseOutcome  # noqa: E402
 
-OPERATIONS = ("claim_delivery", "enqueue", "read", "ack", "acquire_pr", "release_pr")
+OPERATIONS = ("accept", "read", "ack", "acquire_pr", "release_pr")
 BODY = b'{"action": "synchronize", "number": 7}' * 100  # ~4 KB, a small delivery
 
 
@@ -41,14 +41,14 @@ def free_port() -> int:
 
 async def evaluation(coordinator: Coordinator, number: int) -> None:
     delivery = f"bench-{number}"
-    assert await coordinator.claim_delivery(delivery)
-    entry_id = await coordinator.enqueue("pull_request", delivery, BODY)
-    [work] = await coordinator.read("bench", count=1)
-    assert work.entry_id == entry_id
-    await coordinator.ack(entry_id)
+    accepted = await coordinator.deliveries.accept("pull_request", delivery, BODY, max_backlog=1000)
+    assert accepted is Acceptance.KEPT
+    [work] = await coordinator.stream.read("bench", count=1)
+    assert work.delivery == delivery
+    await coordinator.stream.ack([work.entry_id])
     pr = f"octo/widgets#{number % 500}"
-    assert await coordinator.acquire_pr(pr, "bench", 30_000)
-    assert await coordinator.release_pr(pr, "bench", 30_000) is ReleaseOutcome.RELEASED
+    assert await coordinator.pr_leases.acquire(pr, "bench", 30_000)
+    assert await coordinator.pr_leases.release(pr, "bench", 30_000) is ReleaseOutcome.RELEASED
 
 
 def commands(metrics: Metrics) -> dict[str, float]:

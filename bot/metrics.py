@@ -43,6 +43,17 @@ class Metrics:
         self.queue_depth = Gauge(
             "coi_queue_depth", "Pull requests waiting for evaluation.", registry=registry
         )
+        self.router_restarts = Counter(
+            "coi_router_restarts",
+            "Times the delivery router failed (a bug) and was started again.",
+            registry=registry,
+        )
+        self.job_restarts = Counter(
+            "coi_background_job_restarts",
+            "Times a background job's task had died and was started again, by job.",
+            ["job"],
+            registry=registry,
+        )
 
     def _define_evaluation_metrics(self, registry: CollectorRegistry) -> None:
         """Evaluations: how they ended and how long they took."""

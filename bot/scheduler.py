@@ -70,6 +70,8 @@ class _Pending:
     clicks: list[ButtonClick] = field(default_factory=list)
     # Per comment id, its first edit: what the comment said before the burst is what counts.
     edits: dict[int, CommentEdit] = field(default_factory=dict)
+    # Resolved once the evaluation that takes this entry has finished (bot.web.inbox).
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     @property
     def has_intents(self) -> bool:
@@ -107,6 +109,8 @@ class Scheduler:
         self._evaluate = evaluate
         # Clicks and edits of the entries taken for evaluation, until their evaluation starts.
         self._taken_intents: dict[WorkRef, _Pending] = {}
+        # Waiters of the entries taken for evaluation, resolved when that evaluation ends.
+        self._running_waiters: dict[WorkRef, list[asyncio.Future[None]]] = {}
         self._open_pull_requests = open_pull_requests
         self._installation_repositories = installation_repositories
         self._forget_map = forget_map
@@ -176,6 +180,8 @@ class Scheduler:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        for entry in self._pending.values():
+            _resolve(entry.waiters, finished=False)
         self._pending.clear()
         self._heap.clear()
         self._parked.clear()
@@ -255,6 +261,18 @@ class Scheduler:
         self._changed()
         return True
 
+    def evaluated(self, ref: WorkRef) -> asyncio.Future[None]:
+        """Resolved once the evaluation that takes `ref`'s pending entry (just scheduled) has
+        finished, crashed included; cancelled when the scheduler stops first. Already resolved
+        when nothing is pending for `ref`."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = self._pending.get(ref)
+        if entry is None:
+            future.set_result(None)
+        else:
+            entry.waiters.append(future)
+        return future
+
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         """Queue every open PR of one repository (installation events, a map pushed)."""
         return self._start_sweep(self._sweep_repository(installation_id, owner, repo))
@@ -324,6 +342,8 @@ class Scheduler:
                 elif deadline <= now:
                     heapq.heappop(self._heap)
                     taken = self._pending.pop(ref)
+                    if taken.waiters:
+                        self._running_waiters[ref] = taken.waiters
                     if taken.has_intents:
                         self._taken_intents[ref] = taken
                     self._running.add(ref)
@@ -359,9 +379,12 @@ class Scheduler:
     async def _work(self) -> None:
         while True:
             ref = await self._take()
+            finished = False
             try:
                 await self._run(ref)
+                finished = True
             finally:
+                _resolve(self._running_waiters.pop(ref, []), finished=finished)
                 self._running.discard(ref)
                 if ref in self._parked:
                     self._parked.discard(ref)
@@ -444,3 +467,12 @@ class Scheduler:
             )
         else:
             log.info("queued %d open pull requests of %s/%s", len(refs), owner, repo)
+
+
+def _resolve(waiters: list[asyncio.Future[None]], *, finished: bool) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            if finished:
+                waiter.set_result(None)
+            else:
+                waiter.cancel()

@@ -123,7 +123,7 @@ class Settings:
             )
         }
         minutes = {
-            name: problems.check(_positive_float, env, name, default)
+            name: problems.check(_period_minutes, env, name, default)
             for name, default in (("COI_RECONCILE_MINUTES", 10.0), ("COI_REDELIVER_MINUTES", 5.0))
         }
         redis_url = problems.check(_redis_url, env)
@@ -294,7 +294,8 @@ def _int(env: Mapping[str, str], name: str, default: int, *, maximum: int | None
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _period_minutes(env: Mapping[str, str], name: str, default: float) -> float:
+    """A background job's period; 0 turns the job off (bot.jobs runs only positive ones)."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -302,6 +303,6 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number of minutes, not {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a positive number of minutes, not {raw!r}")
+    if not value >= 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be minutes, 0 (off) or more, not {raw!r}")
     return value

@@ -227,8 +227,9 @@ class BotProcess:
         assert self.process is not None, "the bot is not running"
         return self.process.pid
 
-    async def start(self, *, healthy_within: float = 30.0) -> None:
-        """Start the bot on a free port, wait until /healthz answers, route webhooks to it."""
+    async def start(self, *, healthy_within: float = 30.0, route_webhooks: bool = True) -> None:
+        """Start the bot on a free port, wait until /healthz answers, route webhooks to it
+        (unless `route_webhooks` is False: a door in front of replicas routes them)."""
         port = _free_port()
         env = {
             **os.environ,
@@ -254,7 +255,8 @@ class BotProcess:
         )
         self.url = f"http://127.0.0.1:{port}"
         await self._wait_healthy(healthy_within)
-        self._sim.webhook_url = f"{self.url}/webhook"
+        if route_webhooks:
+            self._sim.webhook_url = f"{self.url}/webhook"
 
     async def _wait_healthy(self, seconds: float) -> None:
         assert self.process is not None
@@ -314,10 +316,14 @@ class Door:
     """A load balancer in front of replicas: posts each webhook to the next one in turn and
     answers with that replica's status (502 when it is gone, as GitHub would record)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, retry_refused: bool = False) -> None:
         self.targets: list[str] = []
         self.statuses: Counter[int] = Counter()
         self._turn = itertools.count()
+        # As a load balancer does: a replica that refuses the connection (killed) or drops it
+        # before answering is skipped, and the delivery goes to the next one.
+        self.retry_refused = retry_refused
+        self.retried = 0
 
     async def start(self) -> str:
         app = web.Application()
@@ -336,11 +342,16 @@ class Door:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
         headers["Content-Type"] = "application/json"
-        target = self.targets[next(self._turn) % len(self.targets)]
-        try:
-            async with self._session.post(target, data=body, headers=headers) as response:
-                status = response.status
-        except aiohttp.ClientError:
-            status = 502  # a killed replica: GitHub would record a failed delivery
+        turn = next(self._turn)
+        attempts = len(self.targets) if self.retry_refused else 1
+        status = 502  # every replica gone: GitHub would record a failed delivery
+        for attempt in range(attempts):
+            target = self.targets[(turn + attempt) % len(self.targets)]
+            try:
+                async with self._session.post(target, data=body, headers=headers) as response:
+                    status = response.status
+                break
+            except aiohttp.ClientError:
+                self.retried += attempt + 1 < attempts
         self.statuses[status] += 1
         return web.Response(status=status)

@@ -132,7 +132,7 @@ def _everything_at_once(tmp: Path, env: dict[str, str]) -> tuple[dict[str, str],
         "it must start with -----BEGIN RSA PRIVATE KEY-----",
         "coi-bot serve: PORT must be from 1 to 65535, not 0",
         "coi-bot serve: COI_WORKERS must be a whole number, not 'many'",
-        "coi-bot serve: COI_RECONCILE_MINUTES must be a positive number of minutes, not '-1'",
+        "coi-bot serve: COI_RECONCILE_MINUTES must be minutes, 0 (off) or more, not '-1'",
         f"{missing}:1:1: cannot read the map: No such file or directory",
         f"coi-bot serve: COI_MAP {missing}: 1 error(s) in the map",
     ]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from bot.intents import ButtonClick, Intents
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef, WorkRef
-from bot.scheduler import Evaluate, Scheduler
+from bot.scheduler import DEFAULT_TRAILING_SECONDS, Evaluate, Scheduler
 
 
 def pr(number: int, *, repo: str = "repo") -> PullRequestRef:
@@ -205,12 +205,15 @@ async def test_a_never_quiet_pr_is_still_evaluated_within_the_maximum_delay() ->
         scheduler.schedule(pr(1))
         await loop_turns()
         assert len(recorder.calls) == 1, "the leading edge runs at once"
+        burst_started = asyncio.get_running_loop().time()  # the pending entry's first_seen
         for _ in range(80):
             scheduler.schedule(pr(1))
             await asyncio.sleep(0.005)  # never quiet for the 0.05 s window
         evaluated_during_burst = len(recorder.calls) - 1
         await scheduler.drain()
     assert evaluated_during_burst >= 1, "the maximum delay ends the wait of a chatty PR"
+    # due at first_seen + max_delay; a worker's wake-up and a loaded machine add a little
+    assert recorder.started_at[1] <= burst_started + 0.1 + 0.05
 
 
 async def test_an_event_during_an_evaluation_yields_exactly_one_more_never_overlapping() -> None:
@@ -588,8 +591,70 @@ def test_every_event_is_followed_by_an_evaluation_and_one_pr_never_overlaps(
 
 
 async def test_a_pushed_map_is_forgotten_before_the_sweep_reads_it() -> None:
-    forgotten: list[tuple[str, str]] = []
-    scheduler = make(Recorder(), forget_map=lambda owner, repo: forgotten.append((owner, repo)))
-    scheduler.map_changed("org", ".github")
-    assert forgotten == [("org", ".github")]
+    happened: list[str] = []
+
+    async def open_pull_requests(
+        installation_id: int, owner: str, repo: str
+    ) -> Sequence[PullRequestRef]:
+        happened.append(f"list {owner}/{repo}")
+        return [pr(1, repo=repo)]
+
+    async with make(
+        Recorder(),
+        forget_map=lambda owner, repo: happened.append(f"forget {owner}/{repo}"),
+        open_pull_requests=open_pull_requests,
+    ) as scheduler:
+        # what the push handler does: forget, then sweep (bot/handlers/push.py)
+        scheduler.map_changed("org", "api")
+        assert scheduler.sweep(1, "org", "api")
+        await scheduler.drain()
+    assert happened == ["forget org/api", "list org/api"]
     make(Recorder()).map_changed("org", "repo")  # without an engine there is nothing to forget
+
+
+async def test_a_burst_at_the_default_windows_is_one_evaluation_then_one_more() -> None:
+    """Scheduler defaults: no coalescing window, DEFAULT_TRAILING_SECONDS after a burst."""
+    recorder = Recorder(hold=0.05)
+    scheduler = Scheduler(recorder, workers=4, max_pending=100, metrics=Metrics())
+    async with scheduler:
+        loop = asyncio.get_running_loop()
+        for _ in range(50):
+            assert scheduler.schedule(pr(5))
+            await asyncio.sleep(0.004)  # 50 events over 0.2 s: closer than the trailing window
+        last_event = loop.time()
+        await scheduler.drain()
+    assert recorder.calls == [pr(5), pr(5)]
+    assert recorder.started_at[0] < last_event - 0.15, "the first event is evaluated at once"
+    assert recorder.started_at[1] >= last_event + DEFAULT_TRAILING_SECONDS - 0.005
+
+
+async def test_evaluated_resolves_once_the_evaluation_that_took_the_entry_finished() -> None:
+    gate = Gate()
+    async with make(gate) as scheduler:
+        assert scheduler.evaluated(pr(1)).done(), "nothing pending: nothing to wait for"
+        assert scheduler.schedule(pr(1))
+        first = scheduler.evaluated(pr(1))
+        await gate.started.wait()
+        assert scheduler.schedule(pr(1))  # during the evaluation: the next one covers it
+        second = scheduler.evaluated(pr(1))
+        await loop_turns()
+        assert not first.done()
+        gate.release.set()
+        await first
+        await second
+        assert len(gate.calls) == 2
+        assert not first.cancelled()
+
+
+async def test_evaluated_is_cancelled_when_the_scheduler_stops_first() -> None:
+    gate = Gate()
+    scheduler = make(gate, workers=1)
+    await scheduler.start()
+    assert scheduler.schedule(pr(1))
+    running = scheduler.evaluated(pr(1))
+    await gate.started.wait()
+    assert scheduler.schedule(pr(2))
+    pending = scheduler.evaluated(pr(2))
+    await scheduler.stop(grace_seconds=0.05)  # pr(1) never ends: both are abandoned
+    assert running.cancelled()
+    assert pending.cancelled()

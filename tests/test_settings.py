@@ -118,7 +118,8 @@ def test_an_unreadable_key_file_says_which(tmp_path: Path, required: dict[str, s
         ("COI_RATE_LIMIT_FLOOR", "1.5", "COI_RATE_LIMIT_FLOOR must be a whole number"),
         ("COI_RECONCILE_MAX_PER_CYCLE", "many", "COI_RECONCILE_MAX_PER_CYCLE must be a whole"),
         ("COI_REDELIVER_MAX_PER_CYCLE", "0", "COI_REDELIVER_MAX_PER_CYCLE must be positive"),
-        ("COI_RECONCILE_MINUTES", "nan", "must be a positive number of minutes"),
+        ("COI_RECONCILE_MINUTES", "nan", "must be minutes, 0 (off) or more"),
+        ("COI_RECONCILE_MINUTES", "-0.5", "must be minutes, 0 (off) or more"),
         ("GITHUB_API_URL", "api.github.com", "GITHUB_API_URL must be an http"),
         ("GITHUB_API_URL", "https://", "GITHUB_API_URL must be an http"),
         ("GITHUB_GRAPHQL_URL", "ftp://x/graphql", "GITHUB_GRAPHQL_URL must be an http"),
@@ -129,8 +130,8 @@ def test_an_unreadable_key_file_says_which(tmp_path: Path, required: dict[str, s
         ),
         ("HOST", " ", "HOST is empty"),
         ("COI_RECONCILE_MINUTES", "soon", "must be a number of minutes"),
-        ("COI_REDELIVER_MINUTES", "-1", "must be a positive number of minutes"),
-        ("COI_REDELIVER_MINUTES", "inf", "must be a positive number of minutes"),
+        ("COI_REDELIVER_MINUTES", "-1", "must be minutes, 0 (off) or more"),
+        ("COI_REDELIVER_MINUTES", "inf", "must be minutes, 0 (off) or more"),
     ],
 )
 def test_bad_values_are_refused_with_their_name(
@@ -269,3 +270,10 @@ def test_secrets_never_become_text(required: dict[str, str]) -> None:
 )
 def test_the_graphql_endpoint_follows_the_api(api_url: str, graphql_url: str) -> None:
     assert graphql_url_for(api_url) == graphql_url
+
+
+def test_a_background_job_is_turned_off_by_a_zero_period(required: dict[str, str]) -> None:
+    settings = Settings.from_env(
+        {**required, "COI_RECONCILE_MINUTES": "0", "COI_REDELIVER_MINUTES": "0"}
+    )
+    assert (settings.reconcile_minutes, settings.redeliver_minutes) == (0.0, 0.0)

@@ -21,7 +21,8 @@ import jwt
 from bot.github.client import Authorization, Clock
 from bot.github.times import github_time
 from bot.metrics import Metrics
-from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
+from bot.replicas.link import CoordinationUnavailable
+from bot.replicas.tokens import SharedTokens
 from bot.settings import Secret
 
 # docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/
@@ -81,13 +82,13 @@ class GitHubApp:
         self._tokens: dict[int, InstallationToken] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._clients: dict[int, gidgethub.abc.GitHubAPI] = {}
-        self._shared: Coordinator | None = None
+        self._shared: SharedTokens | None = None
         self._refused: dict[int, Secret] = {}  # a shared token GitHub refused is not read back
         self.app_client = client_factory(self._app_authorization)
 
-    def share_tokens(self, coordinator: Coordinator) -> None:
+    def share_tokens(self, tokens: SharedTokens) -> None:
         """Read and share installation tokens through Redis (several replicas)."""
-        self._shared = coordinator
+        self._shared = tokens
 
     async def _app_authorization(self) -> str:
         now = self._clock()
@@ -134,14 +135,14 @@ class GitHubApp:
             self._metrics.tokens_minted.inc()
             if self._shared is not None:
                 with suppress(CoordinationUnavailable):
-                    await self._shared.put_token(installation_id, minted.token, minted.expires_at)
+                    await self._shared.put(installation_id, minted.token, minted.expires_at)
             return minted.token
 
     async def _shared_token(self, installation_id: int) -> InstallationToken | None:
         if self._shared is None:
             return None
         try:
-            found = await self._shared.get_token(installation_id)
+            found = await self._shared.get(installation_id)
         except CoordinationUnavailable:
             return None
         if found is None or found[0] == self._refused.get(installation_id):

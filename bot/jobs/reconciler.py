@@ -28,7 +28,8 @@ An evaluation whose verdict is unchanged writes nothing, so `completedAt` stays 
 that changed nothing. The reconciler therefore remembers, in memory, the change it last queued for
 each PR and queues the same one once only: no loop, one evaluation per change at most. The memory
 is an optimisation, never the source of truth: a restart forgets it, and the cycle at start
-re-evaluates each PR changed since its check.
+re-evaluates each PR changed since its check. With several replicas it is kept in Redis as well
+(bot.replicas.job_state), so that a handover of the jobs does not queue every changed PR again.
 
 A cycle queues at most `reconcile_max_per_cycle` PRs and stops early when GitHub's remaining
 rate limit falls below `rate_limit_floor` or the queue is full; what it skips, the next one finds.
@@ -37,6 +38,7 @@ rate limit falls below `rate_limit_floor` or the queue is full; what it skips, t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -54,6 +56,7 @@ from bot.github.map_source import MapSource
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
 from bot.pr import PullRequestRef
+from bot.replicas.job_state import JobMemory
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +249,7 @@ class Reconciler:
         max_per_cycle: int,
         rate_limit_floor: int,
         version: str = BOT_VERSION,
+        memory: JobMemory | None = None,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
@@ -262,6 +266,9 @@ class Reconciler:
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
         )
+        # With Redis that memory is shared: the next holder of the jobs reads it at its start.
+        self._memory = memory
+        self._remembered: dict[PullRequestRef, tuple[datetime | None, ...]] = {}
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
         """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
@@ -277,12 +284,14 @@ class Reconciler:
 
     async def reconcile_once(self) -> CycleReport:
         report = CycleReport()
+        await self._recall()
         try:
             async for installation_id, owner in self._installations():
                 report.installations += 1
                 await self._reconcile_installation(installation_id, owner, report)
         except _StopCycle as stop:
             report.outcome = stop.outcome
+        await self._share_changes()
         self._metrics.reconcile_cycles.labels(outcome=report.outcome).inc()
         log.info(
             "reconciler cycle %s: %d PRs queued of %d examined",
@@ -410,7 +419,26 @@ class Reconciler:
         unchanged (nothing written), or the bot's own writes followed the check."""
         return self._queued_changes.get(ref) == self._change_key(pull)
 
+    async def _recall(self) -> None:
+        """The changes the previous holder of the jobs queued (shared memory, with Redis)."""
+        if self._memory is None:
+            return
+        for name, value in (await self._memory.load()).items():
+            ref = _ref_of(name)
+            key = _change_of(value)
+            if ref is not None and key is not None and ref not in self._queued_changes:
+                self._queued_changes[ref] = key
+
+    async def _share_changes(self) -> None:
+        if self._memory is None or not self._remembered:
+            return
+        entries = {_name_of(ref): _value_of(key) for ref, key in self._remembered.items()}
+        self._remembered = {}
+        await self._memory.save(entries)
+
     def _remember_change(self, ref: PullRequestRef, pull: OpenPullRequest) -> None:
+        if self._memory is not None:
+            self._remembered[ref] = self._change_key(pull)
         self._queued_changes[ref] = self._change_key(pull)
         self._queued_changes.move_to_end(ref)
         while len(self._queued_changes) > QUEUED_CHANGES_KEPT:
@@ -424,3 +452,28 @@ class Reconciler:
         report.queued[reason] = report.queued.get(reason, 0) + 1
         self._metrics.reconcile_repairs.labels(reason=reason).inc()
         log.info("reconciler queued %s: check %s", ref, reason)
+
+
+def _name_of(ref: PullRequestRef) -> str:
+    return f"{ref.installation_id}/{ref.owner}/{ref.repo}#{ref.number}"
+
+
+def _ref_of(name: str) -> PullRequestRef | None:
+    where, _, number = name.rpartition("#")
+    installation, _, slug = where.partition("/")
+    owner, _, repo = slug.partition("/")
+    if not (installation.isdigit() and owner and repo and number.isdigit()):
+        return None
+    return PullRequestRef(int(installation), owner, repo, int(number))
+
+
+def _value_of(key: tuple[datetime | None, ...]) -> str:
+    return json.dumps([moment.isoformat() if moment else None for moment in key])
+
+
+def _change_of(value: str) -> tuple[datetime | None, ...] | None:
+    try:
+        moments = json.loads(value)
+        return tuple(datetime.fromisoformat(m) if m else None for m in moments)
+    except (ValueError, TypeError):
+        return None  # written by something else: that PR may be queued once more

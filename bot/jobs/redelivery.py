@@ -30,12 +30,13 @@ import gidgethub.abc
 from cachetools import TTLCache
 
 from bot.github.client import Clock
+from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.github.times import github_time
 from bot.metrics import Metrics
+from bot.replicas.job_state import JobMemory
 
 log = logging.getLogger(__name__)
 
-REDELIVERY_WINDOW_SECONDS = 3 * 24 * 3600  # GitHub refuses older ones (LIMITS.md)
 # A margin inside the window: a delivery about to age out would be refused anyway.
 WINDOW_MARGIN_SECONDS = 600
 # Our own answers that a redelivery would repeat byte for byte: malformed and too large.
@@ -43,6 +44,10 @@ PERMANENT_STATUSES = frozenset({400, 413})
 PER_PAGE = 100
 # GUIDs read by earlier looks, so that one failing after it was read can still be asked again.
 RECENT_MEMORY = 20_000
+# GUIDs asked for, kept for the next holder of the jobs (bot.replicas.job_state).
+ASKED_MEMORY = 100_000
+# Field of the shared memory holding the newest delivery id read (no GUID looks like it).
+NEWEST_SEEN = "@newest_seen"
 Sleep = Callable[[float], Awaitable[None]]
 LookOutcome = Literal["complete", "bounded"]
 
@@ -112,6 +117,7 @@ class Redeliverer:
         cooldown_seconds: float = 600.0,
         clock: Clock = time.time,
         failed_after_ack: Faults | None = None,
+        memory: JobMemory | None = None,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
@@ -124,9 +130,10 @@ class Redeliverer:
         self._newest_seen: int | None = None  # delivery id; ids grow with time
         # GUID -> (times asked, when last asked)
         self._asked: TTLCache[str, tuple[int, float]] = TTLCache(
-            maxsize=100_000, ttl=REDELIVERY_WINDOW_SECONDS, timer=clock
+            maxsize=ASKED_MEMORY, ttl=REDELIVERY_WINDOW_SECONDS, timer=clock
         )
         self._failed_after_ack = failed_after_ack
+        self._memory = memory
         self._recent: TTLCache[str, DeliveryAttempt] = TTLCache(
             maxsize=RECENT_MEMORY, ttl=REDELIVERY_WINDOW_SECONDS, timer=clock
         )
@@ -144,6 +151,7 @@ class Redeliverer:
 
     async def look_once(self) -> LookReport:
         report = LookReport()
+        await self._recall()
         oldest_allowed = self._clock() - REDELIVERY_WINDOW_SECONDS + WINDOW_MARGIN_SECONDS
         by_guid: dict[str, list[DeliveryAttempt]] = {}
         newest: int | None = None
@@ -173,6 +181,7 @@ class Redeliverer:
         if report.outcome == "complete" and newest is not None:
             # Bounded: keep the mark, so that the next look reads the skipped ones again.
             self._newest_seen = newest
+        await self._remember(report.redelivered)
         log.info(
             "webhook deliveries read: %d, redelivered: %d",
             report.read,
@@ -180,6 +189,33 @@ class Redeliverer:
             extra={"outcome": report.outcome, "refused": report.refused},
         )
         return report
+
+    async def _recall(self) -> None:
+        """What the previous holder of the jobs asked, and how far it read (with Redis)."""
+        if self._memory is None:
+            return
+        for guid, value in (await self._memory.load()).items():
+            try:
+                if guid == NEWEST_SEEN:
+                    self._newest_seen = max(int(value), self._newest_seen or 0)
+                    continue
+                times, last = value.split(" ")
+                if int(times) > self._asked.get(guid, (0, 0.0))[0]:
+                    self._asked[guid] = (int(times), float(last))
+            except ValueError:
+                continue  # written by something else: asked again at worst
+
+    async def _remember(self, asked: list[str]) -> None:
+        if self._memory is None:
+            return
+        entries = {
+            guid: f"{self._asked[guid][0]} {self._asked[guid][1]!r}"
+            for guid in asked
+            if guid in self._asked
+        }
+        if self._newest_seen is not None:
+            entries[NEWEST_SEEN] = str(self._newest_seen)
+        await self._memory.save(entries, pinned=frozenset({NEWEST_SEEN}))
 
     def _targets(
         self, by_guid: dict[str, list[DeliveryAttempt]], faults: Collection[str]

@@ -2,12 +2,12 @@
 
 `LeasedEvaluate(evaluate, coordinator)` is itself an `Evaluate`. Per call:
 
-1. `acquire_pr` on the ref's key. Taken: evaluate, renewing the lease every ttl/3 while the
-   evaluation runs, then `release_pr`; EVALUATE_AGAIN (another replica marked the PR dirty
+1. `acquire` on the ref's key. Taken: evaluate, renewing the lease every ttl/3 while the
+   evaluation runs, then `release`; EVALUATE_AGAIN (another replica marked the PR dirty
    meanwhile) evaluates once more with no intents and releases again; LOST means another
    replica holds the lease now and evaluates the rest.
-2. Held elsewhere: `acquire_pr` has marked the PR dirty, so a live holder evaluates again at its
-   release. This replica still waits for the lease, asking again (`take_free_pr`, which marks
+2. Held elsewhere: `acquire` has marked the PR dirty, so a live holder evaluates again at its
+   release. This replica still waits for the lease, asking again (`take_free`, which marks
    nothing: the holder evaluates again once, not once per ask) with a growing pause, for at
    most `wait_seconds` (1.5 ttl), because:
    - the holder may have died mid-evaluation: its lease expires within one ttl and the dirty
@@ -21,6 +21,8 @@
    call returns, the holder's release finds the dirty mark; with intents it evaluates without
    the lease, since losing a click is worse than two evaluations at once, which the engine
    tolerates (one verdict, one reply: see the two-bots test).
+
+Cancelled (the process stops): the lease is abandoned at once, its dirty mark kept.
 
 Redis unreachable (`CoordinationUnavailable`) at any step: evaluate without a lease, as a
 single replica would. A lease left behind by a failed release expires by itself.
@@ -37,7 +39,9 @@ from contextlib import suppress
 
 from bot.intents import NO_INTENTS, Intents
 from bot.pr import PullRequestRef, WorkRef
-from bot.replicas.coordinator import CoordinationUnavailable, Coordinator, ReleaseOutcome
+from bot.replicas.coordinator import Coordinator
+from bot.replicas.link import CoordinationUnavailable
+from bot.replicas.pr_lease import ReleaseOutcome
 from bot.scheduler import Evaluate
 
 log = logging.getLogger(__name__)
@@ -70,7 +74,7 @@ class LeasedEvaluate:
         if ttl_ms <= 0:
             raise ValueError(f"a lease's ttl_ms must be positive, not {ttl_ms}")
         self._evaluate = evaluate
-        self._coordinator = coordinator
+        self._leases = coordinator.pr_leases
         self._ttl_ms = ttl_ms
         self._wait_seconds = wait_seconds if wait_seconds is not None else 1.5 * ttl_ms / 1000
         self._clock = clock
@@ -88,6 +92,18 @@ class LeasedEvaluate:
                 return None
             log.warning("%s: the lease stayed held elsewhere; evaluating its clicks here", ref)
             return await self._evaluate(ref, intents)
+        try:
+            return await self._evaluate_and_release(key, owner, ref, intents)
+        except asyncio.CancelledError:
+            # Stopped mid-evaluation: free the lease now rather than in one ttl. The dirty mark
+            # stays; the delivery this was for stays unacknowledged and is evaluated elsewhere.
+            with suppress(CoordinationUnavailable):
+                await asyncio.shield(self._leases.abandon(key, owner))
+            raise
+
+    async def _evaluate_and_release(
+        self, key: str, owner: str, ref: WorkRef, intents: Intents
+    ) -> object:
         failure: Exception | None = None
         result: object = None
         try:
@@ -96,7 +112,7 @@ class LeasedEvaluate:
             failure = error  # raised after the release: a dirty mark must not be dropped with it
         while True:
             try:
-                outcome = await self._coordinator.release_pr(key, owner, self._ttl_ms)
+                outcome = await self._leases.release(key, owner, self._ttl_ms)
             except CoordinationUnavailable:
                 break  # the lease expires by itself
             if outcome is not ReleaseOutcome.EVALUATE_AGAIN:
@@ -111,12 +127,12 @@ class LeasedEvaluate:
 
     async def _wait_for_lease(self, key: str, owner: str) -> bool:
         """True once the lease is ours; False when another replica kept it for wait_seconds."""
-        if await self._coordinator.acquire_pr(key, owner, self._ttl_ms):
+        if await self._leases.acquire(key, owner, self._ttl_ms):
             return True
         deadline = self._clock() + self._wait_seconds
         pause = FIRST_PAUSE_SECONDS
         # marked dirty once above; asking again must not mark it anew
-        while not await self._coordinator.take_free_pr(key, owner, self._ttl_ms):
+        while not await self._leases.take_free(key, owner, self._ttl_ms):
             if self._clock() >= deadline:
                 return False
             await asyncio.sleep(pause)
@@ -136,7 +152,7 @@ class LeasedEvaluate:
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
             try:
-                if not await self._coordinator.renew_pr(key, owner, self._ttl_ms):
+                if not await self._leases.renew(key, owner, self._ttl_ms):
                     # another replica may evaluate too now; the engine tolerates an overlap
                     log.warning("the lease on %s expired during its evaluation", key)
                     return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -11,11 +12,18 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.jobs import RepairSources, background_jobs
+from bot.jobs import BackgroundJobs, RepairSources, background_jobs
 from bot.metrics import CONTENT_TYPE, Metrics
-from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
+from bot.replicas.coordinator import Coordinator
 from bot.replicas.lease import LeasedEvaluate
-from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
+from bot.replicas.link import CoordinationUnavailable
+from bot.scheduler import (
+    Evaluate,
+    ForgetMap,
+    InstallationRepositories,
+    OpenPullRequests,
+    Scheduler,
+)
 from bot.settings import Settings
 from bot.web.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.web.state import (
@@ -75,6 +83,7 @@ def create_app(
     elif open_pull_requests is not None or installation_repositories is not None:
         raise ValueError("open_pull_requests and installation_repositories need an evaluate")
     app.cleanup_ctx.append(_github_session(injected))
+    app.cleanup_ctx.append(_map_changes)
     app.cleanup_ctx.append(_scheduler)
     app.cleanup_ctx.append(_delivery_router)  # cleaned up first: drains into the scheduler
     app.cleanup_ctx.append(background_repairs)
@@ -102,14 +111,50 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
-        engine.app.share_tokens(coordinator)
+        engine.app.share_tokens(coordinator.tokens)
     app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
+    forget_map: ForgetMap = engine.map_changed
+    if coordinator is not None:
+        app[LOCAL_FORGET_KEY] = engine.map_changed
+        forget_map = _shared_forget(engine.map_changed, coordinator)
     return Wiring(
         evaluate=engine.evaluate,
         open_pull_requests=engine.open_pull_requests,
         installation_repositories=engine.installation_repositories,
-        forget_map=engine.map_changed,
+        forget_map=forget_map,
     )
+
+
+def _shared_forget(forget: ForgetMap, coordinator: Coordinator) -> ForgetMap:
+    """Forget here at once, and on every other replica through Redis (bot.replicas.maps)."""
+    publishing: set[asyncio.Task[None]] = set()
+
+    async def publish(owner: str, repo: str) -> None:
+        try:
+            await coordinator.maps.publish(owner, repo)
+        except CoordinationUnavailable:
+            log.warning("could not share a map change: other replicas forget it in a minute")
+
+    def forget_everywhere(owner: str, repo: str) -> None:
+        forget(owner, repo)
+        task = asyncio.create_task(publish(owner, repo))
+        publishing.add(task)
+        task.add_done_callback(publishing.discard)
+
+    return forget_everywhere
+
+
+async def _map_changes(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: with Redis and the real Engine, maps pushed through another replica."""
+    forget = app.get(LOCAL_FORGET_KEY)
+    coordinator = app.get(COORDINATOR_KEY)
+    if forget is None or coordinator is None:
+        yield
+        return
+    listener = asyncio.create_task(coordinator.maps.listen(forget), name="coi-map-changes")
+    yield
+    listener.cancel()
+    await asyncio.gather(listener, return_exceptions=True)
 
 
 async def _coordination(app: web.Application) -> AsyncIterator[None]:
@@ -121,6 +166,10 @@ async def _coordination(app: web.Application) -> AsyncIterator[None]:
     except CoordinationUnavailable:
         pass  # logged and counted by the Coordinator; used as soon as it answers
     yield
+    inbox = app.get(INBOX_KEY)
+    if isinstance(inbox, RedisInbox):
+        # after the scheduler stopped: what it did not evaluate goes to another replica now
+        await inbox.hand_over()
     await app[LEDGER_KEY].settle()
     await app[FAULTS_KEY].settle()
     await coordinator.aclose()
@@ -169,6 +218,7 @@ async def _delivery_router(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS_KEY],
         map_path=app[SETTINGS_KEY].map_path,
     )
+    app[ROUTER_KEY] = router
     router.start()
     yield
     await router.stop(drain_seconds=DRAIN_SECONDS)
@@ -182,6 +232,10 @@ def _replica_name() -> str:
 
 REPAIR_KEY = web.AppKey("repair", RepairSources)
 COORDINATOR_KEY = web.AppKey("coordinator", Coordinator)
+ROUTER_KEY = web.AppKey("router", DeliveryRouter)
+JOBS_KEY = web.AppKey("jobs", BackgroundJobs)
+# This replica's own forgetting of a map (no publish): what a change published elsewhere calls.
+LOCAL_FORGET_KEY: web.AppKey[ForgetMap] = web.AppKey("forget_map_here")
 
 
 async def background_repairs(app: web.Application) -> AsyncIterator[None]:
@@ -199,20 +253,31 @@ async def background_repairs(app: web.Application) -> AsyncIterator[None]:
         app[METRICS_KEY],
         failed_after_ack=failed_after_ack,
         coordinator=app.get(COORDINATOR_KEY),
-    ):
+    ) as jobs:
+        app[JOBS_KEY] = jobs
         yield
 
 
 async def handle_healthz(request: web.Request) -> web.Response:
-    scheduler = request.app[SCHEDULER_KEY]
+    app = request.app
+    scheduler = app[SCHEDULER_KEY]
     alive = scheduler.workers_alive
-    healthy = alive == scheduler.workers
+    router = app.get(ROUTER_KEY)
+    router_alive = router is None or router.alive
+    inbox = app.get(INBOX_KEY)
+    inbox_alive = not isinstance(inbox, RedisInbox) or inbox.keeper_alive
+    jobs = app.get(JOBS_KEY)
+    jobs_alive = jobs is None or jobs.alive
+    healthy = alive == scheduler.workers and router_alive and inbox_alive and jobs_alive
     body = {
         "status": "ok" if healthy else "unhealthy",
         "queue_depth": scheduler.depth,
         "running": scheduler.running,
         "workers": scheduler.workers,
         "workers_alive": alive,
+        "router_alive": router_alive,
+        "inbox_alive": inbox_alive,
+        "background_jobs_alive": jobs_alive,
     }
     return web.json_response(body, status=200 if healthy else 503)
 

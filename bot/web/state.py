@@ -13,8 +13,10 @@ import aiohttp
 from aiohttp import web
 from cachetools import FIFOCache, TTLCache
 
+from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.metrics import Metrics
-from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
+from bot.replicas.coordinator import Coordinator
+from bot.replicas.link import CoordinationUnavailable
 from bot.scheduler import (
     Evaluate,
     ForgetMap,
@@ -27,8 +29,6 @@ from bot.web.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
-# A redelivery keeps its delivery ID; GitHub allows it within 3 days (LIMITS.md).
-DELIVERY_TTL_SECONDS = 3 * 24 * 3600
 DELIVERY_MEMORY = 100_000
 # Handler faults are rare: a few thousand is plenty, and caps what a fault storm can hold.
 FAULT_MEMORY = 10_000
@@ -92,7 +92,7 @@ class DeliveryLedger:
         if self._shared is not None:
             self._background.start(
                 _unless_unreachable(
-                    self._shared.release_delivery(delivery_id),
+                    self._shared.deliveries.release(delivery_id),
                     warning="could not release a delivery ID in redis",
                     delivery_id=delivery_id,
                 )
@@ -123,7 +123,7 @@ class FailedAfterAck:
         self,
         *,
         maxsize: int = FAULT_MEMORY,
-        ttl_seconds: float = DELIVERY_TTL_SECONDS,
+        ttl_seconds: float = REDELIVERY_WINDOW_SECONDS,
         shared: Coordinator | None = None,
     ) -> None:
         self._ids: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
@@ -136,7 +136,7 @@ class FailedAfterAck:
         if self._shared is not None:
             self._background.start(
                 _unless_unreachable(
-                    self._shared.record_fault(delivery_id),
+                    self._shared.faults.record(delivery_id),
                     warning="could not share a failed delivery ID: "
                     "only this replica's redeliverer asks for it",
                     delivery_id=delivery_id,
@@ -148,7 +148,7 @@ class FailedAfterAck:
         faults = list(self)
         if self._shared is not None:
             with suppress(CoordinationUnavailable):  # logged and counted by the Coordinator
-                shared, self._shared_read_at = await self._shared.faults()
+                shared, self._shared_read_at = await self._shared.faults.recorded()
                 faults.extend(fault for fault in shared if fault not in self._ids)
         return faults
 
@@ -157,7 +157,7 @@ class FailedAfterAck:
         Locally it stays until a redelivery of it is handled here (`discard`)."""
         if self._shared is not None:
             await _unless_unreachable(
-                self._shared.forget_fault(delivery_id, recorded_before=self._shared_read_at),
+                self._shared.faults.forget(delivery_id, recorded_before=self._shared_read_at),
                 warning="could not forget a redelivered fault in redis",
                 delivery_id=delivery_id,
             )

@@ -50,6 +50,8 @@ DELIVERY_HEADER = "X-GitHub-Delivery"
 UNVERIFIED = "-"
 # How long the router waits before asking a full scheduler again.
 RETRY_SECONDS = 0.05
+# Failures in a row, with no delivery routed between them, before the router stays down.
+MAX_ROUTER_FAILURES = 5
 
 
 def handled_events(events_router: routing.Router) -> frozenset[str]:
@@ -65,20 +67,26 @@ class DeliveryScheduling:
     """The scheduler as one delivery's handlers see it: records what they queued or were refused,
     and keeps each refused call so that the router can ask again once there is room."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, *, track_evaluations: bool = True) -> None:
         self._scheduler = scheduler
+        self._track = track_evaluations
         self.accepted = 0
-        self._refused: list[Callable[[], bool]] = []
+        self._refused: list[tuple[Callable[[], bool], WorkRef | None]] = []
+        # One per PR scheduled: resolved once its evaluation has finished (a durable inbox
+        # acknowledges the delivery only then).
+        self.evaluations: list[asyncio.Future[None]] = []
 
     @property
     def refused(self) -> int:
         return len(self._refused)
 
-    def _attempt(self, call: Callable[[], bool]) -> bool:
+    def _attempt(self, call: Callable[[], bool], ref: WorkRef | None = None) -> bool:
         if call():
             self.accepted += 1
+            if ref is not None and self._track:
+                self.evaluations.append(self._scheduler.evaluated(ref))
             return True
-        self._refused.append(call)
+        self._refused.append((call, ref))
         return False
 
     def schedule(
@@ -88,7 +96,7 @@ class DeliveryScheduling:
         click: ButtonClick | None = None,
         edit: CommentEdit | None = None,
     ) -> bool:
-        return self._attempt(partial(self._scheduler.schedule, ref, click=click, edit=edit))
+        return self._attempt(partial(self._scheduler.schedule, ref, click=click, edit=edit), ref)
 
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         return self._attempt(partial(self._scheduler.sweep, installation_id, owner, repo))
@@ -102,8 +110,8 @@ class DeliveryScheduling:
     def retry_refused(self) -> bool:
         """Ask again for every refused call; True once none is left refused."""
         calls, self._refused = self._refused, []
-        for call in calls:
-            self._attempt(call)
+        for call, ref in calls:
+            self._attempt(call, ref)
         return not self._refused
 
 
@@ -231,28 +239,55 @@ class DeliveryRouter:
         self._retry_seconds = retry_seconds
         self._current: RawDelivery | None = None
         self._task: asyncio.Task[None] | None = None
+        self._routed = 0
 
     def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("the delivery router is already started")
-        self._task = asyncio.create_task(self.run(), name="coi-delivery-router")
+        self._task = asyncio.create_task(self._supervised(), name="coi-delivery-router")
+
+    async def _supervised(self) -> None:
+        """`run`, started again when it fails (a bug); after MAX_ROUTER_FAILURES failures with
+        nothing routed in between it stays down, the health check fails, and the orchestrator
+        restarts the process."""
+        failures = 0
+        while True:
+            routed = self._routed
+            try:
+                await self.run()
+                return
+            except Exception:
+                failures = 1 if self._routed > routed else failures + 1
+                self._metrics.router_restarts.inc()
+                if failures >= MAX_ROUTER_FAILURES:
+                    log.critical("the delivery router keeps failing: the process is unhealthy")
+                    raise
+                log.exception("the delivery router failed; starting it again")
+                await asyncio.sleep(self._retry_seconds)
+
+    @property
+    def alive(self) -> bool:
+        """False once the router's task died for good (see `_supervised`)."""
+        return self._task is not None and not self._task.done()
 
     async def run(self) -> None:
         while (delivery := await self._inbox.take()) is not None:
             self._current = delivery
+            evaluations: list[asyncio.Future[None]] = []
             try:
-                await self.route(delivery)
+                evaluations = await self.route(delivery)
+                self._routed += 1
             finally:
                 self._current = None
-                await self._inbox.done(delivery)
+                await self._inbox.done(delivery, evaluations)
 
     async def stop(self, *, drain_seconds: float) -> None:
         """Close the inbox and let the task hand over what is left, for at most `drain_seconds`;
         log every delivery it could not hand over."""
         self._inbox.close()
         task = self._task
-        if task is None:
-            return
+        if task is None or (task.done() and not task.cancelled() and task.exception()):
+            return  # it died for good: logged when it did
         try:
             async with asyncio.timeout(drain_seconds):
                 await asyncio.shield(task)
@@ -267,13 +302,14 @@ class DeliveryRouter:
                 extra={"deliveries": lost},
             )
 
-    async def route(self, delivery: RawDelivery) -> None:
-        """Parse one delivery and hand what its handlers decide to the scheduler."""
+    async def route(self, delivery: RawDelivery) -> list[asyncio.Future[None]]:
+        """Parse one delivery and hand what its handlers decide to the scheduler; the
+        evaluations it asked for, each resolved once finished."""
         try:
             data = payload.parse(delivery.body)
         except payload.Malformed as error:
             self._malformed(delivery, str(error))
-            return
+            return []
         action = data.get("action")
         action = action if isinstance(action, str) else ""
         repository, number = _subject(data)
@@ -284,10 +320,12 @@ class DeliveryRouter:
             repository=repository,
             pr=number,
         ):
-            await self._dispatch(delivery, data, action)
+            return await self._dispatch(delivery, data, action)
 
-    async def _dispatch(self, delivery: RawDelivery, data: Mapping[str, Any], action: str) -> None:
-        scheduling = DeliveryScheduling(self._scheduler)
+    async def _dispatch(
+        self, delivery: RawDelivery, data: Mapping[str, Any], action: str
+    ) -> list[asyncio.Future[None]]:
+        scheduling = DeliveryScheduling(self._scheduler, track_evaluations=self._inbox.durable)
         event = sansio.Event(data, event=delivery.event, delivery_id=delivery.delivery_id)
         try:
             await router.dispatch(event, scheduler=scheduling, map_path=self._map_path)
@@ -297,11 +335,12 @@ class DeliveryRouter:
             self._failed_after_ack.add(delivery.delivery_id)
             self._count(delivery, action, "fault")
             log.exception("a handler failed after the delivery was acknowledged")
-            return
+            return scheduling.evaluations
         self._failed_after_ack.discard(delivery.delivery_id)
         if scheduling.refused:
             await self._until_scheduled(scheduling)
         self._count(delivery, action, "queued" if scheduling.accepted else "ignored")
+        return scheduling.evaluations
 
     async def _until_scheduled(self, scheduling: DeliveryScheduling) -> None:
         """Backpressure: wait for room rather than drop; meanwhile the inbox fills and the door

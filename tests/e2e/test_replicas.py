@@ -20,6 +20,7 @@ from githubsim.simulator import GitHubSimulator
 from githubsim.validation import OpenApiRequestValidator, graphql_validator
 
 from bot.replicas.lease import DEFAULT_TTL_MS
+from bot.replicas.stream import DEFAULT_CLAIM_IDLE_MS
 from bot.stage import APP_ID, BotProcess, Door, generate_app_key
 from tests.e2e.conftest import MAP, REPO, seed_simulator
 from tests.replicas.conftest import RedisServer, started_redis
@@ -256,3 +257,33 @@ async def test_redis_stopped_mid_run_loses_nothing_and_the_replicas_go_on(
     for number in expected:
         runs = sim.check_runs(REPO, sim.head_sha(REPO, number))
         assert len({(run["conclusion"], run["output"]["summary"]) for run in runs}) == 1
+
+
+async def test_a_replica_killed_mid_evaluation_with_no_other_event_is_finished_by_another(
+    replicas: Replicas,
+) -> None:
+    """The delivery stays unacknowledged in the stream until its evaluation has written: a live
+    replica claims it, within the lease's ttl plus the claim interval (README)."""
+    sim = replicas.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="core", files={"core/a.py": "x\n"}
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")
+    await until(lambda: conclusion(sim, number) == "action_required")
+    await quiet(sim, 0.5)
+    for gate in replicas.gates:
+        gate.open.clear()
+    await sim.submit_review(REPO, number, reviewer="gus")  # the last event this PR gets
+    await until(lambda: any(gate.holding.is_set() for gate in replicas.gates))
+    (victim,) = [i for i, gate in enumerate(replicas.gates) if gate.holding.is_set()]
+    for index, gate in enumerate(replicas.gates):
+        if index != victim:
+            gate.open.set()
+    await replicas.bots[victim].kill()
+    replicas.door.targets.pop(victim)
+    took = await until(lambda: conclusion(sim, number) == "success")
+    assert took < (DEFAULT_TTL_MS + DEFAULT_CLAIM_IDLE_MS) / 1000 + 5, (
+        f"finished {took:.1f} s after"
+    )
+    await quiet(sim, 0.5)
+    assert_one_run_and_requests(sim, number, 1)

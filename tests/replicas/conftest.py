@@ -34,11 +34,13 @@ def answers_ping(port: int) -> bool:
 
 
 class RedisServer:
-    """One redis-server process without persistence; `stop` and `start` keep its port."""
+    """One redis-server process, without persistence unless `persistent` (an append-only file
+    written at every command: a restart keeps everything); `stop` and `start` keep its port."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *, persistent: bool = False) -> None:
         self.binary = binary
         self.directory = directory
+        self.persistent = persistent
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
@@ -51,7 +53,8 @@ class RedisServer:
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--save", "",
-                "--appendonly", "no",
+                "--appendonly", "yes" if self.persistent else "no",
+                "--appendfsync", "always",
                 "--daemonize", "no",
                 "--dir", str(self.directory),
             ],
@@ -78,14 +81,14 @@ class RedisServer:
             self._process = None
 
 
-def started_redis(directory: Path) -> RedisServer:
+def started_redis(directory: Path, *, persistent: bool = False) -> RedisServer:
     """A running redis-server (Debian's package: .ci/run installs it); `stop` it when done."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail(
             "redis-server is not installed: .ci/run installs it; run apt-get install redis-server"
         )
-    server = RedisServer(binary, directory)
+    server = RedisServer(binary, directory, persistent=persistent)
     server.start()
     return server
 

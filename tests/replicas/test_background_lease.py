@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from bot.jobs import _under_lease
+from bot.jobs import BackgroundJobs, _under_lease
 from bot.metrics import Metrics
 from bot.replicas import Coordinator
 from tests.replicas.conftest import RedisServer
@@ -22,12 +22,10 @@ class Jobs:
     def __init__(self) -> None:
         self.alive = 0
         self.started = 0
-
-    def start(self) -> list[asyncio.Task[None]]:
-        self.started += 1
-        return [asyncio.create_task(self._run())]
+        self.background = BackgroundJobs({"job": self._run}, Metrics())
 
     async def _run(self) -> None:
+        self.started += 1
         self.alive += 1
         try:
             await asyncio.Event().wait()
@@ -55,9 +53,9 @@ async def test_one_replica_runs_the_jobs_and_another_takes_over_when_it_stops(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
     first_jobs, second_jobs = Jobs(), Jobs()
-    first = asyncio.create_task(_under_lease(coordinator, first_jobs.start, ttl_ms=TTL_MS))
+    first = asyncio.create_task(_under_lease(coordinator, first_jobs.background, ttl_ms=TTL_MS))
     await until(lambda: first_jobs.alive == 1)
-    second = asyncio.create_task(_under_lease(other, second_jobs.start, ttl_ms=TTL_MS))
+    second = asyncio.create_task(_under_lease(other, second_jobs.background, ttl_ms=TTL_MS))
     await asyncio.sleep(3 * TTL_MS / 1000)  # renewals keep the lease with the first
     assert (first_jobs.alive, second_jobs.alive) == (1, 0)
     first.cancel()
@@ -66,16 +64,16 @@ async def test_one_replica_runs_the_jobs_and_another_takes_over_when_it_stops(
     await until(lambda: second_jobs.alive == 1, seconds=TTL_MS / 1000 + 1)  # released at stop
     second.cancel()
     await asyncio.gather(second, return_exceptions=True)
-    assert await coordinator.acquire_singleton("background", "probe", 1_000)
+    assert await coordinator.job_leases.acquire("background", "probe", 1_000)
 
 
 async def test_while_redis_is_down_every_replica_runs_them_then_one_again(
     redis_server: RedisServer, coordinator: Coordinator, other: Coordinator
 ) -> None:
     first_jobs, second_jobs = Jobs(), Jobs()
-    first = asyncio.create_task(_under_lease(coordinator, first_jobs.start, ttl_ms=TTL_MS))
+    first = asyncio.create_task(_under_lease(coordinator, first_jobs.background, ttl_ms=TTL_MS))
     await until(lambda: first_jobs.alive == 1)
-    second = asyncio.create_task(_under_lease(other, second_jobs.start, ttl_ms=TTL_MS))
+    second = asyncio.create_task(_under_lease(other, second_jobs.background, ttl_ms=TTL_MS))
     redis_server.stop()  # the lease is lost with Redis's memory
     await until(lambda: second_jobs.alive == 1)
     assert first_jobs.alive == 1

@@ -36,18 +36,18 @@ def sample(metrics: Metrics, name: str, operation: str) -> float:
 async def test_a_delivery_is_claimed_by_one_replica_only(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.claim_delivery("guid-1")
-    assert not await other.claim_delivery("guid-1")
-    assert not await coordinator.claim_delivery("guid-1")
-    assert await other.claim_delivery("guid-2")
+    assert await coordinator.deliveries.claim("guid-1")
+    assert not await other.deliveries.claim("guid-1")
+    assert not await coordinator.deliveries.claim("guid-1")
+    assert await other.deliveries.claim("guid-2")
 
 
 async def test_a_released_delivery_can_be_claimed_again(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.claim_delivery("guid-1")
-    await coordinator.release_delivery("guid-1")
-    assert await other.claim_delivery("guid-1")
+    assert await coordinator.deliveries.claim("guid-1")
+    await coordinator.deliveries.release("guid-1")
+    assert await other.deliveries.claim("guid-1")
 
 
 async def test_a_claimed_delivery_expires_after_its_ttl(
@@ -55,9 +55,9 @@ async def test_a_claimed_delivery_expires_after_its_ttl(
 ) -> None:
     replica = Coordinator.from_url(redis_server.url, metrics=metrics, delivery_ttl_seconds=1)
     try:
-        assert await replica.claim_delivery("guid-1")
+        assert await replica.deliveries.claim("guid-1")
         await asyncio.sleep(1.1)
-        assert await replica.claim_delivery("guid-1")
+        assert await replica.deliveries.claim("guid-1")
     finally:
         await replica.aclose()
 
@@ -66,24 +66,24 @@ async def test_work_is_read_once_and_acknowledged(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
     body = b'{"action": "opened", "bytes": "\xff\x00"}'
-    entry_id = await coordinator.enqueue("pull_request", "guid-1", body)
-    second = await coordinator.enqueue("issue_comment", "guid-2", b"{}")
+    entry_id = await coordinator.stream.append("pull_request", "guid-1", body)
+    second = await coordinator.stream.append("issue_comment", "guid-2", b"{}")
 
-    first_read = await other.read("replica-b", count=1)
+    first_read = await other.stream.read("replica-b", count=1)
     assert first_read == [Work(entry_id, "pull_request", "guid-1", body)]
-    assert [work.entry_id for work in await coordinator.read("replica-a")] == [second]
-    assert await other.read("replica-b") == []
-    await other.ack(entry_id)
-    await coordinator.ack(second)
+    assert [work.entry_id for work in await coordinator.stream.read("replica-a")] == [second]
+    assert await other.stream.read("replica-b") == []
+    await other.stream.ack([entry_id])
+    await coordinator.stream.ack([second])
     await asyncio.sleep(0.1)
-    assert await coordinator.claim_stale("replica-a") == []
+    assert await coordinator.stream.claim_stale("replica-a") == []
 
 
 async def test_a_blocking_read_waits_for_work(coordinator: Coordinator, other: Coordinator) -> None:
-    assert await coordinator.read("replica-a", block_ms=50) == []
-    reader = asyncio.create_task(coordinator.read("replica-a", block_ms=2000))
+    assert await coordinator.stream.read("replica-a", block_ms=50) == []
+    reader = asyncio.create_task(coordinator.stream.read("replica-a", block_ms=2000))
     await asyncio.sleep(0.1)
-    entry_id = await other.enqueue("push", "guid-1", b"{}")
+    entry_id = await other.stream.append("push", "guid-1", b"{}")
     started = time.monotonic()
     assert [work.entry_id for work in await reader] == [entry_id]
     assert time.monotonic() - started < 1.0
@@ -92,55 +92,55 @@ async def test_a_blocking_read_waits_for_work(coordinator: Coordinator, other: C
 async def test_work_of_a_dead_replica_is_claimed_by_a_live_one(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    entry_id = await coordinator.enqueue("pull_request", "guid-1", b"{}")
-    assert [work.entry_id for work in await other.read("dies")] == [entry_id]
-    assert await coordinator.claim_stale("lives") == []  # not idle long enough yet
+    entry_id = await coordinator.stream.append("pull_request", "guid-1", b"{}")
+    assert [work.entry_id for work in await other.stream.read("dies")] == [entry_id]
+    assert await coordinator.stream.claim_stale("lives") == []  # not idle long enough yet
     await asyncio.sleep(0.1)  # claim_idle_ms is 50 in these tests
-    claimed = await coordinator.claim_stale("lives")
+    claimed = await coordinator.stream.claim_stale("lives")
     assert [(work.entry_id, work.delivery) for work in claimed] == [(entry_id, "guid-1")]
-    await coordinator.ack(entry_id)
+    await coordinator.stream.ack([entry_id])
     await asyncio.sleep(0.1)
-    assert await other.claim_stale("dies") == []
+    assert await other.stream.claim_stale("dies") == []
 
 
 async def test_claim_stale_is_bounded_by_count(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
     for number in range(5):
-        await coordinator.enqueue("push", f"guid-{number}", b"{}")
-    assert len(await other.read("dies", count=5)) == 5
+        await coordinator.stream.append("push", f"guid-{number}", b"{}")
+    assert len(await other.stream.read("dies", count=5)) == 5
     await asyncio.sleep(0.1)
-    assert len(await coordinator.claim_stale("lives", count=3)) == 3
-    assert len(await coordinator.claim_stale("lives", count=3)) == 2  # the rest
-    assert len(await coordinator.claim_stale("lives", count=3)) == 0  # taken ones are fresh
+    assert len(await coordinator.stream.claim_stale("lives", count=3)) == 3
+    assert len(await coordinator.stream.claim_stale("lives", count=3)) == 2  # the rest
+    assert len(await coordinator.stream.claim_stale("lives", count=3)) == 0  # taken ones are fresh
     await asyncio.sleep(0.1)
-    assert len(await other.claim_stale("again", count=10)) == 5
+    assert len(await other.stream.claim_stale("again", count=10)) == 5
 
 
 async def test_a_malformed_entry_is_dropped_and_acknowledged(
     coordinator: Coordinator, redis_server: RedisServer
 ) -> None:
-    await coordinator.read("replica-a")  # creates the group
+    await coordinator.stream.read("replica-a")  # creates the group
     raw = Coordinator.from_url(redis_server.url, metrics=Metrics())
     try:
-        await raw._client.xadd("coi:work", {b"event": b"push"})
+        await raw.link.client.xadd("coi:work", {b"event": b"push"})
     finally:
         await raw.aclose()
-    good = await coordinator.enqueue("push", "guid-1", b"{}")
-    assert [work.entry_id for work in await coordinator.read("replica-a")] == [good]
-    await coordinator.ack(good)
+    good = await coordinator.stream.append("push", "guid-1", b"{}")
+    assert [work.entry_id for work in await coordinator.stream.read("replica-a")] == [good]
+    await coordinator.stream.ack([good])
     await asyncio.sleep(0.1)
-    assert await coordinator.claim_stale("replica-b") == []
+    assert await coordinator.stream.claim_stale("replica-b") == []
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda replica: replica.read("a", count=0), "count must be positive"),
-        (lambda replica: replica.read("a", block_ms=-1), "block_ms must be between"),
-        (lambda replica: replica.read("a", block_ms=60_000), "block_ms must be between"),
-        (lambda replica: replica.claim_stale("a", count=0), "count must be positive"),
-        (lambda replica: replica.acquire_pr(PR, "t", 0), "ttl_ms must be positive"),
+        (lambda replica: replica.stream.read("a", count=0), "count must be positive"),
+        (lambda replica: replica.stream.read("a", block_ms=-1), "block_ms must be between"),
+        (lambda replica: replica.stream.read("a", block_ms=60_000), "block_ms must be between"),
+        (lambda replica: replica.stream.claim_stale("a", count=0), "count must be positive"),
+        (lambda replica: replica.pr_leases.acquire(PR, "t", 0), "ttl_ms must be positive"),
     ],
 )
 async def test_bad_arguments_are_refused(
@@ -169,111 +169,111 @@ async def test_a_unix_socket_url_is_accepted(metrics: Metrics) -> None:
 async def test_a_pr_lease_is_exclusive_until_released(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.acquire_pr(PR, "a", 5_000)
-    assert not await other.acquire_pr(PR, "b", 5_000)
-    assert await other.acquire_pr("octo/widgets#8", "b", 5_000)  # another PR is free
+    assert await coordinator.pr_leases.acquire(PR, "a", 5_000)
+    assert not await other.pr_leases.acquire(PR, "b", 5_000)
+    assert await other.pr_leases.acquire("octo/widgets#8", "b", 5_000)  # another PR is free
     # b's failed acquire marked the PR dirty: a evaluates again before letting go
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
-    assert not await other.acquire_pr(PR, "b", 5_000)  # still a's, and dirty again
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.RELEASED
-    assert await other.acquire_pr(PR, "b", 5_000)
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
+    assert not await other.pr_leases.acquire(PR, "b", 5_000)  # still a's, and dirty again
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.RELEASED
+    assert await other.pr_leases.acquire(PR, "b", 5_000)
 
 
 async def test_a_lease_expires_unless_renewed(coordinator: Coordinator, other: Coordinator) -> None:
-    assert await coordinator.acquire_pr(PR, "a", 150)
+    assert await coordinator.pr_leases.acquire(PR, "a", 150)
     await asyncio.sleep(0.1)
-    assert await coordinator.renew_pr(PR, "a", 300)
+    assert await coordinator.pr_leases.renew(PR, "a", 300)
     await asyncio.sleep(0.1)
-    assert not await other.renew_pr(PR, "b", 300)  # renewing another's lease does nothing
-    assert not await other.acquire_pr(PR, "b", 300)  # renewed: still held
+    assert not await other.pr_leases.renew(PR, "b", 300)  # renewing another's lease does nothing
+    assert not await other.pr_leases.acquire(PR, "b", 300)  # renewed: still held
     await asyncio.sleep(0.35)
-    assert not await coordinator.renew_pr(PR, "a", 300)
+    assert not await coordinator.pr_leases.renew(PR, "a", 300)
     # the lease expired while dirty: acquiring clears the mark, its evaluation reads it all
-    assert await other.acquire_pr(PR, "b", 5_000)
-    assert await other.release_pr(PR, "b", 5_000) is ReleaseOutcome.RELEASED
+    assert await other.pr_leases.acquire(PR, "b", 5_000)
+    assert await other.pr_leases.release(PR, "b", 5_000) is ReleaseOutcome.RELEASED
 
 
 async def test_a_holder_whose_lease_moved_on_has_lost_it(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.acquire_pr(PR, "a", 100)
+    assert await coordinator.pr_leases.acquire(PR, "a", 100)
     await asyncio.sleep(0.15)
-    assert await other.acquire_pr(PR, "b", 5_000)
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.LOST
-    assert await other.release_pr(PR, "b", 5_000) is ReleaseOutcome.RELEASED
+    assert await other.pr_leases.acquire(PR, "b", 5_000)
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.LOST
+    assert await other.pr_leases.release(PR, "b", 5_000) is ReleaseOutcome.RELEASED
 
 
 async def test_an_expired_holder_takes_a_dirty_free_lease_back(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.acquire_pr(PR, "a", 100)
-    assert not await other.acquire_pr(PR, "b", 5_000)  # marks dirty
+    assert await coordinator.pr_leases.acquire(PR, "a", 100)
+    assert not await other.pr_leases.acquire(PR, "b", 5_000)  # marks dirty
     await asyncio.sleep(0.15)  # a's lease expires; nobody else evaluates the mark
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
-    assert not await other.acquire_pr(PR, "b", 5_000)
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.RELEASED
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
+    assert not await other.pr_leases.acquire(PR, "b", 5_000)
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.EVALUATE_AGAIN
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.RELEASED
     # released twice: a lease nobody holds and nothing dirty is simply released
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.RELEASED
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.RELEASED
 
 
 async def test_one_replica_runs_a_background_job(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await coordinator.acquire_singleton("reconciler", "a", 150)
-    assert not await other.acquire_singleton("reconciler", "b", 150)
-    assert await other.acquire_singleton("redelivery", "b", 150)
-    assert await coordinator.renew_singleton("reconciler", "a", 150)
-    assert not await other.renew_singleton("reconciler", "b", 150)
-    assert not await other.release_singleton("reconciler", "b")
-    assert await coordinator.release_singleton("reconciler", "a")
-    assert await other.acquire_singleton("reconciler", "b", 100)
+    assert await coordinator.job_leases.acquire("reconciler", "a", 150)
+    assert not await other.job_leases.acquire("reconciler", "b", 150)
+    assert await other.job_leases.acquire("redelivery", "b", 150)
+    assert await coordinator.job_leases.renew("reconciler", "a", 150)
+    assert not await other.job_leases.renew("reconciler", "b", 150)
+    assert not await other.job_leases.release("reconciler", "b")
+    assert await coordinator.job_leases.release("reconciler", "a")
+    assert await other.job_leases.acquire("reconciler", "b", 100)
     await asyncio.sleep(0.15)
-    assert not await other.renew_singleton("reconciler", "b", 100)
-    assert await coordinator.acquire_singleton("reconciler", "a", 100)
+    assert not await other.job_leases.renew("reconciler", "b", 100)
+    assert await coordinator.job_leases.acquire("reconciler", "a", 100)
 
 
 async def test_installation_tokens_are_shared_until_just_before_expiry(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await other.get_token(42) is None
+    assert await other.tokens.get(42) is None
     expires_at = time.time() + 60 + 0.3  # shared for 0.3 s: 60 s margin before GitHub's expiry
-    await coordinator.put_token(42, Secret("ghs_shared"), expires_at)
-    cached = await other.get_token(42)
+    await coordinator.tokens.put(42, Secret("ghs_shared"), expires_at)
+    cached = await other.tokens.get(42)
     assert cached is not None
     assert cached[0].reveal() == "ghs_shared"
     assert cached[1] == expires_at
-    assert await other.get_token(43) is None
+    assert await other.tokens.get(43) is None
     await asyncio.sleep(0.4)
-    assert await other.get_token(42) is None
+    assert await other.tokens.get(42) is None
 
 
 async def test_a_token_about_to_expire_is_not_shared(
     coordinator: Coordinator, metrics: Metrics
 ) -> None:
-    await coordinator.put_token(42, Secret("ghs_old"), time.time() + 30)
-    assert await coordinator.get_token(42) is None
+    await coordinator.tokens.put(42, Secret("ghs_old"), time.time() + 30)
+    assert await coordinator.tokens.get(42) is None
     assert sample(metrics, "coi_redis_commands_total", "put_token") == 0
 
 
 async def test_a_foreign_token_entry_is_a_miss(
     coordinator: Coordinator, redis_server: RedisServer
 ) -> None:
-    await coordinator._client.set("coi:token:42", b"not-a-time ghs")
-    assert await coordinator.get_token(42) is None
+    await coordinator.link.client.set("coi:token:42", b"not-a-time ghs")
+    assert await coordinator.tokens.get(42) is None
 
 
 async def test_keys_live_under_the_prefix(redis_server: RedisServer, metrics: Metrics) -> None:
     replica = Coordinator.from_url(redis_server.url, metrics=metrics, prefix="staging:")
     try:
-        await replica.claim_delivery("guid-1")
-        await replica.enqueue("push", "guid-1", b"{}")
-        await replica.acquire_pr(PR, "a", 5_000)
-        await replica.acquire_singleton("reconciler", "a", 5_000)
-        await replica.put_token(42, Secret("ghs"), time.time() + 3600)
+        await replica.deliveries.claim("guid-1")
+        await replica.stream.append("push", "guid-1", b"{}")
+        await replica.pr_leases.acquire(PR, "a", 5_000)
+        await replica.job_leases.acquire("reconciler", "a", 5_000)
+        await replica.tokens.put(42, Secret("ghs"), time.time() + 3600)
         keys = []
-        for key in await replica._client.keys("*"):
+        for key in await replica.link.client.keys("*"):
             assert isinstance(key, bytes)  # the client leaves responses undecoded
             keys.append(key.decode())
         keys.sort()
@@ -291,10 +291,11 @@ async def test_keys_live_under_the_prefix(redis_server: RedisServer, metrics: Me
 async def test_commands_are_counted_per_operation(
     coordinator: Coordinator, metrics: Metrics
 ) -> None:
-    await coordinator.claim_delivery("guid-1")
-    await coordinator.acquire_pr(PR, "a", 5_000)  # first use of the script: EVALSHA, LOAD, EVALSHA
-    await coordinator.acquire_pr("octo/widgets#8", "a", 5_000)
-    await coordinator.read("a")  # no group yet: XREADGROUP, XGROUP CREATE, XREADGROUP
+    await coordinator.deliveries.claim("guid-1")
+    # first use of the script: EVALSHA, LOAD, EVALSHA
+    await coordinator.pr_leases.acquire(PR, "a", 5_000)
+    await coordinator.pr_leases.acquire("octo/widgets#8", "a", 5_000)
+    await coordinator.stream.read("a")  # no group yet: XREADGROUP, XGROUP CREATE, XREADGROUP
     assert sample(metrics, "coi_redis_commands_total", "claim_delivery") == 1
     assert sample(metrics, "coi_redis_commands_total", "acquire_pr") == 4
     assert sample(metrics, "coi_redis_commands_total", "read") == 3
@@ -307,20 +308,20 @@ async def test_an_outage_raises_quickly_counts_and_logs_once_then_heals(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.replicas")
-    entry_id = await coordinator.enqueue("push", "guid-1", b"{}")
+    entry_id = await coordinator.stream.append("push", "guid-1", b"{}")
     redis_server.stop()
 
     operations: list[Callable[[], Awaitable[object]]] = [
-        lambda: coordinator.claim_delivery("guid-2"),
-        lambda: coordinator.enqueue("push", "guid-2", b"{}"),
-        lambda: coordinator.read("a"),
-        lambda: coordinator.read("a", block_ms=100),
-        lambda: coordinator.ack(entry_id),
-        lambda: coordinator.claim_stale("a"),
-        lambda: coordinator.acquire_pr(PR, "a", 5_000),
-        lambda: coordinator.release_pr(PR, "a", 5_000),
-        lambda: coordinator.acquire_singleton("reconciler", "a", 5_000),
-        lambda: coordinator.get_token(42),
+        lambda: coordinator.deliveries.claim("guid-2"),
+        lambda: coordinator.stream.append("push", "guid-2", b"{}"),
+        lambda: coordinator.stream.read("a"),
+        lambda: coordinator.stream.read("a", block_ms=100),
+        lambda: coordinator.stream.ack([entry_id]),
+        lambda: coordinator.stream.claim_stale("a"),
+        lambda: coordinator.pr_leases.acquire(PR, "a", 5_000),
+        lambda: coordinator.pr_leases.release(PR, "a", 5_000),
+        lambda: coordinator.job_leases.acquire("reconciler", "a", 5_000),
+        lambda: coordinator.tokens.get(42),
     ]
     for operation in operations:
         started = time.monotonic()
@@ -334,13 +335,13 @@ async def test_an_outage_raises_quickly_counts_and_logs_once_then_heals(
     assert down[0].levelno == logging.WARNING
 
     redis_server.start()  # empty: this server keeps nothing on disk
-    assert await coordinator.claim_delivery("guid-1")
+    assert await coordinator.deliveries.claim("guid-1")
     again = [record for record in caplog.records if "redis reachable again" in record.getMessage()]
     assert len(again) == 1
-    new_entry = await coordinator.enqueue("push", "guid-3", b"{}")
-    assert [work.entry_id for work in await coordinator.read("a")] == [new_entry]
-    assert await coordinator.acquire_pr(PR, "a", 5_000)
-    assert await coordinator.release_pr(PR, "a", 5_000) is ReleaseOutcome.RELEASED
+    new_entry = await coordinator.stream.append("push", "guid-3", b"{}")
+    assert [work.entry_id for work in await coordinator.stream.read("a")] == [new_entry]
+    assert await coordinator.pr_leases.acquire(PR, "a", 5_000)
+    assert await coordinator.pr_leases.release(PR, "a", 5_000) is ReleaseOutcome.RELEASED
     await coordinator.ping()
     assert len([r for r in caplog.records if "redis" in r.getMessage()]) == 2
 
@@ -351,13 +352,13 @@ async def test_a_server_restarted_between_calls_is_used_again_at_once(
     await coordinator.ping()  # a pooled connection that the restart will break
     redis_server.stop()
     redis_server.start()
-    assert await coordinator.claim_delivery("guid-1")
+    assert await coordinator.deliveries.claim("guid-1")
 
 
 async def test_a_group_another_replica_created_meanwhile_is_used(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    await other.read("b")  # creates the group
+    await other.stream.read("b")  # creates the group
     attempts: list[str] = []
 
     async def lost_the_race() -> str:
@@ -366,13 +367,13 @@ async def test_a_group_another_replica_created_meanwhile_is_used(
             raise redis.exceptions.ResponseError("NOGROUP No such key or consumer group")
         return "read"
 
-    assert await coordinator._with_group(lost_the_race) == "read"
+    assert await coordinator.stream._with_group(lost_the_race) == "read"
     assert attempts == ["read", "read"]
 
 
 async def test_a_foreign_value_at_the_stream_key_is_a_bug_not_an_outage(
     coordinator: Coordinator,
 ) -> None:
-    await coordinator._client.set("coi:work", b"not a stream")
+    await coordinator.link.client.set("coi:work", b"not a stream")
     with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
-        await coordinator.read("a")
+        await coordinator.stream.read("a")

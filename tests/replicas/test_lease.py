@@ -89,13 +89,13 @@ async def test_an_event_on_a_busy_pr_is_evaluated_after_the_holder_never_beside_
     # a: its own; b marked the PR dirty, so a evaluates again; b then waits its turn with the click
     assert sorted(names) == ["a", "a", "b"]
     assert ("b", CLICK) in recorder.calls
-    assert await coordinator.acquire_pr(lease_key(REF), "probe", 1_000), "the lease is free"
+    assert await coordinator.pr_leases.acquire(lease_key(REF), "probe", 1_000), "the lease is free"
 
 
 async def test_a_dead_holders_pr_is_evaluated_once_its_lease_expires(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await other.acquire_pr(lease_key(REF), "died", 300)  # never renewed nor released
+    assert await other.pr_leases.acquire(lease_key(REF), "died", 300)  # never renewed nor released
     recorder = Recorder()
     leased = LeasedEvaluate(recorder.replica("a"), coordinator, ttl_ms=300)
     started = time.monotonic()
@@ -107,7 +107,7 @@ async def test_a_dead_holders_pr_is_evaluated_once_its_lease_expires(
 async def test_a_lease_held_too_long_leaves_plain_work_to_its_holder_but_not_clicks(
     coordinator: Coordinator, other: Coordinator
 ) -> None:
-    assert await other.acquire_pr(lease_key(REF), "busy", 60_000)
+    assert await other.pr_leases.acquire(lease_key(REF), "busy", 60_000)
     recorder = Recorder()
     leased = LeasedEvaluate(recorder.replica("a"), coordinator, ttl_ms=1_000, wait_seconds=0.1)
     assert await leased(REF, Intents()) is None
@@ -115,7 +115,7 @@ async def test_a_lease_held_too_long_leaves_plain_work_to_its_holder_but_not_cli
     assert await leased(REF, CLICK) == "a"
     assert recorder.calls == [("a", CLICK)]
     # the holder's release finds the dirty mark: it evaluates again
-    assert (await other.release_pr(lease_key(REF), "busy", 1_000)).name == "EVALUATE_AGAIN"
+    assert (await other.pr_leases.release(lease_key(REF), "busy", 1_000)).name == "EVALUATE_AGAIN"
 
 
 async def test_a_long_evaluation_renews_its_lease(
@@ -125,7 +125,7 @@ async def test_a_long_evaluation_renews_its_lease(
     leased = LeasedEvaluate(recorder.replica("a"), coordinator, ttl_ms=150)
     evaluation = asyncio.create_task(leased(REF, Intents()))
     await asyncio.sleep(0.35)  # two ttls: only renewals keep it
-    assert not await other.acquire_pr(lease_key(REF), "b", 1_000)
+    assert not await other.pr_leases.acquire(lease_key(REF), "b", 1_000)
     await evaluation
     renewals = metrics.registry.get_sample_value(
         "coi_redis_commands_total", {"operation": "renew_pr"}
@@ -142,11 +142,11 @@ async def test_a_failed_evaluation_still_releases_and_honours_the_dirty_mark(
     leased = LeasedEvaluate(recorder.replica("a"), coordinator, ttl_ms=1_000)
     evaluation = asyncio.create_task(leased(REF, Intents()))
     await recorder.started.wait()
-    assert not await other.acquire_pr(lease_key(REF), "b", 1_000)  # marks it dirty
+    assert not await other.pr_leases.acquire(lease_key(REF), "b", 1_000)  # marks it dirty
     with pytest.raises(RuntimeError, match="evaluation failed"):
         await evaluation
     assert len(recorder.calls) == 2
-    assert await other.acquire_pr(lease_key(REF), "b", 1_000), "released after the failure"
+    assert await other.pr_leases.acquire(lease_key(REF), "b", 1_000), "released after the failure"
 
 
 async def test_without_redis_every_evaluation_runs_unleased(
@@ -159,7 +159,7 @@ async def test_without_redis_every_evaluation_runs_unleased(
     assert recorder.calls == [("a", CLICK)]
     redis_server.start()
     assert await leased(REF, Intents()) == "a"
-    assert await coordinator.acquire_pr(lease_key(REF), "probe", 1_000), "released again"
+    assert await coordinator.pr_leases.acquire(lease_key(REF), "probe", 1_000), "released again"
 
 
 async def test_an_outage_during_the_evaluation_leaves_the_lease_to_expire(
@@ -172,4 +172,4 @@ async def test_an_outage_during_the_evaluation_leaves_the_lease_to_expire(
     redis_server.stop()
     assert await evaluation == "a"  # renewals and the release failed; the result stands
     redis_server.start()
-    assert await coordinator.acquire_pr(lease_key(REF), "probe", 1_000)
+    assert await coordinator.pr_leases.acquire(lease_key(REF), "probe", 1_000)

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.metrics import Metrics
-from bot.replicas import Coordinator
+from bot.replicas import CoordinationUnavailable, Coordinator
+from bot.replicas.stream import GROUP
 from bot.web.inbox import RawDelivery, RedisInbox, StreamedDelivery
 from bot.web.state import DeliveryLedger
 from tests.replicas.conftest import RedisServer
@@ -53,7 +54,8 @@ async def test_a_delivery_offered_on_one_replica_is_taken_on_another(
     door.close()
     assert await door_router is None
     await asyncio.sleep(0.1)
-    assert await coordinator.claim_stale("anyone") == [], "acknowledged: nobody routes it again"
+    claimed = await coordinator.stream.claim_stale("anyone")
+    assert claimed == [], "acknowledged: nobody routes it again"
 
 
 async def test_a_delivery_id_is_kept_once_across_replicas(
@@ -62,8 +64,8 @@ async def test_a_delivery_id_is_kept_once_across_replicas(
     first, second = inbox(coordinator, "a"), inbox(other, "b")
     assert await first.offer(delivery(1))
     assert await second.offer(delivery(1))  # a duplicate: answered as kept, not stored twice
-    assert await coordinator.read("reader") != []
-    assert await coordinator.read("reader") == []
+    assert await coordinator.stream.read("reader") != []
+    assert await coordinator.stream.read("reader") == []
 
 
 async def test_what_a_dead_replica_read_is_claimed_by_a_live_one(
@@ -81,7 +83,7 @@ async def test_what_a_dead_replica_read_is_claimed_by_a_live_one(
 
 
 async def test_while_redis_is_down_deliveries_stay_in_memory_then_the_stream_is_used_again(
-    redis_server: RedisServer, coordinator: Coordinator
+    redis_server: RedisServer, coordinator: Coordinator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replica = inbox(coordinator, "a")
     redis_server.stop()
@@ -99,9 +101,17 @@ async def test_while_redis_is_down_deliveries_stay_in_memory_then_the_stream_is_
     taken = await asyncio.wait_for(replica.take(), 3)
     assert isinstance(taken, StreamedDelivery)
     assert taken.delivery_id == "guid-4"
-    redis_server.stop()
+
+    async def unreachable(entry_ids: object) -> None:
+        raise CoordinationUnavailable("redis is unavailable (ack)")
+
+    monkeypatch.setattr(coordinator.stream, "ack", unreachable)
     await replica.done(taken)  # the ack fails: the entry stays pending for a later claim
-    redis_server.start()
+    summary = await coordinator.link.client.xpending("coi:work", GROUP)
+    assert summary["pending"] == 1
+    await asyncio.sleep(0.1)  # claim_idle_ms is 50 here
+    claimed = await coordinator.stream.claim_stale("another")
+    assert [work.delivery for work in claimed] == ["guid-4"]
 
 
 async def test_a_closed_inbox_refuses_and_leaves_the_stream_to_the_others(
@@ -125,10 +135,10 @@ async def test_a_released_delivery_is_released_for_every_replica(
 ) -> None:
     ledger = DeliveryLedger(shared=coordinator)
     assert ledger.claim("guid-1")
-    assert await coordinator.claim_delivery("guid-1")
+    assert await coordinator.deliveries.claim("guid-1")
     ledger.release("guid-1")
     await ledger.settle()
-    assert await other.claim_delivery("guid-1"), "a redelivery reaching another replica is new"
+    assert await other.deliveries.claim("guid-1"), "a redelivery reaching another replica is new"
 
 
 async def test_a_release_while_redis_is_down_is_logged_not_raised(

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.metrics import Metrics
-from bot.replicas import coordinator as coordinator_module
-from bot.replicas.coordinator import DELIVERY_TTL_SECONDS, Coordinator
+from bot.replicas import faults as faults_module
+from bot.replicas.coordinator import Coordinator
 from bot.web.state import FailedAfterAck
 from tests.replicas.conftest import RedisServer
 
@@ -72,14 +73,14 @@ async def test_faults_past_githubs_window_or_beyond_the_bound_are_dropped(
     replicas: tuple[Coordinator, Coordinator], clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = replicas
-    monkeypatch.setattr(coordinator_module, "MAX_FAULTS", 3)
-    await first.record_fault("old")
-    clock.now += DELIVERY_TTL_SECONDS + 1
-    assert await second.faults() == ([], clock.now), "GitHub would refuse to redeliver it"
+    monkeypatch.setattr(faults_module, "MAX_FAULTS", 3)
+    await first.faults.record("old")
+    clock.now += REDELIVERY_WINDOW_SECONDS + 1
+    assert await second.faults.recorded() == ([], clock.now), "GitHub would refuse to redeliver it"
     for index in range(5):
         clock.now += 1
-        await first.record_fault(f"guid-{index}")
-    faults, _ = await second.faults()
+        await first.faults.record(f"guid-{index}")
+    faults, _ = await second.faults.recorded()
     assert faults == ["guid-2", "guid-3", "guid-4"], "the newest MAX_FAULTS, oldest first"
 
 

@@ -20,7 +20,7 @@ def replica(pem: str, server: object, clock: Clock, coordinator: Coordinator) ->
         metrics=Metrics(),
         clock=clock,
     )
-    app.share_tokens(coordinator)
+    app.share_tokens(coordinator.tokens)
     return app
 
 

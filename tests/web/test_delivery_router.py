@@ -29,6 +29,11 @@ class RoomyScheduler:
         self.scheduled.append(ref)
         return True
 
+    def evaluated(self, ref: PullRequestRef) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)  # nothing runs here: evaluated as soon as scheduled
+        return future
+
     def sweep(self, installation_id: int, owner: str, repo: str) -> bool:
         return True
 

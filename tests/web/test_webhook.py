@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from bot.logs import JsonFormatter
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
-from bot.web.app import create_app
+from bot.web.app import ROUTER_KEY, create_app
 from bot.web.state import FAULTS_KEY, INBOX_KEY, LEDGER_KEY, METRICS_KEY, SCHEDULER_KEY
 from bot.web.webhook import MAX_BODY_BYTES
 from tests.web.deliveries import (
@@ -539,6 +539,9 @@ async def test_healthz_reports_the_queue_and_the_workers(
         "running": 0,
         "workers": 3,
         "workers_alive": 3,
+        "router_alive": True,
+        "inbox_alive": True,
+        "background_jobs_alive": True,
     }
 
 
@@ -547,6 +550,55 @@ async def test_healthz_is_503_when_workers_died(client: TestClient[Any, web.Appl
     response = await client.get("/healthz")
     assert response.status == 503
     assert (await response.json())["workers_alive"] == 0
+
+
+async def test_a_router_that_fails_once_is_started_again(
+    client: TestClient[Any, web.Application],
+    opened: dict[str, Any],
+    recorder: RecordingEvaluate,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox = client.app[INBOX_KEY]
+    take = inbox.take
+    failures = iter([RuntimeError("a bug in take")])
+
+    async def failing_once() -> Any:
+        for failure in failures:
+            raise failure
+        return await take()
+
+    monkeypatch.setattr(inbox, "take", failing_once)
+    await asyncio.sleep(0.2)  # the router's waiting take() returns only with a delivery
+    assert (await post(client, Delivery.of("pull_request", opened)))[0] == 202
+    await drain(client)
+    assert len(recorder.calls) == 1
+    assert (await client.get("/healthz")).status == 200
+    metrics = client.app[METRICS_KEY]
+    assert metrics.registry.get_sample_value("coi_router_restarts_total") == 1
+
+
+async def test_healthz_is_503_when_the_router_keeps_failing(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.web.webhook.RETRY_SECONDS", 0.0)
+    client = await make_client()
+
+    async def broken() -> Any:
+        raise RuntimeError("a bug in take")
+
+    router = client.app[ROUTER_KEY]
+    await router.stop(drain_seconds=0.1)
+    router._task = None
+    monkeypatch.setattr(client.app[INBOX_KEY], "take", broken)
+    router._retry_seconds = 0.0
+    router.start()
+    for _ in range(100):
+        if not router.alive:
+            break
+        await asyncio.sleep(0.01)
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["router_alive"] is False
 
 
 async def test_metrics_count_deliveries_by_event_action_and_outcome(
