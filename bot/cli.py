@@ -35,7 +35,9 @@ def _validate(args: argparse.Namespace) -> int:
         if result.map is None:
             for error in result.errors:
                 print(error, file=sys.stderr)
-            print(f"{path}: {len(result.errors)} error(s)", file=sys.stderr)
+            if result.errors_omitted:
+                print(f"... and {result.errors_omitted} more", file=sys.stderr)
+            print(f"{path}: {result.error_count} error(s)", file=sys.stderr)
             status = 1
             continue
         amap = result.map

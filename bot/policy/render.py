@@ -54,7 +54,7 @@ def _title(verdict: Verdict) -> str:
             f"({_plural(len(verdict.map_errors), 'error')})"
         )
     elif verdict.head_map_errors:
-        title = f"This PR's affiliation map has {_plural(len(verdict.head_map_errors), 'error')}"
+        title = f"This PR's affiliation map has {_plural(_head_map_error_count(verdict), 'error')}"
     elif verdict.conclusion != "success":
         parts: list[str] = []
         if verdict.needs_independent_review:
@@ -186,12 +186,16 @@ def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: 
     return lines
 
 
+def _head_map_error_count(verdict: Verdict) -> int:
+    return len(verdict.head_map_errors) + verdict.head_map_errors_omitted
+
+
 def _head_map_note(verdict: Verdict) -> list[str]:
     if not verdict.head_map_errors:
         return []
     return [
         "",
-        f"This PR's new map has {_plural(len(verdict.head_map_errors), 'error')}, "
+        f"This PR's new map has {_plural(_head_map_error_count(verdict), 'error')}, "
         "annotated on their lines; the base branch's map decided this verdict.",
     ]
 
@@ -254,6 +258,8 @@ def _text(verdict: Verdict) -> str:
     if verdict.map_errors or verdict.head_map_errors:
         lines += ["### Map errors", ""]
         lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
+        if verdict.head_map_errors_omitted:
+            lines.append(f"- ... and {verdict.head_map_errors_omitted} more")
         lines.append("")
     if verdict.command_outcomes:
         lines += ["### Commands", "", "| Comment | By | Command | Result |", "|---|---|---|---|"]

@@ -14,8 +14,9 @@ from typing import Literal
 
 from bot.affiliations.evidence import Contradiction, Evidence, agrees, contradictions, match_company
 from bot.affiliations.index import AffiliationMap
-from bot.affiliations.loader import MapError, load_map_text
+from bot.affiliations.loader import MapError
 from bot.affiliations.model import Policy
+from bot.affiliations.proposed import ProposedMap, check_proposed_map, entry_digest
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, Declaration, replay
 from bot.policy.facts import PullRequestFacts, Review
@@ -119,6 +120,7 @@ class Verdict:
     evidence: EvidencePolicy = "warn"  # the map's policy.evidence
     # What GitHub shows against the map about the authors and approvers (empty under ignore).
     contradictions: tuple[Contradiction, ...] = ()
+    head_map_errors_omitted: int = 0  # errors of the PR's map beyond those listed
 
     @property
     def missing(self) -> int:
@@ -248,7 +250,7 @@ class _Judge:
         authors: _Authors,
         *,
         declared: dict[str, Declaration],
-        head_map: AffiliationMap | None,
+        head_map: ProposedMap | None,
         map_entries_protected: bool,
         blocking_evidence: tuple[Evidence, ...] = (),
     ) -> None:
@@ -380,10 +382,10 @@ class _Judge:
     def _changes_own_entry(self, login: str) -> bool:
         if self.head_map is None:
             return False
-        base_key, head_key = self.amap.login_of(login), self.head_map.login_of(login)
-        base = None if base_key is None else self.amap.document.people[base_key]
-        head = None if head_key is None else self.head_map.document.people[head_key]
-        return base_key != head_key or base != head
+        base_key = self.amap.login_of(login)
+        base = None if base_key is None else entry_digest(self.amap.document.people[base_key])
+        head = self.head_map.entry_of(login)
+        return (base_key, base) != (head or (None, None))
 
 
 def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:
@@ -416,11 +418,13 @@ def _protected_patterns(amap: AffiliationMap, map_ref: MapRef) -> list[str]:
     return patterns
 
 
-def _load_head_map(facts: PullRequestFacts) -> tuple[AffiliationMap | None, tuple[MapError, ...]]:
+def _load_head_map(facts: PullRequestFacts, checked: ProposedMap | None) -> ProposedMap | None:
+    """The PR's map as checked by the caller (off the event loop), else checked here."""
     if facts.head_map is None:
-        return None, ()
-    result = load_map_text(facts.head_map.text, path=facts.head_map.path)
-    return result.map, tuple(result.errors)
+        return None
+    if checked is not None:
+        return checked
+    return check_proposed_map(facts.head_map.text, path=facts.head_map.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,12 +531,14 @@ def _conclude(
     protected: ProtectedChange | None,
     head_errors: tuple[MapError, ...],
     map_ref: MapRef,
+    head_errors_omitted: int = 0,
 ) -> tuple[Conclusion, tuple[str, ...]]:
     """The conclusion and why, one sentence per reason."""
     reasons: list[str] = []
     if head_errors:
         path = facts.head_map.path if facts.head_map is not None else map_ref.path
-        reasons.append(f"this pull request's map `{path}` has {len(head_errors)} error(s)")
+        found = len(head_errors) + head_errors_omitted
+        reasons.append(f"this pull request's map `{path}` has {found} error(s)")
     if tally.needs_review:
         reasons.append(_review_reason(tally, policy))
     protected_unmet = protected is not None and not protected.satisfied
@@ -586,14 +592,20 @@ def evaluate(
     now: datetime,
     map_ref: MapRef,
     writers: frozenset[str] = frozenset(),
+    head_map: ProposedMap | None = None,
 ) -> Verdict:
-    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`."""
+    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`.
+
+    `head_map`: the PR's new map, already checked (the App checks it off the event loop);
+    None: checked here, if the PR has one."""
     today = _day(now, what="now")
     policy = amap.policy
     commands = replay(facts, amap, writers=writers)
     classification = classify(facts, policy, override=commands.override)
     authors = _collect_authors(facts, amap)
-    head_map, head_errors = _load_head_map(facts)
+    proposed = _load_head_map(facts, head_map)
+    head_errors = proposed.errors if proposed is not None else ()
+    head_errors_omitted = proposed.errors_omitted if proposed is not None else 0
     touched = _protected_files_touched(facts, amap, map_ref)
     evidence = _evidence_in_force(facts, amap, authors)
     judge = _Judge(
@@ -601,7 +613,7 @@ def evaluate(
         amap,
         authors,
         declared=commands.declarations,
-        head_map=head_map,
+        head_map=proposed if proposed is not None and proposed.ok else None,
         map_entries_protected=_map_touched(facts, map_ref),
         blocking_evidence=evidence if policy.evidence == "block" else (),
     )
@@ -616,6 +628,7 @@ def evaluate(
         protected=protected,
         head_errors=head_errors,
         map_ref=map_ref,
+        head_errors_omitted=head_errors_omitted,
     )
     author_rows = _author_rows(authors, amap, today)
     return Verdict(
@@ -646,6 +659,7 @@ def evaluate(
         commits_truncated=facts.commits_truncated,
         evidence=policy.evidence,
         contradictions=contradictions(amap, evidence, at=now),
+        head_map_errors_omitted=head_errors_omitted,
     )
 
 
