@@ -38,6 +38,8 @@ REPLY_MARKER = "<!-- coi-bot:reply -->"
 CLICK_MARKER = "<!-- coi-bot:click -->"
 THUMBS_UP_REST = "+1"
 MAX_CLICK_LINES = 10
+MAX_REPLY_CHARS = 65_536  # GitHub refuses a longer comment body (422)
+MAX_QUOTED_CHARS = 300  # of a command or a reason quoted in a line: the comment holds the rest
 ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
 
 # Hides a younger copy of the reply; validated against GitHub's schema in the tests.
@@ -114,7 +116,8 @@ def marks_to_remove(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome])
 
 def _one_line(text: str) -> str:
     # A line of the reply: a newline would end the list item, backticks would open code.
-    return " ".join(text.replace("`", "'").split())
+    line = " ".join(text.replace("`", "'").split())
+    return line if len(line) <= MAX_QUOTED_CHARS else line[: MAX_QUOTED_CHARS - 1] + "…"
 
 
 def _command_line(outcome: CommandOutcome) -> str:
@@ -155,10 +158,24 @@ def reply_body(
         lines.append(ALL_CLEAR)
         return "\n".join(lines) + "\n"
     lines += ["Some commands on this pull request could not be applied:", ""]
-    lines += [_command_line(outcome) for outcome in refused]
-    lines += list(clicks)
-    lines += ["", f"Commands: {usage(prefix)}."]
-    return "\n".join(lines) + "\n"
+    tail = ["", f"Commands: {usage(prefix)}."]
+    listed = [_command_line(outcome) for outcome in refused] + list(clicks)
+    return "\n".join(lines + _fitting(listed, lines, tail) + tail) + "\n"
+
+
+def _fitting(listed: list[str], head: list[str], tail: list[str]) -> list[str]:
+    """As many of `listed` as fit in one comment with `head` and `tail`, then "... and N more"."""
+    room = MAX_REPLY_CHARS - sum(len(line) + 1 for line in (*head, *tail)) - 1
+    if sum(len(line) + 1 for line in listed) <= room:
+        return listed
+    room -= len(f"- ... and {len(listed)} more") + 1
+    kept: list[str] = []
+    for line in listed:
+        if len(line) + 1 > room:
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    return [*kept, f"- ... and {len(listed) - len(kept)} more"]
 
 
 def desired_reply(

@@ -260,6 +260,13 @@ def _text(verdict: Verdict) -> str:
         lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
         if verdict.head_map_errors_omitted:
             lines.append(f"- ... and {verdict.head_map_errors_omitted} more")
+        unannotated = len(_errors_to_annotate(verdict)) - MAX_ANNOTATIONS_PER_REQUEST
+        if unannotated > 0:
+            lines += [
+                "",
+                f"The first {MAX_ANNOTATIONS_PER_REQUEST} errors are annotated on their lines; "
+                f"{unannotated} more are listed here only.",
+            ]
         lines.append("")
     if verdict.command_outcomes:
         lines += ["### Commands", "", "| Comment | By | Command | Result |", "|---|---|---|---|"]
@@ -296,13 +303,18 @@ def fit(markdown: str, *, limit: int = MAX_OUTPUT_CHARS) -> str:
     return kept + note_template.format(len(markdown) - len(kept), limit)
 
 
-def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
+def _errors_to_annotate(verdict: Verdict) -> list[MapError]:
     errors: list[MapError] = list(verdict.head_map_errors)
     if verdict.map_ref.source == "repository":
         # Only a map in this repository has lines GitHub can annotate.
         errors = [*verdict.map_errors, *errors]
+    return errors
+
+
+def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
+    """At most one request's worth: every further request would be one more write."""
     annotations: list[dict[str, object]] = []
-    for error in errors:
+    for error in _errors_to_annotate(verdict)[:MAX_ANNOTATIONS_PER_REQUEST]:
         line = max(1, error.line)
         annotation: dict[str, object] = {
             "path": error.path,

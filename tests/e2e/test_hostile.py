@@ -9,8 +9,10 @@ import urllib.request
 from collections.abc import Callable
 
 from bot.affiliations.loader import MAX_ERRORS
+from bot.github.replies import MAX_REPLY_CHARS
+from bot.policy.render import MAX_ANNOTATIONS_PER_REQUEST
 from bot.stage import Stage
-from tests.e2e.conftest import MAP, REPO, latest_check, seed
+from tests.e2e.conftest import MAP, REPO, check_writes, latest_check, seed
 
 MAP_PATH = ".github/affiliations.yml"
 
@@ -86,3 +88,29 @@ async def test_a_map_with_thousands_of_errors_lists_some_and_counts_all(
         text = run["output"]["text"]
         assert f"... and {2_500 - MAX_ERRORS} more" in text
         assert text.count("unknown company") == MAX_ERRORS
+        # One write: 50 annotations go with it, no follow-up PATCH for the other 150 listed.
+        assert check_writes(stage) == 1
+        assert len(run["annotations"]) == MAX_ANNOTATIONS_PER_REQUEST
+        assert f"{MAX_ERRORS - MAX_ANNOTATIONS_PER_REQUEST} more are listed here only" in text
+
+
+async def test_a_reply_to_thousands_of_refused_commands_fits_in_one_comment(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="carl", title="Docs", files={"docs/a.md": "a\n"}
+    )
+    lines = [f"/coi x{i}" for i in range(8_000)]
+    body = "\n".join(lines)[:64_889]
+    await sim.post_comment(REPO, number, author="carl", body=body)
+    await stage.settle()
+    replies = [c["body"] for c in sim.comments(REPO, number) if c["user"]["login"] == sim.bot_login]
+    assert len(replies) == 1
+    reply = replies[0]
+    assert len(reply) <= MAX_REPLY_CHARS
+    shown = reply.count("unknown command")
+    refused = body.count("/coi x")
+    assert f"- ... and {refused - shown} more" in reply
+    assert reply.rstrip().endswith("`/coi minor [reason]`.")
+    assert sim.violations == []
