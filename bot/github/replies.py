@@ -33,6 +33,7 @@ import gidgethub.abc
 from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
 from bot.policy.commands import CommandOutcome, already_reacted, usage
 from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.markdown import code, mention, one_line, text
 
 REPLY_MARKER = "<!-- coi-bot:reply -->"
 CLICK_MARKER = "<!-- coi-bot:click -->"
@@ -114,9 +115,9 @@ def marks_to_remove(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome])
     )
 
 
-def _one_line(text: str) -> str:
-    # A line of the reply: a newline would end the list item, backticks would open code.
-    line = " ".join(text.replace("`", "'").split())
+def _clipped(value: str) -> str:
+    # One line of the reply; cut before escaping, so that no escape is cut in half.
+    line = one_line(value)
     return line if len(line) <= MAX_QUOTED_CHARS else line[: MAX_QUOTED_CHARS - 1] + "…"
 
 
@@ -126,16 +127,17 @@ def _command_line(outcome: CommandOutcome) -> str:
         if outcome.comment_database_id is not None
         else ""
     )
+    # The reason is Markdown whose user text policy/commands.py already made inert.
     return (
-        f"- @{outcome.author}{where}: `{_one_line(outcome.command)}`: "
-        f"{_one_line(outcome.reason or 'refused')}"
+        f"- {mention(outcome.author)}{where}: {code(_clipped(outcome.command))}: "
+        f"{_clipped(outcome.reason or 'refused')}"
     )
 
 
 def click_line(outcome: CommandOutcome) -> str:
     return (
-        f"- @{outcome.author} clicked {_one_line(outcome.command)}: "
-        f"{_one_line(outcome.reason or 'refused')} {CLICK_MARKER}"
+        f"- {mention(outcome.author)} clicked {text(outcome.command)}: "
+        f"{_clipped(outcome.reason or 'refused')} {CLICK_MARKER}"
     )
 
 

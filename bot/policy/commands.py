@@ -15,6 +15,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.intents import CommentEdit
 from bot.policy.classify import Override
 from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts
+from bot.policy.markdown import code
 
 CommandKind = Literal["declare", "withdraw", "recheck", "request", "major", "minor", "unknown"]
 KNOWN_KINDS: tuple[CommandKind, ...] = (
@@ -81,7 +82,7 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
     arguments = arguments.strip()
     kind = verb.casefold()
     if kind not in KNOWN_KINDS:
-        shown = f"`{verb}`" if verb else "nothing"
+        shown = code(verb) if verb else "nothing"
         return ParsedCommand(
             "unknown",
             text,
@@ -106,7 +107,7 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
                 known_kind,
                 text,
                 number,
-                error=f"`{first}` is not a GitHub login; use `{prefix} {kind} @login`",
+                error=f"{code(first)} is not a GitHub login; use `{prefix} {kind} @login`",
             )
         target = first[1:]
         arguments = arguments.strip()
@@ -221,8 +222,8 @@ class _Replay:
         target = command.target or author
         if command.target is not None and not self._is_known_login(command.target):
             return (
-                f"unknown login @{command.target}: not in the map nor on this pull request; "
-                f"use `{prefix} {command.kind} @login`"
+                f"unknown login {code('@' + command.target)}: not in the map nor on this pull "
+                f"request; use `{prefix} {command.kind} @login`"
             )
         if amap.key_of(target) != amap.key_of(author):
             return None if is_tsc else f"only TSC members may {command.kind} for someone else"
@@ -268,7 +269,8 @@ class _Replay:
             key = self.amap.key_of(target)
             existing = self.declarations.get(key)
             if existing is None:
-                return f"@{target} has no conflict declared on this pull request to withdraw"
+                who = code("@" + target)
+                return f"{who} has no conflict declared on this pull request to withdraw"
             declared_by_other = self.amap.key_of(existing.by) != key
             if declared_by_other and not self.amap.is_tsc(author):
                 # A TSC member's declaration about someone is not theirs to undo.

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
+from bot.policy.markdown import code, mention, no_mentions, one_line, text
 from bot.policy.verdict import Approval, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
@@ -37,6 +39,12 @@ def _cell(value: str) -> str:
     if value.isidentifier():  # the common case: a login or company id needs no escaping
         return value
     return " ".join(value.replace("\\", "\\\\").replace("|", "\\|").split())
+
+
+def _markdown_cell(value: str) -> str:
+    # Markdown built by policy/ with its user text already inert: keep it on one line and
+    # give every pipe not yet escaped its backslash.
+    return re.sub(r"(?<!\\)\|", r"\\|", one_line(value))
 
 
 def _when(moment: datetime) -> str:
@@ -78,17 +86,23 @@ def _title(verdict: Verdict) -> str:
 
 
 def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
-    return ", ".join(names.get(c, c) for c in ids) or "none on record"
+    # Company names are the map's text: inert, whoever wrote the map.
+    return ", ".join(text(names.get(c, c)) for c in ids) or "none on record"
 
 
 def _approval_row(approval: Approval, names: dict[str, str]) -> str:
     counted = "yes" if approval.counted else "no"
     tsc = "" if approval.tsc else " (not TSC)"
     return (
-        f"| @{_cell(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
-        f"| {_cell(_companies(names, approval.companies))} | {counted} "
-        f"| {_cell(approval.why_not or '')} |"
+        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
+        f"| {_companies(names, approval.companies)} | {counted} "
+        f"| {text(approval.why_not or '')} |"
     )
+
+
+def _author(display: str, login: str | None) -> str:
+    # "@login", or "Name <email>" as a commit's author wrote it.
+    return mention(login) if login is not None and display == f"@{login}" else text(display)
 
 
 def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
@@ -96,8 +110,8 @@ def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
     for author in verdict.authors:
         known = "" if author.known else " (not in the map)"
         lines.append(
-            f"| {_cell(author.display)}{known} | {', '.join(author.roles)} "
-            f"| {_cell(_companies(names, author.companies))} |"
+            f"| {_author(author.display, author.login)}{known} | {', '.join(author.roles)} "
+            f"| {_companies(names, author.companies)} |"
         )
     if not verdict.authors:
         lines.append("| (none known) | | |")
@@ -124,7 +138,8 @@ def _approvals_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
 def _classification_section(verdict: Verdict) -> list[str]:
     kind = "Major" if verdict.classification.major else "Not major"
     lines = ["", f"### {kind} change", ""]
-    lines += [f"- {_cell(reason)}" for reason in verdict.classification.reasons]
+    # Reasons are Markdown whose user text was made inert where it entered (policy/classify.py).
+    lines += [f"- {one_line(reason)}" for reason in verdict.classification.reasons]
     lines.append(
         f"- {_plural(verdict.classification.changed_files, 'file')}, "
         f"{_plural(verdict.classification.changed_lines, 'line')} changed"
@@ -141,15 +156,15 @@ def _protected_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
         "",
         "### Protected files",
         "",
-        f"Changed: {', '.join(f'`{_cell(p)}`' for p in protected.files[:20])}"
+        f"Changed: {', '.join(code(p) for p in protected.files[:20])}"
         + (f" and {len(protected.files) - 20} more" if len(protected.files) > 20 else ""),
         "",
         f"Approvals from TSC members of {protected.required_companies} companies are needed; "
-        f"approving companies: {_cell(_companies(names, protected.approving_companies))} "
+        f"approving companies: {_companies(names, protected.approving_companies)} "
         f"({done}).",
     ]
     if protected.own_entry_changed:
-        who = ", ".join(f"@{login}" for login in protected.own_entry_changed)
+        who = ", ".join(mention(login) for login in protected.own_entry_changed)
         lines.append(f"Not counted, because this PR changes their own map entry: {who}.")
     return lines
 
@@ -164,7 +179,7 @@ def _declarations_section(verdict: Verdict) -> list[str]:
         "| Who | Declared by | Reason |",
         "|---|---|---|",
         *(
-            f"| @{_cell(d.login)} | @{_cell(d.by)} | {_cell(d.reason or '')} |"
+            f"| {mention(d.login)} | {mention(d.by)} | {text(d.reason or '')} |"
             for d in verdict.declarations
         ),
     ]
@@ -175,7 +190,7 @@ def _requests_section(verdict: Verdict, requested: Sequence[str], no_candidate: 
         return []
     lines = ["", "### Review requested", ""]
     if requested:
-        lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
+        lines.append("Asked: " + ", ".join(mention(login) for login in requested) + ".")
     elif no_candidate:
         lines.append(
             "No eligible third-party TSC member is left to ask: the TSC must act "
@@ -207,7 +222,7 @@ def _summary(
     requested: Sequence[str],
     no_candidate: bool,
 ) -> str:
-    lines = [f"**{verdict.conclusion}**: " + "; ".join(verdict.reasons) + "."]
+    lines = [f"**{verdict.conclusion}**: " + "; ".join(map(one_line, verdict.reasons)) + "."]
     if verdict.map_errors:
         lines += ["", "No pull request can be judged until the map is fixed; see the details."]
         lines += ["", _map_line(verdict)]
@@ -236,8 +251,8 @@ def _out_of_date(verdict: Verdict) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| @{_cell(found.login)} | {_cell(found.map_says)} "
-        f"| {_cell('; '.join(found.github_shows))} | {_cell(found.fix)} |"
+        f"| {mention(found.login)} | {text(found.map_says)} "
+        f"| {text('; '.join(found.github_shows))} | {_markdown_cell(found.fix)} |"
         for found in verdict.contradictions
     ]
     if verdict.evidence == "block":
@@ -250,14 +265,14 @@ def _out_of_date(verdict: Verdict) -> list[str]:
 def _map_line(verdict: Verdict) -> str:
     ref = verdict.map_ref
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
-    return f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
+    return f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
 
 
 def _text(verdict: Verdict) -> str:
     lines: list[str] = []
     if verdict.map_errors or verdict.head_map_errors:
         lines += ["### Map errors", ""]
-        lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
+        lines += [f"- {code(str(e))}" for e in (*verdict.map_errors, *verdict.head_map_errors)]
         if verdict.head_map_errors_omitted:
             lines.append(f"- ... and {verdict.head_map_errors_omitted} more")
         unannotated = len(_errors_to_annotate(verdict)) - MAX_ANNOTATIONS_PER_REQUEST
@@ -273,13 +288,13 @@ def _text(verdict: Verdict) -> str:
         for outcome in verdict.command_outcomes:
             result = "applied" if outcome.applied else f"refused: {outcome.reason}"
             lines.append(
-                f"| {_cell(outcome.comment_id)} | @{_cell(outcome.author)} "
-                f"| `{_cell(outcome.command)}` | {_cell(result)} |"
+                f"| {code(outcome.comment_id)} | {mention(outcome.author)} "
+                f"| {code(outcome.command)} | {_markdown_cell(result)} |"
             )
         lines.append("")
     if verdict.classification.matched_files:
         lines += ["### Files matched by major-change paths", ""]
-        lines += [f"- `{_cell(path)}`" for path in verdict.classification.matched_files]
+        lines += [f"- {code(path)}" for path in verdict.classification.matched_files]
         lines.append("")
     if verdict.files_truncated or verdict.commits_truncated:
         lines.append(
@@ -321,7 +336,7 @@ def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
             "start_line": line,
             "end_line": line,
             "annotation_level": "failure",
-            "message": error.message[:60_000],
+            "message": no_mentions(error.message[:60_000]),
             "title": "Invalid affiliation map"[:MAX_ANNOTATION_TITLE],
         }
         if error.column >= 1:

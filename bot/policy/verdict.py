@@ -20,6 +20,7 @@ from bot.affiliations.proposed import ProposedMap, check_proposed_map, entry_dig
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, Declaration, replay
 from bot.policy.facts import PullRequestFacts, Review
+from bot.policy.markdown import code
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
@@ -538,7 +539,7 @@ def _conclude(
     if head_errors:
         path = facts.head_map.path if facts.head_map is not None else map_ref.path
         found = len(head_errors) + head_errors_omitted
-        reasons.append(f"this pull request's map `{path}` has {found} error(s)")
+        reasons.append(f"this pull request's map {code(path)} has {found} error(s)")
     if tally.needs_review:
         reasons.append(_review_reason(tally, policy))
     protected_unmet = protected is not None and not protected.satisfied

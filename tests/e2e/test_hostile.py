@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 import urllib.request
@@ -114,3 +115,27 @@ async def test_a_reply_to_thousands_of_refused_commands_fits_in_one_comment(
     assert f"- ... and {refused - shown} more" in reply
     assert reply.rstrip().endswith("`/coi minor [reason]`.")
     assert sim.violations == []
+
+
+async def test_markup_and_mentions_in_commands_stay_inert_in_the_summary_and_the_reply(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Core", files={"core/a.py": "a\n"}
+    )
+    injection = "[x](https://evil.example) <img src=x> @torvalds @acme/team **bold**"
+    await sim.post_comment(REPO, number, author="anna", body=f"/coi major {injection}")
+    await sim.post_comment(REPO, number, author="carl", body=f"/coi {injection}")
+    await stage.settle()
+    summary = latest_check(stage, number)["output"]["summary"]
+    (reply,) = [
+        c["body"] for c in sim.comments(REPO, number) if c["user"]["login"] == sim.bot_login
+    ]
+    for markdown in (summary, reply):
+        outside_code = re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)
+        outside_code = re.sub(r"\\.", "", outside_code)  # what a backslash escapes is text
+        assert re.search(r"@(?:torvalds|acme/team)", outside_code) is None
+        for markup in ("[x](", "<img", "**bold**", "https://"):
+            assert markup not in outside_code
+    assert "\\[x\\](https:\u200d//evil\\.example)" in summary
