@@ -12,13 +12,13 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
 
 
-def sign(body: bytes, *, secret: str) -> str:
+def sign(body: bytes | bytearray, *, secret: str) -> str:
     """The header value GitHub sends for `body` under `secret`."""
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     return PREFIX + digest
 
 
-def signature_matches(body: bytes, *, secret: str, header: str | None) -> bool:
+def signature_matches(body: bytes | bytearray, *, secret: str, header: str | None) -> bool:
     """True only for a present, well-formed signature of `body`, compared in constant time."""
     if not header:
         return False

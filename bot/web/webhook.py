@@ -8,6 +8,10 @@ Nothing is parsed on the request path: `DeliveryRouter` takes the raw deliveries
 parses them and routes them through the handlers into the scheduler. What it then finds wrong
 is logged and counted (`coi_routed_deliveries_total`); a handler that raises is a bug, and its
 delivery is asked again from GitHub by the redeliverer (`FailedAfterAck`).
+
+Before its signature is checked a body is anyone's: bodies in flight are held to
+`Settings.unverified_body_bytes` together (a declared length is reserved before a byte is read;
+above the bound, 503 at once) and each is read once, into one buffer of its final size.
 """
 
 from __future__ import annotations
@@ -50,6 +54,36 @@ DELIVERY_HEADER = "X-GitHub-Delivery"
 UNVERIFIED = "-"
 # How long the router waits before asking a full scheduler again.
 RETRY_SECONDS = 0.05
+
+
+class UnverifiedBodies:
+    """Bytes of request bodies being read or held before their signature is checked."""
+
+    def __init__(self, limit: int) -> None:
+        if limit <= 0:
+            raise ValueError(f"the bound on unverified bodies must be positive, got {limit}")
+        self.limit = limit
+        self.held = 0
+
+    def reserve(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.held -= size
+
+
+UNVERIFIED_KEY = web.AppKey("unverified_bodies", UnverifiedBodies)
+
+
+class _Busy(Exception):
+    """Unverified bodies in flight already hold all the memory they may."""
+
+
+class _TooLarge(Exception):
+    """A chunked body grew beyond MAX_BODY_BYTES."""
 
 
 def handled_events(events_router: routing.Router) -> frozenset[str]:
@@ -107,13 +141,61 @@ class DeliveryScheduling:
         return not self._refused
 
 
-async def _read_capped(request: web.Request, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The raw body, or None as soon as it grows beyond `limit` (chunked bodies have no length)."""
+async def _read_declared(request: web.Request, length: int) -> bytearray:
+    """A body of declared length, read into one buffer of that size (no second copy)."""
+    body = bytearray(length)
+    view = memoryview(body)
+    filled = 0
+    while filled < length:
+        chunk = await request.content.readany()
+        if not chunk:  # the client sent less than it declared: the signature will not match
+            view.release()
+            del body[filled:]
+            return body
+        view[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    view.release()
+    return body
+
+
+async def _read_chunked(
+    request: web.Request, bodies: UnverifiedBodies, held: list[int]
+) -> bytearray:
+    """A body without a declared length, reserved chunk by chunk as it comes (`held` counts
+    what this request reserved); _TooLarge beyond MAX_BODY_BYTES, _Busy beyond the bound."""
     body = bytearray()
     async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
+        if len(body) + len(chunk) > MAX_BODY_BYTES:
+            raise _TooLarge
+        if not bodies.reserve(len(chunk)):
+            raise _Busy
+        held[0] += len(chunk)
         body += chunk
-        if len(body) > limit:
+    return body
+
+
+async def _read_unverified(request: web.Request, length: int | None) -> bytes | None:
+    """The body once its signature matches; None when it does not. Reserves its bytes against
+    the bound on unverified bodies until then."""
+    bodies = request.app[UNVERIFIED_KEY]
+    held = [0]
+    try:
+        if length is not None:
+            if not bodies.reserve(length):
+                raise _Busy
+            held[0] = length
+            body = await _read_declared(request, length)
+        else:
+            body = await _read_chunked(request, bodies, held)
+        if not signature_matches(
+            body,
+            secret=request.app[SETTINGS_KEY].webhook_secret.reveal(),
+            header=request.headers.get(SIGNATURE_HEADER),
+        ):
             return None
+    finally:
+        bodies.release(held[0])
+    # Signed by GitHub: one immutable copy for the inbox (Redis takes bytes, not a bytearray).
     return bytes(body)
 
 
@@ -170,15 +252,16 @@ async def _acknowledge(request: web.Request) -> web.Response:
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
-    # A declared length within the cap is read at once; a chunked body is counted as it comes.
-    body = await request.read() if length is not None else await _read_capped(request)
-    if body is None:
+    try:
+        body = await _read_unverified(request, length)
+    except _TooLarge:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
-    if not signature_matches(
-        body,
-        secret=app[SETTINGS_KEY].webhook_secret.reveal(),
-        header=request.headers.get(SIGNATURE_HEADER),
-    ):
+    except _Busy:
+        reason = "too many unverified bodies in flight"
+        busy = _answer(request, 503, "busy", delivery=delivery, reason=reason)
+        busy.force_close()  # the rest of the body is not wanted: do not read it to keep-alive
+        return busy
+    if body is None:
         reason = f"missing or bad {SIGNATURE_HEADER}"
         return _answer(request, 401, "unauthorized", delivery=delivery, reason=reason)
     event = request.headers.get(EVENT_HEADER)
