@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.replicas.coordinator import CoordinationUnavailable, Coordinator, Work
+from bot.web.signature import body_key
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,9 @@ class RedisInbox:
         try:
             if not await self._coordinator.claim_delivery(delivery.delivery_id):
                 return True  # another replica took this delivery: it is kept there
+            # The same signed body under another ID is a replay (bot.web.signature.body_key).
+            if not await self._coordinator.claim_delivery(body_key(delivery.body)):
+                return True
             await self._coordinator.enqueue(delivery.event, delivery.delivery_id, delivery.body)
         except CoordinationUnavailable:
             return await self._offer_locally(delivery)

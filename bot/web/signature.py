@@ -25,3 +25,9 @@ def signature_matches(body: bytes | bytearray, *, secret: str, header: str | Non
     expected = sign(body, secret=secret).encode("ascii")
     # Bytes on both sides: compare_digest raises TypeError on non-ASCII str.
     return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
+
+
+def body_key(body: bytes) -> str:
+    """A signed body's identity: `X-GitHub-Delivery` is not signed, so a captured body can be
+    replayed under a new delivery ID; the body cannot change without its signature."""
+    return "body-sha256:" + hashlib.sha256(body).hexdigest()

@@ -33,7 +33,7 @@ from bot.metrics import Metrics
 from bot.pr import WorkRef
 from bot.scheduler import Scheduler
 from bot.web.inbox import Inbox, RawDelivery
-from bot.web.signature import SIGNATURE_HEADER, signature_matches
+from bot.web.signature import SIGNATURE_HEADER, body_key, signature_matches
 from bot.web.state import (
     INBOX_KEY,
     LEDGER_KEY,
@@ -271,7 +271,7 @@ async def _acknowledge(request: web.Request) -> web.Response:
     if event not in HANDLED_EVENTS:
         return _answer(request, 200, "ignored", delivery=delivery, event=event)
     ledger = app[LEDGER_KEY]
-    if not ledger.claim(delivery):
+    if not ledger.claim(delivery, body_key(body)):
         return _answer(request, 200, "duplicate", delivery=delivery, event=event)
     try:
         kept = await app[INBOX_KEY].offer(RawDelivery(event, delivery, body))

@@ -414,9 +414,10 @@ async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
         ("pull_request", "pull_request/labeled.payload.json"),
         ("pull_request_review", "pull_request_review/submitted.payload.json"),
     ]
+    # Fifty distinct bodies: the same body twice is a replay, answered as a duplicate.
     deliveries = [
-        Delivery.of(event, load_payload(reference_dir, name))
-        for event, name in (names[i % len(names)] for i in range(50))
+        Delivery.of(event, {**load_payload(reference_dir, name), "burst_index": index})
+        for index, (event, name) in enumerate(names[i % len(names)] for i in range(50))
     ]
     statuses = await asyncio.gather(*(post(client, delivery) for delivery in deliveries))
     assert {status for status, _ in statuses} == {202}
