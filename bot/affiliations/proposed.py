@@ -66,5 +66,5 @@ def _entries(amap: AffiliationMap) -> dict[str, tuple[str, str]]:
 
 def too_slow(path: str, *, seconds: float) -> ProposedMap:
     """The check of a map that did not finish within its budget: a failure, never a pass."""
-    message = f"the map is too large or too broken to check in time ({seconds:g} s)"
+    message = f"the map is too large or too broken to check in time ({seconds:g} s of CPU)"
     return ProposedMap(errors=(MapError(path, 1, 1, message),))

@@ -4,9 +4,10 @@ Anyone can open a pull request that changes the map, so its text is hostile unti
 loader is pure Python and pydantic validates in one call that holds the GIL, so a thread would
 still stall the event loop: the check runs in a child of a fork server (forked from a process
 that has already imported the loader, so a check starts in milliseconds), and only its small
-result (errors, entry digests) comes back. A child that has not answered within the budget is
-killed and the map fails the check; a map is checked once per blob SHA, however many
-evaluations ask, and several asking at once share one check.
+result (errors, entry digests) comes back. The budget is CPU time, so that a busy machine does
+not fail an honest map: past it the child ends itself, and one that has still not answered after
+WALL_FACTOR times the budget is killed; either way the map fails the check. A map is checked
+once per blob SHA, however many evaluations ask, and several asking at once share one check.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import asyncio
 import functools
 import hashlib
 import multiprocessing
+import os
+import threading
+import time
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
@@ -23,7 +27,10 @@ from cachetools import LRUCache
 from bot.affiliations.proposed import ProposedMap, check_proposed_map, too_slow
 from bot.policy.facts import MapFile
 
-CHECK_SECONDS = 2.0  # a valid map of 10,000 people checks in under 1 s
+CHECK_SECONDS = 2.0  # of CPU: a valid map of 10,000 people checks in under 1 s
+WALL_FACTOR = 4  # a child descheduled this long past its CPU budget is killed all the same
+OUT_OF_TIME = 75  # the exit status of a child that spent its CPU budget
+WATCH_SECONDS = 0.02
 CHECKED_MAPS = 64  # results are small (errors capped, one digest per login): keep many
 CONCURRENT_CHECKS = 2  # each check may use a core for the whole budget
 
@@ -34,7 +41,13 @@ class MapCheckError(Exception):
     """The checking process ended without an answer: a fault of ours, not of the map."""
 
 
-def _check_in_child(sender: Connection, text: str, path: str) -> None:
+def _check_in_child(sender: Connection, text: str, path: str, cpu_seconds: float) -> None:
+    def watch() -> None:
+        while time.process_time() < cpu_seconds:
+            time.sleep(WATCH_SECONDS)
+        os._exit(OUT_OF_TIME)  # no cleanup to wait for: the parent reads the status
+
+    threading.Thread(target=watch, daemon=True).start()
     sender.send(check_proposed_map(text, path=path))
     sender.close()
 
@@ -98,7 +111,10 @@ class MapChecks:
         context = _context()
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(  # type: ignore[attr-defined]
-            target=_check_in_child, args=(sender, text, path), daemon=True, name="map-check"
+            target=_check_in_child,
+            args=(sender, text, path, self.budget_seconds),
+            daemon=True,
+            name="map-check",
         )
         started = False
         try:
@@ -107,11 +123,15 @@ class MapChecks:
             started = True
             self.runs += 1
             sender.close()  # the child holds the only writer: its death reads as EOF
-            if not await asyncio.to_thread(receiver.poll, self.budget_seconds):
+            wall_seconds = self.budget_seconds * WALL_FACTOR
+            if not await asyncio.to_thread(receiver.poll, wall_seconds):
                 return too_slow(path, seconds=self.budget_seconds)
             try:
                 result: ProposedMap = await asyncio.to_thread(receiver.recv)
             except EOFError:
+                await asyncio.to_thread(process.join)
+                if process.exitcode == OUT_OF_TIME:
+                    return too_slow(path, seconds=self.budget_seconds)
                 raise MapCheckError(
                     f"the check of {path} ended without an answer (exit code {process.exitcode})"
                 ) from None

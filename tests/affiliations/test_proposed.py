@@ -38,5 +38,5 @@ def test_a_check_out_of_time_is_a_failure() -> None:
     assert not result.ok
     assert result.error_count == 1
     assert str(result.errors[0]) == (
-        "m.yml:1:1: the map is too large or too broken to check in time (2 s)"
+        "m.yml:1:1: the map is too large or too broken to check in time (2 s of CPU)"
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import pytest
 
-from bot.github.map_check import MapChecks
+from bot.github.map_check import MapCheckError, MapChecks
 from bot.policy.facts import MapFile
 from tests.e2e.test_hostile import unknown_companies_map
 
@@ -46,7 +47,7 @@ async def test_a_map_past_the_budget_fails_and_stays_failed() -> None:
     checked = await checks.check(slow)
     assert not checked.ok
     assert [e.message for e in checked.errors] == [
-        "the map is too large or too broken to check in time (0.001 s)"
+        "the map is too large or too broken to check in time (0.001 s of CPU)"
     ]
     assert await checks.check(slow) is checked
     assert checks.runs == 1
@@ -66,3 +67,11 @@ async def test_one_evaluation_given_up_does_not_cancel_the_check_another_awaits(
 def test_a_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive budget"):
         MapChecks(budget_seconds=0)
+
+
+async def test_a_checker_that_dies_is_our_fault_not_the_maps() -> None:
+    checks = MapChecks()
+    # Not text: the loader raises in the child, which then ends without an answer.
+    unreadable = MapFile(path="m.yml", text=cast(str, 42), blob_sha="d4")
+    with pytest.raises(MapCheckError, match="ended without an answer"):
+        await checks.check(unreadable)
