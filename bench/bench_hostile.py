@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,8 @@ ACK_P99_RATIO_TARGET = 2.0
 WRITES_PER_EVALUATION_TARGET = 2.0
 PROBE_SECONDS = 0.01
 READS = {"GET"}
+NOT_WRITES = {"apps/create-installation-access-token"}  # a token, not a write to a repository
+MUTATIONS = {"MinimizeDuplicateReply", "RemoveAppliedMark"}
 
 
 def unknown_companies(companies: int, unknown: int) -> str:
@@ -73,19 +76,16 @@ def deep_nesting(levels: int) -> str:
 
 
 def four_mib() -> str:
-    lines = ["version: 1", "companies:"]
-    lines += [f"  c{i}: {{name: Company {i}, aliases: [Co {i}]}}" for i in range(3_000)]
-    lines.append("people:")
-    for i in range(10_000):
-        lines.append(
-            f"  user{i}: {{name: User {i}, logins: [user{i}-work], emails: [u{i}@example.com],"
-            f" role: maintainer, affiliations: [{{company: c{i % 3_000}, from: 2020-01-01}}]}}"
-        )
-    text = "\n".join(lines) + "\n"
-    padding = "# " + "x" * 98 + "\n"
-    while len(text.encode()) + len(padding) <= MAX_MAP_BYTES:
-        text += padding
-    return text
+    """Unknown company ids up to the loader's limit: every line an error."""
+    text = unknown_companies(3_000, 0)
+    person = "  person{0}: {{role: maintainer, affiliations: [{{company: unknowncorp{0}x}}]}}\n"
+    lines, size, index = [text], len(text), 0
+    while size + len(person.format(index)) <= MAX_MAP_BYTES:
+        line = person.format(index)
+        lines.append(line)
+        size += len(line)
+        index += 1
+    return "".join(lines)
 
 
 HOSTILE_MAPS = {
@@ -261,15 +261,18 @@ async def run(seconds: float, rate: float) -> int:
         await sim.close()
 
 
-def count_writes(sim: GitHubSimulator, since: int) -> tuple[int, int]:
-    """Evaluations (snapshot reads) and writes (anything but a read) since call `since`."""
+def count_writes(sim: GitHubSimulator, since: int) -> tuple[int, Counter[str]]:
+    """Evaluations (snapshot reads) and writes (anything but a read) by operation, since call
+    `since`."""
     calls = sim.calls[since:]
     evaluations = sum(1 for call in calls if call.query_name == "Snapshot")
-    writes = sum(
-        1
+    writes = Counter(
+        call.operation_id or call.query_name or call.path
         for call in calls
-        if (call.kind == "rest" and call.method not in READS)
-        or (call.kind == "graphql" and call.query_name not in (None, "Snapshot"))
+        if (
+            call.kind == "rest" and call.method not in READS and call.operation_id not in NOT_WRITES
+        )
+        or (call.kind == "graphql" and call.query_name in MUTATIONS)
     )
     return evaluations, writes
 
@@ -288,13 +291,14 @@ def report(
     quiet_run: dict[str, Any],
     under_attack: dict[str, Any],
     attacks: list[Attack],
-    counted: tuple[int, int],
+    counted: tuple[int, Counter[str]],
     sim: GitHubSimulator,
 ) -> int:
     stall_ms = max(under_attack["health"]) * 1000
     quiet_p99 = percentile(quiet_run["acks"], 0.99) * 1000
     attack_p99 = percentile(under_attack["acks"], 0.99) * 1000
-    evaluations, writes = counted
+    evaluations, by_operation = counted
+    writes = sum(by_operation.values())
     per_evaluation = writes / evaluations if evaluations else float("inf")
     print(
         f"quiet: {len(quiet_run['acks'])} acks {quiet_run['statuses']}, "
@@ -326,6 +330,7 @@ def report(
         f"writes per evaluation of a hostile PR: {writes} / {evaluations} = "
         f"{per_evaluation:.2f} (target <= {WRITES_PER_EVALUATION_TARGET:.0f}) {verdict[writes_ok]}"
     )
+    print(f"  writes by operation: {dict(sorted(by_operation.items()))}")
     print(f"every hostile map fails the check: {verdict[failed_ok]}")
     if sim.violations:
         print(f"requests GitHub would refuse: {len(sim.violations)}")
