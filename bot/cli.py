@@ -376,6 +376,8 @@ environment:
   COI_WORKERS                  concurrent evaluations (default 8)
   COI_QUEUE_SIZE               pending PRs before webhooks get 503 (default 10000)
   COI_INBOX_SIZE               acknowledged deliveries waiting to be routed (default 1000)
+  COI_UNVERIFIED_MIB           MiB of webhook bodies not yet verified, together, before 503
+                               (default 64)
   COI_RECONCILE_MINUTES        how often open PRs are checked for a missing check (default 10)
   COI_RECONCILE_MAX_PER_CYCLE  PRs repaired at most per cycle (default 500)
   COI_REDELIVER_MINUTES        how often failed deliveries are asked again (default 5)

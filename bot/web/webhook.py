@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -65,14 +66,23 @@ class UnverifiedBodies:
         self.limit = limit
         self.held = 0
 
-    def reserve(self, size: int) -> bool:
-        if self.held + size > self.limit:
-            return False
-        self.held += size
-        return True
+    @contextmanager
+    def reservation(self) -> Iterator[Callable[[int], None]]:
+        """A function that reserves more bytes for one body (_Busy past the bound); all it
+        reserved is released on leaving."""
+        held = 0
 
-    def release(self, size: int) -> None:
-        self.held -= size
+        def reserve(size: int) -> None:
+            nonlocal held
+            if self.held + size > self.limit:
+                raise _Busy
+            self.held += size
+            held += size
+
+        try:
+            yield reserve
+        finally:
+            self.held -= held
 
 
 UNVERIFIED_KEY = web.AppKey("unverified_bodies", UnverifiedBodies)
@@ -158,18 +168,14 @@ async def _read_declared(request: web.Request, length: int) -> bytearray:
     return body
 
 
-async def _read_chunked(
-    request: web.Request, bodies: UnverifiedBodies, held: list[int]
-) -> bytearray:
-    """A body without a declared length, reserved chunk by chunk as it comes (`held` counts
-    what this request reserved); _TooLarge beyond MAX_BODY_BYTES, _Busy beyond the bound."""
+async def _read_chunked(request: web.Request, reserve: Callable[[int], None]) -> bytearray:
+    """A body without a declared length, reserved chunk by chunk as it comes; _TooLarge
+    beyond MAX_BODY_BYTES."""
     body = bytearray()
     async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
         if len(body) + len(chunk) > MAX_BODY_BYTES:
             raise _TooLarge
-        if not bodies.reserve(len(chunk)):
-            raise _Busy
-        held[0] += len(chunk)
+        reserve(len(chunk))
         body += chunk
     return body
 
@@ -177,24 +183,18 @@ async def _read_chunked(
 async def _read_unverified(request: web.Request, length: int | None) -> bytes | None:
     """The body once its signature matches; None when it does not. Reserves its bytes against
     the bound on unverified bodies until then."""
-    bodies = request.app[UNVERIFIED_KEY]
-    held = [0]
-    try:
+    with request.app[UNVERIFIED_KEY].reservation() as reserve:
         if length is not None:
-            if not bodies.reserve(length):
-                raise _Busy
-            held[0] = length
+            reserve(length)  # before a byte is read: above the bound, nothing is read
             body = await _read_declared(request, length)
         else:
-            body = await _read_chunked(request, bodies, held)
+            body = await _read_chunked(request, reserve)
         if not signature_matches(
             body,
             secret=request.app[SETTINGS_KEY].webhook_secret.reveal(),
             header=request.headers.get(SIGNATURE_HEADER),
         ):
             return None
-    finally:
-        bodies.release(held[0])
     # Signed by GitHub: one immutable copy for the inbox (Redis takes bytes, not a bytearray).
     return bytes(body)
 
