@@ -20,6 +20,8 @@ from bot.policy.verdict import Approval, Verdict
 MAX_OUTPUT_CHARS = 65_535
 MAX_TITLE_CHARS = 200  # no documented maximum: keep it to what GitHub's UI shows on one line
 MAX_ANNOTATION_TITLE = 255
+# GitHub takes 64 KB of message: 4,000 characters stay below it whatever their UTF-8 width.
+MAX_ANNOTATION_MESSAGE = 4_000
 MAX_ANNOTATIONS_PER_REQUEST = 50
 FINGERPRINT_CHARS = 32
 
@@ -336,7 +338,7 @@ def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
             "start_line": line,
             "end_line": line,
             "annotation_level": "failure",
-            "message": no_mentions(error.message[:60_000]),
+            "message": no_mentions(error.message)[:MAX_ANNOTATION_MESSAGE],
             "title": "Invalid affiliation map"[:MAX_ANNOTATION_TITLE],
         }
         if error.column >= 1:

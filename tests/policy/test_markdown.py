@@ -183,3 +183,15 @@ def test_a_path_with_a_newline_or_a_backtick_matches_and_stays_in_its_span(path:
     output = render(verdict, check_name="COI review")
     assert code(path) in output.text
     assert code(path) in output.summary
+
+
+def test_an_annotation_message_stays_within_githubs_64_kb() -> None:
+    key = "\U0001f600@" * 30_000  # four bytes and a mention each
+    pr = facts(
+        files=(".github/affiliations.yml",),
+        head_map=MapFile(path=".github/affiliations.yml", text=f"version: 1\n{key}: 1\n"),
+    )
+    output = render(evaluate(pr, make_map(), now=NOW, map_ref=REF), check_name="COI review")
+    assert output.annotations
+    for annotation in output.annotations:
+        assert len(str(annotation["message"]).encode()) <= 64 * 1024
