@@ -41,7 +41,9 @@ def free_port() -> int:
 
 async def evaluation(coordinator: Coordinator, number: int) -> None:
     delivery = f"bench-{number}"
-    accepted = await coordinator.deliveries.accept("pull_request", delivery, BODY, max_backlog=1000)
+    accepted = await coordinator.deliveries.accept(
+        "pull_request", delivery, BODY, body_guid=f"body-{delivery}", max_backlog=1000
+    )
     assert accepted is Acceptance.KEPT
     [work] = await coordinator.stream.read("bench", count=1)
     assert work.delivery == delivery

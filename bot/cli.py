@@ -35,7 +35,9 @@ def _validate(args: argparse.Namespace) -> int:
         if result.map is None:
             for error in result.errors:
                 print(error, file=sys.stderr)
-            print(f"{path}: {len(result.errors)} error(s)", file=sys.stderr)
+            if result.errors_omitted:
+                print(f"... and {result.errors_omitted} more", file=sys.stderr)
+            print(f"{path}: {result.error_count} error(s)", file=sys.stderr)
             status = 1
             continue
         amap = result.map
@@ -374,6 +376,8 @@ environment:
   COI_WORKERS                  concurrent evaluations (default 8)
   COI_QUEUE_SIZE               pending PRs before webhooks get 503 (default 10000)
   COI_INBOX_SIZE               acknowledged deliveries waiting to be routed (default 1000)
+  COI_UNVERIFIED_MIB           MiB of webhook bodies not yet verified, together, before 503
+                               (default 64)
   COI_RECONCILE_MINUTES        how often open PRs are checked for a missing check (default 10)
   COI_RECONCILE_MAX_PER_CYCLE  PRs repaired at most per cycle (default 500)
   COI_REDELIVER_MINUTES        how often failed deliveries are asked again (default 5)

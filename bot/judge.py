@@ -19,6 +19,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import LoadResult
 from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.checks import ACTIONS
+from bot.github.map_check import MapChecks
 from bot.github.map_source import MapSource
 from bot.github.permissions import PermissionCache
 from bot.github.reviewers import review_load
@@ -73,8 +74,11 @@ class Judge:
         graphql_url: str,
         permissions: PermissionCache | None = None,
         app_id: int | None = None,
+        map_checks: MapChecks | None = None,
     ) -> None:
         self.maps = maps
+        # A PR's own map is checked in a worker process, once per blob (bot/github/map_check.py).
+        self.map_checks = map_checks if map_checks is not None else MapChecks()
         self.graphql_url = graphql_url
         self.permissions = permissions if permissions is not None else PermissionCache()
         self.app_id = app_id
@@ -140,8 +144,15 @@ class Judge:
             verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
             return Judgement(snapshot, verdict, map_ref, None)
         writers = await self._writers(gh, facts, amap, intents.clicks) if plan else frozenset()
+        head_map = await self.map_checks.check(facts.head_map) if facts.head_map else None
         verdict = evaluate(
-            facts, amap, now=now, map_ref=map_ref, writers=writers, map_path=self.maps.map_path
+            facts,
+            amap,
+            now=now,
+            map_ref=map_ref,
+            writers=writers,
+            head_map=head_map,
+            map_path=self.maps.map_path,
         )
         if not plan:
             return Judgement(snapshot, verdict, map_ref, amap)

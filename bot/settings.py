@@ -85,6 +85,8 @@ class Settings:
     redeliver_minutes: float = 5.0  # <= 0: no redelivery of failed deliveries
     redeliver_max_per_cycle: int = 100
     redis_url: Secret | None = None  # a Secret: the URL may carry Redis's password
+    # Bytes of webhook bodies in flight whose signature is not checked yet; above it, 503.
+    unverified_body_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +122,7 @@ class Settings:
                 ("COI_RECONCILE_MAX_PER_CYCLE", 500),
                 ("COI_RATE_LIMIT_FLOOR", 500),
                 ("COI_REDELIVER_MAX_PER_CYCLE", 100),
+                ("COI_UNVERIFIED_MIB", 64),
             )
         }
         minutes = {
@@ -147,6 +150,7 @@ class Settings:
             redeliver_minutes=_known(minutes["COI_REDELIVER_MINUTES"]),
             redeliver_max_per_cycle=_known(numbers["COI_REDELIVER_MAX_PER_CYCLE"]),
             redis_url=redis_url,
+            unverified_body_bytes=_known(numbers["COI_UNVERIFIED_MIB"]) * 1024 * 1024,
         )
 
 

@@ -72,6 +72,7 @@ def test_every_variable_of_the_readme_is_read(tmp_path: Path, app_private_key_pe
         "COI_RATE_LIMIT_FLOOR": "100",
         "COI_REDELIVER_MINUTES": "2",
         "COI_REDELIVER_MAX_PER_CYCLE": "9",
+        "COI_UNVERIFIED_MIB": "32",
     }
     settings = Settings.from_env(env)
     assert settings.private_key.reveal() == app_private_key_pem
@@ -86,6 +87,7 @@ def test_every_variable_of_the_readme_is_read(tmp_path: Path, app_private_key_pe
     assert (settings.reconcile_minutes, settings.reconcile_max_per_cycle) == (0.5, 7)
     assert (settings.rate_limit_floor, settings.redeliver_minutes) == (100, 2.0)
     assert settings.redeliver_max_per_cycle == 9
+    assert settings.unverified_body_bytes == 32 * 1024 * 1024
 
 
 def test_an_explicit_graphql_url_wins(required: dict[str, str]) -> None:

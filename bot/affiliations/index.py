@@ -145,6 +145,10 @@ class AffiliationMap:
             return None
         return self._group[company_id]
 
+    def tree_root(self, company_id: str) -> str:
+        """The top of the company's parent chain (itself when it has no parent)."""
+        return self._group.get(company_id, company_id)
+
     def family(self, company_id: str) -> frozenset[str]:
         """The company with its parents, children and their other children: one company tree,
         whether or not its members conflict (`independent` changes that, not the tree)."""

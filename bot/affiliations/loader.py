@@ -45,6 +45,8 @@ MAX_MAP_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 16
 # Values after alias expansion; a 4 MiB map of 10,000 people holds about 350,000.
 MAX_NODES = 1_000_000
+# Errors listed; a hostile map can hold 100,000: the rest are counted in `errors_omitted`.
+MAX_ERRORS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +67,15 @@ class LoadResult:
     document: MapDocument | None
     # Filled only when asked for (`warnings_on=DAY`), and only for a map without errors.
     warnings: tuple[MapWarning, ...] = ()
+    errors_omitted: int = 0  # errors found beyond the MAX_ERRORS listed in `errors`
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.errors_omitted
 
 
 def load_map_file(path: str | os.PathLike[str], *, warnings_on: date | None = None) -> LoadResult:
@@ -157,7 +164,12 @@ def _load(text: str, path: str, warnings_on: date | None) -> LoadResult:
 def _result(errors: list[MapError], document: MapDocument | None) -> LoadResult:
     if errors:
         unique = sorted(set(errors), key=lambda e: (e.line, e.column, e.message))
-        return LoadResult(map=None, errors=tuple(unique), document=document)
+        return LoadResult(
+            map=None,
+            errors=tuple(unique[:MAX_ERRORS]),
+            document=document,
+            errors_omitted=max(0, len(unique) - MAX_ERRORS),
+        )
     assert document is not None
     return LoadResult(map=AffiliationMap(document), errors=(), document=document)
 

@@ -34,11 +34,14 @@ from bot.github.queries import MINIMIZE_DUPLICATE_REPLY, REMOVE_APPLIED_MARK
 from bot.policy.commands import CommandOutcome, already_reacted, usage
 from bot.policy.conflicts import RefusedAct
 from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.markdown import code, mention, one_line, text
 
 REPLY_MARKER = "<!-- coi-bot:reply -->"
 CLICK_MARKER = "<!-- coi-bot:click -->"
 THUMBS_UP_REST = "+1"
 MAX_CLICK_LINES = 10
+MAX_REPLY_CHARS = 65_536  # GitHub refuses a longer comment body (422)
+MAX_QUOTED_CHARS = 300  # of a command or a reason quoted in a line: the comment holds the rest
 ALL_CLEAR = "Every command on this pull request has been applied; nothing is refused any more."
 
 # Hides a younger copy of the reply; validated against GitHub's schema in the tests.
@@ -113,9 +116,10 @@ def marks_to_remove(facts: PullRequestFacts, outcomes: Iterable[CommandOutcome])
     )
 
 
-def _one_line(text: str) -> str:
-    # A line of the reply: a newline would end the list item, backticks would open code.
-    return " ".join(text.replace("`", "'").split())
+def _clipped(value: str) -> str:
+    # One line of the reply; cut before escaping, so that no escape is cut in half.
+    line = one_line(value)
+    return line if len(line) <= MAX_QUOTED_CHARS else line[: MAX_QUOTED_CHARS - 1] + "…"
 
 
 def _command_line(outcome: CommandOutcome) -> str:
@@ -124,16 +128,17 @@ def _command_line(outcome: CommandOutcome) -> str:
         if outcome.comment_database_id is not None
         else ""
     )
+    # The reason is Markdown whose user text policy/commands.py already made inert.
     return (
-        f"- {outcome.shown_author}{where}: `{_one_line(outcome.command)}`: "
-        f"{_one_line(outcome.reason or 'refused')}"
+        f"- {outcome.shown_author}{where}: {code(_clipped(outcome.command))}: "
+        f"{_clipped(outcome.reason or 'refused')}"
     )
 
 
 def click_line(outcome: CommandOutcome) -> str:
     return (
-        f"- @{outcome.author} clicked {_one_line(outcome.command)}: "
-        f"{_one_line(outcome.reason or 'refused')} {CLICK_MARKER}"
+        f"- {mention(outcome.author)} clicked {text(outcome.command)}: "
+        f"{_clipped(outcome.reason or 'refused')} {CLICK_MARKER}"
     )
 
 
@@ -145,8 +150,8 @@ def kept_click_lines(previous: str | None) -> list[str]:
 
 
 def _kept_line(act: RefusedAct) -> str:
-    who = f"@{act.actor}" if act.actor else "Someone"
-    return f"- {who} {_one_line(act.act)}: {_one_line(act.why)}; the declaration stands"
+    who = mention(act.actor) if act.actor else "Someone"
+    return f"- {who} {_clipped(act.act)}: {_clipped(act.why)}; the declaration stands"
 
 
 def reply_body(
@@ -160,19 +165,34 @@ def reply_body(
     """The reply's whole text: current refusals of comments, then refused clicks, then syntax;
     then declarations whose removal did not count, with the App's record of those in force."""
     lines = [REPLY_MARKER]
+    tail: list[str] = []
+    if kept:
+        tail += ["", "Declared conflicts removed by someone who may not remove them:", ""]
+        tail += [_kept_line(act) for act in kept]
+    if record:
+        tail += ["", record]
     if not refused and not clicks:
         lines.append(ALL_CLEAR)
-    else:
-        lines += ["Some commands on this pull request could not be applied:", ""]
-        lines += [_command_line(outcome) for outcome in refused]
-        lines += list(clicks)
-        lines += ["", f"Commands: {usage(prefix)}."]
-    if kept:
-        lines += ["", "Declared conflicts removed by someone who may not remove them:", ""]
-        lines += [_kept_line(act) for act in kept]
-    if record:
-        lines += ["", record]
-    return "\n".join(lines) + "\n"
+        return "\n".join(lines + tail) + "\n"
+    lines += ["Some commands on this pull request could not be applied:", ""]
+    tail = ["", f"Commands: {usage(prefix)}.", *tail]
+    listed = [_command_line(outcome) for outcome in refused] + list(clicks)
+    return "\n".join(lines + _fitting(listed, lines, tail) + tail) + "\n"
+
+
+def _fitting(listed: list[str], head: list[str], tail: list[str]) -> list[str]:
+    """As many of `listed` as fit in one comment with `head` and `tail`, then "... and N more"."""
+    room = MAX_REPLY_CHARS - sum(len(line) + 1 for line in (*head, *tail)) - 1
+    if sum(len(line) + 1 for line in listed) <= room:
+        return listed
+    room -= len(f"- ... and {len(listed)} more") + 1
+    kept: list[str] = []
+    for line in listed:
+        if len(line) + 1 > room:
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    return [*kept, f"- ... and {len(listed) - len(kept)} more"]
 
 
 def desired_reply(

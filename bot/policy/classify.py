@@ -16,6 +16,7 @@ from typing import Literal
 
 from bot.affiliations.model import Policy
 from bot.policy.facts import ChangedFile, PullRequestFacts
+from bot.policy.markdown import code, mention, text
 
 # How many file names a reason lists before it says "and N more": the summary must stay short.
 LISTED_FILES = 5
@@ -72,13 +73,14 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             index += 1
     if body.endswith("/"):
         parts.append(".*")
-    return re.compile("".join(parts))
+    # A path may hold any character but NUL and `/` separators, newlines included.
+    return re.compile("".join(parts), re.DOTALL)
 
 
 @lru_cache(maxsize=256)
 def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
     # One alternation first, so that most files cost one regex call however many rules exist.
-    return re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns))
+    return re.compile("|".join(f"(?:{glob_regex(p).pattern})" for p in patterns), re.DOTALL)
 
 
 def matching_files(
@@ -111,7 +113,7 @@ def matching_files(
 
 
 def list_files(paths: Sequence[str], *, limit: int = LISTED_FILES) -> str:
-    shown = ", ".join(f"`{p}`" for p in paths[:limit])
+    shown = ", ".join(code(p) for p in paths[:limit])
     hidden = len(paths) - limit
     return shown if hidden <= 0 else f"{shown} and {hidden} more"
 
@@ -134,12 +136,12 @@ def classify(
     changed_files = len(facts.files)
 
     if override is not None:
-        why = f": {override.reason}" if override.reason else ""
-        reason = f"`/coi {override.kind}` by @{override.by}{why}"
+        why = f": {text(override.reason)}" if override.reason else ""
+        reason = f"`/coi {override.kind}` by {mention(override.by)}{why}"
         if override.in_comment_of:
             reason = (
-                f"`/coi {override.kind}` in @{override.in_comment_of}'s comment, "
-                f"edited by @{override.by}{why}"
+                f"`/coi {override.kind}` in {mention(override.in_comment_of)}'s comment, "
+                f"edited by {mention(override.by)}{why}"
             )
         return Classification(
             major=override.kind == "major",
@@ -151,7 +153,7 @@ def classify(
     on_pr = _label_set(facts.labels if labels is None else labels)
     minor = [on_pr[name] for name in _label_set(policy.minor_labels) if name in on_pr]
     if minor:
-        reasons = tuple(f"label `{label}` marks the change minor" for label in sorted(minor))
+        reasons = tuple(f"label {code(label)} marks the change minor" for label in sorted(minor))
         return Classification(
             major=False, reasons=reasons, changed_lines=changed_lines, changed_files=changed_files
         )
@@ -165,13 +167,13 @@ def classify(
         if paths:
             matched.update(paths)
             count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
-            reasons_list.append(f"path rule `{pattern}` matches {count}: {list_files(paths)}")
+            reasons_list.append(f"path rule {code(pattern)} matches {count}: {list_files(paths)}")
     if rules.changed_lines is not None and changed_lines >= rules.changed_lines:
         reasons_list.append(f"{changed_lines} changed lines (rule: {rules.changed_lines} or more)")
     if rules.changed_files is not None and changed_files >= rules.changed_files:
         reasons_list.append(f"{changed_files} changed files (rule: {rules.changed_files} or more)")
     major_labels = [on_pr[name] for name in _label_set(rules.labels) if name in on_pr]
-    reasons_list.extend(f"label `{label}`" for label in sorted(major_labels))
+    reasons_list.extend(f"label {code(label)}" for label in sorted(major_labels))
 
     if facts.files_truncated:
         # GitHub lists at most 3,000 files: a path rule may hide beyond them, so say so.

@@ -28,6 +28,7 @@ from bot.policy.conflicts import (
     may_not_lower_the_bar,
 )
 from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts, RecordedDeclaration
+from bot.policy.markdown import code, mention
 
 __all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here
 
@@ -96,7 +97,7 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
     arguments = arguments.strip()
     kind = verb.casefold()
     if kind not in KNOWN_KINDS:
-        shown = f"`{verb}`" if verb else "nothing"
+        shown = code(verb) if verb else "nothing"
         return ParsedCommand(
             "unknown",
             text,
@@ -121,7 +122,7 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
                 known_kind,
                 text,
                 number,
-                error=f"`{first}` is not a GitHub login; use `{prefix} {kind} @login`",
+                error=f"{code(first)} is not a GitHub login; use `{prefix} {kind} @login`",
             )
         target = first[1:]
         arguments = arguments.strip()
@@ -185,8 +186,8 @@ class CommandOutcome:
     @property
     def shown_author(self) -> str:
         """ "@gus", or "@gus (edited by @wendy)" when wendy edited gus's comment."""
-        edited = f" (edited by @{self.editor})" if self.editor else ""
-        return f"@{self.author}{edited}"
+        edited = f" (edited by {mention(self.editor)})" if self.editor else ""
+        return f"{mention(self.author)}{edited}"
 
     @property
     def wants_request(self) -> bool:
@@ -268,8 +269,8 @@ class _Replay:
         target = command.target or author
         if command.target is not None and not self._is_known_login(command.target):
             return (
-                f"unknown login @{command.target}: not in the map nor on this pull request; "
-                f"use `{prefix} {command.kind} @login`"
+                f"unknown login {code('@' + command.target)}: not in the map nor on this pull "
+                f"request; use `{prefix} {command.kind} @login`"
             )
         if amap.key_of(target) != amap.key_of(author):
             return None if is_tsc else f"only TSC members may {command.kind} for someone else"
@@ -359,7 +360,8 @@ class _Replay:
             key = self.amap.key_of(target)
             existing = self.declarations.get(key)
             if existing is None:
-                return f"@{target} has no conflict declared on this pull request to withdraw"
+                who = code("@" + target)
+                return f"{who} has no conflict declared on this pull request to withdraw"
             refusal = self._withdrawal_refusal(comment, author, existing)
             if refusal is not None:
                 return refusal

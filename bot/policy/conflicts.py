@@ -19,6 +19,7 @@ from typing import Literal
 from bot.affiliations.evidence import Evidence, agrees, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.policy.authors import Authors
+from bot.policy.markdown import text
 
 ConflictKind = Literal["author", "company", "standing", "declared", "unknown", "evidence"]
 
@@ -116,7 +117,7 @@ def conflict_on_pr(
     companies = amap.companies_of(login, day)
     shared = amap.conflicting_companies(companies, theirs)
     if shared:
-        names = ", ".join(amap.company_name(c) for c in shared)
+        names = ", ".join(text(amap.company_name(c)) for c in shared)
         return found(
             "company",
             f"same company as the authors ({names})",
@@ -124,8 +125,8 @@ def conflict_on_pr(
         )
     standing = amap.standing_conflict_with(login, day, theirs)
     if standing is not None:
-        why = f": {standing.reason}" if standing.reason else ""
-        company = amap.company_name(standing.company)
+        why = f": {text(standing.reason)}" if standing.reason else ""
+        company = text(amap.company_name(standing.company))
         return found(
             "standing",
             f"standing conflict with {company}{why}",
@@ -133,7 +134,7 @@ def conflict_on_pr(
         )
     declaration = declared.get(amap.key_of(login))
     if declaration is not None:
-        why = f": {declaration.reason}" if declaration.reason else ""
+        why = f": {text(declaration.reason)}" if declaration.reason else ""
         return found(
             "declared",
             f"conflict declared on this PR by @{declaration.by}{why}",
@@ -153,8 +154,8 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
         if agrees(amap, company, theirs) or any(
             agrees(amap, company, parties.seen.get(key, {})) for key in parties.author_keys
         ):
-            sightings = "; ".join(item.describe() for item in items)
-            why = f"GitHub shows them at {amap.company_name(company)}, an author's company"
+            sightings = text("; ".join(item.describe() for item in items))
+            why = f"GitHub shows them at {text(amap.company_name(company))}, an author's company"
             return Conflict(
                 login=shown,
                 kind="evidence",
@@ -165,9 +166,9 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
     for key in sorted(parties.author_keys):
         for company, items in parties.seen.get(key, {}).items():
             if agrees(amap, company, companies):
-                sightings = "; ".join(item.describe() for item in items)
+                sightings = text("; ".join(item.describe() for item in items))
                 why = (
-                    f"GitHub shows author @{key} at {amap.company_name(company)}, "
+                    f"GitHub shows author @{key} at {text(amap.company_name(company))}, "
                     f"the reviewer's company"
                 )
                 return Conflict(
@@ -175,7 +176,8 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
                     kind="evidence",
                     why=f"{why} ({sightings})",
                     sentence=(
-                        f"@{shown}: GitHub shows author @{key} at {amap.company_name(company)}, "
+                        f"@{shown}: GitHub shows author @{key} at "
+                        f"{text(amap.company_name(company))}, "
                         f"@{shown}'s company ({sightings})"
                     ),
                 )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.affiliations.index import AffiliationMap
 from bot.policy.conflicts import Declaration, Parties, RefusedAct, may_not_lower_the_bar
 from bot.policy.facts import LabelChange, PullRequestFacts
+from bot.policy.markdown import code
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def judge_labels(
         added = last.get(key)
         if added is None or not added.added:
             why = "who added it is not on the timeline's last 100 label changes"
-            refused.append(RefusedAct(None, f"the label `{label}`", why))
+            refused.append(RefusedAct(None, f"the label {code(label)}", why))
             continue
         why_not = may_not_lower_the_bar(
             parties, added.actor, day=added.at.date(), declared=declared
@@ -55,7 +56,7 @@ def judge_labels(
         if why_not is None:
             kept.append(label)
         else:
-            refused.append(RefusedAct(added.actor, f"added the label `{label}`", why_not))
+            refused.append(RefusedAct(added.actor, f"added the label {code(label)}", why_not))
     present = {label.casefold() for label in facts.labels}
     for key in sorted(major - present):
         removed = last.get(key)
@@ -66,5 +67,7 @@ def judge_labels(
         )
         if why_not is not None:
             kept.append(change.label)
-            refused.append(RefusedAct(change.actor, f"removed the label `{change.label}`", why_not))
+            refused.append(
+                RefusedAct(change.actor, f"removed the label {code(change.label)}", why_not)
+            )
     return JudgedLabels(labels=tuple(kept), refused=tuple(refused))

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
+from bot.policy.markdown import code, mention, no_mentions, one_line, text
 from bot.policy.records import record_line
 from bot.policy.verdict import Approval, MapRef, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
 MAX_TITLE_CHARS = 200  # no documented maximum: keep it to what GitHub's UI shows on one line
 MAX_ANNOTATION_TITLE = 255
+# GitHub takes 64 KB of message: 4,000 characters stay below it whatever their UTF-8 width.
+MAX_ANNOTATION_MESSAGE = 4_000
 MAX_ANNOTATIONS_PER_REQUEST = 50
 FINGERPRINT_CHARS = 32
 
@@ -40,6 +44,12 @@ def _cell(value: str) -> str:
     return " ".join(value.replace("\\", "\\\\").replace("|", "\\|").split())
 
 
+def _markdown_cell(value: str) -> str:
+    # Markdown built by policy/ with its user text already inert: keep it on one line and
+    # give every pipe not yet escaped its backslash.
+    return re.sub(r"(?<!\\)\|", r"\\|", one_line(value))
+
+
 def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -55,7 +65,7 @@ def _title(verdict: Verdict) -> str:
             f"({_plural(len(verdict.map_errors), 'error')})"
         )
     elif verdict.head_map_errors:
-        title = f"This PR's affiliation map has {_plural(len(verdict.head_map_errors), 'error')}"
+        title = f"This PR's affiliation map has {_plural(_head_map_error_count(verdict), 'error')}"
     elif verdict.conclusion != "success":
         parts: list[str] = []
         if verdict.needs_independent_review:
@@ -79,17 +89,23 @@ def _title(verdict: Verdict) -> str:
 
 
 def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
-    return ", ".join(names.get(c, c) for c in ids) or "none on record"
+    # Company names are the map's text: inert, whoever wrote the map.
+    return ", ".join(text(names.get(c, c)) for c in ids) or "none on record"
 
 
 def _approval_row(approval: Approval, names: dict[str, str]) -> str:
     counted = "yes" if approval.counted else "no"
     tsc = "" if approval.tsc else " (not TSC)"
     return (
-        f"| @{_cell(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
-        f"| {_cell(_companies(names, approval.companies))} | {counted} "
-        f"| {_cell(approval.why_not or '')} |"
+        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
+        f"| {_companies(names, approval.companies)} | {counted} "
+        f"| {_markdown_cell(approval.why_not or '')} |"
     )
+
+
+def _author(display: str, login: str | None) -> str:
+    # "@login", or "Name <email>" as a commit's author wrote it.
+    return mention(login) if login is not None and display == f"@{login}" else text(display)
 
 
 def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
@@ -97,8 +113,8 @@ def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
     for author in verdict.authors:
         known = "" if author.known else " (not in the map)"
         lines.append(
-            f"| {_cell(author.display)}{known} | {', '.join(author.roles)} "
-            f"| {_cell(_companies(names, author.companies))} |"
+            f"| {_author(author.display, author.login)}{known} | {', '.join(author.roles)} "
+            f"| {_companies(names, author.companies)} |"
         )
     if not verdict.authors:
         lines.append("| (none known) | | |")
@@ -125,7 +141,8 @@ def _approvals_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
 def _classification_section(verdict: Verdict) -> list[str]:
     kind = "Major" if verdict.classification.major else "Not major"
     lines = ["", f"### {kind} change", ""]
-    lines += [f"- {_cell(reason)}" for reason in verdict.classification.reasons]
+    # Reasons are Markdown whose user text was made inert where it entered (policy/classify.py).
+    lines += [f"- {one_line(reason)}" for reason in verdict.classification.reasons]
     lines.append(
         f"- {_plural(verdict.classification.changed_files, 'file')}, "
         f"{_plural(verdict.classification.changed_lines, 'line')} changed"
@@ -142,15 +159,15 @@ def _protected_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
         "",
         "### Protected files",
         "",
-        f"Changed: {', '.join(f'`{_cell(p)}`' for p in protected.files[:20])}"
+        f"Changed: {', '.join(code(p) for p in protected.files[:20])}"
         + (f" and {len(protected.files) - 20} more" if len(protected.files) > 20 else ""),
         "",
         f"Approvals from TSC members of {protected.required_companies} companies are needed; "
-        f"approving companies: {_cell(_companies(names, protected.approving_companies))} "
+        f"approving companies: {_companies(names, protected.approving_companies)} "
         f"({done}).",
     ]
     if protected.own_entry_changed:
-        who = ", ".join(f"@{login}" for login in protected.own_entry_changed)
+        who = ", ".join(mention(login) for login in protected.own_entry_changed)
         lines.append(f"Not counted, because this PR changes their own map entry: {who}.")
     return lines
 
@@ -165,7 +182,7 @@ def _declarations_section(verdict: Verdict) -> list[str]:
         "| Who | Declared by | Reason |",
         "|---|---|---|",
         *(
-            f"| @{_cell(d.login)} | @{_cell(d.by)} | {_cell(d.reason or '')} |"
+            f"| {mention(d.login)} | {mention(d.by)} | {text(d.reason or '')} |"
             for d in verdict.declarations
         ),
     ]
@@ -177,13 +194,19 @@ def _link(url: str | None) -> str:
 
 def _refused_section(verdict: Verdict) -> list[str]:
     """Every act that asked for less review, or was refused, and had no effect: who, what, why."""
+    # Reasons and acts are Markdown that policy/ built with its user text already inert.
     rows = [
-        (_cell(o.shown_author), f"`{_cell(o.command)}`", _cell(o.reason or ""), o.comment_url)
+        (o.shown_author, code(o.command), _markdown_cell(o.reason or ""), o.comment_url)
         for o in verdict.command_outcomes
         if not o.applied
     ]
     rows += [
-        (f"@{_cell(a.actor)}" if a.actor else "someone", _cell(a.act), _cell(a.why), a.url)
+        (
+            mention(a.actor) if a.actor else "someone",
+            _markdown_cell(a.act),
+            _markdown_cell(a.why),
+            a.url,
+        )
         for a in verdict.refused_acts
     ]
     if not rows:
@@ -200,14 +223,14 @@ def _requests_section(
         return []
     lines = ["", "### Review requested", ""]
     if waiting_on and not requested:
-        who = ", ".join(f"@{_cell(login)}" for login in waiting_on)
+        who = ", ".join(mention(login) for login in waiting_on)
         lines.append(
             f"The check waits on {who} (their review request was removed twice by someone "
             "conflicted on this pull request) or a decision by a TSC member with no conflict "
             "on it; nobody else is asked."
         )
     elif requested:
-        lines.append("Asked: " + ", ".join(f"@{_cell(login)}" for login in requested) + ".")
+        lines.append("Asked: " + ", ".join(mention(login) for login in requested) + ".")
     elif no_candidate:
         lines.append(
             "No eligible third-party TSC member is left to ask: the TSC must act "
@@ -218,12 +241,16 @@ def _requests_section(
     return lines
 
 
+def _head_map_error_count(verdict: Verdict) -> int:
+    return len(verdict.head_map_errors) + verdict.head_map_errors_omitted
+
+
 def _head_map_note(verdict: Verdict) -> list[str]:
     if not verdict.head_map_errors:
         return []
     return [
         "",
-        f"This PR's new map has {_plural(len(verdict.head_map_errors), 'error')}, "
+        f"This PR's new map has {_plural(_head_map_error_count(verdict), 'error')}, "
         "annotated on their lines; the base branch's map decided this verdict.",
     ]
 
@@ -236,7 +263,7 @@ def _summary(
     no_candidate: bool,
     waiting_on: Sequence[str] = (),
 ) -> str:
-    lines = [f"**{verdict.conclusion}**: " + "; ".join(verdict.reasons) + "."]
+    lines = [f"**{verdict.conclusion}**: " + "; ".join(map(one_line, verdict.reasons)) + "."]
     if verdict.map_errors:
         lines += ["", "No pull request can be judged until the map is fixed; see the details."]
         lines += ["", _map_line(verdict)]
@@ -266,8 +293,8 @@ def _out_of_date(verdict: Verdict) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| @{_cell(found.login)} | {_cell(found.map_says)} "
-        f"| {_cell('; '.join(found.github_shows))} | {_cell(found.fix)} |"
+        f"| {mention(found.login)} | {text(found.map_says)} "
+        f"| {text('; '.join(found.github_shows))} | {_markdown_cell(found.fix)} |"
         for found in verdict.contradictions
     ]
     if verdict.evidence == "block":
@@ -284,7 +311,7 @@ def _map_line(verdict: Verdict) -> str:
 def decided_by(ref: MapRef) -> str:
     """The line that closes a summary: which map decided (the reconciler reads it back)."""
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
-    return f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
+    return f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
 
 
 def _text(verdict: Verdict) -> str:
@@ -293,20 +320,29 @@ def _text(verdict: Verdict) -> str:
     lines: list[str] = [record, ""] if record else []
     if verdict.map_errors or verdict.head_map_errors:
         lines += ["### Map errors", ""]
-        lines += [f"- `{_cell(str(e))}`" for e in (*verdict.map_errors, *verdict.head_map_errors)]
+        lines += [f"- {code(str(e))}" for e in (*verdict.map_errors, *verdict.head_map_errors)]
+        if verdict.head_map_errors_omitted:
+            lines.append(f"- ... and {verdict.head_map_errors_omitted} more")
+        unannotated = len(_errors_to_annotate(verdict)) - MAX_ANNOTATIONS_PER_REQUEST
+        if unannotated > 0:
+            lines += [
+                "",
+                f"The first {MAX_ANNOTATIONS_PER_REQUEST} errors are annotated on their lines; "
+                f"{unannotated} more are listed here only.",
+            ]
         lines.append("")
     if verdict.command_outcomes:
         lines += ["### Commands", "", "| Comment | By | Command | Result |", "|---|---|---|---|"]
         for outcome in verdict.command_outcomes:
             result = "applied" if outcome.applied else f"refused: {outcome.reason}"
             lines.append(
-                f"| {_cell(outcome.comment_id)} | {_cell(outcome.shown_author)} "
-                f"| `{_cell(outcome.command)}` | {_cell(result)} |"
+                f"| {code(outcome.comment_id)} | {outcome.shown_author} "
+                f"| {code(outcome.command)} | {_markdown_cell(result)} |"
             )
         lines.append("")
     if verdict.classification.matched_files:
         lines += ["### Files matched by major-change paths", ""]
-        lines += [f"- `{_cell(path)}`" for path in verdict.classification.matched_files]
+        lines += [f"- {code(path)}" for path in verdict.classification.matched_files]
         lines.append("")
     if verdict.files_truncated or verdict.commits_truncated:
         lines.append(
@@ -330,20 +366,25 @@ def fit(markdown: str, *, limit: int = MAX_OUTPUT_CHARS) -> str:
     return kept + note_template.format(len(markdown) - len(kept), limit)
 
 
-def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
+def _errors_to_annotate(verdict: Verdict) -> list[MapError]:
     errors: list[MapError] = list(verdict.head_map_errors)
     if verdict.map_ref.source == "repository":
         # Only a map in this repository has lines GitHub can annotate.
         errors = [*verdict.map_errors, *errors]
+    return errors
+
+
+def _annotations(verdict: Verdict) -> tuple[dict[str, object], ...]:
+    """At most one request's worth: every further request would be one more write."""
     annotations: list[dict[str, object]] = []
-    for error in errors:
+    for error in _errors_to_annotate(verdict)[:MAX_ANNOTATIONS_PER_REQUEST]:
         line = max(1, error.line)
         annotation: dict[str, object] = {
             "path": error.path,
             "start_line": line,
             "end_line": line,
             "annotation_level": "failure",
-            "message": error.message[:60_000],
+            "message": no_mentions(error.message)[:MAX_ANNOTATION_MESSAGE],
             "title": "Invalid affiliation map"[:MAX_ANNOTATION_TITLE],
         }
         if error.column >= 1:

@@ -14,8 +14,14 @@ from typing import Literal
 
 from bot.affiliations.evidence import Contradiction, Evidence, contradictions
 from bot.affiliations.index import AffiliationMap
-from bot.affiliations.loader import MapError, load_map_text
+from bot.affiliations.loader import MapError
 from bot.affiliations.model import Person, Policy
+from bot.affiliations.proposed import (
+    ProposedMap,
+    check_proposed_map,
+    company_entries,
+    entry_digest,
+)
 from bot.policy.authors import CO_AUTHOR as _CO_AUTHOR
 from bot.policy.authors import Authors as _Authors
 from bot.policy.authors import collect_authors as _collect_authors
@@ -25,6 +31,7 @@ from bot.policy.commands import CommandOutcome, limit_strangers_requests, replay
 from bot.policy.conflicts import Declaration, Parties, RefusedAct, conflict_on_pr
 from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
+from bot.policy.markdown import code
 from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
@@ -126,6 +133,7 @@ class Verdict:
     refused_acts: tuple[RefusedAct, ...] = ()
     # Removed review requests judged by who removed them, for the reviewer choice.
     removals: Removals = NO_REMOVALS
+    head_map_errors_omitted: int = 0  # errors of the PR's map beyond those listed
 
     @property
     def missing(self) -> int:
@@ -199,7 +207,7 @@ class _Judge:
         parties: Parties,
         *,
         declared: dict[str, Declaration],
-        head_map: AffiliationMap | None,
+        head_map: ProposedMap | None,
         map_entries_protected: bool,
     ) -> None:
         self.facts = facts
@@ -283,23 +291,28 @@ class _Judge:
     def _changes_own_entry(self, login: str) -> bool:
         if self.head_map is None:
             return False
-        base_key, head_key = self.amap.login_of(login), self.head_map.login_of(login)
-        base = None if base_key is None else self.amap.document.people[base_key]
-        head = None if head_key is None else self.head_map.document.people[head_key]
-        if base_key != head_key or base != head:
+        base_key = self.amap.login_of(login)
+        person = None if base_key is None else self.amap.document.people[base_key]
+        base = None if person is None else entry_digest(person)
+        head = self.head_map.entry_of(login)
+        if (base_key, base) != (head or (None, None)):
             return True
         # Setting `independent` or a `parent` on one's own company changes one's conflicts too.
-        return bool(self._changed_companies & _companies_around(self.amap, self.head_map, base))
+        return bool(self._changed_companies & _companies_around(self.amap, self.head_map, person))
 
     @functools.cached_property
     def _changed_companies(self) -> frozenset[str]:
         assert self.head_map is not None
-        before, after = self.amap.document.companies, self.head_map.document.companies
-        return frozenset(c for c in before.keys() | after.keys() if before.get(c) != after.get(c))
+        before, after = company_entries(self.amap), self.head_map.companies
+        return frozenset(
+            c
+            for c in before.keys() | after.keys()
+            if (before.get(c) or ("",))[0] != (after.get(c) or ("",))[0]
+        )
 
 
 def _companies_around(
-    base: AffiliationMap, head: AffiliationMap, person: Person | None
+    base: AffiliationMap, head: ProposedMap, person: Person | None
 ) -> frozenset[str]:
     """Every company a person was, is or will be affiliated or in standing conflict with, and
     its company tree in either map: a change to any of them is a change to the person's entry."""
@@ -350,11 +363,13 @@ def _protected_patterns(amap: AffiliationMap, map_ref: MapRef, map_path: str | N
     return patterns
 
 
-def _load_head_map(facts: PullRequestFacts) -> tuple[AffiliationMap | None, tuple[MapError, ...]]:
+def _load_head_map(facts: PullRequestFacts, checked: ProposedMap | None) -> ProposedMap | None:
+    """The PR's map as checked by the caller (off the event loop), else checked here."""
     if facts.head_map is None:
-        return None, ()
-    result = load_map_text(facts.head_map.text, path=facts.head_map.path)
-    return result.map, tuple(result.errors)
+        return None
+    if checked is not None:
+        return checked
+    return check_proposed_map(facts.head_map.text, path=facts.head_map.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,12 +476,14 @@ def _conclude(
     protected: ProtectedChange | None,
     head_errors: tuple[MapError, ...],
     map_ref: MapRef,
+    head_errors_omitted: int = 0,
 ) -> tuple[Conclusion, tuple[str, ...]]:
     """The conclusion and why, one sentence per reason."""
     reasons: list[str] = []
     if head_errors:
         path = facts.head_map.path if facts.head_map is not None else map_ref.path
-        reasons.append(f"this pull request's map `{path}` has {len(head_errors)} error(s)")
+        found = len(head_errors) + head_errors_omitted
+        reasons.append(f"this pull request's map {code(path)} has {found} error(s)")
     if tally.needs_review:
         reasons.append(_review_reason(tally, policy))
     protected_unmet = protected is not None and not protected.satisfied
@@ -521,14 +538,19 @@ def evaluate(
     map_ref: MapRef,
     writers: frozenset[str] = frozenset(),
     map_path: str | None = None,
+    head_map: ProposedMap | None = None,
 ) -> Verdict:
     """Judge a pull request by the map in force (`amap`, the base branch's) at `now`.
 
     `map_path`: where repositories keep their map (COI_MAP_PATH), protected whatever map decides.
-    """
+    `head_map`: the PR's new map, already checked (the App checks it off the event loop);
+    None: checked here, if the PR has one."""
     today = _day(now, what="now")
     policy = amap.policy
     authors = _collect_authors(facts, amap)
+    proposed = _load_head_map(facts, head_map)
+    head_errors = proposed.errors if proposed is not None else ()
+    head_errors_omitted = proposed.errors_omitted if proposed is not None else 0
     evidence = _evidence_in_force(facts, amap, authors)
     parties = Parties(
         amap, authors, blocking_evidence=evidence if policy.evidence == "block" else ()
@@ -537,14 +559,13 @@ def evaluate(
     labels = judge_labels(facts, amap, parties, declared=commands.declarations)
     removals = judge_removals(facts, amap, parties, declared=commands.declarations)
     classification = classify(facts, policy, override=commands.override, labels=labels.labels)
-    head_map, head_errors = _load_head_map(facts)
     touched = _protected_files_touched(facts, amap, map_ref, map_path)
     judge = _Judge(
         facts,
         amap,
         parties,
         declared=commands.declarations,
-        head_map=head_map,
+        head_map=proposed if proposed is not None and proposed.ok else None,
         map_entries_protected=_map_touched(facts, map_ref),
     )
     approvals = _judge_approvals(facts, judge)
@@ -558,6 +579,7 @@ def evaluate(
         protected=protected,
         head_errors=head_errors,
         map_ref=map_ref,
+        head_errors_omitted=head_errors_omitted,
     )
     author_rows = _author_rows(authors, amap, today)
     return Verdict(
@@ -593,6 +615,7 @@ def evaluate(
         parties=parties,
         refused_acts=(*commands.refused_acts, *labels.refused, *removals.refused),
         removals=removals,
+        head_map_errors_omitted=head_errors_omitted,
     )
 
 

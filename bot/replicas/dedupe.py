@@ -14,10 +14,11 @@ from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.replicas.link import RedisLink
 from bot.replicas.stream import STREAM
 
-# KEYS[1] the delivery's claim, KEYS[2] stream; ARGV ttl seconds, most unfinished entries (0: no
-# bound), event, delivery ID, body. Returns 0 for a duplicate, -1 when full, else the entry id.
+# KEYS[1] the delivery's claim, KEYS[2] stream, KEYS[3] the body's claim (a replay under another
+# ID is a duplicate too); ARGV ttl seconds, most unfinished entries (0: no bound), event, delivery
+# ID, body. Returns 0 for a duplicate, -1 when full, else the entry id.
 _ACCEPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
 local most = tonumber(ARGV[2])
@@ -25,6 +26,7 @@ if most > 0 and redis.call('XLEN', KEYS[2]) >= most then
   return -1
 end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[1])
 return redis.call('XADD', KEYS[2], '*', 'event', ARGV[3], 'delivery', ARGV[4], 'body', ARGV[5])
 """
 
@@ -46,12 +48,13 @@ class DeliveryClaims:
         return self._link.key(f"delivery:{guid}")
 
     async def accept(
-        self, event: str, guid: str, body: bytes, *, max_backlog: int = 0
+        self, event: str, guid: str, body: bytes, *, body_guid: str, max_backlog: int = 0
     ) -> Acceptance:
-        """Claim `guid` and append the delivery, unless a duplicate or the backlog is full."""
+        """Claim `guid` and `body_guid` (bot.web.signature.body_key) and append the delivery,
+        unless either is claimed already or the backlog is full."""
         async with self._link.run("accept"):
             answer = await self._accept(
-                keys=[self._key(guid), self._stream],
+                keys=[self._key(guid), self._stream, self._key(body_guid)],
                 args=[self.ttl_seconds, max_backlog, event, guid, body],
             )
         if answer == 0:

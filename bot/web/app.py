@@ -39,7 +39,13 @@ from bot.web.state import (
     FailedAfterAck,
     Wiring,
 )
-from bot.web.webhook import MAX_BODY_BYTES, DeliveryRouter, handle_webhook
+from bot.web.webhook import (
+    MAX_BODY_BYTES,
+    UNVERIFIED_KEY,
+    DeliveryRouter,
+    UnverifiedBodies,
+    handle_webhook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ def create_app(
         app.cleanup_ctx.append(_coordination)
     app[LEDGER_KEY] = DeliveryLedger(shared=coordinator)
     app[FAULTS_KEY] = FailedAfterAck(shared=coordinator)
+    app[UNVERIFIED_KEY] = UnverifiedBodies(settings.unverified_body_bytes)
     injected = None
     if evaluate is not None:
         injected = Wiring(

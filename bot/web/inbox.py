@@ -21,6 +21,7 @@ from bot.replicas.coordinator import Coordinator
 from bot.replicas.dedupe import Acceptance
 from bot.replicas.link import CoordinationUnavailable
 from bot.replicas.stream import Work
+from bot.web.signature import body_key
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,11 @@ class RedisInbox:
             return False
         try:
             acceptance = await self._deliveries.accept(
-                delivery.event, delivery.delivery_id, delivery.body, max_backlog=self._maxsize
+                delivery.event,
+                delivery.delivery_id,
+                delivery.body,
+                body_guid=body_key(delivery.body),
+                max_backlog=self._maxsize,
             )
         except CoordinationUnavailable:
             return await self._offer_locally(delivery)

@@ -76,27 +76,36 @@ class DeliveryLedger:
         maxsize: int = DELIVERY_MEMORY,
         shared: Coordinator | None = None,
     ) -> None:
-        self._seen: FIFOCache[str, bool] = FIFOCache(maxsize=maxsize)
+        # Delivery ID -> its body's key (or True), and body key -> True.
+        self._seen: FIFOCache[str, str | bool] = FIFOCache(maxsize=maxsize)
         self._shared = shared
         self._background = _Background()
 
-    def claim(self, delivery_id: str) -> bool:
-        """True the first time an ID is claimed; False for a duplicate."""
-        if delivery_id in self._seen:
+    def claim(self, delivery_id: str, body: str | None = None) -> bool:
+        """True the first time an ID is claimed with a body (`body_key`) not seen either;
+        False for a duplicate: the same ID, or the same signed body under another ID."""
+        if delivery_id in self._seen or (body is not None and body in self._seen):
             return False
-        self._seen[delivery_id] = True
+        self._seen[delivery_id] = body if body is not None else True
+        if body is not None:
+            self._seen[body] = True
         return True
 
     def release(self, delivery_id: str) -> None:
-        self._seen.pop(delivery_id, None)
+        body = self._seen.pop(delivery_id, None)
+        keys = [delivery_id]
+        if isinstance(body, str):
+            self._seen.pop(body, None)
+            keys.append(body)
         if self._shared is not None:
-            self._background.start(
-                _unless_unreachable(
-                    self._shared.deliveries.release(delivery_id),
-                    warning="could not release a delivery ID in redis",
-                    delivery_id=delivery_id,
+            for key in keys:
+                self._background.start(
+                    _unless_unreachable(
+                        self._shared.deliveries.release(key),
+                        warning="could not release a delivery ID in redis",
+                        delivery_id=delivery_id,
+                    )
                 )
-            )
 
     async def settle(self) -> None:
         """Wait for the shared releases under way (shutdown, tests)."""

@@ -8,13 +8,18 @@ Nothing is parsed on the request path: `DeliveryRouter` takes the raw deliveries
 parses them and routes them through the handlers into the scheduler. What it then finds wrong
 is logged and counted (`coi_routed_deliveries_total`); a handler that raises is a bug, and its
 delivery is asked again from GitHub by the redeliverer (`FailedAfterAck`).
+
+Before its signature is checked a body is anyone's: bodies in flight are held to
+`Settings.unverified_body_bytes` together (a declared length is reserved before a byte is read;
+above the bound, 503 at once) and each is read once, into one buffer of its final size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -29,7 +34,7 @@ from bot.metrics import Metrics
 from bot.pr import WorkRef
 from bot.scheduler import Scheduler
 from bot.web.inbox import Inbox, RawDelivery
-from bot.web.signature import SIGNATURE_HEADER, signature_matches
+from bot.web.signature import SIGNATURE_HEADER, body_key, signature_matches
 from bot.web.state import (
     INBOX_KEY,
     LEDGER_KEY,
@@ -52,6 +57,45 @@ UNVERIFIED = "-"
 RETRY_SECONDS = 0.05
 # Failures in a row, with no delivery routed between them, before the router stays down.
 MAX_ROUTER_FAILURES = 5
+
+
+class UnverifiedBodies:
+    """Bytes of request bodies being read or held before their signature is checked."""
+
+    def __init__(self, limit: int) -> None:
+        if limit <= 0:
+            raise ValueError(f"the bound on unverified bodies must be positive, got {limit}")
+        self.limit = limit
+        self.held = 0
+
+    @contextmanager
+    def reservation(self) -> Iterator[Callable[[int], None]]:
+        """A function that reserves more bytes for one body (_Busy past the bound); all it
+        reserved is released on leaving."""
+        held = 0
+
+        def reserve(size: int) -> None:
+            nonlocal held
+            if self.held + size > self.limit:
+                raise _Busy
+            self.held += size
+            held += size
+
+        try:
+            yield reserve
+        finally:
+            self.held -= held
+
+
+UNVERIFIED_KEY = web.AppKey("unverified_bodies", UnverifiedBodies)
+
+
+class _Busy(Exception):
+    """Unverified bodies in flight already hold all the memory they may."""
+
+
+class _TooLarge(Exception):
+    """A chunked body grew beyond MAX_BODY_BYTES."""
 
 
 def handled_events(events_router: routing.Router) -> frozenset[str]:
@@ -115,13 +159,51 @@ class DeliveryScheduling:
         return not self._refused
 
 
-async def _read_capped(request: web.Request, *, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The raw body, or None as soon as it grows beyond `limit` (chunked bodies have no length)."""
+async def _read_declared(request: web.Request, length: int) -> bytearray:
+    """A body of declared length, read into one buffer of that size (no second copy)."""
+    body = bytearray(length)
+    view = memoryview(body)
+    filled = 0
+    while filled < length:
+        chunk = await request.content.readany()
+        if not chunk:  # the client sent less than it declared: the signature will not match
+            view.release()
+            del body[filled:]
+            return body
+        view[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    view.release()
+    return body
+
+
+async def _read_chunked(request: web.Request, reserve: Callable[[int], None]) -> bytearray:
+    """A body without a declared length, reserved chunk by chunk as it comes; _TooLarge
+    beyond MAX_BODY_BYTES."""
     body = bytearray()
     async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
+        if len(body) + len(chunk) > MAX_BODY_BYTES:
+            raise _TooLarge
+        reserve(len(chunk))
         body += chunk
-        if len(body) > limit:
+    return body
+
+
+async def _read_unverified(request: web.Request, length: int | None) -> bytes | None:
+    """The body once its signature matches; None when it does not. Reserves its bytes against
+    the bound on unverified bodies until then."""
+    with request.app[UNVERIFIED_KEY].reservation() as reserve:
+        if length is not None:
+            reserve(length)  # before a byte is read: above the bound, nothing is read
+            body = await _read_declared(request, length)
+        else:
+            body = await _read_chunked(request, reserve)
+        if not signature_matches(
+            body,
+            secret=request.app[SETTINGS_KEY].webhook_secret.reveal(),
+            header=request.headers.get(SIGNATURE_HEADER),
+        ):
             return None
+    # Signed by GitHub: one immutable copy for the inbox (Redis takes bytes, not a bytearray).
     return bytes(body)
 
 
@@ -178,15 +260,16 @@ async def _acknowledge(request: web.Request) -> web.Response:
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
-    # A declared length within the cap is read at once; a chunked body is counted as it comes.
-    body = await request.read() if length is not None else await _read_capped(request)
-    if body is None:
+    try:
+        body = await _read_unverified(request, length)
+    except _TooLarge:
         return _answer(request, 413, "too_large", delivery=delivery, reason="above 25 MiB")
-    if not signature_matches(
-        body,
-        secret=app[SETTINGS_KEY].webhook_secret.reveal(),
-        header=request.headers.get(SIGNATURE_HEADER),
-    ):
+    except _Busy:
+        reason = "too many unverified bodies in flight"
+        busy = _answer(request, 503, "busy", delivery=delivery, reason=reason)
+        busy.force_close()  # the rest of the body is not wanted: do not read it to keep-alive
+        return busy
+    if body is None:
         reason = f"missing or bad {SIGNATURE_HEADER}"
         return _answer(request, 401, "unauthorized", delivery=delivery, reason=reason)
     event = request.headers.get(EVENT_HEADER)
@@ -196,7 +279,7 @@ async def _acknowledge(request: web.Request) -> web.Response:
     if event not in HANDLED_EVENTS:
         return _answer(request, 200, "ignored", delivery=delivery, event=event)
     ledger = app[LEDGER_KEY]
-    if not ledger.claim(delivery):
+    if not ledger.claim(delivery, body_key(body)):
         return _answer(request, 200, "duplicate", delivery=delivery, event=event)
     try:
         kept = await app[INBOX_KEY].offer(RawDelivery(event, delivery, body))

@@ -40,6 +40,7 @@ DEFAULT_PER_PAGE = 30
 
 # Check-run limits from GitHub's REST description (see reference/LIMITS.md).
 MAX_OUTPUT_TEXT = 65535
+MAX_COMMENT_BODY = 65536  # GitHub: "body is too long (maximum is 65536 characters)"
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_ACTIONS = 3
 MAX_ACTION_LABEL = 20
@@ -739,12 +740,7 @@ class RestApi:
         body = self.body_object(request).get("body")
         if not isinstance(body, str) or not body:
             raise invalid("body", resource="IssueComment")
-        if len(body) > MAX_OUTPUT_TEXT:
-            raise invalid(
-                "body",
-                resource="IssueComment",
-                message="body is too long (maximum is 65536 characters)",
-            )
+        _check_comment_length(body)
         comment = self.sim.add_comment(
             repo, pull, author=self.sim.bot_login, body=body, via_app=True
         )
@@ -791,6 +787,7 @@ class RestApi:
         body = self.body_object(request).get("body")
         if not isinstance(body, str) or not body:
             raise invalid("body", resource="IssueComment")
+        _check_comment_length(body)
         before = comment.body
         comment.body = body
         comment.updated_at = self.sim.now()
@@ -1080,3 +1077,12 @@ def _check_actions(actions: Any) -> None:
                     f"Invalid request.\n\n{value!r} is too long (maximum is {limit} characters) "
                     f"for actions.{key}.",
                 )
+
+
+def _check_comment_length(body: str) -> None:
+    if len(body) > MAX_COMMENT_BODY:
+        raise invalid(
+            "body",
+            resource="IssueComment",
+            message=f"body is too long (maximum is {MAX_COMMENT_BODY} characters)",
+        )

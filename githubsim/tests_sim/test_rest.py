@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -318,6 +319,22 @@ async def test_comments_and_reactions(sim: GitHubSimulator, api: Api, seed: Seed
         "PATCH", f"{REPO}/issues/comments/{comment_id}", json={"body": "x"}
     )
     assert status == 403  # the App may edit only its own comments
+
+
+async def test_a_comment_body_holds_at_most_65536_characters(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await open_pr(sim)
+    await api.login(seed.installation_id)
+    comments = f"{REPO}/issues/{number}/comments"
+    status, created, _ = await api.call("POST", comments, json={"body": "x" * 65_536})
+    assert status == 201
+    status, refused, _ = await api.call("POST", comments, json={"body": "x" * 65_537})
+    assert status == 422
+    assert "maximum is 65536 characters" in json.dumps(refused)
+    path = f"{REPO}/issues/comments/{created['id']}"
+    assert (await api.call("PATCH", path, json={"body": "y" * 65_537}))[0] == 422
+    assert (await api.call("PATCH", path, json={"body": "y" * 65_536}))[0] == 200
 
 
 async def test_labels(sim: GitHubSimulator, api: Api, seed: Seed) -> None:

@@ -194,8 +194,9 @@ async def test_a_burst_of_50_events_on_one_pr_is_evaluated_at_most_twice(
         await stage.settle()
         stage.sim.reset_calls()
         payload = shared_payload(reference_dir, "pull_request/labeled.payload.json", stage, number)
+        # Fifty distinct bodies: the same body twice is a replay, answered as a duplicate.
         statuses = await asyncio.gather(
-            *(stage.sim.deliver("pull_request", payload) for _ in range(50))
+            *(stage.sim.deliver("pull_request", {**payload, "burst_index": i}) for i in range(50))
         )
         assert set(statuses) == {202}
         await stage.settle()

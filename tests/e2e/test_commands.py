@@ -125,7 +125,7 @@ async def test_write_access_is_looked_up_once_and_refusals_get_one_reply(stage: 
     [
         ("carl", "/coi major risky", "only TSC members may use `/coi major`"),
         ("ivan", "/coi frobnicate", "unknown command `frobnicate`"),
-        ("ivan", "/coi declare @nobody-here", "unknown login @nobody-here"),
+        ("ivan", "/coi declare @nobody-here", "unknown login `@nobody-here`"),
         ("carl", "/coi declare @gus", "only TSC members may declare for someone else"),
         ("carl", "/coi recheck", "is for the PR's author, people with write access"),
         ("gus", "/coi recheck now", "takes no arguments"),

@@ -14,6 +14,8 @@ from bot.github.replies import (
     ALL_CLEAR,
     CLICK_MARKER,
     MAX_CLICK_LINES,
+    MAX_QUOTED_CHARS,
+    MAX_REPLY_CHARS,
     REPLY_MARKER,
     answer_commands,
     click_line,
@@ -395,3 +397,14 @@ def test_a_kept_declaration_is_said_and_recorded_in_the_reply() -> None:
     ) in body
     assert body.rstrip().endswith(record)
     assert desired_reply(facts(), (), prefix="/coi") is None, "nothing kept: no reply"
+
+
+def test_a_reply_quotes_a_long_command_cut_and_never_outgrows_a_comment() -> None:
+    huge = CommandOutcome("c1", 1, "carl", "/coi " + "x" * 70_000, "unknown", False, "unknown")
+    body = reply_body([huge] * 400, prefix="/coi")
+    assert len(body) <= MAX_REPLY_CHARS
+    first = body.splitlines()[3]
+    assert first.endswith("…`: unknown")
+    assert len(first) < MAX_QUOTED_CHARS + 100
+    shown = body.count("- @carl")
+    assert f"- ... and {400 - shown} more" in body

@@ -88,7 +88,7 @@ def _state(
         ("stranger", "/coi declare", frozenset({"Stranger"}), True, None),
         ("dave", "/coi declare @bob", frozenset(), False, "only TSC members may declare"),
         ("carol", "/coi declare @bob", frozenset(), True, None),
-        ("carol", "/coi declare @nobody-here", frozenset(), False, "unknown login @nobody-here"),
+        ("carol", "/coi declare @nobody-here", frozenset(), False, "unknown login `@nobody-here`"),
         ("dave", "/coi major", frozenset(), False, "only TSC members"),
         ("carol", "/coi minor", frozenset(), True, None),
         ("alice", "/coi recheck", frozenset(), True, None),

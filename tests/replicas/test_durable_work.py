@@ -14,9 +14,11 @@ from bot.intents import NO_INTENTS
 from bot.metrics import Metrics
 from bot.pr import PullRequestRef
 from bot.replicas import Acceptance, Coordinator
+from bot.replicas.dedupe import DeliveryClaims
 from bot.replicas.lease import LeasedEvaluate, lease_key
 from bot.replicas.stream import GROUP
 from bot.web.inbox import RawDelivery, RedisInbox, StreamedDelivery
+from bot.web.signature import body_key
 from tests.replicas.conftest import RedisServer
 
 REF = PullRequestRef(7, "octo", "widgets", 12)
@@ -60,22 +62,37 @@ async def pending(raw: aioredis.Redis) -> int:
     return int(summary["pending"])
 
 
+async def accept(claims: DeliveryClaims, guid: str, body: bytes = b"{}") -> Acceptance:
+    return await claims.accept("push", guid, body, body_guid=f"body-{guid}", max_backlog=2)
+
+
+async def test_a_signed_body_replayed_under_another_id_is_a_duplicate(
+    coordinator: Coordinator,
+) -> None:
+    claims = coordinator.deliveries
+    body = b'{"action": "requested_action"}'
+    first = await claims.accept("check_run", "guid-1", body, body_guid=body_key(body))
+    replay = await claims.accept("check_run", "guid-2", body, body_guid=body_key(body))
+    assert (first, replay) == (Acceptance.KEPT, Acceptance.DUPLICATE)
+    assert await coordinator.stream.backlog() == 1
+
+
 async def test_claim_and_append_are_one_script_bounded_by_the_backlog(
     coordinator: Coordinator, raw: aioredis.Redis
 ) -> None:
     claims = coordinator.deliveries
-    assert await claims.accept("push", "guid-1", b"{}", max_backlog=2) is Acceptance.KEPT
-    assert await claims.accept("push", "guid-1", b"{}", max_backlog=2) is Acceptance.DUPLICATE
-    assert await claims.accept("push", "guid-2", b"{}", max_backlog=2) is Acceptance.KEPT
-    assert await claims.accept("push", "guid-3", b"{}", max_backlog=2) is Acceptance.FULL
+    assert await accept(claims, "guid-1") is Acceptance.KEPT
+    assert await accept(claims, "guid-1") is Acceptance.DUPLICATE
+    assert await accept(claims, "guid-2") is Acceptance.KEPT
+    assert await accept(claims, "guid-3") is Acceptance.FULL
     assert not await raw.exists("coi:delivery:guid-3"), "refused: its redelivery is new"
-    assert await claims.accept("push", "guid-2", b"{}", max_backlog=2) is Acceptance.DUPLICATE
+    assert await accept(claims, "guid-2") is Acceptance.DUPLICATE
     works = await coordinator.stream.read("a")
     assert [work.delivery for work in works] == ["guid-1", "guid-2"]
     assert await coordinator.stream.backlog() == 2, "read is not finished"
     await coordinator.stream.ack([works[0].entry_id])
     assert await coordinator.stream.backlog() == 1, "finished entries are deleted"
-    assert await claims.accept("push", "guid-3", b"{}", max_backlog=2) is Acceptance.KEPT
+    assert await accept(claims, "guid-3") is Acceptance.KEPT
 
 
 async def test_a_full_backlog_across_replicas_refuses_the_offer(

@@ -310,7 +310,7 @@ async def test_an_event_no_handler_wants_is_200_ignored_from_its_header(
 @pytest.mark.parametrize(
     ("event", "payload", "action"),
     [
-        ("pull_request", "pull_request/closed.payload.json", "closed"),
+        ("pull_request", "pull_request/converted_to_draft.payload.json", "converted_to_draft"),
         ("check_run", "check_run/completed.payload.json", "completed"),
     ],
 )
@@ -414,9 +414,10 @@ async def test_a_burst_of_50_events_on_one_pr_yields_at_most_2_evaluations(
         ("pull_request", "pull_request/labeled.payload.json"),
         ("pull_request_review", "pull_request_review/submitted.payload.json"),
     ]
+    # Fifty distinct bodies: the same body twice is a replay, answered as a duplicate.
     deliveries = [
-        Delivery.of(event, load_payload(reference_dir, name))
-        for event, name in (names[i % len(names)] for i in range(50))
+        Delivery.of(event, {**load_payload(reference_dir, name), "burst_index": index})
+        for index, (event, name) in enumerate(names[i % len(names)] for i in range(50))
     ]
     statuses = await asyncio.gather(*(post(client, delivery) for delivery in deliveries))
     assert {status for status, _ in statuses} == {202}
@@ -636,22 +637,59 @@ async def test_an_injected_metrics_registry_is_the_one_served(aiohttp_client: An
 
 
 async def test_without_an_injected_evaluate_the_engine_does_the_work(
-    aiohttp_client: Any, app_private_key_pem: str
+    aiohttp_client: Any, tmp_path: Path
 ) -> None:
     from bot.engine import Engine
     from bot.settings import Secret
+    from bot.stage import APP_ID, generate_app_key
     from bot.web.state import SESSION_KEY, WIRING_KEY
+    from githubsim import GitHubSimulator
+    from tests.e2e.conftest import MAP, REPO, seed_simulator
+    from tests.web.deliveries import WEBHOOK_SECRET
 
-    settings = make_settings(private_key=Secret(app_private_key_pem))
-    client = await aiohttp_client(create_app(settings))
-    wiring = client.app[WIRING_KEY]
-    engine = getattr(wiring.evaluate, "__self__", None)
-    assert isinstance(engine, Engine)
-    assert wiring.open_pull_requests == engine.open_pull_requests
-    assert wiring.installation_repositories == engine.installation_repositories
-    assert wiring.forget_map == engine.map_changed
-    assert not client.app[SESSION_KEY].closed
-    assert (await client.get("/healthz")).status == 200
+    private_pem, public_pem = generate_app_key()
+    sim = GitHubSimulator(
+        app_id=APP_ID, app_public_key_pem=public_pem, webhook_secret=WEBHOOK_SECRET
+    )
+    await sim.start()
+    try:
+        bundled = tmp_path / "map.yml"
+        bundled.write_text(MAP)
+        settings = make_settings(
+            app_id=str(APP_ID),
+            private_key=Secret(private_pem),
+            api_url=sim.url,
+            graphql_url=sim.graphql_url,
+            bundled_map=bundled,
+            reconcile_minutes=0.0,  # only the delivery below may call the simulator
+            redeliver_minutes=0.0,
+        )
+        client = await aiohttp_client(create_app(settings))
+        wiring = client.app[WIRING_KEY]
+        engine = getattr(wiring.evaluate, "__self__", None)
+        assert isinstance(engine, Engine)
+        assert wiring.open_pull_requests == engine.open_pull_requests
+        assert wiring.installation_repositories == engine.installation_repositories
+        assert wiring.forget_map == engine.map_changed
+        assert not client.app[SESSION_KEY].closed
+        assert (await client.get("/healthz")).status == 200
+        # The work itself: a PR opened on "GitHub" gets its check run from the engine.
+        seed_simulator(sim)
+        sim.webhook_url = str(client.make_url("/webhook"))
+        number = await sim.open_pull_request(
+            REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+        )
+        # The simulator builds GitHub's GraphQL schema on its first query: seconds, once.
+        async with asyncio.timeout(60):
+            for _ in range(3):
+                await sim.settle()
+                await client.app[INBOX_KEY].join()
+                await client.app[SCHEDULER_KEY].drain()
+        runs = sim.check_runs(REPO, sim.head_sha(REPO, number))
+        assert [(run["name"], run["conclusion"]) for run in runs] == [("COI review", "success")]
+        assert sim.violations == []
+    finally:
+        await sim.close()
 
 
 def test_listers_without_an_evaluate_are_refused() -> None:
