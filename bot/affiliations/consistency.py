@@ -52,7 +52,20 @@ def check_document(data: dict[str, Any]) -> list[Problem]:
     for login, person in people.items():
         if isinstance(person, dict):
             checker.check_person(str(login), person)
+    checker.problems.extend(_vote_check_name_problems(data.get("policy")))
     return checker.problems
+
+
+def _vote_check_name_problems(policy: Any) -> list[Problem]:
+    """The vote's check run must not overwrite the review check of the same name."""
+    if not isinstance(policy, dict) or not isinstance(policy.get("votes"), dict):
+        return []
+    name = policy["votes"].get("check_name")
+    review_name = policy.get("check_name", Policy().check_name)
+    if isinstance(name, str) and name == review_name:
+        message = f"policy.votes.check_name {name!r} is the review check's name: choose another"
+        return [Problem(("policy", "votes", "check_name"), message)]
+    return []
 
 
 def _mapping(value: Any) -> dict[str, Any]:
