@@ -203,6 +203,34 @@ def _owners_entries(text: str) -> Iterator[tuple[int, str, str | None]]:
             yield number, line, role
 
 
+@dataclass(frozen=True, slots=True)
+class OwnersLine:
+    """One person's bullet in a StackStorm-style OWNERS.md."""
+
+    login: str
+    text: str  # the bullet as written, stripped
+    role: str | None  # the tier's role; None outside the tiers
+    company: str | None  # the `_Company_` text after the handle
+
+
+def owners_lines(text: str) -> dict[str, OwnersLine]:
+    """Each handle's last bullet, by lower-case login: what a vote compares to find whose line
+    a proposal adds, removes or changes. Malformed bullets are skipped, never an error here."""
+    lines: dict[str, OwnersLine] = {}
+    for _, line, role in _owners_entries(text):
+        match = _ENTRY.match(line)
+        if match is None:
+            continue
+        company = _OWNERS_COMPANY.match(match["rest"])
+        lines[match["login"].lower()] = OwnersLine(
+            login=match["login"],
+            text=line.strip(),
+            role=role,
+            company=None if company is None else company["company"].strip(),
+        )
+    return lines
+
+
 def import_owners(text: str) -> MapDocument:
     """A map from a StackStorm-style OWNERS.md: each tier becomes a role, `_Company_` an
     undated affiliation and `<<email>>` an email. Bullets outside a known tier are ignored

@@ -310,7 +310,7 @@ Duration = Annotated[
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
 ]
 Share = Annotated[
-    float | str,
+    int | float | str,
     BeforeValidator(_share_input),
     WithJsonSchema(
         {
