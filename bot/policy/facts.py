@@ -73,6 +73,16 @@ class ReviewRequestRemoval:
 
 
 @dataclass(frozen=True, slots=True)
+class LabelChange:
+    """A label added to or removed from this PR (GitHub's LabeledEvent / UnlabeledEvent)."""
+
+    label: str
+    actor: str | None  # who; None for a deleted ("ghost") account
+    added: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MapFile:
     """A copy of the map as a PR's head has it, for validation and protected-file judgement."""
 
@@ -118,6 +128,8 @@ class PullRequestFacts:
     review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
     # Profiles of the opener, the commit authors and the reviewers, read by the same query.
     profiles: tuple[Profile, ...] = ()
+    # The last 100 label changes, oldest first: who set a label decides whether it counts.
+    label_changes: tuple[LabelChange, ...] = ()
 
     @property
     def slug(self) -> str:
