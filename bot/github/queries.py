@@ -30,6 +30,12 @@ REMOVED_REQUESTS = (
     "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
     "... on Mannequin { login } } } }"
 )
+# Who last set each label: a minor label counts only when set by a TSC member with no conflict.
+_LABEL_CHANGE = "createdAt actor { __typename login } label { name }"
+LABEL_CHANGES = (
+    f"nodes {{ __typename ... on LabeledEvent {{ {_LABEL_CHANGE} }} "
+    f"... on UnlabeledEvent {{ {_LABEL_CHANGE} }} }}"
+)
 
 # What the verdict reads of a PR, shared by the App's snapshot and the report's merged PRs.
 _PULL_REQUEST_FACTS = f"""
@@ -43,6 +49,9 @@ _PULL_REQUEST_FACTS = f"""
         nodes {{ requestedReviewer {{
           __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
         }} }}
+      }}
+      labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
+        {LABEL_CHANGES}
       }}
 """
 

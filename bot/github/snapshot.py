@@ -19,6 +19,7 @@ from bot.policy.facts import (
     ChangedFile,
     Comment,
     Commit,
+    LabelChange,
     MapFile,
     Profile,
     PullRequestFacts,
@@ -185,6 +186,17 @@ def _removal(node: dict[str, Any]) -> ReviewRequestRemoval | None:
     )
 
 
+def _label_change(node: dict[str, Any]) -> LabelChange | None:
+    kind = node.get("__typename")
+    label = (node.get("label") or {}).get("name")
+    if kind not in ("LabeledEvent", "UnlabeledEvent") or not label:
+        return None
+    actor, _ = _login(node.get("actor"))
+    return LabelChange(
+        label=label, actor=actor, added=kind == "LabeledEvent", at=github_time(node["createdAt"])
+    )
+
+
 def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
     repository = (data or {}).get("repository")
     pull = (repository or {}).get("pullRequest")
@@ -283,6 +295,9 @@ def facts_from_response(
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
         review_request_removals=removals,
+        label_changes=tuple(
+            change for change in map(_label_change, nodes("labelChanges")) if change is not None
+        ),
         profiles=profiles_of(
             [pull.get("author")]
             + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]

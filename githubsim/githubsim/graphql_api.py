@@ -33,6 +33,7 @@ from githubsim.state import (
     Comment,
     Commit,
     GitIdentity,
+    LabelEvent,
     PullRequest,
     Reaction,
     Repository,
@@ -489,15 +490,19 @@ class GraphQLApi:
         def timeline_items(**args: Any) -> Node:
             wanted = args.get("itemTypes")
             since = args.get("since")
-            # Only review requests (added, removed) are recorded; other types list nothing.
+            # Review requests and labels (added, removed) are recorded; other types list nothing.
+            recorded: list[ReviewRequestEvent | LabelEvent] = sorted(
+                [*pull.review_request_events, *pull.label_events],
+                key=lambda event: (event.created_at, event.id),
+            )
             events = [
                 event
-                for event in pull.review_request_events
+                for event in recorded
                 if (not wanted or event.item_type in wanted)
                 and (since is None or event.created_at >= _datetime(since))
             ]
             page = connection(
-                [self.review_request_event(event) for event in events],
+                [self.timeline_event(repo, event) for event in events],
                 args,
                 field="timelineItems",
             )
@@ -548,6 +553,27 @@ class GraphQLApi:
             "closedAt": iso(pull.closed_at) if pull.closed_at else None,
             "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+        }
+
+    def timeline_event(self, repo: Repository, event: ReviewRequestEvent | LabelEvent) -> Node:
+        if isinstance(event, LabelEvent):
+            return self.label_event(repo, event)
+        return self.review_request_event(event)
+
+    def label_event(self, repo: Repository, event: LabelEvent) -> Node:
+        label = repo.labels[event.label]
+        return {
+            "__typename": event.typename,
+            "id": event.node_id,
+            "createdAt": iso(event.created_at),
+            "actor": self.actor(event.actor),
+            "label": {
+                "id": label.node_id,
+                "name": label.name,
+                "color": label.color,
+                "description": label.description,
+            },
+            "labelable": lambda: None,  # not followed back: the bot never asks for it
         }
 
     def review_request_event(self, event: ReviewRequestEvent) -> Node:

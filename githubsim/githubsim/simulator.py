@@ -40,6 +40,7 @@ from githubsim.state import (
     Installation,
     InstallationToken,
     Label,
+    LabelEvent,
     MergeGroup,
     PullRequest,
     Reaction,
@@ -1207,6 +1208,8 @@ class GitHubSimulator:
             labels=[self._label(target, name).name for name in labels],
         )
         target.pulls[number] = pull
+        for name in pull.labels:  # labels set when opening are on the timeline, by the opener
+            self.record_label_event(pull, name, actor=author)
         await self._emit(
             "pull_request", self._pull_payload("opened", target, pull, sender=author), target
         )
@@ -1310,6 +1313,15 @@ class GitHubSimulator:
         event.node_id = node_id(event.typename, event_id)
         pull.review_request_events.append(event)
         pull.updated_at = self.now()
+
+    def record_label_event(
+        self, pull: PullRequest, label: str, *, actor: str, removed: bool = False
+    ) -> None:
+        """List a label added or removed on the PR's timeline, by whom, as GitHub does."""
+        event_id = self.next_id()
+        event = LabelEvent(event_id, "", label, actor, self.now(), removed=removed)
+        event.node_id = node_id(event.typename, event_id)
+        pull.label_events.append(event)
 
     async def request_review(self, repo: str, number: int, *, reviewer: str, sender: str) -> None:
         """A person asks `reviewer` for a review (`pull_request.review_requested`)."""
@@ -1514,6 +1526,7 @@ class GitHubSimulator:
             pull.labels.append(name)
         else:
             pull.labels.remove(name)
+        self.record_label_event(pull, name, actor=sender, removed=not add)
         pull.updated_at = self.now()
         payload = self._pull_payload("labeled" if add else "unlabeled", repo, pull, sender=sender)
         payload["label"] = self.shapes.label(repo, label)

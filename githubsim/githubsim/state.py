@@ -178,6 +178,26 @@ class ReviewRequestEvent:
         return "ReviewRequestRemovedEvent" if self.removed else "ReviewRequestedEvent"
 
 
+@dataclass
+class LabelEvent:
+    """A label added to or removed from a PR, as its timeline lists it: which, by whom, when."""
+
+    id: int
+    node_id: str
+    label: str
+    actor: str
+    created_at: datetime
+    removed: bool = False  # UnlabeledEvent rather than LabeledEvent
+
+    @property
+    def item_type(self) -> str:
+        return "UNLABELED_EVENT" if self.removed else "LABELED_EVENT"
+
+    @property
+    def typename(self) -> str:
+        return "UnlabeledEvent" if self.removed else "LabeledEvent"
+
+
 @dataclass(frozen=True)
 class MergeGroup:
     """One entry of a merge queue: the PR's changes on top of everything queued before it."""
@@ -215,6 +235,7 @@ class PullRequest:
     reactions: list[Reaction] = field(default_factory=list)
     merge_commit_sha: str | None = None  # the commit the merge put on the base branch
     review_request_events: list[ReviewRequestEvent] = field(default_factory=list)
+    label_events: list[LabelEvent] = field(default_factory=list)
 
     @property
     def head_sha(self) -> str:

@@ -490,3 +490,33 @@ async def test_a_profile_can_be_cleared(sim: GitHubSimulator, seed: Seed) -> Non
     assert "carol" in sim.org_members["globex"]  # the membership stays, only hidden
     with pytest.raises(KeyError):
         sim.set_profile("nobody", company="x")
+
+
+async def test_label_changes_reach_the_timeline_with_their_actors(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"a": "b"}, labels=["major"]
+    )
+    clock.advance(minutes=1)
+    await sim.set_labels("acme/widgets", number, ["trivial"], sender="carol")
+    await api.login(seed.installation_id)
+    pull = (await api.graphql(SNAPSHOT, **snapshot_variables(number)))["data"]["repository"][
+        "pullRequest"
+    ]
+    changes = [
+        (n["__typename"], n["label"]["name"], n["actor"]["login"])
+        for n in pull["labelChanges"]["nodes"]
+    ]
+    # Labels set when opening are the opener's; each later change is its sender's, in order.
+    assert changes == [
+        ("LabeledEvent", "major", "alice"),
+        ("UnlabeledEvent", "major", "carol"),
+        ("LabeledEvent", "trivial", "carol"),
+    ]
+    assert (
+        pull["labelChanges"]["nodes"][0]["createdAt"]
+        < pull["labelChanges"]["nodes"][1]["createdAt"]
+    )
+    # The other timeline alias asks only for removed review requests: it lists no labels.
+    assert pull["removedRequests"]["nodes"] == []

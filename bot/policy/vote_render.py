@@ -1,0 +1,160 @@
+"""What a vote shows: the `TSC vote` check run's title and summary, and the bot's comments.
+
+The same Markdown serves the live check run, the final comment and, on an issue, the one comment
+edited in place. User text (reasons) goes into code spans: never markup, never a mention.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.affiliations.index import AffiliationMap
+from bot.policy.render import MAX_TITLE_CHARS, fit
+from bot.policy.vote_state import VoteState
+from bot.policy.votes import Tally, VoterRow, show
+
+# Found again among the App's own comments: the final tally of the vote opened at that moment.
+FINAL_MARKER = "<!-- coi-bot:vote-final {opened} {conclusion} -->"
+CANCEL_MARKER = "<!-- coi-bot:vote-cancelled {opened} -->"
+LABEL_MARKER = "<!-- coi-bot:vote-label {actor} {at} -->"
+LIVE_MARKER = "<!-- coi-bot:vote-live -->"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOutput:
+    status: str  # in_progress | completed
+    conclusion: str | None  # success, failure, cancelled; None while open
+    title: str
+    summary: str
+    fingerprint: str
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _code(text: str) -> str:
+    """User text as one code span on one line: no markup, no mention, no table break."""
+    flat = " ".join(text.replace("`", "'").replace("|", "/").split())
+    return f"`{flat}`" if flat else ""
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def _row(row: VoterRow, amap: AffiliationMap) -> str:
+    who = row.voter
+    companies = ", ".join(amap.company_name(c) for c in who.companies) or "none on record"
+    vote = row.choice or "not voted"
+    if row.counted_as is not None and row.counted_as != row.choice:
+        vote += f" (counted as {row.counted_as})"
+    reason = f" {_code(row.reason)}" if row.reason else ""
+    return (
+        f"| @{who.login} | {_cell(who.role or 'none')} | {who.weight} | {_cell(companies)} "
+        f"| {vote}{reason} | {show(row.counted)} | {_cell(row.why_not or '')} |"
+    )
+
+
+def _title(state: VoteState, tally: Tally) -> str:
+    counts = f"yes {show(tally.yes)}, no {show(tally.no)}, abstain {show(tally.abstain)}"
+    if state.status == "cancelled":
+        title = f"Vote cancelled by @{state.cancelled_by}"
+    elif state.status == "open":
+        title = f"Vote open: {counts}; closes {_when(tally.closes_at)}"
+    else:
+        title = f"Vote {tally.outcome}: {counts}"
+    return title[:MAX_TITLE_CHARS]
+
+
+def vote_summary(state: VoteState, tally: Tally, amap: AffiliationMap) -> str:
+    """The tally in Markdown: the rule and why, each voter, each company, quorum, the close."""
+    rules = tally.rules
+    base = "the yes and no weight cast" if rules.of == "cast" else "all weight that may vote"
+    cap = "none" if rules.company_cap is None else str(rules.company_cap)
+    lines = [
+        f"**{tally.reason}**",
+        "",
+        f"Rule: {rules.why}: yes must be {rules.threshold_phrase} of {base}; quorum "
+        f"{show(rules.quorum)} of the eligible weight; company cap {cap}; conflicted voters "
+        f"{'abstain' if rules.conflicted == 'abstain' else 'count'}.",
+        f"Opened by @{state.opened_by} at {_when(state.opened_at or tally.closes_at)}; "
+        + (
+            f"closed at {_when(state.closed_at)}."
+            if state.closed_at is not None and state.status != "cancelled"
+            else f"closes at {_when(tally.closes_at)}."
+        ),
+        "",
+        "| Voter | Role | Weight | Company | Vote | Counted | Why not |",
+        "| --- | --- | ---: | --- | --- | ---: | --- |",
+    ]
+    lines += [_row(row, amap) for row in tally.rows]
+    lines += [
+        "",
+        "| Company | Yes cast | No cast | Abstain | Yes counted | No counted |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {_cell(group.name)} | {group.yes_cast} | {group.no_cast} | {group.abstain_cast} "
+        f"| {show(group.yes)} | {show(group.no)} |"
+        for group in tally.groups
+    ]
+    lines += [
+        "",
+        f"Totals counted: yes {show(tally.yes)}, no {show(tally.no)}, abstain "
+        f"{show(tally.abstain)}; eligible weight {show(tally.eligible)}.",
+        f"Quorum: {tally.voted} of {tally.electorate_weight} eligible weight voted, "
+        f"{show(tally.quorum_needed)} needed ({'met' if tally.quorum_met else 'not met'}).",
+    ]
+    return fit("\n".join(lines) + "\n")
+
+
+def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
+    """The check run for a vote that exists (open, closed or cancelled)."""
+    tally = state.tally
+    if tally is None:
+        raise ValueError("a vote's check run needs its tally: no vote is open here")
+    title = _title(state, tally)
+    summary = vote_summary(state, tally, amap)
+    if state.status == "open":
+        status, conclusion = "in_progress", None
+    elif state.status == "cancelled":
+        status, conclusion = "completed", "cancelled"
+    else:
+        status, conclusion = "completed", "success" if tally.outcome == "passed" else "failure"
+    digest = hashlib.sha256(f"{status}\n{conclusion}\n{title}\n{summary}".encode()).hexdigest()
+    return VoteOutput(status, conclusion, title, summary, digest[:32])
+
+
+def final_comment(state: VoteState, output: VoteOutput) -> str:
+    """The one comment that closes a vote, with the marker that finds it again."""
+    assert state.opened_at is not None
+    marker = FINAL_MARKER.format(opened=stamp(state.opened_at), conclusion=output.conclusion)
+    return f"{marker}\n### {output.title}\n\n{output.summary}"
+
+
+def cancel_comment(state: VoteState, label: str) -> str:
+    assert state.opened_at is not None
+    marker = CANCEL_MARKER.format(opened=stamp(state.opened_at))
+    return f"{marker}\n@{state.cancelled_by} removed `{label}`: the vote is cancelled.\n"
+
+
+def label_comment(actor: str, at: datetime, why: str) -> str:
+    marker = LABEL_MARKER.format(actor=actor, at=stamp(at))
+    return f"{marker}\n@{actor}: {why}.\n"
+
+
+def parse_final(body: str) -> tuple[str, str] | None:
+    """(opened stamp, conclusion) of a final comment's marker, or None for any other text."""
+    first = body.split("\n", 1)[0].strip()
+    prefix, suffix = "<!-- coi-bot:vote-final ", " -->"
+    if not (first.startswith(prefix) and first.endswith(suffix)):
+        return None
+    parts = first[len(prefix) : -len(suffix)].split()
+    return (parts[0], parts[1]) if len(parts) == 2 else None
