@@ -41,4 +41,5 @@ def test_every_public_document_is_listed() -> None:
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
     documents |= {"AUDIT_PULL_REQUESTS"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
+    fragments |= {"LABEL_CHANGES"}
     assert public == documents | fragments
