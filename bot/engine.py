@@ -27,6 +27,7 @@ from bot.github.permissions import PermissionCache
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
+from bot.github.votes import VoteWrites, carry_out_vote
 from bot.intents import NO_INTENTS, Intents
 from bot.judge import Judge
 from bot.logs import log_context
@@ -57,6 +58,7 @@ class Evaluation:
     answers: Answers | None = None  # reactions and reply written for commands and clicks
     clicks: tuple[CommandOutcome, ...] = ()  # button clicks judged by this evaluation
     edited_request: bool = False  # an edit turned a comment into an allowed `request`
+    vote: VoteWrites | None = None  # the TSC vote this PR holds, and what was written for it
 
 
 class Engine:
@@ -179,13 +181,23 @@ class Engine:
             duplicates=duplicates,
             now=now,
         )
-        answers = None
+        answers = vote = None
         if judged.map is not None:
+            vote = await carry_out_vote(
+                gh,
+                facts,
+                judged.map,
+                runs=snapshot.check_runs,
+                declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
+                now=now,
+                map_path=self._settings.map_path,
+                endpoint=self._settings.graphql_url,
+            )
             # After the request: a `request` command keeps no reaction until it was carried out.
             answers = await answer_commands(
                 gh,
                 facts,
-                verdict.command_outcomes,
+                (*verdict.command_outcomes, *vote.outcomes),
                 prefix=judged.map.policy.command_prefix,
                 endpoint=self._settings.graphql_url,
                 refused_clicks=[outcome for outcome in judged.clicks if not outcome.applied],
@@ -202,6 +214,7 @@ class Engine:
             answers=answers,
             clicks=judged.clicks,
             edited_request=judged.edited_request,
+            vote=vote,
         )
 
     async def evaluate_merge_group(self, ref: MergeGroupRef) -> Evaluation:

@@ -227,3 +227,14 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
   }}
 }}
 """
+
+# A vote on a change to OWNERS.md: the file on the base branch and at the PR's head, to find
+# whose line the PR adds, removes or changes (the vote's subjects).
+OWNERS_TEXTS = """
+query OwnersTexts($owner: String!, $name: String!, $before: String!, $after: String!) {
+  repository(owner: $owner, name: $name) {
+    before: object(expression: $before) { ... on Blob { text } }
+    after: object(expression: $after) { ... on Blob { text } }
+  }
+}
+"""

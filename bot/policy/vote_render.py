@@ -52,7 +52,7 @@ def _cell(text: str) -> str:
 def _row(row: VoterRow, amap: AffiliationMap) -> str:
     who = row.voter
     companies = ", ".join(amap.company_name(c) for c in who.companies) or "none on record"
-    vote = row.choice or "not voted"
+    vote: str = row.choice or "not voted"
     if row.counted_as is not None and row.counted_as != row.choice:
         vote += f" (counted as {row.counted_as})"
     reason = f" {_code(row.reason)}" if row.reason else ""
@@ -128,8 +128,29 @@ def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
         status, conclusion = "completed", "cancelled"
     else:
         status, conclusion = "completed", "success" if tally.outcome == "passed" else "failure"
-    digest = hashlib.sha256(f"{status}\n{conclusion}\n{title}\n{summary}".encode()).hexdigest()
-    return VoteOutput(status, conclusion, title, summary, digest[:32])
+    return VoteOutput(
+        status, conclusion, title, summary, output_digest(status, conclusion, title, summary)
+    )
+
+
+def output_digest(status: str, conclusion: str | None, title: str, summary: str) -> str:
+    """What the run's `external_id` keeps: an unchanged output is never written again."""
+    text = f"{status}\n{conclusion}\n{title}\n{summary}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def frozen_output(body: str, conclusion: str) -> VoteOutput:
+    """A closed vote's run, read back from its final comment: the result as it was closed."""
+    _, _, rest = body.replace("\r\n", "\n").partition("\n")
+    heading, _, summary = rest.partition("\n\n")
+    title = heading.removeprefix("### ")
+    return VoteOutput(
+        "completed",
+        conclusion,
+        title,
+        summary,
+        output_digest("completed", conclusion, title, summary),
+    )
 
 
 def final_comment(state: VoteState, output: VoteOutput) -> str:

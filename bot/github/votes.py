@@ -1,0 +1,247 @@
+"""Carry out a vote on a pull request: its `TSC vote` check run, its comments, its label.
+
+Everything is derived again from GitHub at every evaluation (the label's timeline, the comments,
+the App's own comments and check runs), so a restart or a second replica finds the same vote:
+
+- the check run on the head is `in_progress` with the live tally while the vote is open, and
+  `completed` (success, failure, cancelled) once it closed; it is written only when it changes;
+- the final tally is commented once, marked with the vote's opening time; once that comment
+  exists the result is frozen: a new head gets the same title and summary, whatever happens to
+  the comments afterwards;
+- a label change that does not count gets one reply, marked with who and when; a label added by
+  someone who may not open a vote is taken off.
+
+docs.github.com/en/rest/checks/runs, docs.github.com/en/rest/issues/labels
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import gidgethub.abc
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.loader import load_map_text
+from bot.github.checks import stamped_external_id
+from bot.github.queries import OWNERS_TEXTS
+from bot.github.snapshot import ExistingCheckRun
+from bot.policy.commands import CommandOutcome
+from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.vote_conflicts import OWNERS_PATH, Party, authors, subjects
+from bot.policy.vote_render import (
+    CANCEL_MARKER,
+    LABEL_MARKER,
+    VoteOutput,
+    cancel_comment,
+    final_comment,
+    frozen_output,
+    label_comment,
+    parse_final,
+    stamp,
+    vote_output,
+)
+from bot.policy.vote_state import NO_VOTE, VoteState, vote_state
+
+
+@dataclass(frozen=True, slots=True)
+class VoteWrites:
+    state: VoteState
+    check: str = "none"  # created, updated, unchanged or none
+    commented: tuple[str, ...] = ()  # final, cancelled, label: the comments posted now
+    label_removed: bool = False
+
+    @property
+    def outcomes(self) -> tuple[CommandOutcome, ...]:
+        return self.state.outcomes
+
+
+def has_vote_activity(facts: PullRequestFacts, amap: AffiliationMap) -> bool:
+    """Whether this PR has anything to do with a vote: its label now or ever, or a command."""
+    label = amap.policy.votes.label.casefold()
+    prefix = f"{amap.policy.command_prefix} vote".casefold()
+    return (
+        any(name.casefold() == label for name in facts.labels)
+        or any(change.label.casefold() == label for change in facts.label_changes)
+        or any(prefix in comment.body.casefold() for comment in facts.comments)
+    )
+
+
+def _opening_day(facts: PullRequestFacts, label: str) -> datetime | None:
+    added = [c.at for c in facts.label_changes if c.added and c.label.casefold() == label]
+    return added[-1] if added else None
+
+
+async def _owners_texts(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, endpoint: str
+) -> tuple[str | None, str | None]:
+    data: Mapping[str, Any] = await gh.graphql(
+        OWNERS_TEXTS,
+        endpoint=endpoint,
+        owner=facts.owner,
+        name=facts.repo,
+        before=f"{facts.base_ref}:{OWNERS_PATH}",
+        after=f"{facts.head_sha}:{OWNERS_PATH}",
+    )
+    repository = data.get("repository") or {}
+
+    def text(key: str) -> str | None:
+        blob = repository.get(key) or {}
+        value = blob.get("text")
+        return value if isinstance(value, str) else None
+
+    return text("before"), text("after")
+
+
+async def _parties(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_path: str,
+    endpoint: str,
+    day: datetime,
+) -> tuple[tuple[Party, ...], tuple[Party, ...]]:
+    """The proposal's subjects (map entries, OWNERS.md lines) and authors on the opening day."""
+    paths = {changed.path for changed in facts.files}
+    head_map = None
+    if map_path in paths and facts.head_map is not None:
+        head_map = load_map_text(facts.head_map.text, path=facts.head_map.path).map
+    before = after = None
+    if OWNERS_PATH in paths:
+        before, after = await _owners_texts(gh, facts, endpoint)
+    found = subjects(
+        amap, head_map=head_map, owners_before=before, owners_after=after, day=day.date()
+    )
+    return found, authors(facts, amap, day.date())
+
+
+def _own(facts: PullRequestFacts, marker: str) -> Comment | None:
+    for comment in facts.comments:
+        if comment.by_viewer and comment.body.startswith(marker):
+            return comment
+    return None
+
+
+def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | None:
+    """The App's final comment for the vote opened at `opened`, and its conclusion."""
+    for comment in facts.comments:
+        parsed = parse_final(comment.body) if comment.by_viewer else None
+        if parsed is not None and parsed[0] == stamp(opened):
+            return comment, parsed[1]
+    return None
+
+
+async def carry_out_vote(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    runs: tuple[ExistingCheckRun, ...],
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+) -> VoteWrites:
+    """Decide the vote on this PR at `now` and write what changed."""
+    votes = amap.policy.votes
+    if not has_vote_activity(facts, amap):
+        return VoteWrites(NO_VOTE)
+    label = votes.label.casefold()
+    opening = _opening_day(facts, label) or now
+    found, written = await _parties(
+        gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
+    )
+    state = vote_state(
+        amap,
+        labels=facts.labels,
+        label_changes=facts.label_changes,
+        comments=facts.comments,
+        files=facts.files,
+        subjects=found,
+        authors=written,
+        declared=declared,
+        now=now,
+    )
+    url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
+    commented: list[str] = []
+    for refusal in state.refusals:
+        marker = LABEL_MARKER.format(actor=refusal.actor, at=stamp(refusal.at))
+        if _own(facts, marker) is None:
+            await _comment(gh, facts, label_comment(refusal.actor, refusal.at, refusal.why))
+            commented.append("label")
+    removed = False
+    if state.remove_label:
+        await gh.delete(
+            "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+            {**url_vars, "issue_number": facts.number, "name": votes.label},
+        )
+        removed = True
+    if state.status == "none" or state.opened_at is None:
+        return VoteWrites(state, commented=tuple(commented), label_removed=removed)
+    existing = next((run for run in runs if run.name == votes.check_name), None)
+    final = _final(facts, state.opened_at)
+    if final is not None:
+        output = frozen_output(final[0].body, final[1])
+    else:
+        output = vote_output(state, amap)
+    check = await _write_run(
+        gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
+    )
+    if state.status == "closed" and final is None:
+        await _comment(gh, facts, final_comment(state, output))
+        commented.append("final")
+    if state.status == "cancelled":
+        marker = CANCEL_MARKER.format(opened=stamp(state.opened_at))
+        if _own(facts, marker) is None:
+            await _comment(gh, facts, cancel_comment(state, votes.label))
+            commented.append("cancelled")
+    return VoteWrites(state, check, tuple(commented), removed)
+
+
+async def _comment(gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, body: str) -> None:
+    await gh.post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        {"owner": facts.owner, "repo": facts.repo, "issue_number": facts.number},
+        data={"body": body},
+    )
+
+
+async def _write_run(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    name: str,
+    output: VoteOutput,
+    *,
+    existing: ExistingCheckRun | None,
+    opened: datetime,
+    now: datetime,
+) -> str:
+    """Create the vote's run on the head, or update it when its output changed."""
+    external_id = stamped_external_id(output.fingerprint)
+    if existing is not None and existing.external_id == external_id:
+        return "unchanged"
+    body: dict[str, Any] = {
+        "name": name,
+        "status": output.status,
+        "external_id": external_id,
+        "started_at": stamp(opened),
+        "output": {"title": output.title, "summary": output.summary},
+    }
+    if output.conclusion is not None:
+        body["conclusion"] = output.conclusion
+        body["completed_at"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
+    if existing is None:
+        await gh.post(
+            "/repos/{owner}/{repo}/check-runs", url_vars, data={**body, "head_sha": facts.head_sha}
+        )
+        return "created"
+    await gh.patch(
+        "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+        {**url_vars, "check_run_id": existing.id},
+        data=body,
+    )
+    return "updated"
