@@ -141,3 +141,120 @@ async def test_a_vote_after_the_close_is_refused_with_a_reply(stage: Stage) -> N
     (reply,) = [body for body in bot_bodies(stage, number) if "coi-bot:reply" in body]
     assert "the vote closed at " in reply
     assert vote_run(stage, number)["conclusion"] == "failure"
+
+
+CAPPED_MAP = VOTE_MAP.replace(
+    '    rules: [{paths: [OWNERS.md], threshold: "2/3"}]\n',
+    '    rules: [{paths: [OWNERS.md], threshold: "2/3"}]\n    company_cap: 2\n',
+)
+
+
+async def code_change(stage: Stage, *, author: str = "ivan") -> int:
+    number = await stage.sim.open_pull_request(
+        REPO, author=author, title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await stage.sim.set_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    return number
+
+
+async def test_a_company_cap_changes_the_result(stage_factory: Callable[..., Stage]) -> None:
+    async for stage in vote_stage(stage_factory, CAPPED_MAP):
+        number = await code_change(stage)
+        # Acme casts 5 yes, Globex 3 no: 5 to 3 passes without a cap; each counts 2 with it.
+        for who, choice in (("alice", "yes"), ("anna", "yes"), ("gus", "no"), ("gina", "no")):
+            await vote(stage, number, who, choice)
+        run = vote_run(stage, number)
+        assert run["output"]["title"] == "Vote failed: yes 2, no 2, abstain 0"
+        assert run["conclusion"] == "failure"
+        summary = run["output"]["summary"]
+        assert "| Acme | 5 | 0 | 0 | 2 | 0 |" in summary
+        assert (
+            "| @alice | leader | 3 | Acme | yes | 6/5 | Acme's yes and no scaled by 2/5" in summary
+        )
+
+
+async def test_authors_colleagues_abstain_on_a_code_change(stage: Stage) -> None:
+    number = await code_change(stage, author="gina")
+    await vote(stage, number, "gus", "yes")
+    summary = vote_run(stage, number)["output"]["summary"]
+    assert "conflicted (Globex, like the author @gina): recorded as an abstention" in summary
+
+
+async def test_an_edit_changes_a_vote_and_a_deletion_withdraws_it(stage: Stage) -> None:
+    number = await code_change(stage)
+    comment = await vote(stage, number, "alice", "yes")
+    assert vote_run(stage, number)["output"]["title"].startswith("Vote open: yes 3, no 0,")
+    await stage.sim.edit_comment(REPO, comment, body="/coi vote no on reflection")
+    await stage.settle()
+    run = vote_run(stage, number)
+    assert run["output"]["title"].startswith("Vote open: yes 0, no 3,")
+    assert "no `on reflection`" in run["output"]["summary"]
+    await stage.sim.delete_comment(REPO, comment)
+    await stage.settle()
+    assert vote_run(stage, number)["output"]["title"].startswith("Vote open: yes 0, no 0,")
+
+
+async def test_non_binding_votes_are_shown_and_not_counted(stage: Stage) -> None:
+    number = await code_change(stage)
+    comment = await vote(stage, number, "carl", "yes")
+    run = vote_run(stage, number)
+    assert run["output"]["title"].startswith("Vote open: yes 0, no 0,")
+    assert "| @carl | contributor | 0 | Acme | yes | 0 | non-binding" in run["output"]["summary"]
+    assert stage.sim.reactions(REPO, comment) == ["+1"]
+
+
+async def test_a_label_from_outside_the_tsc_comes_off_with_a_reply(stage: Stage) -> None:
+    number = await stage.sim.open_pull_request(
+        REPO, author="ivan", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await stage.sim.set_labels(REPO, number, [LABEL], sender="carl")
+    await stage.settle()
+    assert LABEL not in stage.sim.pull(REPO, number).labels
+    (reply,) = [body for body in bot_bodies(stage, number) if "coi-bot:vote-label" in body]
+    assert "only TSC members open a vote: @carl is not on the TSC" in reply
+    assert not [
+        run
+        for run in stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, number))
+        if run["name"] == VOTE_CHECK
+    ]
+
+
+async def test_removing_the_label_cancels_only_for_an_unconflicted_tsc_member(
+    stage: Stage,
+) -> None:
+    number = await code_change(stage, author="gina")
+    await stage.sim.set_labels(REPO, number, [], sender="gus")  # Globex, like the author
+    await stage.settle()
+    assert vote_run(stage, number)["status"] == "in_progress"
+    (refused,) = [body for body in bot_bodies(stage, number) if "coi-bot:vote-label" in body]
+    assert "@gus is conflicted on this vote (Globex, like the author @gina)" in refused
+    await stage.sim.set_labels(REPO, number, [LABEL], sender="gus")  # the vote goes on
+    await stage.sim.set_labels(REPO, number, [], sender="ivan")
+    await stage.settle()
+    run = vote_run(stage, number)
+    assert (run["status"], run["conclusion"]) == ("completed", "cancelled")
+    assert run["output"]["title"] == "Vote cancelled by @ivan"
+    cancelled = [body for body in bot_bodies(stage, number) if "coi-bot:vote-cancelled" in body]
+    assert len(cancelled) == 1
+
+
+async def test_new_commits_carry_the_vote_to_the_new_head(stage: Stage) -> None:
+    number = await code_change(stage)
+    await vote(stage, number, "alice", "yes")
+    await stage.sim.push_commits(REPO, number, author="ivan", files={"core/more.py": "y = 2\n"})
+    await stage.settle()
+    run = vote_run(stage, number)
+    assert run["status"] == "in_progress"
+    assert run["output"]["title"].startswith("Vote open: yes 3, no 0,")
+    # Closed: the result is written again on the next head, unchanged.
+    for who in ("anna", "gus"):
+        await vote(stage, number, who, "yes")
+    closed = vote_run(stage, number)
+    assert closed["conclusion"] == "success"
+    await stage.sim.push_commits(REPO, number, author="ivan", files={"core/last.py": "z = 3\n"})
+    await stage.settle()
+    carried = vote_run(stage, number)
+    assert carried["conclusion"] == closed["conclusion"]
+    assert carried["output"]["title"] == closed["output"]["title"]
+    assert carried["output"]["summary"] == closed["output"]["summary"]
