@@ -29,6 +29,7 @@ from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
 from bot.github.votes import VoteWrites, carry_out_vote
 from bot.intents import NO_INTENTS, Intents
+from bot.jobs.vote_timers import VoteTimers
 from bot.judge import Judge
 from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
@@ -103,6 +104,8 @@ class Engine:
             permissions=PermissionCache(timer=clock),
             app_id=int(settings.app_id) if settings.app_id.isdigit() else None,
         )
+        # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
+        self.vote_timers: VoteTimers | None = None
 
     async def evaluate(self, ref: WorkRef, intents: Intents = NO_INTENTS) -> Evaluation:
         """Judge one PR now and write the result: the check run, a review request if one is
@@ -193,6 +196,9 @@ class Engine:
                 map_path=self._settings.map_path,
                 endpoint=self._settings.graphql_url,
             )
+            tally = vote.state.tally
+            if vote.state.status == "open" and tally is not None and self.vote_timers is not None:
+                self.vote_timers.arm(ref, tally.closes_at, now=now)
             # After the request: a `request` command keeps no reaction until it was carried out.
             answers = await answer_commands(
                 gh,

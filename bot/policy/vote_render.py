@@ -7,11 +7,13 @@ edited in place. User text (reasons) goes into code spans: never markup, never a
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
-from bot.policy.render import MAX_TITLE_CHARS, fit
+from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
 from bot.policy.votes import Tally, VoterRow, show
 
@@ -19,7 +21,25 @@ from bot.policy.votes import Tally, VoterRow, show
 FINAL_MARKER = "<!-- coi-bot:vote-final {opened} {conclusion} -->"
 CANCEL_MARKER = "<!-- coi-bot:vote-cancelled {opened} -->"
 LABEL_MARKER = "<!-- coi-bot:vote-label {actor} {at} -->"
-LIVE_MARKER = "<!-- coi-bot:vote-live -->"
+# In an open vote's summary: the reconciler finds open votes and their close after a restart.
+OPEN_VOTE_MARKER = "<!-- coi-bot:vote-open closes={closes} -->"
+_OPEN_VOTE = re.compile(r"<!-- coi-bot:vote-open closes=(\S+) -->")
+
+
+def open_vote_marker(closes_at: datetime) -> str:
+    return OPEN_VOTE_MARKER.format(closes=closes_at.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def open_vote_closes(summaries: Iterable[str | None]) -> datetime | None:
+    """The close time an open vote's check run carries, among a head's run summaries."""
+    for summary in summaries:
+        found = _OPEN_VOTE.search(summary or "")
+        if found is not None:
+            try:
+                return datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%S%z")
+            except ValueError:
+                return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +132,8 @@ def vote_summary(state: VoteState, tally: Tally, amap: AffiliationMap) -> str:
         f"Quorum: {tally.voted} of {tally.electorate_weight} eligible weight voted, "
         f"{show(tally.quorum_needed)} needed ({'met' if tally.quorum_met else 'not met'}).",
     ]
-    return fit("\n".join(lines) + "\n")
+    # Room for the open-vote marker after the cut.
+    return fit("\n".join(lines) + "\n", limit=MAX_OUTPUT_CHARS - 100)
 
 
 def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
@@ -123,6 +144,7 @@ def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
     title = _title(state, tally)
     summary = vote_summary(state, tally, amap)
     if state.status == "open":
+        summary += f"\n{open_vote_marker(tally.closes_at)}\n"
         status, conclusion = "in_progress", None
     elif state.status == "cancelled":
         status, conclusion = "completed", "cancelled"

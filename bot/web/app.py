@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import RepairSources, background_jobs
+from bot.jobs.vote_timers import VoteTimers
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
 from bot.replicas.lease import LeasedEvaluate
@@ -100,6 +101,9 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    engine.vote_timers = app[VOTE_TIMERS_KEY] = VoteTimers(
+        lambda ref: app[SCHEDULER_KEY].schedule(ref)
+    )
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
         engine.app.share_tokens(coordinator)
@@ -147,6 +151,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     async with scheduler:
         log.info("scheduler started", extra={"workers": settings.workers})
         yield
+        if VOTE_TIMERS_KEY in app:
+            app[VOTE_TIMERS_KEY].close()
     log.info("scheduler stopped")
 
 
@@ -182,6 +188,7 @@ def _replica_name() -> str:
 
 REPAIR_KEY = web.AppKey("repair", RepairSources)
 COORDINATOR_KEY = web.AppKey("coordinator", Coordinator)
+VOTE_TIMERS_KEY = web.AppKey("vote_timers", VoteTimers)
 
 
 async def background_repairs(app: web.Application) -> AsyncIterator[None]:

@@ -3,13 +3,18 @@ shows the live tally and closes with one final comment; over real HTTP to the si
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.stage import Stage
-from tests.e2e.conftest import REPO, count, seed
+from bot.web.app import VOTE_TIMERS_KEY
+from tests.e2e.conftest import REPO, Clock, count, seed
+from tests.e2e.test_reconcile import reconciler
 
 VOTE_CHECK = "TSC vote"
 LABEL = "TSC:voting"
@@ -149,10 +154,14 @@ CAPPED_MAP = VOTE_MAP.replace(
 )
 
 
-async def code_change(stage: Stage, *, author: str = "ivan") -> int:
+async def code_change(
+    stage: Stage, *, author: str = "ivan", clock: Clock | None = None, ago: float = 58
+) -> int:
     number = await stage.sim.open_pull_request(
         REPO, author=author, title="Rework core", files={"core/engine.py": "x = 1\n"}
     )
+    if clock is not None:  # the label went on `ago` seconds ago by GitHub's clock
+        clock.moment = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=ago)
     await stage.sim.set_labels(REPO, number, [LABEL], sender="gus")
     await stage.settle()
     return number
@@ -258,3 +267,74 @@ async def test_new_commits_carry_the_vote_to_the_new_head(stage: Stage) -> None:
     assert carried["conclusion"] == closed["conclusion"]
     assert carried["output"]["title"] == closed["output"]["title"]
     assert carried["output"]["summary"] == closed["output"]["summary"]
+
+
+SHORT_MAP = VOTE_MAP.replace(
+    '    rules: [{paths: [OWNERS.md], threshold: "2/3"}]\n',
+    '    rules: [{paths: [OWNERS.md], threshold: "2/3"}]\n    duration: 1m\n',
+)
+
+
+async def until_closed(stage: Stage, number: int, *, seconds: float = 5.0) -> dict[str, Any]:
+    """Wait for the vote's timer (no event arrives): at most `seconds` of real time."""
+    for _ in range(int(seconds / 0.05)):
+        await asyncio.sleep(0.05)
+        await stage.settle()
+        run = vote_run(stage, number)
+        if run["status"] == "completed":
+            return run
+    raise AssertionError("the vote did not close at its deadline")
+
+
+def people_events(stage: Stage) -> int:
+    """Deliveries of what people did (not the App's own comments and check suites)."""
+    senders = [json.loads(d.body)["sender"] for d in stage.sim.deliveries]
+    return sum(1 for sender in senders if sender["type"] != "Bot")
+
+
+async def test_a_vote_closes_at_its_deadline_with_no_event(
+    stage_factory: Callable[..., Stage], clock: Clock
+) -> None:
+    async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
+        seed(stage)
+        # The label went on 57 s ago: the one-minute vote closes within three seconds.
+        number = await code_change(stage, clock=clock, ago=57)
+        assert vote_run(stage, number)["status"] == "in_progress"
+        assert stage.app is not None
+        assert stage.app[VOTE_TIMERS_KEY].armed == 1
+        events = people_events(stage)
+        run = await until_closed(stage, number, seconds=8)
+        assert people_events(stage) == events, "closed by the timer, not by an event"
+        assert (run["conclusion"], run["output"]["title"]) == (
+            "failure",
+            "Vote failed: yes 0, no 0, abstain 0",
+        )
+        assert "failed at the deadline" in run["output"]["summary"]
+        finals = [body for body in bot_bodies(stage, number) if "coi-bot:vote-final" in body]
+        assert len(finals) == 1
+        assert stage.app[VOTE_TIMERS_KEY].armed == 0
+        assert stage.sim.violations == []
+
+
+async def test_after_a_restart_the_reconciler_closes_a_due_vote(
+    stage_factory: Callable[..., Stage], clock: Clock
+) -> None:
+    async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
+        seed(stage)
+        number = await code_change(stage, clock=clock, ago=57)
+        assert stage.app is not None
+        stage.app[VOTE_TIMERS_KEY].close()  # a restart: the timers are gone
+        cycle = reconciler(stage)
+        # At once: the open vote is queued once, to arm its timer again.
+        assert (await cycle.reconcile_once()).queued == {"vote": 1}
+        await stage.settle()
+        assert (await cycle.reconcile_once()).queued == {}
+        await asyncio.sleep(3.1)
+        # Past its close: queued, evaluated, closed; the final comment is written once.
+        assert (await cycle.reconcile_once()).queued == {"vote": 1}
+        await stage.settle()
+        run = vote_run(stage, number)
+        assert (run["status"], run["conclusion"]) == ("completed", "failure")
+        assert (await cycle.reconcile_once()).queued == {}
+        finals = [body for body in bot_bodies(stage, number) if "coi-bot:vote-final" in body]
+        assert len(finals) == 1
