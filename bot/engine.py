@@ -27,7 +27,7 @@ from bot.github.permissions import PermissionCache
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
-from bot.github.votes import VoteWrites, carry_out_vote
+from bot.github.votes import OpeningMaps, VoteWrites, carry_out_vote
 from bot.intents import NO_INTENTS, Intents
 from bot.jobs.vote_timers import VoteTimers
 from bot.judge import Judge
@@ -106,6 +106,7 @@ class Engine:
         )
         # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
         self.vote_timers: VoteTimers | None = None
+        self.opening_maps = OpeningMaps()
 
     async def evaluate(self, ref: WorkRef, intents: Intents = NO_INTENTS) -> Evaluation:
         """Judge one PR now and write the result: the check run, a review request if one is
@@ -190,11 +191,13 @@ class Engine:
                 gh,
                 facts,
                 judged.map,
+                map_ref=judged.map_ref,
                 runs=snapshot.check_runs,
                 declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
                 now=now,
                 map_path=self._settings.map_path,
                 endpoint=self._settings.graphql_url,
+                opening_maps=self.opening_maps,
             )
             tally = vote.state.tally
             if vote.state.status == "open" and tally is not None and self.vote_timers is not None:

@@ -228,6 +228,13 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
 }}
 """
 
+# The map a vote opened under, by its blob's id: a vote keeps its rules when the map changes.
+MAP_BLOB = """
+query MapBlob($owner: String!, $name: String!, $oid: GitObjectID!) {
+  repository(owner: $owner, name: $name) { object(oid: $oid) { ... on Blob { oid text } } }
+}
+"""
+
 # A vote on a change to OWNERS.md: the file on the base branch and at the PR's head, to find
 # whose line the PR adds, removes or changes (the vote's subjects).
 OWNERS_TEXTS = """

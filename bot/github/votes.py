@@ -16,7 +16,7 @@ docs.github.com/en/rest/checks/runs, docs.github.com/en/rest/issues/labels
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +26,12 @@ import gidgethub.abc
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
 from bot.github.checks import stamped_external_id
-from bot.github.queries import OWNERS_TEXTS
+from bot.github.map_source import OWNER_REPOSITORY
+from bot.github.queries import MAP_BLOB, OWNERS_TEXTS
 from bot.github.snapshot import ExistingCheckRun
 from bot.policy.commands import CommandOutcome
 from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.verdict import MapRef
 from bot.policy.vote_conflicts import OWNERS_PATH, Party, authors, subjects
 from bot.policy.vote_render import (
     CANCEL_MARKER,
@@ -39,11 +41,16 @@ from bot.policy.vote_render import (
     final_comment,
     frozen_output,
     label_comment,
+    opened_comment,
     parse_final,
+    parse_opened,
     stamp,
     vote_output,
 )
 from bot.policy.vote_state import NO_VOTE, VoteState, vote_state
+
+# Maps votes opened under and still running after the map changed: a handful at most.
+OPENING_MAPS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,27 +141,43 @@ def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | N
     return None
 
 
-async def carry_out_vote(
+class OpeningMaps:
+    """Maps that votes opened under, by blob, read once each (GraphQL's `object(oid:)`)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str, str], AffiliationMap | None] = {}
+
+    async def load(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, blob: str, endpoint: str
+    ) -> AffiliationMap | None:
+        key = (owner.lower(), repo.lower(), blob)
+        if key not in self._loaded:
+            data = await gh.graphql(MAP_BLOB, endpoint=endpoint, owner=owner, name=repo, oid=blob)
+            found = ((data.get("repository") or {}).get("object")) or {}
+            text = found.get("text")
+            loaded = load_map_text(text).map if isinstance(text, str) else None
+            while len(self._loaded) >= OPENING_MAPS_KEPT:
+                del self._loaded[next(iter(self._loaded))]
+            self._loaded[key] = loaded
+        return self._loaded[key]
+
+
+async def _state(
     gh: gidgethub.abc.GitHubAPI,
     facts: PullRequestFacts,
     amap: AffiliationMap,
     *,
-    runs: tuple[ExistingCheckRun, ...],
     declared: Mapping[str, str | None],
     now: datetime,
     map_path: str,
     endpoint: str,
-) -> VoteWrites:
-    """Decide the vote on this PR at `now` and write what changed."""
-    votes = amap.policy.votes
-    if not has_vote_activity(facts, amap):
-        return VoteWrites(NO_VOTE)
-    label = votes.label.casefold()
+) -> VoteState:
+    label = amap.policy.votes.label.casefold()
     opening = _opening_day(facts, label) or now
     found, written = await _parties(
         gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
     )
-    state = vote_state(
+    return vote_state(
         amap,
         labels=facts.labels,
         label_changes=facts.label_changes,
@@ -165,6 +188,53 @@ async def carry_out_vote(
         declared=declared,
         now=now,
     )
+
+
+def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str] | None:
+    """(map blob, source) the App recorded when the vote opened at `opened`, if it did."""
+    for comment in facts.comments:
+        parsed = parse_opened(comment.body) if comment.by_viewer else None
+        if parsed is not None and parsed[0] == stamp(opened):
+            return parsed[1], parsed[2]
+    return None
+
+
+async def carry_out_vote(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_ref: MapRef,
+    runs: tuple[ExistingCheckRun, ...],
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+    opening_maps: OpeningMaps,
+) -> VoteWrites:
+    """Decide the vote on this PR at `now` and write what changed. The vote keeps the map it
+    opened under (recorded in the App's opening comment) when the map in force changes."""
+    if not has_vote_activity(facts, amap):
+        return VoteWrites(NO_VOTE)
+
+    def decide(amap: AffiliationMap) -> Awaitable[VoteState]:
+        return _state(
+            gh, facts, amap, declared=declared, now=now, map_path=map_path, endpoint=endpoint
+        )
+
+    state = await decide(amap)
+    recorded = None if state.opened_at is None else _opened(facts, state.opened_at)
+    if recorded is not None and recorded[0] not in (None, map_ref.blob_sha):
+        blob, source = recorded
+        repo = {"repository": facts.repo, "owner": OWNER_REPOSITORY}.get(source)
+        if blob is not None and repo is not None:
+            opening_map = await opening_maps.load(
+                gh, owner=facts.owner, repo=repo, blob=blob, endpoint=endpoint
+            )
+            if opening_map is not None:
+                amap = opening_map
+                state = await decide(amap)
+    votes = amap.policy.votes
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
     commented: list[str] = []
     for refusal in state.refusals:
@@ -181,6 +251,11 @@ async def carry_out_vote(
         removed = True
     if state.status == "none" or state.opened_at is None:
         return VoteWrites(state, commented=tuple(commented), label_removed=removed)
+    if recorded is None and state.status == "open":
+        prefix = amap.policy.command_prefix
+        body = opened_comment(state, blob=map_ref.blob_sha, source=map_ref.source, prefix=prefix)
+        await _comment(gh, facts, body)
+        commented.append("opened")
     existing = next((run for run in runs if run.name == votes.check_name), None)
     final = _final(facts, state.opened_at)
     if final is not None:

@@ -21,6 +21,9 @@ from bot.policy.votes import Tally, VoterRow, show
 FINAL_MARKER = "<!-- coi-bot:vote-final {opened} {conclusion} -->"
 CANCEL_MARKER = "<!-- coi-bot:vote-cancelled {opened} -->"
 LABEL_MARKER = "<!-- coi-bot:vote-label {actor} {at} -->"
+# The map the vote opened under (its blob and where it was found): its rules hold to the end.
+OPENED_MARKER = "<!-- coi-bot:vote-opened {opened} blob={blob} source={source} -->"
+_OPENED = re.compile(r"<!-- coi-bot:vote-opened (\S+) blob=(\S+) source=(\S+) -->")
 # In an open vote's summary: the reconciler finds open votes and their close after a restart.
 OPEN_VOTE_MARKER = "<!-- coi-bot:vote-open closes={closes} -->"
 _OPEN_VOTE = re.compile(r"<!-- coi-bot:vote-open closes=(\S+) -->")
@@ -201,3 +204,25 @@ def parse_final(body: str) -> tuple[str, str] | None:
         return None
     parts = first[len(prefix) : -len(suffix)].split()
     return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def opened_comment(state: VoteState, *, blob: str | None, source: str, prefix: str) -> str:
+    """The one comment that says a vote opened, under which rules, until when."""
+    assert state.opened_at is not None
+    assert state.tally is not None
+    marker = OPENED_MARKER.format(opened=stamp(state.opened_at), blob=blob or "-", source=source)
+    rules = state.tally.rules
+    return (
+        f"{marker}\n@{state.opened_by} opened a TSC vote: yes must be {rules.threshold_phrase} "
+        f"({rules.why}). It closes at {_when(state.tally.closes_at)}. Vote with "
+        f"`{prefix} vote yes|no|abstain [reason]`; the check run shows the tally.\n"
+    )
+
+
+def parse_opened(body: str) -> tuple[str, str | None, str] | None:
+    """(opened stamp, map blob or None, map source) of an opening comment's marker."""
+    found = _OPENED.match(body)
+    if found is None:
+        return None
+    blob = found.group(2)
+    return found.group(1), None if blob == "-" else blob, found.group(3)

@@ -387,7 +387,9 @@ class GraphQLApi:
         def git_object(expression: str | None = None, oid: str | None = None) -> Node | None:
             if oid is not None:
                 commit = repo.commits.get(oid)
-                return self.commit(repo, commit) if commit else None
+                if commit is not None:
+                    return self.commit(repo, commit)
+                return self.blob_with_oid(repo, oid)
             if expression is None:
                 return None
             ref, _, path = expression.partition(":")
@@ -621,6 +623,14 @@ class GraphQLApi:
             "prefix": "refs/heads/",
             "target": self.commit(repo, repo.commits[tip]),
         }
+
+    def blob_with_oid(self, repo: Repository, oid: str) -> Node | None:
+        """A blob any commit of the repository holds, by its git id (GraphQL's `object(oid:)`)."""
+        for commit in repo.commits.values():
+            for text in commit.tree.values():
+                if blob_sha(text) == oid:
+                    return self.blob(text)
+        return None
 
     def commit(self, repo: Repository, commit: Commit) -> Node:
         def file(path: str) -> Node | None:

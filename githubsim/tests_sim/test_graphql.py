@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from githubsim.state import blob_sha
 
 from bot.github.queries import (
+    MAP_BLOB,
     MINIMIZE_DUPLICATE_REPLY,
+    OWNERS_TEXTS,
     PAGE_QUERIES,
     REMOVE_APPLIED_MARK,
     SNAPSHOT,
@@ -520,3 +523,23 @@ async def test_label_changes_reach_the_timeline_with_their_actors(
     )
     # The other timeline alias asks only for removed review requests: it lists no labels.
     assert pull["removedRequests"]["nodes"] == []
+
+
+async def test_a_blob_is_found_by_its_id(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"OWNERS.md": "* new\n"}
+    )
+    await api.login(seed.installation_id)
+    blob = blob_sha("* new\n")
+    found = await api.graphql(MAP_BLOB, owner="acme", name="widgets", oid=blob)
+    assert found["data"]["repository"]["object"] == {"oid": blob, "text": "* new\n"}
+    missing = await api.graphql(MAP_BLOB, owner="acme", name="widgets", oid="0" * 40)
+    assert missing["data"]["repository"]["object"] is None
+    texts = await api.graphql(
+        OWNERS_TEXTS,
+        owner="acme",
+        name="widgets",
+        before="main:OWNERS.md",
+        after=f"{sim.head_sha('acme/widgets', number)}:OWNERS.md",
+    )
+    assert texts["data"]["repository"] == {"before": None, "after": {"text": "* new\n"}}

@@ -338,3 +338,23 @@ async def test_after_a_restart_the_reconciler_closes_a_due_vote(
         assert (await cycle.reconcile_once()).queued == {}
         finals = [body for body in bot_bodies(stage, number) if "coi-bot:vote-final" in body]
         assert len(finals) == 1
+
+
+async def test_a_vote_keeps_the_map_it_opened_under(stage_factory: Callable[..., Stage]) -> None:
+    async with stage_factory() as stage:
+        files = {"README.md": "widgets\n", ".github/affiliations.yml": VOTE_MAP}
+        seed(stage, repo_files=files)
+        number = await code_change(stage)
+        (opened,) = [b for b in bot_bodies(stage, number) if "coi-bot:vote-opened" in b]
+        assert "@gus opened a TSC vote: yes must be more than 1/2" in opened
+        # The map changes while the vote runs: Alice's leader weight drops to 1.
+        weaker = VOTE_MAP.replace("leader: {tsc: true, votes: 3}", "leader: {tsc: true, votes: 1}")
+        await stage.sim.push_to_branch(REPO, "main", {".github/affiliations.yml": weaker})
+        await stage.settle()
+        await vote(stage, number, "alice", "yes")
+        title = vote_run(stage, number)["output"]["title"]
+        assert title.startswith("Vote open: yes 3, no 0,"), "the rules of the opening hold"
+        assert count(stage, query="MapBlob") == 1
+        await vote(stage, number, "anna", "no")
+        assert count(stage, query="MapBlob") == 1, "the opening map is read once"
+        assert stage.sim.violations == []

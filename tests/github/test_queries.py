@@ -22,6 +22,7 @@ DOCUMENTS = {
     "audit_people_query": queries.audit_people_query(3),
     "AUDIT_PULL_REQUESTS": queries.AUDIT_PULL_REQUESTS,
     "OWNERS_TEXTS": queries.OWNERS_TEXTS,
+    "MAP_BLOB": queries.MAP_BLOB,
 }
 
 
@@ -40,7 +41,7 @@ def test_every_public_document_is_listed() -> None:
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
-    documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS"}
+    documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS", "MAP_BLOB"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     fragments |= {"LABEL_CHANGES"}
     assert public == documents | fragments
