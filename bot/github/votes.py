@@ -199,23 +199,27 @@ def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str]
     return None
 
 
-async def carry_out_vote(
+@dataclass(frozen=True, slots=True)
+class VoteReading:
+    state: VoteState
+    map: AffiliationMap  # the map the vote opened under, or the map in force before it is recorded
+    recorded: tuple[str | None, str] | None  # the opening comment's (map blob, source)
+
+
+async def read_vote(
     gh: gidgethub.abc.GitHubAPI,
     facts: PullRequestFacts,
     amap: AffiliationMap,
     *,
     map_ref: MapRef,
-    runs: tuple[ExistingCheckRun, ...],
     declared: Mapping[str, str | None],
     now: datetime,
     map_path: str,
     endpoint: str,
     opening_maps: OpeningMaps,
-) -> VoteWrites:
-    """Decide the vote on this PR at `now` and write what changed. The vote keeps the map it
-    opened under (recorded in the App's opening comment) when the map in force changes."""
-    if not has_vote_activity(facts, amap):
-        return VoteWrites(NO_VOTE)
+) -> VoteReading:
+    """The vote on this PR at `now`, read and decided, nothing written. The vote keeps the map
+    it opened under (recorded in the App's opening comment) when the map in force changes."""
 
     def decide(amap: AffiliationMap) -> Awaitable[VoteState]:
         return _state(
@@ -234,6 +238,37 @@ async def carry_out_vote(
             if opening_map is not None:
                 amap = opening_map
                 state = await decide(amap)
+    return VoteReading(state, amap, recorded)
+
+
+async def carry_out_vote(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_ref: MapRef,
+    runs: tuple[ExistingCheckRun, ...],
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+    opening_maps: OpeningMaps,
+) -> VoteWrites:
+    """Decide the vote on this PR at `now` and write what changed."""
+    if not has_vote_activity(facts, amap):
+        return VoteWrites(NO_VOTE)
+    reading = await read_vote(
+        gh,
+        facts,
+        amap,
+        map_ref=map_ref,
+        declared=declared,
+        now=now,
+        map_path=map_path,
+        endpoint=endpoint,
+        opening_maps=opening_maps,
+    )
+    state, amap, recorded = reading.state, reading.map, reading.recorded
     votes = amap.policy.votes
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
     commented: list[str] = []
