@@ -226,3 +226,33 @@ def parse_opened(body: str) -> tuple[str, str | None, str] | None:
         return None
     blob = found.group(2)
     return found.group(1), None if blob == "-" else blob, found.group(3)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedVote:
+    """A vote as its final comment tells it, for the report."""
+
+    opened: str  # the opening's stamp
+    conclusion: str  # success, failure
+    title: str
+    abstentions: tuple[tuple[str, str], ...]  # (login, why) of each conflicted abstention
+
+
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+
+def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
+    """The votes closed on a PR or issue, from the App's final comments among `bodies`."""
+    found: list[ClosedVote] = []
+    for body in bodies:
+        parsed = parse_final(body)
+        if parsed is None:
+            continue
+        output = frozen_output(body, parsed[1])
+        abstentions = []
+        for line in output.summary.splitlines():
+            cells = [cell.strip() for cell in _UNESCAPED_PIPE.split(line)[1:-1]]
+            if len(cells) == 7 and "(counted as abstain)" in cells[4]:
+                abstentions.append((cells[0].removeprefix("@"), cells[6]))
+        found.append(ClosedVote(parsed[0], parsed[1], output.title, tuple(abstentions)))
+    return tuple(found)

@@ -358,3 +358,47 @@ async def test_a_vote_keeps_the_map_it_opened_under(stage_factory: Callable[...,
         await vote(stage, number, "anna", "no")
         assert count(stage, query="MapBlob") == 1, "the opening map is read once"
         assert stage.sim.violations == []
+
+
+async def test_the_report_lists_the_periods_votes_and_conflicted_abstentions(
+    stage: Stage,
+) -> None:
+    from bot.dryrun import Credentials, connect
+    from bot.github.map_source import MapSource
+    from bot.report import collect, render_markdown
+    from bot.report_html import render_html
+    from bot.settings import Secret
+
+    number = await promotion(stage)
+    for who, choice in (("anna", "yes"), ("gina", "yes"), ("ivan", "yes"), ("gus", "no")):
+        await vote(stage, number, who, choice)
+    await stage.sim.close_pull_request(REPO, number, merge=True, sender="gus")
+    await stage.settle()
+    token = stage.sim.issue_token("acme")
+    now = stage.sim.now()
+    assert stage.settings is not None
+    credentials = Credentials(token=Secret(token))
+    async with connect(
+        credentials, api_url=stage.sim.url, graphql_url=stage.sim.graphql_url, owner="acme"
+    ) as gh:
+        report = await collect(
+            gh,
+            MapSource(map_path=".github/affiliations.yml", bundled_map=stage.settings.bundled_map),
+            owner="acme",
+            repo="widgets",
+            since=now - timedelta(days=1),
+            until=now + timedelta(days=1),
+            endpoint=stage.sim.graphql_url,
+        )
+    (held,) = report.voted
+    (closed,) = held.votes
+    assert (closed.conclusion, closed.title) == ("failure", "Vote failed: yes 2, no 2, abstain 0")
+    assert closed.abstentions == (
+        ("anna", "conflicted (Acme, like the nominee @skiedude): recorded as an abstention"),
+    )
+    markdown = render_markdown(report)
+    assert "## TSC votes" in markdown
+    assert "  - @anna abstained as conflicted: conflicted (Acme, like the nominee" in markdown
+    assert "@anna abstained as conflicted (conflicted (Acme, like the nominee" in render_html(
+        report
+    )
