@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.settings import Secret
 from bot.stage import Stage
 from bot.web.app import VOTE_TIMERS_KEY
 from tests.e2e.conftest import REPO, Clock, count, seed
@@ -297,8 +298,8 @@ async def test_a_vote_closes_at_its_deadline_with_no_event(
 ) -> None:
     async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
         seed(stage)
-        # The label went on 57 s ago: the one-minute vote closes within three seconds.
-        number = await code_change(stage, clock=clock, ago=57)
+        # The label went on 55 s ago: the one-minute vote closes within five seconds.
+        number = await code_change(stage, clock=clock, ago=55)
         assert vote_run(stage, number)["status"] == "in_progress"
         assert stage.app is not None
         assert stage.app[VOTE_TIMERS_KEY].armed == 1
@@ -321,7 +322,7 @@ async def test_after_a_restart_the_reconciler_closes_a_due_vote(
 ) -> None:
     async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
         seed(stage)
-        number = await code_change(stage, clock=clock, ago=57)
+        number = await code_change(stage, clock=clock, ago=55)
         assert stage.app is not None
         stage.app[VOTE_TIMERS_KEY].close()  # a restart: the timers are gone
         cycle = reconciler(stage)
@@ -329,7 +330,7 @@ async def test_after_a_restart_the_reconciler_closes_a_due_vote(
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
         assert (await cycle.reconcile_once()).queued == {}
-        await asyncio.sleep(3.1)
+        await asyncio.sleep(5.1)
         # Past its close: queued, evaluated, closed; the final comment is written once.
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
@@ -367,7 +368,6 @@ async def test_the_report_lists_the_periods_votes_and_conflicted_abstentions(
     from bot.github.map_source import MapSource
     from bot.report import collect, render_markdown
     from bot.report_html import render_html
-    from bot.settings import Secret
 
     number = await promotion(stage)
     for who, choice in (("anna", "yes"), ("gina", "yes"), ("ivan", "yes"), ("gus", "no")):
