@@ -7,6 +7,7 @@ deadline has passed. Replaying them gives the same vote after a restart as befor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,8 +141,9 @@ class _Vote:
             return entry.command.error
         if closed_at is not None:
             return f"the vote closed at {_when(closed_at)}: no vote counts after that"
-        if closed_at is None and entry.comment.updated_at > self.opened_at + self.rules.duration:
-            return "edited after the vote's deadline: the vote as cast no longer counts"
+        deadline = self.opened_at + self.rules.duration
+        if entry.comment.updated_at > deadline:
+            return _edited_late(deadline)
         return None
 
 
@@ -250,6 +252,8 @@ def vote_state(
         refused = tuple(_outcome(c, _no_vote(votes.label)) for c in commands)
         return VoteState("none", outcomes=refused, refusals=tuple(refusals), remove_label=remove)
     final, outcomes, closed_at = vote.replay(cancelled_at or now)
+    if closed_at is not None:
+        outcomes = [_edited_after(outcome, vote.commands, closed_at) for outcome in outcomes]
     status: Status = "open" if closed_at is None else "closed"
     if cancelled_at is not None:
         status = "cancelled"
@@ -272,6 +276,24 @@ def vote_state(
         remove_label=remove,
         conflicts=vote.conflicts,
     )
+
+
+def _edited_after(
+    outcome: CommandOutcome, commands: Sequence[_Command], closed_at: datetime
+) -> CommandOutcome:
+    """A vote edited after the close is refused: the result as closed stands (its final
+    comment keeps it), whatever the comment says now."""
+    edited = any(
+        entry.comment.id == outcome.comment_id and entry.comment.updated_at > closed_at
+        for entry in commands
+    )
+    if not outcome.applied or not edited:
+        return outcome
+    return dataclasses.replace(outcome, applied=False, reason=_edited_late(closed_at))
+
+
+def _edited_late(closed_at: datetime) -> str:
+    return f"edited after the vote closed at {_when(closed_at)}: the edit does not count"
 
 
 def _not_tsc(actor: str, label: str) -> str:

@@ -218,3 +218,33 @@ def test_relabelling_after_a_cancel_opens_a_new_vote() -> None:
 def test_bots_and_ghosts_label_changes_are_ignored(actor: str | None) -> None:
     change = LabelChange(LABEL, actor, True, at(0))
     assert state([change], []).status == "none"
+
+
+def test_a_vote_edited_after_the_close_is_refused() -> None:
+    comments = [
+        said("lea", "/coi vote yes", 1),
+        said("sam", "/coi vote yes", 2),
+        said("sue", "/coi vote no", 3, edited=20),  # 6 to 2, 5 to come: open to the deadline
+        said("max", "/coi vote yes", 4),
+    ]
+    result = state([labeled("lea")], comments, now=30, duration="10m")
+    assert result.closed_at == at(10)
+    edited = next(o for o in result.outcomes if o.author == "sue")
+    assert not edited.applied
+    assert edited.reason == (
+        "edited after the vote closed at 2026-05-01 12:10:00 UTC: the edit does not count"
+    )
+
+
+def test_a_vote_edited_after_an_early_close_is_refused() -> None:
+    comments = [
+        said("lea", "/coi vote yes", 1, edited=5),
+        said("sam", "/coi vote yes", 2),
+        said("sue", "/coi vote yes", 3),  # 7 of 13: decided
+    ]
+    result = state([labeled("lea")], comments)
+    assert result.closed_at == at(3)
+    assert [o.applied for o in result.outcomes] == [False, True, True]
+    assert result.outcomes[0].reason == (
+        "edited after the vote closed at 2026-05-01 12:03:00 UTC: the edit does not count"
+    )
