@@ -72,12 +72,25 @@ def has_vote_activity(facts: PullRequestFacts, amap: AffiliationMap) -> bool:
     return (
         any(name.casefold() == label for name in facts.labels)
         or any(change.label.casefold() == label for change in facts.label_changes)
-        or any(prefix in comment.body.casefold() for comment in facts.comments)
+        or any(
+            prefix in comment.body.casefold()
+            for comment in facts.comments
+            if not (comment.by_viewer or comment.author_is_bot)
+        )
     )
 
 
-def _opening_day(facts: PullRequestFacts, label: str) -> datetime | None:
-    added = [c.at for c in facts.label_changes if c.added and c.label.casefold() == label]
+def _opening_day(facts: PullRequestFacts, amap: AffiliationMap) -> datetime | None:
+    """When a TSC member last added the vote label: no vote without one."""
+    label = amap.policy.votes.label.casefold()
+    added = [
+        change.at
+        for change in facts.label_changes
+        if change.added
+        and change.label.casefold() == label
+        and change.actor is not None
+        and amap.is_tsc(change.actor)
+    ]
     return added[-1] if added else None
 
 
@@ -172,11 +185,13 @@ async def _state(
     map_path: str,
     endpoint: str,
 ) -> VoteState:
-    label = amap.policy.votes.label.casefold()
-    opening = _opening_day(facts, label) or now
-    found, written = await _parties(
-        gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
-    )
+    opening = _opening_day(facts, amap)
+    found: tuple[Party, ...] = ()
+    written: tuple[Party, ...] = ()
+    if opening is not None:  # the parties matter only to a vote that opened
+        found, written = await _parties(
+            gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
+        )
     return vote_state(
         amap,
         labels=facts.labels,
