@@ -402,3 +402,25 @@ async def test_the_report_lists_the_periods_votes_and_conflicted_abstentions(
     assert "@anna abstained as conflicted (conflicted (Acme, like the nominee" in render_html(
         report
     )
+
+
+async def test_what_a_vote_costs_and_what_a_pr_without_one_does_not(stage: Stage) -> None:
+    plain = await stage.sim.open_pull_request(
+        REPO, author="ivan", title="Docs", files={"docs/a.md": "words\n"}
+    )
+    await stage.settle()
+    assert count(stage, query="OwnersTexts") + count(stage, query="MapBlob") == 0
+    assert not [
+        r
+        for r in stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, plain))
+        if r["name"] == VOTE_CHECK
+    ]
+    number = await promotion(stage)
+    stage.sim.reset_calls()
+    await vote(stage, number, "gina", "yes")
+    # One cast vote: the snapshot, OWNERS.md before and after, the tally's update, the +1.
+    assert count(stage, query="Snapshot") == 1
+    assert count(stage, query="OwnersTexts") == 1
+    assert count(stage, operation="checks/update") == 1  # the tally; the COI check is unchanged
+    assert count(stage, operation="reactions/create-for-issue-comment") == 1
+    assert count(stage, operation="issues/create-comment") == 0
