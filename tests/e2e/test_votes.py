@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -424,3 +425,36 @@ async def test_what_a_vote_costs_and_what_a_pr_without_one_does_not(stage: Stage
     assert count(stage, operation="checks/update") == 1  # the tally; the COI check is unchanged
     assert count(stage, operation="reactions/create-for-issue-comment") == 1
     assert count(stage, operation="issues/create-comment") == 0
+
+
+async def test_stackstorms_own_promotion_under_the_bundled_map(
+    stage_factory: Callable[..., Stage], stackstorm_dir: Path
+) -> None:
+    """PR #6365 of StackStorm/st2, "Promote Jake Z (@skiedude) to Maintainer", replayed: the
+    bundled map's weights and its 2/3 rule for OWNERS.md; the nominee's own vote abstains."""
+    owners = (stackstorm_dir / "OWNERS.md").read_text(encoding="utf-8")
+    line = next(text for text in owners.splitlines(keepends=True) if "[@skiedude]" in text)
+    bundled = (Path(__file__).parents[2] / "config" / "affiliations.yml").read_text()
+    async with stage_factory(map_text=bundled) as stage:
+        seed(stage, repo_files={"README.md": "st2\n", "OWNERS.md": owners.replace(line, "")})
+        for login in ("dzimine", "cognifloyd", "amanda11", "nzlosh", "skiedude"):
+            stage.sim.add_user(login, email=f"{login}@users.example")
+        number = await stage.sim.open_pull_request(
+            REPO, author="cognifloyd", title="Promote Jake Z", files={"OWNERS.md": owners}
+        )
+        await stage.sim.set_labels(REPO, number, [LABEL], sender="dzimine")
+        await stage.settle()
+        for who, choice in (("cognifloyd", "yes"), ("amanda11", "yes"), ("nzlosh", "no")):
+            await vote(stage, number, who, choice)
+        await vote(stage, number, "skiedude", "yes")
+        summary = vote_run(stage, number)["output"]["summary"]
+        assert "rule 1 (paths OWNERS.md, GOVERNANCE.md) matches `OWNERS.md`" in summary
+        assert summary.startswith("**open: yes 4 of 6 cast yes and no, at least 2/3 needed**")
+        assert "| @cognifloyd | senior-maintainer | 2 | Copart | yes | 2 |  |" in summary
+        assert (
+            "| @skiedude | maintainer | 1 | Adobe | yes (counted as abstain) | 0 "
+            "| conflicted (the nominee @skiedude): recorded as an abstention |"
+        ) in summary
+        # 14 TSC members weigh 3 + 5 x 2 + 8 x 1 = 21; the nominee's 1 is set aside.
+        assert "Quorum: 6 of 20 eligible weight voted" in summary
+        assert stage.sim.violations == []
