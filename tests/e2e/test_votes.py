@@ -458,3 +458,16 @@ async def test_stackstorms_own_promotion_under_the_bundled_map(
         # 14 TSC members weigh 3 + 5 x 2 + 8 x 1 = 21; the nominee's 1 is set aside.
         assert "Quorum: 6 of 20 eligible weight voted" in summary
         assert stage.sim.violations == []
+
+
+async def test_a_declared_conflict_makes_a_vote_an_abstention(stage: Stage) -> None:
+    number = await code_change(stage)
+    await stage.sim.post_comment(
+        REPO, number, author="alice", body="/coi declare my brother wrote this"
+    )
+    await vote(stage, number, "alice", "yes")
+    summary = vote_run(stage, number)["output"]["summary"]
+    assert (
+        "| @alice | leader | 3 | Acme | yes (counted as abstain) | 0 "
+        "| conflicted (declared a conflict: my brother wrote this): recorded as an abstention |"
+    ) in summary
