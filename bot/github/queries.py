@@ -245,3 +245,22 @@ query OwnersTexts($owner: String!, $name: String!, $before: String!, $after: Str
   }
 }
 """
+
+# A vote on an issue (GitHub's issues share labels, comments and the label timeline with PRs).
+ISSUE_VOTE = f"""
+query IssueVote($owner: String!, $name: String!, $number: Int!) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    defaultBranchRef {{ name }}
+    issue(number: $number) {{
+      id number title state
+      {_ACTOR}
+      labels(first: 100) {{ nodes {{ name }} }}
+      comments(first: 100) {{ {COMMENTS} }}
+      labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
+        {LABEL_CHANGES}
+      }}
+    }}
+  }}
+}}
+"""

@@ -27,8 +27,14 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
 from bot.github.checks import stamped_external_id
 from bot.github.map_source import OWNER_REPOSITORY
-from bot.github.queries import MAP_BLOB, OWNERS_TEXTS
-from bot.github.snapshot import ExistingCheckRun
+from bot.github.queries import ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
+from bot.github.snapshot import (
+    ExistingCheckRun,
+    SnapshotError,
+    _label_change,
+    _login,
+)
+from bot.github.snapshot import _comment as _parse_comment
 from bot.policy.commands import CommandOutcome
 from bot.policy.facts import Comment, PullRequestFacts
 from bot.policy.verdict import MapRef
@@ -36,6 +42,7 @@ from bot.policy.vote_conflicts import OWNERS_PATH, Party, authors, subjects
 from bot.policy.vote_render import (
     CANCEL_MARKER,
     LABEL_MARKER,
+    LIVE_MARKER,
     VoteOutput,
     cancel_comment,
     final_comment,
@@ -268,8 +275,10 @@ async def carry_out_vote(
     map_path: str,
     endpoint: str,
     opening_maps: OpeningMaps,
+    live_comment: bool = False,
 ) -> VoteWrites:
-    """Decide the vote on this PR at `now` and write what changed."""
+    """Decide the vote on this PR at `now` and write what changed. `live_comment`: show the
+    tally in one comment edited in place (an issue has no commit for a check run)."""
     if not has_vote_activity(facts, amap):
         return VoteWrites(NO_VOTE)
     reading = await read_vote(
@@ -312,9 +321,12 @@ async def carry_out_vote(
         output = frozen_output(final[0].body, final[1])
     else:
         output = vote_output(state, amap)
-    check = await _write_run(
-        gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
-    )
+    if live_comment:
+        check = await _write_live(gh, facts, output)
+    else:
+        check = await _write_run(
+            gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
+        )
     if state.status == "closed" and final is None:
         await _comment(gh, facts, final_comment(state, output))
         commented.append("final")
@@ -370,3 +382,60 @@ async def _write_run(
         data=body,
     )
     return "updated"
+
+
+async def _write_live(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, output: VoteOutput
+) -> str:
+    """The tally on an issue: one App comment, created once, then edited when it changes."""
+    body = f"{LIVE_MARKER}\n### {output.title}\n\n{output.summary}"
+    existing = _own(facts, LIVE_MARKER)
+    if existing is None:
+        await _comment(gh, facts, body)
+        return "created"
+    if existing.body.replace("\r\n", "\n") == body:  # GitHub may store CRLF
+        return "unchanged"
+    if existing.database_id is None:
+        raise ValueError(f"{facts.slug}: the App's tally comment {existing.id} has no REST id")
+    await gh.patch(
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        {"owner": facts.owner, "repo": facts.repo, "comment_id": existing.database_id},
+        data={"body": body},
+    )
+    return "updated"
+
+
+async def read_issue(
+    gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
+) -> PullRequestFacts:
+    """An issue as the facts a vote reads: its opener, labels, comments and label timeline
+    (one GraphQL read; no head commit, files or reviews). Its base is the default branch,
+    whose map is in force."""
+    data: Mapping[str, Any] = await gh.graphql(
+        ISSUE_VOTE, endpoint=endpoint, owner=owner, name=repo, number=number
+    )
+    repository = data.get("repository") or {}
+    issue = repository.get("issue")
+    if not isinstance(issue, dict):
+        raise SnapshotError(f"{owner}/{repo}: GitHub returned no issue #{number}")
+    opener, opener_is_bot = _login(issue.get("author"))
+    labels = ((issue.get("labels") or {}).get("nodes")) or []
+    comments = ((issue.get("comments") or {}).get("nodes")) or []
+    changes = ((issue.get("labelChanges") or {}).get("nodes")) or []
+    return PullRequestFacts(
+        owner=owner,
+        repo=repo,
+        number=number,
+        node_id=str(issue["id"]),
+        title=str(issue.get("title") or ""),
+        opener=opener,
+        head_sha="",
+        base_ref=str((repository.get("defaultBranchRef") or {}).get("name") or ""),
+        state="OPEN" if issue.get("state") == "OPEN" else "CLOSED",
+        opener_is_bot=opener_is_bot,
+        labels=tuple(str(node["name"]) for node in labels if node),
+        comments=tuple(_parse_comment(node) for node in comments if node),
+        label_changes=tuple(
+            change for change in map(_label_change, (n for n in changes if n)) if change is not None
+        ),
+    )

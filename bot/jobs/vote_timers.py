@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.pr import PullRequestRef
+from bot.pr import PullRequestRef, WorkRef
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,12 @@ CLOSE_MARGIN_SECONDS = 0.25
 class VoteTimers:
     """One timer per PR with an open vote; arming again replaces the earlier timer."""
 
-    def __init__(self, schedule: Callable[[PullRequestRef], object]) -> None:
+    def __init__(self, schedule: Callable[[WorkRef], object]) -> None:
         self._schedule = schedule
-        self._timers: dict[PullRequestRef, asyncio.TimerHandle] = {}
+        self._timers: dict[WorkRef, asyncio.TimerHandle] = {}
         self._closed = False
 
-    def arm(self, ref: PullRequestRef, closes_at: datetime, *, now: datetime) -> None:
+    def arm(self, ref: WorkRef, closes_at: datetime, *, now: datetime) -> None:
         if self._closed:
             return
         previous = self._timers.pop(ref, None)
@@ -42,7 +42,7 @@ class VoteTimers:
         delay = max(0.0, (closes_at - now).total_seconds()) + CLOSE_MARGIN_SECONDS
         self._timers[ref] = asyncio.get_running_loop().call_later(delay, self._fire, ref)
 
-    def _fire(self, ref: PullRequestRef) -> None:
+    def _fire(self, ref: WorkRef) -> None:
         self._timers.pop(ref, None)
         if self._closed:
             return

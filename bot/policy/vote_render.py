@@ -21,6 +21,8 @@ from bot.policy.votes import Tally, VoterRow, show
 FINAL_MARKER = "<!-- coi-bot:vote-final {opened} {conclusion} -->"
 CANCEL_MARKER = "<!-- coi-bot:vote-cancelled {opened} -->"
 LABEL_MARKER = "<!-- coi-bot:vote-label {actor} {at} -->"
+# The one comment that shows a vote's tally on an issue, edited in place.
+LIVE_MARKER = "<!-- coi-bot:vote-live -->"
 # The map the vote opened under (its blob and where it was found): its rules hold to the end.
 OPENED_MARKER = "<!-- coi-bot:vote-opened {opened} blob={blob} source={source} -->"
 _OPENED = re.compile(r"<!-- coi-bot:vote-opened (\S+) blob=(\S+) source=(\S+) -->")

@@ -33,6 +33,7 @@ from githubsim.state import (
     Comment,
     Commit,
     GitIdentity,
+    Issue,
     LabelEvent,
     PullRequest,
     Reaction,
@@ -374,6 +375,14 @@ class GraphQLApi:
                 )
             return self.pull_request(repo, pull)
 
+        def issue(number: int) -> Node:
+            found = repo.issues.get(number)
+            if found is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND", f"Could not resolve to an Issue with the number of {number}."
+                )
+            return self.issue(repo, found)
+
         def pull_requests(**args: Any) -> Node:
             states = args.get("states")
             pulls = [p for p in repo.pulls.values() if not states or _pull_state(p) in states]
@@ -417,6 +426,7 @@ class GraphQLApi:
             },
             "pullRequest": pull_request,
             "pullRequests": pull_requests,
+            "issue": issue,
             "object": git_object,
         }
 
@@ -555,6 +565,49 @@ class GraphQLApi:
             "closedAt": iso(pull.closed_at) if pull.closed_at else None,
             "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+        }
+
+    def issue(self, repo: Repository, issue: Issue) -> Node:
+        """An issue: its labels, comments and label timeline, as a vote on it reads them."""
+
+        def comments() -> list[Node]:
+            ordered = sorted(
+                (c for c in repo.comments.values() if c.issue_number == issue.number),
+                key=lambda c: c.id,
+            )
+            return [self.comment(repo, c) for c in ordered]
+
+        def labels() -> list[Node]:
+            return [
+                {"id": repo.labels[name].node_id, "name": name, "color": repo.labels[name].color}
+                for name in issue.labels
+            ]
+
+        def timeline_items(**args: Any) -> Node:
+            wanted = args.get("itemTypes")
+            events = [e for e in issue.label_events if not wanted or e.item_type in wanted]
+            page = connection(
+                [self.label_event(repo, e) for e in events], args, field="timelineItems"
+            )
+            page.update(totalCount=len(events), filteredCount=len(events))
+            page.update(pageCount=len(page["nodes"]), updatedAt=iso(issue.updated_at))
+            return page
+
+        return {
+            "__typename": "Issue",
+            "id": issue.node_id,
+            "databaseId": issue.id,
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state.upper(),
+            "createdAt": iso(issue.created_at),
+            "updatedAt": iso(issue.updated_at),
+            "url": f"{self.sim.web_url}/{repo.full_name}/issues/{issue.number}",
+            "author": self.actor(issue.author),
+            "labels": _connection_of(labels, field="labels"),
+            "comments": _connection_of(comments, field="comments"),
+            "timelineItems": timeline_items,
         }
 
     def timeline_event(self, repo: Repository, event: ReviewRequestEvent | LabelEvent) -> Node:
@@ -784,8 +837,9 @@ class GraphQLApi:
             "viewerDidAuthor": comment.user == self.sim.bot_login,
             "reactionGroups": self.reaction_groups(comment.reactions),
             "url": (
-                f"{self.sim.web_url}/{repo.full_name}/pull/{comment.issue_number}"
-                f"#issuecomment-{comment.id}"
+                f"{self.sim.web_url}/{repo.full_name}/"
+                f"{'issues' if comment.issue_number in repo.issues else 'pull'}/"
+                f"{comment.issue_number}#issuecomment-{comment.id}"
             ),
         }
 

@@ -471,3 +471,36 @@ async def test_a_declared_conflict_makes_a_vote_an_abstention(stage: Stage) -> N
         "| @alice | leader | 3 | Acme | yes (counted as abstain) | 0 "
         "| conflicted (declared a conflict: my brother wrote this): recorded as an abstention |"
     ) in summary
+
+
+async def test_a_vote_on_an_issue_keeps_its_tally_in_one_comment(stage: Stage) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Adopt a release cadence")
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    (live,) = [b for b in bot_bodies(stage, number) if b.startswith("<!-- coi-bot:vote-live -->")]
+    assert "### Vote open: yes 0, no 0, abstain 0; closes " in live
+    alice = await vote(stage, number, "alice", "yes")
+    (live,) = [b for b in bot_bodies(stage, number) if b.startswith("<!-- coi-bot:vote-live -->")]
+    assert "### Vote open: yes 3, no 0, abstain 0;" in live
+    await vote(stage, number, "ivan", "yes")  # the author: an abstention
+    await vote(stage, number, "anna", "yes")  # 5 of the 8 that count: passed
+    bodies = bot_bodies(stage, number)
+    (live,) = [b for b in bodies if b.startswith("<!-- coi-bot:vote-live -->")]
+    assert "### Vote passed: yes 5, no 0, abstain 0" in live
+    assert "| @ivan | maintainer | 1 | Initech | yes (counted as abstain) | 0 " in live
+    finals = [b for b in bodies if "coi-bot:vote-final" in b]
+    assert len(finals) == 1
+    assert stage.sim.reactions(REPO, alice) == ["+1"]
+    late = await vote(stage, number, "gina", "no")
+    assert stage.sim.reactions(REPO, late) == []
+    (reply,) = [b for b in bot_bodies(stage, number) if "coi-bot:reply" in b]
+    assert "the vote closed at " in reply
+
+
+async def test_a_label_on_an_issue_from_outside_the_tsc_comes_off(stage: Stage) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Rename the project")
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="carl")
+    await stage.settle()
+    assert stage.sim.issue(REPO, number).labels == []
+    (reply,) = [b for b in bot_bodies(stage, number) if "coi-bot:vote-label" in b]
+    assert "only TSC members open a vote: @carl is not on the TSC" in reply

@@ -23,6 +23,7 @@ DOCUMENTS = {
     "AUDIT_PULL_REQUESTS": queries.AUDIT_PULL_REQUESTS,
     "OWNERS_TEXTS": queries.OWNERS_TEXTS,
     "MAP_BLOB": queries.MAP_BLOB,
+    "ISSUE_VOTE": queries.ISSUE_VOTE,
 }
 
 
@@ -41,7 +42,7 @@ def test_every_public_document_is_listed() -> None:
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
-    documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS", "MAP_BLOB"}
+    documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS", "MAP_BLOB", "ISSUE_VOTE"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     fragments |= {"LABEL_CHANGES"}
     assert public == documents | fragments
