@@ -29,11 +29,13 @@ from bot.github.client import RetryPolicy, Sleep, clients_on
 from bot.github.errors import describe_failure
 from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
 from bot.github.snapshot import SnapshotError
+from bot.github.votes import OpeningMaps, has_vote_activity, read_vote
 from bot.judge import Judge
 from bot.metrics import Metrics
 from bot.policy.facts import LOGIN_PATTERN, PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict
+from bot.policy.vote_render import VoteOutput, vote_output
 from bot.settings import Secret, SettingsError, private_key_from_env
 
 # GitHub's rules: an owner is spelt like a login; a repository name also allows dots and
@@ -162,6 +164,7 @@ class DryRun:
     pending: tuple[str, ...]  # eligible reviewers already asked
     no_candidate: bool  # a review is needed and nobody eligible is left
     proposed_map: str | None  # the local file judged with, when `--map` was given
+    vote: VoteOutput | None = None  # the TSC vote this PR holds, as its check run would show it
 
     @property
     def passes(self) -> bool:
@@ -184,6 +187,22 @@ async def dry_run(
         gh, owner=owner, repo=repo, number=number, now=now, chosen_map=chosen
     )
     plan = judged.plan
+    vote = None
+    if judged.map is not None and has_vote_activity(judged.facts, judged.map):
+        verdict = judged.verdict
+        reading = await read_vote(
+            gh,
+            judged.facts,
+            judged.map,
+            map_ref=judged.map_ref,
+            declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
+            now=now,
+            map_path=judge.maps.map_path,
+            endpoint=judge.graphql_url,
+            opening_maps=OpeningMaps(),
+        )
+        if reading.state.tally is not None:
+            vote = vote_output(reading.state, reading.map)
     output = render(
         judged.verdict,
         check_name=judged.check_name,
@@ -200,6 +219,7 @@ async def dry_run(
         plan.pending,
         plan.no_candidate,
         proposed[2] if proposed is not None else None,
+        vote,
     )
 
 
@@ -288,6 +308,14 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "proposed_file": result.proposed_map,
         },
         "evidence": _evidence_json(verdict),
+        "vote": None
+        if result.vote is None
+        else {
+            "status": result.vote.status,
+            "conclusion": result.vote.conclusion,
+            "title": result.vote.title,
+            "summary": result.vote.summary,
+        },
         "map_errors": [str(error) for error in verdict.map_errors],
         "head_map_errors": [str(error) for error in verdict.head_map_errors],
         "would_request": list(result.would_request),
@@ -327,6 +355,9 @@ def as_text(result: DryRun) -> str:
     lines.append("dry run: nothing was written to GitHub")
     lines.append("")
     lines.append(result.output.summary.rstrip())
+    if result.vote is not None:
+        shown = [line for line in result.vote.summary.splitlines() if not line.startswith("<!--")]
+        lines += ["", f"TSC vote: {result.vote.title}", "", "\n".join(shown).rstrip()]
     return "\n".join(lines) + "\n"
 
 

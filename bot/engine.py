@@ -30,12 +30,14 @@ from bot.github.queries import SAME_HEAD_LIMIT
 from bot.github.replies import Answers, answer_commands
 from bot.github.reviewers import request_reviewers
 from bot.github.snapshot import ExistingCheckRun, SnapshotError
+from bot.github.votes import OpeningMaps, VoteWrites, carry_out_vote, read_issue
 from bot.intents import NO_INTENTS, Intents
+from bot.jobs.vote_timers import VoteTimers
 from bot.judge import ChosenMap, Judge, Judgement
 from bot.logs import log_context
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
-from bot.policy.commands import CommandOutcome
+from bot.policy.commands import CommandOutcome, replay
 from bot.policy.records import record_line
 from bot.policy.render import (
     CheckOutput,
@@ -46,7 +48,7 @@ from bot.policy.render import (
     render_together,
 )
 from bot.policy.verdict import MapRef, Verdict
-from bot.pr import MergeGroupRef, PullRequestRef, WorkRef
+from bot.pr import IssueRef, MergeGroupRef, PullRequestRef, WorkRef
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class Evaluation:
     answers: Answers | None = None  # reactions and reply written for commands and clicks
     clicks: tuple[CommandOutcome, ...] = ()  # button clicks judged by this evaluation
     edited_request: bool = False  # an edit turned a comment into an allowed `request`
+    vote: VoteWrites | None = None  # the TSC vote this PR holds, and what was written for it
 
 
 class Engine:
@@ -112,6 +115,9 @@ class Engine:
             permissions=PermissionCache(timer=clock),
             app_id=int(settings.app_id) if settings.app_id.isdigit() else None,
         )
+        # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
+        self.vote_timers: VoteTimers | None = None
+        self.opening_maps = OpeningMaps()
 
     async def evaluate(self, ref: WorkRef, intents: Intents = NO_INTENTS) -> Evaluation:
         """Judge one PR now and write the result: the check run, a review request if one is
@@ -119,6 +125,8 @@ class Engine:
         last evaluation (see bot.intents). A merge group is judged PR by PR, written once."""
         if isinstance(ref, MergeGroupRef):
             return await self.evaluate_merge_group(ref)
+        if isinstance(ref, IssueRef):
+            return await self.evaluate_issue(ref)
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug, pr=ref.number):
             result = await self._evaluate(ref, intents)
@@ -201,14 +209,29 @@ class Engine:
             duplicates=duplicates,
             now=now,
         )
-        answers = None
+        answers = vote = None
         if judged.map is not None:
+            vote = await carry_out_vote(
+                gh,
+                facts,
+                judged.map,
+                map_ref=judged.map_ref,
+                runs=snapshot.check_runs,
+                declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
+                now=now,
+                map_path=self._settings.map_path,
+                endpoint=self._settings.graphql_url,
+                opening_maps=self.opening_maps,
+            )
+            tally = vote.state.tally
+            if vote.state.status == "open" and tally is not None and self.vote_timers is not None:
+                self.vote_timers.arm(ref, tally.closes_at, now=now)
             kept = [act for act in verdict.refused_acts if act.keeps_declaration]
             # After the request: a `request` command keeps no reaction until it was carried out.
             answers = await answer_commands(
                 gh,
                 facts,
-                verdict.command_outcomes,
+                (*verdict.command_outcomes, *vote.outcomes),
                 prefix=judged.map.policy.command_prefix,
                 endpoint=self._settings.graphql_url,
                 refused_clicks=[outcome for outcome in judged.clicks if not outcome.applied],
@@ -227,6 +250,67 @@ class Engine:
             answers=answers,
             clicks=judged.clicks,
             edited_request=judged.edited_request,
+            vote=vote,
+        )
+
+    async def evaluate_issue(self, ref: IssueRef) -> Evaluation:
+        """The vote an issue holds: its tally in one comment edited in place, answers to votes."""
+        started = time.perf_counter()
+        with log_context(repository=ref.repo_slug, pr=ref.number):  # one number space
+            result = await self._evaluate_issue(ref)
+            vote = result.vote
+            self._record(ref, result, started, vote=vote.state.status if vote else None)
+        return result
+
+    async def _evaluate_issue(self, ref: IssueRef) -> Evaluation:
+        gh = await self.app.installation_client(ref.installation_id)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        facts = await read_issue(
+            gh,
+            owner=ref.owner,
+            repo=ref.repo,
+            number=ref.number,
+            endpoint=self._settings.graphql_url,
+        )
+        if facts.state != "OPEN":
+            return Evaluation(ref, "closed", graphql_requests=1)
+        loaded, map_ref = await self.maps.map_for(
+            gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref
+        )
+        amap = loaded.map
+        if amap is None:  # a broken map decides no vote; the PRs' checks say why
+            return Evaluation(ref, "unchanged", map_ref=map_ref, graphql_requests=1)
+        declared = replay(facts, amap, writers=frozenset()).declarations
+        vote = await carry_out_vote(
+            gh,
+            facts,
+            amap,
+            map_ref=map_ref,
+            runs=(),
+            declared={key: d.reason for key, d in declared.items()},
+            now=now,
+            map_path=self._settings.map_path,
+            endpoint=self._settings.graphql_url,
+            opening_maps=self.opening_maps,
+            live_comment=True,
+        )
+        tally = vote.state.tally
+        if vote.state.status == "open" and tally is not None and self.vote_timers is not None:
+            self.vote_timers.arm(ref, tally.closes_at, now=now)
+        answers = await answer_commands(
+            gh,
+            facts,
+            vote.outcomes,
+            prefix=amap.policy.command_prefix,
+            endpoint=self._settings.graphql_url,
+        )
+        return Evaluation(
+            ref,
+            "updated" if vote.check in ("created", "updated") else "unchanged",
+            map_ref=map_ref,
+            graphql_requests=1,
+            answers=answers,
+            vote=vote,
         )
 
     async def _with_same_head(

@@ -39,5 +39,22 @@ class MergeGroupRef:
         return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (merge group)"
 
 
-# What the scheduler queues and the engine evaluates: one PR, or one merge group.
-WorkRef = PullRequestRef | MergeGroupRef
+@dataclass(frozen=True, slots=True, order=True)
+class IssueRef:
+    """An issue in one installation: it holds a TSC vote when it carries the vote label."""
+
+    installation_id: int
+    owner: str
+    repo: str
+    number: int
+
+    @property
+    def repo_slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo} issue #{self.number}"
+
+
+# What the scheduler queues and the engine evaluates: one PR, one merge group, or an issue's vote.
+WorkRef = PullRequestRef | MergeGroupRef | IssueRef

@@ -26,6 +26,7 @@ from bot.github.times import github_time
 from bot.judge import Judge
 from bot.policy.facts import PullRequestFacts
 from bot.policy.verdict import MapRef, Verdict
+from bot.policy.vote_render import ClosedVote, closed_votes
 
 Progress = Callable[[int, int], None]  # (judged so far, total)
 NO_COMPANY = "(no company on record)"
@@ -49,6 +50,7 @@ class JudgedPullRequest:
     # The COI check on the head when merged: a conclusion ("success", "action_required"...),
     # "incomplete" for a run that never finished, or "missing" when there was no run at all.
     check: str = "success"
+    votes: tuple[ClosedVote, ...] = ()  # TSC votes held on it, from the App's final comments
 
 
 @dataclass(slots=True)
@@ -76,6 +78,7 @@ class Report:
     maps: tuple[MapRef, ...] = ()  # every map that judged a PR, in order of first use
     # Merged while the COI check was not `success`: an admin's bypass, or the check not required.
     unchecked: tuple[JudgedPullRequest, ...] = ()
+    voted: tuple[JudgedPullRequest, ...] = ()  # PRs that held a TSC vote, closed since
 
     @property
     def independent_share(self) -> float | None:
@@ -171,6 +174,7 @@ def summarize(
         wait_hours=tuple(sorted(waits)),
         maps=tuple(maps.values()),
         unchecked=tuple(pr for pr in merged if pr.check != "success"),
+        voted=tuple(pr for pr in merged if pr.votes),
     )
 
 
@@ -296,6 +300,7 @@ async def judge_merged(
         verdict=judged.verdict,
         requests=requests,
         check=merge.check_conclusion(judged.check_name),
+        votes=closed_votes(c.body for c in snapshot.facts.comments if c.by_viewer),
     )
 
 
@@ -360,6 +365,22 @@ def check_state(check: str) -> str:
     return f"COI check `{check}`"
 
 
+def _votes_section(report: Report) -> list[str]:
+    """Each TSC vote on a merged PR: its outcome and the conflicted voters' abstentions."""
+    if not report.voted:
+        return []
+    lines = ["## TSC votes", ""]
+    for pr in report.voted:
+        link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
+        for vote in pr.votes:
+            lines.append(f"- {link} {_md(pr.title)}: {_md(vote.title)}")
+            lines += [
+                f"  - @{login} abstained as conflicted: {_md(why)}"
+                for login, why in vote.abstentions
+            ]
+    return [*lines, ""]
+
+
 def render_markdown(report: Report) -> str:
     share = report.independent_share
     lines = [
@@ -406,6 +427,7 @@ def render_markdown(report: Report) -> str:
             link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
             lines.append(f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}")
         lines.append("")
+    lines += _votes_section(report)
     lines += ["## Review load per company", "", "| Company | Approvals | Independent |"]
     lines.append("|---|---:|---:|")
     lines += [

@@ -82,6 +82,21 @@ def _unchecked_list(report: Report) -> str:
     return f"<p>{escape(UNCHECKED_NOTE)}</p><ul>{''.join(items)}</ul>" if items else ""
 
 
+def _vote_list(report: Report) -> str:
+    items = [
+        f'<li><a href="{escape(pr.url)}">#{pr.number}</a> {escape(pr.title)}: '
+        f"{escape(vote.title)}"
+        + "".join(
+            f"; @{escape(login)} abstained as conflicted ({escape(why)})"
+            for login, why in vote.abstentions
+        )
+        + "</li>"
+        for pr in report.voted
+        for vote in pr.votes
+    ]
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #1f2328 }
 table { border-collapse: collapse } td, th { border: 1px solid #d0d7de; padding: .3rem .6rem }
@@ -111,6 +126,8 @@ def render_html(report: Report) -> str:
         _pull_list(report) or "<p>None.</p>",
         f"<h2>{escape(UNCHECKED_TITLE)}</h2>",
         _unchecked_list(report) or "<p>None.</p>",
+        "<h2>TSC votes</h2>",
+        _vote_list(report) or "<p>None.</p>",
         "<h2>Review load per company</h2>",
         key,
         bar_chart("Approvals per company", _load_rows(report.by_company)),

@@ -68,6 +68,7 @@ def check_document(data: dict[str, Any]) -> list[Problem]:
     for index, bot in _items(data.get("bots")):
         if isinstance(bot, str) and not _BOT_LOGIN.fullmatch(bot):
             checker.problems.append(Problem(("bots", index), _not_a_login(bot, "bot's login")))
+    checker.problems.extend(_vote_check_name_problems(data.get("policy")))
     return checker.problems
 
 
@@ -76,6 +77,18 @@ def _not_a_login(value: str, what: str) -> str:
         f"{value!r} is not a GitHub {what}: ASCII letters, digits and '-', at most 39"
         " characters, no spaces or invisible characters"
     )
+
+
+def _vote_check_name_problems(policy: Any) -> list[Problem]:
+    """The vote's check run must not overwrite the review check of the same name."""
+    if not isinstance(policy, dict) or not isinstance(policy.get("votes"), dict):
+        return []
+    name = policy["votes"].get("check_name")
+    review_name = policy.get("check_name", Policy().check_name)
+    if isinstance(name, str) and name == review_name:
+        message = f"policy.votes.check_name {name!r} is the review check's name: choose another"
+        return [Problem(("policy", "votes", "check_name"), message)]
+    return []
 
 
 def _mapping(value: Any) -> dict[str, Any]:

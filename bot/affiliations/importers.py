@@ -164,10 +164,11 @@ OWNERS_TIERS: dict[str, str] = {
     "contributors": "contributor",
     "friends": "friend",
 }
+# OWNERS.md's "3 vote points", "2 vote points", "1 vote points" under the voting tiers.
 OWNERS_ROLES: dict[str, Role] = {
-    "leader": Role(tsc=True),
-    "senior-maintainer": Role(tsc=True),
-    "maintainer": Role(tsc=True),
+    "leader": Role(tsc=True, votes=3),
+    "senior-maintainer": Role(tsc=True, votes=2),
+    "maintainer": Role(tsc=True, votes=1),
     "contributor": Role(tsc=False),
     "friend": Role(tsc=False),
 }
@@ -200,6 +201,34 @@ def _owners_entries(text: str) -> Iterator[tuple[int, str, str | None]]:
             role = OWNERS_TIERS.get(heading["title"].strip().lower())
         elif _BULLET.match(line):
             yield number, line, role
+
+
+@dataclass(frozen=True, slots=True)
+class OwnersLine:
+    """One person's bullet in a StackStorm-style OWNERS.md."""
+
+    login: str
+    text: str  # the bullet as written, stripped
+    role: str | None  # the tier's role; None outside the tiers
+    company: str | None  # the `_Company_` text after the handle
+
+
+def owners_lines(text: str) -> dict[str, OwnersLine]:
+    """Each handle's last bullet, by lower-case login: what a vote compares to find whose line
+    a proposal adds, removes or changes. Malformed bullets are skipped, never an error here."""
+    lines: dict[str, OwnersLine] = {}
+    for _, line, role in _owners_entries(text):
+        match = _ENTRY.match(line)
+        if match is None:
+            continue
+        company = _OWNERS_COMPANY.match(match["rest"])
+        lines[match["login"].lower()] = OwnersLine(
+            login=match["login"],
+            text=line.strip(),
+            role=role,
+            company=None if company is None else company["company"].strip(),
+        )
+    return lines
 
 
 def import_owners(text: str) -> MapDocument:
@@ -543,6 +572,13 @@ def _represent_null(representer: Any, _: None) -> Any:
     return representer.represent_scalar("tag:yaml.org,2002:null", "null")
 
 
+def _role_keys(role: Role) -> dict[str, Any]:
+    keys: dict[str, Any] = {"tsc": role.tsc}
+    if role.votes is not None:
+        keys["votes"] = role.votes
+    return keys
+
+
 def dump_map(document: MapDocument) -> str:
     """YAML text of a map: keys in the model's order, defaults left out, `from` spelled as such.
 
@@ -553,7 +589,7 @@ def dump_map(document: MapDocument) -> str:
     if "roles" in data.get("policy", {}):
         # `{}` would hide what a role means; spell `tsc` out for every role.
         roles = document.policy.roles.items()
-        data["policy"]["roles"] = {name: _flow_map({"tsc": role.tsc}) for name, role in roles}
+        data["policy"]["roles"] = {name: _flow_map(_role_keys(role)) for name, role in roles}
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 100

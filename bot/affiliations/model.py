@@ -7,12 +7,14 @@ these classes (`coi-bot schema`), so the descriptions here are what people see a
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
+from fractions import Fraction
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeInt,
@@ -191,6 +193,16 @@ class Person(_Strict):
 
 class Role(_Strict):
     tsc: bool = Field(default=False, description="Members of this role sit on the TSC.")
+    votes: NonNegativeInt | None = Field(
+        default=None,
+        description="Weight of a member's vote in TSC votes; 1 for TSC roles, 0 otherwise.",
+    )
+
+    @property
+    def vote_weight(self) -> int:
+        if self.votes is not None:
+            return self.votes
+        return 1 if self.tsc else 0
 
 
 def _default_roles() -> dict[str, Role]:
@@ -216,6 +228,150 @@ class MajorRules(_Strict):
     )
     labels: list[str] = Field(
         default_factory=lambda: ["major"], description="Labels that mark a change major."
+    )
+
+
+DURATION_PATTERN = r"^[1-9][0-9]{0,5}[dhms]$"
+_DURATION = re.compile(DURATION_PATTERN)
+_DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+# A vote longer than a year is a mistake (`365d` fits; `7000d` is not a week).
+MAX_VOTE_DURATION = timedelta(days=366)
+SHARE_PATTERN = r"^[0-9]{1,6}/[1-9][0-9]{0,5}$"
+_SHARE = re.compile(SHARE_PATTERN)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `36h`, `90m`, `30s` as a timedelta; ValueError for anything else."""
+    if not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration such as 7d, 36h, 90m or 30s")
+    duration = timedelta(**{_DURATION_UNITS[text[-1]]: int(text[:-1])})
+    if duration > MAX_VOTE_DURATION:
+        raise ValueError(f"{text!r} is longer than {MAX_VOTE_DURATION.days} days")
+    return duration
+
+
+def parse_share(value: float | str) -> Fraction:
+    """A share of a whole, exactly: `0.5`, `"1/2"`, `0`, `1`; ValueError outside [0, 1]."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a share such as 0.5 or '1/2'")
+    if isinstance(value, str):
+        if not _SHARE.fullmatch(value.replace(" ", "")):
+            raise ValueError(f"{value!r} is not a share such as 0.5 or '1/2'")
+        share = Fraction(value.replace(" ", ""))
+    else:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a share such as 0.5 or '1/2'")
+        # Through the decimal text: 0.67 is 67/100, not the binary float's nearest fraction.
+        share = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    if not 0 <= share <= 1:
+        raise ValueError(f"{value!r} is not between 0 and 1")
+    return share
+
+
+def parse_threshold(value: str) -> tuple[Fraction, bool]:
+    """`majority` is (1/2, strict: more than half); `"p/q"` is (p/q, at least)."""
+    if value == "majority":
+        return Fraction(1, 2), True
+    if not _SHARE.fullmatch(value.replace(" ", "")):
+        raise ValueError(f"{value!r} is not a threshold: write majority or a fraction like '2/3'")
+    share = Fraction(value.replace(" ", ""))
+    if not 0 < share <= 1:
+        raise ValueError(f"{value!r} is not a threshold: a fraction above 0 and at most 1")
+    return share, False
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _share(value: float | str) -> float | str:
+    parse_share(value)
+    return value
+
+
+def _threshold(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a threshold: write majority or a fraction like '2/3'")
+    parse_threshold(value)
+    return value
+
+
+def _share_input(value: object) -> float | str:
+    # Before pydantic's coercion, which would read `true` as 1.0.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} is not a share such as 0.5 or '1/2'")
+    return _share(value)
+
+
+Duration = Annotated[
+    str,
+    AfterValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
+]
+Share = Annotated[
+    int | float | str,
+    BeforeValidator(_share_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": SHARE_PATTERN},
+            ]
+        }
+    ),
+]
+Threshold = Annotated[
+    str,
+    BeforeValidator(_threshold),
+    WithJsonSchema(
+        {"anyOf": [{"const": "majority"}, {"type": "string", "pattern": SHARE_PATTERN}]}
+    ),
+]
+VoteBase = Literal["cast", "eligible"]
+
+
+class VoteRule(_Strict):
+    """Rules for the votes on changes to some paths; the first rule that matches wins."""
+
+    paths: list[str] = Field(
+        min_length=1, description="Glob patterns (`**` crosses directories) of the changed files."
+    )
+    threshold: Threshold | None = Field(default=None, description="Overrides votes.threshold.")
+    of: VoteBase | None = Field(default=None, description="Overrides votes.of.")
+    quorum: Share | None = Field(default=None, description="Overrides votes.quorum.")
+    duration: Duration | None = Field(default=None, description="Overrides votes.duration.")
+
+
+class Votes(_Strict):
+    """TSC votes held on pull requests and issues that carry `label`."""
+
+    label: str = Field(default="TSC:voting", min_length=1, description="The label that opens one.")
+    check_name: str = Field(
+        default="TSC vote", min_length=1, description="The check run that shows the tally."
+    )
+    duration: Duration = Field(default="7d", description="How long a vote runs: 7d, 36h, 90m, 30s.")
+    threshold: Threshold = Field(
+        default="majority",
+        description="majority (more than half) or a fraction 'p/q' (at least) of the base `of`.",
+    )
+    of: VoteBase = Field(
+        default="cast",
+        description="cast: of the yes and no weight counted; eligible: of all counted weight that"
+        " may vote.",
+    )
+    quorum: Share = Field(
+        default=0, description="Share of the eligible weight that must vote (yes, no or abstain)."
+    )
+    company_cap: PositiveInt | None = Field(
+        default=None, description="At most this much counted weight per company (and its parent)."
+    )
+    conflicted: Literal["abstain", "count"] = Field(
+        default="abstain",
+        description="abstain: a conflicted voter's vote is recorded as an abstention.",
+    )
+    rules: list[VoteRule] = Field(
+        default_factory=list, description="Per-path rules; the first that matches wins."
     )
 
 
@@ -259,6 +415,7 @@ class Policy(_Strict):
         description="What GitHub shows against the map (commit emails, profiles, organizations):"
         " ignore it, warn with the edit that fixes the map, or block: let it decide independence.",
     )
+    votes: Votes = Field(default_factory=Votes)
 
 
 class MapDocument(_Strict):

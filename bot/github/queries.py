@@ -280,3 +280,40 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
   }}
 }}
 """
+
+# The map a vote opened under, by its blob's id: a vote keeps its rules when the map changes.
+MAP_BLOB = """
+query MapBlob($owner: String!, $name: String!, $oid: GitObjectID!) {
+  repository(owner: $owner, name: $name) { object(oid: $oid) { ... on Blob { oid text } } }
+}
+"""
+
+# A vote on a change to OWNERS.md: the file on the base branch and at the PR's head, to find
+# whose line the PR adds, removes or changes (the vote's subjects).
+OWNERS_TEXTS = """
+query OwnersTexts($owner: String!, $name: String!, $before: String!, $after: String!) {
+  repository(owner: $owner, name: $name) {
+    before: object(expression: $before) { ... on Blob { text } }
+    after: object(expression: $after) { ... on Blob { text } }
+  }
+}
+"""
+
+# A vote on an issue (GitHub's issues share labels, comments and the label timeline with PRs).
+ISSUE_VOTE = f"""
+query IssueVote($owner: String!, $name: String!, $number: Int!) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    defaultBranchRef {{ name }}
+    issue(number: $number) {{
+      id number title state
+      {_ACTOR}
+      labels(first: 100) {{ nodes {{ name }} }}
+      comments(first: 100) {{ {COMMENTS} }}
+      labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
+        {LABEL_CHANGES}
+      }}
+    }}
+  }}
+}}
+"""

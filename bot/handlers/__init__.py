@@ -12,6 +12,7 @@ from bot.handlers import (
     checks,
     comments,
     installation,
+    issues,
     merge_group,
     pull_request,
     push,
@@ -27,6 +28,7 @@ router = routing.Router(
     installation.router,
     push.router,
     merge_group.router,
+    issues.router,
 )
 
 __all__ = ["Scheduling", "router"]

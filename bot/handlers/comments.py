@@ -14,7 +14,7 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
-from bot.handlers.common import Scheduling, is_bot, log, pull_request_ref
+from bot.handlers.common import Scheduling, is_bot, issue_ref, log, pull_request_ref
 from bot.intents import CommentEdit
 
 router = routing.Router()
@@ -54,13 +54,16 @@ async def evaluate_commented_pull_request(
     event: sansio.Event, *args: Any, scheduler: Scheduling, **kwargs: Any
 ) -> None:
     issue = event.data["issue"]
-    # Issues and PRs share comments; only a PR's issue carries `pull_request`.
-    if not issue.get("pull_request"):
-        log.info("comment on an issue, not a pull request: ignored")
-        return
     # Bots' comments are never commands (DESIGN.md), and the bot's own replies must not loop.
     if is_bot(event.data["comment"].get("user")):
         log.info("comment by a bot: ignored")
+        return
+    # Issues and PRs share comments; only a PR's issue carries `pull_request`. On an issue, a
+    # comment can only be a vote.
+    if not issue.get("pull_request"):
+        on_issue = issue_ref(event.data, issue["number"])
+        if on_issue is not None:
+            scheduler.schedule(on_issue)
         return
     ref = pull_request_ref(event.data, issue["number"])
     if ref is None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from gidgethub import sansio
 
 from bot.intents import ButtonClick, CommentEdit
-from bot.pr import PullRequestRef, WorkRef
+from bot.pr import IssueRef, PullRequestRef, WorkRef
 
 log = logging.getLogger("bot.handlers")
 
@@ -60,6 +60,14 @@ def pull_request_ref(data: Mapping[str, Any], number: int) -> PullRequestRef | N
         return None
     owner, repo = repository_of(data)
     return PullRequestRef(installation_id=installation, owner=owner, repo=repo, number=number)
+
+
+def issue_ref(data: Mapping[str, Any], number: int) -> IssueRef | None:
+    installation = installation_id(data)
+    if installation is None:
+        return None
+    owner, repo = repository_of(data)
+    return IssueRef(installation_id=installation, owner=owner, repo=repo, number=number)
 
 
 def is_bot(user: Mapping[str, Any] | None) -> bool:

@@ -44,7 +44,7 @@ import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import gidgethub.abc
@@ -53,14 +53,16 @@ from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import BOT_VERSION, parse_external_id
 from bot.github.map_source import MapSource
+from bot.jobs.vote_timers import OpenVotes
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
+from bot.policy.vote_render import open_vote_closes
 from bot.pr import PullRequestRef
 from bot.replicas.job_state import JobMemory
 
 log = logging.getLogger(__name__)
 
-StaleReason = Literal["missing", "map", "version", "changed"]
+StaleReason = Literal["missing", "map", "version", "changed", "vote"]
 CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
 Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
@@ -208,6 +210,15 @@ def _people_changed_at(node: dict[str, Any]) -> datetime | None:
     return max(known, default=None)
 
 
+def _run_summaries(commit: dict[str, Any] | None) -> list[str | None]:
+    suites = ((commit or {}).get("checkSuites") or {}).get("nodes") or []
+    return [
+        (run or {}).get("summary")
+        for suite in suites
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []
+    ]
+
+
 def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
     heads = ((node.get("headCommit") or {}).get("nodes")) or []
     commit = (heads[0] or {}).get("commit") if heads else None
@@ -269,6 +280,7 @@ class Reconciler:
         # With Redis that memory is shared: the next holder of the jobs reads it at its start.
         self._memory = memory
         self._remembered: dict[PullRequestRef, tuple[datetime | None, ...]] = {}
+        self._open_votes = OpenVotes()
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
         """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
@@ -392,6 +404,9 @@ class Reconciler:
                 )
                 reason = stale_reason(pull, map_in_force=map_ref, version=self._version)
                 ref = PullRequestRef(installation_id, owner, repo, pull.number)
+                closes = open_vote_closes(_run_summaries(_head_commit(node)))
+                if self._open_votes.due(ref, closes, now=datetime.now(UTC)) and reason is None:
+                    reason = "vote"  # an open vote: its timer armed again, or it is due
                 if reason == "changed" and self._already_queued(ref, pull):
                     continue
                 if reason is not None:

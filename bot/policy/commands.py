@@ -32,7 +32,9 @@ from bot.policy.markdown import code, mention
 
 __all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here
 
-CommandKind = Literal["declare", "withdraw", "recheck", "request", "major", "minor", "unknown"]
+CommandKind = Literal[
+    "declare", "withdraw", "recheck", "request", "major", "minor", "vote", "unknown"
+]
 KNOWN_KINDS: tuple[CommandKind, ...] = (
     "declare",
     "withdraw",
@@ -40,7 +42,9 @@ KNOWN_KINDS: tuple[CommandKind, ...] = (
     "request",
     "major",
     "minor",
+    "vote",
 )
+VOTE_CHOICES = ("yes", "no", "abstain")
 
 # GitHub logins: alphanumerics and single hyphens, at most 39 characters; apps end in "[bot]".
 _LOGIN = re.compile(rf"@({LOGIN_PATTERN})(\[bot\])?")
@@ -54,7 +58,7 @@ def usage(prefix: str) -> str:
     return (
         f"`{prefix} declare [@login] [reason]`, `{prefix} withdraw [@login]`, "
         f"`{prefix} recheck`, `{prefix} request`, `{prefix} major [reason]`, "
-        f"`{prefix} minor [reason]`"
+        f"`{prefix} minor [reason]`, `{prefix} vote yes|no|abstain [reason]`"
     )
 
 
@@ -66,6 +70,7 @@ class ParsedCommand:
     target: str | None = None  # login without "@", for declare/withdraw
     reason: str | None = None
     error: str | None = None  # set when the line starts with the prefix but does not parse
+    choice: str | None = None  # yes, no or abstain, for vote
 
 
 def _command_lines(body: str) -> list[tuple[int, str]]:
@@ -113,6 +118,8 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
         return ParsedCommand(known_kind, text, number)
     if kind in ("major", "minor"):
         return ParsedCommand(known_kind, text, number, reason=arguments or None)
+    if kind == "vote":
+        return _parse_vote(text, number, arguments, prefix=prefix)
     target: str | None = None
     if arguments.startswith("@"):
         first, _, arguments = arguments.partition(" ")
@@ -135,6 +142,23 @@ def _parse_line(text: str, *, number: int, prefix: str) -> ParsedCommand | None:
             error=f"`{prefix} withdraw` takes at most one @login: `{prefix} withdraw [@login]`",
         )
     return ParsedCommand(known_kind, text, number, target=target, reason=arguments or None)
+
+
+def _parse_vote(text: str, number: int, arguments: str, *, prefix: str) -> ParsedCommand:
+    """`vote yes|no|abstain [reason]`."""
+    choice, _, reason = arguments.partition(" ")
+    if choice.casefold() not in VOTE_CHOICES:
+        shown = f"`{choice}`" if choice else "nothing"
+        return ParsedCommand(
+            "vote",
+            text,
+            number,
+            error=f"a vote is yes, no or abstain, not {shown}: "
+            f"`{prefix} vote yes|no|abstain [reason]`",
+        )
+    return ParsedCommand(
+        "vote", text, number, reason=reason.strip() or None, choice=choice.casefold()
+    )
 
 
 def parse_commands(body: str, *, prefix: str) -> list[ParsedCommand]:
@@ -389,6 +413,8 @@ def replay(
         if writer is None or _by_bot(comment, amap):
             continue
         for command in parse_commands(comment.body, prefix=state.prefix):
+            if command.kind == "vote":  # a vote's own replay judges it (bot.policy.vote_state)
+                continue
             state.apply(comment, writer, command)
     return CommandState(
         declarations=dict(sorted(state.declarations.items())),

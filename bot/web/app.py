@@ -13,6 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import BackgroundJobs, RepairSources, background_jobs
+from bot.jobs.vote_timers import VoteTimers
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.replicas.coordinator import Coordinator
 from bot.replicas.lease import LeasedEvaluate
@@ -116,6 +117,9 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    engine.vote_timers = app[VOTE_TIMERS_KEY] = VoteTimers(
+        lambda ref: app[SCHEDULER_KEY].schedule(ref)
+    )
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
         engine.app.share_tokens(coordinator.tokens)
@@ -203,6 +207,8 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     async with scheduler:
         log.info("scheduler started", extra={"workers": settings.workers})
         yield
+        if VOTE_TIMERS_KEY in app:
+            app[VOTE_TIMERS_KEY].close()
     log.info("scheduler stopped")
 
 
@@ -243,6 +249,7 @@ ROUTER_KEY = web.AppKey("router", DeliveryRouter)
 JOBS_KEY = web.AppKey("jobs", BackgroundJobs)
 # This replica's own forgetting of a map (no publish): what a change published elsewhere calls.
 LOCAL_FORGET_KEY: web.AppKey[ForgetMap] = web.AppKey("forget_map_here")
+VOTE_TIMERS_KEY = web.AppKey("vote_timers", VoteTimers)
 
 
 async def background_repairs(app: web.Application) -> AsyncIterator[None]:

@@ -34,6 +34,7 @@ from githubsim.state import (
     CommentDeletion,
     Commit,
     GitIdentity,
+    Issue,
     LabelEvent,
     PullRequest,
     Reaction,
@@ -376,6 +377,14 @@ class GraphQLApi:
                 )
             return self.pull_request(repo, pull)
 
+        def issue(number: int) -> Node:
+            found = repo.issues.get(number)
+            if found is None:
+                raise GitHubGraphQLError(
+                    "NOT_FOUND", f"Could not resolve to an Issue with the number of {number}."
+                )
+            return self.issue(repo, found)
+
         def pull_requests(**args: Any) -> Node:
             states = args.get("states")
             pulls = [p for p in repo.pulls.values() if not states or _pull_state(p) in states]
@@ -389,7 +398,9 @@ class GraphQLApi:
         def git_object(expression: str | None = None, oid: str | None = None) -> Node | None:
             if oid is not None:
                 commit = repo.commits.get(oid)
-                return self.commit(repo, commit) if commit else None
+                if commit is not None:
+                    return self.commit(repo, commit)
+                return self.blob_with_oid(repo, oid)
             if expression is None:
                 return None
             ref, _, path = expression.partition(":")
@@ -417,6 +428,7 @@ class GraphQLApi:
             },
             "pullRequest": pull_request,
             "pullRequests": pull_requests,
+            "issue": issue,
             "object": git_object,
             "ref": lambda qualifiedName: self.branch_ref(
                 repo, qualifiedName.removeprefix("refs/heads/")
@@ -561,6 +573,49 @@ class GraphQLApi:
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
         }
 
+    def issue(self, repo: Repository, issue: Issue) -> Node:
+        """An issue: its labels, comments and label timeline, as a vote on it reads them."""
+
+        def comments() -> list[Node]:
+            ordered = sorted(
+                (c for c in repo.comments.values() if c.issue_number == issue.number),
+                key=lambda c: c.id,
+            )
+            return [self.comment(repo, c) for c in ordered]
+
+        def labels() -> list[Node]:
+            return [
+                {"id": repo.labels[name].node_id, "name": name, "color": repo.labels[name].color}
+                for name in issue.labels
+            ]
+
+        def timeline_items(**args: Any) -> Node:
+            wanted = args.get("itemTypes")
+            events = [e for e in issue.label_events if not wanted or e.item_type in wanted]
+            page = connection(
+                [self.label_event(repo, e) for e in events], args, field="timelineItems"
+            )
+            page.update(totalCount=len(events), filteredCount=len(events))
+            page.update(pageCount=len(page["nodes"]), updatedAt=iso(issue.updated_at))
+            return page
+
+        return {
+            "__typename": "Issue",
+            "id": issue.node_id,
+            "databaseId": issue.id,
+            "number": issue.number,
+            "title": issue.title,
+            "body": issue.body,
+            "state": issue.state.upper(),
+            "createdAt": iso(issue.created_at),
+            "updatedAt": iso(issue.updated_at),
+            "url": f"{self.sim.web_url}/{repo.full_name}/issues/{issue.number}",
+            "author": self.actor(issue.author),
+            "labels": _connection_of(labels, field="labels"),
+            "comments": _connection_of(comments, field="comments"),
+            "timelineItems": timeline_items,
+        }
+
     def timeline_event(
         self, repo: Repository, event: ReviewRequestEvent | LabelEvent | CommentDeletion
     ) -> Node:
@@ -675,6 +730,14 @@ class GraphQLApi:
             "headTarget": self.commit(repo, head),
             "commits": commits,
         }
+
+    def blob_with_oid(self, repo: Repository, oid: str) -> Node | None:
+        """A blob any commit of the repository holds, by its git id (GraphQL's `object(oid:)`)."""
+        for commit in repo.commits.values():
+            for text in commit.tree.values():
+                if blob_sha(text) == oid:
+                    return self.blob(text)
+        return None
 
     def commit(self, repo: Repository, commit: Commit) -> Node:
         def file(path: str) -> Node | None:
@@ -884,8 +947,9 @@ class GraphQLApi:
             "viewerDidAuthor": comment.user == self.sim.bot_login,
             "reactionGroups": self.reaction_groups(comment.reactions),
             "url": (
-                f"{self.sim.web_url}/{repo.full_name}/pull/{comment.issue_number}"
-                f"#issuecomment-{comment.id}"
+                f"{self.sim.web_url}/{repo.full_name}/"
+                f"{'issues' if comment.issue_number in repo.issues else 'pull'}/"
+                f"{comment.issue_number}#issuecomment-{comment.id}"
             ),
         }
 

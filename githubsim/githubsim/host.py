@@ -23,6 +23,7 @@ from githubsim.state import (
     PullRequest,
     Repository,
     Team,
+    Thread,
     User,
 )
 
@@ -139,7 +140,7 @@ class RestHost(EndpointHost, Protocol):
     def delivery_json(self, delivery: Delivery, *, detailed: bool = False) -> Json: ...
 
     def comment_payload(
-        self, action: str, repo: Repository, pull: PullRequest, comment: Comment, *, sender: str
+        self, action: str, repo: Repository, pull: Thread, comment: Comment, *, sender: str
     ) -> Json: ...
 
     def review_request_removed_payload(
@@ -147,7 +148,7 @@ class RestHost(EndpointHost, Protocol):
     ) -> Json: ...
 
     def add_comment(
-        self, repo: Repository, pull: PullRequest, *, author: str, body: str, via_app: bool = False
+        self, repo: Repository, pull: Thread, *, author: str, body: str, via_app: bool = False
     ) -> Comment: ...
 
     def record_review_request(
@@ -157,7 +158,7 @@ class RestHost(EndpointHost, Protocol):
     async def apply_label(
         self,
         repo: Repository,
-        pull: PullRequest,
+        pull: Thread,
         name: str,
         *,
         sender: str,

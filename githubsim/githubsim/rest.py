@@ -27,6 +27,7 @@ from githubsim.state import (
     PullRequest,
     Reaction,
     Repository,
+    Thread,
     blob_sha,
     iso,
     node_id,
@@ -196,6 +197,14 @@ class RestApi:
         if pull is None:
             raise not_found()
         return pull
+
+    def thread(self, request: RestRequest, repo: Repository) -> Thread:
+        """The pull request or issue an `issue_number` names."""
+        number = int_param(request, "issue_number")
+        found = repo.pulls.get(number) or repo.issues.get(number)
+        if found is None:
+            raise not_found()
+        return found
 
     def paginate(self, request: RestRequest, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
         """One page of `items` and GitHub's `Link` header (rel next/last/first/prev)."""
@@ -722,7 +731,7 @@ class RestApi:
     @route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "issues/list-comments")
     async def list_comments(self, request: RestRequest) -> Reply:
         repo = self.repo(request)
-        pull = self.pull(request, repo, "issue_number")
+        pull = self.thread(request, repo)
         comments = sorted(
             (c for c in repo.comments.values() if c.issue_number == pull.number),
             key=lambda c: c.id,
@@ -736,7 +745,7 @@ class RestApi:
     @route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", "issues/create-comment")
     async def create_comment(self, request: RestRequest) -> Reply:
         repo = self.repo(request)
-        pull = self.pull(request, repo, "issue_number")
+        pull = self.thread(request, repo)
         body = self.body_object(request).get("body")
         if not isinstance(body, str) or not body:
             raise invalid("body", resource="IssueComment")
@@ -793,7 +802,7 @@ class RestApi:
         comment.updated_at = self.sim.now()
         # GraphQL's editor and userContentEdits name whoever edited, the author included.
         comment.edits.append(ContentEdit(self.sim.next_id(), editor, comment.updated_at, body))
-        pull = repo.pulls[comment.issue_number]
+        pull: Thread = repo.pulls.get(comment.issue_number) or repo.issues[comment.issue_number]
         pull.updated_at = comment.updated_at
         payload = self.sim.comment_payload("edited", repo, pull, comment, sender=editor)
         payload["changes"] = {"body": {"from": before}}
@@ -816,7 +825,7 @@ class RestApi:
     )
     async def react_to_issue(self, request: RestRequest) -> Reply:
         repo = self.repo(request)
-        pull = self.pull(request, repo, "issue_number")
+        pull = self.thread(request, repo)
         return self.react(request, pull.reactions)
 
     def react(self, request: RestRequest, reactions: list[Reaction]) -> Reply:
@@ -841,7 +850,7 @@ class RestApi:
     @route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels", "issues/add-labels")
     async def add_labels(self, request: RestRequest) -> Reply:
         repo = self.repo(request)
-        pull = self.pull(request, repo, "issue_number")
+        pull = self.thread(request, repo)
         body = request.body
         names: Any = body.get("labels") if isinstance(body, dict) else body
         if isinstance(names, list) and names and isinstance(names[0], dict):
@@ -860,7 +869,7 @@ class RestApi:
     )
     async def remove_label(self, request: RestRequest) -> Reply:
         repo = self.repo(request)
-        pull = self.pull(request, repo, "issue_number")
+        pull = self.thread(request, repo)
         name = request.path_params["name"]
         if name not in pull.labels:
             raise HttpError(404, "Label does not exist")

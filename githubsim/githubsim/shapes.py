@@ -16,6 +16,7 @@ from githubsim.state import (
     Comment,
     Commit,
     Installation,
+    Issue,
     Label,
     PullRequest,
     Reaction,
@@ -321,9 +322,12 @@ class Shapes:
         )
         return shape
 
-    def issue(self, repo: Repository, pull: PullRequest, *, users: dict[str, User]) -> Json:
-        """The issue side of a pull request, as `issue_comment` payloads and search carry it."""
+    def issue(self, repo: Repository, pull: PullRequest | Issue, *, users: dict[str, User]) -> Json:
+        """An issue, or the issue side of a pull request, as `issues` and `issue_comment`
+        payloads and search carry it; only a pull request's has `pull_request` and `draft`."""
         api = f"{self.api}/repos/{repo.full_name}/issues/{pull.number}"
+        if isinstance(pull, Issue):
+            return self._plain_issue(repo, pull, api, users=users)
         urls = self._pull_urls(repo, pull)
         comment_count = sum(1 for c in repo.comments.values() if c.issue_number == pull.number)
         return {
@@ -365,6 +369,41 @@ class Shapes:
             "state_reason": None,
         }
 
+    def _plain_issue(
+        self, repo: Repository, issue: Issue, api: str, *, users: dict[str, User]
+    ) -> Json:
+        comment_count = sum(1 for c in repo.comments.values() if c.issue_number == issue.number)
+        return {
+            "url": api,
+            "repository_url": f"{self.api}/repos/{repo.full_name}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "comments_url": f"{api}/comments",
+            "events_url": f"{api}/events",
+            "html_url": f"{self.web}/{repo.full_name}/issues/{issue.number}",
+            "id": issue.id,
+            "node_id": issue.node_id,
+            "number": issue.number,
+            "title": issue.title,
+            "user": self.user(users[issue.author]),
+            "labels": [self.label(repo, repo.labels[name]) for name in issue.labels],
+            "state": issue.state,
+            "locked": False,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": comment_count,
+            "created_at": iso(issue.created_at),
+            "updated_at": iso(issue.updated_at),
+            "closed_at": iso(issue.closed_at) if issue.closed_at else None,
+            "author_association": "CONTRIBUTOR",
+            "active_lock_reason": None,
+            "body": issue.body or None,
+            "reactions": self.reactions_rollup(f"{api}/reactions", issue.reactions),
+            "timeline_url": f"{api}/timeline",
+            "performed_via_github_app": None,
+            "state_reason": None,
+        }
+
     def comment(
         self, repo: Repository, comment: Comment, *, user: User, app_owner: User | None
     ) -> Json:
@@ -372,7 +411,9 @@ class Shapes:
         return {
             "url": api,
             "html_url": (
-                f"{self.web}/{repo.full_name}/pull/{comment.issue_number}#issuecomment-{comment.id}"
+                f"{self.web}/{repo.full_name}/"
+                f"{'issues' if comment.issue_number in repo.issues else 'pull'}/"
+                f"{comment.issue_number}#issuecomment-{comment.id}"
             ),
             "issue_url": f"{self.api}/repos/{repo.full_name}/issues/{comment.issue_number}",
             "id": comment.id,

@@ -41,6 +41,7 @@ from githubsim.state import (
     IdSequence,
     Installation,
     InstallationToken,
+    Issue,
     Label,
     LabelEvent,
     MergeGroup,
@@ -50,6 +51,7 @@ from githubsim.state import (
     Review,
     ReviewRequestEvent,
     Team,
+    Thread,
     User,
     iso,
     node_id,
@@ -1077,7 +1079,7 @@ class GitHubSimulator:
         return payload
 
     def comment_payload(
-        self, action: str, repo: Repository, pull: PullRequest, comment: Comment, *, sender: str
+        self, action: str, repo: Repository, pull: Thread, comment: Comment, *, sender: str
     ) -> Json:
         return {
             "action": action,
@@ -1171,6 +1173,56 @@ class GitHubSimulator:
         if pull is None:
             raise KeyError(f"{repo_name} has no pull request #{number}")
         return repo, pull
+
+    def _thread(self, repo_name: str, number: int) -> tuple[Repository, Thread]:
+        """The pull request or issue with this number."""
+        repo = self._repo(repo_name)
+        found = repo.pulls.get(number) or repo.issues.get(number)
+        if found is None:
+            raise KeyError(f"{repo_name} has no issue or pull request #{number}")
+        return repo, found
+
+    def issue_payload(self, action: str, repo: Repository, issue: Issue, *, sender: str) -> Json:
+        """An `issues` payload (octokit's schemas/issues/<action>.schema.json)."""
+        return {
+            "action": action,
+            "issue": self.shapes.issue(repo, issue, users=self.users),
+            "repository": self.repo_json(repo),
+            "sender": self.shapes.user(self.users[sender]),
+        }
+
+    async def open_issue(
+        self, repo: str, *, author: str, title: str, body: str = "", labels: Sequence[str] = ()
+    ) -> int:
+        """Open an issue (`issues.opened`); its number follows the pull requests'."""
+        target = self._repo(repo)
+        self._require_user(author)
+        number = target.next_number
+        target.next_number += 1
+        issue_id = self.next_id()
+        now = self.now()
+        issue = Issue(
+            number, issue_id, node_id("Issue", issue_id), author, title, body, now, now,
+            labels=[self._label(target, name).name for name in labels],
+        )  # fmt: skip
+        target.issues[number] = issue
+        for name in issue.labels:
+            self.record_label_event(issue, name, actor=author)
+        await self._emit(
+            "issues", self.issue_payload("opened", target, issue, sender=author), target
+        )
+        return number
+
+    async def set_issue_labels(
+        self, repo: str, number: int, labels: Sequence[str], *, sender: str
+    ) -> None:
+        """Make the issue's labels exactly `labels`: one labeled/unlabeled event per change."""
+        target = self._repo(repo)
+        issue = target.issues[number]
+        for name in [n for n in issue.labels if n not in labels]:
+            await self.apply_label(target, issue, name, sender=sender, add=False)
+        for name in [n for n in labels if n not in issue.labels]:
+            await self.apply_label(target, issue, name, sender=sender, add=True)
 
     def _label(self, repo: Repository, name: str) -> Label:
         if name not in repo.labels:
@@ -1393,7 +1445,7 @@ class GitHubSimulator:
         pull.updated_at = self.now()
 
     def record_label_event(
-        self, pull: PullRequest, label: str, *, actor: str, removed: bool = False
+        self, pull: Thread, label: str, *, actor: str, removed: bool = False
     ) -> None:
         """List a label added or removed on the PR's timeline, by whom, as GitHub does."""
         event_id = self.next_id()
@@ -1454,7 +1506,7 @@ class GitHubSimulator:
         )
 
     def add_comment(
-        self, repo: Repository, pull: PullRequest, *, author: str, body: str, via_app: bool = False
+        self, repo: Repository, pull: Thread, *, author: str, body: str, via_app: bool = False
     ) -> Comment:
         comment_id = self.next_id()
         now = self.now()
@@ -1535,7 +1587,7 @@ class GitHubSimulator:
         return self._comment(self._repo(repo), comment_id).minimized_reason
 
     async def post_comment(self, repo: str, number: int, *, author: str, body: str) -> int:
-        target, pull = self._pull(repo, number)
+        target, pull = self._thread(repo, number)
         self._require_user(author)
         comment = self.add_comment(target, pull, author=author, body=body)
         await self._emit(
@@ -1562,11 +1614,11 @@ class GitHubSimulator:
         comment.edits.append(
             ContentEdit(self.next_id(), editor or comment.user, comment.updated_at, body)
         )
-        target.pulls[comment.issue_number].updated_at = comment.updated_at
+        self._thread(repo, comment.issue_number)[1].updated_at = comment.updated_at
         payload = self.comment_payload(
             "edited",
             target,
-            target.pulls[comment.issue_number],
+            self._thread(repo, comment.issue_number)[1],
             comment,
             sender=editor or comment.user,
         )
@@ -1581,32 +1633,33 @@ class GitHubSimulator:
         payload = self.comment_payload(
             "deleted",
             target,
-            target.pulls[comment.issue_number],
+            self._thread(repo, comment.issue_number)[1],
             comment,
             sender=sender or comment.user,
         )
         del target.comments[comment_id]
-        pull = target.pulls[comment.issue_number]
-        deletion_id = self.next_id()
-        pull.comment_deletions.append(
-            CommentDeletion(
-                deletion_id,
-                node_id("CommentDeletedEvent", deletion_id),
-                sender or comment.user,
-                comment.user,
-                self.now(),
+        thread = self._thread(repo, comment.issue_number)[1]
+        if isinstance(thread, PullRequest):  # the timeline this simulator keeps is a PR's
+            deletion_id = self.next_id()
+            thread.comment_deletions.append(
+                CommentDeletion(
+                    deletion_id,
+                    node_id("CommentDeletedEvent", deletion_id),
+                    sender or comment.user,
+                    comment.user,
+                    self.now(),
+                )
             )
-        )
-        pull.updated_at = self.now()
+        thread.updated_at = self.now()
         payload["issue"] = self.shapes.issue(
-            target, target.pulls[comment.issue_number], users=self.users
+            target, self._thread(repo, comment.issue_number)[1], users=self.users
         )
         await self._emit("issue_comment", payload, target)
 
     async def apply_label(
         self,
         repo: Repository,
-        pull: PullRequest,
+        pull: Thread,
         name: str,
         *,
         sender: str,
@@ -1620,12 +1673,17 @@ class GitHubSimulator:
             pull.labels.remove(name)
         self.record_label_event(pull, name, actor=sender, removed=not add)
         pull.updated_at = self.now()
-        payload = self._pull_payload("labeled" if add else "unlabeled", repo, pull, sender=sender)
+        action = "labeled" if add else "unlabeled"
+        event = "pull_request"
+        if isinstance(pull, Issue):
+            event, payload = "issues", self.issue_payload(action, repo, pull, sender=sender)
+        else:
+            payload = self._pull_payload(action, repo, pull, sender=sender)
         payload["label"] = self.shapes.label(repo, label)
         if wait:
-            await self._emit("pull_request", payload, repo)
+            await self._emit(event, payload, repo)
         else:
-            self.announce("pull_request", payload, repo)
+            self.announce(event, payload, repo)
 
     async def set_labels(
         self, repo: str, number: int, labels: Sequence[str], *, sender: str
@@ -1985,6 +2043,9 @@ class GitHubSimulator:
 
     def team_review_requests(self, repo: str, number: int) -> list[str]:
         return list(self.pull(repo, number).requested_teams)
+
+    def issue(self, repo: str, number: int) -> Issue:
+        return self._repo(repo).issues[number]
 
     def comments(self, repo: str, number: int) -> list[Json]:
         target = self._repo(repo)

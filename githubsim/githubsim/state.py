@@ -271,6 +271,29 @@ class PullRequest:
 
 
 @dataclass
+class Issue:
+    """An issue: numbered with the repository's pull requests, labelled and commented alike."""
+
+    number: int
+    id: int
+    node_id: str
+    author: str
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"
+    closed_at: datetime | None = None
+    labels: list[str] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    label_events: list[LabelEvent] = field(default_factory=list)
+
+
+# What an issue number names: comments, labels and reactions treat both alike.
+Thread = PullRequest | Issue
+
+
+@dataclass
 class Repository:
     owner: str
     name: str
@@ -283,6 +306,7 @@ class Repository:
     permissions: dict[str, str] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)
     pulls: dict[int, PullRequest] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)
     private: bool = False
     next_number: int = 1

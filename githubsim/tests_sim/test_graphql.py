@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from githubsim.state import blob_sha
 
 from bot.github.queries import (
+    ISSUE_VOTE,
+    MAP_BLOB,
     MINIMIZE_DUPLICATE_REPLY,
+    OWNERS_TEXTS,
     PAGE_QUERIES,
     REMOVE_APPLIED_MARK,
     SNAPSHOT,
@@ -723,3 +727,61 @@ async def test_a_pushed_commit_names_its_committer_apart_from_its_author(
         "bob@acme.example",
     )
     assert commits[0]["commit"]["committer"]["user"]["login"] == "alice"
+
+
+async def test_a_blob_is_found_by_its_id(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="t", files={"OWNERS.md": "* new\n"}
+    )
+    await api.login(seed.installation_id)
+    blob = blob_sha("* new\n")
+    found = await api.graphql(MAP_BLOB, owner="acme", name="widgets", oid=blob)
+    assert found["data"]["repository"]["object"] == {"oid": blob, "text": "* new\n"}
+    missing = await api.graphql(MAP_BLOB, owner="acme", name="widgets", oid="0" * 40)
+    assert missing["data"]["repository"]["object"] is None
+    texts = await api.graphql(
+        OWNERS_TEXTS,
+        owner="acme",
+        name="widgets",
+        before="main:OWNERS.md",
+        after=f"{sim.head_sha('acme/widgets', number)}:OWNERS.md",
+    )
+    assert texts["data"]["repository"] == {"before": None, "after": {"text": "* new\n"}}
+
+
+async def test_an_issue_shares_numbers_comments_labels_and_the_label_timeline(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    pull = await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"a": "b"})
+    number = await sim.open_issue("acme/widgets", author="alice", title="Vote", labels=["major"])
+    assert number == pull + 1
+    clock.advance(minutes=1)
+    await sim.set_issue_labels("acme/widgets", number, ["TSC:voting"], sender="carol")
+    await sim.post_comment("acme/widgets", number, author="bob", body="/coi vote yes")
+    await api.login(seed.installation_id)
+    data = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=number)
+    issue = data["data"]["repository"]["issue"]
+    assert data["data"]["repository"]["defaultBranchRef"] == {"name": "main"}
+    assert (issue["number"], issue["state"], issue["author"]["login"]) == (number, "OPEN", "alice")
+    assert [n["name"] for n in issue["labels"]["nodes"]] == ["TSC:voting"]
+    assert [n["body"] for n in issue["comments"]["nodes"]] == ["/coi vote yes"]
+    changes = [
+        (n["__typename"], n["label"]["name"], n["actor"]["login"])
+        for n in issue["labelChanges"]["nodes"]
+    ]
+    assert changes == [
+        ("LabeledEvent", "major", "alice"),
+        ("UnlabeledEvent", "major", "carol"),
+        ("LabeledEvent", "TSC:voting", "carol"),
+    ]
+    # REST treats the issue's number as GitHub does: comments and labels.
+    _, created, _ = await api.call(
+        "POST", f"/repos/acme/widgets/issues/{number}/comments", json={"body": "tally"}
+    )
+    assert created["body"] == "tally"
+    status, _, _ = await api.call(
+        "DELETE", f"/repos/acme/widgets/issues/{number}/labels/TSC:voting"
+    )
+    assert status == 200
+    missing = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=999)
+    assert missing["errors"][0]["type"] == "NOT_FOUND"

@@ -37,6 +37,9 @@ EVERY_EVENT = [
     ("issue_comment", "deleted"),
     ("push", None),
     ("merge_group", "checks_requested"),
+    ("issues", "opened"),
+    ("issues", "labeled"),
+    ("issues", "unlabeled"),
 ]
 
 
@@ -88,6 +91,11 @@ async def play_everything(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
     await sim.enqueue(repo, [number], sender="alice")
     await sim.close_pull_request(repo, number)
     await sim.reopen_pull_request(repo, number)
+    issue = await sim.open_issue(repo, author="alice", title="A vote", labels=["major"])
+    await sim.set_issue_labels(repo, issue, ["TSC:voting"], sender="bob")
+    vote = await sim.post_comment(repo, issue, author="carol", body="/coi vote yes")
+    await sim.edit_comment(repo, vote, body="/coi vote no")
+    await sim.delete_comment(repo, vote)
     await sim.close_pull_request(repo, number, merge=True)
     await sim.push_to_branch(
         repo, "main", {".github/affiliations.yml": "version: 1\n"}, author="bob"

@@ -521,3 +521,23 @@ async def test_check_json_lists_what_github_shows_against_the_map(
     assert contradiction["company"] == "globex"
     assert any("Globex" in shown for shown in contradiction["github_shows"])
     assert contradiction["fix"]
+
+
+async def test_check_prints_a_votes_tally_and_writes_nothing(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    await sim.set_labels(REPO, number, ["TSC:voting"], sender="gus")
+    await sim.post_comment(REPO, number, author="ivan", body="/coi vote yes fine by me")
+    await sim.post_comment(REPO, number, author="anna", body="/coi vote no")
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token})
+    assert status == 1
+    assert "TSC vote: Vote open: yes 1, no 0, abstain 0; closes " in text
+    assert "| @anna | maintainer | 1 | Acme | no (counted as abstain) | 0 " in text
+    assert "coi-bot:vote-open" not in text
+    _, as_json = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+    vote = json.loads(as_json)["vote"]
+    assert (vote["status"], vote["conclusion"]) == ("in_progress", None)
+    assert writes(sim) == []

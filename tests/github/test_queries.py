@@ -23,6 +23,9 @@ DOCUMENTS = {
     "audit_people_query": queries.audit_people_query(3),
     "AUDIT_PULL_REQUESTS": queries.AUDIT_PULL_REQUESTS,
     "MERGE_GROUP_COMMITS": queries.MERGE_GROUP_COMMITS,
+    "OWNERS_TEXTS": queries.OWNERS_TEXTS,
+    "MAP_BLOB": queries.MAP_BLOB,
+    "ISSUE_VOTE": queries.ISSUE_VOTE,
 }
 
 
@@ -41,7 +44,7 @@ def test_every_public_document_is_listed() -> None:
     }
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
-    documents |= {"AUDIT_PULL_REQUESTS"}
+    documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS", "MAP_BLOB", "ISSUE_VOTE"}
     documents |= {"MERGE_GROUP_COMMITS"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     fragments |= {"LABEL_CHANGES", "COMMENT_DELETIONS"}

@@ -139,7 +139,7 @@ def test_the_reply_lists_refusals_with_links_then_the_syntax() -> None:
     line = next(x for x in rest if x.startswith("- @zoe"))
     assert f"(#issuecomment-{bad.database_id})" in line
     assert "only TSC members may use" in line
-    assert body.rstrip().endswith("`/coi minor [reason]`.")
+    assert body.rstrip().endswith("`/coi vote yes|no|abstain [reason]`.")
 
 
 def test_refused_clicks_are_carried_over_deduplicated_and_bounded() -> None:

@@ -12,7 +12,7 @@ from gidgethub import sansio
 from bot.handlers import router
 from bot.handlers.comments import request_edit
 from bot.intents import ButtonClick, CommentEdit
-from bot.pr import PullRequestRef
+from bot.pr import IssueRef, PullRequestRef
 from tests.web.deliveries import INSTALLATION_ID, load_payload, with_installation
 
 MAP_PATH = ".github/affiliations.yml"
@@ -22,11 +22,11 @@ class EditRecorder:
     """Implements bot.handlers.Scheduling; records each queued PR with its edit."""
 
     def __init__(self) -> None:
-        self.scheduled: list[tuple[PullRequestRef, CommentEdit | None]] = []
+        self.scheduled: list[tuple[PullRequestRef | IssueRef, CommentEdit | None]] = []
 
     def schedule(
         self,
-        ref: PullRequestRef,
+        ref: PullRequestRef | IssueRef,
         *,
         click: ButtonClick | None = None,
         edit: CommentEdit | None = None,
@@ -59,7 +59,9 @@ def edited(
     return payload
 
 
-async def dispatch(payload: dict[str, Any]) -> list[tuple[PullRequestRef, CommentEdit | None]]:
+async def dispatch(
+    payload: dict[str, Any],
+) -> list[tuple[PullRequestRef | IssueRef, CommentEdit | None]]:
     recorder = EditRecorder()
     await router.dispatch(
         sansio.Event(payload, event="issue_comment", delivery_id="d"),
@@ -169,10 +171,11 @@ async def test_an_edit_by_a_bot_queues_nothing(reference_dir: Path) -> None:
     assert await dispatch(payload) == []
 
 
-async def test_an_edit_on_an_issue_queues_nothing(reference_dir: Path) -> None:
+async def test_an_edit_on_an_issue_queues_its_vote_without_the_edit(reference_dir: Path) -> None:
     payload = edited(reference_dir, body="/coi request")
     del payload["issue"]["pull_request"]
-    assert await dispatch(payload) == []
+    (queued,) = await dispatch(payload)
+    assert queued == (IssueRef(4242, "Codertocat", "Hello-World", 1), None)
 
 
 @pytest.mark.parametrize(

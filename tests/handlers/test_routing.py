@@ -11,7 +11,7 @@ from gidgethub import sansio
 
 from bot.handlers import router
 from bot.handlers.push import changes_map, touched_paths
-from bot.pr import MergeGroupRef, WorkRef
+from bot.pr import IssueRef, MergeGroupRef, WorkRef
 from tests.web.deliveries import INSTALLATION_ID, load_payload, payload_files, with_installation
 
 MAP_PATH = ".github/affiliations.yml"
@@ -28,6 +28,8 @@ class RecordingScheduling:
     def schedule(self, ref: WorkRef) -> bool:
         if isinstance(ref, MergeGroupRef):
             self.requests.append(("merge_group", ref))
+        elif isinstance(ref, IssueRef):
+            self.requests.append(("issue", ref.installation_id, ref.owner, ref.repo, ref.number))
         else:
             self.requests.append(("schedule", ref.installation_id, ref.owner, ref.repo, ref.number))
         return self.accept
@@ -57,6 +59,8 @@ def pr2(installation: int = 1) -> tuple[Any, ...]:
     return ("schedule", installation, *HELLO, 2)
 
 
+ISSUE_1 = ("issue", INSTALLATION_ID, *HELLO, 1)
+
 # Every recorded delivery (given an installation where the sample lacks one) -> what is queued.
 EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "check_run/completed.1.payload.json": [],
@@ -76,12 +80,20 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "installation/new_permissions_accepted.payload.json": [],
     "installation_repositories/added.payload.json": [("sweep", 957387, "Codertocat", "Space")],
     "installation_repositories/removed.payload.json": [],
-    # The recorded comments are on issues, not PRs.
-    "issue_comment/created.1.payload.json": [],
-    "issue_comment/created.payload.json": [],
-    "issue_comment/created.with-organization.payload.json": [],
-    "issue_comment/deleted.payload.json": [],
-    "issue_comment/edited.payload.json": [],
+    # The recorded comments are on issues, not PRs: the issue's vote is evaluated.
+    "issue_comment/created.1.payload.json": [ISSUE_1],
+    "issue_comment/created.payload.json": [ISSUE_1],
+    "issue_comment/created.with-organization.payload.json": [ISSUE_1],
+    "issue_comment/deleted.payload.json": [ISSUE_1],
+    "issue_comment/edited.payload.json": [ISSUE_1],
+    "issues/edited.payload.json": [ISSUE_1],
+    "issues/labeled.payload.json": [ISSUE_1],
+    "issues/labeled.with-organization.payload.json": [ISSUE_1],
+    "issues/opened.payload.json": [ISSUE_1],
+    "issues/opened.with-organization.payload.json": [ISSUE_1],
+    "issues/reopened.payload.json": [("issue", 1, *HELLO, 1)],  # the sample's own installation
+    "issues/unlabeled.payload.json": [ISSUE_1],
+    "issues/unlabeled.with-organization.payload.json": [ISSUE_1],
     "merge_group/checks_requested.payload.json": [
         (
             "merge_group",

@@ -1,0 +1,441 @@
+"""Carry out a vote on a pull request: its `TSC vote` check run, its comments, its label.
+
+Everything is derived again from GitHub at every evaluation (the label's timeline, the comments,
+the App's own comments and check runs), so a restart or a second replica finds the same vote:
+
+- the check run on the head is `in_progress` with the live tally while the vote is open, and
+  `completed` (success, failure, cancelled) once it closed; it is written only when it changes;
+- the final tally is commented once, marked with the vote's opening time; once that comment
+  exists the result is frozen: a new head gets the same title and summary, whatever happens to
+  the comments afterwards;
+- a label change that does not count gets one reply, marked with who and when; a label added by
+  someone who may not open a vote is taken off.
+
+docs.github.com/en/rest/checks/runs, docs.github.com/en/rest/issues/labels
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import gidgethub.abc
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.loader import load_map_text
+from bot.github.checks import stamped_external_id
+from bot.github.map_source import OWNER_REPOSITORY
+from bot.github.queries import ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
+from bot.github.snapshot import (
+    ExistingCheckRun,
+    SnapshotError,
+    _label_change,
+    _login,
+)
+from bot.github.snapshot import _comment as _parse_comment
+from bot.policy.commands import CommandOutcome
+from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.verdict import MapRef
+from bot.policy.vote_conflicts import OWNERS_PATH, Party, authors, subjects
+from bot.policy.vote_render import (
+    CANCEL_MARKER,
+    LABEL_MARKER,
+    LIVE_MARKER,
+    VoteOutput,
+    cancel_comment,
+    final_comment,
+    frozen_output,
+    label_comment,
+    opened_comment,
+    parse_final,
+    parse_opened,
+    stamp,
+    vote_output,
+)
+from bot.policy.vote_state import NO_VOTE, VoteState, vote_state
+
+# Maps votes opened under and still running after the map changed: a handful at most.
+OPENING_MAPS_KEPT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class VoteWrites:
+    state: VoteState
+    check: str = "none"  # created, updated, unchanged or none
+    commented: tuple[str, ...] = ()  # final, cancelled, label: the comments posted now
+    label_removed: bool = False
+
+    @property
+    def outcomes(self) -> tuple[CommandOutcome, ...]:
+        return self.state.outcomes
+
+
+def has_vote_activity(facts: PullRequestFacts, amap: AffiliationMap) -> bool:
+    """Whether this PR has anything to do with a vote: its label now or ever, or a command."""
+    label = amap.policy.votes.label.casefold()
+    prefix = f"{amap.policy.command_prefix} vote".casefold()
+    return (
+        any(name.casefold() == label for name in facts.labels)
+        or any(change.label.casefold() == label for change in facts.label_changes)
+        or any(
+            prefix in comment.body.casefold()
+            for comment in facts.comments
+            if not (comment.by_viewer or comment.author_is_bot)
+        )
+    )
+
+
+def _opening_day(facts: PullRequestFacts, amap: AffiliationMap) -> datetime | None:
+    """When a TSC member last added the vote label: no vote without one."""
+    label = amap.policy.votes.label.casefold()
+    added = [
+        change.at
+        for change in facts.label_changes
+        if change.added
+        and change.label.casefold() == label
+        and change.actor is not None
+        and amap.is_tsc(change.actor)
+    ]
+    return added[-1] if added else None
+
+
+async def _owners_texts(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, endpoint: str
+) -> tuple[str | None, str | None]:
+    data: Mapping[str, Any] = await gh.graphql(
+        OWNERS_TEXTS,
+        endpoint=endpoint,
+        owner=facts.owner,
+        name=facts.repo,
+        before=f"{facts.base_ref}:{OWNERS_PATH}",
+        after=f"{facts.head_sha}:{OWNERS_PATH}",
+    )
+    repository = data.get("repository") or {}
+
+    def text(key: str) -> str | None:
+        blob = repository.get(key) or {}
+        value = blob.get("text")
+        return value if isinstance(value, str) else None
+
+    return text("before"), text("after")
+
+
+async def _parties(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_path: str,
+    endpoint: str,
+    day: datetime,
+) -> tuple[tuple[Party, ...], tuple[Party, ...]]:
+    """The proposal's subjects (map entries, OWNERS.md lines) and authors on the opening day."""
+    paths = {changed.path for changed in facts.files}
+    head_map = None
+    if map_path in paths and facts.head_map is not None:
+        head_map = load_map_text(facts.head_map.text, path=facts.head_map.path).map
+    before = after = None
+    if OWNERS_PATH in paths:
+        before, after = await _owners_texts(gh, facts, endpoint)
+    found = subjects(
+        amap, head_map=head_map, owners_before=before, owners_after=after, day=day.date()
+    )
+    return found, authors(facts, amap, day.date())
+
+
+def _own(facts: PullRequestFacts, marker: str) -> Comment | None:
+    for comment in facts.comments:
+        if comment.by_viewer and comment.body.startswith(marker):
+            return comment
+    return None
+
+
+def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | None:
+    """The App's final comment for the vote opened at `opened`, and its conclusion."""
+    for comment in facts.comments:
+        parsed = parse_final(comment.body) if comment.by_viewer else None
+        if parsed is not None and parsed[0] == stamp(opened):
+            return comment, parsed[1]
+    return None
+
+
+class OpeningMaps:
+    """Maps that votes opened under, by blob, read once each (GraphQL's `object(oid:)`)."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str, str], AffiliationMap | None] = {}
+
+    async def load(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, blob: str, endpoint: str
+    ) -> AffiliationMap | None:
+        key = (owner.lower(), repo.lower(), blob)
+        if key not in self._loaded:
+            data = await gh.graphql(MAP_BLOB, endpoint=endpoint, owner=owner, name=repo, oid=blob)
+            found = ((data.get("repository") or {}).get("object")) or {}
+            text = found.get("text")
+            loaded = load_map_text(text).map if isinstance(text, str) else None
+            while len(self._loaded) >= OPENING_MAPS_KEPT:
+                del self._loaded[next(iter(self._loaded))]
+            self._loaded[key] = loaded
+        return self._loaded[key]
+
+
+async def _state(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+) -> VoteState:
+    opening = _opening_day(facts, amap)
+    found: tuple[Party, ...] = ()
+    written: tuple[Party, ...] = ()
+    if opening is not None:  # the parties matter only to a vote that opened
+        found, written = await _parties(
+            gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
+        )
+    return vote_state(
+        amap,
+        labels=facts.labels,
+        label_changes=facts.label_changes,
+        comments=facts.comments,
+        files=facts.files,
+        subjects=found,
+        authors=written,
+        declared=declared,
+        now=now,
+    )
+
+
+def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str] | None:
+    """(map blob, source) the App recorded when the vote opened at `opened`, if it did."""
+    for comment in facts.comments:
+        parsed = parse_opened(comment.body) if comment.by_viewer else None
+        if parsed is not None and parsed[0] == stamp(opened):
+            return parsed[1], parsed[2]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class VoteReading:
+    state: VoteState
+    map: AffiliationMap  # the map the vote opened under, or the map in force before it is recorded
+    recorded: tuple[str | None, str] | None  # the opening comment's (map blob, source)
+
+
+async def read_vote(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_ref: MapRef,
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+    opening_maps: OpeningMaps,
+) -> VoteReading:
+    """The vote on this PR at `now`, read and decided, nothing written. The vote keeps the map
+    it opened under (recorded in the App's opening comment) when the map in force changes."""
+
+    def decide(amap: AffiliationMap) -> Awaitable[VoteState]:
+        return _state(
+            gh, facts, amap, declared=declared, now=now, map_path=map_path, endpoint=endpoint
+        )
+
+    state = await decide(amap)
+    recorded = None if state.opened_at is None else _opened(facts, state.opened_at)
+    if recorded is not None and recorded[0] not in (None, map_ref.blob_sha):
+        blob, source = recorded
+        repo = {"repository": facts.repo, "owner": OWNER_REPOSITORY}.get(source)
+        if blob is not None and repo is not None:
+            opening_map = await opening_maps.load(
+                gh, owner=facts.owner, repo=repo, blob=blob, endpoint=endpoint
+            )
+            if opening_map is not None:
+                amap = opening_map
+                state = await decide(amap)
+    return VoteReading(state, amap, recorded)
+
+
+async def carry_out_vote(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    *,
+    map_ref: MapRef,
+    runs: tuple[ExistingCheckRun, ...],
+    declared: Mapping[str, str | None],
+    now: datetime,
+    map_path: str,
+    endpoint: str,
+    opening_maps: OpeningMaps,
+    live_comment: bool = False,
+) -> VoteWrites:
+    """Decide the vote on this PR at `now` and write what changed. `live_comment`: show the
+    tally in one comment edited in place (an issue has no commit for a check run)."""
+    if not has_vote_activity(facts, amap):
+        return VoteWrites(NO_VOTE)
+    reading = await read_vote(
+        gh,
+        facts,
+        amap,
+        map_ref=map_ref,
+        declared=declared,
+        now=now,
+        map_path=map_path,
+        endpoint=endpoint,
+        opening_maps=opening_maps,
+    )
+    state, amap, recorded = reading.state, reading.map, reading.recorded
+    votes = amap.policy.votes
+    url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
+    commented: list[str] = []
+    for refusal in state.refusals:
+        marker = LABEL_MARKER.format(actor=refusal.actor, at=stamp(refusal.at))
+        if _own(facts, marker) is None:
+            await _comment(gh, facts, label_comment(refusal.actor, refusal.at, refusal.why))
+            commented.append("label")
+    removed = False
+    if state.remove_label:
+        await gh.delete(
+            "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+            {**url_vars, "issue_number": facts.number, "name": votes.label},
+        )
+        removed = True
+    if state.status == "none" or state.opened_at is None:
+        return VoteWrites(state, commented=tuple(commented), label_removed=removed)
+    if recorded is None and state.status == "open":
+        prefix = amap.policy.command_prefix
+        body = opened_comment(state, blob=map_ref.blob_sha, source=map_ref.source, prefix=prefix)
+        await _comment(gh, facts, body)
+        commented.append("opened")
+    existing = next((run for run in runs if run.name == votes.check_name), None)
+    final = _final(facts, state.opened_at)
+    if final is not None:
+        output = frozen_output(final[0].body, final[1])
+    else:
+        output = vote_output(state, amap)
+    if live_comment:
+        check = await _write_live(gh, facts, output)
+    else:
+        check = await _write_run(
+            gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
+        )
+    if state.status == "closed" and final is None:
+        await _comment(gh, facts, final_comment(state, output))
+        commented.append("final")
+    if state.status == "cancelled":
+        marker = CANCEL_MARKER.format(opened=stamp(state.opened_at))
+        if _own(facts, marker) is None:
+            await _comment(gh, facts, cancel_comment(state, votes.label))
+            commented.append("cancelled")
+    return VoteWrites(state, check, tuple(commented), removed)
+
+
+async def _comment(gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, body: str) -> None:
+    await gh.post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        {"owner": facts.owner, "repo": facts.repo, "issue_number": facts.number},
+        data={"body": body},
+    )
+
+
+async def _write_run(
+    gh: gidgethub.abc.GitHubAPI,
+    facts: PullRequestFacts,
+    name: str,
+    output: VoteOutput,
+    *,
+    existing: ExistingCheckRun | None,
+    opened: datetime,
+    now: datetime,
+) -> str:
+    """Create the vote's run on the head, or update it when its output changed."""
+    external_id = stamped_external_id(output.fingerprint)
+    if existing is not None and existing.external_id == external_id:
+        return "unchanged"
+    body: dict[str, Any] = {
+        "name": name,
+        "status": output.status,
+        "external_id": external_id,
+        "started_at": stamp(opened),
+        "output": {"title": output.title, "summary": output.summary},
+    }
+    if output.conclusion is not None:
+        body["conclusion"] = output.conclusion
+        body["completed_at"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
+    if existing is None:
+        await gh.post(
+            "/repos/{owner}/{repo}/check-runs", url_vars, data={**body, "head_sha": facts.head_sha}
+        )
+        return "created"
+    await gh.patch(
+        "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+        {**url_vars, "check_run_id": existing.id},
+        data=body,
+    )
+    return "updated"
+
+
+async def _write_live(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, output: VoteOutput
+) -> str:
+    """The tally on an issue: one App comment, created once, then edited when it changes."""
+    body = f"{LIVE_MARKER}\n### {output.title}\n\n{output.summary}"
+    existing = _own(facts, LIVE_MARKER)
+    if existing is None:
+        await _comment(gh, facts, body)
+        return "created"
+    if existing.body.replace("\r\n", "\n") == body:  # GitHub may store CRLF
+        return "unchanged"
+    if existing.database_id is None:
+        raise ValueError(f"{facts.slug}: the App's tally comment {existing.id} has no REST id")
+    await gh.patch(
+        "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+        {"owner": facts.owner, "repo": facts.repo, "comment_id": existing.database_id},
+        data={"body": body},
+    )
+    return "updated"
+
+
+async def read_issue(
+    gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
+) -> PullRequestFacts:
+    """An issue as the facts a vote reads: its opener, labels, comments and label timeline
+    (one GraphQL read; no head commit, files or reviews). Its base is the default branch,
+    whose map is in force."""
+    data: Mapping[str, Any] = await gh.graphql(
+        ISSUE_VOTE, endpoint=endpoint, owner=owner, name=repo, number=number
+    )
+    repository = data.get("repository") or {}
+    issue = repository.get("issue")
+    if not isinstance(issue, dict):
+        raise SnapshotError(f"{owner}/{repo}: GitHub returned no issue #{number}")
+    opener, opener_is_bot = _login(issue.get("author"))
+    labels = ((issue.get("labels") or {}).get("nodes")) or []
+    comments = ((issue.get("comments") or {}).get("nodes")) or []
+    changes = ((issue.get("labelChanges") or {}).get("nodes")) or []
+    return PullRequestFacts(
+        owner=owner,
+        repo=repo,
+        number=number,
+        node_id=str(issue["id"]),
+        title=str(issue.get("title") or ""),
+        opener=opener,
+        head_sha="",
+        base_ref=str((repository.get("defaultBranchRef") or {}).get("name") or ""),
+        state="OPEN" if issue.get("state") == "OPEN" else "CLOSED",
+        opener_is_bot=opener_is_bot,
+        labels=tuple(str(node["name"]) for node in labels if node),
+        comments=tuple(_parse_comment(node) for node in comments if node),
+        label_changes=tuple(
+            change for change in map(_label_change, (n for n in changes if n)) if change is not None
+        ),
+    )

@@ -1,0 +1,79 @@
+"""Closing votes on time with no event: a timer per open vote, and the reconciler's safety net.
+
+An evaluation that leaves a vote open arms a timer for its close; when it fires, the PR is
+evaluated again and the vote closes (the evaluation reads the time, not the timer). Timers live
+in memory: after a restart the reconciler finds every open vote by its check run (the summary
+carries `bot.policy.vote_render.OPEN_VOTE_MARKER` with the close time) and queues it once,
+which arms the timer again, and queues it again whenever its close time has passed. With
+several replicas each may arm a timer; the per-PR lease runs their evaluations one after the
+other, and the first one's final comment tells the next that the vote is closed: a vote is
+closed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.pr import PullRequestRef, WorkRef
+
+log = logging.getLogger(__name__)
+
+# Just after the close: the evaluation must find the deadline passed by its own clock.
+CLOSE_MARGIN_SECONDS = 0.25
+
+
+class VoteTimers:
+    """One timer per PR with an open vote; arming again replaces the earlier timer."""
+
+    def __init__(self, schedule: Callable[[WorkRef], object]) -> None:
+        self._schedule = schedule
+        self._timers: dict[WorkRef, asyncio.TimerHandle] = {}
+        self._closed = False
+
+    def arm(self, ref: WorkRef, closes_at: datetime, *, now: datetime) -> None:
+        if self._closed:
+            return
+        previous = self._timers.pop(ref, None)
+        if previous is not None:
+            previous.cancel()
+        delay = max(0.0, (closes_at - now).total_seconds()) + CLOSE_MARGIN_SECONDS
+        self._timers[ref] = asyncio.get_running_loop().call_later(delay, self._fire, ref)
+
+    def _fire(self, ref: WorkRef) -> None:
+        self._timers.pop(ref, None)
+        if self._closed:
+            return
+        log.info("vote on %s is due: evaluating it", ref)
+        self._schedule(ref)
+
+    @property
+    def armed(self) -> int:
+        return len(self._timers)
+
+    def close(self) -> None:
+        self._closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+
+class OpenVotes:
+    """What the reconciler remembers of open votes: each is queued once per process (to arm its
+    timer after a restart), and again whenever its close time has passed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[PullRequestRef, datetime] = {}
+
+    def due(self, ref: PullRequestRef, closes_at: datetime | None, *, now: datetime) -> bool:
+        if closes_at is None:
+            self._seen.pop(ref, None)
+            return False
+        if now >= closes_at:
+            return True
+        if self._seen.get(ref) == closes_at:
+            return False
+        self._seen[ref] = closes_at
+        return True

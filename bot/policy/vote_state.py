@@ -1,0 +1,313 @@
+"""A vote's whole story from GitHub's state: label changes open and cancel it, comments cast it.
+
+Pure: nothing is stored anywhere but on GitHub. The label's timeline says when a vote opened and
+who opened or removed it; the comments, as they are now, are the ballots; `now` says whether the
+deadline has passed. Replaying them gives the same vote after a restart as before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from bot.affiliations.index import AffiliationMap
+from bot.policy.commands import CommandOutcome, ParsedCommand, parse_commands
+from bot.policy.facts import ChangedFile, Comment, LabelChange
+from bot.policy.vote_conflicts import Party, conflicts
+from bot.policy.votes import (
+    Ballot,
+    Choice,
+    Tally,
+    Voter,
+    VoteRules,
+    electorate,
+    rules_for,
+    tally,
+)
+
+Status = Literal["none", "open", "closed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRefusal:
+    """A change of the vote label that does not count, and why (the bot replies once)."""
+
+    actor: str
+    added: bool
+    at: datetime
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoteState:
+    status: Status
+    opened_at: datetime | None = None
+    opened_by: str | None = None
+    closed_at: datetime | None = None  # the deadline, or the ballot that decided it early
+    cancelled_by: str | None = None
+    tally: Tally | None = None
+    outcomes: tuple[CommandOutcome, ...] = ()  # every vote command, applied or refused
+    refusals: tuple[LabelRefusal, ...] = ()
+    # The label is on now only because someone who may not open a vote added it: take it off.
+    remove_label: bool = False
+    conflicts: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_VOTE = VoteState("none")
+
+
+@dataclass(frozen=True, slots=True)
+class _Command:
+    comment: Comment
+    author: str
+    command: ParsedCommand
+
+
+class _Vote:
+    """One vote from its opening: its rules, voters and conflicts are those of that moment."""
+
+    def __init__(
+        self,
+        amap: AffiliationMap,
+        *,
+        opened_at: datetime,
+        opened_by: str,
+        rules: VoteRules,
+        commands: Sequence[_Command],
+        parties: tuple[Sequence[Party], Sequence[Party]],
+        declared: Mapping[str, str | None],
+    ) -> None:
+        day = opened_at.date()
+        self.opened_at, self.opened_by, self.rules = opened_at, opened_by, rules
+        self.commands = [c for c in commands if c.comment.created_at >= opened_at]
+        self.voters: dict[str, Voter] = electorate(
+            amap, day, also=[c.author for c in self.commands]
+        )
+        subjects, authors = parties
+        self.conflicts = conflicts(
+            amap,
+            self.voters.values(),
+            subjects=subjects,
+            authors=authors,
+            declared=declared,
+            day=day,
+        )
+        self.amap = amap
+
+    def replay(self, until: datetime) -> tuple[Tally, list[CommandOutcome], datetime | None]:
+        """The tally at `until`, every command's outcome, and when the vote closed (if it did)."""
+        ballots: dict[str, Ballot] = {}
+        outcomes: list[CommandOutcome] = []
+        deadline = self.opened_at + self.rules.duration
+        closed_at: datetime | None = None
+        current = self._tally(ballots, self.opened_at)
+        if current.outcome != "open":
+            closed_at = self.opened_at
+        for entry in self.commands:
+            cast_at = entry.comment.created_at
+            if cast_at > until:
+                break
+            if closed_at is None and cast_at >= deadline:
+                closed_at = deadline
+            refusal = self._refusal(entry, closed_at)
+            if refusal is None:
+                key = self.amap.key_of(entry.author)
+                choice: Choice = _choice(entry.command.choice)
+                ballots[key] = Ballot(key, choice, entry.command.reason, entry.comment.id)
+                current = self._tally(ballots, cast_at)
+                if closed_at is None and current.outcome != "open":
+                    closed_at = cast_at
+            outcomes.append(_outcome(entry, refusal))
+        if closed_at is None and until >= deadline:
+            closed_at = deadline
+        final = self._tally(ballots, closed_at if closed_at is not None else until)
+        return final, outcomes, closed_at
+
+    def _tally(self, ballots: Mapping[str, Ballot], now: datetime) -> Tally:
+        return tally(
+            self.rules,
+            self.voters,
+            ballots.values(),
+            conflicts=self.conflicts,
+            opened_at=self.opened_at,
+            now=now,
+        )
+
+    def _refusal(self, entry: _Command, closed_at: datetime | None) -> str | None:
+        if entry.command.error is not None:
+            return entry.command.error
+        if closed_at is not None:
+            return f"the vote closed at {_when(closed_at)}: no vote counts after that"
+        deadline = self.opened_at + self.rules.duration
+        if entry.comment.updated_at > deadline:
+            return _edited_late(deadline)
+        return None
+
+
+def _choice(text: str | None) -> Choice:
+    if text == "yes":
+        return "yes"
+    if text == "no":
+        return "no"
+    if text == "abstain":
+        return "abstain"
+    raise ValueError(f"a parsed vote carries yes, no or abstain, not {text!r}")
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _outcome(entry: _Command, refusal: str | None) -> CommandOutcome:
+    return CommandOutcome(
+        comment_id=entry.comment.id,
+        comment_database_id=entry.comment.database_id,
+        author=entry.author,
+        command=entry.command.text,
+        kind="vote",
+        applied=refusal is None,
+        reason=refusal,
+    )
+
+
+def vote_commands(comments: Iterable[Comment], amap: AffiliationMap) -> list[_Command]:
+    """Every `vote` command in people's comments, in the order they were written."""
+    prefix = amap.policy.command_prefix
+    found: list[_Command] = []
+    for comment in sorted(comments, key=lambda c: (c.created_at, c.database_id or 0, c.id)):
+        author = comment.author
+        if author is None or comment.author_is_bot or amap.is_bot(author):
+            continue
+        for command in parse_commands(comment.body, prefix=prefix):
+            if command.kind == "vote":
+                found.append(_Command(comment, author, command))
+    return found
+
+
+def vote_state(
+    amap: AffiliationMap,
+    *,
+    labels: Iterable[str],
+    label_changes: Iterable[LabelChange],
+    comments: Iterable[Comment],
+    files: Iterable[ChangedFile],
+    subjects: Sequence[Party],
+    authors: Sequence[Party],
+    declared: Mapping[str, str | None],
+    now: datetime,
+) -> VoteState:
+    """The vote on a PR or issue as its label changes and comments tell it, at `now`.
+
+    A TSC member adding the label opens a vote (from the label's time); anyone else's label is
+    refused and taken off. A TSC member with no conflict on the vote removing the label cancels
+    it; anyone else's removal is refused and the vote goes on. Commands written before the
+    opening are no votes; those after the close are refused."""
+    votes = amap.policy.votes
+    wanted = votes.label.casefold()
+    commands = vote_commands(comments, amap)
+    rules = rules_for(votes, files)
+    vote: _Vote | None = None
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+    refusals: list[LabelRefusal] = []
+    last_refused_add = False
+    for change in sorted(label_changes, key=lambda c: c.at):
+        actor = change.actor
+        if change.label.casefold() != wanted or actor is None or amap.is_bot(actor):
+            continue
+        live = vote is not None and cancelled_by is None and vote.replay(change.at)[2] is None
+        if change.added:
+            last_refused_add = False
+            if live:
+                continue
+            if not amap.is_tsc(actor):
+                refusals.append(LabelRefusal(actor, True, change.at, _not_tsc(actor, votes.label)))
+                last_refused_add = True
+                continue
+            vote = _Vote(
+                amap,
+                opened_at=change.at,
+                opened_by=actor,
+                rules=rules,
+                commands=commands,
+                parties=(subjects, authors),
+                declared=declared,
+            )
+            cancelled_by = cancelled_at = None
+            continue
+        last_refused_add = False
+        if not live or vote is None:
+            continue
+        why = _cancel_refusal(amap, vote, actor)
+        if why is None:
+            cancelled_by, cancelled_at = actor, change.at
+        else:
+            refusals.append(LabelRefusal(actor, False, change.at, why))
+    on_now = any(label.casefold() == wanted for label in labels)
+    remove = on_now and last_refused_add
+    if vote is None:
+        refused = tuple(_outcome(c, _no_vote(votes.label)) for c in commands)
+        return VoteState("none", outcomes=refused, refusals=tuple(refusals), remove_label=remove)
+    final, outcomes, closed_at = vote.replay(cancelled_at or now)
+    if closed_at is not None:
+        outcomes = [_edited_after(outcome, vote.commands, closed_at) for outcome in outcomes]
+    status: Status = "open" if closed_at is None else "closed"
+    if cancelled_at is not None:
+        status = "cancelled"
+        gone = f"the vote was cancelled at {_when(cancelled_at)}"
+        outcomes += [
+            _outcome(c, gone) for c in vote.commands if c.comment.created_at > cancelled_at
+        ]
+    early = f"written before the vote opened at {_when(vote.opened_at)}"
+    before = [_outcome(c, early) for c in commands if c.comment.created_at < vote.opened_at]
+    outcomes = before + outcomes
+    return VoteState(
+        status,
+        opened_at=vote.opened_at,
+        opened_by=vote.opened_by,
+        closed_at=closed_at,
+        cancelled_by=cancelled_by,
+        tally=final,
+        outcomes=tuple(outcomes),
+        refusals=tuple(refusals),
+        remove_label=remove,
+        conflicts=vote.conflicts,
+    )
+
+
+def _edited_after(
+    outcome: CommandOutcome, commands: Sequence[_Command], closed_at: datetime
+) -> CommandOutcome:
+    """A vote edited after the close is refused: the result as closed stands (its final
+    comment keeps it), whatever the comment says now."""
+    edited = any(
+        entry.comment.id == outcome.comment_id and entry.comment.updated_at > closed_at
+        for entry in commands
+    )
+    if not outcome.applied or not edited:
+        return outcome
+    return dataclasses.replace(outcome, applied=False, reason=_edited_late(closed_at))
+
+
+def _edited_late(closed_at: datetime) -> str:
+    return f"edited after the vote closed at {_when(closed_at)}: the edit does not count"
+
+
+def _not_tsc(actor: str, label: str) -> str:
+    return f"only TSC members open a vote: @{actor} is not on the TSC, so `{label}` comes off"
+
+
+def _no_vote(label: str) -> str:
+    return f"no vote is open here: a TSC member opens one with the label `{label}`"
+
+
+def _cancel_refusal(amap: AffiliationMap, vote: _Vote, actor: str) -> str | None:
+    if not amap.is_tsc(actor):
+        return f"@{actor} is not on the TSC: the vote goes on"
+    conflict = vote.conflicts.get(amap.key_of(actor))
+    if conflict is not None:
+        return f"@{actor} is conflicted on this vote ({conflict}): the vote goes on"
+    return None
