@@ -218,3 +218,53 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
   }}
 }}
 """
+
+# The map file's history on a branch (issue 22): each change with the merged pull request that
+# brought it and the App's own check runs, on the commit and on that PR's head. Read once per
+# map blob the bot has not judged before; `$rev` is a branch or a commit.
+_OWN_CHECKS = (
+    "checkSuites(first: 5, filterBy: {appId: $appId}) { nodes { "
+    "checkRuns(first: 5, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
+    "conclusion } } "
+    "} }"
+)
+_LANDED_BY = (
+    "associatedPullRequests(first: 3) { nodes { number merged baseRefName mergedBy { login } "
+    f"headCommit: commits(last: 1) {{ nodes {{ commit {{ {_OWN_CHECKS} }} }} }} "
+    "reviews(last: 100, states: [APPROVED]) { nodes { author { login } } } } }"
+)
+MAP_HISTORY_DEPTH = 30
+MAP_HISTORY = f"""
+query MapHistory($owner: String!, $name: String!, $rev: String!, $mapPath: String!,
+                 $appId: Int, $checkName: String!, $ownerRepository: String!) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    tip: object(expression: $rev) {{
+      ... on Commit {{
+        oid url
+        mapFile: file(path: $mapPath) {{ oid object {{ ... on Blob {{ text }} }} }}
+        {_OWN_CHECKS}
+        {_LANDED_BY}
+        history(path: $mapPath, first: {MAP_HISTORY_DEPTH}) {{
+          pageInfo {{ hasNextPage }}
+          nodes {{
+            oid url committedDate author {{ user {{ login }} }}
+            mapFile: file(path: $mapPath) {{ oid }}
+            {_OWN_CHECKS}
+            {_LANDED_BY}
+          }}
+        }}
+      }}
+    }}
+  }}
+  # When the owner's `.github` map changed: a repository's first map is a bootstrap only if
+  # that map did not govern it before. NOT_FOUND here (no such repository) means none.
+  ownerMap: repository(owner: $owner, name: $ownerRepository) {{
+    defaultBranchRef {{ target {{ ... on Commit {{
+      history(path: $mapPath, first: {MAP_HISTORY_DEPTH}) {{
+        pageInfo {{ hasNextPage }} nodes {{ committedDate }}
+      }}
+    }} }} }}
+  }}
+}}
+"""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
+from bot.policy.trust import PushVerdict, held_line
 from bot.policy.verdict import Approval, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
@@ -246,7 +247,8 @@ def _out_of_date(verdict: Verdict) -> list[str]:
 def _map_line(verdict: Verdict) -> str:
     ref = verdict.map_ref
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
-    return f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
+    line = f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
+    return line if ref.held is None else f"{line}\n\n{held_line(ref.held)}"
 
 
 def _text(verdict: Verdict) -> str:
@@ -419,3 +421,10 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
     title = _clip_title(title)
     fingerprint = _fingerprint(check_name, conclusion, title, summary)
     return CheckOutput(conclusion, title, summary, "", (), fingerprint)
+
+
+def render_map_push(verdict: PushVerdict, *, check_name: str) -> CheckOutput:
+    """The check on a pushed commit that changed the map in force (bot.policy.trust)."""
+    summary = fit(verdict.summary)
+    fingerprint = _fingerprint(check_name, verdict.conclusion, verdict.title, summary)
+    return CheckOutput(verdict.conclusion, verdict.title, summary, "", (), fingerprint)

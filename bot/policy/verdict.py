@@ -19,6 +19,7 @@ from bot.affiliations.model import Policy
 from bot.policy.classify import Classification, classify, list_files, matching_files
 from bot.policy.commands import CommandOutcome, Declaration, replay
 from bot.policy.facts import PullRequestFacts, Review
+from bot.policy.trust import HeldChange
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
@@ -38,6 +39,7 @@ class MapRef:
     path: str
     blob_sha: str | None
     source: MapSource
+    held: HeldChange | None = None  # a newer version landed unreviewed and is held (issue 22)
 
     def __post_init__(self) -> None:
         if self.source not in ("repository", "owner", "bundled"):

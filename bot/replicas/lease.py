@@ -36,7 +36,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from bot.intents import NO_INTENTS, Intents
-from bot.pr import PullRequestRef, WorkRef
+from bot.pr import MergedPullRequestRef, PullRequestRef, WorkRef
 from bot.replicas.coordinator import CoordinationUnavailable, Coordinator, ReleaseOutcome
 from bot.scheduler import Evaluate
 
@@ -50,7 +50,7 @@ MAX_PAUSE_SECONDS = 0.5
 def lease_key(ref: WorkRef) -> str:
     """The lease's name: the PR (installation/owner/repo#number) or the merge group's head."""
     where = f"{ref.installation_id}/{ref.owner}/{ref.repo}"
-    if isinstance(ref, PullRequestRef):
+    if isinstance(ref, PullRequestRef | MergedPullRequestRef):
         return f"{where}#{ref.number}"
     return f"{where}@{ref.head_sha}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import heapq
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -390,6 +391,8 @@ class GraphQLApi:
             if expression is None:
                 return None
             ref, _, path = expression.partition(":")
+            if ref == "HEAD":  # git's name for the default branch's tip
+                ref = repo.default_branch
             commit = repo.resolve_ref(ref or repo.default_branch)
             if commit is None:
                 return None
@@ -548,6 +551,7 @@ class GraphQLApi:
             "closedAt": iso(pull.closed_at) if pull.closed_at else None,
             "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+            "mergedBy": self.actor(pull.merged_by) if pull.merged_by else None,
         }
 
     def review_request_event(self, event: ReviewRequestEvent) -> Node:
@@ -635,9 +639,23 @@ class GraphQLApi:
                 [self.check_suite(repo, s.id) for s in suites], args, field="checkSuites"
             )
 
+        def history(**args: Any) -> Node:
+            found = path_history(repo, commit, args.get("path"))
+            page = connection([self.commit(repo, c) for c in found], args, field="history")
+            page["totalCount"] = len(found)
+            return page
+
+        def associated_pull_requests(**args: Any) -> Node:
+            found = associated_pulls(repo, commit)
+            return connection(
+                [self.pull_request(repo, p) for p in found], args, field="associatedPullRequests"
+            )
+
         headline = commit.message.split("\n", 1)[0]
         return {
             "__typename": "Commit",
+            "history": history,
+            "associatedPullRequests": associated_pull_requests,
             "id": f"C_{commit.sha}",
             "oid": commit.sha,
             "abbreviatedOid": commit.sha[:7],
@@ -766,6 +784,58 @@ class GraphQLApi:
             }
             for content, members in groups.items()
         ]
+
+
+def path_history(repo: Repository, start: Commit, path: str | None) -> list[Commit]:
+    """`git log [-- path]` from `start`, newest first, with git's default history simplification:
+    a merge TREESAME to one parent for `path` is left out and only that parent is followed, so
+    a merged PR's own commits stand for the change (git-scm.com/docs/git-log, History
+    Simplification). Commits are dated by when the simulator made them."""
+    order = {sha: index for index, sha in enumerate(repo.commits)}
+    shown: list[Commit] = []
+    seen: set[str] = set()
+    pending = [(-order[start.sha], start.sha)]
+    while pending:
+        _, sha = heapq.heappop(pending)
+        if sha in seen:
+            continue
+        seen.add(sha)
+        commit = repo.commits[sha]
+        parents = [repo.commits[p] for p in commit.parents if p in repo.commits]
+        if path is None:
+            shown.append(commit)
+            follow = parents
+        else:
+            blob = commit.tree.get(path)
+            same = [p for p in parents if p.tree.get(path) == blob]
+            if same:
+                follow = same[:1]
+            else:
+                if blob is not None or parents:
+                    shown.append(commit)
+                follow = parents
+        for parent in follow:
+            heapq.heappush(pending, (-order[parent.sha], parent.sha))
+    return shown
+
+
+def associated_pulls(repo: Repository, commit: Commit) -> list[PullRequest]:
+    """The merged PR that brought `commit` (one of its commits, or its merge commit); when the
+    commit is not on the default branch, also the open PRs that carry it (GitHub's
+    Commit.associatedPullRequests)."""
+    merged = [
+        pull
+        for pull in repo.pulls.values()
+        if pull.merged and (commit.sha in pull.commit_shas or commit.sha == pull.merge_commit_sha)
+    ]
+    tip = repo.resolve_ref(repo.default_branch)
+    on_default = tip is not None and commit.sha in {c.sha for c in path_history(repo, tip, None)}
+    opened = (
+        []
+        if on_default
+        else [p for p in repo.pulls.values() if p.state == "open" and commit.sha in p.commit_shas]
+    )
+    return sorted([*merged, *opened], key=lambda pull: pull.created_at)
 
 
 def _pull_state(pull: PullRequest) -> str:

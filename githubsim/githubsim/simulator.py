@@ -1615,13 +1615,17 @@ class GitHubSimulator:
             raise ValueError(f"PR #{number} is not open")
         actor = sender or pull.author
         if merge:
+            # A merge commit (base tip, PR head) applying the PR's own changes, as GitHub's
+            # "Create a merge commit" does; its push lists the PR's commits and the merge.
             pull.merge_commit_sha = await self.push_to_branch(
                 repo,
                 pull.base_ref,
-                _tree_changes(target.resolve_ref(pull.base_ref), target.commits[pull.head_sha]),
+                _tree_changes(target.commits[pull.base_sha], target.commits[pull.head_sha]),
                 author=actor,
-                message=f"Merge pull request #{number}",
+                message=f"Merge pull request #{number} from {target.owner}/{pull.head_ref}",
+                merged=pull,
             )
+            pull.merged_by = actor
         pull.state = "closed"
         pull.merged = merge
         pull.closed_at = self.now()
@@ -1653,23 +1657,41 @@ class GitHubSimulator:
         *,
         author: str | None = None,
         message: str = "Update",
+        merged: PullRequest | None = None,
+        onto: str | None = None,
     ) -> str:
-        """Push one commit to a branch (created if missing): `push` then `check_suite` events."""
+        """Push one commit to a branch (created if missing): `push` then `check_suite` events.
+
+        `merged`: the commit merges that PR (its head is the second parent, its commits are
+        pushed too); `onto`: a force push, the commit's parent instead of the branch's tip.
+        """
         target = self._repo(repo)
         pusher = author or target.owner
         before = target.branches.get(branch)
-        parent = target.commits[before] if before else target.resolve_ref(target.default_branch)
+        tip = onto if onto is not None else before
+        parent = target.commits[tip] if tip else target.resolve_ref(target.default_branch)
+        parents = [parent.sha] if parent else []
+        if merged is not None:
+            parents.append(merged.head_sha)
         commit = self._commit(
             target,
             parent.tree if parent else {},
             files,
             author=pusher,
             message=message,
-            parents=[parent.sha] if parent else [],
+            parents=parents,
         )
         target.branches[branch] = commit.sha
         identity = commit.author
         push_commit = self.shapes.push_commit(target, commit, parent)
+        pushed = [push_commit]
+        if merged is not None:
+            pushed = [
+                self.shapes.push_commit(
+                    target, target.commits[sha], target.commits.get(target.commits[sha].parents[0])
+                )
+                for sha in merged.commit_shas
+            ] + pushed
         payload: Json = {
             "ref": f"refs/heads/{branch}",
             "before": before or "0" * 40,
@@ -1679,13 +1701,13 @@ class GitHubSimulator:
             "sender": self.shapes.user(self.users[pusher]),
             "created": before is None,
             "deleted": False,
-            "forced": False,
+            "forced": onto is not None,
             "base_ref": None,
             "compare": (
                 f"{self.web_url}/{target.full_name}/compare/"
                 f"{(before or '0' * 40)[:12]}...{commit.sha[:12]}"
             ),
-            "commits": [push_commit],
+            "commits": pushed,
             "head_commit": push_commit,
         }
         await self._emit("push", payload, target)
