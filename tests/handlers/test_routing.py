@@ -24,8 +24,10 @@ class RecordingScheduling:
     def __init__(self, *, accept: bool = True) -> None:
         self.accept = accept
         self.requests: list[tuple[Any, ...]] = []
+        self.refs: list[WorkRef] = []
 
     def schedule(self, ref: WorkRef) -> bool:
+        self.refs.append(ref)
         if isinstance(ref, MergeGroupRef):
             self.requests.append(("merge_group", ref))
         elif isinstance(ref, MapPushRef):
@@ -266,12 +268,10 @@ async def test_a_map_push_names_its_pusher_its_commits_and_a_force(reference_dir
     data["forced"] = True
     data.pop("sender")
     scheduling = RecordingScheduling()
-    captured: list[WorkRef] = []
-    scheduling.schedule = lambda ref: captured.append(ref) or True  # type: ignore[method-assign]
     await router.dispatch(
         sansio.Event(data, event="push", delivery_id="d-1"), scheduler=scheduling, map_path=MAP_PATH
     )
-    (pushed,) = captured
+    (pushed,) = scheduling.refs
     assert pushed == MapPushRef(
         data["installation"]["id"],
         *HELLO,
