@@ -62,7 +62,7 @@ async def write_map_push_verdict(
     )
     requests = 1
     before: AffiliationMap | None = None
-    if ref.before != NO_COMMIT and not ref.forced:
+    if ref.before != NO_COMMIT:  # after a force push too: the old commit stays readable
         old_text = await maps.text_at(gh, owner=ref.owner, repo=ref.repo, oid=ref.before)
         requests += 1
         if old_text is not None:

@@ -275,3 +275,31 @@ async def test_a_reviewed_version_costs_one_history_read_then_none(
         await stage.settle()
         assert count(stage, query="MapHistory") == 0
         assert sim.violations == []
+
+
+async def test_a_force_push_that_rewrites_the_maps_history_fails_and_is_held(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    async with stage_factory() as stage:
+        seed(stage, repo_files={MAP_PATH: MAP})
+        sim = stage.sim
+        waiting = await colleague_approved_pr(stage)
+        first = tip(stage)
+        number = await map_pr(stage, MOVED, approvers=("gus", "ivan"))
+        await sim.close_pull_request(REPO, number, merge=True, sender="gus")
+        await stage.settle()
+        assert latest_check(stage, waiting)["conclusion"] == "success"
+
+        # History rewritten: the reviewed merge is gone, another text is pushed in its place.
+        rewritten = MOVED.replace("people:\n", "people:\n  zed: {role: contributor}\n")
+        forced = await sim.push_to_branch(
+            REPO, "main", {MAP_PATH: rewritten}, author="alice", onto=first
+        )
+        await stage.settle()
+        verdict = commit_check(stage, forced)
+        assert verdict["conclusion"] == "failure"
+        assert verdict["output"]["title"] == "Map force-pushed by @alice (Acme)"
+        run = latest_check(stage, waiting)
+        assert run["conclusion"] == "action_required", "back to the first map, the last trusted"
+        assert f"without review in [`{forced[:7]}`]" in run["output"]["summary"]
+        assert sim.violations == []
