@@ -187,6 +187,11 @@ class MapSource:
             return self._load(found, source=source)
         return loaded, dataclasses.replace(ref, held=change)
 
+    def share_reviewed(self, reviewed: ReviewedMaps) -> None:
+        """Know reviewed map versions through `reviewed` (several replicas: Redis)."""
+        if self.trust is not None:
+            self.trust = dataclasses.replace(self.trust, reviewed=reviewed)
+
     def _known_trusted(self, owner: str, repo: str, blob_sha: str) -> bool:
         return self.trust is None or reviewed_key(owner, repo, blob_sha) in self._trusted
 

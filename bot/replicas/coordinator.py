@@ -546,6 +546,23 @@ class Coordinator:
                 self._token_key(installation_id), f"{expires_at!r} {token.reveal()}", px=ttl_ms
             )
 
+    # Map versions known to have landed reviewed (bot.github.map_source.ReviewedMaps).
+
+    def _reviewed_maps_key(self) -> str:
+        return f"{self.prefix}reviewed-maps"
+
+    async def reviewed_map_known(self, key: str) -> bool:
+        """Whether some replica found this map version (`owner/repo@blob`) reviewed."""
+        async with self._run("reviewed_map_known"):
+            return bool(await self._client.sismember(self._reviewed_maps_key(), key))
+
+    async def remember_reviewed_maps(self, keys: list[str]) -> None:
+        """A reviewed version stays reviewed: the set only grows, by one entry per map change."""
+        if not keys:
+            return
+        async with self._run("remember_reviewed_maps"):
+            await self._client.sadd(self._reviewed_maps_key(), *keys)
+
 
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -15,6 +15,7 @@ from bot.jobs import RepairSources, background_jobs
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.replicas.coordinator import CoordinationUnavailable, Coordinator
 from bot.replicas.lease import LeasedEvaluate
+from bot.replicas.reviewed_maps import SharedReviewedMaps
 from bot.scheduler import Evaluate, InstallationRepositories, OpenPullRequests, Scheduler
 from bot.settings import Settings
 from bot.web.inbox import Inbox, MemoryInbox, RedisInbox
@@ -103,6 +104,7 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
         engine.app.share_tokens(coordinator)
+        engine.maps.share_reviewed(SharedReviewedMaps(coordinator))
     app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
     return Wiring(
         evaluate=engine.evaluate,
