@@ -37,6 +37,7 @@ OWNER_REPOSITORY = ".github"
 MISSING_TTL_SECONDS = 60.0  # a 404 has no ETag: remember "no map here" briefly instead
 MISSING_ENTRIES = 10_000  # (repository, branch) pairs without a map, across installations
 PARSED_MAPS = 32  # a large map parsed is ~100 MB at worst: keep only the versions in use
+RECENT_TEXTS = 4  # texts of the maps read last (at most 1 MB each: the contents API's limit)
 REVIEWED_ENTRIES = 100_000  # "owner/repo@blob" of map versions known to have landed reviewed
 UNREVIEWED_TTL_SECONDS = 60.0  # a held version may become reviewed by a later push elsewhere
 
@@ -131,6 +132,8 @@ class MapSource:
         # (path, blob sha) -> the parsed map: one per map version in use, a few at a time.
         self._parsed: LRUCache[tuple[str, str], LoadResult] = LRUCache(maxsize=PARSED_MAPS)
         self._bundled: tuple[LoadResult, MapRef] | None = None
+        # (path, blob sha) -> the text last read: a few, for callers that show what was judged.
+        self._texts: LRUCache[tuple[str, str], str] = LRUCache(maxsize=RECENT_TEXTS)
         self._bundled_lock = asyncio.Lock()
 
     async def map_for(
@@ -357,18 +360,26 @@ class MapSource:
                     ) from None
                 shown = _display_path(path)
                 ref = MapRef(path=shown, blob_sha=git_blob_sha(data), source="bundled")
-                self._bundled = (self._parse(data.decode("utf-8"), shown), ref)
+                text = data.decode("utf-8")
+                self._texts[(shown, ref.blob_sha or "")] = text
+                self._bundled = (self._parse(text, shown), ref)
             return self._bundled
 
     def _load(
         self, found: _Found, *, source: Literal["repository", "owner"]
     ) -> tuple[LoadResult, MapRef]:
         key = (self.map_path, found.blob_sha)
+        self._texts[key] = found.text
         result = self._parsed.get(key)
         if result is None:
             result = self._parse(found.text, self.map_path)
             self._parsed[key] = result
         return result, MapRef(path=self.map_path, blob_sha=found.blob_sha, source=source)
+
+    def text_of(self, ref: MapRef) -> str | None:
+        """The text of a map this source read lately (what `coi-bot audit --suggest` edits), so
+        that the text shown is the one judged; None when it was not read here lately."""
+        return self._texts.get((ref.path, ref.blob_sha or ""))
 
     async def _fetch(
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, ref: str | None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from bot.affiliations.audit_rules import Finding, Seen
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 
@@ -294,4 +295,71 @@ def merged_over_check_comment(
         f"{MERGED_OVER_CHECK_MARKER}\n**Merged over the check**: {who} merged this pull request "
         f"while its `{check_name}` was {shown}. Merging over a required check needs admin "
         "rights or a bypass; the verdict it overrode stays on the head commit."
+    )
+
+
+# --- how each change landed (`coi-bot audit --history`) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LandedChange:
+    """One change of the map or of a protected file on the default branch, as it landed."""
+
+    path: str
+    commit: MapCommit
+    reviewed: bool  # through a PR whose check passed, a commit whose check passed, a bootstrap
+    how: str  # "reviewed in #12: approvals from Globex, Initech", "direct push by @x (Acme)"...
+    changes: MapChanges | None = None  # what changed in the map; None for other files
+
+
+def how_it_landed(
+    commit: MapCommit,
+    *,
+    path: str,
+    bootstrap: bool,
+    amap: AffiliationMap | None,
+    day: date,
+    changes: MapChanges | None = None,
+) -> LandedChange:
+    """The story of one change: reviewed (and by which companies), a bootstrap, or not reviewed
+    (a direct push, a merge over the check), naming who with their company in `amap`."""
+    landed = commit.pull_request
+    if landed is not None and landed.check == "success":
+        approvals = _companies(landed.approvers, amap, day)
+        how = f"reviewed in #{landed.number}: approvals from {approvals}"
+        return LandedChange(path, commit, True, how, changes)
+    if commit.check == "success":
+        return LandedChange(path, commit, True, "reviewed: the commit's own check passed", changes)
+    if bootstrap:
+        return LandedChange(path, commit, True, "first version (bootstrap)", changes)
+    if landed is not None:
+        merger = _who(landed.merged_by, amap, day)
+        check = f"`{landed.check}`" if landed.check else "missing"
+        how = f"#{landed.number} merged over the check ({check}) by {merger}"
+        return LandedChange(path, commit, False, how, changes)
+    how = f"direct push: a commit by {_who(commit.author, amap, day)}"
+    return LandedChange(path, commit, False, how, changes)
+
+
+def history_findings(
+    changes: Sequence[LandedChange], *, map_paths: Sequence[str]
+) -> tuple[Finding, ...]:
+    """An `error` for each change that did not land reviewed: of the map, or of a protected
+    file (`map_paths`: where the map in force lives, as `LandedChange.path` names it)."""
+    return tuple(
+        Finding(
+            severity="error",
+            rule="map-change-unreviewed"
+            if change.path in map_paths
+            else "protected-change-unreviewed",
+            person=change.commit.author,
+            message=(
+                f"{change.path} changed in {change.commit.oid[:7]} without independent review:"
+                f" {change.how}"
+            ),
+            evidence=(Seen("commit", change.commit.oid[:7], change.commit.url),),
+            hint="land the change again through a pull request the check passes, or revert it",
+        )
+        for change in changes
+        if not change.reviewed
     )

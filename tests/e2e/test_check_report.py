@@ -413,11 +413,18 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
     assert operations.count("pulls/list") == 1
     assert queries.count("MergedPullRequest") == 5
     assert queries.count("MapAtCommit") == 2  # one read per distinct map blob
+    assert queries.count("MapHistory") == 1  # how the map's changes landed
     assert writes(sim) == []
+    # The correction was pushed directly: counted beside the merges over the check.
+    (unreviewed,) = report.unreviewed_map_changes
+    assert unreviewed.how == "direct push: a commit by @gus"
+    assert unreviewed.commit.committed_at == at("2025-02-01", 8)
 
     markdown = render_markdown(report)
     assert f"[#{prs['same']}](https://github.com/{REPO}/pull/{prs['same']})" in markdown
     assert "| Major, with independent approval | 2 (50%) |" in markdown
+    assert "| Changes of the map that landed unreviewed | 1 |" in markdown
+    assert f"[`{unreviewed.commit.oid[:7]}`]({unreviewed.commit.url}), 2025-02-01" in markdown
     page = render_html(report)
     assert page.count("<svg") == 3
     assert "<script" not in page
