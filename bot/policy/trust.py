@@ -80,8 +80,9 @@ class Trust:
 
 
 def owner_governed_before(history: MapHistory, moment: datetime) -> bool:
-    """Whether the owner's `.github` map may have existed before `moment` (unknown: yes)."""
-    return history.owner_map_older or any(day < moment for day in history.owner_map_dates)
+    """Whether the owner's `.github` map may have existed before `moment` (unknown, or the same
+    second, which is all a commit's date tells: yes)."""
+    return history.owner_map_older or any(day <= moment for day in history.owner_map_dates)
 
 
 def bootstrap_commit(history: MapHistory, *, owner_repository: bool) -> MapCommit | None:

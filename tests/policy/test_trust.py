@@ -131,6 +131,9 @@ def test_no_trusted_version_when_an_owner_map_governed_before() -> None:
     # An owner map only younger than the first version did not govern it.
     younger = history(first, owner_map_dates=(T0 + timedelta(days=9),))
     assert bootstrap_commit(younger, owner_repository=False) == first
+    # The same second is all a commit's date tells: it may have come first.
+    same = history(first, owner_map_dates=(first.committed_at,))
+    assert bootstrap_commit(same, owner_repository=False) is None
     # Older owner commits beyond the page read: not known, so no bootstrap.
     assert bootstrap_commit(history(first, owner_map_older=True), owner_repository=False) is None
     # The owner's own repository has nothing above it.
