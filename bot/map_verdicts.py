@@ -82,7 +82,6 @@ async def write_map_push_verdict(
         forced=ref.forced,
         first_version=first_version,
         owner_governed=owner_governed,
-        check=tip.check,
         pull_request=tip.pull_request,
         commits=tuple(sha[:7] for sha in ref.commits),
     )

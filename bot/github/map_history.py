@@ -47,10 +47,6 @@ class MapTip:
     runs: tuple[OwnCheckRun, ...]
     pull_request: LandedPullRequest | None  # the merged PR that brought this commit
 
-    @property
-    def check(self) -> str | None:
-        return _best(self.runs)
-
 
 @dataclass(frozen=True, slots=True)
 class MapHistoryRead:
@@ -164,7 +160,6 @@ async def read_map_history(
             committed_at=github_time(str(node["committedDate"])),
             blob_sha=_blob(node),
             author=((node.get("author") or {}).get("user") or {}).get("login"),
-            check=_best(_runs(node)),
             pull_request=_landed(node, branch=branch),
         )
         for node in connection.get("nodes") or ()

@@ -220,8 +220,9 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
 """
 
 # The map file's history on a branch (issue 22): each change with the merged pull request that
-# brought it and the App's own check runs, on the commit and on that PR's head. Read once per
-# map blob the bot has not judged before; `$rev` is a branch or a commit.
+# brought it and the App's own check runs on that PR's head (and on the tip, where a push's
+# verdict is written). Read once per map blob the bot has not judged before; `$rev` is a branch
+# or a commit.
 _OWN_CHECKS = (
     "checkSuites(first: 5, filterBy: {appId: $appId}) { nodes { "
     "checkRuns(first: 5, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
@@ -250,7 +251,6 @@ query MapHistory($owner: String!, $name: String!, $rev: String!, $mapPath: Strin
           nodes {{
             oid url committedDate author {{ user {{ login }} }}
             mapFile: file(path: $mapPath) {{ oid }}
-            {_OWN_CHECKS}
             {_LANDED_BY}
           }}
         }}

@@ -1,8 +1,10 @@
 """Which version of a map is in force, and the verdict on a push that changed it (DESIGN.md, 6).
 
 The map is the root of trust: a version takes effect only when it landed reviewed, that is
-through a pull request whose `COI review` was `success` when it merged, or on a commit that
-carries the App's own `success` (a merge group that passed). A file's first version is its
+through a pull request into the branch whose `COI review` was `success` when it merged (a merge
+queue lands a PR that passed too). The App's own `success` on a commit is not enough: a PR into
+another branch, judged by that branch's map, passes there and its commit could then be pushed
+here. A file's first version is its
 bootstrap, in force as it is, unless an owner's `.github` map governed the repository before.
 An unreviewed change is held (`unreviewed_map: hold`: the last reviewed version stays in force)
 or accepted (`accept`), as the policy of the version in force says: a push cannot switch itself
@@ -43,13 +45,10 @@ class MapCommit:
     committed_at: datetime
     blob_sha: str | None  # the map's blob at this commit; None: the commit removed it
     author: str | None  # the author's GitHub login (history does not tell who pushed)
-    check: str | None = None  # the App's own `COI review` conclusion on this commit, lower case
-    pull_request: LandedPullRequest | None = None
+    pull_request: LandedPullRequest | None = None  # the merged PR into the branch that brought it
 
     @property
     def landed_reviewed(self) -> bool:
-        if self.check == "success":
-            return True
         return self.pull_request is not None and self.pull_request.check == "success"
 
 
@@ -179,7 +178,6 @@ class MapPush:
     forced: bool
     first_version: bool  # the map did not exist before this push
     owner_governed: bool  # an owner's `.github` map governed the repository before
-    check: str | None  # the App's own `COI review` already on the pushed commit (merge group)
     pull_request: LandedPullRequest | None  # the merged PR that brought the pushed commit
     commits: tuple[str, ...] = ()  # the pushed commits that touched the map (short shas)
 
@@ -236,9 +234,6 @@ def judge_map_push(
     if landed is not None and landed.check == "success":
         approvals = _companies(landed.approvers, reviewer_map, day)
         title = f"Map change reviewed in #{landed.number}: approvals from {approvals}"
-        return PushVerdict("success", title, "\n".join([f"**success**: {title}.", *tail]))
-    if push.check == "success":
-        title = "Map change reviewed: the merge group's check passed"
         return PushVerdict("success", title, "\n".join([f"**success**: {title}.", *tail]))
     if push.first_version and not push.owner_governed:
         title = "First map of this repository: in force as it is"
@@ -308,7 +303,7 @@ class LandedChange:
 
     path: str
     commit: MapCommit
-    reviewed: bool  # through a PR whose check passed, a commit whose check passed, a bootstrap
+    reviewed: bool  # through a PR whose check passed, or a bootstrap
     how: str  # "reviewed in #12: approvals from Globex, Initech", "direct push by @x (Acme)"...
     changes: MapChanges | None = None  # what changed in the map; None for other files
 
@@ -329,8 +324,6 @@ def how_it_landed(
         approvals = _companies(landed.approvers, amap, day)
         how = f"reviewed in #{landed.number}: approvals from {approvals}"
         return LandedChange(path, commit, True, how, changes)
-    if commit.check == "success":
-        return LandedChange(path, commit, True, "reviewed: the commit's own check passed", changes)
     if bootstrap:
         return LandedChange(path, commit, True, "first version (bootstrap)", changes)
     if landed is not None:

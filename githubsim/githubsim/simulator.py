@@ -1714,6 +1714,44 @@ class GitHubSimulator:
         await self._announce_head(target, commit.sha, sender=pusher)
         return commit.sha
 
+    async def push_existing(self, repo: str, branch: str, sha: str, *, author: str) -> None:
+        """`git push origin <sha>:<branch>`: a commit that already exists (say a PR's head) becomes
+        the branch's tip, with the `push` GitHub sends (a force push unless it descends)."""
+        target = self._repo(repo)
+        before = target.branches.get(branch)
+        new: list[Commit] = []
+        current: Commit | None = target.commits[sha]
+        while current is not None and current.sha != before:
+            new.append(current)
+            current = target.commits.get(current.parents[0]) if current.parents else None
+        target.branches[branch] = sha
+        head = target.commits[sha]
+        pushed = [
+            self.shapes.push_commit(
+                target, commit, target.commits.get(commit.parents[0]) if commit.parents else None
+            )
+            for commit in reversed(new)
+        ]
+        payload: Json = {
+            "ref": f"refs/heads/{branch}",
+            "before": before or "0" * 40,
+            "after": sha,
+            "repository": self.repo_json(target),
+            "pusher": {"name": author, "email": self._identity(author).email},
+            "sender": self.shapes.user(self.users[author]),
+            "created": before is None,
+            "deleted": False,
+            "forced": current is None and before is not None,
+            "base_ref": None,
+            "compare": f"{self.web_url}/{target.full_name}/compare/{(before or '0' * 40)[:12]}"
+            f"...{sha[:12]}",
+            "commits": pushed,
+            "head_commit": self.shapes.push_commit(
+                target, head, target.commits.get(head.parents[0]) if head.parents else None
+            ),
+        }
+        await self._emit("push", payload, target)
+
     async def enqueue(
         self, repo: str, numbers: Sequence[int], *, sender: str | None = None
     ) -> list[MergeGroup]:

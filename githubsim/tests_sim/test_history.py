@@ -155,3 +155,26 @@ async def test_the_bots_history_read_runs_and_a_missing_owner_repository_is_not_
     assert "errors" not in answer
     owner_history = answer["data"]["ownerMap"]["defaultBranchRef"]["target"]["history"]
     assert len(owner_history["nodes"]) == 1
+
+
+async def test_an_existing_commit_pushed_onto_a_branch(
+    sim: GitHubSimulator, seed: Seed, receiver: Receiver
+) -> None:
+    base = tip(sim)
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Map", files={MAP_PATH: MAP_TEXT + "bots: []\n"}
+    )
+    head = sim.head_sha(REPO, number)
+    await sim.push_existing(REPO, "main", head, author="bob")
+    await sim.settle()
+    push = [payload for event, payload in receiver.events() if event == "push"][-1]
+    assert (push["before"], push["after"], push["forced"]) == (base, head, False)
+    assert [c["id"] for c in push["commits"]] == [head]
+    assert push["commits"][0]["modified"] == [MAP_PATH]
+    assert push["sender"]["login"] == "bob"
+    assert tip(sim) == head
+    # Back onto the old tip, which does not descend from the new one: a force push.
+    await sim.push_existing(REPO, "main", base, author="bob")
+    await sim.settle()
+    push = [payload for event, payload in receiver.events() if event == "push"][-1]
+    assert (push["before"], push["after"], push["forced"]) == (head, base, True)

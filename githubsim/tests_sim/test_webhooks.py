@@ -96,6 +96,7 @@ async def play_everything(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
     assert widgets is not None
     parent = widgets.commits[pushed].parents[0]  # a force push drops the map's commit again
     await sim.push_to_branch(repo, "main", {"b.txt": "b\n"}, author="bob", onto=parent)
+    await sim.push_existing(repo, "main", pushed, author="bob")  # an existing commit, forced
     await sim.settle()
 
 

@@ -17,6 +17,8 @@ from bot.policy.trust import (
     MapPush,
     bootstrap_commit,
     held_line,
+    history_findings,
+    how_it_landed,
     judge_history,
     judge_map_push,
     map_changes,
@@ -48,16 +50,13 @@ def reviewed_pr(number: int = 7, check: str | None = "success") -> LandedPullReq
     return LandedPullRequest(number, merged_by="gus", check=check, approvers=("gus", "ivan"))
 
 
-def change(
-    n: int, blob: str | None, *, pr: LandedPullRequest | None = None, check: str | None = None
-) -> MapCommit:
+def change(n: int, blob: str | None, *, pr: LandedPullRequest | None = None) -> MapCommit:
     return MapCommit(
         oid=f"{n:040d}",
         url=f"https://github.com/o/r/commit/{n:040d}",
         committed_at=T0 + timedelta(days=n),
         blob_sha=blob,
         author="alice",
-        check=check,
         pull_request=pr,
     )
 
@@ -100,14 +99,6 @@ def test_a_merge_over_a_check_that_did_not_pass_is_unreviewed(check: str | None)
     assert trust.trusted is not None
     assert trust.trusted.blob_sha == "b1"
     assert trust.bootstrap
-
-
-def test_the_commits_own_passing_check_counts_as_reviewed() -> None:
-    trust = judge_history(
-        history(change(2, "b2", check="success"), change(1, "b1")), owner_repository=False
-    )
-    assert trust.unreviewed is None
-    assert trust.reviewed_blobs == {"b2"}
 
 
 def test_a_restored_reviewed_blob_ends_the_hold() -> None:
@@ -190,7 +181,6 @@ def push(**overrides: object) -> MapPush:
         "forced": False,
         "first_version": False,
         "owner_governed": False,
-        "check": None,
         "pull_request": None,
         "commits": ("aaaaaaa",),
     }
@@ -205,11 +195,6 @@ def push(**overrides: object) -> MapPush:
             {"pull_request": reviewed_pr()},
             "success",
             "Map change reviewed in #7: approvals from Globex, Initech",
-        ),
-        (
-            {"check": "success"},
-            "success",
-            "Map change reviewed: the merge group's check passed",
         ),
         (
             {"first_version": True},
@@ -294,3 +279,43 @@ def test_a_merge_over_the_check_is_said_once_naming_who_and_what() -> None:
     assert missing is not None
     assert "`@alice` merged" in missing
     assert "missing (never written)" in missing
+
+
+@pytest.mark.parametrize(
+    ("commit", "reviewed", "how"),
+    [
+        (change(2, "b", pr=reviewed_pr()), True, "reviewed in #7: approvals from Globex, Initech"),
+        (
+            change(2, "b", pr=reviewed_pr(check="action_required")),
+            False,
+            "#7 merged over the check (`action_required`) by @gus (Globex)",
+        ),
+        (
+            change(2, "b", pr=reviewed_pr(check=None)),
+            False,
+            "#7 merged over the check (missing) by @gus (Globex)",
+        ),
+        (change(2, "b"), False, "direct push: a commit by @alice (Acme)"),
+    ],
+)
+def test_how_each_change_landed(commit: MapCommit, reviewed: bool, how: str) -> None:
+    landed = how_it_landed(commit, path="m.yml", bootstrap=False, amap=amap(), day=DAY)
+    assert (landed.reviewed, landed.how) == (reviewed, how)
+
+
+def test_an_unreviewed_change_is_an_error_finding_of_the_map_or_a_protected_file() -> None:
+    first = how_it_landed(change(1, "a"), path="m.yml", bootstrap=True, amap=None, day=DAY)
+    assert (first.reviewed, first.how) == (True, "first version (bootstrap)")
+    pushed = how_it_landed(change(2, "b"), path="m.yml", bootstrap=False, amap=None, day=DAY)
+    owners = how_it_landed(change(3, "c"), path="OWNERS.md", bootstrap=False, amap=None, day=DAY)
+    findings = history_findings([owners, pushed, first], map_paths=["m.yml"])
+    assert [(f.severity, f.rule, f.person) for f in findings] == [
+        ("error", "protected-change-unreviewed", "alice"),
+        ("error", "map-change-unreviewed", "alice"),
+    ]
+    assert findings[1].message == (
+        f"m.yml changed in {change(2, 'b').oid[:7]} without independent review:"
+        " direct push: a commit by @alice"
+    )
+    assert findings[1].evidence[0].describe() == f"commit {change(2, 'b').oid[:7]}"
+    assert findings[1].evidence[0].url.endswith(change(2, "b").oid)
