@@ -311,8 +311,8 @@ class Engine:
                 )
                 self._record(ref, result, started, head_sha=ref.head_sha)
                 return result
-            said = await comment_merged_over_check(gh, ref, judge=self.judge, now=now)
-            result = Evaluation(ref, "closed", graphql_requests=1)
+            said, reads = await comment_merged_over_check(gh, ref, judge=self.judge, now=now)
+            result = Evaluation(ref, "closed", graphql_requests=reads)
             self._record(ref, result, started, merged_by=ref.merged_by, commented=bool(said))
             return result
 

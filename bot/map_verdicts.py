@@ -123,13 +123,15 @@ async def comment_merged_over_check(
     *,
     judge: Judge,
     now: datetime,
-) -> str | None:
+) -> tuple[str | None, int]:
     """Say once on a PR merged while its check had not passed who merged it, their company and
-    the verdict overridden; the comment's body, None when nothing was said."""
+    the verdict overridden; the comment's body (None when nothing was said) and the GraphQL
+    reads it took."""
     snapshot = await judge.read(gh, owner=ref.owner, repo=ref.repo, number=ref.number)
     facts = snapshot.facts
+    reads = snapshot.graphql_requests
     if any(c.by_viewer and MERGED_OVER_CHECK_MARKER in c.body for c in facts.comments):
-        return None  # said already (a redelivery, a second replica)
+        return None, reads  # said already (a redelivery, a second replica)
     loaded, _ = await judge.maps.map_for(
         gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref, hint=snapshot.base_map
     )
@@ -149,10 +151,10 @@ async def comment_merged_over_check(
         day=now.date(),
     )
     if body is None:
-        return None
+        return None, reads
     await gh.post(
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         {"owner": ref.owner, "repo": ref.repo, "issue_number": ref.number},
         data={"body": body},
     )
-    return body
+    return body, reads

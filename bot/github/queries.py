@@ -229,10 +229,17 @@ _OWN_CHECKS = (
     "conclusion } } "
     "} }"
 )
+# The PR that brought a commit, its check at merge and its approvers: one merged PR brings a
+# commit to a branch, two leave room for an open one GitHub lists beside it.
+_HEAD_CHECKS = (
+    "checkSuites(first: 2, filterBy: {appId: $appId}) { nodes { "
+    "checkRuns(first: 3, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
+    "conclusion } } } }"
+)
 _LANDED_BY = (
-    "associatedPullRequests(first: 3) { nodes { number merged baseRefName mergedBy { login } "
-    f"headCommit: commits(last: 1) {{ nodes {{ commit {{ {_OWN_CHECKS} }} }} }} "
-    "reviews(last: 100, states: [APPROVED]) { nodes { author { login } } } } }"
+    "associatedPullRequests(first: 2) { nodes { number merged baseRefName mergedBy { login } "
+    f"headCommit: commits(last: 1) {{ nodes {{ commit {{ {_HEAD_CHECKS} }} }} }} "
+    "reviews(last: 50, states: [APPROVED]) { nodes { author { login } } } } }"
 )
 MAP_HISTORY_DEPTH = 30
 MAP_HISTORY = f"""
