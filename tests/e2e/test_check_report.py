@@ -24,6 +24,7 @@ from bot.dryrun import (
     load_proposed,
 )
 from bot.github.auth import app_jwt
+from bot.github.map_source import git_blob_sha
 from bot.settings import Secret
 from githubsim import GitHubSimulator
 from tests.e2e.conftest import MAP, Clock
@@ -191,6 +192,30 @@ async def test_check_json_names_every_part_of_the_verdict(
     assert len(verdict["map"]["blob_sha"]) == 40
     assert len(verdict["would_request"]) == 1
     assert verdict["would_request"][0] in {"gus", "gina", "ivan"}
+    assert writes(sim) == []
+
+
+async def test_check_judges_by_the_last_reviewed_map_as_the_app_does(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    moved = MAP.replace(
+        "anna: {role: maintainer, affiliations: [{company: acme}]}",
+        "anna: {role: maintainer, affiliations: [{company: globex}]}",
+    )
+    pushed = await sim.push_to_branch(REPO, "main", {MAP_PATH: moved}, author="alice")
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+
+    verdict = json.loads(text)
+    assert (status, verdict["conclusion"]) == (1, "action_required"), "anna still at Acme"
+    assert verdict["map"]["blob_sha"] == git_blob_sha(MAP.encode())
+    assert verdict["map"]["held"] == {
+        "commit": pushed,
+        "url": f"https://github.com/{REPO}/commit/{pushed}",
+    }
+    assert f"without review in [`{pushed[:7]}`]" in verdict["summary"]
     assert writes(sim) == []
 
 
