@@ -47,6 +47,7 @@ class BaseMapHint:
     """The map file at a base branch's tip as the snapshot saw it; `blob_sha` None: no file."""
 
     blob_sha: str | None
+    last_change: str | None = None  # the last commit that changed the map there (a deletion?)
 
 
 class MapSourceError(Exception):
@@ -151,6 +152,12 @@ class MapSource:
         a blob already parsed costs none either; else the contents API is asked (ETag-cached).
         """
         held: tuple[HeldChange, _Found, Literal["repository", "owner"]] | None = None
+        if hint is not None and hint.blob_sha is None and hint.last_change is not None:
+            kept = await self._deletion_in_force(
+                gh, owner=owner, repo=repo, rev=base_ref, deleted_in=hint.last_change
+            )
+            if kept is not None:  # the map was deleted without review: its last version holds
+                return kept
         if hint is not None and hint.blob_sha is not None:
             cached = self._parsed.get((self.map_path, hint.blob_sha))
             if cached is not None and self._known_trusted(owner, repo, hint.blob_sha):
@@ -257,6 +264,50 @@ class MapSource:
         if policy == "accept":  # the version in force decides: a push cannot accept itself
             return self._load(found, source=source)
         return loaded, dataclasses.replace(ref, held=held)
+
+    async def _deletion_in_force(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, rev: str, deleted_in: str
+    ) -> tuple[LoadResult, MapRef] | None:
+        """After the map was deleted at `deleted_in`: None when the deletion is in force (it landed
+        reviewed, nothing before it was trusted, or the policy accepts it), else the last trusted
+        version, held."""
+        if self.trust is None:
+            return None
+        key = reviewed_key(owner, repo, f"deleted-{deleted_in}")
+        if key in self._trusted or await self.trust.reviewed.known(key):
+            self._trusted[key] = True
+            return None
+        decision_key = (owner, repo, f"deleted-{deleted_in}")
+        trust = self._untrusted.get(decision_key)
+        if trust is None:
+            lock = self._reading.setdefault(decision_key, asyncio.Lock())
+            async with lock:
+                trust = self._untrusted.get(decision_key)
+                if trust is None:
+                    trust = await self._read_trust(gh, owner=owner, repo=repo, rev=rev)
+            self._reading.pop(decision_key, None)
+        newest, trusted = trust.unreviewed, trust.trusted
+        if (
+            newest is None
+            or newest.landed_reviewed  # a reviewed deletion
+            or trusted is None
+            or trusted.blob_sha is None
+        ):
+            self._trusted[key] = True
+            await self.trust.reviewed.remember([key])
+            return None
+        self._untrusted[decision_key] = trust
+        loaded, ref = await self._load_at(
+            gh,
+            owner=owner,
+            repo=repo,
+            oid=trusted.oid,
+            blob_sha=trusted.blob_sha,
+            source="repository",
+        )
+        if loaded.map is not None and loaded.map.policy.unreviewed_map == "accept":
+            return None
+        return loaded, dataclasses.replace(ref, held=HeldChange(newest.oid, newest.url))
 
     async def _read_trust(
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, rev: str

@@ -53,7 +53,10 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
       id number title isDraft state baseRefName headRefOid
-      baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
+      baseRef {{ target {{ ... on Commit {{
+        baseMap: file(path: $mapPath) {{ oid }}
+        baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
+      }} }} }}
       {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}

@@ -344,3 +344,41 @@ async def test_a_commit_that_passed_on_another_branch_is_not_reviewed_here(
         assert run["conclusion"] == "action_required"
         assert f"without review in [`{head[:7]}`]" in run["output"]["summary"]
         assert sim.violations == []
+
+
+async def test_a_map_deleted_by_a_direct_push_is_held_too(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    # The bundled map would let anna's approval count: deleting the repository's map must not.
+    async with stage_factory(map_text=MOVED) as stage:
+        seed(stage, repo_files={MAP_PATH: MAP})
+        sim = stage.sim
+        waiting = await colleague_approved_pr(stage)
+        deleted = await sim.push_to_branch(REPO, "main", {MAP_PATH: None}, author="alice")
+        await stage.settle()
+        verdict = commit_check(stage, deleted)
+        assert verdict["conclusion"] == "failure"
+        assert "people removed: `alice`, `anna`" in verdict["output"]["summary"]
+        run = latest_check(stage, waiting)
+        assert run["conclusion"] == "action_required"
+        assert f"without review in [`{deleted[:7]}`]" in run["output"]["summary"]
+        assert "(repository)." in run["output"]["summary"]
+
+        # Deleted through a PR that Globex and Initech approve: the bundled map is in force.
+        restored = await sim.push_to_branch(REPO, "main", {MAP_PATH: MAP}, author="alice")
+        await stage.settle()
+        assert commit_check(stage, restored)["conclusion"] == "failure"
+        number = await sim.open_pull_request(
+            REPO, author="carl", title="No map", files={MAP_PATH: None}
+        )
+        for reviewer in ("gus", "ivan"):
+            await sim.submit_review(REPO, number, reviewer=reviewer)
+        await stage.settle()
+        assert latest_check(stage, number)["conclusion"] == "success"
+        await sim.close_pull_request(REPO, number, merge=True, sender="gus")
+        await stage.settle()
+        run = latest_check(stage, waiting)
+        assert run["conclusion"] == "success", "anna at Globex in the bundled map"
+        assert "(bundled)." in run["output"]["summary"]
+        assert "without review" not in run["output"]["summary"]
+        assert sim.violations == []
