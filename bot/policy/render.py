@@ -248,7 +248,8 @@ def _map_line(verdict: Verdict) -> str:
     ref = verdict.map_ref
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
     line = f"Decided by the map `{_cell(ref.path)}`{blob} ({ref.source})."
-    return line if ref.held is None else f"{line}\n\n{held_line(ref.held)}"
+    # Before the map line, which closes the summary (bot.jobs.reconciler reads it there).
+    return line if ref.held is None else f"{held_line(ref.held)}\n\n{line}"
 
 
 def _text(verdict: Verdict) -> str:
