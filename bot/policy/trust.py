@@ -4,8 +4,8 @@ The map is the root of trust: a version takes effect only when it landed reviewe
 through a pull request into the branch whose `COI review` was `success` when it merged (a merge
 queue lands a PR that passed too). The App's own `success` on a commit is not enough: a PR into
 another branch, judged by that branch's map, passes there and its commit could then be pushed
-here. A file's first version is its
-bootstrap, in force as it is, unless an owner's `.github` map governed the repository before.
+here. A file's first version is its bootstrap, in force as it is, unless an owner's `.github`
+map governed the repository before.
 An unreviewed change is held (`unreviewed_map: hold`: the last reviewed version stays in force)
 or accepted (`accept`), as the policy of the version in force says: a push cannot switch itself
 to `accept`. Everything here is read from GitHub by `bot.github.map_source`; nothing is stored.
@@ -22,7 +22,6 @@ from bot.affiliations.audit_rules import Finding, Seen
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 
-UnreviewedMapPolicy = Literal["hold", "accept"]
 PushConclusion = Literal["success", "failure", "neutral"]
 
 
@@ -67,15 +66,9 @@ class Trust:
     """The last trusted version of a map and the newest change that is not trusted."""
 
     trusted: MapCommit | None  # None: no version of this file was reviewed (nor is a bootstrap)
-    unreviewed: MapCommit | None  # the newest change, when it landed without review
-    bootstrap: bool  # `trusted` is the file's first version, in force as it is
+    unreviewed: MapCommit | None  # the newest change, when it landed without review: in force
+    # only under the `accept` of the trusted version's policy (bot.github.map_source decides)
     reviewed_blobs: frozenset[str]  # every blob of this file that landed reviewed
-
-    def in_force(self, policy: UnreviewedMapPolicy) -> MapCommit | None:
-        """The version that decides: the newest under `accept`, the last trusted under `hold`."""
-        if self.unreviewed is not None and policy == "accept":
-            return self.unreviewed
-        return self.trusted
 
 
 def owner_governed_before(history: MapHistory, moment: datetime) -> bool:
@@ -106,8 +99,7 @@ def judge_history(history: MapHistory, *, owner_repository: bool) -> Trust:
     trusted = next((c for c in history.commits if c.blob_sha in trusted_blobs), None)
     newest = history.commits[0] if history.commits else None
     unreviewed = None if newest is None or newest.blob_sha in trusted_blobs else newest
-    bootstrap = trusted is not None and first is not None and trusted.blob_sha not in reviewed
-    return Trust(trusted, unreviewed, bootstrap, reviewed)
+    return Trust(trusted, unreviewed, reviewed)
 
 
 # --- what changed ---------------------------------------------------------------------------

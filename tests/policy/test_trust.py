@@ -73,12 +73,10 @@ def test_the_newest_version_reviewed_through_a_pr_is_in_force() -> None:
     assert trust.trusted is not None
     assert trust.trusted.blob_sha == "b2"
     assert trust.unreviewed is None
-    assert not trust.bootstrap
     assert trust.reviewed_blobs == {"b2"}
-    assert trust.in_force("hold") == trust.trusted
 
 
-def test_a_direct_push_is_held_and_accept_takes_it() -> None:
+def test_a_direct_push_is_unreviewed_and_the_last_reviewed_version_trusted() -> None:
     pushed = change(3, "b3")
     trust = judge_history(
         history(pushed, change(2, "b2", pr=reviewed_pr()), change(1, "b1")),
@@ -87,8 +85,6 @@ def test_a_direct_push_is_held_and_accept_takes_it() -> None:
     assert trust.unreviewed == pushed
     assert trust.trusted is not None
     assert trust.trusted.blob_sha == "b2"
-    assert trust.in_force("hold") is trust.trusted
-    assert trust.in_force("accept") == pushed
 
 
 @pytest.mark.parametrize("check", ["action_required", "failure", "neutral", None])
@@ -97,8 +93,8 @@ def test_a_merge_over_a_check_that_did_not_pass_is_unreviewed(check: str | None)
     trust = judge_history(history(merged, change(1, "b1")), owner_repository=False)
     assert trust.unreviewed == merged
     assert trust.trusted is not None
-    assert trust.trusted.blob_sha == "b1"
-    assert trust.bootstrap
+    assert trust.trusted.blob_sha == "b1", "the first version, a bootstrap"
+    assert trust.reviewed_blobs == frozenset()
 
 
 def test_a_restored_reviewed_blob_ends_the_hold() -> None:
@@ -118,7 +114,6 @@ def test_no_trusted_version_when_an_owner_map_governed_before() -> None:
     trust = judge_history(governed, owner_repository=False)
     assert trust.trusted is None
     assert trust.unreviewed == first
-    assert trust.in_force("hold") is None
     # An owner map only younger than the first version did not govern it.
     younger = history(first, owner_map_dates=(T0 + timedelta(days=9),))
     assert bootstrap_commit(younger, owner_repository=False) == first
@@ -136,7 +131,7 @@ def test_an_incomplete_or_empty_history_has_no_bootstrap() -> None:
     assert bootstrap_commit(history(), owner_repository=True) is None
     assert bootstrap_commit(history(change(1, None)), owner_repository=True) is None
     trust = judge_history(history(), owner_repository=False)
-    assert (trust.trusted, trust.unreviewed, trust.bootstrap) == (None, None, False)
+    assert (trust.trusted, trust.unreviewed) == (None, None)
 
 
 def test_what_changed_between_two_maps() -> None:
