@@ -333,3 +333,30 @@ async def test_without_history_nothing_of_it_is_read_or_shown(
     assert report["history"] is None
     assert not [f for f in report["findings"] if f["rule"].endswith("-unreviewed")]
     assert not [call for call in sim.calls if call.query_name == "MapHistory"]
+
+
+async def test_history_of_the_owners_map_when_it_is_the_one_in_force(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    sim.add_repo(OWNER, "bare", files={"README.md": "no map here\n"})
+    sim.add_repo(OWNER, ".github", files={MAP_PATH: AUDIT_MAP})
+    pushed = await sim.push_to_branch(
+        f"{OWNER}/.github", "main", {MAP_PATH: AUDIT_MAP + "bots: []\n"}, author="alice"
+    )
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(
+        sim, {"GITHUB_TOKEN": token}, as_json=True, repository=f"{OWNER}/bare", history=True
+    )
+
+    report = json.loads(text)
+    assert status == 1
+    assert report["map"]["source"] == "owner"
+    shown = f"{OWNER}/.github:{MAP_PATH}"
+    assert [(h["path"], h["reviewed"]) for h in report["history"]] == [
+        (shown, False),
+        (shown, True),
+    ]
+    assert report["history"][0]["commit"] == pushed
+    (finding,) = [f for f in report["findings"] if f["rule"] == "map-change-unreviewed"]
+    assert finding["message"].startswith(f"{shown} changed in {pushed[:7]}")
