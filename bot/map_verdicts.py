@@ -56,7 +56,7 @@ async def write_map_push_verdict(
         rev=ref.head_sha,
         branch=ref.branch,
         map_path=maps.map_path,
-        check_name=DEFAULT_CHECK_NAME,
+        check_name=None,  # the App's runs under whatever name the map of the day gave them
         app_id=app_id,
         endpoint=graphql_url,
     )

@@ -117,14 +117,16 @@ async def read_map_history(
     rev: str,
     branch: str | None,
     map_path: str,
-    check_name: str,
+    check_name: str | None,
     app_id: int | None,
     endpoint: str,
 ) -> MapHistoryRead:
     """The map's history from `rev` (a branch, a commit, or HEAD), newest first.
 
     `branch`: the branch the history is on, so that only PRs merged into it count as landing
-    there (None: any). The same read says when the owner's `.github` map changed.
+    there (None: any). `check_name`: the runs that count on a PR's head; None: every run of the
+    App (`app_id`), whatever name the map of the day gave its check. The same read says when
+    the owner's `.github` map changed.
     """
     variables = {
         "owner": owner,

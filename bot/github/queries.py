@@ -247,7 +247,7 @@ _LANDED_BY = (
 MAP_HISTORY_DEPTH = 30
 MAP_HISTORY = f"""
 query MapHistory($owner: String!, $name: String!, $rev: String!, $mapPath: String!,
-                 $appId: Int, $checkName: String!, $ownerRepository: String!) {{
+                 $appId: Int, $checkName: String, $ownerRepository: String!) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
     tip: object(expression: $rev) {{

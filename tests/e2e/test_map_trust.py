@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from bot.stage import Stage
 from tests.e2e.conftest import MAP, OWNER, REPO, count, latest_check, seed
 
@@ -56,14 +58,17 @@ async def map_pr(stage: Stage, text: str, *, approvers: tuple[str, ...]) -> int:
     return number
 
 
+@pytest.mark.parametrize("check_name", ["COI review", "Independent review"])
 async def test_a_reviewed_map_pr_takes_effect_and_its_merge_commit_passes(
-    stage_factory: Callable[..., Stage],
+    stage_factory: Callable[..., Stage], check_name: str
 ) -> None:
+    # The check's name is the map's to choose: the history finds the App's runs by any name.
+    named = f"  check_name: {check_name}\n"
     async with stage_factory() as stage:
-        seed(stage, repo_files={MAP_PATH: MAP})
+        seed(stage, repo_files={MAP_PATH: MAP + named})
         sim = stage.sim
         waiting = await colleague_approved_pr(stage)
-        number = await map_pr(stage, MOVED, approvers=("gus", "ivan"))
+        number = await map_pr(stage, MOVED + named, approvers=("gus", "ivan"))
         assert latest_check(stage, number)["conclusion"] == "success"
 
         await sim.close_pull_request(REPO, number, merge=True, sender="gus")
@@ -72,7 +77,7 @@ async def test_a_reviewed_map_pr_takes_effect_and_its_merge_commit_passes(
         assert merge_commit is not None
         assert tip(stage) == merge_commit
         verdict = commit_check(stage, merge_commit)
-        assert verdict["conclusion"] == "success"
+        assert (verdict["name"], verdict["conclusion"]) == (check_name, "success")
         assert verdict["output"]["title"] == (
             f"Map change reviewed in #{number}: approvals from Globex, Initech"
         )
