@@ -14,7 +14,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.checks import CheckWrite, write_check_run
 from bot.github.map_history import OWNER_REPOSITORY, read_map_history
-from bot.github.map_source import MapSource, git_blob_sha
+from bot.github.map_source import MapSource, git_blob_sha, own_runs_named
 from bot.github.snapshot import ExistingCheckRun
 from bot.judge import Judge
 from bot.policy.render import CheckOutput, render_map_push
@@ -56,7 +56,7 @@ async def write_map_push_verdict(
         rev=ref.head_sha,
         branch=ref.branch,
         map_path=maps.map_path,
-        check_name=None,  # the App's runs under whatever name the map of the day gave them
+        check_name=own_runs_named(app_id),
         app_id=app_id,
         endpoint=graphql_url,
     )

@@ -25,6 +25,7 @@ import gidgethub.abc
 from cachetools import LRUCache, TTLCache
 
 from bot.affiliations.loader import LoadResult, load_map_text
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.client import Clock
 from bot.github.map_history import read_map_history
 from bot.github.queries import MAP_AT_COMMIT
@@ -82,6 +83,12 @@ class MapTrust:
     graphql_url: str
     app_id: int | None
     reviewed: ReviewedMaps = dataclasses.field(default_factory=LocalReviewedMaps)
+
+
+def own_runs_named(app_id: int | None) -> str | None:
+    """Which runs on a PR's head are the App's verdict: found by the App's id, any of its runs
+    (the map of the day names the one check it writes); without the id, the default name only."""
+    return None if app_id is not None else DEFAULT_CHECK_NAME
 
 
 def reviewed_key(owner: str, repo: str, blob_sha: str) -> str:
@@ -320,8 +327,7 @@ class MapSource:
             rev=rev,
             branch=branch,
             map_path=self.map_path,
-            # The App writes one check, named by the map of the day: any of its runs counts.
-            check_name=None,
+            check_name=own_runs_named(self.trust.app_id),
             app_id=self.trust.app_id,
             endpoint=self.trust.graphql_url,
         )

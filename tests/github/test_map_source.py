@@ -17,6 +17,7 @@ from bot.github.map_source import (
     MapSourceError,
     MapTrust,
     git_blob_sha,
+    own_runs_named,
     reviewed_key,
 )
 from tests.github.fakes import GRAPHQL_URL, FakeServer
@@ -269,3 +270,8 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
     )
     _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
     assert (ref.source, ref.blob_sha, ref.held) == ("repository", "s2", None)
+
+
+def test_the_apps_runs_are_found_by_its_id_else_by_the_default_name() -> None:
+    assert own_runs_named(42) is None
+    assert own_runs_named(None) == "COI review"
