@@ -289,7 +289,10 @@ AUDIT_EPILOG = """\
 Reads who has write, maintain or admin access (collaborators, affiliation=all), the profiles
 (company, public organizations) of the map's people and of those with access, and the commit
 emails of the pull requests updated in the last --since DAYS (default 90); checks them against
-the map at the default branch (or --map FILE). Nothing is written to GitHub.
+the map at the default branch (or --map FILE). With --history, also every change of the map and
+of the protected files in the period (their last 30 changes each): the commit, how it landed (a
+PR whose check passed, with the approvals' companies; a direct push; a merge over the check) and
+what changed in the map; an unreviewed change is an error. Nothing is written to GitHub.
 
 environment: GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE;
 GITHUB_API_URL and GITHUB_GRAPHQL_URL (unless --api-url); COI_MAP_PATH and COI_MAP as for serve.
@@ -318,6 +321,7 @@ def _audit(args: argparse.Namespace) -> int:
                 suggest=args.suggest,
                 map_path=os.environ.get("COI_MAP_PATH", ".github/affiliations.yml"),
                 bundled_map=Path(os.environ.get("COI_MAP", str(DEFAULT_MAP))),
+                history=args.history,
             )
         )
     except AuditMapInvalid as invalid:
@@ -529,6 +533,11 @@ def _add_audit(subcommands: _Subcommands) -> None:
         "--suggest", action="store_true", help="show each fix as a diff of the map file"
     )
     auditor.add_argument("--map", type=Path, metavar="FILE", help="audit this map file instead")
+    auditor.add_argument(
+        "--history",
+        action="store_true",
+        help="also how every change of the map and the protected files landed (in --since)",
+    )
     auditor.add_argument(
         "--api-url", type=_api_url, metavar="URL", help="GitHub's REST URL, as for check"
     )

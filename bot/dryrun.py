@@ -27,7 +27,8 @@ from bot.affiliations.loader import LoadResult, MapError, load_map_file
 from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import RetryPolicy, Sleep, clients_on
 from bot.github.errors import describe_failure
-from bot.github.map_source import MapSource, MapSourceError, git_blob_sha
+from bot.github.map_history import MapHistoryError
+from bot.github.map_source import MapSource, MapSourceError, MapTrust, git_blob_sha
 from bot.github.snapshot import SnapshotError
 from bot.github.votes import OpeningMaps, has_vote_activity, read_vote
 from bot.judge import Judge
@@ -306,6 +307,12 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "blob_sha": result.map_ref.blob_sha,
             "source": result.map_ref.source,
             "proposed_file": result.proposed_map,
+            "held": None
+            if result.map_ref.held is None
+            else {
+                "commit": result.map_ref.held.commit_sha,
+                "url": result.map_ref.held.commit_url,
+            },
         },
         "evidence": _evidence_json(verdict),
         "vote": None
@@ -398,10 +405,17 @@ async def check_command(
         async with connect(
             credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
         ) as gh:
-            judge = Judge(
-                maps=MapSource(map_path=map_path, bundled_map=bundled_map),
-                graphql_url=graphql_url,
+            app_id = credentials.app_id
+            maps = MapSource(
+                map_path=map_path,
+                bundled_map=bundled_map,
+                # The map in force as the App sees it: an unreviewed change is held here too.
+                trust=MapTrust(
+                    graphql_url=graphql_url,
+                    app_id=int(app_id) if app_id is not None and app_id.isdigit() else None,
+                ),
             )
+            judge = Judge(maps=maps, graphql_url=graphql_url)
             result = await dry_run(
                 gh,
                 judge,
@@ -413,7 +427,7 @@ async def check_command(
             )
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as error:
         raise CheckError(describe_failure(error, api_url=api_url)) from None
-    except (SnapshotError, MapSourceError, AuthError) as error:
+    except (SnapshotError, MapSourceError, MapHistoryError, AuthError) as error:
         raise CheckError(str(error)) from None
     if as_json:
         stream.write(json.dumps(as_json_dict(result), indent=2) + "\n")

@@ -23,7 +23,7 @@ from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
-from bot.github.map_source import MapSource
+from bot.github.map_source import MapSource, MapTrust
 from bot.github.merge_groups import read_group_contents
 from bot.github.permissions import PermissionCache
 from bot.github.queries import SAME_HEAD_LIMIT
@@ -35,6 +35,7 @@ from bot.intents import NO_INTENTS, Intents
 from bot.jobs.vote_timers import VoteTimers
 from bot.judge import ChosenMap, Judge, Judgement
 from bot.logs import log_context
+from bot.map_verdicts import comment_merged_over_check, write_map_push_verdict
 from bot.merge_queue import branch_name, queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome, replay
@@ -48,7 +49,14 @@ from bot.policy.render import (
     render_together,
 )
 from bot.policy.verdict import MapRef, Verdict
-from bot.pr import IssueRef, MergeGroupRef, PullRequestRef, WorkRef
+from bot.pr import (
+    IssueRef,
+    MapPushRef,
+    MergedPullRequestRef,
+    MergeGroupRef,
+    PullRequestRef,
+    WorkRef,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,14 +114,18 @@ class Engine:
             metrics=metrics,
             clock=clock,
         )
+        app_id = int(settings.app_id) if settings.app_id.isdigit() else None
         self.maps = MapSource(
-            map_path=settings.map_path, bundled_map=settings.bundled_map, clock=clock
+            map_path=settings.map_path,
+            bundled_map=settings.bundled_map,
+            clock=clock,
+            trust=MapTrust(graphql_url=settings.graphql_url, app_id=app_id),
         )
         self.judge = Judge(
             maps=self.maps,
             graphql_url=settings.graphql_url,
             permissions=PermissionCache(timer=clock),
-            app_id=int(settings.app_id) if settings.app_id.isdigit() else None,
+            app_id=app_id,
         )
         # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
         self.vote_timers: VoteTimers | None = None
@@ -127,6 +139,8 @@ class Engine:
             return await self.evaluate_merge_group(ref)
         if isinstance(ref, IssueRef):
             return await self.evaluate_issue(ref)
+        if isinstance(ref, MapPushRef | MergedPullRequestRef):
+            return await self.evaluate_map_trust(ref)
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug, pr=ref.number):
             result = await self._evaluate(ref, intents)
@@ -452,6 +466,35 @@ class Engine:
             entries.append(GroupEntry(number, shown.conclusion, shown.title, shown.summary))
             map_refs.add(judged.map_ref)
         return entries, map_refs, graphql_requests
+
+    async def evaluate_map_trust(self, ref: MapPushRef | MergedPullRequestRef) -> Evaluation:
+        """The verdict on a map push, or the comment on a merge over the check (issue 22)."""
+        started = time.perf_counter()
+        with log_context(repository=ref.repo_slug):
+            gh = await self.app.installation_client(ref.installation_id)
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            if isinstance(ref, MapPushRef):
+                pushed = await write_map_push_verdict(
+                    gh,
+                    ref,
+                    maps=self.maps,
+                    graphql_url=self._settings.graphql_url,
+                    app_id=self.judge.app_id,
+                    now=now,
+                )
+                result = Evaluation(
+                    ref,
+                    pushed.written,
+                    conclusion=pushed.output.conclusion,
+                    output=pushed.output,
+                    graphql_requests=pushed.graphql_requests,
+                )
+                self._record(ref, result, started, head_sha=ref.head_sha)
+                return result
+            said, reads = await comment_merged_over_check(gh, ref, judge=self.judge, now=now)
+            result = Evaluation(ref, "closed", graphql_requests=reads)
+            self._record(ref, result, started, merged_by=ref.merged_by, commented=bool(said))
+            return result
 
     async def _runs_on_head(
         self, gh: gidgethub.abc.GitHubAPI, ref: MergeGroupRef, check_name: str

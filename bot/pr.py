@@ -56,5 +56,46 @@ class IssueRef:
         return f"{self.owner}/{self.repo} issue #{self.number}"
 
 
-# What the scheduler queues and the engine evaluates: one PR, one merge group, or an issue's vote.
-WorkRef = PullRequestRef | MergeGroupRef | IssueRef
+@dataclass(frozen=True, slots=True, order=True)
+class MapPushRef:
+    """A push to a default branch that changed the map: its verdict goes on the pushed commit."""
+
+    installation_id: int
+    owner: str
+    repo: str
+    head_sha: str  # the pushed commit: where the verdict is written
+    before: str  # the branch's tip before the push (all zeros when it was created)
+    branch: str
+    pusher: str
+    forced: bool
+    commits: tuple[str, ...] = ()  # the pushed commits that touched the map
+
+    @property
+    def repo_slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (map push)"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MergedPullRequestRef:
+    """A PR just merged: said on the PR when it was merged over a check that did not pass."""
+
+    installation_id: int
+    owner: str
+    repo: str
+    number: int
+    merged_by: str
+
+    @property
+    def repo_slug(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo}#{self.number} (merged)"
+
+
+# What the scheduler queues and the engine evaluates: one PR, one merge group, an issue's vote,
+# one map push, or one merge to look at.
+WorkRef = PullRequestRef | MergeGroupRef | IssueRef | MapPushRef | MergedPullRequestRef

@@ -19,12 +19,15 @@ from typing import TextIO
 import gidgethub.abc
 
 from bot.affiliations.loader import LoadResult, load_map_text
+from bot.affiliations.model import DEFAULT_CHECK_NAME
+from bot.github.map_history import OWNER_REPOSITORY, read_map_history
 from bot.github.map_source import MapSource
 from bot.github.queries import MAP_AT_COMMIT
 from bot.github.snapshot import SnapshotError
 from bot.github.times import github_time
 from bot.judge import Judge
 from bot.policy.facts import PullRequestFacts
+from bot.policy.trust import LandedChange, bootstrap_commit, how_it_landed
 from bot.policy.verdict import MapRef, Verdict
 from bot.policy.vote_render import ClosedVote, closed_votes
 
@@ -79,6 +82,8 @@ class Report:
     # Merged while the COI check was not `success`: an admin's bypass, or the check not required.
     unchecked: tuple[JudgedPullRequest, ...] = ()
     voted: tuple[JudgedPullRequest, ...] = ()  # PRs that held a TSC vote, closed since
+    # Changes of the repository's map in the period that did not land reviewed (issue 22).
+    unreviewed_map_changes: tuple[LandedChange, ...] = ()
 
     @property
     def independent_share(self) -> float | None:
@@ -113,8 +118,10 @@ def summarize(
     *,
     since: datetime,
     until: datetime,
+    map_changes: Sequence[LandedChange] = (),
 ) -> Report:
-    """The report's numbers from judged PRs: pure, so tests give verdicts and read numbers."""
+    """The report's numbers from judged PRs and the map's changes in the period: pure, so tests
+    give verdicts and read numbers."""
     merged = tuple(sorted(judged, key=lambda pr: (pr.merged_at, pr.number)))
     major = tuple(pr for pr in merged if pr.verdict.classification.major)
     independent = tuple(pr for pr in major if _is_independent(pr.verdict))
@@ -175,6 +182,11 @@ def summarize(
         maps=tuple(maps.values()),
         unchecked=tuple(pr for pr in merged if pr.check != "success"),
         voted=tuple(pr for pr in merged if pr.votes),
+        unreviewed_map_changes=tuple(
+            change
+            for change in map_changes
+            if not change.reviewed and since <= change.commit.committed_at < until
+        ),
     )
 
 
@@ -328,7 +340,36 @@ async def collect(
         judged.append(await judge_merged(gh, judge, history, owner=owner, repo=repo, number=number))
         if progress is not None:
             progress(done, len(numbers))
-    return summarize(f"{owner}/{repo}", judged, since=since, until=until)
+    changes = await map_changes_landed(gh, maps, owner=owner, repo=repo, endpoint=endpoint)
+    return summarize(f"{owner}/{repo}", judged, since=since, until=until, map_changes=changes)
+
+
+async def map_changes_landed(
+    gh: gidgethub.abc.GitHubAPI, maps: MapSource, *, owner: str, repo: str, endpoint: str
+) -> tuple[LandedChange, ...]:
+    """How the last changes of the repository's own map landed (one history read)."""
+    read = await read_map_history(
+        gh,
+        owner=owner,
+        repo=repo,
+        rev="HEAD",
+        branch=None,
+        map_path=maps.map_path,
+        check_name=DEFAULT_CHECK_NAME,
+        app_id=None,
+        endpoint=endpoint,
+    )
+    first = bootstrap_commit(read.history, owner_repository=repo == OWNER_REPOSITORY)
+    return tuple(
+        how_it_landed(
+            commit,
+            path=maps.map_path,
+            bootstrap=first is not None and commit.oid == first.oid,
+            amap=None,
+            day=commit.committed_at.date(),
+        )
+        for commit in read.history.commits
+    )
 
 
 # --- markdown ---------------------------------------------------------------------------------
@@ -351,6 +392,7 @@ def _day(moment: datetime) -> str:
 
 
 UNCHECKED_TITLE = "Merged while the COI check was not successful"
+UNREVIEWED_MAP_TITLE = "Map changes that landed without review"
 UNCHECKED_NOTE = (
     "Merged by an administrator's bypass, or while the check was not a required status check."
 )
@@ -398,6 +440,8 @@ def render_markdown(report: Report) -> str:
         + " |",
         f"| Major, approved only from the authors' side | {len(report.same_company_only)} |",
         f"| Major, merged without approval | {len(report.unapproved)} |",
+        f"| Merged over the COI check | {len(report.unchecked)} |",
+        f"| Changes of the map that landed unreviewed | {len(report.unreviewed_map_changes)} |",
         f"| Request to independent approval, median | {_hours(report.wait_median)} |",
         f"| Request to independent approval, p90 | {_hours(report.wait_p90)} |",
         "",
@@ -419,6 +463,15 @@ def render_markdown(report: Report) -> str:
             link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
             lines.append(
                 f"- {link} {_md(pr.title)}, merged {_day(pr.merged_at)}: {check_state(pr.check)}"
+            )
+        lines.append("")
+    if report.unreviewed_map_changes:
+        lines += [f"## {UNREVIEWED_MAP_TITLE}", ""]
+        for change in report.unreviewed_map_changes:
+            commit = change.commit
+            lines.append(
+                f"- [`{commit.oid[:7]}`]({commit.url}), {_day(commit.committed_at)}: "
+                f"{_md(change.how)}"
             )
         lines.append("")
     if report.unapproved:

@@ -149,6 +149,16 @@ class Stage:
 
     async def start(self) -> None:
         await self.sim.start()
+        await self._start_bot()
+
+    async def restart_bot(self) -> None:
+        """A new bot process in all but name: everything it knew is gone, GitHub's state stays."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self._start_bot()
+
+    async def _start_bot(self) -> None:
         options: dict[str, Any] = {
             "app_id": str(APP_ID),
             "private_key": Secret(self._private_key_pem),

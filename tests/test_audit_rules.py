@@ -22,7 +22,7 @@ from bot.affiliations.audit_rules import (
 from bot.affiliations.evidence import Evidence
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
-from bot.audit import write_level
+from bot.audit_github import write_level
 from bot.github.errors import data_beside_not_found
 
 TODAY = date(2026, 12, 1)

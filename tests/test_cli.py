@@ -208,3 +208,19 @@ def test_serve_help_names_every_variable_settings_read(
         main(["serve", "--help"])
     help_text = capsys.readouterr().out
     assert sorted(name for name in read if name not in help_text) == []
+
+
+def test_audit_history_is_passed_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.audit
+
+    seen: dict[str, object] = {}
+
+    async def audit_command(repository: str, **options: object) -> int:
+        seen.update(options, repository=repository)
+        return 1
+
+    monkeypatch.setattr(bot.audit, "audit_command", audit_command)
+    assert main(["audit", "acme/widgets", "--history", "--since", "30"]) == 1
+    assert (seen["repository"], seen["history"], seen["since_days"]) == ("acme/widgets", True, 30)
+    assert main(["audit", "acme/widgets"]) == 1
+    assert seen["history"] is False

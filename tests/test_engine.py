@@ -89,7 +89,28 @@ class GitHub:
                     for i, login in enumerate(logins)
                 }
             }
+        if call.graphql_operation == "MapHistory":
+            return 200, self._map_history(call.body["variables"]["name"])
         raise AssertionError(f"unexpected query {call.graphql_operation}")
+
+    def _map_history(self, repo: str) -> dict[str, Any]:
+        """The map's one commit: each map here is its repository's first (a bootstrap)."""
+        text = self.repo_map if repo == "widgets" else self.owner_map
+        assert text is not None, f"no map in {repo} to read the history of"
+        which = "repo" if repo == "widgets" else "owner"
+        blob = {"oid": f"{which}-{abs(hash(text)):x}"}
+        commit = {
+            "oid": "c" * 40,
+            "url": f"https://github.com/acme-org/{repo}/commit/{'c' * 40}",
+            "committedDate": "2026-01-01T00:00:00Z",
+            "author": {"user": {"login": "alice"}},
+            "mapFile": blob,
+            "checkSuites": {"nodes": []},
+            "associatedPullRequests": {"nodes": []},
+        }
+        history = {"pageInfo": {"hasNextPage": False}, "nodes": [commit]}
+        tip = {**commit, "mapFile": {**blob, "object": {"text": text}}, "history": history}
+        return {"data": {"repository": {"tip": tip}, "ownerMap": None}}
 
     def _content(self, which: str) -> Any:
         def handler(call: Call, match: Any) -> tuple[int, Any, dict[str, str]]:

@@ -44,7 +44,7 @@ class Collaborator:
 class Seen:
     """One piece of evidence for a finding, and where anyone can look at it (a URL)."""
 
-    kind: Literal["access", "profile_company", "org_member", "commit_email"]
+    kind: Literal["access", "profile_company", "org_member", "commit_email", "commit"]
     value: str
     url: str
 
@@ -59,6 +59,8 @@ class Seen:
             return f"profile company: {self.value}"
         if self.kind == "org_member":
             return f"public member of {self.value}"
+        if self.kind == "commit":
+            return f"commit {self.value}"
         return f"commit authored as {self.value}"
 
 

@@ -416,6 +416,12 @@ class Policy(_Strict):
         " ignore it, warn with the edit that fixes the map, or block: let it decide independence.",
     )
     votes: Votes = Field(default_factory=Votes)
+    unreviewed_map: Literal["hold", "accept"] = Field(
+        default="hold",
+        description="A map change that landed without review: hold (PRs keep the last reviewed"
+        " version until a reviewed change lands) or accept (in force at once). Either way its"
+        " commit gets a failing check.",
+    )
 
 
 class MapDocument(_Strict):

@@ -12,19 +12,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import gidgethub
 import gidgethub.abc
 from cachetools import LRUCache, TTLCache
 
 from bot.affiliations.loader import LoadResult, load_map_text
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.client import Clock
+from bot.github.map_history import read_map_history
+from bot.github.queries import MAP_AT_COMMIT
+from bot.policy.trust import HeldChange, MapHistory, Trust, judge_history
 from bot.policy.verdict import MapRef
 
 MapParser = Callable[[str, str], LoadResult]
@@ -32,6 +37,9 @@ OWNER_REPOSITORY = ".github"
 MISSING_TTL_SECONDS = 60.0  # a 404 has no ETag: remember "no map here" briefly instead
 MISSING_ENTRIES = 10_000  # (repository, branch) pairs without a map, across installations
 PARSED_MAPS = 32  # a large map parsed is ~100 MB at worst: keep only the versions in use
+RECENT_TEXTS = 4  # texts of the maps read last (at most 1 MB each: the contents API's limit)
+REVIEWED_ENTRIES = 100_000  # "owner/repo@blob" of map versions known to have landed reviewed
+UNREVIEWED_TTL_SECONDS = 60.0  # a held version may become reviewed by a later push elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +47,52 @@ class BaseMapHint:
     """The map file at a base branch's tip as the snapshot saw it; `blob_sha` None: no file."""
 
     blob_sha: str | None
+    last_change: str | None = None  # the last commit that changed the map there (a deletion?)
 
 
 class MapSourceError(Exception):
     """GitHub returned something that is not a readable file at the map path."""
+
+
+class ReviewedMaps(Protocol):
+    """Map versions known to have landed reviewed, by "owner/repo@blob": shared by replicas."""
+
+    async def known(self, key: str) -> bool: ...
+
+    async def remember(self, keys: Iterable[str]) -> None: ...
+
+
+class LocalReviewedMaps:
+    """One replica's memory of reviewed map versions (a reviewed version stays reviewed)."""
+
+    def __init__(self, maxsize: int = REVIEWED_ENTRIES) -> None:
+        self._keys: LRUCache[str, bool] = LRUCache(maxsize=maxsize)
+
+    async def known(self, key: str) -> bool:
+        return key in self._keys
+
+    async def remember(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._keys[key] = True
+
+
+@dataclass(frozen=True, slots=True)
+class MapTrust:
+    """How a map source reads the map's history: without one, every version is in force."""
+
+    graphql_url: str
+    app_id: int | None
+    reviewed: ReviewedMaps = dataclasses.field(default_factory=LocalReviewedMaps)
+
+
+def own_runs_named(app_id: int | None) -> str | None:
+    """Which runs on a PR's head are the App's verdict: found by the App's id, any of its runs
+    (the map of the day names the one check it writes); without the id, the default name only."""
+    return None if app_id is not None else DEFAULT_CHECK_NAME
+
+
+def reviewed_key(owner: str, repo: str, blob_sha: str) -> str:
+    return f"{owner}/{repo}@{blob_sha}".lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +118,18 @@ class MapSource:
         bundled_map: Path,
         clock: Clock = time.time,
         parse: MapParser = _parse_with_loader,
+        trust: MapTrust | None = None,
     ) -> None:
         self.map_path = map_path
+        self.trust = trust
+        self.history_reads = 0  # GraphQL reads of a map's history, for tests and logs
+        # Versions reviewed (or bootstraps), known without asking the shared store again.
+        self._trusted: LRUCache[str, bool] = LRUCache(maxsize=REVIEWED_ENTRIES)
+        # (owner, repo, blob) of a version not trusted -> what the history said, briefly.
+        self._untrusted: TTLCache[tuple[str, str, str], Trust] = TTLCache(
+            maxsize=MISSING_ENTRIES, ttl=UNREVIEWED_TTL_SECONDS, timer=clock
+        )
+        self._reading: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._bundled_path = bundled_map
         self._parse = parse
         # (owner, repo, ref) known to hold no map, until MISSING_TTL_SECONDS have passed.
@@ -79,6 +139,8 @@ class MapSource:
         # (path, blob sha) -> the parsed map: one per map version in use, a few at a time.
         self._parsed: LRUCache[tuple[str, str], LoadResult] = LRUCache(maxsize=PARSED_MAPS)
         self._bundled: tuple[LoadResult, MapRef] | None = None
+        # (path, blob sha) -> the text last read: a few, for callers that show what was judged.
+        self._texts: LRUCache[tuple[str, str], str] = LRUCache(maxsize=RECENT_TEXTS)
         self._bundled_lock = asyncio.Lock()
 
     async def map_for(
@@ -95,24 +157,253 @@ class MapSource:
         `hint`: what the PR's snapshot saw at the base branch's tip. No map there costs no call;
         a blob already parsed costs none either; else the contents API is asked (ETag-cached).
         """
+        held: tuple[HeldChange, _Found, Literal["repository", "owner"]] | None = None
+        if hint is not None and hint.blob_sha is None and hint.last_change is not None:
+            kept = await self._deletion_in_force(
+                gh, owner=owner, repo=repo, rev=base_ref, deleted_in=hint.last_change
+            )
+            if kept is not None:  # the map was deleted without review: its last version holds
+                return kept
         if hint is not None and hint.blob_sha is not None:
             cached = self._parsed.get((self.map_path, hint.blob_sha))
-            if cached is not None:
+            if cached is not None and self._known_trusted(owner, repo, hint.blob_sha):
                 return cached, MapRef(self.map_path, hint.blob_sha, source="repository")
         if hint is None or hint.blob_sha is not None:
             found = await self._fetch(gh, owner=owner, repo=repo, ref=base_ref)
             if found is not None:
-                return self._load(found, source="repository")
+                decided = await self._in_force(
+                    gh, owner=owner, repo=repo, rev=base_ref, found=found, source="repository"
+                )
+                if not isinstance(decided, HeldChange):
+                    return decided
+                held = (decided, found, "repository")
         if repo != OWNER_REPOSITORY:
             found = await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
             if found is not None:
-                return self._load(found, source="owner")
-        return await self.bundled()
+                decided = await self._in_force(
+                    gh, owner=owner, repo=OWNER_REPOSITORY, rev="HEAD", found=found, source="owner"
+                )
+                if not isinstance(decided, HeldChange):
+                    return self._held_over(decided, held)
+                held = held or (decided, found, "owner")
+        return self._held_over(await self.bundled(), held)
+
+    def _held_over(
+        self,
+        chosen: tuple[LoadResult, MapRef],
+        held: tuple[HeldChange, _Found, Literal["repository", "owner"]] | None,
+    ) -> tuple[LoadResult, MapRef]:
+        """The next map in order, in force because no version of a nearer one is trusted; its
+        policy decides whether the nearer unreviewed version is accepted instead."""
+        if held is None:
+            return chosen
+        change, found, source = held
+        loaded, ref = chosen
+        if loaded.map is not None and loaded.map.policy.unreviewed_map == "accept":
+            return self._load(found, source=source)
+        return loaded, dataclasses.replace(ref, held=change)
+
+    def share_reviewed(self, reviewed: ReviewedMaps) -> None:
+        """Know reviewed map versions through `reviewed` (several replicas: Redis)."""
+        if self.trust is not None:
+            self.trust = dataclasses.replace(self.trust, reviewed=reviewed)
+
+    def _known_trusted(self, owner: str, repo: str, blob_sha: str) -> bool:
+        return self.trust is None or reviewed_key(owner, repo, blob_sha) in self._trusted
+
+    async def remember_reviewed(self, owner: str, repo: str, blob_sha: str) -> None:
+        """A version landed reviewed (a push's verdict): in force from now on, on every replica."""
+        key = reviewed_key(owner, repo, blob_sha)
+        self._trusted[key] = True
+        if self.trust is not None:
+            await self.trust.reviewed.remember([key])
+
+    async def _in_force(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        rev: str,
+        found: _Found,
+        source: Literal["repository", "owner"],
+    ) -> tuple[LoadResult, MapRef] | HeldChange:
+        """The version in force of the map found at `rev`: itself when it landed reviewed (or is
+        the bootstrap, or the policy accepts unreviewed maps), else the last reviewed version;
+        a HeldChange when no version of this file is trusted (the next map in order decides)."""
+        if self.trust is None:
+            return self._load(found, source=source)
+        key = reviewed_key(owner, repo, found.blob_sha)
+        if key in self._trusted or await self.trust.reviewed.known(key):
+            self._trusted[key] = True
+            return self._load(found, source=source)
+        decision_key = (owner, repo, found.blob_sha)
+        trust = self._untrusted.get(decision_key)
+        if trust is None:
+            # One read per version however many evaluations ask at once.
+            lock = self._reading.setdefault(decision_key, asyncio.Lock())
+            async with lock:
+                trust = self._untrusted.get(decision_key)
+                if trust is None and key not in self._trusted:
+                    trust = await self._read_trust(gh, owner=owner, repo=repo, rev=rev)
+            self._reading.pop(decision_key, None)
+            if trust is None:  # another evaluation found this version trusted meanwhile
+                return self._load(found, source=source)
+        trusted = trust.trusted
+        if found.blob_sha in trust.reviewed_blobs or (
+            trusted is not None and trusted.blob_sha == found.blob_sha
+        ):
+            self._trusted[key] = True
+            return self._load(found, source=source)
+        self._untrusted[(owner, repo, found.blob_sha)] = trust
+        newest = trust.unreviewed
+        held = HeldChange(
+            commit_sha=newest.oid if newest else found.blob_sha,
+            commit_url=newest.url if newest else "",
+        )
+        if trusted is None or trusted.blob_sha is None:
+            return held
+        loaded, ref = await self._load_at(
+            gh, owner=owner, repo=repo, oid=trusted.oid, blob_sha=trusted.blob_sha, source=source
+        )
+        policy = loaded.map.policy.unreviewed_map if loaded.map is not None else "hold"
+        if policy == "accept":  # the version in force decides: a push cannot accept itself
+            return self._load(found, source=source)
+        return loaded, dataclasses.replace(ref, held=held)
+
+    async def _deletion_in_force(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, rev: str, deleted_in: str
+    ) -> tuple[LoadResult, MapRef] | None:
+        """After the map was deleted at `deleted_in`: None when the deletion is in force (it landed
+        reviewed, nothing before it was trusted, or the policy accepts it), else the last trusted
+        version, held."""
+        if self.trust is None:
+            return None
+        key = reviewed_key(owner, repo, f"deleted-{deleted_in}")
+        if key in self._trusted or await self.trust.reviewed.known(key):
+            self._trusted[key] = True
+            return None
+        decision_key = (owner, repo, f"deleted-{deleted_in}")
+        trust = self._untrusted.get(decision_key)
+        if trust is None:
+            lock = self._reading.setdefault(decision_key, asyncio.Lock())
+            async with lock:
+                trust = self._untrusted.get(decision_key)
+                if trust is None:
+                    trust = await self._read_trust(gh, owner=owner, repo=repo, rev=rev)
+            self._reading.pop(decision_key, None)
+        newest, trusted = trust.unreviewed, trust.trusted
+        if (
+            newest is None
+            or newest.landed_reviewed  # a reviewed deletion
+            or trusted is None
+            or trusted.blob_sha is None
+        ):
+            self._trusted[key] = True
+            await self.trust.reviewed.remember([key])
+            return None
+        self._untrusted[decision_key] = trust
+        loaded, ref = await self._load_at(
+            gh,
+            owner=owner,
+            repo=repo,
+            oid=trusted.oid,
+            blob_sha=trusted.blob_sha,
+            source="repository",
+        )
+        if loaded.map is not None and loaded.map.policy.unreviewed_map == "accept":
+            return None
+        return loaded, dataclasses.replace(ref, held=HeldChange(newest.oid, newest.url))
+
+    async def _read_trust(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, rev: str
+    ) -> Trust:
+        assert self.trust is not None
+        branch = None if rev == "HEAD" else rev
+        read = await read_map_history(
+            gh,
+            owner=owner,
+            repo=repo,
+            rev=rev,
+            branch=branch,
+            map_path=self.map_path,
+            check_name=own_runs_named(self.trust.app_id),
+            app_id=self.trust.app_id,
+            endpoint=self.trust.graphql_url,
+        )
+        self.history_reads += 1
+        return await self.learn(owner, repo, read.history)
+
+    async def learn(self, owner: str, repo: str, history: MapHistory) -> Trust:
+        """Judge a history read (here or for a push's verdict); remember the trusted versions."""
+        trust = judge_history(history, owner_repository=repo == OWNER_REPOSITORY)
+        trusted_blobs = set(trust.reviewed_blobs)
+        if trust.trusted is not None and trust.trusted.blob_sha is not None:
+            trusted_blobs.add(trust.trusted.blob_sha)
+        keys = [reviewed_key(owner, repo, blob) for blob in sorted(trusted_blobs)]
+        for key in keys:
+            self._trusted[key] = True
+        if self.trust is not None:
+            await self.trust.reviewed.remember(keys)
+        newest = history.commits[0].blob_sha if history.commits else None
+        if newest is not None and reviewed_key(owner, repo, newest) not in self._trusted:
+            self._untrusted[(owner, repo, newest)] = trust
+        return trust
+
+    async def _load_at(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        oid: str,
+        blob_sha: str,
+        source: Literal["repository", "owner"],
+    ) -> tuple[LoadResult, MapRef]:
+        """The map as it was at commit `oid`: parsed once per blob, read only when not parsed."""
+        key = (self.map_path, blob_sha)
+        result = self._parsed.get(key)
+        if result is None:
+            text = await self.text_at(gh, owner=owner, repo=repo, oid=oid)
+            if text is None:
+                raise MapSourceError(f"{owner}/{repo}:{self.map_path} is missing at {oid}")
+            result = self._parse(text, self.map_path)
+            self._parsed[key] = result
+        return result, MapRef(path=self.map_path, blob_sha=blob_sha, source=source)
+
+    async def text_at(
+        self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, oid: str
+    ) -> str | None:
+        """The map's text at one commit; None when it had none there."""
+        assert self.trust is not None, "a map's history needs MapTrust"
+        data = await gh.graphql(
+            MAP_AT_COMMIT,
+            endpoint=self.trust.graphql_url,
+            owner=owner,
+            name=repo,
+            oid=oid,
+            mapPath=self.map_path,
+        )
+        commit = ((data or {}).get("repository") or {}).get("object") or {}
+        blob = (commit.get("mapFile") or {}).get("object") or {}
+        text = blob.get("text")
+        return text if isinstance(text, str) else None
+
+    def parsed(self, blob_sha: str, text: str) -> LoadResult:
+        """A map's text parsed, once per blob."""
+        key = (self.map_path, blob_sha)
+        result = self._parsed.get(key)
+        if result is None:
+            result = self._parse(text, self.map_path)
+            self._parsed[key] = result
+        return result
 
     def forget(self, owner: str, repo: str) -> None:
         """Drop what is known of a repository's map (after a push that changed it)."""
         for key in [key for key in self._missing if key[:2] == (owner, repo)]:
             self._missing.pop(key, None)
+        for untrusted in [key for key in self._untrusted if key[:2] == (owner, repo)]:
+            self._untrusted.pop(untrusted, None)
 
     async def bundled(self) -> tuple[LoadResult, MapRef]:
         async with self._bundled_lock:
@@ -126,18 +417,26 @@ class MapSource:
                     ) from None
                 shown = _display_path(path)
                 ref = MapRef(path=shown, blob_sha=git_blob_sha(data), source="bundled")
-                self._bundled = (self._parse(data.decode("utf-8"), shown), ref)
+                text = data.decode("utf-8")
+                self._texts[(shown, ref.blob_sha or "")] = text
+                self._bundled = (self._parse(text, shown), ref)
             return self._bundled
 
     def _load(
         self, found: _Found, *, source: Literal["repository", "owner"]
     ) -> tuple[LoadResult, MapRef]:
         key = (self.map_path, found.blob_sha)
+        self._texts[key] = found.text
         result = self._parsed.get(key)
         if result is None:
             result = self._parse(found.text, self.map_path)
             self._parsed[key] = result
         return result, MapRef(path=self.map_path, blob_sha=found.blob_sha, source=source)
+
+    def text_of(self, ref: MapRef) -> str | None:
+        """The text of a map this source read lately (what `coi-bot audit --suggest` edits), so
+        that the text shown is the one judged; None when it was not read here lately."""
+        return self._texts.get((ref.path, ref.blob_sha or ""))
 
     async def _fetch(
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, ref: str | None

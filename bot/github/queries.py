@@ -79,7 +79,10 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
       id number title isDraft state baseRefName headRefOid
-      baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
+      baseRef {{ target {{ ... on Commit {{
+        baseMap: file(path: $mapPath) {{ oid }}
+        baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
+      }} }} }}
       {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
@@ -314,6 +317,63 @@ query IssueVote($owner: String!, $name: String!, $number: Int!) {{
         {LABEL_CHANGES}
       }}
     }}
+  }}
+}}
+"""
+
+# The map file's history on a branch (issue 22): each change with the merged pull request that
+# brought it and the App's own check runs on that PR's head (and on the tip, where a push's
+# verdict is written). Read once per map blob the bot has not judged before; `$rev` is a branch
+# or a commit.
+_OWN_CHECKS = (
+    "checkSuites(first: 5, filterBy: {appId: $appId}) { nodes { "
+    "checkRuns(first: 5, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
+    "conclusion } } "
+    "} }"
+)
+# The PR that brought a commit, its check at merge and its approvers: one merged PR brings a
+# commit to a branch, two leave room for an open one GitHub lists beside it.
+_HEAD_CHECKS = (
+    "checkSuites(first: 2, filterBy: {appId: $appId}) { nodes { "
+    "checkRuns(first: 3, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
+    "conclusion } } } }"
+)
+_LANDED_BY = (
+    "associatedPullRequests(first: 2) { nodes { number merged baseRefName mergedBy { login } "
+    f"headCommit: commits(last: 1) {{ nodes {{ commit {{ {_HEAD_CHECKS} }} }} }} "
+    "reviews(last: 50, states: [APPROVED]) { nodes { author { login } } } } }"
+)
+MAP_HISTORY_DEPTH = 30
+MAP_HISTORY = f"""
+query MapHistory($owner: String!, $name: String!, $rev: String!, $mapPath: String!,
+                 $appId: Int, $checkName: String, $ownerRepository: String!) {{
+  rateLimit {{ remaining resetAt cost }}
+  repository(owner: $owner, name: $name) {{
+    tip: object(expression: $rev) {{
+      ... on Commit {{
+        oid url
+        mapFile: file(path: $mapPath) {{ oid object {{ ... on Blob {{ text }} }} }}
+        {_OWN_CHECKS}
+        {_LANDED_BY}
+        history(path: $mapPath, first: {MAP_HISTORY_DEPTH}) {{
+          pageInfo {{ hasNextPage }}
+          nodes {{
+            oid url committedDate author {{ user {{ login }} }}
+            mapFile: file(path: $mapPath) {{ oid }}
+            {_LANDED_BY}
+          }}
+        }}
+      }}
+    }}
+  }}
+  # When the owner's `.github` map changed: a repository's first map is a bootstrap only if
+  # that map did not govern it before. NOT_FOUND here (no such repository) means none.
+  ownerMap: repository(owner: $owner, name: $ownerRepository) {{
+    defaultBranchRef {{ target {{ ... on Commit {{
+      history(path: $mapPath, first: {MAP_HISTORY_DEPTH}) {{
+        pageInfo {{ hasNextPage }} nodes {{ committedDate }}
+      }}
+    }} }} }}
   }}
 }}
 """

@@ -95,7 +95,13 @@ def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
         return None
     found = base_ref["target"].get("baseMap")
     oid = found.get("oid") if isinstance(found, dict) else None
-    return BaseMapHint(blob_sha=oid if isinstance(oid, str) else None)
+    # The map's last change there: with no file, a deletion whose review decides (issue 22).
+    changes = (base_ref["target"].get("baseMapChange") or {}).get("nodes") or []
+    last = changes[0].get("oid") if changes and isinstance(changes[0], dict) else None
+    return BaseMapHint(
+        blob_sha=oid if isinstance(oid, str) else None,
+        last_change=last if isinstance(last, str) else None,
+    )
 
 
 def same_head_pull_requests(

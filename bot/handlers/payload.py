@@ -81,9 +81,16 @@ class _Identifier(TypedDict):
 
 
 class _Commit(TypedDict):
+    id: NotRequired[Any]
     added: NotRequired[Any]
     modified: NotRequired[Any]
     removed: NotRequired[Any]
+
+
+class _PullRequest(TypedDict):
+    number: NotRequired[Any]
+    merged: NotRequired[Any]
+    merged_by: NotRequired[Projected[_Login]]
 
 
 class _MergeGroup(TypedDict):
@@ -99,7 +106,7 @@ class Delivery(TypedDict):
     installation: NotRequired[Projected[_Id]]
     repository: NotRequired[Projected[_Repository]]
     sender: NotRequired[Projected[_Login]]
-    pull_request: NotRequired[Projected[_Number]]
+    pull_request: NotRequired[Projected[_PullRequest]]
     issue: NotRequired[Projected[_Issue]]
     comment: NotRequired[Projected[_Comment]]
     changes: NotRequired[Projected[_Changes]]
@@ -112,6 +119,10 @@ class Delivery(TypedDict):
     commits: NotRequired[Projected[list[Projected[_Commit]]]]
     head_commit: NotRequired[Projected[_Commit]]
     merge_group: NotRequired[Projected[_MergeGroup]]
+    before: NotRequired[Any]
+    after: NotRequired[Any]
+    forced: NotRequired[Any]
+    pusher: NotRequired[Any]
 
 
 _DELIVERY = TypeAdapter(Delivery)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from bot.affiliations.loader import MapError
 from bot.policy.markdown import code, mention, no_mentions, one_line, text
 from bot.policy.records import record_line
+from bot.policy.trust import PushVerdict, held_line
 from bot.policy.verdict import Approval, MapRef, Verdict
 
 MAX_OUTPUT_CHARS = 65_535
@@ -311,7 +312,9 @@ def _map_line(verdict: Verdict) -> str:
 def decided_by(ref: MapRef) -> str:
     """The line that closes a summary: which map decided (the reconciler reads it back)."""
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
-    return f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
+    line = f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
+    # Before the map line, which closes the summary (bot.jobs.reconciler reads it there).
+    return line if ref.held is None else f"{held_line(ref.held)}\n\n{line}"
 
 
 def _text(verdict: Verdict) -> str:
@@ -528,3 +531,10 @@ def render_together(
     title = _clip_title(title)
     fingerprint = _fingerprint(check_name, conclusion, title, summary)
     return CheckOutput(conclusion, title, summary, "", (), fingerprint)
+
+
+def render_map_push(verdict: PushVerdict, *, check_name: str) -> CheckOutput:
+    """The check on a pushed commit that changed the map in force (bot.policy.trust)."""
+    summary = fit(verdict.summary)
+    fingerprint = _fingerprint(check_name, verdict.conclusion, verdict.title, summary)
+    return CheckOutput(verdict.conclusion, verdict.title, summary, "", (), fingerprint)

@@ -33,6 +33,7 @@ from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
 from bot.policy.markdown import code
 from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
+from bot.policy.trust import HeldChange
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
 MapSource = Literal["repository", "owner", "bundled"]
@@ -46,6 +47,7 @@ class MapRef:
     path: str
     blob_sha: str | None
     source: MapSource
+    held: HeldChange | None = None  # a newer version landed unreviewed and is held (issue 22)
 
     def __post_init__(self) -> None:
         if self.source not in ("repository", "owner", "bundled"):

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from bot.intents import NO_INTENTS, Intents
-from bot.pr import IssueRef, PullRequestRef, WorkRef
+from bot.pr import IssueRef, MergedPullRequestRef, PullRequestRef, WorkRef
 from bot.replicas.coordinator import Coordinator
 from bot.replicas.link import CoordinationUnavailable
 from bot.replicas.pr_lease import ReleaseOutcome
@@ -54,7 +54,7 @@ MAX_PAUSE_SECONDS = 0.5
 def lease_key(ref: WorkRef) -> str:
     """The lease's name: the PR (installation/owner/repo#number) or the merge group's head."""
     where = f"{ref.installation_id}/{ref.owner}/{ref.repo}"
-    if isinstance(ref, PullRequestRef | IssueRef):  # one number space for both
+    if isinstance(ref, PullRequestRef | IssueRef | MergedPullRequestRef):  # one number space
         return f"{where}#{ref.number}"
     return f"{where}@{ref.head_sha}"
 

@@ -18,6 +18,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.replicas.coordinator import Coordinator
 from bot.replicas.lease import LeasedEvaluate
 from bot.replicas.link import CoordinationUnavailable
+from bot.replicas.reviewed_maps import SharedReviewedMaps
 from bot.scheduler import (
     Evaluate,
     ForgetMap,
@@ -123,6 +124,7 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
         engine.app.share_tokens(coordinator.tokens)
+        engine.maps.share_reviewed(SharedReviewedMaps(coordinator))
     app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
     forget_map: ForgetMap = engine.map_changed
     if coordinator is not None:

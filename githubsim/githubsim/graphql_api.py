@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import heapq
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -404,6 +405,8 @@ class GraphQLApi:
             if expression is None:
                 return None
             ref, _, path = expression.partition(":")
+            if ref == "HEAD":  # git's name for the default branch's tip
+                ref = repo.default_branch
             commit = repo.resolve_ref(ref or repo.default_branch)
             if commit is None:
                 return None
@@ -571,6 +574,7 @@ class GraphQLApi:
             "closedAt": iso(pull.closed_at) if pull.closed_at else None,
             "mergedAt": iso(pull.closed_at) if pull.merged and pull.closed_at else None,
             "mergeCommit": self.commit(repo, merge_commit) if merge_commit else None,
+            "mergedBy": self.actor(pull.merged_by) if pull.merged_by else None,
         }
 
     def issue(self, repo: Repository, issue: Issue) -> Node:
@@ -778,37 +782,29 @@ class GraphQLApi:
                 [self.check_suite(repo, s.id) for s in suites], args, field="checkSuites"
             )
 
+        def history(**args: Any) -> Node:
+            found = path_history(repo, commit, args.get("path"))
+            page = connection([self.commit(repo, c) for c in found], args, field="history")
+            page["totalCount"] = len(found)
+            return page
+
         def associated_pull_requests(**args: Any) -> Node:
-            # GitHub: the merged PR that brought the commit in; while the commit is not on the
-            # default branch, also the open PRs that contain it (schema.graphql, Commit).
-            merged = [
-                pull
-                for pull in repo.pulls.values()
-                if pull.merged and commit.sha in (*pull.commit_shas, pull.merge_commit_sha)
-            ]
-            default_tip = repo.branches.get(repo.default_branch)
-            # The simulator squashes a merge: a merged PR's commits count as on its base.
-            on_default = any(p.base_ref == repo.default_branch for p in merged) or (
-                default_tip is not None and commit.sha in repo.ancestry(default_tip)
-            )
-            pulls = merged + [
-                pull
-                for pull in repo.pulls.values()
-                if not on_default and pull.state == "open" and commit.sha in pull.commit_shas
-            ]
+            found = associated_pulls(repo, commit)
             order = args.get("orderBy") or {}
             updated = order.get("field") == "UPDATED_AT"
-            pulls.sort(
+            found.sort(
                 key=lambda p: (p.updated_at if updated else p.created_at, p.number),
                 reverse=order.get("direction") == "DESC",
             )
             return connection(
-                [self.pull_request(repo, p) for p in pulls], args, field="associatedPullRequests"
+                [self.pull_request(repo, p) for p in found], args, field="associatedPullRequests"
             )
 
         headline = commit.message.split("\n", 1)[0]
         return {
             "__typename": "Commit",
+            "history": history,
+            "associatedPullRequests": associated_pull_requests,
             "id": f"C_{commit.sha}",
             "oid": commit.sha,
             "abbreviatedOid": commit.sha[:7],
@@ -822,7 +818,6 @@ class GraphQLApi:
             "url": f"{self.sim.web_url}/{repo.full_name}/commit/{commit.sha}",
             "file": file,
             "checkSuites": check_suites,
-            "associatedPullRequests": associated_pull_requests,
             "parents": lambda **args: connection(
                 [self.commit(repo, repo.commits[sha]) for sha in commit.parents],
                 args,
@@ -966,6 +961,58 @@ class GraphQLApi:
             }
             for content, members in groups.items()
         ]
+
+
+def path_history(repo: Repository, start: Commit, path: str | None) -> list[Commit]:
+    """`git log [-- path]` from `start`, newest first, with git's default history simplification:
+    a merge TREESAME to one parent for `path` is left out and only that parent is followed, so
+    a merged PR's own commits stand for the change (git-scm.com/docs/git-log, History
+    Simplification). Commits are dated by when the simulator made them."""
+    order = {sha: index for index, sha in enumerate(repo.commits)}
+    shown: list[Commit] = []
+    seen: set[str] = set()
+    pending = [(-order[start.sha], start.sha)]
+    while pending:
+        _, sha = heapq.heappop(pending)
+        if sha in seen:
+            continue
+        seen.add(sha)
+        commit = repo.commits[sha]
+        parents = [repo.commits[p] for p in commit.parents if p in repo.commits]
+        if path is None:
+            shown.append(commit)
+            follow = parents
+        else:
+            blob = commit.tree.get(path)
+            same = [p for p in parents if p.tree.get(path) == blob]
+            if same:
+                follow = same[:1]
+            else:
+                if blob is not None or parents:
+                    shown.append(commit)
+                follow = parents
+        for parent in follow:
+            heapq.heappush(pending, (-order[parent.sha], parent.sha))
+    return shown
+
+
+def associated_pulls(repo: Repository, commit: Commit) -> list[PullRequest]:
+    """The merged PR that brought `commit` (one of its commits, or its merge commit); when the
+    commit is not on the default branch, also the open PRs that carry it (GitHub's
+    Commit.associatedPullRequests)."""
+    merged = [
+        pull
+        for pull in repo.pulls.values()
+        if pull.merged and (commit.sha in pull.commit_shas or commit.sha == pull.merge_commit_sha)
+    ]
+    tip = repo.resolve_ref(repo.default_branch)
+    on_default = tip is not None and commit.sha in {c.sha for c in path_history(repo, tip, None)}
+    opened = (
+        []
+        if on_default
+        else [p for p in repo.pulls.values() if p.state == "open" and commit.sha in p.commit_shas]
+    )
+    return sorted([*merged, *opened], key=lambda pull: pull.created_at)
 
 
 def _pull_state(pull: PullRequest) -> str:

@@ -310,7 +310,7 @@ class Shapes:
                 "mergeable": None if pull.merged else True,
                 "rebaseable": None if pull.merged else True,
                 "mergeable_state": "unknown" if pull.merged else "clean",
-                "merged_by": None,
+                "merged_by": self.user(users[pull.merged_by]) if pull.merged_by else None,
                 "comments": sum(1 for c in repo.comments.values() if c.issue_number == pull.number),
                 "review_comments": 0,
                 "maintainer_can_modify": False,

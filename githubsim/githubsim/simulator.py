@@ -1778,13 +1778,17 @@ class GitHubSimulator:
             raise ValueError(f"PR #{number} is not open")
         actor = sender or pull.author
         if merge:
+            # A merge commit (base tip, PR head) applying the PR's own changes, as GitHub's
+            # "Create a merge commit" does; its push lists the PR's commits and the merge.
             pull.merge_commit_sha = await self.push_to_branch(
                 repo,
                 pull.base_ref,
-                _tree_changes(target.resolve_ref(pull.base_ref), target.commits[pull.head_sha]),
+                _tree_changes(target.commits[pull.base_sha], target.commits[pull.head_sha]),
                 author=actor,
-                message=f"Merge pull request #{number}",
+                message=f"Merge pull request #{number} from {target.owner}/{pull.head_ref}",
+                merged=pull,
             )
+            pull.merged_by = actor
         pull.state = "closed"
         pull.merged = merge
         pull.closed_at = self.now()
@@ -1816,23 +1820,41 @@ class GitHubSimulator:
         *,
         author: str | None = None,
         message: str = "Update",
+        merged: PullRequest | None = None,
+        onto: str | None = None,
     ) -> str:
-        """Push one commit to a branch (created if missing): `push` then `check_suite` events."""
+        """Push one commit to a branch (created if missing): `push` then `check_suite` events.
+
+        `merged`: the commit merges that PR (its head is the second parent, its commits are
+        pushed too); `onto`: a force push, the commit's parent instead of the branch's tip.
+        """
         target = self._repo(repo)
         pusher = author or target.owner
         before = target.branches.get(branch)
-        parent = target.commits[before] if before else target.resolve_ref(target.default_branch)
+        tip = onto if onto is not None else before
+        parent = target.commits[tip] if tip else target.resolve_ref(target.default_branch)
+        parents = [parent.sha] if parent else []
+        if merged is not None:
+            parents.append(merged.head_sha)
         commit = self._commit(
             target,
             parent.tree if parent else {},
             files,
             author=pusher,
             message=message,
-            parents=[parent.sha] if parent else [],
+            parents=parents,
         )
         target.branches[branch] = commit.sha
         identity = commit.author
         push_commit = self.shapes.push_commit(target, commit, parent)
+        pushed = [push_commit]
+        if merged is not None:
+            pushed = [
+                self.shapes.push_commit(
+                    target, target.commits[sha], target.commits.get(target.commits[sha].parents[0])
+                )
+                for sha in merged.commit_shas
+            ] + pushed
         payload: Json = {
             "ref": f"refs/heads/{branch}",
             "before": before or "0" * 40,
@@ -1842,18 +1864,56 @@ class GitHubSimulator:
             "sender": self.shapes.user(self.users[pusher]),
             "created": before is None,
             "deleted": False,
-            "forced": False,
+            "forced": onto is not None,
             "base_ref": None,
             "compare": (
                 f"{self.web_url}/{target.full_name}/compare/"
                 f"{(before or '0' * 40)[:12]}...{commit.sha[:12]}"
             ),
-            "commits": [push_commit],
+            "commits": pushed,
             "head_commit": push_commit,
         }
         await self._emit("push", payload, target)
         await self._announce_head(target, commit.sha, sender=pusher)
         return commit.sha
+
+    async def push_existing(self, repo: str, branch: str, sha: str, *, author: str) -> None:
+        """`git push origin <sha>:<branch>`: a commit that already exists (say a PR's head) becomes
+        the branch's tip, with the `push` GitHub sends (a force push unless it descends)."""
+        target = self._repo(repo)
+        before = target.branches.get(branch)
+        new: list[Commit] = []
+        current: Commit | None = target.commits[sha]
+        while current is not None and current.sha != before:
+            new.append(current)
+            current = target.commits.get(current.parents[0]) if current.parents else None
+        target.branches[branch] = sha
+        head = target.commits[sha]
+        pushed = [
+            self.shapes.push_commit(
+                target, commit, target.commits.get(commit.parents[0]) if commit.parents else None
+            )
+            for commit in reversed(new)
+        ]
+        payload: Json = {
+            "ref": f"refs/heads/{branch}",
+            "before": before or "0" * 40,
+            "after": sha,
+            "repository": self.repo_json(target),
+            "pusher": {"name": author, "email": self._identity(author).email},
+            "sender": self.shapes.user(self.users[author]),
+            "created": before is None,
+            "deleted": False,
+            "forced": current is None and before is not None,
+            "base_ref": None,
+            "compare": f"{self.web_url}/{target.full_name}/compare/{(before or '0' * 40)[:12]}"
+            f"...{sha[:12]}",
+            "commits": pushed,
+            "head_commit": self.shapes.push_commit(
+                target, head, target.commits.get(head.parents[0]) if head.parents else None
+            ),
+        }
+        await self._emit("push", payload, target)
 
     async def enqueue(
         self, repo: str, numbers: Sequence[int], *, sender: str | None = None

@@ -261,6 +261,7 @@ class PullRequest:
     reviews: list[Review] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     merge_commit_sha: str | None = None  # the commit the merge put on the base branch
+    merged_by: str | None = None  # who merged it
     review_request_events: list[ReviewRequestEvent] = field(default_factory=list)
     label_events: list[LabelEvent] = field(default_factory=list)
     comment_deletions: list[CommentDeletion] = field(default_factory=list)

@@ -97,9 +97,14 @@ async def play_everything(sim: GitHubSimulator, api: Api, seed: Seed) -> None:
     await sim.edit_comment(repo, vote, body="/coi vote no")
     await sim.delete_comment(repo, vote)
     await sim.close_pull_request(repo, number, merge=True)
-    await sim.push_to_branch(
+    pushed = await sim.push_to_branch(
         repo, "main", {".github/affiliations.yml": "version: 1\n"}, author="bob"
     )
+    widgets = sim.find_repo("acme", "widgets")
+    assert widgets is not None
+    parent = widgets.commits[pushed].parents[0]  # a force push drops the map's commit again
+    await sim.push_to_branch(repo, "main", {"b.txt": "b\n"}, author="bob", onto=parent)
+    await sim.push_existing(repo, "main", pushed, author="bob")  # an existing commit, forced
     await sim.settle()
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from githubsim.validation import OpenApiRequestValidator
 
@@ -87,6 +88,7 @@ async def run_audit(
     suggest: bool = False,
     map_file: Path | None = None,
     repository: str = REPO,
+    history: bool = False,
 ) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     status = await audit_command(
@@ -98,6 +100,7 @@ async def run_audit(
         suggest=suggest,
         map_path=MAP_PATH,
         bundled_map=Path("config/affiliations.yml"),
+        history=history,
         environ=env,
         out=out,
         err=err,
@@ -242,3 +245,118 @@ async def test_without_a_map_in_the_repository_the_bundled_one_is_audited(
     dora = next(f for f in report["findings"] if f["person"] == "dora")
     assert "+  dora:\n" in dora["diff"]
     assert report["patch"].count("+  dora:\n") == 1
+
+
+async def passing_check(sim: GitHubSimulator, token: str, head_sha: str) -> None:
+    """The App's `COI review` on a PR's head, as the bot writes it."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{sim.url}/repos/{REPO}/check-runs",
+            json={"name": "COI review", "head_sha": head_sha, "conclusion": "success"},
+            headers={
+                "Authorization": f"token {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+        ) as response,
+    ):
+        assert response.status == 201
+
+
+async def test_history_says_how_every_change_of_the_map_landed(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    token = await mint_token(sim, app_private_key_pem)
+    reviewed_map = AUDIT_MAP.replace(
+        "  ivan: {role: maintainer}",
+        "  ivan: {role: maintainer, affiliations: [{company: initech}]}",
+    )
+    number = await sim.open_pull_request(
+        REPO, author="carl", title="Ivan's company", files={MAP_PATH: reviewed_map}
+    )
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await passing_check(sim, token, sim.head_sha(REPO, number))
+    await sim.close_pull_request(REPO, number, merge=True, sender="gus")
+    pushed_map = reviewed_map.replace(
+        "  carl: {role: contributor, affiliations: [{company: acme}]}",
+        "  carl: {role: maintainer, affiliations: [{company: globex}]}",
+    )
+    pushed = await sim.push_to_branch(REPO, "main", {MAP_PATH: pushed_map}, author="alice")
+    sim.reset_calls()
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, as_json=True, history=True)
+    report = json.loads(text)
+    assert status == 1
+    history = report["history"]
+    assert [(h["reviewed"], h["how"]) for h in history] == [
+        (False, "direct push: a commit by @alice (Acme)"),
+        (True, f"reviewed in #{number}: approvals from Globex"),
+        (True, "first version (bootstrap)"),
+    ]
+    assert history[0]["commit"] == pushed
+    assert history[0]["changes"]["people_moved"] == ["carl"]
+    assert history[0]["changes"]["roles_changed"] == ["carl"]
+    assert history[1]["pull_request"] == {
+        "number": number,
+        "merged_by": "gus",
+        "check": "success",
+        "approvers": ["gus"],
+    }
+    assert history[1]["changes"]["people_moved"] == ["ivan"]
+    unreviewed = [f for f in report["findings"] if f["rule"] == "map-change-unreviewed"]
+    assert len(unreviewed) == 1
+    assert unreviewed[0]["severity"] == "error"
+    assert unreviewed[0]["person"] == "alice"
+    assert unreviewed[0]["evidence"][0]["url"].endswith(f"/commit/{pushed}")
+    # One history read for the map (the protected files are the map here), one text per version.
+    graphql = Counter(call.query_name for call in sim.calls if call.kind == "graphql")
+    assert graphql["MapHistory"] == 1
+    assert graphql["MapAtCommit"] == 3
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, history=True)
+    assert status == 1
+    assert "HISTORY (3 changes since" in text
+    assert f"{pushed[:7]} {MAP_PATH}: NOT REVIEWED" in text
+    assert "    - affiliations changed: `carl`" in text
+    assert "without independent review: direct push" in text
+    assert writes(sim) == []
+
+
+async def test_without_history_nothing_of_it_is_read_or_shown(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    token = await mint_token(sim, app_private_key_pem)
+    await sim.push_to_branch(REPO, "main", {MAP_PATH: AUDIT_MAP + "bots: []\n"}, author="alice")
+    _, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, as_json=True)
+    report = json.loads(text)
+    assert report["history"] is None
+    assert not [f for f in report["findings"] if f["rule"].endswith("-unreviewed")]
+    assert not [call for call in sim.calls if call.query_name == "MapHistory"]
+
+
+async def test_history_of_the_owners_map_when_it_is_the_one_in_force(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    sim.add_repo(OWNER, "bare", files={"README.md": "no map here\n"})
+    sim.add_repo(OWNER, ".github", files={MAP_PATH: AUDIT_MAP})
+    pushed = await sim.push_to_branch(
+        f"{OWNER}/.github", "main", {MAP_PATH: AUDIT_MAP + "bots: []\n"}, author="alice"
+    )
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(
+        sim, {"GITHUB_TOKEN": token}, as_json=True, repository=f"{OWNER}/bare", history=True
+    )
+
+    report = json.loads(text)
+    assert status == 1
+    assert report["map"]["source"] == "owner"
+    shown = f"{OWNER}/.github:{MAP_PATH}"
+    assert [(h["path"], h["reviewed"]) for h in report["history"]] == [
+        (shown, False),
+        (shown, True),
+    ]
+    assert report["history"][0]["commit"] == pushed
+    (finding,) = [f for f in report["findings"] if f["rule"] == "map-change-unreviewed"]
+    assert finding["message"].startswith(f"{shown} changed in {pushed[:7]}")

@@ -24,6 +24,7 @@ from bot.dryrun import (
     load_proposed,
 )
 from bot.github.auth import app_jwt
+from bot.github.map_source import git_blob_sha
 from bot.settings import Secret
 from githubsim import GitHubSimulator
 from tests.e2e.conftest import MAP, Clock
@@ -191,6 +192,30 @@ async def test_check_json_names_every_part_of_the_verdict(
     assert len(verdict["map"]["blob_sha"]) == 40
     assert len(verdict["would_request"]) == 1
     assert verdict["would_request"][0] in {"gus", "gina", "ivan"}
+    assert writes(sim) == []
+
+
+async def test_check_judges_by_the_last_reviewed_map_as_the_app_does(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    moved = MAP.replace(
+        "anna: {role: maintainer, affiliations: [{company: acme}]}",
+        "anna: {role: maintainer, affiliations: [{company: globex}]}",
+    )
+    pushed = await sim.push_to_branch(REPO, "main", {MAP_PATH: moved}, author="alice")
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+
+    verdict = json.loads(text)
+    assert (status, verdict["conclusion"]) == (1, "action_required"), "anna still at Acme"
+    assert verdict["map"]["blob_sha"] == git_blob_sha(MAP.encode())
+    assert verdict["map"]["held"] == {
+        "commit": pushed,
+        "url": f"https://github.com/{REPO}/commit/{pushed}",
+    }
+    assert f"without review in [`{pushed[:7]}`]" in verdict["summary"]
     assert writes(sim) == []
 
 
@@ -413,11 +438,18 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
     assert operations.count("pulls/list") == 1
     assert queries.count("MergedPullRequest") == 5
     assert queries.count("MapAtCommit") == 2  # one read per distinct map blob
+    assert queries.count("MapHistory") == 1  # how the map's changes landed
     assert writes(sim) == []
+    # The correction was pushed directly: counted beside the merges over the check.
+    (unreviewed,) = report.unreviewed_map_changes
+    assert unreviewed.how == "direct push: a commit by @gus"
+    assert unreviewed.commit.committed_at == at("2025-02-01", 8)
 
     markdown = render_markdown(report)
     assert f"[#{prs['same']}](https://github.com/{REPO}/pull/{prs['same']})" in markdown
     assert "| Major, with independent approval | 2 (50%) |" in markdown
+    assert "| Changes of the map that landed unreviewed | 1 |" in markdown
+    assert f"[`{unreviewed.commit.oid[:7]}`]({unreviewed.commit.url}), 2025-02-01" in markdown
     page = render_html(report)
     assert page.count("<svg") == 3
     assert "<script" not in page

@@ -40,6 +40,8 @@ from tests.replicas.conftest import started_redis
 MAP_PATH = ".github/affiliations.yml"
 # The same people, but nothing under core/ is major any more.
 MAP_WITHOUT_MAJOR_PATHS = MAP.replace('major: {paths: ["core/**"]}', "major: {paths: []}")
+# Direct pushes of the map take effect only under `accept` (README, "The map is the root of trust").
+ACCEPTING = MAP + "  unreviewed_map: accept\n"
 
 
 def reconciler(stage: Stage, **options: Any) -> Reconciler:
@@ -85,6 +87,14 @@ def repairs(stage: Stage, reason: str) -> float:
 async def repo_map_stage(stage_factory: Callable[..., Stage]) -> AsyncIterator[Stage]:
     async with stage_factory() as running:
         seed(running, repo_files={MAP_PATH: MAP, "README.md": "widgets\n"})
+        yield running
+        assert running.sim.violations == []
+
+
+@pytest.fixture
+async def accepting_map_stage(stage_factory: Callable[..., Stage]) -> AsyncIterator[Stage]:
+    async with stage_factory() as running:
+        seed(running, repo_files={MAP_PATH: ACCEPTING, "README.md": "widgets\n"})
         yield running
         assert running.sim.violations == []
 
@@ -296,9 +306,9 @@ async def test_a_check_from_an_older_release_is_rewritten_once(stage: Stage) -> 
 
 
 async def test_a_map_push_the_bot_never_heard_of_is_found_by_the_map_blob(
-    repo_map_stage: Stage,
+    accepting_map_stage: Stage,
 ) -> None:
-    stage = repo_map_stage
+    stage = accepting_map_stage
     [number] = await open_unseen(stage, 1)
     await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
     await stage.settle()
@@ -544,9 +554,9 @@ async def test_a_pushed_owner_map_re_evaluates_every_repository_without_its_own(
 
 
 async def test_a_pr_whose_base_changes_is_judged_by_the_new_base_map(
-    repo_map_stage: Stage,
+    accepting_map_stage: Stage,
 ) -> None:
-    stage = repo_map_stage
+    stage = accepting_map_stage
     await stage.sim.push_to_branch(REPO, "release", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
     number = await stage.sim.open_pull_request(
         REPO, author="alice", title="t", files={"core/x.py": "x\n"}, base="release"
@@ -563,4 +573,7 @@ async def test_a_pr_whose_base_changes_is_judged_by_the_new_base_map(
     await stage.settle()
     after = latest_check(stage, number)
     assert after["conclusion"] == "action_required"
-    assert map_decided(after["output"]["summary"]) == (git_blob_sha(MAP.encode()), "repository")
+    assert map_decided(after["output"]["summary"]) == (
+        git_blob_sha(ACCEPTING.encode()),
+        "repository",
+    )

@@ -117,6 +117,8 @@ async def test_the_central_story_costs_what_the_contract_says(
         "POST apps/create-installation-access-token 201",
         "POST graphql Snapshot 200",
         "GET repos/get-content 200",
+        # A map version never judged: its history says how it landed (here, the first map).
+        "POST graphql MapHistory 200",
         "POST graphql ReviewLoad 200",
         "POST pulls/request-reviewers 201",
         "POST checks/create 201",
@@ -157,6 +159,7 @@ async def test_server_errors_and_secondary_limits_are_retried(
         "POST graphql Snapshot 502",
         "POST graphql Snapshot 200",
         "GET repos/get-content 200",
+        "POST graphql MapHistory 200",
         "POST checks/create 403",
         "POST checks/create 201",
     ]

@@ -6,10 +6,21 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import gidgethub
 import pytest
 
-from bot.github.map_source import BaseMapHint, MapSource, MapSourceError, git_blob_sha
-from tests.github.fakes import FakeServer
+from bot.github.map_history import MapHistoryError
+from bot.github.map_source import (
+    BaseMapHint,
+    LocalReviewedMaps,
+    MapSource,
+    MapSourceError,
+    MapTrust,
+    git_blob_sha,
+    own_runs_named,
+    reviewed_key,
+)
+from tests.github.fakes import GRAPHQL_URL, FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
 
@@ -141,3 +152,126 @@ async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
     # A blob not seen yet is read (and its ETag kept) as before.
     await maps.map_for(gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint("s2"))
     assert len(server.calls) == 2
+
+
+# --- the map's history: which version is in force (issue 22) -------------------------------
+
+
+def trusting_source(tmp_path: Path, reviewed: LocalReviewedMaps | None = None) -> MapSource:
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(MAP)
+    trust = MapTrust(graphql_url=GRAPHQL_URL, app_id=1, reviewed=reviewed or LocalReviewedMaps())
+    return MapSource(map_path="coi.yml", bundled_map=bundled, clock=Clock(), trust=trust)
+
+
+def history_answer(*blobs: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The map's history, newest first: every commit a direct push (nothing reviewed)."""
+    nodes = [
+        {
+            "oid": f"{n:040d}",
+            "url": f"https://github.com/o/a/commit/{n:040d}",
+            "committedDate": f"2026-01-{n + 1:02d}T00:00:00Z",
+            "author": {"user": {"login": "alice"}},
+            "mapFile": {"oid": blob},
+            "checkSuites": {"nodes": []},
+            "associatedPullRequests": {"nodes": []},
+        }
+        for n, blob in zip(range(len(blobs), 0, -1), blobs, strict=True)
+    ]
+    tip = {**nodes[0], "history": {"pageInfo": {"hasNextPage": False}, "nodes": nodes}}
+    answer: dict[str, Any] = {"data": {"repository": {"tip": tip}, "ownerMap": None}}
+    if errors:
+        answer["errors"] = errors
+    return answer
+
+
+async def test_a_version_already_known_as_reviewed_costs_no_history_read(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
+    reviewed = LocalReviewedMaps()
+    await reviewed.remember([reviewed_key("O", "A", "s1")])
+    maps = trusting_source(tmp_path, reviewed)
+    loaded, ref = await maps.map_for(
+        server.factory(authorization), owner="o", repo="a", base_ref="main"
+    )
+    assert loaded.ok
+    assert (ref.blob_sha, ref.held) == ("s1", None)
+    assert maps.history_reads == 0
+
+
+async def test_an_owner_repository_missing_is_no_owner_map_but_other_errors_are_raised(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
+    missing = [{"type": "NOT_FOUND", "path": ["ownerMap"], "message": "no .github"}]
+    server.reply("POST", r"/graphql", 200, history_answer("s1", errors=missing))
+    maps = trusting_source(tmp_path)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert (ref.blob_sha, ref.held, maps.history_reads) == ("s1", None, 1), "a bootstrap"
+
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s2"))
+    hidden = [{"type": "FORBIDDEN", "path": ["repository"], "message": "no access"}]
+    server.reply("POST", r"/graphql", 200, history_answer("s2", errors=hidden))
+    with pytest.raises(gidgethub.QueryError):
+        await trusting_source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", base_ref="main"
+        )
+
+
+async def test_a_revision_without_a_commit_is_a_clear_error(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
+    server.reply("POST", r"/graphql", 200, {"data": {"repository": {"tip": None}}})
+    with pytest.raises(MapHistoryError, match="o/a has no commit at 'main'"):
+        await trusting_source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", base_ref="main"
+        )
+
+
+async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decides(
+    tmp_path: Path,
+) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s2"))
+    server.reply("GET", r"/repos/o/.github/contents/coi.yml", 404, {"message": "Not Found"})
+    # Both versions direct pushes and the first governed by an owner's map: none is trusted.
+    answer = history_answer("s2", "s1")
+    answer["data"]["ownerMap"] = {
+        "defaultBranchRef": {
+            "target": {
+                "history": {
+                    "pageInfo": {"hasNextPage": True},
+                    "nodes": [{"committedDate": "2025-01-01T00:00:00Z"}],
+                }
+            }
+        }
+    }
+    server.reply("POST", r"/graphql", 200, answer)
+    maps = trusting_source(tmp_path)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert ref.source == "bundled"
+    assert ref.held is not None
+    assert ref.held.commit_sha == f"{2:040d}"
+    # Asked again within the minute: what the history said is remembered.
+    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert maps.history_reads == 1
+    # A bundled map that accepts unreviewed maps puts the repository's version in force.
+    accepting = tmp_path / "accepting.yml"
+    accepting.write_text(MAP + "policy: {unreviewed_map: accept}\n")
+    maps = MapSource(
+        map_path="coi.yml",
+        bundled_map=accepting,
+        clock=Clock(),
+        trust=MapTrust(graphql_url=GRAPHQL_URL, app_id=1),
+    )
+    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    assert (ref.source, ref.blob_sha, ref.held) == ("repository", "s2", None)
+
+
+def test_the_apps_runs_are_found_by_its_id_else_by_the_default_name() -> None:
+    assert own_runs_named(42) is None
+    assert own_runs_named(None) == "COI review"

@@ -90,7 +90,12 @@ async def test_every_recorded_payload_is_routed_as_its_full_parse(
 def test_the_projection_keeps_only_what_handlers_read() -> None:
     _, data = next(sample for sample in SAMPLES if sample[0] == "pull_request")
     projected = parse(json.dumps(data).encode())
-    assert projected["pull_request"] == {"number": data["pull_request"]["number"]}
+    pull = data["pull_request"]
+    assert projected["pull_request"] == {
+        "number": pull["number"],
+        "merged": pull["merged"],
+        "merged_by": pull["merged_by"],
+    }
     assert projected["repository"]["owner"] == {"login": data["repository"]["owner"]["login"]}
     assert "title" not in projected["pull_request"]
     assert len(json.dumps(projected)) < len(json.dumps(data)) / 20

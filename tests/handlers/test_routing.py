@@ -11,7 +11,7 @@ from gidgethub import sansio
 
 from bot.handlers import router
 from bot.handlers.push import changes_map, touched_paths
-from bot.pr import IssueRef, MergeGroupRef, WorkRef
+from bot.pr import IssueRef, MapPushRef, MergedPullRequestRef, MergeGroupRef, WorkRef
 from tests.web.deliveries import INSTALLATION_ID, load_payload, payload_files, with_installation
 
 MAP_PATH = ".github/affiliations.yml"
@@ -24,12 +24,18 @@ class RecordingScheduling:
     def __init__(self, *, accept: bool = True) -> None:
         self.accept = accept
         self.requests: list[tuple[Any, ...]] = []
+        self.refs: list[WorkRef] = []
 
     def schedule(self, ref: WorkRef) -> bool:
+        self.refs.append(ref)
         if isinstance(ref, MergeGroupRef):
             self.requests.append(("merge_group", ref))
         elif isinstance(ref, IssueRef):
             self.requests.append(("issue", ref.installation_id, ref.owner, ref.repo, ref.number))
+        elif isinstance(ref, MapPushRef):
+            self.requests.append(("map_push", ref.owner, ref.repo, ref.head_sha[:7], ref.pusher))
+        elif isinstance(ref, MergedPullRequestRef):
+            self.requests.append(("merged", ref.owner, ref.repo, ref.number, ref.merged_by))
         else:
             self.requests.append(("schedule", ref.installation_id, ref.owner, ref.repo, ref.number))
         return self.accept
@@ -239,6 +245,7 @@ async def test_a_push_of_the_map_to_the_default_branch_sweeps_the_repository(
 ) -> None:
     assert await dispatch("push", push_of_map(reference_dir)) == [
         ("map_changed", *HELLO),
+        ("map_push", *HELLO, "6113728", "Codertocat"),
         ("sweep", 1, *HELLO),
     ]
 
@@ -249,6 +256,7 @@ async def test_a_push_of_the_map_to_the_owners_github_repository_sweeps_the_owne
     data = push_of_map(reference_dir, repo=".github")
     assert await dispatch("push", data) == [
         ("map_changed", "Codertocat", ".github"),
+        ("map_push", "Codertocat", ".github", "6113728", "Codertocat"),
         ("sweep_owner", 1, "Codertocat"),
     ]
 
@@ -262,8 +270,42 @@ async def test_the_map_path_comes_from_the_settings(reference_dir: Path) -> None
     data = load_payload(reference_dir, "push/with-new-branch.payload.json")
     assert await dispatch("push", data, map_path="README.md") == [
         ("map_changed", *HELLO),
+        ("map_push", *HELLO, "6113728", "Codertocat"),
         ("sweep", 1, *HELLO),
     ]
+
+
+async def test_a_map_push_names_its_pusher_its_commits_and_a_force(reference_dir: Path) -> None:
+    data = push_of_map(reference_dir)
+    data["forced"] = True
+    data.pop("sender")
+    scheduling = RecordingScheduling()
+    await router.dispatch(
+        sansio.Event(data, event="push", delivery_id="d-1"), scheduler=scheduling, map_path=MAP_PATH
+    )
+    (pushed,) = scheduling.refs
+    assert pushed == MapPushRef(
+        data["installation"]["id"],
+        *HELLO,
+        head_sha=data["after"],
+        before="0" * 40,
+        branch="master",
+        pusher="Codertocat",  # the pusher's name when the sender is missing
+        forced=True,
+        commits=(data["after"],),
+    )
+
+
+async def test_a_merged_pr_is_looked_at_once_merged(reference_dir: Path) -> None:
+    data = with_installation(load_payload(reference_dir, "pull_request/closed.payload.json"))
+    data["pull_request"]["merged"] = True
+    data["pull_request"]["merged_by"] = {"login": "admin"}
+    number = data["pull_request"]["number"]
+    assert await dispatch("pull_request", data) == [
+        ("merged", *data["repository"]["full_name"].split("/"), number, "admin")
+    ]
+    data["pull_request"]["merged"] = False
+    assert await dispatch("pull_request", data) == []
 
 
 @pytest.mark.parametrize(

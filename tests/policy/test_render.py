@@ -15,6 +15,7 @@ from bot.policy.render import (
     fit,
     render,
 )
+from bot.policy.trust import HeldChange
 from bot.policy.verdict import MapRef, evaluate, map_failure
 
 from .builders import NOW, approve, comment, document, facts, make_map
@@ -171,3 +172,16 @@ def test_company_names_not_ids_in_tables() -> None:
     amap = AffiliationMap(MapDocument.model_validate(json.loads(json.dumps(doc))))
     output = render(evaluate(pr, amap, now=NOW, map_ref=REF), check_name="x")
     assert "Acme \\| Rockets" in output.summary
+
+
+def test_a_held_map_change_is_said_right_before_the_map_line() -> None:
+    held = HeldChange("f00dfeed" * 5, "https://github.com/o/r/commit/" + "f00dfeed" * 5)
+    verdict = evaluate(facts(), AMAP, now=NOW, map_ref=replace(REF, held=held))
+    summary = render(verdict, check_name="COI review").summary.rstrip()
+    *_, held_text, blank, map_line = summary.splitlines()
+    assert held_text.startswith("The map changed without review in [`f00dfee`](https://github.com/")
+    assert blank == ""
+    assert map_line.startswith("Decided by the map `.github/affiliations.yml` at blob `abc123`")
+    plain = render(evaluate(facts(), AMAP, now=NOW, map_ref=REF), check_name="COI review")
+    assert "without review" not in plain.summary
+    assert plain.fingerprint != render(verdict, check_name="COI review").fingerprint

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.logs import JsonFormatter
 from bot.metrics import Metrics
-from bot.pr import PullRequestRef
+from bot.pr import MapPushRef, PullRequestRef
 from bot.web.app import ROUTER_KEY, create_app
 from bot.web.state import FAULTS_KEY, INBOX_KEY, LEDGER_KEY, METRICS_KEY, SCHEDULER_KEY
 from bot.web.webhook import MAX_BODY_BYTES
@@ -466,7 +466,9 @@ async def test_a_map_pushed_to_the_owners_github_repository_sweeps_the_owner(
     status, body = await post(client, Delivery.of("push", payload))
     assert (status, body["status"]) == (202, "queued")
     await drain(client)
-    assert sorted(recorder.calls) == [
+    pushes = [ref for ref in recorder.calls if isinstance(ref, MapPushRef)]
+    assert [(ref.repo, ref.head_sha) for ref in pushes] == [(".github", payload["after"])]
+    assert sorted(ref for ref in recorder.calls if isinstance(ref, PullRequestRef)) == [
         PullRequestRef(1, "Codertocat", ".github", 1),
         PullRequestRef(1, "Codertocat", "api", 1),
     ]
