@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
-from bot.policy.markdown import code, text
+from bot.policy.markdown import ZERO_WIDTH_JOINER, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
 from bot.policy.votes import Tally, VoterRow, show
@@ -71,6 +71,12 @@ def _code(value: str) -> str:
 
 
 def _cell(value: str) -> str:
+    # Role and company names come from the map in force: one cell, its pipes escaped.
+    return " ".join(value.replace("|", "\\|").split())
+
+
+def _why(value: str) -> str:
+    # Why a vote does not count may quote a nominee's OWNERS.md line or a declared reason.
     return text(value)
 
 
@@ -83,7 +89,7 @@ def _row(row: VoterRow, amap: AffiliationMap) -> str:
     reason = f" {_code(row.reason)}" if row.reason else ""
     return (
         f"| @{who.login} | {_cell(who.role or 'none')} | {who.weight} | {_cell(companies)} "
-        f"| {vote}{reason} | {show(row.counted)} | {_cell(row.why_not or '')} |"
+        f"| {vote}{reason} | {show(row.counted)} | {_why(row.why_not or '')} |"
     )
 
 
@@ -243,6 +249,11 @@ class ClosedVote:
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
+def _as_shown(markdown: str) -> str:
+    """A cell's text as GitHub shows it: its backslash escapes and mention breakers gone."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(ZERO_WIDTH_JOINER, "")
+
+
 def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
     """The votes closed on a PR or issue, from the App's final comments among `bodies`."""
     found: list[ClosedVote] = []
@@ -255,6 +266,6 @@ def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
         for line in output.summary.splitlines():
             cells = [cell.strip() for cell in _UNESCAPED_PIPE.split(line)[1:-1]]
             if len(cells) == 7 and "(counted as abstain)" in cells[4]:
-                abstentions.append((cells[0].removeprefix("@"), cells[6]))
+                abstentions.append((cells[0].removeprefix("@"), _as_shown(cells[6])))
         found.append(ClosedVote(parsed[0], parsed[1], output.title, tuple(abstentions)))
     return tuple(found)

@@ -301,11 +301,16 @@ async def test_a_merged_pr_is_looked_at_once_merged(reference_dir: Path) -> None
     data["pull_request"]["merged"] = True
     data["pull_request"]["merged_by"] = {"login": "admin"}
     number = data["pull_request"]["number"]
+    owner, repo = data["repository"]["full_name"].split("/")
+    # The PR itself too: twins that shared its head are judged again without it.
     assert await dispatch("pull_request", data) == [
-        ("merged", *data["repository"]["full_name"].split("/"), number, "admin")
+        ("schedule", data["installation"]["id"], owner, repo, number),
+        ("merged", owner, repo, number, "admin"),
     ]
     data["pull_request"]["merged"] = False
-    assert await dispatch("pull_request", data) == []
+    assert await dispatch("pull_request", data) == [
+        ("schedule", data["installation"]["id"], owner, repo, number)
+    ], "closed without a merge: only its twins' verdict may change"
 
 
 @pytest.mark.parametrize(
