@@ -1,24 +1,36 @@
 """Repair from GitHub's state: queue every open PR whose check is missing or out of date.
 
-The bot keeps no database, so a lost delivery, a crash mid-evaluation or a deploy of a new
-release would leave stale checks behind. At start and every `reconcile_minutes`, the reconciler
-lists the App's installations, their repositories and open PRs (one GraphQL query per 50 PRs,
-carrying each head commit's check run), and queues an evaluation for each PR whose check is:
+The bot keeps no database, so a lost delivery, a crash mid-evaluation or a new release of the
+verdict rules would leave stale checks behind. At start and every `reconcile_minutes`, the
+reconciler lists the App's installations and their repositories, and for each repository where
+something may have changed, its open PRs (one GraphQL query per 50 PRs, carrying each head
+commit's check run); it queues an evaluation for each PR whose check is:
 
 - `missing`: no completed run of this App on the current head (never evaluated, or only an
   older head was);
 - `map`: decided by another map than the one in force now (the summary names the map's blob);
-- `version`: written by another release of the bot (the `external_id` carries the version);
+- `version`: written under other verdict rules (the `external_id` carries `RULES_VERSION`);
 - `changed`: completed before the PR last changed (see `changed_since_check`).
+
+A quiet installation costs nothing (GitHub's budget, not CPU, is an App's limit). Per cycle:
+one GraphQL query per 100 repositories reads the map's blob on each default branch (1 point);
+each repository is asked whether its open PRs changed with a conditional request (If-None-Match
+on the open PRs sorted by update: a 304 is free); the listing runs only where the first PR moved,
+a map changed (the repository's own, or the owner's `.github` one for repositories without their
+own), or the last listing queued something (its evaluation may have been lost). At start every
+repository is listed once.
 
 The bot acknowledges a delivery (202) before it evaluates, and GitHub never redelivers a delivery
 it saw succeed: a bot killed between the two leaves a check that keeps its old verdict while the PR
 has moved on. GitHub keeps the times, in the same listing query: the run's `completedAt` (stamped
 by the bot when its evaluation started), the last review's `submittedAt`, the last comments'
 `updatedAt` with `viewerDidAuthor`, and the PR's `updatedAt` (bumped by every change: reviews,
-comments, commits, labels, edits, and the bot's own replies and review requests). The rule:
+comments, commits, labels, edits, and the bot's own replies and review requests). `completedAt`
+is the bot's clock; it is turned into GitHub's with the offset read from GitHub's `Date` header,
+and compared at second precision with `CLOCK_MARGIN`. The rule:
 
-- a review, or a comment not written by the App, after `completedAt`: changed, exactly;
+- a review, or a comment not written by the App, after `completedAt` less the margin: changed
+  (one more evaluation for a change in the same second as the read, never a missed one);
 - anything else (a label, an edit, a dismissal) shows only in `updatedAt`, which the bot's own
   writes during and right after its evaluation also bump: changed when it is more than
   `BOT_WRITES_GRACE` after `completedAt`. The price: such a change within the grace of a check
@@ -30,8 +42,12 @@ each PR and queues the same one once only: no loop, one evaluation per change at
 is an optimisation, never the source of truth: a restart forgets it, and the cycle at start
 re-evaluates each PR changed since its check.
 
-A cycle queues at most `reconcile_max_per_cycle` PRs and stops early when GitHub's remaining
-rate limit falls below `rate_limit_floor` or the queue is full; what it skips, the next one finds.
+Re-evaluating many PRs (at start, after a map change or new verdict rules) is paced and bounded:
+at most `evaluations_per_minute` queued (each writes at most one check run: 5 of GitHub's 900
+secondary points a minute), at most `reconcile_max_per_cycle` a cycle, and a cycle stops when
+less than `live_reserve` of the hour's primary limit (REST or GraphQL) is left, or fewer than
+`rate_limit_floor`, or the queue is full: live events go first, and what a cycle skips, the next
+one finds.
 """
 
 from __future__ import annotations
@@ -39,18 +55,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
+import time
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import gidgethub.abc
 
 from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
-from bot.github.checks import BOT_VERSION, parse_external_id
-from bot.github.map_source import MapSource
+from bot.github.checks import RULES_VERSION, parse_external_id
+from bot.github.client import GitHubClient
+from bot.github.map_source import OWNER_REPOSITORY, BaseMapHint, MapSource
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
 from bot.pr import PullRequestRef
@@ -62,25 +80,35 @@ CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
 Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
-PULLS_PER_PAGE = 50  # with each head's check runs and summaries, well inside GitHub's node limit
+PULLS_PER_PAGE = 50  # 251 requests by GitHub's formula: 3 points a page
+MAP_BLOBS_PER_QUERY = 100  # no connection in it: 1 point however many repositories
 BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow its check's stamp
+# GitHub keeps whole seconds: a change in the check's own second counts (it may follow the read).
+CLOCK_MARGIN = timedelta(seconds=1)
 QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
+REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 bytes each)
+# Each evaluation writes at most one check run (5 secondary points): 750 of GitHub's 900 a minute.
+EVALUATIONS_PER_MINUTE = 150.0
+EVALUATION_BURST = 20  # queued at once before the pace applies: a small repair waits for nothing
+LIVE_RESERVE = 0.5  # the part of the hour's primary limit a cycle leaves for live events
 
 OPEN_PULL_REQUESTS = f"""
-query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int) {{
-  rateLimit {{ remaining }}
+query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
+                       $checkName: String!, $mapPath: String!) {{
+  rateLimit {{ limit remaining }}
   repository(owner: $owner, name: $name) {{
     pullRequests(states: [OPEN], first: {PULLS_PER_PAGE}, after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         number baseRefName headRefOid updatedAt
+        baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
         reviews(last: 1) {{ nodes {{ submittedAt }} }}
         comments(last: 5) {{ nodes {{ updatedAt viewerDidAuthor }} }}
         headCommit: commits(last: 1) {{
           nodes {{ commit {{
             oid
-            checkSuites(first: 10, filterBy: {{appId: $appId}}) {{
-              nodes {{ checkRuns(first: 10) {{
+            checkSuites(first: 1, filterBy: {{appId: $appId}}) {{
+              nodes {{ checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{
                 nodes {{ name status completedAt externalId summary }}
               }} }}
             }}
@@ -91,6 +119,21 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
   }}
 }}
 """
+
+
+def map_blobs_query(count: int) -> str:
+    """The map's blob on the default branch of `count` repositories (`$o0`, `$n0`, ...)."""
+    variables = ", ".join(f"$o{i}: String!, $n{i}: String!" for i in range(count))
+    fields = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ defaultBranchRef {{ target {{ "
+        "... on Commit { file(path: $mapPath) { oid } } } } }"
+        for i in range(count)
+    )
+    return (
+        f"query MapBlobs($mapPath: String!, {variables}) {{\n"
+        f"  rateLimit {{ limit remaining }}\n{fields}\n}}"
+    )
+
 
 # The last line of every summary (bot.policy.render): "Decided by the map `P` at blob `S` (src)."
 _MAP_LINE = re.compile(
@@ -130,7 +173,11 @@ def map_decided(summary: str | None) -> tuple[str | None, str | None]:
 
 
 def stale_reason(
-    pull: OpenPullRequest, *, map_in_force: MapRef, version: str = BOT_VERSION
+    pull: OpenPullRequest,
+    *,
+    map_in_force: MapRef,
+    version: str = RULES_VERSION,
+    clock_offset: timedelta = timedelta(0),
 ) -> StaleReason | None:
     """Why this PR's check must be evaluated again, or None when it is current."""
     check = pull.check
@@ -144,24 +191,32 @@ def stale_reason(
         map_in_force.source,
     ):
         return "map"
-    if changed_since_check(pull):
+    if changed_since_check(pull, clock_offset=clock_offset):
         return "changed"
     return None
 
 
-def changed_since_check(pull: OpenPullRequest, *, grace: timedelta = BOT_WRITES_GRACE) -> bool:
+def changed_since_check(
+    pull: OpenPullRequest,
+    *,
+    grace: timedelta = BOT_WRITES_GRACE,
+    clock_offset: timedelta = timedelta(0),
+    margin: timedelta = CLOCK_MARGIN,
+) -> bool:
     """Whether the PR changed after its check run completed (the rule: the module's docstring).
 
-    Strictly later only: GitHub keeps whole seconds, and the bot stamps `completed_at` when its
-    evaluation starts, so a change in that same second was read by it. Unknown times never count
-    as a change: the other signals decide.
+    `clock_offset`: the bot's clock minus GitHub's, which turns the bot's `completedAt` stamp
+    into GitHub's time. The bot stamps it before its read, to a second; a change in that same
+    second may have come after the read, so anything later than the stamp less `margin` counts.
+    Unknown times never count as a change: the other signals decide.
     """
     check = pull.check
     if check is None or check.completed_at is None:
         return False
-    if pull.people_changed_at is not None and pull.people_changed_at > check.completed_at:
+    stamped = check.completed_at - clock_offset
+    if pull.people_changed_at is not None and pull.people_changed_at > stamped - margin:
         return True
-    return pull.updated_at is not None and pull.updated_at > check.completed_at + grace
+    return pull.updated_at is not None and pull.updated_at > stamped + grace
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -211,10 +266,38 @@ def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
     return commit if isinstance(commit, dict) else None
 
 
+def _map_blob(node: dict[str, Any] | None, *, key: str) -> str | None:
+    """The blob `{key: {oid}}` under a ref's target commit names; None when there is no file."""
+    target = (((node or {}).get("target")) or {}) if isinstance(node, dict) else {}
+    found = target.get(key) if isinstance(target, dict) else None
+    oid = found.get("oid") if isinstance(found, dict) else None
+    return oid if isinstance(oid, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """The first of a repository's open PRs by last update, as the conditional request saw it."""
+
+    etag: str | None
+    first: tuple[int, datetime | None] | None  # (number, updatedAt); None: no open PR
+    read_at: datetime  # GitHub's time of the answer
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the last complete listing of a repository left: enough to know it is still quiet."""
+
+    probe: _Probe
+    own_map: str | None  # the map's blob on the default branch; None: the owner's map governs
+    owner_map: str | None
+    clean: bool  # the listing queued nothing: no evaluation of it can have been lost
+
+
 @dataclass(slots=True)
 class CycleReport:
     installations: int = 0
     repositories: int = 0
+    quiet: int = 0  # repositories not listed: nothing changed since their last listing
     examined: int = 0
     queued: dict[str, int] = field(default_factory=dict)  # reason -> PRs queued
     failed_repositories: int = 0
@@ -245,10 +328,18 @@ class Reconciler:
         graphql_url: str,
         max_per_cycle: int,
         rate_limit_floor: int,
-        version: str = BOT_VERSION,
+        version: str = RULES_VERSION,
+        evaluations_per_minute: float = EVALUATIONS_PER_MINUTE,
+        live_reserve: float = LIVE_RESERVE,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
+        if evaluations_per_minute <= 0:
+            raise ValueError(f"evaluations_per_minute must be positive: {evaluations_per_minute}")
+        if not 0 <= live_reserve < 1:
+            raise ValueError(f"live_reserve must be in [0, 1), not {live_reserve}")
         self._github = github
         self._maps = maps
         self._schedule = schedule
@@ -256,12 +347,22 @@ class Reconciler:
         self._graphql_url = graphql_url
         self._max_per_cycle = max_per_cycle
         self._floor = rate_limit_floor
+        self._reserve = live_reserve
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
+        self._per_second = evaluations_per_minute / 60
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(EVALUATION_BURST)
+        self._tokens_at = clock()
         # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
         )
+        # (installation, owner, repo) -> its last complete listing; the oldest forgotten.
+        self._seen: OrderedDict[tuple[int, str, str], _Seen] = OrderedDict()
+        # (owner, repo) -> the check name its maps use, for the listing's `filterBy`.
+        self._check_names: dict[tuple[str, str], str] = {}
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
         """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
@@ -292,6 +393,7 @@ class Reconciler:
             extra={
                 "installations": report.installations,
                 "repositories": report.repositories,
+                "quiet_repositories": report.quiet,
                 "queued": report.queued,
                 "failed_repositories": report.failed_repositories,
             },
@@ -322,25 +424,51 @@ class Reconciler:
                 )
                 if not r.get("archived")
             ]
+            map_blobs = await self._map_blobs(gh, repositories)  # reads the GraphQL budget
+            self._check_budget(gh)
+        except _StopCycle:
+            raise
         except Exception:
             log.exception("reconciler: cannot list the repositories of installation %s", owner)
             report.failed_repositories += 1
             return
-        self._check_rate(gh)
         for repo_owner, repo in repositories:
             report.repositories += 1
+            owner_map = map_blobs.get((repo_owner, OWNER_REPOSITORY))
             try:
-                await self._reconcile_repository(gh, installation_id, repo_owner, repo, report)
+                await self._reconcile_repository(
+                    gh,
+                    installation_id,
+                    repo_owner,
+                    repo,
+                    report,
+                    own_map=map_blobs.get((repo_owner, repo)),
+                    owner_map=owner_map,
+                )
             except _StopCycle:
                 raise
             except Exception:
                 report.failed_repositories += 1
                 log.exception("reconciler: %s/%s skipped this cycle", repo_owner, repo)
 
-    def _check_rate(self, gh: gidgethub.abc.GitHubAPI) -> None:
-        limit = gh.rate_limit
-        if limit is not None and limit.remaining < self._floor:
-            raise _StopCycle("rate_limited")
+    async def _map_blobs(
+        self, gh: gidgethub.abc.GitHubAPI, repositories: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], str | None]:
+        """The map's blob on each repository's default branch: 1 point per 100 repositories."""
+        blobs: dict[tuple[str, str], str | None] = {}
+        for start in range(0, len(repositories), MAP_BLOBS_PER_QUERY):
+            chunk = repositories[start : start + MAP_BLOBS_PER_QUERY]
+            variables: dict[str, Any] = {"mapPath": self._maps.map_path}
+            for i, (repo_owner, repo) in enumerate(chunk):
+                variables[f"o{i}"], variables[f"n{i}"] = repo_owner, repo
+            data = await gh.graphql(
+                map_blobs_query(len(chunk)), endpoint=self._graphql_url, **variables
+            )
+            self._check_listing_budget(data)
+            for i, key in enumerate(chunk):
+                branch = ((data.get(f"r{i}") or {}).get("defaultBranchRef")) or None
+                blobs[key] = _map_blob(branch, key="file")
+        return blobs
 
     async def _reconcile_repository(
         self,
@@ -349,8 +477,131 @@ class Reconciler:
         owner: str,
         repo: str,
         report: CycleReport,
+        *,
+        own_map: str | None,
+        owner_map: str | None,
     ) -> None:
-        maps: dict[str, tuple[MapRef, str]] = {}  # base ref -> (map in force, check name)
+        key = (installation_id, owner, repo)
+        seen = self._seen.get(key)
+        probe = await self._probe(gh, owner, repo, seen.probe if seen else None)
+        if seen is not None and self._quiet(seen, probe, own_map=own_map, owner_map=owner_map):
+            report.quiet += 1
+            self._seen.move_to_end(key)
+            return
+        if seen is not None and (seen.own_map, seen.owner_map) != (own_map, owner_map):
+            self._maps.forget(owner, repo)  # a cached "no map here" must not outlive the map
+            self._maps.forget(owner, OWNER_REPOSITORY)
+        self._check_budget(gh)
+        queued = await self._list_repository(gh, installation_id, owner, repo, report)
+        self._seen[key] = _Seen(probe, own_map=own_map, owner_map=owner_map, clean=queued == 0)
+        self._seen.move_to_end(key)
+        while len(self._seen) > REPOSITORIES_KEPT:
+            self._seen.popitem(last=False)
+
+    def _quiet(
+        self, seen: _Seen, probe: _Probe, *, own_map: str | None, owner_map: str | None
+    ) -> bool:
+        """Nothing the listing would see differently since the last one: no PR moved, no map."""
+        if not seen.clean or seen.own_map != own_map:
+            return False
+        if own_map is None and seen.owner_map != owner_map:
+            return False  # the owner's map governs this repository, and it changed
+        if probe.first != seen.probe.first:
+            return False
+        # A change in the same second as the last listing's probe may have come after it.
+        updated = probe.first[1] if probe.first else None
+        return updated is None or updated < seen.probe.read_at - CLOCK_MARGIN
+
+    async def _probe(
+        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, last: _Probe | None
+    ) -> _Probe:
+        """The first open PR by last update, asked with the last ETag (a 304 costs nothing)."""
+        url = "/repos/{owner}/{repo}/pulls{?state,sort,direction,per_page}"
+        url_vars: dict[str, str | int] = {
+            "owner": owner,
+            "repo": repo,
+            "state": "open",
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": 1,
+        }
+        if isinstance(gh, GitHubClient):
+            answer = await gh.get_if_changed(url, url_vars, etag=last.etag if last else None)
+        else:
+            answer = None, await gh.getitem(url, url_vars)
+        read_at = self._github_now(gh)
+        if answer is None and last is not None:
+            return _Probe(last.etag, last.first, read_at)
+        etag, pulls = answer if answer is not None else (None, [])
+        first = pulls[0] if isinstance(pulls, list) and pulls else None
+        if not isinstance(first, dict):
+            return _Probe(etag, None, read_at)
+        return _Probe(etag, (int(first["number"]), _timestamp(first.get("updated_at"))), read_at)
+
+    def _github_now(self, gh: gidgethub.abc.GitHubAPI) -> datetime:
+        return datetime.now(UTC) - self._clock_offset(gh)
+
+    @staticmethod
+    def _clock_offset(gh: gidgethub.abc.GitHubAPI) -> timedelta:
+        offset = gh.clock_offset if isinstance(gh, GitHubClient) else None
+        # The Date header has whole seconds: below one second, the offset is its rounding.
+        return timedelta(seconds=int(offset or 0.0))
+
+    async def _list_repository(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        installation_id: int,
+        owner: str,
+        repo: str,
+        report: CycleReport,
+    ) -> int:
+        """Judges every open PR; the number queued. One pass per check name the maps use."""
+        names = [self._check_names.get((owner, repo), DEFAULT_CHECK_NAME)]
+        maps: dict[tuple[str, str | None], tuple[MapRef, str]] = {}
+        uses: Counter[str] = Counter()
+        queued = 0
+        offset = self._clock_offset(gh)
+        for check_name in names:
+            async for node in self._open_pulls(gh, owner, repo, check_name):
+                base_ref = str(node["baseRefName"])
+                base_map = _map_blob(node.get("baseRef"), key="baseMap")
+                hint = BaseMapHint(base_map) if node.get("baseRef") else None
+                if (base_ref, base_map) not in maps:
+                    maps[base_ref, base_map] = await self._map_in_force(
+                        gh, owner, repo, base_ref, hint
+                    )
+                map_ref, wanted = maps[base_ref, base_map]
+                uses[wanted] += 1
+                if wanted != check_name:
+                    if wanted not in names:
+                        names.append(wanted)  # this PR's map names another check: one more pass
+                    continue
+                report.examined += 1
+                pull = OpenPullRequest(
+                    number=int(node["number"]),
+                    base_ref=base_ref,
+                    head_sha=str(node["headRefOid"]),
+                    check=_check_state(_head_commit(node), check_name),
+                    updated_at=_timestamp(node.get("updatedAt")),
+                    people_changed_at=_people_changed_at(node),
+                )
+                reason = stale_reason(
+                    pull, map_in_force=map_ref, version=self._version, clock_offset=offset
+                )
+                ref = PullRequestRef(installation_id, owner, repo, pull.number)
+                if reason is None or (reason == "changed" and self._already_queued(ref, pull)):
+                    continue
+                await self._queue(gh, ref, reason, report)
+                queued += 1
+                if reason == "changed":
+                    self._remember_change(ref, pull)
+        if uses:
+            self._check_names[owner, repo] = uses.most_common(1)[0][0]
+        return queued
+
+    async def _open_pulls(
+        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, check_name: str
+    ) -> AsyncIterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
             data = await gh.graphql(
@@ -360,46 +611,57 @@ class Reconciler:
                 name=repo,
                 after=cursor,
                 appId=self._app_id,
+                checkName=check_name,
+                mapPath=self._maps.map_path,
             )
-            remaining = (data.get("rateLimit") or {}).get("remaining")
-            if isinstance(remaining, int) and remaining < self._floor:
-                raise _StopCycle("rate_limited")
+            self._check_listing_budget(data)
             pulls = ((data.get("repository") or {}).get("pullRequests")) or {}
             for node in pulls.get("nodes") or []:
-                if not node:
-                    continue
-                report.examined += 1
-                base_ref = str(node["baseRefName"])
-                if base_ref not in maps:
-                    maps[base_ref] = await self._map_in_force(gh, owner, repo, base_ref)
-                map_ref, check_name = maps[base_ref]
-                pull = OpenPullRequest(
-                    number=int(node["number"]),
-                    base_ref=base_ref,
-                    head_sha=str(node["headRefOid"]),
-                    check=_check_state(_head_commit(node), check_name),
-                    updated_at=_timestamp(node.get("updatedAt")),
-                    people_changed_at=_people_changed_at(node),
-                )
-                reason = stale_reason(pull, map_in_force=map_ref, version=self._version)
-                ref = PullRequestRef(installation_id, owner, repo, pull.number)
-                if reason == "changed" and self._already_queued(ref, pull):
-                    continue
-                if reason is not None:
-                    self._queue(ref, reason, report)
-                    if reason == "changed":
-                        self._remember_change(ref, pull)
+                if node:
+                    yield node
             info = pulls.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return
             cursor = info.get("endCursor")
 
     async def _map_in_force(
-        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, base_ref: str
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        owner: str,
+        repo: str,
+        base_ref: str,
+        hint: BaseMapHint | None,
     ) -> tuple[MapRef, str]:
-        loaded, map_ref = await self._maps.map_for(gh, owner=owner, repo=repo, base_ref=base_ref)
+        loaded, map_ref = await self._maps.map_for(
+            gh, owner=owner, repo=repo, base_ref=base_ref, hint=hint
+        )
         check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
         return map_ref, check_name
+
+    def _low(self, remaining: int, limit: int | None) -> bool:
+        """Whether `remaining` is below the floor, or below the live events' part of `limit`."""
+        reserve = self._reserve * limit if limit else 0.0
+        return remaining < self._floor or remaining < reserve
+
+    def _check_budget(self, gh: gidgethub.abc.GitHubAPI) -> None:
+        """Stops the cycle when GitHub's last answers leave too little for live events."""
+        if isinstance(gh, GitHubClient):
+            now = time.time()
+            budgets = [budget for budget in gh.budgets.values() if budget.reset > now]
+            if any(self._low(budget.remaining, budget.limit) for budget in budgets):
+                raise _StopCycle("rate_limited")
+            return
+        limit = gh.rate_limit
+        if limit is not None and self._low(limit.remaining, limit.limit):
+            raise _StopCycle("rate_limited")
+
+    def _check_listing_budget(self, data: dict[str, Any]) -> None:
+        rate = data.get("rateLimit") or {}
+        remaining, limit = rate.get("remaining"), rate.get("limit")
+        if isinstance(remaining, int) and self._low(
+            remaining, limit if isinstance(limit, int) else None
+        ):
+            raise _StopCycle("rate_limited")
 
     def _change_key(self, pull: OpenPullRequest) -> tuple[datetime | None, ...]:
         completed_at = pull.check.completed_at if pull.check else None
@@ -416,9 +678,30 @@ class Reconciler:
         while len(self._queued_changes) > QUEUED_CHANGES_KEPT:
             self._queued_changes.popitem(last=False)
 
-    def _queue(self, ref: PullRequestRef, reason: StaleReason, report: CycleReport) -> None:
+    async def _pace(self) -> None:
+        """Waits for the next evaluation's turn: a token bucket of EVALUATION_BURST, refilled at
+        `evaluations_per_minute`."""
+        now = self._clock()
+        self._tokens = min(
+            float(EVALUATION_BURST), self._tokens + (now - self._tokens_at) * self._per_second
+        )
+        self._tokens_at = now
+        if self._tokens < 1:
+            await self._sleep((1 - self._tokens) / self._per_second)
+            self._tokens, self._tokens_at = 1.0, self._clock()
+        self._tokens -= 1
+
+    async def _queue(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        ref: PullRequestRef,
+        reason: StaleReason,
+        report: CycleReport,
+    ) -> None:
         if report.repaired >= self._max_per_cycle:
             raise _StopCycle("bounded")
+        await self._pace()
+        self._check_budget(gh)  # evaluations queued meanwhile spent from it
         if not self._schedule(ref):
             raise _StopCycle("queue_full")
         report.queued[reason] = report.queued.get(reason, 0) + 1
