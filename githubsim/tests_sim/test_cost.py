@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
 
-from githubsim import GitHubSimulator
 from githubsim.cost import MAX_NODES
+
+from githubsim import GitHubSimulator
 from tests_sim.conftest import Api, Clock, Seed
 
 # 1 + 50 (reviews under 50 PRs) = 51 requests: 1 point; 1 + 100 + 100 x 100 = 10,101: 101
