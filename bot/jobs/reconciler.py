@@ -87,9 +87,10 @@ BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow
 CLOCK_MARGIN = timedelta(seconds=1)
 QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
 REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 bytes each)
-# Each evaluation writes at most one check run (5 secondary points): 750 of GitHub's 900 a minute.
-EVALUATIONS_PER_MINUTE = 150.0
-EVALUATION_BURST = 20  # queued at once before the pace applies: a small repair waits for nothing
+# Each evaluation writes at most one check run (5 secondary points): with the burst, at most 150
+# writes (750 of GitHub's 900 secondary points) in any minute.
+EVALUATIONS_PER_MINUTE = 140.0
+EVALUATION_BURST = 10  # queued at once before the pace applies: a small repair waits for nothing
 LIVE_RESERVE = 0.5  # the part of the hour's primary limit a cycle leaves for live events
 
 OPEN_PULL_REQUESTS = f"""

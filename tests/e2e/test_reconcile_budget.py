@@ -145,7 +145,7 @@ async def test_a_pushed_owner_map_lists_only_the_repositories_it_governs(stage: 
 
 
 async def test_many_repairs_are_paced(stage: Stage) -> None:
-    for _ in range(25):
+    for _ in range(15):
         await unheard(stage, open_pull(stage))
     waits: list[float] = []
     moment = [0.0]
@@ -156,10 +156,10 @@ async def test_many_repairs_are_paced(stage: Stage) -> None:
 
     cycle = reconciler(stage, evaluations_per_minute=60.0, clock=lambda: moment[0], sleep=sleep)
     report = await cycle.reconcile_once()
-    assert report.queued == {"missing": 25}
+    assert report.queued == {"missing": 15}
     # The first EVALUATION_BURST at once, then one a second (60 a minute).
-    assert len(waits) == 25 - EVALUATION_BURST
-    assert sum(waits) == 25 - EVALUATION_BURST
+    assert len(waits) == 15 - EVALUATION_BURST
+    assert sum(waits) == 15 - EVALUATION_BURST
 
 
 async def test_a_cycle_leaves_half_the_hours_budget_to_live_events(stage: Stage) -> None:
