@@ -300,7 +300,7 @@ async def run(args: argparse.Namespace) -> bool:
             check.external_id = stamped_external_id("seeded", version=RULES_VERSION + "-old")
         sim.deliveries.clear()
         fresh_budgets(sim)
-        headroom = int(150 * max(args.minutes - 0.5, 0.5))
+        headroom = int(140 * max(args.minutes - 0.25, 0.5))
         reserve_edge = int(PRIMARY_LIMIT * LIVE_RESERVE) + headroom
         for installation in sim.installations:
             sim.set_rate_limit_remaining(installation, reserve_edge, resource="graphql")

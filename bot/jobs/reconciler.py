@@ -92,6 +92,7 @@ REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 
 EVALUATIONS_PER_MINUTE = 140.0
 EVALUATION_BURST = 10  # queued at once before the pace applies: a small repair waits for nothing
 LIVE_RESERVE = 0.5  # the part of the hour's primary limit a cycle leaves for live events
+RESERVE_MARGIN = 50  # points or requests that repairs already queued spend after the check
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
@@ -641,7 +642,7 @@ class Reconciler:
 
     def _low(self, remaining: int, limit: int | None) -> bool:
         """Whether `remaining` is below the floor, or below the live events' part of `limit`."""
-        reserve = self._reserve * limit if limit else 0.0
+        reserve = self._reserve * limit + RESERVE_MARGIN if limit else 0.0
         return remaining < self._floor or remaining < reserve
 
     def _check_budget(self, gh: gidgethub.abc.GitHubAPI) -> None:
