@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from bot.github.auth import GitHubApp
 from bot.github.map_source import MapSource
+from bot.github.pacing import Pacer
 from bot.jobs.reconciler import Reconciler, Schedule
 from bot.jobs.redelivery import Faults, Redeliverer
 from bot.metrics import Metrics
@@ -36,6 +37,7 @@ class RepairSources:
 
     github: GitHubApp
     maps: MapSource
+    pacer: Pacer | None = None  # the one the sweeps take turns from, for the reconciler's repairs
 
 
 @asynccontextmanager
@@ -128,6 +130,7 @@ def _start_jobs(
             graphql_url=settings.graphql_url,
             max_per_cycle=settings.reconcile_max_per_cycle,
             rate_limit_floor=settings.rate_limit_floor,
+            pacer=sources.pacer,
         )
         period = settings.reconcile_minutes * 60
         tasks.append(

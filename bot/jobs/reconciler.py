@@ -42,12 +42,12 @@ each PR and queues the same one once only: no loop, one evaluation per change at
 is an optimisation, never the source of truth: a restart forgets it, and the cycle at start
 re-evaluates each PR changed since its check.
 
-Re-evaluating many PRs (at start, after a map change or new verdict rules) is paced and bounded:
-at most `evaluations_per_minute` queued (each writes at most one check run: 5 of GitHub's 900
-secondary points a minute), at most `reconcile_max_per_cycle` a cycle, and a cycle stops when
-less than `live_reserve` of the hour's primary limit (REST or GraphQL) is left, or fewer than
-`rate_limit_floor`, or the queue is full: live events go first, and what a cycle skips, the next
-one finds.
+Re-evaluating many PRs (at start, after a map change or new verdict rules) is paced and bounded
+(bot/github/pacing.py): repairs take turns from the pacer the sweeps share (140 a minute after a
+burst of 10: each writes at most one check run, 5 of GitHub's 900 secondary points a minute), at
+most `reconcile_max_per_cycle` a cycle, and a cycle stops when less than `live_reserve` of the
+hour's primary limit (REST or GraphQL) is left, or fewer than `rate_limit_floor`, or the queue is
+full: live events go first, and what a cycle skips, the next one finds.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -68,7 +67,9 @@ from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import RULES_VERSION, parse_external_id
 from bot.github.client import GitHubClient
+from bot.github.map_blobs import blob_under, map_blobs
 from bot.github.map_source import OWNER_REPOSITORY, BaseMapHint, MapSource
+from bot.github.pacing import LIVE_RESERVE, Pacer, budget_low, low
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
 from bot.pr import PullRequestRef
@@ -81,18 +82,11 @@ Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
 PULLS_PER_PAGE = 50  # 251 requests by GitHub's formula: 3 points a page
-MAP_BLOBS_PER_QUERY = 100  # no connection in it: 1 point however many repositories
 BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow its check's stamp
 # GitHub keeps whole seconds: a change in the check's own second counts (it may follow the read).
 CLOCK_MARGIN = timedelta(seconds=1)
 QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
 REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 bytes each)
-# Each evaluation writes at most one check run (5 secondary points): with the burst, at most 150
-# writes (750 of GitHub's 900 secondary points) in any minute.
-EVALUATIONS_PER_MINUTE = 140.0
-EVALUATION_BURST = 10  # queued at once before the pace applies: a small repair waits for nothing
-LIVE_RESERVE = 0.5  # the part of the hour's primary limit a cycle leaves for live events
-RESERVE_MARGIN = 50  # points or requests that repairs already queued spend after the check
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
@@ -121,20 +115,6 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
   }}
 }}
 """
-
-
-def map_blobs_query(count: int) -> str:
-    """The map's blob on the default branch of `count` repositories (`$o0`, `$n0`, ...)."""
-    variables = ", ".join(f"$o{i}: String!, $n{i}: String!" for i in range(count))
-    fields = "\n".join(
-        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ defaultBranchRef {{ target {{ "
-        "... on Commit { file(path: $mapPath) { oid } } } } }"
-        for i in range(count)
-    )
-    return (
-        f"query MapBlobs($mapPath: String!, {variables}) {{\n"
-        f"  rateLimit {{ limit remaining }}\n{fields}\n}}"
-    )
 
 
 # The last line of every summary (bot.policy.render): "Decided by the map `P` at blob `S` (src)."
@@ -268,14 +248,6 @@ def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
     return commit if isinstance(commit, dict) else None
 
 
-def _map_blob(node: dict[str, Any] | None, *, key: str) -> str | None:
-    """The blob `{key: {oid}}` under a ref's target commit names; None when there is no file."""
-    target = (((node or {}).get("target")) or {}) if isinstance(node, dict) else {}
-    found = target.get(key) if isinstance(target, dict) else None
-    oid = found.get("oid") if isinstance(found, dict) else None
-    return oid if isinstance(oid, str) else None
-
-
 @dataclass(frozen=True, slots=True)
 class _Probe:
     """The first of a repository's open PRs by last update, as the conditional request saw it."""
@@ -331,15 +303,11 @@ class Reconciler:
         max_per_cycle: int,
         rate_limit_floor: int,
         version: str = RULES_VERSION,
-        evaluations_per_minute: float = EVALUATIONS_PER_MINUTE,
+        pacer: Pacer | None = None,
         live_reserve: float = LIVE_RESERVE,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
-        if evaluations_per_minute <= 0:
-            raise ValueError(f"evaluations_per_minute must be positive: {evaluations_per_minute}")
         if not 0 <= live_reserve < 1:
             raise ValueError(f"live_reserve must be in [0, 1), not {live_reserve}")
         self._github = github
@@ -352,11 +320,7 @@ class Reconciler:
         self._reserve = live_reserve
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
-        self._per_second = evaluations_per_minute / 60
-        self._clock = clock
-        self._sleep = sleep
-        self._tokens = float(EVALUATION_BURST)
-        self._tokens_at = clock()
+        self._pacer = pacer or Pacer()  # shared with the sweeps (bot/engine.py)
         # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
@@ -426,7 +390,9 @@ class Reconciler:
                 )
                 if not r.get("archived")
             ]
-            map_blobs = await self._map_blobs(gh, repositories)  # reads the GraphQL budget
+            blobs = await map_blobs(  # its answer says what is left of the GraphQL budget
+                gh, repositories, map_path=self._maps.map_path, endpoint=self._graphql_url
+            )
             self._check_budget(gh)
         except _StopCycle:
             raise
@@ -436,7 +402,7 @@ class Reconciler:
             return
         for repo_owner, repo in repositories:
             report.repositories += 1
-            owner_map = map_blobs.get((repo_owner, OWNER_REPOSITORY))
+            owner_map = blobs.get((repo_owner, OWNER_REPOSITORY))
             try:
                 await self._reconcile_repository(
                     gh,
@@ -444,7 +410,7 @@ class Reconciler:
                     repo_owner,
                     repo,
                     report,
-                    own_map=map_blobs.get((repo_owner, repo)),
+                    own_map=blobs.get((repo_owner, repo)),
                     owner_map=owner_map,
                 )
             except _StopCycle:
@@ -452,25 +418,6 @@ class Reconciler:
             except Exception:
                 report.failed_repositories += 1
                 log.exception("reconciler: %s/%s skipped this cycle", repo_owner, repo)
-
-    async def _map_blobs(
-        self, gh: gidgethub.abc.GitHubAPI, repositories: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], str | None]:
-        """The map's blob on each repository's default branch: 1 point per 100 repositories."""
-        blobs: dict[tuple[str, str], str | None] = {}
-        for start in range(0, len(repositories), MAP_BLOBS_PER_QUERY):
-            chunk = repositories[start : start + MAP_BLOBS_PER_QUERY]
-            variables: dict[str, Any] = {"mapPath": self._maps.map_path}
-            for i, (repo_owner, repo) in enumerate(chunk):
-                variables[f"o{i}"], variables[f"n{i}"] = repo_owner, repo
-            data = await gh.graphql(
-                map_blobs_query(len(chunk)), endpoint=self._graphql_url, **variables
-            )
-            self._check_listing_budget(data)
-            for i, key in enumerate(chunk):
-                branch = ((data.get(f"r{i}") or {}).get("defaultBranchRef")) or None
-                blobs[key] = _map_blob(branch, key="file")
-        return blobs
 
     async def _reconcile_repository(
         self,
@@ -566,7 +513,7 @@ class Reconciler:
         for check_name in names:
             async for node in self._open_pulls(gh, owner, repo, check_name):
                 base_ref = str(node["baseRefName"])
-                base_map = _map_blob(node.get("baseRef"), key="baseMap")
+                base_map = blob_under(node.get("baseRef"), key="baseMap")
                 hint = BaseMapHint(base_map) if node.get("baseRef") else None
                 if (base_ref, base_map) not in maps:
                     maps[base_ref, base_map] = await self._map_in_force(
@@ -640,28 +587,19 @@ class Reconciler:
         check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
         return map_ref, check_name
 
-    def _low(self, remaining: int, limit: int | None) -> bool:
-        """Whether `remaining` is below the floor, or below the live events' part of `limit`."""
-        reserve = self._reserve * limit + RESERVE_MARGIN if limit else 0.0
-        return remaining < self._floor or remaining < reserve
-
     def _check_budget(self, gh: gidgethub.abc.GitHubAPI) -> None:
         """Stops the cycle when GitHub's last answers leave too little for live events."""
-        if isinstance(gh, GitHubClient):
-            now = time.time()
-            budgets = [budget for budget in gh.budgets.values() if budget.reset > now]
-            if any(self._low(budget.remaining, budget.limit) for budget in budgets):
-                raise _StopCycle("rate_limited")
-            return
-        limit = gh.rate_limit
-        if limit is not None and self._low(limit.remaining, limit.limit):
+        if budget_low(gh, floor=self._floor, reserve=self._reserve):
             raise _StopCycle("rate_limited")
 
     def _check_listing_budget(self, data: dict[str, Any]) -> None:
         rate = data.get("rateLimit") or {}
         remaining, limit = rate.get("remaining"), rate.get("limit")
-        if isinstance(remaining, int) and self._low(
-            remaining, limit if isinstance(limit, int) else None
+        if isinstance(remaining, int) and low(
+            remaining,
+            limit if isinstance(limit, int) else None,
+            floor=self._floor,
+            reserve=self._reserve,
         ):
             raise _StopCycle("rate_limited")
 
@@ -680,19 +618,6 @@ class Reconciler:
         while len(self._queued_changes) > QUEUED_CHANGES_KEPT:
             self._queued_changes.popitem(last=False)
 
-    async def _pace(self) -> None:
-        """Waits for the next evaluation's turn: a token bucket of EVALUATION_BURST, refilled at
-        `evaluations_per_minute`."""
-        now = self._clock()
-        self._tokens = min(
-            float(EVALUATION_BURST), self._tokens + (now - self._tokens_at) * self._per_second
-        )
-        self._tokens_at = now
-        if self._tokens < 1:
-            await self._sleep((1 - self._tokens) / self._per_second)
-            self._tokens, self._tokens_at = 1.0, self._clock()
-        self._tokens -= 1
-
     async def _queue(
         self,
         gh: gidgethub.abc.GitHubAPI,
@@ -702,7 +627,7 @@ class Reconciler:
     ) -> None:
         if report.repaired >= self._max_per_cycle:
             raise _StopCycle("bounded")
-        await self._pace()
+        await self._pacer.take()
         self._check_budget(gh)  # evaluations queued meanwhile spent from it
         if not self._schedule(ref):
             raise _StopCycle("queue_full")

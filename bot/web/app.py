@@ -103,7 +103,7 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     coordinator = app.get(COORDINATOR_KEY)
     if coordinator is not None:
         engine.app.share_tokens(coordinator)
-    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
+    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps, pacer=engine.pacer)
     return Wiring(
         evaluate=engine.evaluate,
         open_pull_requests=engine.open_pull_requests,

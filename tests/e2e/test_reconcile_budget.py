@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.jobs.reconciler import EVALUATION_BURST, RESERVE_MARGIN, Reconciler
+from bot.github.pacing import EVALUATION_BURST, RESERVE_MARGIN, Pacer
+from bot.jobs.reconciler import Reconciler
 from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
 from bot.web.state import METRICS_KEY, SCHEDULER_KEY
@@ -156,7 +157,8 @@ async def test_many_repairs_are_paced(stage: Stage) -> None:
         waits.append(seconds)
         moment[0] += seconds
 
-    cycle = reconciler(stage, evaluations_per_minute=60.0, clock=lambda: moment[0], sleep=sleep)
+    pacer = Pacer(per_minute=60.0, clock=lambda: moment[0], sleep=sleep)
+    cycle = reconciler(stage, pacer=pacer)
     report = await cycle.reconcile_once()
     assert report.queued == {"missing": 15}
     # The first EVALUATION_BURST at once, then one a second (60 a minute).
@@ -215,3 +217,35 @@ async def test_budget_and_spending_are_exported(stage: Stage) -> None:
         {"operation": "POST /repos/{owner}/{repo}/check-runs", "resource": "core"},
     )
     assert writes == 1
+
+
+async def test_an_owner_map_push_sweeps_only_the_repositories_it_governs(stage: Stage) -> None:
+    stage.sim.add_repo(OWNER, "own-map", files={MAP_PATH: MAP})
+    stage.sim.add_repo(OWNER, ".github", files={"README.md": "profile\n"})
+    for repo in (REPO, f"{OWNER}/own-map"):
+        await open_pull(stage, repo)
+    await stage.settle()
+    snapshots = count(stage, query="Snapshot")
+    await stage.sim.push_to_branch(f"{OWNER}/.github", "main", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
+    await stage.settle()
+    assert count(stage, query="Snapshot") == snapshots + 1, "own-map is governed by its own map"
+    assert count(stage, query="MapBlobs") == 1
+
+
+async def test_a_sweep_waits_while_live_events_need_the_budget(stage: Stage) -> None:
+    stage.sim.add_repo(OWNER, "gadgets", files={MAP_PATH: MAP})
+    number = await open_pull(stage, f"{OWNER}/gadgets")
+    await stage.sim.submit_review(f"{OWNER}/gadgets", number, reviewer="anna")
+    await stage.settle()
+    installation = next(iter(stage.sim.installations))
+    stage.sim.set_rate_limit_remaining(installation, 2_000, resource="core")
+    snapshots = count(stage, query="Snapshot")
+    await stage.sim.push_to_branch(f"{OWNER}/gadgets", "main", {MAP_PATH: MAP_WITHOUT_MAJOR_PATHS})
+    await stage.settle()
+    assert count(stage, query="Snapshot") == snapshots, "left to the reconciler"
+    stage.sim.set_rate_limit_remaining(installation, 5_000, resource="core")
+    report = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert report.queued == {"map": 1}
+    runs = stage.sim.check_runs(f"{OWNER}/gadgets", stage.sim.head_sha(f"{OWNER}/gadgets", number))
+    assert runs[-1]["conclusion"] == "success"

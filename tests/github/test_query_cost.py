@@ -17,8 +17,9 @@ from githubsim.validation import reference_graphql_schema
 from graphql import parse, validate
 
 from bot.github import queries
+from bot.github.map_blobs import map_blobs_query
 from bot.github.query_cost import QueryCost, QueryCostError, query_cost
-from bot.jobs.reconciler import OPEN_PULL_REQUESTS, map_blobs_query
+from bot.jobs.reconciler import OPEN_PULL_REQUESTS
 
 # GitHub's worked example: 1 + 100 + 5,000 = 5,101 requests, 51 points.
 DOCS_EXAMPLE = """
