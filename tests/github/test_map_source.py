@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.github.map_source import BaseMapHint, MapSource, MapSourceError, git_blob_sha
+from bot.github.map_source import (
+    MISSING_TTL_SECONDS,
+    BaseMapHint,
+    MapSource,
+    MapSourceError,
+    git_blob_sha,
+)
 from tests.github.fakes import FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
@@ -66,7 +72,7 @@ async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path)
     assert len(server.calls) == 2
     await maps.map_for(gh, owner="o", repo="a", base_ref="main")
     assert len(server.calls) == 2
-    clock.now += 61
+    clock.now += MISSING_TTL_SECONDS + 1  # a reconciler cycle
     await maps.map_for(gh, owner="o", repo="a", base_ref="main")
     assert len(server.calls) == 4
 
