@@ -265,6 +265,7 @@ class _Seen:
     own_map: str | None  # the map's blob on the default branch; None: the owner's map governs
     owner_map: str | None
     clean: bool  # the listing queued nothing: no evaluation of it can have been lost
+    check_name: str = DEFAULT_CHECK_NAME  # the one most of its PRs' maps name: the next filterBy
 
 
 @dataclass(slots=True)
@@ -327,8 +328,6 @@ class Reconciler:
         )
         # (installation, owner, repo) -> its last complete listing; the oldest forgotten.
         self._seen: OrderedDict[tuple[int, str, str], _Seen] = OrderedDict()
-        # (owner, repo) -> the check name its maps use, for the listing's `filterBy`.
-        self._check_names: dict[tuple[str, str], str] = {}
 
     async def run(self, *, period_seconds: float, sleep: Sleep = asyncio.sleep) -> None:
         """Reconcile now, then every `period_seconds`; a failed cycle never ends the loop."""
@@ -441,8 +440,13 @@ class Reconciler:
             self._maps.forget(owner, repo)  # a cached "no map here" must not outlive the map
             self._maps.forget(owner, OWNER_REPOSITORY)
         self._check_budget(gh)
-        queued = await self._list_repository(gh, installation_id, owner, repo, report)
-        self._seen[key] = _Seen(probe, own_map=own_map, owner_map=owner_map, clean=queued == 0)
+        check_name = seen.check_name if seen is not None else DEFAULT_CHECK_NAME
+        queued, check_name = await self._list_repository(
+            gh, installation_id, owner, repo, report, check_name=check_name
+        )
+        self._seen[key] = _Seen(
+            probe, own_map=own_map, owner_map=owner_map, clean=queued == 0, check_name=check_name
+        )
         self._seen.move_to_end(key)
         while len(self._seen) > REPOSITORIES_KEPT:
             self._seen.popitem(last=False)
@@ -503,15 +507,18 @@ class Reconciler:
         owner: str,
         repo: str,
         report: CycleReport,
-    ) -> int:
-        """Judges every open PR; the number queued. One pass per check name the maps use."""
-        names = [self._check_names.get((owner, repo), DEFAULT_CHECK_NAME)]
+        *,
+        check_name: str,
+    ) -> tuple[int, str]:
+        """Judges every open PR, listed first with `check_name`, then once per other check name
+        their maps use; the number queued and the name most of them use."""
+        names = [check_name]
         maps: dict[tuple[str, str | None], tuple[MapRef, str]] = {}
         uses: Counter[str] = Counter()
         queued = 0
         offset = self._clock_offset(gh)
-        for check_name in names:
-            async for node in self._open_pulls(gh, owner, repo, check_name):
+        for listed_name in names:
+            async for node in self._open_pulls(gh, owner, repo, listed_name):
                 base_ref = str(node["baseRefName"])
                 base_map = blob_under(node.get("baseRef"), key="baseMap")
                 hint = BaseMapHint(base_map) if node.get("baseRef") else None
@@ -521,7 +528,7 @@ class Reconciler:
                     )
                 map_ref, wanted = maps[base_ref, base_map]
                 uses[wanted] += 1
-                if wanted != check_name:
+                if wanted != listed_name:
                     if wanted not in names:
                         names.append(wanted)  # this PR's map names another check: one more pass
                     continue
@@ -530,7 +537,7 @@ class Reconciler:
                     number=int(node["number"]),
                     base_ref=base_ref,
                     head_sha=str(node["headRefOid"]),
-                    check=_check_state(_head_commit(node), check_name),
+                    check=_check_state(_head_commit(node), listed_name),
                     updated_at=_timestamp(node.get("updatedAt")),
                     people_changed_at=_people_changed_at(node),
                 )
@@ -544,9 +551,7 @@ class Reconciler:
                 queued += 1
                 if reason == "changed":
                     self._remember_change(ref, pull)
-        if uses:
-            self._check_names[owner, repo] = uses.most_common(1)[0][0]
-        return queued
+        return queued, uses.most_common(1)[0][0] if uses else check_name
 
     async def _open_pulls(
         self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, check_name: str

@@ -249,3 +249,24 @@ async def test_a_sweep_waits_while_live_events_need_the_budget(stage: Stage) -> 
     assert report.queued == {"map": 1}
     runs = stage.sim.check_runs(f"{OWNER}/gadgets", stage.sim.head_sha(f"{OWNER}/gadgets", number))
     assert runs[-1]["conclusion"] == "success"
+
+
+async def test_a_map_naming_another_check_is_listed_with_that_name(stage: Stage) -> None:
+    named = MAP.replace(
+        "  protected_companies: 2\n", "  protected_companies: 2\n  check_name: Other\n"
+    )
+    stage.sim.add_repo(OWNER, "named", files={MAP_PATH: named})
+    number = await unheard(stage, open_pull(stage, f"{OWNER}/named"))
+    await next_second()
+    cycle = reconciler(stage)
+    since = len(stage.sim.calls)
+    assert (await cycle.reconcile_once()).queued == {"missing": 1}
+    await stage.settle()
+    assert spent(stage, since)["listings"] == 3, "widgets, then named twice: the default, Other"
+    head = stage.sim.head_sha(f"{OWNER}/named", number)
+    assert [run["name"] for run in stage.sim.check_runs(f"{OWNER}/named", head)] == ["Other"]
+    await next_second()
+    since = len(stage.sim.calls)
+    report = await cycle.reconcile_once()
+    assert (report.queued, report.examined) == ({}, 1)
+    assert spent(stage, since)["listings"] == 1, "the name is remembered"
