@@ -97,7 +97,7 @@ class Engine:
         self.maps = MapSource(
             map_path=settings.map_path, bundled_map=settings.bundled_map, clock=clock
         )
-        self.pacer = Pacer()  # bulk re-evaluations take turns: sweeps here, the reconciler's
+        self.pacer = Pacer()  # one pace for bulk re-evaluations: these sweeps, the repairs
         self.judge = Judge(
             maps=self.maps,
             graphql_url=settings.graphql_url,
