@@ -38,6 +38,7 @@ class RepairSources:
     github: GitHubApp
     maps: MapSource
     pacer: Pacer | None = None  # the one the sweeps take turns from, for the reconciler's repairs
+    queue_busy: Callable[[], bool] | None = None  # evaluations already wait: repairs wait too
 
 
 @asynccontextmanager
@@ -131,6 +132,7 @@ def _start_jobs(
             max_per_cycle=settings.reconcile_max_per_cycle,
             rate_limit_floor=settings.rate_limit_floor,
             pacer=sources.pacer,
+            queue_busy=sources.queue_busy,
         )
         period = settings.reconcile_minutes * 60
         tasks.append(

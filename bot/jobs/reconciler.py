@@ -47,7 +47,8 @@ Re-evaluating many PRs (at start, after a map change or new verdict rules) is pa
 burst of 10: each writes at most one check run, 5 of GitHub's 900 secondary points a minute), at
 most `reconcile_max_per_cycle` a cycle, and a cycle stops when less than `live_reserve` of the
 hour's primary limit (REST or GraphQL) is left, or fewer than `rate_limit_floor`, or the queue is
-full: live events go first, and what a cycle skips, the next one finds.
+full: live events go first (never paced, and repairs wait while more PRs wait for evaluation
+than there are workers), and what a cycle skips, the next one finds.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow
 CLOCK_MARGIN = timedelta(seconds=1)
 QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
 REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 bytes each)
+QUEUE_BUSY_WAIT = 0.5  # seconds between looks at a busy evaluation queue
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
@@ -306,6 +308,8 @@ class Reconciler:
         version: str = RULES_VERSION,
         pacer: Pacer | None = None,
         live_reserve: float = LIVE_RESERVE,
+        queue_busy: Callable[[], bool] | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
@@ -322,6 +326,8 @@ class Reconciler:
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
         self._pacer = pacer or Pacer()  # shared with the sweeps (bot/engine.py)
+        self._queue_busy = queue_busy or (lambda: False)
+        self._sleep = sleep
         # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
@@ -632,6 +638,8 @@ class Reconciler:
     ) -> None:
         if report.repaired >= self._max_per_cycle:
             raise _StopCycle("bounded")
+        while self._queue_busy():  # live events first: their evaluations wait in the same queue
+            await self._sleep(QUEUE_BUSY_WAIT)
         await self._pacer.take()
         self._check_budget(gh)  # evaluations queued meanwhile spent from it
         if not self._schedule(ref):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -192,10 +193,13 @@ async def background_repairs(app: web.Application) -> AsyncIterator[None]:
     if sources is None:
         yield
         return
+    scheduler = app[SCHEDULER_KEY]
+    # Live events first: repairs wait while more PRs wait than the workers can take.
+    sources = dataclasses.replace(sources, queue_busy=lambda: scheduler.depth >= scheduler.workers)
     async with background_jobs(
         sources,
         app[SETTINGS_KEY],
-        app[SCHEDULER_KEY].schedule,
+        scheduler.schedule,
         app[METRICS_KEY],
         failed_after_ack=failed_after_ack,
         coordinator=app.get(COORDINATOR_KEY),

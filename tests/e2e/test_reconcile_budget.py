@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.github.pacing import EVALUATION_BURST, RESERVE_MARGIN, Pacer
-from bot.jobs.reconciler import Reconciler
+from bot.jobs.reconciler import QUEUE_BUSY_WAIT, Reconciler
 from bot.stage import Stage
 from bot.web.app import REPAIR_KEY
 from bot.web.state import METRICS_KEY, SCHEDULER_KEY
@@ -270,3 +270,16 @@ async def test_a_map_naming_another_check_is_listed_with_that_name(stage: Stage)
     report = await cycle.reconcile_once()
     assert (report.queued, report.examined) == ({}, 1)
     assert spent(stage, since)["listings"] == 1, "the name is remembered"
+
+
+async def test_repairs_wait_while_evaluations_already_wait(stage: Stage) -> None:
+    await unheard(stage, open_pull(stage))
+    looks = iter([True, True, False])  # the queue busy twice, then free
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    cycle = reconciler(stage, queue_busy=lambda: next(looks), sleep=sleep)
+    assert (await cycle.reconcile_once()).queued == {"missing": 1}
+    assert waits == [QUEUE_BUSY_WAIT, QUEUE_BUSY_WAIT]
