@@ -23,8 +23,10 @@ from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import write_check_run
 from bot.github.client import ClientFactory, Clock, RetryPolicy, Sleep, clients_on
-from bot.github.map_source import MapSource, MapTrust
+from bot.github.map_blobs import map_blobs
+from bot.github.map_source import OWNER_REPOSITORY, MapSource, MapTrust
 from bot.github.merge_groups import read_group_contents
+from bot.github.pacing import Pacer, budget_low
 from bot.github.permissions import PermissionCache
 from bot.github.queries import SAME_HEAD_LIMIT
 from bot.github.replies import Answers, answer_commands
@@ -121,6 +123,7 @@ class Engine:
             clock=clock,
             trust=MapTrust(graphql_url=settings.graphql_url, app_id=app_id),
         )
+        self.pacer = Pacer()  # one pace for bulk re-evaluations: these sweeps, the repairs
         self.judge = Judge(
             maps=self.maps,
             graphql_url=settings.graphql_url,
@@ -535,28 +538,51 @@ class Engine:
     async def open_pull_requests(
         self, installation_id: int, owner: str, repo: str
     ) -> list[PullRequestRef]:
-        """The open PRs of one repository, for installation events and map pushes."""
+        """The open PRs of one repository, for installation events and map pushes, once the
+        pacer gives them their turn; none while the hour's budget is kept for live events (the
+        reconciler finds them in a later cycle)."""
         gh = await self.app.installation_client(installation_id)
         pulls = gh.getiter(
             "/repos/{owner}/{repo}/pulls{?state,per_page}",
             {"owner": owner, "repo": repo, "state": "open", "per_page": 100},
         )
-        return [
+        refs = [
             PullRequestRef(installation_id, owner, repo, int(pr["number"])) async for pr in pulls
         ]
+        if budget_low(gh, floor=self._settings.rate_limit_floor):
+            log.warning(
+                "%s/%s: %d open PRs left to the reconciler: the hour's budget is kept for live"
+                " events",
+                owner,
+                repo,
+                len(refs),
+            )
+            return []
+        await self.pacer.take(len(refs))
+        return refs
 
     async def installation_repositories(self, installation_id: int, owner: str) -> list[str]:
-        """Names of the repositories of `owner` this installation can see."""
+        """Names of the repositories of `owner` this installation can see that the owner's map
+        governs: those with a map of their own on their default branch are left out."""
         gh = await self.app.installation_client(installation_id)
         repositories = gh.getiter(
             "/installation/repositories{?per_page}",
             {"per_page": 100},
             iterable_key="repositories",
         )
-        return [
-            r["name"]
+        names = [
+            str(r["name"])
             async for r in repositories
             if str((r.get("owner") or {}).get("login", "")).lower() == owner.lower()
+        ]
+        blobs = await map_blobs(
+            gh,
+            [(owner, name) for name in names],
+            map_path=self.maps.map_path,
+            endpoint=self._settings.graphql_url,
+        )
+        return [
+            name for name in names if name == OWNER_REPOSITORY or blobs.get((owner, name)) is None
         ]
 
     def map_changed(self, owner: str, repo: str) -> None:

@@ -80,6 +80,20 @@ class Metrics:
             "GitHub's x-ratelimit-remaining on the latest response.",
             registry=registry,
         )
+        self.budget_remaining = Gauge(
+            "coi_github_budget_remaining",
+            "What GitHub's latest answer left of the hour's primary limit, by identity (the App,"
+            " or an installation's id) and resource (core: REST requests, graphql: points).",
+            ["installation", "resource"],
+            registry=registry,
+        )
+        self.github_spent = Counter(
+            "coi_github_spent",
+            "Primary rate limit spent, by operation and resource: REST requests (a 304 is free)"
+            " and GraphQL points by GitHub's cost formula (bot/github/query_cost.py).",
+            ["operation", "resource"],
+            registry=registry,
+        )
         self.tokens_minted = Counter(
             "coi_installation_tokens_minted", "Installation tokens minted.", registry=registry
         )

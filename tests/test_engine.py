@@ -91,6 +91,18 @@ class GitHub:
             }
         if call.graphql_operation == "MapHistory":
             return 200, self._map_history(call.body["variables"]["name"])
+        if call.graphql_operation == "MapBlobs":
+            names = {k: v for k, v in call.body["variables"].items() if k.startswith("n")}
+            return 200, {
+                "data": {
+                    f"r{key[1:]}": {
+                        "defaultBranchRef": {
+                            "target": {"file": {"oid": "m1"} if self._has_map(name) else None}
+                        }
+                    }
+                    for key, name in names.items()
+                }
+            }
         raise AssertionError(f"unexpected query {call.graphql_operation}")
 
     def _map_history(self, repo: str) -> dict[str, Any]:
@@ -111,6 +123,9 @@ class GitHub:
         history = {"pageInfo": {"hasNextPage": False}, "nodes": [commit]}
         tip = {**commit, "mapFile": {**blob, "object": {"text": text}}, "history": history}
         return {"data": {"repository": {"tip": tip}, "ownerMap": None}}
+
+    def _has_map(self, repo: str) -> bool:
+        return (self.repo_map if repo == "widgets" else self.owner_map) is not None
 
     def _content(self, which: str) -> Any:
         def handler(call: Call, match: Any) -> tuple[int, Any, dict[str, str]]:
@@ -448,6 +463,8 @@ async def test_open_pull_requests_and_installation_repositories(
     assert [r.number for r in refs] == [3, 5]
     assert server.calls[-1].query == {"state": ["open"], "per_page": ["100"]}
     assert await engine.installation_repositories(7, "acme-org") == ["widgets"]
+    github.repo_map = MAP  # a map of its own: the owner's map does not govern it
+    assert await engine.installation_repositories(7, "acme-org") == []
 
 
 async def test_a_map_push_makes_the_engine_look_again(

@@ -173,10 +173,10 @@ class InstallationAuthorization:
 
     def __init__(self, app: GitHubApp, installation_id: int) -> None:
         self._app = app
-        self._installation_id = installation_id
+        self.installation_id = installation_id
 
     async def __call__(self) -> str:
-        return f"token {(await self._app.installation_token(self._installation_id)).reveal()}"
+        return f"token {(await self._app.installation_token(self.installation_id)).reveal()}"
 
     def refused(self) -> None:
-        self._app.forget_token(self._installation_id)
+        self._app.forget_token(self.installation_id)

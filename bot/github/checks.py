@@ -3,14 +3,14 @@
 Nothing is written when the stored `external_id` already equals the output's fingerprint, so an
 unchanged verdict costs no API call. docs.github.com/en/rest/checks/runs
 
-The `external_id` is `<fingerprint> coi-bot/<version>`: the reconciler reads the version back to
-re-evaluate what an older release decided, and a new release rewrites each run once.
+The `external_id` is `<fingerprint> coi-bot/<rules version>`: the reconciler reads the version
+back to re-evaluate what older verdict rules decided; a release that changes no rule re-evaluates
+nothing (a full re-evaluation costs an installation of 5,000 open PRs a whole hour's budget).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -42,23 +42,18 @@ CheckWrite = Literal["created", "updated", "unchanged"]
 _VERSION_MARK = " coi-bot/"
 
 
-def _installed_version() -> str:
-    try:
-        return importlib.metadata.version("coi-bot")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
-        return "0+unknown"
+# Raise it with any change to bot/policy/ or bot/affiliations/ that can change a verdict of an
+# unchanged PR: the reconciler then re-evaluates every open PR once, paced (bot/jobs/reconciler.py).
+RULES_VERSION = "rules-1"
 
 
-BOT_VERSION = _installed_version()
-
-
-def stamped_external_id(fingerprint: str, *, version: str = BOT_VERSION) -> str:
-    """The `external_id` written with an output: its fingerprint and the bot version."""
+def stamped_external_id(fingerprint: str, *, version: str = RULES_VERSION) -> str:
+    """The `external_id` written with an output: its fingerprint and the rules' version."""
     return f"{fingerprint}{_VERSION_MARK}{version}"
 
 
 def parse_external_id(external_id: str | None) -> tuple[str | None, str | None]:
-    """(fingerprint, bot version) of a stored `external_id`; a bare fingerprint has no version."""
+    """(fingerprint, rules version) of a stored `external_id`; a bare fingerprint has none."""
     if not external_id:
         return None, None
     fingerprint, mark, version = external_id.partition(_VERSION_MARK)

@@ -15,7 +15,9 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -24,7 +26,9 @@ import gidgethub
 import gidgethub.abc
 import gidgethub.aiohttp
 from cachetools import LRUCache
+from gidgethub import sansio
 
+from bot.github.query_cost import query_cost
 from bot.metrics import Metrics
 
 API_VERSION = "2022-11-28"
@@ -124,6 +128,19 @@ class RetryPolicy:
             raise ValueError("RetryPolicy waits and timeout must be positive")
 
 
+@dataclass(frozen=True, slots=True)
+class RateBudget:
+    """One resource's primary limit as GitHub's latest answer gave it (x-ratelimit-*)."""
+
+    remaining: int
+    limit: int
+    reset: float  # epoch seconds when the window starts again
+
+    @property
+    def fraction_left(self) -> float:
+        return self.remaining / self.limit if self.limit > 0 else 0.0
+
+
 class GitHubUnreachable(gidgethub.GitHubException):
     """GitHub could not be reached (timeouts or connection errors) within the retry budget."""
 
@@ -144,9 +161,15 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
         clock: Clock = time.time,
         jitter: Callable[[], float] = random.random,
         cache: gidgethub.abc.CACHE_TYPE | None = None,
+        identity: str = "app",
     ) -> None:
         super().__init__(session, USER_AGENT, base_url=base_url, cache=cache)
         self.graphql_url = graphql_url
+        self.identity = identity  # "app", or the installation's id: the budget's metric label
+        # Per resource ("core", "graphql", ...): what GitHub's latest answer said is left.
+        self.budgets: dict[str, RateBudget] = {}
+        # This process's clock minus GitHub's (its `Date` header), to a second; None until read.
+        self.clock_offset: float | None = None
         self._metrics = metrics
         self._authorization = authorization
         self._retry = retry or RetryPolicy()
@@ -166,13 +189,16 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
         match = _OPERATION_NAME.match(query)
         label = f"POST /graphql {match.group(1) if match else 'anonymous'}"
         token = _graphql_operation.set(label)
+        points = query_cost(query).points
         waited = 0.0
         try:
             while True:
                 try:
-                    return await super().graphql(
+                    data = await super().graphql(
                         query, endpoint=endpoint or self.graphql_url, **variables
                     )
+                    self._metrics.github_spent.labels(label, "graphql").inc(points)
+                    return data
                 except gidgethub.QueryError as error:
                     wait = self._graphql_rate_limit_wait(error)
                     if wait is None:
@@ -234,9 +260,9 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
                 await self._sleep(wait)
                 continue
             self._metrics.github_calls.labels(operation, str(status)).inc()
-            remaining = response_headers.get("x-ratelimit-remaining")
-            if remaining is not None and remaining.isdigit():
-                self._metrics.rate_limit_remaining.set(int(remaining))
+            if not is_graphql and status != 304:  # a 304 is free; GraphQL is charged in points
+                self._metrics.github_spent.labels(operation, "core").inc()
+            self._read_budget(response_headers)
             if status == 401 and not refreshed and isinstance(self._authorization, Refreshable):
                 # A revoked or suspended installation's token: mint a new one and try once more.
                 log.warning(
@@ -261,6 +287,41 @@ class GitHubClient(gidgethub.aiohttp.GitHubAPI):
                 return status, response_headers, response_body
             waited += wait_or_none
             await self._sleep(wait_or_none)
+
+    async def get_if_changed(
+        self, url: str, url_vars: Mapping[str, Any], *, etag: str | None
+    ) -> tuple[str | None, Any] | None:
+        """GET `url` unless GitHub says it still matches `etag`: None for that answer (a 304,
+        free against the primary limit), else (the new ETag, the body).
+
+        The caller keeps the ETag: a few bytes per URL, where gidgethub's cache would keep
+        every body (docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
+        #use-conditional-requests-if-appropriate)."""
+        filled = sansio.format_url(url, url_vars, base_url=self.base_url)
+        headers = sansio.create_headers(self.requester, accept=sansio.accept_format())
+        if etag is not None:
+            headers["if-none-match"] = etag
+        status, response_headers, body = await self._request("GET", filled, headers)
+        if status == 304:
+            return None
+        data, self.rate_limit, _ = sansio.decipher_response(status, response_headers, body)
+        return response_headers.get("etag"), data
+
+    def _read_budget(self, headers: Mapping[str, str]) -> None:
+        """Keeps GitHub's word on what is left of the limit and on the time (`Date`)."""
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.isdigit():
+            self._metrics.rate_limit_remaining.set(int(remaining))
+            limit, reset = headers.get("x-ratelimit-limit", ""), headers.get("x-ratelimit-reset")
+            resource = headers.get("x-ratelimit-resource") or "core"
+            if limit.isdigit():
+                budget = RateBudget(int(remaining), int(limit), float(reset or 0))
+                self.budgets[resource] = budget
+                self._metrics.budget_remaining.labels(self.identity, resource).set(budget.remaining)
+        date = headers.get("date")
+        if date:
+            with suppress(TypeError, ValueError):  # an unreadable Date keeps the last offset
+                self.clock_offset = self._clock() - parsedate_to_datetime(date).timestamp()
 
     async def _send_once(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes
@@ -330,6 +391,7 @@ def clients_on(
     with its own ETag cache."""
 
     def make(authorization: Authorization) -> gidgethub.abc.GitHubAPI:
+        installation = getattr(authorization, "installation_id", None)
         return GitHubClient(
             session,
             metrics=metrics,
@@ -340,6 +402,7 @@ def clients_on(
             sleep=sleep,
             clock=clock,
             cache=LRUCache(maxsize=ETAG_CACHE_ENTRIES),
+            identity="app" if installation is None else str(installation),
         )
 
     return make

@@ -34,7 +34,9 @@ from bot.policy.verdict import MapRef
 
 MapParser = Callable[[str, str], LoadResult]
 OWNER_REPOSITORY = ".github"
-MISSING_TTL_SECONDS = 60.0  # a 404 has no ETag: remember "no map here" briefly instead
+# A 404 has no ETag: "no map here" is remembered for a reconciler cycle instead (a push forgets
+# it at once, and so does the reconciler when its MapBlobs query sees a map appear).
+MISSING_TTL_SECONDS = 600.0
 MISSING_ENTRIES = 10_000  # (repository, branch) pairs without a map, across installations
 PARSED_MAPS = 32  # a large map parsed is ~100 MB at worst: keep only the versions in use
 RECENT_TEXTS = 4  # texts of the maps read last (at most 1 MB each: the contents API's limit)

@@ -1,7 +1,9 @@
 """The GraphQL documents the bot sends. Tests validate each against GitHub's published schema.
 
 One evaluation = one SNAPSHOT query; the page queries run only when a connection holds more than
-100 items (GitHub's per-connection maximum).
+its first page (100 items, GitHub's per-connection maximum; 50 for commits and reviews, whose
+nodes read profiles: each connection under them costs a request per node). What each document
+costs by GitHub's formula (bot/github/query_cost.py) is pinned in tests/github/test_query_cost.py.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ _PULL_REQUEST_FACTS = f"""
       {_PERSON}
       labels(first: 100) {{ nodes {{ name }} }}
       files(first: 100) {{ {FILES} }}
-      commits(first: 100) {{ {COMMITS} }}
-      reviews(first: 100) {{ {REVIEWS} }}
+      commits(first: 50) {{ {COMMITS} }}
+      reviews(first: 50) {{ {REVIEWS} }}
       comments(first: 100) {{ {COMMENTS} }}
       reviewRequests(first: 100) {{
         nodes {{ requestedReviewer {{
@@ -72,6 +74,7 @@ _PULL_REQUEST_FACTS = f"""
       }}
 """
 
+# GitHub keeps one check suite per App and commit: `checkSuites(first: 1)` holds all its runs.
 SNAPSHOT = f"""
 query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!,
                $appId: Int) {{
@@ -95,7 +98,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           oid
           mapFile: file(path: $mapPath) {{ object {{ ... on Blob {{ oid text }} }} }}
           {_SAME_HEAD}
-          checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
+          checkSuites(first: 1, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
               nodes {{ databaseId name externalId conclusion text }}
             }} }}

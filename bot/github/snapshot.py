@@ -1,7 +1,7 @@
 """One GraphQL read -> `PullRequestFacts`, plus the check run the bot already wrote on the head.
 
-Follow-up pages are fetched only for connections with more than 100 items. Parsing is a pure
-function of the responses (`facts_from_response`), so it is tested on recorded data.
+Follow-up pages are fetched only for connections with more items than their first page. Parsing
+is a pure function of the responses (`facts_from_response`), so it is tested on recorded data.
 """
 
 from __future__ import annotations
@@ -421,7 +421,7 @@ async def fetch_snapshot(
     app_id: int | None = None,
     merged: bool = False,
 ) -> Snapshot:
-    """One query, then the page queries of whichever connections hold more than 100.
+    """One query, then the page queries of whichever connections hold more than a page.
 
     `merged`: read a merged PR for `coi-bot report` (its merge time, the map at its merge, when
     each reviewer was asked) instead of an open one with the App's check runs."""

@@ -4,9 +4,9 @@
   pushed commit (bot.pr.MapPushRef: how the change landed) and sweeps that repository;
 - the same push to the owner's `.github` repository changes the fallback map of every
   repository of the owner (DESIGN.md, "Which map decides a PR"), so it sweeps every repository
-  of the owner that the installation can see (the scheduler's `sweep_owner`). Repositories with
-  a map of their own are re-evaluated too: simple, and their verdict is unchanged, so the
-  engine writes nothing for them.
+  of the owner that the installation can see (the scheduler's `sweep_owner`), except those with
+  a map of their own, which the owner's does not govern (bot/engine.py). Sweeps take turns from
+  the reconciler's pacer and wait while live events need the hour's budget (bot/github/pacing.py).
 """
 
 from __future__ import annotations

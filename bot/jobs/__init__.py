@@ -22,6 +22,7 @@ from typing import Any
 from bot.github.auth import GitHubApp
 from bot.github.deliveries import REDELIVERY_WINDOW_SECONDS
 from bot.github.map_source import MapSource
+from bot.github.pacing import Pacer
 from bot.jobs.reconciler import QUEUED_CHANGES_KEPT, Reconciler, Schedule
 from bot.jobs.redelivery import ASKED_MEMORY, Faults, Redeliverer
 from bot.metrics import Metrics
@@ -42,6 +43,8 @@ class RepairSources:
 
     github: GitHubApp
     maps: MapSource
+    pacer: Pacer | None = None  # the one the sweeps take turns from, for the reconciler's repairs
+    queue_busy: Callable[[], bool] | None = None  # evaluations already wait: repairs wait too
 
 
 class BackgroundJobs:
@@ -197,6 +200,8 @@ def _build_jobs(
             max_per_cycle=settings.reconcile_max_per_cycle,
             rate_limit_floor=settings.rate_limit_floor,
             memory=memory("reconcile", QUEUED_CHANGES_KEPT),
+            pacer=sources.pacer,
+            queue_busy=sources.queue_busy,
         )
         jobs["reconcile"] = partial(reconciler.run, period_seconds=settings.reconcile_minutes * 60)
     if settings.redeliver_minutes > 0:

@@ -1,24 +1,36 @@
 """Repair from GitHub's state: queue every open PR whose check is missing or out of date.
 
-The bot keeps no database, so a lost delivery, a crash mid-evaluation or a deploy of a new
-release would leave stale checks behind. At start and every `reconcile_minutes`, the reconciler
-lists the App's installations, their repositories and open PRs (one GraphQL query per 50 PRs,
-carrying each head commit's check run), and queues an evaluation for each PR whose check is:
+The bot keeps no database, so a lost delivery, a crash mid-evaluation or a new release of the
+verdict rules would leave stale checks behind. At start and every `reconcile_minutes`, the
+reconciler lists the App's installations and their repositories, and for each repository where
+something may have changed, its open PRs (one GraphQL query per 50 PRs, carrying each head
+commit's check run); it queues an evaluation for each PR whose check is:
 
 - `missing`: no completed run of this App on the current head (never evaluated, or only an
   older head was);
 - `map`: decided by another map than the one in force now (the summary names the map's blob);
-- `version`: written by another release of the bot (the `external_id` carries the version);
+- `version`: written under other verdict rules (the `external_id` carries `RULES_VERSION`);
 - `changed`: completed before the PR last changed (see `changed_since_check`).
+
+A quiet installation costs nothing (GitHub's budget, not CPU, is an App's limit). Per cycle:
+one GraphQL query per 100 repositories reads the map's blob on each default branch (1 point);
+each repository is asked whether its open PRs changed with a conditional request (If-None-Match
+on the open PRs sorted by update: a 304 is free); the listing runs only where the first PR moved,
+a map changed (the repository's own, or the owner's `.github` one for repositories without their
+own), or the last listing queued something (its evaluation may have been lost). At start every
+repository is listed once.
 
 The bot acknowledges a delivery (202) before it evaluates, and GitHub never redelivers a delivery
 it saw succeed: a bot killed between the two leaves a check that keeps its old verdict while the PR
 has moved on. GitHub keeps the times, in the same listing query: the run's `completedAt` (stamped
 by the bot when its evaluation started), the last review's `submittedAt`, the last comments'
 `updatedAt` with `viewerDidAuthor`, and the PR's `updatedAt` (bumped by every change: reviews,
-comments, commits, labels, edits, and the bot's own replies and review requests). The rule:
+comments, commits, labels, edits, and the bot's own replies and review requests). `completedAt`
+is the bot's clock; it is turned into GitHub's with the offset read from GitHub's `Date` header,
+and compared at second precision with `CLOCK_MARGIN`. The rule:
 
-- a review, or a comment not written by the App, after `completedAt`: changed, exactly;
+- a review, or a comment not written by the App, after `completedAt` less the margin: changed
+  (one more evaluation for a change in the same second as the read, never a missed one);
 - anything else (a label, an edit, a dismissal) shows only in `updatedAt`, which the bot's own
   writes during and right after its evaluation also bump: changed when it is more than
   `BOT_WRITES_GRACE` after `completedAt`. The price: such a change within the grace of a check
@@ -28,11 +40,15 @@ An evaluation whose verdict is unchanged writes nothing, so `completedAt` stays 
 that changed nothing. The reconciler therefore remembers, in memory, the change it last queued for
 each PR and queues the same one once only: no loop, one evaluation per change at most. The memory
 is an optimisation, never the source of truth: a restart forgets it, and the cycle at start
-re-evaluates each PR changed since its check. With several replicas it is kept in Redis as well
-(bot.replicas.job_state), so that a handover of the jobs does not queue every changed PR again.
+re-evaluates each PR changed since its check.
 
-A cycle queues at most `reconcile_max_per_cycle` PRs and stops early when GitHub's remaining
-rate limit falls below `rate_limit_floor` or the queue is full; what it skips, the next one finds.
+Re-evaluating many PRs (at start, after a map change or new verdict rules) is paced and bounded
+(bot/github/pacing.py): repairs take turns from the pacer the sweeps share (140 a minute after a
+burst of 10: each writes at most one check run, 5 of GitHub's 900 secondary points a minute), at
+most `reconcile_max_per_cycle` a cycle, and a cycle stops when less than `live_reserve` of the
+hour's primary limit (REST or GraphQL) is left, or fewer than `rate_limit_floor`, or the queue is
+full: live events go first (never paced, and repairs wait while more PRs wait for evaluation
+than there are workers), and what a cycle skips, the next one finds.
 """
 
 from __future__ import annotations
@@ -41,7 +57,7 @@ import asyncio
 import json
 import logging
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,10 +65,13 @@ from typing import Any, Literal
 
 import gidgethub.abc
 
-from bot.affiliations.model import DEFAULT_CHECK_NAME
+from bot.affiliations.model import DEFAULT_CHECK_NAME, Votes
 from bot.github.auth import GitHubApp
-from bot.github.checks import BOT_VERSION, parse_external_id
-from bot.github.map_source import MapSource
+from bot.github.checks import RULES_VERSION, parse_external_id
+from bot.github.client import GitHubClient
+from bot.github.map_blobs import blob_under, map_blobs
+from bot.github.map_source import OWNER_REPOSITORY, BaseMapHint, MapSource
+from bot.github.pacing import LIVE_RESERVE, Pacer, budget_low, low
 from bot.jobs.vote_timers import OpenVotes
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
@@ -67,27 +86,39 @@ CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
 Schedule = Callable[[PullRequestRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
-PULLS_PER_PAGE = 50  # with each head's check runs and summaries, well inside GitHub's node limit
+PULLS_PER_PAGE = 50  # 251 requests by GitHub's formula: 3 points a page
 BOT_WRITES_GRACE = timedelta(minutes=2)  # the bot's requests and replies follow its check's stamp
+# GitHub keeps whole seconds: a change in the check's own second counts (it may follow the read).
+CLOCK_MARGIN = timedelta(seconds=1)
 QUEUED_CHANGES_KEPT = 10_000  # PRs whose last `changed` repair is remembered (oldest forgotten)
+REPOSITORIES_KEPT = 100_000  # what the last cycle saw of each repository (~300 bytes each)
+QUEUE_BUSY_WAIT = 0.5  # seconds between looks at a busy evaluation queue
 
 OPEN_PULL_REQUESTS = f"""
-query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int) {{
-  rateLimit {{ remaining }}
+query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
+                       $checkName: String!, $mapPath: String!, $voteCheckName: String!) {{
+  rateLimit {{ limit remaining }}
   repository(owner: $owner, name: $name) {{
     pullRequests(states: [OPEN], first: {PULLS_PER_PAGE}, after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         number baseRefName headRefOid updatedAt
+        baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
         reviews(last: 1) {{ nodes {{ submittedAt }} }}
         comments(last: 5) {{ nodes {{ updatedAt viewerDidAuthor }} }}
         headCommit: commits(last: 1) {{
           nodes {{ commit {{
             oid
-            checkSuites(first: 10, filterBy: {{appId: $appId}}) {{
-              nodes {{ checkRuns(first: 10) {{
-                nodes {{ name status completedAt externalId summary }}
-              }} }}
+            checkSuites(first: 1, filterBy: {{appId: $appId}}) {{
+              nodes {{
+                checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{
+                  nodes {{ name status completedAt externalId summary }}
+                }}
+                # An open TSC vote says when it closes: its timer is armed again after a restart.
+                voteRuns: checkRuns(first: 1, filterBy: {{checkName: $voteCheckName}}) {{
+                  nodes {{ summary }}
+                }}
+              }}
             }}
           }} }}
         }}
@@ -96,6 +127,7 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
   }}
 }}
 """
+
 
 # The last line of every summary (bot.policy.render): "Decided by the map `P` at blob `S` (src)."
 _MAP_LINE = re.compile(
@@ -135,7 +167,11 @@ def map_decided(summary: str | None) -> tuple[str | None, str | None]:
 
 
 def stale_reason(
-    pull: OpenPullRequest, *, map_in_force: MapRef, version: str = BOT_VERSION
+    pull: OpenPullRequest,
+    *,
+    map_in_force: MapRef,
+    version: str = RULES_VERSION,
+    clock_offset: timedelta = timedelta(0),
 ) -> StaleReason | None:
     """Why this PR's check must be evaluated again, or None when it is current."""
     check = pull.check
@@ -149,24 +185,32 @@ def stale_reason(
         map_in_force.source,
     ):
         return "map"
-    if changed_since_check(pull):
+    if changed_since_check(pull, clock_offset=clock_offset):
         return "changed"
     return None
 
 
-def changed_since_check(pull: OpenPullRequest, *, grace: timedelta = BOT_WRITES_GRACE) -> bool:
+def changed_since_check(
+    pull: OpenPullRequest,
+    *,
+    grace: timedelta = BOT_WRITES_GRACE,
+    clock_offset: timedelta = timedelta(0),
+    margin: timedelta = CLOCK_MARGIN,
+) -> bool:
     """Whether the PR changed after its check run completed (the rule: the module's docstring).
 
-    Strictly later only: GitHub keeps whole seconds, and the bot stamps `completed_at` when its
-    evaluation starts, so a change in that same second was read by it. Unknown times never count
-    as a change: the other signals decide.
+    `clock_offset`: the bot's clock minus GitHub's, which turns the bot's `completedAt` stamp
+    into GitHub's time. The bot stamps it before its read, to a second; a change in that same
+    second may have come after the read, so anything later than the stamp less `margin` counts.
+    Unknown times never count as a change: the other signals decide.
     """
     check = pull.check
     if check is None or check.completed_at is None:
         return False
-    if pull.people_changed_at is not None and pull.people_changed_at > check.completed_at:
+    stamped = check.completed_at - clock_offset
+    if pull.people_changed_at is not None and pull.people_changed_at > stamped - margin:
         return True
-    return pull.updated_at is not None and pull.updated_at > check.completed_at + grace
+    return pull.updated_at is not None and pull.updated_at > stamped + grace
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -215,7 +259,8 @@ def _run_summaries(commit: dict[str, Any] | None) -> list[str | None]:
     return [
         (run or {}).get("summary")
         for suite in suites
-        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []
+        for runs in ("checkRuns", "voteRuns")
+        for run in (((suite or {}).get(runs) or {}).get("nodes") or [])
     ]
 
 
@@ -225,10 +270,31 @@ def _head_commit(node: dict[str, Any]) -> dict[str, Any] | None:
     return commit if isinstance(commit, dict) else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """The first of a repository's open PRs by last update, as the conditional request saw it."""
+
+    etag: str | None
+    first: tuple[int, datetime | None] | None  # (number, updatedAt); None: no open PR
+    read_at: datetime  # GitHub's time of the answer
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the last complete listing of a repository left: enough to know it is still quiet."""
+
+    probe: _Probe
+    own_map: str | None  # the map's blob on the default branch; None: the owner's map governs
+    owner_map: str | None
+    clean: bool  # the listing queued nothing: no evaluation of it can have been lost
+    check_name: str = DEFAULT_CHECK_NAME  # the one most of its PRs' maps name: the next filterBy
+
+
 @dataclass(slots=True)
 class CycleReport:
     installations: int = 0
     repositories: int = 0
+    quiet: int = 0  # repositories not listed: nothing changed since their last listing
     examined: int = 0
     queued: dict[str, int] = field(default_factory=dict)  # reason -> PRs queued
     failed_repositories: int = 0
@@ -259,11 +325,17 @@ class Reconciler:
         graphql_url: str,
         max_per_cycle: int,
         rate_limit_floor: int,
-        version: str = BOT_VERSION,
+        version: str = RULES_VERSION,
+        pacer: Pacer | None = None,
+        live_reserve: float = LIVE_RESERVE,
+        queue_busy: Callable[[], bool] | None = None,
+        sleep: Sleep = asyncio.sleep,
         memory: JobMemory | None = None,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
+        if not 0 <= live_reserve < 1:
+            raise ValueError(f"live_reserve must be in [0, 1), not {live_reserve}")
         self._github = github
         self._maps = maps
         self._schedule = schedule
@@ -271,12 +343,18 @@ class Reconciler:
         self._graphql_url = graphql_url
         self._max_per_cycle = max_per_cycle
         self._floor = rate_limit_floor
+        self._reserve = live_reserve
         self._version = version
         self._app_id = int(app_id) if app_id.isdigit() else None
+        self._pacer = pacer or Pacer()  # shared with the sweeps (bot/engine.py)
+        self._queue_busy = queue_busy or (lambda: False)
+        self._sleep = sleep
         # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
         )
+        # (installation, owner, repo) -> its last complete listing; the oldest forgotten.
+        self._seen: OrderedDict[tuple[int, str, str], _Seen] = OrderedDict()
         # With Redis that memory is shared: the next holder of the jobs reads it at its start.
         self._memory = memory
         self._remembered: dict[PullRequestRef, tuple[datetime | None, ...]] = {}
@@ -313,6 +391,7 @@ class Reconciler:
             extra={
                 "installations": report.installations,
                 "repositories": report.repositories,
+                "quiet_repositories": report.quiet,
                 "queued": report.queued,
                 "failed_repositories": report.failed_repositories,
             },
@@ -343,25 +422,34 @@ class Reconciler:
                 )
                 if not r.get("archived")
             ]
+            blobs = await map_blobs(  # its answer says what is left of the GraphQL budget
+                gh, repositories, map_path=self._maps.map_path, endpoint=self._graphql_url
+            )
+            self._check_budget(gh)
+        except _StopCycle:
+            raise
         except Exception:
             log.exception("reconciler: cannot list the repositories of installation %s", owner)
             report.failed_repositories += 1
             return
-        self._check_rate(gh)
         for repo_owner, repo in repositories:
             report.repositories += 1
+            owner_map = blobs.get((repo_owner, OWNER_REPOSITORY))
             try:
-                await self._reconcile_repository(gh, installation_id, repo_owner, repo, report)
+                await self._reconcile_repository(
+                    gh,
+                    installation_id,
+                    repo_owner,
+                    repo,
+                    report,
+                    own_map=blobs.get((repo_owner, repo)),
+                    owner_map=owner_map,
+                )
             except _StopCycle:
                 raise
             except Exception:
                 report.failed_repositories += 1
                 log.exception("reconciler: %s/%s skipped this cycle", repo_owner, repo)
-
-    def _check_rate(self, gh: gidgethub.abc.GitHubAPI) -> None:
-        limit = gh.rate_limit
-        if limit is not None and limit.remaining < self._floor:
-            raise _StopCycle("rate_limited")
 
     async def _reconcile_repository(
         self,
@@ -370,8 +458,144 @@ class Reconciler:
         owner: str,
         repo: str,
         report: CycleReport,
+        *,
+        own_map: str | None,
+        owner_map: str | None,
     ) -> None:
-        maps: dict[str, tuple[MapRef, str]] = {}  # base ref -> (map in force, check name)
+        key = (installation_id, owner, repo)
+        seen = self._seen.get(key)
+        probe = await self._probe(gh, owner, repo, seen.probe if seen else None)
+        # A vote closes by the bot's clock, as its timer does (bot.jobs.vote_timers).
+        vote_due = self._open_votes.due_in(key, now=datetime.now(UTC))
+        quiet = seen is not None and self._quiet(seen, probe, own_map=own_map, owner_map=owner_map)
+        if quiet and not vote_due:
+            report.quiet += 1
+            self._seen.move_to_end(key)
+            return
+        if seen is not None and (seen.own_map, seen.owner_map) != (own_map, owner_map):
+            self._maps.forget(owner, repo)  # a cached "no map here" must not outlive the map
+            self._maps.forget(owner, OWNER_REPOSITORY)
+        self._check_budget(gh)
+        check_name = seen.check_name if seen is not None else DEFAULT_CHECK_NAME
+        queued, check_name = await self._list_repository(
+            gh, installation_id, owner, repo, report, check_name=check_name
+        )
+        self._seen[key] = _Seen(
+            probe, own_map=own_map, owner_map=owner_map, clean=queued == 0, check_name=check_name
+        )
+        self._seen.move_to_end(key)
+        while len(self._seen) > REPOSITORIES_KEPT:
+            self._seen.popitem(last=False)
+
+    def _quiet(
+        self, seen: _Seen, probe: _Probe, *, own_map: str | None, owner_map: str | None
+    ) -> bool:
+        """Nothing the listing would see differently since the last one: no PR moved, no map."""
+        if not seen.clean or seen.own_map != own_map:
+            return False
+        if own_map is None and seen.owner_map != owner_map:
+            return False  # the owner's map governs this repository, and it changed
+        if probe.first != seen.probe.first:
+            return False
+        # A change in the same second as the last listing's probe may have come after it.
+        updated = probe.first[1] if probe.first else None
+        return updated is None or updated < seen.probe.read_at - CLOCK_MARGIN
+
+    async def _probe(
+        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, last: _Probe | None
+    ) -> _Probe:
+        """The first open PR by last update, asked with the last ETag (a 304 costs nothing)."""
+        url = "/repos/{owner}/{repo}/pulls{?state,sort,direction,per_page}"
+        url_vars: dict[str, str | int] = {
+            "owner": owner,
+            "repo": repo,
+            "state": "open",
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": 1,
+        }
+        if isinstance(gh, GitHubClient):
+            answer = await gh.get_if_changed(url, url_vars, etag=last.etag if last else None)
+        else:
+            answer = None, await gh.getitem(url, url_vars)
+        read_at = self._github_now(gh)
+        if answer is None and last is not None:
+            return _Probe(last.etag, last.first, read_at)
+        etag, pulls = answer if answer is not None else (None, [])
+        first = pulls[0] if isinstance(pulls, list) and pulls else None
+        if not isinstance(first, dict):
+            return _Probe(etag, None, read_at)
+        return _Probe(etag, (int(first["number"]), _timestamp(first.get("updated_at"))), read_at)
+
+    def _github_now(self, gh: gidgethub.abc.GitHubAPI) -> datetime:
+        return datetime.now(UTC) - self._clock_offset(gh)
+
+    @staticmethod
+    def _clock_offset(gh: gidgethub.abc.GitHubAPI) -> timedelta:
+        offset = gh.clock_offset if isinstance(gh, GitHubClient) else None
+        # The Date header has whole seconds: below one second, the offset is its rounding.
+        return timedelta(seconds=int(offset or 0.0))
+
+    async def _list_repository(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        installation_id: int,
+        owner: str,
+        repo: str,
+        report: CycleReport,
+        *,
+        check_name: str,
+    ) -> tuple[int, str]:
+        """Judges every open PR, listed first with `check_name`, then once per other check name
+        their maps use; the number queued and the name most of them use."""
+        names = [check_name]
+        maps: dict[tuple[str, str | None], tuple[MapRef, str]] = {}
+        uses: Counter[str] = Counter()
+        queued = 0
+        offset = self._clock_offset(gh)
+        for listed_name in names:
+            async for node in self._open_pulls(gh, owner, repo, listed_name):
+                base_ref = str(node["baseRefName"])
+                base_map = blob_under(node.get("baseRef"), key="baseMap")
+                hint = BaseMapHint(base_map) if node.get("baseRef") else None
+                if (base_ref, base_map) not in maps:
+                    maps[base_ref, base_map] = await self._map_in_force(
+                        gh, owner, repo, base_ref, hint
+                    )
+                map_ref, wanted = maps[base_ref, base_map]
+                uses[wanted] += 1
+                if wanted != listed_name:
+                    if wanted not in names:
+                        names.append(wanted)  # this PR's map names another check: one more pass
+                    continue
+                report.examined += 1
+                pull = OpenPullRequest(
+                    number=int(node["number"]),
+                    base_ref=base_ref,
+                    head_sha=str(node["headRefOid"]),
+                    check=_check_state(_head_commit(node), listed_name),
+                    updated_at=_timestamp(node.get("updatedAt")),
+                    people_changed_at=_people_changed_at(node),
+                )
+                reason = stale_reason(
+                    pull, map_in_force=map_ref, version=self._version, clock_offset=offset
+                )
+                ref = PullRequestRef(installation_id, owner, repo, pull.number)
+                closes = open_vote_closes(_run_summaries(_head_commit(node)))
+                due = self._open_votes.due(ref, closes, now=datetime.now(UTC))
+                if reason is None and due:
+                    reason = "vote"  # an open vote: its timer armed again, or it is due
+                if reason is None or (reason == "changed" and self._already_queued(ref, pull)):
+                    continue
+                await self._queue(gh, ref, reason, report)
+                queued += 1
+                if reason == "changed":
+                    self._remember_change(ref, pull)
+        return queued, uses.most_common(1)[0][0] if uses else check_name
+
+    async def _open_pulls(
+        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, check_name: str
+    ) -> AsyncIterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
             data = await gh.graphql(
@@ -381,49 +605,49 @@ class Reconciler:
                 name=repo,
                 after=cursor,
                 appId=self._app_id,
+                checkName=check_name,
+                mapPath=self._maps.map_path,
+                voteCheckName=Votes().check_name,
             )
-            remaining = (data.get("rateLimit") or {}).get("remaining")
-            if isinstance(remaining, int) and remaining < self._floor:
-                raise _StopCycle("rate_limited")
+            self._check_listing_budget(data)
             pulls = ((data.get("repository") or {}).get("pullRequests")) or {}
             for node in pulls.get("nodes") or []:
-                if not node:
-                    continue
-                report.examined += 1
-                base_ref = str(node["baseRefName"])
-                if base_ref not in maps:
-                    maps[base_ref] = await self._map_in_force(gh, owner, repo, base_ref)
-                map_ref, check_name = maps[base_ref]
-                pull = OpenPullRequest(
-                    number=int(node["number"]),
-                    base_ref=base_ref,
-                    head_sha=str(node["headRefOid"]),
-                    check=_check_state(_head_commit(node), check_name),
-                    updated_at=_timestamp(node.get("updatedAt")),
-                    people_changed_at=_people_changed_at(node),
-                )
-                reason = stale_reason(pull, map_in_force=map_ref, version=self._version)
-                ref = PullRequestRef(installation_id, owner, repo, pull.number)
-                closes = open_vote_closes(_run_summaries(_head_commit(node)))
-                if self._open_votes.due(ref, closes, now=datetime.now(UTC)) and reason is None:
-                    reason = "vote"  # an open vote: its timer armed again, or it is due
-                if reason == "changed" and self._already_queued(ref, pull):
-                    continue
-                if reason is not None:
-                    self._queue(ref, reason, report)
-                    if reason == "changed":
-                        self._remember_change(ref, pull)
+                if node:
+                    yield node
             info = pulls.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return
             cursor = info.get("endCursor")
 
     async def _map_in_force(
-        self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, base_ref: str
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        owner: str,
+        repo: str,
+        base_ref: str,
+        hint: BaseMapHint | None,
     ) -> tuple[MapRef, str]:
-        loaded, map_ref = await self._maps.map_for(gh, owner=owner, repo=repo, base_ref=base_ref)
+        loaded, map_ref = await self._maps.map_for(
+            gh, owner=owner, repo=repo, base_ref=base_ref, hint=hint
+        )
         check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
         return map_ref, check_name
+
+    def _check_budget(self, gh: gidgethub.abc.GitHubAPI) -> None:
+        """Stops the cycle when GitHub's last answers leave too little for live events."""
+        if budget_low(gh, floor=self._floor, reserve=self._reserve):
+            raise _StopCycle("rate_limited")
+
+    def _check_listing_budget(self, data: dict[str, Any]) -> None:
+        rate = data.get("rateLimit") or {}
+        remaining, limit = rate.get("remaining"), rate.get("limit")
+        if isinstance(remaining, int) and low(
+            remaining,
+            limit if isinstance(limit, int) else None,
+            floor=self._floor,
+            reserve=self._reserve,
+        ):
+            raise _StopCycle("rate_limited")
 
     def _change_key(self, pull: OpenPullRequest) -> tuple[datetime | None, ...]:
         completed_at = pull.check.completed_at if pull.check else None
@@ -459,9 +683,19 @@ class Reconciler:
         while len(self._queued_changes) > QUEUED_CHANGES_KEPT:
             self._queued_changes.popitem(last=False)
 
-    def _queue(self, ref: PullRequestRef, reason: StaleReason, report: CycleReport) -> None:
+    async def _queue(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        ref: PullRequestRef,
+        reason: StaleReason,
+        report: CycleReport,
+    ) -> None:
         if report.repaired >= self._max_per_cycle:
             raise _StopCycle("bounded")
+        while self._queue_busy():  # live events first: their evaluations wait in the same queue
+            await self._sleep(QUEUE_BUSY_WAIT)
+        await self._pacer.take()
+        self._check_budget(gh)  # evaluations queued meanwhile spent from it
         if not self._schedule(ref):
             raise _StopCycle("queue_full")
         report.queued[reason] = report.queued.get(reason, 0) + 1

@@ -67,6 +67,14 @@ class OpenVotes:
     def __init__(self) -> None:
         self._seen: dict[PullRequestRef, datetime] = {}
 
+    def due_in(self, repository: tuple[int, str, str], *, now: datetime) -> bool:
+        """Whether a vote seen open in (installation, owner, repo) is past its close: a quiet
+        repository is listed all the same, so that no vote waits on an event to close."""
+        return any(
+            (ref.installation_id, ref.owner, ref.repo) == repository and now >= closes_at
+            for ref, closes_at in self._seen.items()
+        )
+
     def due(self, ref: PullRequestRef, closes_at: datetime | None, *, now: datetime) -> bool:
         if closes_at is None:
             self._seen.pop(ref, None)

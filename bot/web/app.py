@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -125,7 +126,7 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     if coordinator is not None:
         engine.app.share_tokens(coordinator.tokens)
         engine.maps.share_reviewed(SharedReviewedMaps(coordinator))
-    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps)
+    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps, pacer=engine.pacer)
     forget_map: ForgetMap = engine.map_changed
     if coordinator is not None:
         app[LOCAL_FORGET_KEY] = engine.map_changed
@@ -262,10 +263,13 @@ async def background_repairs(app: web.Application) -> AsyncIterator[None]:
     if sources is None:
         yield
         return
+    scheduler = app[SCHEDULER_KEY]
+    # Live events first: repairs wait while more PRs wait than the workers can take.
+    sources = dataclasses.replace(sources, queue_busy=lambda: scheduler.depth >= scheduler.workers)
     async with background_jobs(
         sources,
         app[SETTINGS_KEY],
-        app[SCHEDULER_KEY].schedule,
+        scheduler.schedule,
         app[METRICS_KEY],
         failed_after_ack=failed_after_ack,
         coordinator=app.get(COORDINATOR_KEY),

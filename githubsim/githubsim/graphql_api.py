@@ -26,6 +26,7 @@ from graphql import (
     validate,
 )
 
+from githubsim.cost import CostError, QueryCost, query_cost
 from githubsim.host import GraphQLHost
 from githubsim.profiles import user_field
 from githubsim.reference import GRAPHQL_SCHEMA
@@ -203,11 +204,13 @@ class GraphQLApi:
         *,
         installation_id: int | None,
         scope: frozenset[str] | None,
+        cost: int = 1,
     ) -> dict[str, Any]:
+        """Executes `query`; `cost`: the points charged for it, which `rateLimit.cost` shows."""
         document = self.document(query)
         if isinstance(document, list):
             return {"errors": [error.formatted for error in document]}
-        root = self.root(installation_id, scope)
+        root = self.root(installation_id, scope, cost=cost)
         result = execute(
             github_schema(),
             document,
@@ -227,7 +230,21 @@ class GraphQLApi:
 
     # --- root -------------------------------------------------------------------------------
 
-    def root(self, installation_id: int | None, scope: frozenset[str] | None) -> Node:
+    def price(
+        self, query: str, variables: dict[str, Any] | None, operation_name: str | None
+    ) -> QueryCost | None:
+        """What GitHub charges for `query` (githubsim.cost); None for a document it refuses."""
+        document = self.document(query)
+        if isinstance(document, list):
+            return None
+        try:
+            return query_cost(document, variables, operation_name)
+        except CostError:
+            return None
+
+    def root(
+        self, installation_id: int | None, scope: frozenset[str] | None, *, cost: int = 1
+    ) -> Node:
         sim = self.sim
 
         def visible(repo: Repository) -> bool:
@@ -278,7 +295,7 @@ class GraphQLApi:
         def rate_limit(**_: Any) -> Node:
             status = sim.rate_limit_status(installation_id, "graphql")
             return {
-                "cost": 1,
+                "cost": cost,
                 "limit": status["limit"],
                 "nodeCount": 0,
                 "remaining": status["remaining"],

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import aiohttp
 import jwt
 from aiohttp import web
 
+from githubsim.cost import MAX_NODES
 from githubsim.graphql_api import GraphQLApi
 from githubsim.rest import (
     DOCS,
@@ -78,6 +80,8 @@ class Call:
     status: int
     kind: str  # "rest" | "graphql"
     query_name: str | None = None
+    points: int = 0  # charged against the primary limit: GraphQL by its cost, REST 1, a 304 0
+    at: float = 0.0  # the simulator's clock (epoch seconds) when answered
 
 
 @dataclass
@@ -765,10 +769,15 @@ class GitHubSimulator:
         installation_id: int | None = None,
         query_name: str | None = None,
         spend: bool = True,
+        points: int | None = None,
     ) -> web.Response:
+        """Answers and records one request; `spend`: charge it 1 (False: charged already, with
+        `points`, or free as a 304)."""
         resource = "graphql" if kind == "graphql" else "core"
+        charged = points if points is not None else 0
         if spend and status not in (401,):
             self._spend(installation_id, resource)
+            charged = 1
         limits = self.rate_limit_status(installation_id, resource)
         headers.update(
             {
@@ -777,13 +786,26 @@ class GitHubSimulator:
                 "x-ratelimit-used": str(limits["used"]),
                 "x-ratelimit-reset": str(limits["reset"]),
                 "x-ratelimit-resource": resource,
+                # GitHub's clock, which the bot reads to compare its own stamps with GitHub's
+                "Date": format_datetime(self.now().astimezone(UTC), usegmt=True),
                 "X-GitHub-Media-Type": "github.v3; format=json",
                 "X-GitHub-Api-Version-Selected": "2022-11-28",
                 "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
             }
         )
         path = request.raw_path.split("?", 1)[0]
-        self.calls.append(Call(request.method, path, operation_id, status, kind, query_name))
+        self.calls.append(
+            Call(
+                request.method,
+                path,
+                operation_id,
+                status,
+                kind,
+                query_name,
+                points=charged,
+                at=self.now().timestamp(),
+            )
+        )
         if body is None or status in (204, 304):
             return web.Response(status=status, headers=headers)
         return web.Response(
@@ -941,13 +963,46 @@ class GitHubSimulator:
                 installation_id=installation_id,
                 query_name=name,
             )
-        self._spend(installation_id, "graphql")  # before executing, so `rateLimit` counts it
+        variables = variables if isinstance(variables, dict) else None
+        price = self._graphql.price(query, variables, operation_name)
+        if price is not None and price.nodes > MAX_NODES:
+            return self._record(
+                request,
+                "graphql",
+                "graphql",
+                200,
+                {"errors": [_node_limit_error(price.nodes)]},
+                {},
+                installation_id=installation_id,
+                query_name=name,
+            )
+        points = price.points if price is not None else 1
+        if self.rate_limit_status(installation_id, "graphql")["remaining"] < points:
+            limited = {
+                "type": "RATE_LIMITED",
+                "message": "API rate limit already exceeded for installation ID "
+                f"{installation_id}.",
+            }
+            return self._record(
+                request,
+                "graphql",
+                "graphql",
+                200,
+                {"data": None, "errors": [limited]},
+                {},
+                installation_id=installation_id,
+                query_name=name,
+                spend=False,
+            )
+        # before executing, so that `rateLimit` counts it
+        self._spend(installation_id, "graphql", points)
         result = self._graphql.run(
             query,
-            variables if isinstance(variables, dict) else None,
+            variables,
             operation_name,
             installation_id=installation_id,
             scope=scope,
+            cost=points,
         )
         if "data" not in result:
             self.violations.append(f"graphql {name or '(anonymous)'}: {result['errors']}")
@@ -961,6 +1016,7 @@ class GitHubSimulator:
             installation_id=installation_id,
             query_name=name,
             spend=False,
+            points=points,
         )
 
     # --- webhooks ---------------------------------------------------------------------------
@@ -2142,6 +2198,15 @@ def _tree_changes(base: Commit | None, head: Commit) -> dict[str, str | None]:
 
 def _dump(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _node_limit_error(nodes: int) -> Json:
+    """GitHub's answer to a call that may return more nodes than it allows."""
+    return {
+        "type": "MAX_NODE_LIMIT_EXCEEDED",
+        "message": f"This query requests up to {nodes:,} possible nodes which exceeds the "
+        f"maximum limit of {MAX_NODES:,}.",
+    }
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

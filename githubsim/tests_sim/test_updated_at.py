@@ -9,7 +9,7 @@ import pytest
 
 from bot.jobs.reconciler import OPEN_PULL_REQUESTS
 from githubsim import GitHubSimulator
-from tests_sim.conftest import APP_ID, Api, Clock, Seed
+from tests_sim.conftest import APP_ID, MAP_PATH, Api, Clock, Seed
 
 Change = Callable[[GitHubSimulator, str, int], Awaitable[Any]]
 
@@ -67,7 +67,14 @@ CHANGES: dict[str, Change] = {
 
 async def _listing(api: Api, seed: Seed) -> dict[str, Any]:
     await api.login(seed.installation_id)
-    data = await api.graphql(OPEN_PULL_REQUESTS, owner="acme", name="widgets", appId=APP_ID)
+    data = await api.graphql(
+        OPEN_PULL_REQUESTS,
+        owner="acme",
+        name="widgets",
+        appId=APP_ID,
+        checkName="COI review",
+        mapPath=MAP_PATH,
+    )
     assert "errors" not in data, data
     node: dict[str, Any] = data["data"]["repository"]["pullRequests"]["nodes"][0]
     return node

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from bot.github.checks import BOT_VERSION, parse_external_id, stamped_external_id
+from bot.github.checks import RULES_VERSION, parse_external_id, stamped_external_id
 from bot.github.map_source import git_blob_sha
 from bot.jobs.reconciler import (
     BOT_WRITES_GRACE,
+    CLOCK_MARGIN,
     CheckState,
     OpenPullRequest,
     Reconciler,
@@ -131,7 +132,7 @@ IN_FORCE = MapRef(MAP_PATH, "ab" * 20, "repository")
 def _check(**changes: Any) -> CheckState:
     base: dict[str, Any] = {
         "completed": True,
-        "version": BOT_VERSION,
+        "version": RULES_VERSION,
         "map_blob": "ab" * 20,
         "map_source": "repository",
     }
@@ -166,8 +167,9 @@ SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
         # A review or a person's comment after the check: changed, however soon.
         (_check(completed_at=WRITTEN), WRITTEN + SECOND, WRITTEN + SECOND, "changed"),
         (_check(completed_at=WRITTEN), WRITTEN + HOUR, WRITTEN + HOUR, "changed"),
-        # The same second: that evaluation read it.
-        (_check(completed_at=WRITTEN), WRITTEN, WRITTEN, None),
+        # The same second: the change may have followed the read (GitHub keeps whole seconds).
+        (_check(completed_at=WRITTEN), WRITTEN, WRITTEN, "changed"),
+        (_check(completed_at=WRITTEN), WRITTEN, WRITTEN - CLOCK_MARGIN, None),
         # Only updatedAt moved (the bot's own request or reply): within the grace, not a change.
         (_check(completed_at=WRITTEN), WRITTEN + 30 * SECOND, WRITTEN - HOUR, None),
         (_check(completed_at=WRITTEN), WRITTEN + BOT_WRITES_GRACE, None, None),
@@ -238,6 +240,7 @@ async def test_a_review_acknowledged_but_never_evaluated_is_repaired_once(stage:
     await next_second()
     await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
     stage.sim.webhook_url = url
+    await next_second()  # the repair reads in a later second: no doubt it saw the review
 
     cycle = reconciler(stage)
     report = await cycle.reconcile_once()
@@ -255,7 +258,13 @@ async def test_a_check_written_after_the_last_change_is_left_alone(stage: Stage)
     number = await stage.sim.open_pull_request(
         REPO, author="alice", title="t", files={"core/x.py": "x\n"}
     )
+    await stage.settle()
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None
     await stage.sim.submit_review(REPO, number, reviewer="anna", state="APPROVED")
+    [review] = [d for d in stage.sim.deliveries if d.event == "pull_request_review"]
+    stage.sim.webhook_url = url
+    await next_second()  # its evaluation reads in a later second than the review
+    await stage.sim.redeliver(review)
     await stage.settle()
     assert latest_check(stage, number)["conclusion"] == "action_required"
     evaluations = count(stage, query="Snapshot")
@@ -301,7 +310,7 @@ async def test_a_check_from_an_older_release_is_rewritten_once(stage: Stage) -> 
     report = await reconciler(stage).reconcile_once()
     await stage.settle()
     assert report.queued == {"version": 1}
-    assert parse_external_id(latest_check(stage, number)["external_id"])[1] == BOT_VERSION
+    assert parse_external_id(latest_check(stage, number)["external_id"])[1] == RULES_VERSION
     assert (await reconciler(stage).reconcile_once()).queued == {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from bot.github.client import (
     OPERATIONS,
     GitHubClient,
     GitHubUnreachable,
+    RateBudget,
     RetryPolicy,
     operation_of,
 )
@@ -485,3 +487,65 @@ async def test_a_new_token_refused_too_is_an_error_not_a_loop(
     with pytest.raises(gidgethub.BadRequest):
         await client.getitem("/repos/{owner}/{repo}", {"owner": "o", "repo": "r"})
     assert len(scripted.requests) == 2
+
+
+def spent(metrics: Metrics, operation: str, resource: str) -> float:
+    value = metrics.registry.get_sample_value(
+        "coi_github_spent_total", {"operation": operation, "resource": resource}
+    )
+    return value or 0.0
+
+
+async def test_a_conditional_get_keeps_the_etag_and_a_304_is_free(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    scripted, base = script
+    scripted.responses += [
+        reply(body=[{"number": 7}], etag='W/"a"'),
+        lambda: web.Response(status=304, headers={"etag": 'W/"a"'}),
+        reply(404, {"message": "Not Found"}),
+    ]
+    metrics = Metrics()
+    client = make_client(session, base, metrics=metrics)
+    url, url_vars = "/repos/{owner}/{repo}/pulls", {"owner": "o", "repo": "r"}
+    assert await client.get_if_changed(url, url_vars, etag=None) == ('W/"a"', [{"number": 7}])
+    assert await client.get_if_changed(url, url_vars, etag='W/"a"') is None
+    assert scripted.requests[1][2]["If-None-Match"] == 'W/"a"'
+    assert spent(metrics, "GET /repos/{owner}/{repo}/pulls", "core") == 1
+    with pytest.raises(gidgethub.BadRequest):
+        await client.get_if_changed(url, url_vars, etag=None)
+
+
+async def test_githubs_budget_and_clock_are_read_from_every_answer(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    scripted, base = script
+    limits = {
+        "x-ratelimit-remaining": "4990",
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-reset": str(int(NOW) + 600),
+        "x-ratelimit-resource": "graphql",
+    }
+
+    def answer(headers: dict[str, str]) -> web.Response:
+        return web.json_response({"data": {"viewer": {"login": "x"}}}, headers=headers)
+
+    for date in ("Tue, 14 Nov 2023 22:13:00 GMT", "yesterday"):
+        scripted.responses.append(functools.partial(answer, {**limits, "Date": date}))
+    metrics = Metrics()
+    client = make_client(session, base, metrics=metrics)
+    client.identity = "42"
+    await client.graphql("query Me { viewer { login } }")
+    assert client.budgets["graphql"] == RateBudget(4990, 5000, NOW + 600)
+    assert client.budgets["graphql"].fraction_left == 0.998
+    # NOW is 22:13:20 UTC on that day: this process runs 20 s ahead of GitHub.
+    assert client.clock_offset == 20.0
+    await client.graphql("query Me { viewer { login } }")
+    assert client.clock_offset == 20.0, "an unreadable Date keeps the last offset"
+    assert (
+        metrics.registry.get_sample_value(
+            "coi_github_budget_remaining", {"installation": "42", "resource": "graphql"}
+        )
+        == 4990
+    )
+    assert spent(metrics, "POST /graphql Me", "graphql") == 2

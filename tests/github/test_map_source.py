@@ -11,6 +11,7 @@ import pytest
 
 from bot.github.map_history import MapHistoryError
 from bot.github.map_source import (
+    MISSING_TTL_SECONDS,
     BaseMapHint,
     LocalReviewedMaps,
     MapSource,
@@ -77,7 +78,7 @@ async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path)
     assert len(server.calls) == 2
     await maps.map_for(gh, owner="o", repo="a", base_ref="main")
     assert len(server.calls) == 2
-    clock.now += 61
+    clock.now += MISSING_TTL_SECONDS + 1  # a reconciler cycle
     await maps.map_for(gh, owner="o", repo="a", base_ref="main")
     assert len(server.calls) == 4
 
