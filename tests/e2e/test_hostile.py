@@ -113,7 +113,7 @@ async def test_a_reply_to_thousands_of_refused_commands_fits_in_one_comment(
     shown = reply.count("unknown command")
     refused = body.count("/coi x")
     assert f"- ... and {refused - shown} more" in reply
-    assert reply.rstrip().endswith("`/coi minor [reason]`.")
+    assert reply.rstrip().endswith("`/coi vote yes|no|abstain [reason]`.")
     assert sim.violations == []
 
 
