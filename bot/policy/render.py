@@ -97,8 +97,9 @@ def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
 def _approval_row(approval: Approval, names: dict[str, str]) -> str:
     counted = "yes" if approval.counted else "no"
     tsc = "" if approval.tsc else " (not TSC)"
+    stale = f" ({_markdown_cell(approval.stale)})" if approval.stale else ""
     return (
-        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
+        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)}{stale} "
         f"| {_companies(names, approval.companies)} | {counted} "
         f"| {_markdown_cell(approval.why_not or '')} |"
     )

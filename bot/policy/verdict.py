@@ -81,6 +81,12 @@ class Approval:
     counted: bool  # counts toward the independent approvals
     why_not: str | None  # why it does not count; None when it counts
     protected_company: str | None = None  # the company it lends a protected change, if any
+    stale: str | None = None  # "approved abc1234, 2 commits ago" when it approved an older head
+
+    @property
+    def lapsed(self) -> bool:
+        """Independent but for its age: an older head's approval under `stale_approvals: ignore`."""
+        return self.why_not == STALE_IGNORED
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,7 @@ def _day(moment: datetime, *, what: str) -> date:
 
 
 OWN_ENTRY = "this pull request changes their own entry in the map"
+STALE_IGNORED = "approved an older head: not what is merged (`stale_approvals: ignore`)"
 NO_WRITE_ACCESS = "no write access to the repository"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2, "committer": 3}
 
@@ -235,6 +242,9 @@ class _Judge:
         day = _day(review.submitted_at, what=f"review {review.id}'s submitted_at")
         companies = self.amap.companies_of(login, day)
         tsc = self.amap.is_tsc(login)
+        stale = stale_note(self.facts, review.commit_sha)
+        # A stale approval lends no company either: it covers an older content of the files.
+        lends = tsc and (stale is None or self.policy.stale_approvals == "count")
 
         def approval(*, excluded: bool, conflicted: bool, why_not: str | None) -> Approval:
             return Approval(
@@ -250,9 +260,10 @@ class _Judge:
                 why_not=why_not,
                 protected_company=(
                     self._lent_company(companies)
-                    if tsc and not excluded and review.author_can_push is not False
+                    if lends and not excluded and review.author_can_push is not False
                     else None
                 ),
+                stale=stale,
             )
 
         excluded = cancelled_by or self._excluded(review)
@@ -266,6 +277,8 @@ class _Judge:
         if conflict is not None:
             return approval(excluded=False, conflicted=True, why_not=conflict)
         why_not = "not a TSC member" if not tsc else NO_WRITE_ACCESS if no_access else None
+        if why_not is None and stale is not None and self.policy.stale_approvals == "ignore":
+            why_not = STALE_IGNORED
         return approval(excluded=False, conflicted=False, why_not=why_not)
 
     def _lent_company(self, companies: frozenset[str]) -> str | None:
@@ -282,10 +295,6 @@ class _Judge:
         # GitHub refuses the opener's own approval; any other author's is a conflicted approval.
         if self.facts.opener and self.amap.key_of(login) == self.amap.key_of(self.facts.opener):
             return "the pull request's opener"
-        stale = review.commit_sha is not None and review.commit_sha != self.facts.head_sha
-        if stale and self.policy.stale_approvals == "ignore":
-            older = (review.commit_sha or "")[:7]
-            return f"approved an older commit ({older}); stale approvals are ignored"
         if self.map_entries_protected and self._changes_own_entry(login):
             return OWN_ENTRY
         return None
@@ -325,6 +334,17 @@ def _companies_around(
     for company in named:
         around |= base.family(company) | head.family(company)
     return frozenset(around)
+
+
+def stale_note(facts: PullRequestFacts, commit_sha: str | None) -> str | None:
+    """ "approved abc1234, N commits ago" for a review of an older head; None on the head."""
+    if commit_sha is None or commit_sha == facts.head_sha:
+        return None
+    shas = [commit.sha for commit in facts.commits]
+    if commit_sha not in shas:  # force-pushed away, or past GitHub's commit listing cap
+        return f"approved {commit_sha[:7]}, a commit no longer on this pull request's branch"
+    ago = len(shas) - 1 - shas.index(commit_sha)
+    return f"approved {commit_sha[:7]}, {ago} commit{'s' if ago != 1 else ''} ago"
 
 
 def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:

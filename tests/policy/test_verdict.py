@@ -259,16 +259,28 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str]] = [
         "success",
     ),
     (
-        "stale approval counted by default",
+        "stale approval ignored by default",
         facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
         {},
+        "action_required",
+    ),
+    (
+        "stale approval counted under count",
+        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
+        {"stale_approvals": "count"},
         "success",
     ),
     (
-        "stale approval ignored",
-        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
-        {"stale_approvals": "ignore"},
+        "a stale same-company approval still asks for independent review",
+        facts(reviews=(approve("bob", sha="o" * 40),)),
+        {},
         "action_required",
+    ),
+    (
+        "a stale same-company approval, answered by a fresh independent one",
+        facts(reviews=(approve("bob", sha="o" * 40), approve("carol", 2))),
+        {},
+        "success",
     ),
     (
         "two independent approvals required",
@@ -630,3 +642,29 @@ def test_a_committers_company_is_an_authors_company() -> None:
     verdict = judge(facts(opener="erin", commits=(commit,), reviews=(approve("alice"),)))
     assert "acme" in verdict.author_companies
     assert verdict.conclusion == "action_required"
+
+
+def test_a_stale_approval_is_shown_with_its_age_and_lends_nothing() -> None:
+    old = "0" * 40
+    commits = (
+        Commit(sha=old, author_login="alice"),
+        Commit(sha="1" * 40, author_login="alice"),
+        Commit(sha=HEAD, author_login="alice"),
+    )
+    pr = facts(commits=commits, reviews=(approve("bob"), approve("carol", 2, sha=old)))
+    carol = _approval(judge(pr), "carol")
+    assert carol.stale == "approved 0000000, 2 commits ago"
+    assert not carol.counted
+    assert not carol.conflicted
+    assert carol.lapsed
+    assert carol.protected_company is None
+    assert "older head" in (carol.why_not or "")
+    counted = _approval(judge(pr, stale_approvals="count"), "carol")
+    assert counted.counted
+    assert counted.stale == carol.stale
+    assert not counted.lapsed
+    gone = _approval(judge(facts(reviews=(approve("carol", sha=old),))), "carol")
+    assert gone.stale == "approved 0000000, a commit no longer on this pull request's branch"
+    fresh = _approval(judge(pr), "bob")
+    assert fresh.stale is None
+    assert not fresh.lapsed
