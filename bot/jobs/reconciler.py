@@ -255,7 +255,6 @@ class Reconciler:
         schedule: Schedule,
         metrics: Metrics,
         *,
-        app_id: str,
         graphql_url: str,
         max_per_cycle: int,
         rate_limit_floor: int,
@@ -272,7 +271,6 @@ class Reconciler:
         self._max_per_cycle = max_per_cycle
         self._floor = rate_limit_floor
         self._version = version
-        self._app_id = int(app_id) if app_id.isdigit() else None
         # PR -> (updatedAt, last review or comment, completedAt) last queued as `changed`.
         self._queued_changes: OrderedDict[PullRequestRef, tuple[datetime | None, ...]] = (
             OrderedDict()
@@ -380,7 +378,7 @@ class Reconciler:
                 owner=owner,
                 name=repo,
                 after=cursor,
-                appId=self._app_id,
+                appId=await self._github.numeric_id(),  # only the App's own runs
             )
             remaining = (data.get("rateLimit") or {}).get("remaining")
             if isinstance(remaining, int) and remaining < self._floor:

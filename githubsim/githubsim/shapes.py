@@ -86,6 +86,7 @@ class Shapes:
             "id": self.app_id,
             "slug": self.app_slug,
             "node_id": f"A_sim{self.app_id}",
+            "client_id": f"Iv1.{self.app_id:016x}",
             "owner": self.user(owner),
             "name": self.app_slug,
             "description": "GitHub App served by the coi-bot simulator",
@@ -504,7 +505,7 @@ class Shapes:
             "before": None,
             "after": suite.head_sha,
             "pull_requests": self.check_pull_requests(repo, pulls),
-            "app": self.app(app_owner),
+            "app": self.app_of(suite.app_id, app_owner),
             "created_at": iso(suite.created_at),
             "updated_at": iso(suite.updated_at),
         }
@@ -555,10 +556,23 @@ class Shapes:
             },
             "name": run.name,
             "check_suite": suite,
-            "app": self.app(app_owner),
+            "app": self.app_of(run.app_id, app_owner),
             "pull_requests": self.check_pull_requests(repo, pulls),
         }
         return shape
+
+    def app_of(self, app_id: int, owner: User) -> Json:
+        """This App, or another one (a workflow's runs come from GitHub Actions)."""
+        if app_id == self.app_id:
+            return self.app(owner)
+        return {
+            **self.app(owner),
+            "id": app_id,
+            "slug": "github-actions",
+            "node_id": f"A_sim{app_id}",
+            "client_id": f"Iv1.{app_id:016x}",
+            "name": "GitHub Actions",
+        }
 
     def installation(self, installation: Installation, account: User, *, account_type: str) -> Json:
         return {

@@ -511,3 +511,28 @@ async def test_people_edit_comments_with_their_own_token_and_graphql_names_them(
     assert status == 401
     await sim.settle()
     assert sim.violations == []
+
+
+async def test_another_apps_run_is_listed_apart_and_cannot_be_written(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await open_pr(sim)
+    head = sim.head_sha("acme/widgets", number)
+    foreign = sim.add_foreign_check_run("acme/widgets", head, name="COI review")
+    await api.login(seed.installation_id)
+    _, listing, _ = await api.call("GET", f"{REPO}/commits/{head}/check-runs")
+    assert [(r["id"], r["app"]["id"], r["app"]["slug"]) for r in listing["check_runs"]] == [
+        (foreign, 15368, "github-actions")
+    ]
+    assert listing["check_runs"][0]["check_suite"]["app"]["id"] == 15368
+    _, mine, _ = await api.call(
+        "GET", f"{REPO}/commits/{head}/check-runs?app_id={sim.app_id}&filter=all"
+    )
+    assert mine == {"total_count": 0, "check_runs": []}
+    status, body, _ = await api.call(
+        "PATCH", f"{REPO}/check-runs/{foreign}", json={"conclusion": "failure"}
+    )
+    assert status == 403
+    assert "can only be modified by the GitHub App that created it" in body["message"]
+    with pytest.raises(ValueError, match="another App's id"):
+        sim.add_foreign_check_run("acme/widgets", head, name="x", app_id=sim.app_id)

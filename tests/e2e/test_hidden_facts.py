@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from bot.stage import Stage
-from tests.e2e.conftest import REPO, count, latest_check
+from collections.abc import Callable
+
+import pytest
+
+from bot.affiliations.model import DEFAULT_CHECK_NAME
+from bot.stage import APP_ID, Stage
+from tests.e2e.conftest import REPO, count, latest_check, seed
 
 
 async def test_a_push_after_an_independent_approval_asks_for_it_again_once(stage: Stage) -> None:
@@ -63,3 +68,42 @@ async def test_a_stale_same_company_approval_still_asks_for_independent_review(
     assert "@anna, not independent of the authors" in run["output"]["summary"]
     assert sim.review_requests(REPO, number), "a third-party reviewer is asked"
     assert "anna" not in sim.review_requests(REPO, number)
+
+
+@pytest.mark.parametrize("configured_id", ["numeric", "client id"])
+async def test_a_workflow_run_named_like_the_check_never_counts_nor_is_written(
+    stage_factory: Callable[..., Stage], configured_id: str
+) -> None:
+    client_id = f"Iv1.{APP_ID:016x}"  # the simulator's client ID for the App
+    app_id = str(APP_ID) if configured_id == "numeric" else client_id
+    async with stage_factory(settings_options={"app_id": app_id}) as stage:
+        seed(stage)
+        sim = stage.sim
+        assert sim.client_id == client_id
+        assert count(stage, operation="apps/get-authenticated") == 1, "asked once, at start"
+        url, sim.webhook_url = sim.webhook_url, None  # the bot hears nothing yet
+        number = await sim.open_pull_request(
+            REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+        )
+        head = sim.head_sha(REPO, number)
+        # A workflow job named like the App's check, passing, before the App ever wrote.
+        foreign = sim.add_foreign_check_run(REPO, head, name=DEFAULT_CHECK_NAME)
+        sim.webhook_url = url
+        await sim.submit_review(REPO, number, reviewer="anna")  # Acme, like the author
+        await stage.settle()
+        runs = {run["id"]: run for run in sim.check_runs(REPO, head)}
+        assert runs[foreign]["conclusion"] == "success", "the workflow's run is never written"
+        assert runs[foreign]["app"]["id"] == 15368
+        (own,) = [run for run in runs.values() if run["app"]["id"] == APP_ID]
+        assert own["name"] == DEFAULT_CHECK_NAME
+        assert own["conclusion"] == "action_required"
+        assert count(stage, operation="checks/create") == 1
+        assert [c for c in sim.calls if c.status == 403] == [], "no 403 on another App's run"
+        # Evaluated again: the App's own run is found and updated, the workflow's never.
+        await sim.post_comment(REPO, number, author="gus", body="/coi recheck")
+        await stage.settle()
+        assert count(stage, operation="checks/create") == 1
+        assert sim.check_run_store[foreign].conclusion == "success"
+        assert sim.check_run_store[foreign].external_id is None
+        assert count(stage, operation="apps/get-authenticated") == 1, "the id is asked once"
+        assert sim.violations == []
