@@ -31,6 +31,9 @@ from bot.policy.facts import (
 from bot.policy.records import read_records
 
 PAGED = ("files", "commits", "reviews", "comments")
+# Commits read at most (GitHub's own listing cap): past it, the verdict knows authors are hidden
+# and asks for independent approval, so a PR of 10,000 commits costs three pages, not a hundred.
+MAX_COMMITS_READ = 250
 _STATES = ("OPEN", "CLOSED", "MERGED")
 _REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING")
 
@@ -305,7 +308,7 @@ def facts_from_response(
         return [n for n in ((pull.get(name) or {}).get("nodes") or []) if n] + extra.get(name, [])
 
     files = tuple(_file(n) for n in nodes("files"))
-    commits = tuple(_commit(n) for n in nodes("commits"))
+    commits = tuple(_commit(n) for n in nodes("commits")[:MAX_COMMITS_READ])
     reviews = tuple(r for r in (_review(n) for n in nodes("reviews")) if r is not None)
     comments = tuple(_comment(n) for n in nodes("comments"))
     requested_users: list[str] = []
@@ -358,6 +361,7 @@ def facts_from_response(
         # GitHub lists at most 3000 files and 250 commits of a pull request.
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
+        commits_total=(pull.get("commits") or {}).get("totalCount"),
         review_request_removals=removals,
         comment_deletions=tuple(
             d for d in map(_deletion, nodes("commentDeletions")) if d is not None
@@ -442,13 +446,14 @@ async def fetch_snapshot(
     requests = 1
     for name, query in paged.items():
         cursor = _page_info(pull.get(name))
-        while cursor is not None:
+        read = len((pull.get(name) or {}).get("nodes") or [])
+        while cursor is not None and not (name == "commits" and read >= MAX_COMMITS_READ):
             page = await gh.graphql(query, endpoint=endpoint, after=cursor, **variables)
             requests += 1
             connection = _pull_request(page, slug).get(name)
-            extra.setdefault(name, []).extend(
-                n for n in ((connection or {}).get("nodes") or []) if n
-            )
+            found = [n for n in ((connection or {}).get("nodes") or []) if n]
+            extra.setdefault(name, []).extend(found)
+            read += len(found)
             cursor = _page_info(connection)
     facts = facts_from_response(
         data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra

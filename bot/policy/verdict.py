@@ -403,6 +403,7 @@ class _Tally:
     conflicted: tuple[Approval, ...]
     asks: bool  # the policy asks for independent approval of this change
     needs_review: bool  # it asks, and too few independent approvals are in
+    hidden_authors: str | None = None  # why not every author could be read, when so
 
 
 def _protected_files_touched(
@@ -437,19 +438,36 @@ def _judge_approvals(facts: PullRequestFacts, judge: _Judge) -> tuple[Approval, 
     )
 
 
+def hidden_authors(facts: PullRequestFacts) -> str | None:
+    """Why not every commit author could be read (GitHub's totalCount above the commits read)."""
+    if not facts.commits_truncated:
+        return None
+    total = f" of {facts.commits_total}" if facts.commits_total is not None else ""
+    return (
+        f"only {len(facts.commits)}{total} commits could be read: the authors of the others are "
+        "unknown, so independent approval is required"
+    )
+
+
 def _tally(
-    approvals: tuple[Approval, ...], classification: Classification, policy: Policy
+    approvals: tuple[Approval, ...],
+    classification: Classification,
+    policy: Policy,
+    hidden: str | None = None,
 ) -> _Tally:
     independent_count = sum(1 for a in approvals if a.counted)
     conflicted = tuple(a for a in approvals if a.conflicted)
     required = policy.independent_approvals
-    asks = classification.major and (policy.require == "always" or bool(conflicted))
+    # Hidden authors may share any approver's company: judged as under `require: always`.
+    always = policy.require == "always" or hidden is not None
+    asks = classification.major and (always or bool(conflicted))
     return _Tally(
         independent_count=independent_count,
         required=required,
         conflicted=conflicted,
         asks=asks,
         needs_review=asks and independent_count < required,
+        hidden_authors=hidden,
     )
 
 
@@ -469,6 +487,11 @@ def _protected_change(
 
 def _review_reason(tally: _Tally, policy: Policy) -> str:
     have = f"{tally.independent_count} of {tally.required}"
+    if tally.hidden_authors is not None and policy.require != "always" and not tally.conflicted:
+        return (
+            f"a major change needs {tally.required} approval(s) from TSC members outside the "
+            f"known authors' companies; {have} so far"
+        )
     if policy.require == "always":
         return (
             f"a major change needs {tally.required} approval(s) from TSC members outside the "
@@ -506,6 +529,8 @@ def _conclude(
         path = facts.head_map.path if facts.head_map is not None else map_ref.path
         found = len(head_errors) + head_errors_omitted
         reasons.append(f"this pull request's map {code(path)} has {found} error(s)")
+    if tally.hidden_authors is not None and tally.asks:
+        reasons.append(tally.hidden_authors)
     if tally.needs_review:
         reasons.append(_review_reason(tally, policy))
     protected_unmet = protected is not None and not protected.satisfied
@@ -591,7 +616,7 @@ def evaluate(
         map_entries_protected=_map_touched(facts, map_ref),
     )
     approvals = _judge_approvals(facts, judge)
-    tally = _tally(approvals, classification, policy)
+    tally = _tally(approvals, classification, policy, hidden_authors(facts))
     protected = _protected_change(touched, policy, approvals)
     conclusion, reasons = _conclude(
         facts,

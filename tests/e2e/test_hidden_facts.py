@@ -107,3 +107,37 @@ async def test_a_workflow_run_named_like_the_check_never_counts_nor_is_written(
         assert sim.check_run_store[foreign].external_id is None
         assert count(stage, operation="apps/get-authenticated") == 1, "the id is asked once"
         assert sim.violations == []
+
+
+async def test_commits_past_the_listing_cap_hide_authors_and_need_independent_review(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    url, sim.webhook_url = sim.webhook_url, None  # 251 pushes, judged once at the end
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Long branch", files={"core/engine.py": "x = 0\n"}
+    )
+    for step in range(1, 251):
+        await sim.push_commits(
+            REPO, number, author="alice", files={"core/engine.py": f"x = {step}\n"}
+        )
+    # The last commit comes from an account the bot cannot see past GitHub's cap.
+    await sim.push_commits(REPO, number, author="carl", files={"core/other.py": "y = 1\n"})
+    sim.webhook_url = url
+    sim.reset_calls()
+    await sim.submit_review(REPO, number, reviewer="ivan")  # Initech: outside the known authors
+    await stage.settle()
+    run = latest_check(stage, number)
+    summary = run["output"]["summary"]
+    assert run["conclusion"] == "success", summary
+    assert "only 250 of 252 commits could be read" in summary
+    assert count(stage, query="CommitsPage") == 2, "three pages of commits, never more"
+
+    # Without that approval, the change needs one, though no approval is from the authors' side.
+    review_id = sim.pull(REPO, number).reviews[-1].id
+    await sim.dismiss_review(REPO, number, review_id, sender="gus", message="outdated")
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert run["conclusion"] == "action_required", run["output"]["summary"]
+    assert "outside the known authors' companies; 0 of 1 so far" in run["output"]["summary"]
+    assert sim.review_requests(REPO, number), "a third-party reviewer is asked"

@@ -668,3 +668,34 @@ def test_a_stale_approval_is_shown_with_its_age_and_lends_nothing() -> None:
     fresh = _approval(judge(pr), "bob")
     assert fresh.stale is None
     assert not fresh.lapsed
+
+
+@pytest.mark.parametrize(
+    ("reviews", "files", "conclusion"),
+    [
+        ((), ("core/engine.py",), "action_required"),
+        ((approve("carol"),), ("core/engine.py",), "success"),  # independent of the known ones
+        ((approve("bob"),), ("core/engine.py",), "action_required"),
+        ((), ("docs/a.md",), "success"),  # not major: nothing to ask
+    ],
+)
+def test_hidden_commit_authors_require_independent_approval(
+    reviews: tuple[Any, ...], files: tuple[str, ...], conclusion: str
+) -> None:
+    pr = facts(reviews=reviews, files=files, commits_truncated=True, commits_total=312)
+    verdict = judge(pr)
+    assert verdict.conclusion == conclusion, verdict.reasons
+    hidden = (
+        "only 1 of 312 commits could be read: the authors of the others are unknown, "
+        "so independent approval is required"
+    )
+    assert (hidden in verdict.reasons) is (files == ("core/engine.py",))
+    if not reviews and conclusion == "action_required":
+        assert verdict.reasons[-1] == (
+            "a major change needs 1 approval(s) from TSC members outside the known authors' "
+            "companies; 0 of 1 so far"
+        )
+    # Read in full, the same PR needs nothing without a same-company approval.
+    assert judge(facts(reviews=reviews, files=files)).conclusion == (
+        "action_required" if reviews == (approve("bob"),) else "success"
+    )
