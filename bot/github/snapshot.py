@@ -6,7 +6,7 @@ function of the responses (`facts_from_response`), so it is tested on recorded d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -379,6 +379,47 @@ def facts_from_response(
     return facts
 
 
+def has_renames(pull: dict[str, Any], extra: dict[str, list[dict[str, Any]]]) -> bool:
+    """True when GraphQL lists a RENAMED file: it gives no old path, REST's file list does."""
+    first = [n for n in ((pull.get("files") or {}).get("nodes") or []) if n]
+    return any(n.get("changeType") == "RENAMED" for n in first + extra.get("files", []))
+
+
+def with_previous_paths(facts: PullRequestFacts, listing: list[dict[str, Any]]) -> PullRequestFacts:
+    """The facts with each renamed file's old path, from REST's `previous_filename`."""
+    previous = {
+        str(entry["filename"]): str(entry["previous_filename"])
+        for entry in listing
+        if entry.get("status") == "renamed" and entry.get("previous_filename")
+    }
+    if not previous:
+        return facts
+    files = tuple(
+        replace(f, previous_path=previous[f.path]) if f.path in previous else f for f in facts.files
+    )
+    return replace(facts, files=files)
+
+
+async def read_previous_paths(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts
+) -> PullRequestFacts:
+    """One REST listing of the PR's files (docs.github.com/en/rest/pulls/pulls#list-pull-
+    requests-files), read only when a rename exists: a rename is judged under both names."""
+    listing = [
+        entry
+        async for entry in gh.getiter(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/files{?per_page}",
+            {
+                "owner": facts.owner,
+                "repo": facts.repo,
+                "pull_number": facts.number,
+                "per_page": 100,
+            },
+        )
+    ]
+    return with_previous_paths(facts, listing)
+
+
 def _page_info(connection: dict[str, Any] | None) -> str | None:
     info = (connection or {}).get("pageInfo") or {}
     return info.get("endCursor") if info.get("hasNextPage") else None
@@ -458,6 +499,8 @@ async def fetch_snapshot(
     facts = facts_from_response(
         data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
     )
+    if has_renames(pull, extra):
+        facts = await read_previous_paths(gh, facts)
     if merged:
         requested = [n for n in (pull.get("requested") or {}).get("nodes") or [] if n]
         merge = merge_facts(pull, requested + extra.get("requested", []), slug)

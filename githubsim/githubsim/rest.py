@@ -617,6 +617,8 @@ class RestApi:
                     ),
                 }
             )
+            if change.previous_path is not None:  # only REST names a renamed file's old path
+                items[-1]["previous_filename"] = change.previous_path
         return Reply(200, items, headers)
 
     @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "pulls/list-reviews")

@@ -8,7 +8,9 @@ import pytest
 
 from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.stage import APP_ID, Stage
-from tests.e2e.conftest import REPO, count, latest_check, seed
+from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
+
+MAP_PATH = ".github/affiliations.yml"
 
 
 async def test_a_push_after_an_independent_approval_asks_for_it_again_once(stage: Stage) -> None:
@@ -141,3 +143,44 @@ async def test_commits_past_the_listing_cap_hide_authors_and_need_independent_re
     assert run["conclusion"] == "action_required", run["output"]["summary"]
     assert "outside the known authors' companies; 0 of 1 so far" in run["output"]["summary"]
     assert sim.review_requests(REPO, number), "a third-party reviewer is asked"
+
+
+async def test_a_rename_is_judged_under_both_names(stage_factory: Callable[..., Stage]) -> None:
+    engine = "def run():\n    return 1\n" * 5
+    async with stage_factory() as stage:
+        seed(
+            stage,
+            repo_files={"README.md": "widgets\n", MAP_PATH: MAP, "core/engine.py": engine},
+        )
+        sim = stage.sim
+        plain = await sim.open_pull_request(
+            REPO, author="alice", title="Docs", files={"docs/a.md": "a\n"}
+        )
+        await stage.settle()
+        assert count(stage, operation="pulls/list-files") == 0, "no rename: no extra request"
+        assert latest_check(stage, plain)["conclusion"] == "success"
+
+        # `git mv .github/affiliations.yml docs/x.yml`: out of the map path, into nothing major.
+        moved_map = await sim.open_pull_request(
+            REPO, author="alice", title="Tidy", files={MAP_PATH: None, "docs/x.yml": MAP}
+        )
+        # `git mv core/engine.py attic/engine.py`, approved by the author's colleague.
+        moved_core = await sim.open_pull_request(
+            REPO,
+            author="alice",
+            title="Move",
+            files={"core/engine.py": None, "attic/engine.py": engine + "# moved\n"},
+        )
+        await sim.submit_review(REPO, moved_core, reviewer="anna")
+        await stage.settle()
+
+        run = latest_check(stage, moved_map)
+        summary = run["output"]["summary"]
+        assert run["conclusion"] == "action_required", summary
+        assert f"protected files changed (`{MAP_PATH} → docs/x.yml`)" in summary
+        run = latest_check(stage, moved_core)
+        summary = run["output"]["summary"]
+        assert run["conclusion"] == "action_required", summary
+        assert "path rule `core/**` matches 1 file: `core/engine.py → attic/engine.py`" in summary
+        assert count(stage, operation="pulls/list-files") >= 2
+        assert sim.violations == []

@@ -557,8 +557,16 @@ def test_renamed_file_out_of_a_protected_path() -> None:
     )
     verdict = judge(pr)
     assert verdict.protected is not None
-    assert verdict.protected.files == ("docs/gov.md",)
+    assert verdict.protected.files == ("GOVERNANCE.md → docs/gov.md",)
     assert verdict.conclusion == "action_required"
+    assert any("GOVERNANCE.md → docs/gov.md" in reason for reason in verdict.reasons)
+    moved = replace(pr, files=(ChangedFile("attic/engine.py", previous_path="core/engine.py"),))
+    classification = judge(moved).classification
+    assert classification.major
+    assert classification.matched_files == ("core/engine.py → attic/engine.py",)
+    assert classification.reasons[0] == (
+        "path rule `core/**` matches 1 file: `core/engine.py → attic/engine.py`"
+    )
 
 
 def test_a_drive_by_approval_is_excluded_not_conflicted() -> None:
