@@ -33,6 +33,7 @@ from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
 from bot.policy.markdown import code
 from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
+from bot.policy.shown_companies import ShownCompany, companies_shown, describe, email_evidence
 from bot.policy.trust import HeldChange
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
@@ -64,6 +65,7 @@ class Author:
     known: bool  # in the map
     roles: tuple[str, ...]  # "opener", "commit author", "co-author", "committer"
     companies: tuple[str, ...]  # company ids at evaluation time
+    shown_by: str | None = None  # what GitHub showed, when the companies come from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class Approval:
     why_not: str | None  # why it does not count; None when it counts
     protected_company: str | None = None  # the company it lends a protected change, if any
     stale: str | None = None  # "approved abc1234, 2 commits ago" when it approved an older head
+    shown_by: str | None = None  # what GitHub showed, when the companies come from it
 
     @property
     def lapsed(self) -> bool:
@@ -240,7 +243,7 @@ class _Judge:
         assert review.author is not None
         login = review.author
         day = _day(review.submitted_at, what=f"review {review.id}'s submitted_at")
-        companies = self.amap.companies_of(login, day)
+        companies, seen = self.parties.companies_of(login, day)
         tsc = self.amap.is_tsc(login)
         stale = stale_note(self.facts, review.commit_sha)
         # A stale approval lends no company either: it covers an older content of the files.
@@ -264,6 +267,7 @@ class _Judge:
                     else None
                 ),
                 stale=stale,
+                shown_by=describe(self.amap, seen) or None,
             )
 
         excluded = cancelled_by or self._excluded(review)
@@ -550,18 +554,45 @@ def _conclude(
     return "success", (*reasons, _success_reason(tally, classification))
 
 
-def _author_rows(authors: _Authors, amap: AffiliationMap, today: date) -> tuple[Author, ...]:
-    return tuple(
-        Author(
-            key=key,
-            display=entry.display,
-            login=entry.login,
-            known=entry.known,
-            roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
-            companies=tuple(sorted(amap.companies_of(key, today))) if entry.known else (),
+def _author_rows(authors: _Authors, parties: Parties, today: date) -> tuple[Author, ...]:
+    rows: list[Author] = []
+    for key, entry in sorted(authors.by_key.items()):
+        companies, seen = parties.companies_of(key, today)
+        rows.append(
+            Author(
+                key=key,
+                display=entry.display,
+                login=entry.login,
+                known=entry.known,
+                roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
+                companies=tuple(sorted(companies)),
+                shown_by=describe(parties.amap, seen) or None,
+            )
         )
-        for key, entry in sorted(authors.by_key.items())
-    )
+    return tuple(rows)
+
+
+def _shown_companies(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    authors: _Authors,
+    collected: tuple[Evidence, ...] | None,
+) -> dict[str, tuple[ShownCompany, ...]]:
+    """What GitHub shows of every author's and approver's employer, whatever `policy.evidence`:
+    it decides only for people the map places nowhere (see `companies_on`). `collected`: the
+    same people's evidence when `_evidence_in_force` already read it."""
+    if collected is None:
+        approvers = frozenset(
+            amap.key_of(r.author) for r in facts.reviews if r.author and r.state == "APPROVED"
+        )
+        collected = collect_evidence(facts, amap, frozenset(authors.by_key) | approvers)
+    items = list(collected)
+    for key, entry in authors.by_key.items():
+        source = "commit" if "commit author" in entry.roles else "co-author trailer"
+        found = email_evidence(key, source)
+        if found is not None:
+            items.append(found)
+    return companies_shown(amap, items)
 
 
 def _company_names(
@@ -599,8 +630,14 @@ def evaluate(
     head_errors = proposed.errors if proposed is not None else ()
     head_errors_omitted = proposed.errors_omitted if proposed is not None else 0
     evidence = _evidence_in_force(facts, amap, authors)
+    shown = _shown_companies(
+        facts, amap, authors, evidence if policy.evidence != "ignore" else None
+    )
     parties = Parties(
-        amap, authors, blocking_evidence=evidence if policy.evidence == "block" else ()
+        amap,
+        authors,
+        blocking_evidence=evidence if policy.evidence == "block" else (),
+        shown=shown,
     )
     commands = replay(facts, amap, writers=writers, parties=parties)
     labels = judge_labels(facts, amap, parties, declared=commands.declarations)
@@ -628,7 +665,7 @@ def evaluate(
         map_ref=map_ref,
         head_errors_omitted=head_errors_omitted,
     )
-    author_rows = _author_rows(authors, amap, today)
+    author_rows = _author_rows(authors, parties, today)
     return Verdict(
         company_names=_company_names(amap, author_rows, approvals, protected),
         conclusion=conclusion,

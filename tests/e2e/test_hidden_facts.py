@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.affiliations.model import DEFAULT_CHECK_NAME
+from bot.policy.markdown import text
 from bot.stage import APP_ID, Stage
 from tests.e2e.conftest import MAP, REPO, count, latest_check, seed
 
@@ -183,4 +184,88 @@ async def test_a_rename_is_judged_under_both_names(stage_factory: Callable[..., 
         assert run["conclusion"] == "action_required", summary
         assert "path rule `core/**` matches 1 file: `core/engine.py → attic/engine.py`" in summary
         assert count(stage, operation="pulls/list-files") >= 2
+        assert sim.violations == []
+
+
+# Acme's email domain is known; kami and m4dcoder sit on the TSC with no company on record.
+EVIDENCE_MAP = (
+    MAP.replace("  acme: {name: Acme}", "  acme: {name: Acme, domains: [acme.example]}")
+    .replace(
+        "  initech: {name: Initech}",
+        "  initech: {name: Initech}\n"
+        "  stackstorm: {name: StackStorm, domains: [stackstorm.example]}",
+    )
+    .replace(
+        "  carl: {role: contributor, affiliations: [{company: acme}]}",
+        "  carl: {role: contributor, affiliations: [{company: acme}]}\n"
+        "  kami: {role: maintainer}\n  m4dcoder: {role: maintainer}",
+    )
+    + "  require: always\n"
+)
+
+
+async def test_companies_github_shows_decide_for_people_the_map_places_nowhere(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    async with stage_factory(map_text=EVIDENCE_MAP) as stage:
+        seed(stage)
+        sim = stage.sim
+        sim.add_user("zed", email="zed@acme.example")  # a second account of an Acme employee
+        sim.add_user("kami", email="kami@stackstorm.example")
+        sim.add_user("m4dcoder", email="m4d@gmail.com")
+        sim.set_profile("m4dcoder", company="StackStorm")
+        sim.add_user("pat", email="pat@gmail.com")  # nobody GitHub places anywhere
+        for login in ("kami", "m4dcoder"):
+            sim.set_permission(REPO, login, "write")
+
+        second = await sim.open_pull_request(
+            REPO,
+            author="zed",
+            title="Rework core",
+            files={"core/engine.py": "x = 1\n"},
+            commit_author_email="zed@acme.example",
+        )
+        await sim.submit_review(REPO, second, reviewer="anna")  # Acme
+        tsc = await sim.open_pull_request(
+            REPO,
+            author="kami",
+            title="Rework core too",
+            files={"core/other.py": "y = 1\n"},
+            commit_author_email="kami@stackstorm.example",
+        )
+        await sim.submit_review(REPO, tsc, reviewer="m4dcoder")
+        stranger = await sim.open_pull_request(
+            REPO,
+            author="pat",
+            title="Core, from outside",
+            files={"core/third.py": "z = 1\n"},
+            commit_author_email="pat@gmail.com",
+        )
+        await sim.submit_review(REPO, stranger, reviewer="anna")
+        await stage.settle()
+
+        run = latest_check(stage, second)
+        summary = run["output"]["summary"]
+        assert run["conclusion"] == "action_required", summary
+        short = sim.head_sha(REPO, second)[:7]
+        shown = f"GitHub shows Acme ({text(f'commit {short} authored as zed@acme.example')})"
+        assert f"| @zed (not in the map) | opener, commit author | Acme; {shown} |" in summary
+        assert "same company as the authors (Acme)" in summary
+
+        run = latest_check(stage, tsc)
+        summary = run["output"]["summary"]
+        assert run["conclusion"] == "action_required", summary
+        assert (
+            "same company as the authors (StackStorm): GitHub shows StackStorm "
+            f"({text('profile company: StackStorm')})"
+        ) in summary
+
+        run = latest_check(stage, stranger)
+        summary = run["output"]["summary"]
+        assert "| @pat | opener, commit author | unaffiliated, not in the map |" in summary
+        assert run["conclusion"] == "success", summary  # anna is independent of pat
+        for number, conflicted in ((second, {"anna", "alice"}), (tsc, {"m4dcoder", "kami"})):
+            asked = sim.review_requests(REPO, number)
+            assert asked, "an independent reviewer is asked"
+            assert not conflicted & set(asked)
         assert sim.violations == []

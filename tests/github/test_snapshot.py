@@ -15,8 +15,8 @@ from bot.github.snapshot import (
     facts_from_response,
     fetch_snapshot,
     has_renames,
-    with_previous_paths,
     same_head_pull_requests,
+    with_previous_paths,
 )
 from bot.github.times import github_time
 from bot.policy.conflicts import Declaration
