@@ -295,6 +295,7 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
                 "known": author.known,
                 "roles": list(author.roles),
                 "companies": companies(author.companies),
+                "shown_by": author.shown_by,  # set when GitHub, not the map, placed them
             }
             for author in verdict.authors
         ],
@@ -307,6 +308,8 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
                 "tsc": approval.tsc,
                 "counted": approval.counted,
                 "why_not": approval.why_not,
+                "stale": approval.stale,
+                "shown_by": approval.shown_by,
             }
             for approval in verdict.approvals
         ],

@@ -181,6 +181,8 @@ async def test_check_json_names_every_part_of_the_verdict(
     assert approval["reviewer"] == "anna"
     assert approval["counted"] is False
     assert "same company" in approval["why_not"]
+    assert (approval["stale"], approval["shown_by"]) == (None, None)
+    assert verdict["authors"][0]["shown_by"] is None
     assert verdict["independent_approvals"] == {
         "required": 1,
         "counted": 0,
