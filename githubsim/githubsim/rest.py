@@ -239,6 +239,7 @@ class RestApi:
     @route("GET", "/app", "apps/get-authenticated", auth="jwt")
     async def get_app(self, request: RestRequest) -> Reply:
         body = self.sim.shapes.app(self.sim.app_owner)
+        body["client_id"] = self.sim.client_id  # only here: webhooks' `app` objects have none
         body["installations_count"] = len(self.sim.installations)
         return Reply(200, body)
 

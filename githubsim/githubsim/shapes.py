@@ -86,7 +86,6 @@ class Shapes:
             "id": self.app_id,
             "slug": self.app_slug,
             "node_id": f"A_sim{self.app_id}",
-            "client_id": f"Iv1.{self.app_id:016x}",
             "owner": self.user(owner),
             "name": self.app_slug,
             "description": "GitHub App served by the coi-bot simulator",
@@ -570,7 +569,6 @@ class Shapes:
             "id": app_id,
             "slug": "github-actions",
             "node_id": f"A_sim{app_id}",
-            "client_id": f"Iv1.{app_id:016x}",
             "name": "GitHub Actions",
         }
 
