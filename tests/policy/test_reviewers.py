@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import MapDocument
 from bot.intents import CommentEdit
 from bot.policy.commands import CommandOutcome
 from bot.policy.facts import Profile, PullRequestFacts, ReviewRequestRemoval
@@ -18,7 +19,7 @@ from bot.policy.reviewers import (
 )
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
-from .builders import NOW, approve, at, comment, facts, make_map
+from .builders import NOW, approve, at, comment, document, facts, make_map
 
 AMAP = make_map()
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
@@ -419,3 +420,14 @@ def test_asking_again_needs_no_load_and_nothing_under_count() -> None:
     verdict = evaluate(pr, counting, now=NOW, map_ref=REF)
     assert not verdict.needs_independent_review
     assert plan_review_request(pr, counting, verdict, now=NOW, load={}).ask == ()
+
+
+def test_a_tsc_member_with_no_company_on_record_is_asked_only_if_unknown_people_count() -> None:
+    doc = document()
+    doc["people"]["kami"] = {"role": "maintainer"}  # TSC, no company on record
+    pr = facts(reviews=(approve("bob"),))
+    for unknown_people, asked in (("conflicted", False), ("independent", True)):
+        doc["policy"]["unknown_people"] = unknown_people
+        amap = AffiliationMap(MapDocument.model_validate(doc))
+        candidates, _ = _candidates(pr, amap=amap)
+        assert ("kami" in candidates) is asked
