@@ -269,3 +269,20 @@ async def test_companies_github_shows_decide_for_people_the_map_places_nowhere(
             assert asked, "an independent reviewer is asked"
             assert not conflicted & set(asked)
         assert sim.violations == []
+
+
+async def test_an_app_id_unread_at_start_is_read_before_the_first_evaluation(
+    stage_factory: Callable[..., Stage],
+) -> None:
+    stage = stage_factory()
+    stage.sim.inject_failure("apps/get-authenticated", status=404, message="Not Found")
+    async with stage:
+        seed(stage)
+        sim = stage.sim
+        assert count(stage, operation="apps/get-authenticated") == 1  # refused: logged, not fatal
+        number = await sim.open_pull_request(
+            REPO, author="alice", title="Docs", files={"docs/a.md": "a\n"}
+        )
+        await stage.settle()
+        assert count(stage, operation="apps/get-authenticated") == 2
+        assert latest_check(stage, number)["app"]["id"] == APP_ID
