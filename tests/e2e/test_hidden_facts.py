@@ -286,3 +286,25 @@ async def test_an_app_id_unread_at_start_is_read_before_the_first_evaluation(
         await stage.settle()
         assert count(stage, operation="apps/get-authenticated") == 2
         assert latest_check(stage, number)["app"]["id"] == APP_ID
+
+
+async def test_a_workflow_run_on_a_merge_groups_head_is_not_the_apps(stage: Stage) -> None:
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")  # Acme: the group must hold
+    await stage.settle()
+    url, sim.webhook_url = sim.webhook_url, None
+    [group] = await sim.enqueue(REPO, [number])
+    foreign = sim.add_foreign_check_run(REPO, group.head_sha, name=DEFAULT_CHECK_NAME)
+    sim.webhook_url = url
+    sim.reset_calls()
+    await sim.request_merge_group_checks(group)
+    await stage.settle()
+    runs = {run["id"]: run for run in sim.check_runs(REPO, group.head_sha)}
+    assert runs.pop(foreign)["conclusion"] == "success", "never written"
+    [own] = runs.values()
+    assert (own["app"]["id"], own["conclusion"]) == (APP_ID, "action_required")
+    assert count(stage, operation="checks/create") == 1
+    assert count(stage, operation="checks/update") == 0
