@@ -308,3 +308,20 @@ async def test_a_workflow_run_on_a_merge_groups_head_is_not_the_apps(stage: Stag
     assert (own["app"]["id"], own["conclusion"]) == (APP_ID, "action_required")
     assert count(stage, operation="checks/create") == 1
     assert count(stage, operation="checks/update") == 0
+
+
+async def test_the_reconciler_sees_no_check_where_only_a_workflow_run_has_the_name(
+    stage: Stage,
+) -> None:
+    from tests.e2e.test_reconcile import open_unseen, reconciler
+
+    [number] = await open_unseen(stage, 1)
+    head = stage.sim.head_sha(REPO, number)
+    foreign = stage.sim.add_foreign_check_run(REPO, head, name=DEFAULT_CHECK_NAME)
+    report = await reconciler(stage).reconcile_once()
+    await stage.settle()
+    assert report.queued == {"missing": 1}
+    runs = {run["id"]: run for run in stage.sim.check_runs(REPO, head)}
+    assert runs.pop(foreign)["conclusion"] == "success"
+    [own] = runs.values()
+    assert own["app"]["id"] == APP_ID
