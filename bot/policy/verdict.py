@@ -78,7 +78,7 @@ class Approval:
     commit_sha: str | None
     companies: tuple[str, ...]  # the reviewer's company ids that day
     tsc: bool
-    excluded: bool  # no approval at all: cancelled, stale, a bot's, an author's, own map entry
+    excluded: bool  # no approval at all: cancelled, a bot's, the opener's, own map entry
     conflicted: bool  # shares a company with the authors, declared a conflict, or unknown
     counted: bool  # counts toward the independent approvals
     why_not: str | None  # why it does not count; None when it counts
