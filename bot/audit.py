@@ -29,7 +29,7 @@ from bot.audit_github import (
     read_changes,
 )
 from bot.audit_output import AuditResult, as_json_dict, as_text
-from bot.dryrun import CheckError, Credentials, connect, parse_repository
+from bot.dryrun import CheckError, Credentials, connect_app, parse_repository
 from bot.github.auth import AuthError
 from bot.github.errors import describe_failure
 from bot.github.map_history import MapHistoryError
@@ -65,9 +65,6 @@ async def audit_command(
     if since_days < 1:
         raise CheckError(f"--since {since_days}: expected a number of days, 1 or more")
     credentials = Credentials.from_env(environ)
-    given_app = credentials.app_id
-    # The App's own check runs, when the audit runs as the App; else runs of any App of the name.
-    app_id = int(given_app) if given_app is not None and given_app.isdigit() else None
     moment = now or datetime.now(UTC)
     since = moment - timedelta(days=since_days)
     api_url, graphql_url = urls
@@ -82,9 +79,11 @@ async def audit_command(
 
     changes = None
     try:
-        async with connect(
+        # The App's own check runs, found by its numeric id (asked of GitHub with the App's key);
+        # a token without GITHUB_APP_ID reads runs of any App of the name.
+        async with connect_app(
             credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
-        ) as gh:
+        ) as (gh, app_id):
             branch = await default_branch(gh, owner=owner, repo=repo)
             audited = proposed or await map_in_force(
                 gh, maps, owner=owner, repo=repo, branch=branch

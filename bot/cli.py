@@ -220,7 +220,8 @@ def _report(args: argparse.Namespace) -> int:
     import aiohttp
     import gidgethub
 
-    from bot.dryrun import CheckError, Credentials, connect, parse_repository
+    from bot.dryrun import CheckError, Credentials, connect_app, parse_repository
+    from bot.github.auth import AuthError
     from bot.github.errors import describe_failure
     from bot.github.map_source import MapSource, MapSourceError
     from bot.github.snapshot import SnapshotError
@@ -251,9 +252,14 @@ def _report(args: argparse.Namespace) -> int:
     )
 
     async def run() -> str:
-        async with connect(
+        async with connect_app(
             credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
-        ) as gh:
+        ) as (gh, app_id):
+            if app_id is None:
+                raise CheckError(
+                    "only the App's own check runs count, found by its numeric id: set "
+                    "GITHUB_APP_ID to it beside GITHUB_TOKEN, or use the App's key"
+                )
             report = await collect(
                 gh,
                 maps,
@@ -263,6 +269,7 @@ def _report(args: argparse.Namespace) -> int:
                 until=until,
                 endpoint=graphql_url,
                 progress=progress_printer(sys.stderr),
+                app_id=app_id,
             )
         return render_html(report) if args.html else render_markdown(report)
 
@@ -274,7 +281,7 @@ def _report(args: argparse.Namespace) -> int:
     except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as error:
         print(f"coi-bot report: {describe_failure(error, api_url=api_url)}", file=sys.stderr)
         return 2
-    except (SnapshotError, MapSourceError) as error:
+    except (SnapshotError, MapSourceError, AuthError) as error:
         print(f"coi-bot report: {error}", file=sys.stderr)
         return 2
     if args.html:

@@ -9,8 +9,9 @@ and the demo prints the environment and the commands that point `coi-bot check` 
 it, with a token of the App's installation such as a CI job's `GITHUB_TOKEN` would be.
 
 The demo repository carries its own copy of the bundled map without the TSC members who have no
-company on record: the bot cannot tell whether they are independent, so the reviewer it asks in
-the story is always someone whose company is known. No affiliation is added.
+company on record: their approval counts only where GitHub shows their company (else
+`unknown_people` decides, conflicted by default), and the simulator's profiles show none, so the
+reviewer it asks in the story is always someone whose company is known. No affiliation is added.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ class Story:
             names = ", ".join(f"@{login}" for login in self.left_out)
             self.say(
                 f"  left out of the copy: {names}, TSC members with no company on record "
-                "(nobody can tell whether they are independent)"
+                "(with no company shown by GitHub either, their approval would not count)"
             )
         self.say()
         self.say(f"1. {self.who(cast.author)} opens a pull request changing {cast.major_path}")

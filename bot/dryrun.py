@@ -80,7 +80,8 @@ class Credentials:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         env = os.environ if environ is None else environ
         if env.get("GITHUB_TOKEN"):
-            return cls(token=Secret(env["GITHUB_TOKEN"]))
+            # With a token, GITHUB_APP_ID (numeric) names the App whose check runs count.
+            return cls(token=Secret(env["GITHUB_TOKEN"]), app_id=env.get("GITHUB_APP_ID") or None)
         app_id = env.get("GITHUB_APP_ID")
         try:
             key = private_key_from_env(env) if app_id else None
@@ -115,6 +116,24 @@ async def connect(
     sleep: Sleep = asyncio.sleep,
 ) -> AsyncIterator[gidgethub.abc.GitHubAPI]:
     """A client reading as the token's user, or as the App's installation on `owner`."""
+    async with connect_app(
+        credentials, api_url=api_url, graphql_url=graphql_url, owner=owner, retry=retry, sleep=sleep
+    ) as (gh, _):
+        yield gh
+
+
+@asynccontextmanager
+async def connect_app(
+    credentials: Credentials,
+    *,
+    api_url: str,
+    graphql_url: str,
+    owner: str,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> AsyncIterator[tuple[gidgethub.abc.GitHubAPI, int | None]]:
+    """`connect`, and the App's numeric id: from `GET /app` with the App's key, else from a
+    numeric GITHUB_APP_ID beside the token; None when a token comes without it."""
     async with aiohttp.ClientSession() as session:
         metrics = Metrics()
 
@@ -133,7 +152,13 @@ async def connect(
             async def token_authorization() -> str:
                 return f"token {token.reveal()}"
 
-            yield client(token_authorization)
+            app_id = credentials.app_id
+            if app_id is not None and not app_id.isdigit():
+                raise CheckError(
+                    f"GITHUB_APP_ID {app_id!r} is not the App's numeric id: with GITHUB_TOKEN, "
+                    "give the numeric id (the App's settings page shows it as App ID)"
+                )
+            yield client(token_authorization), None if app_id is None else int(app_id)
             return
         assert credentials.app_id is not None
         assert credentials.private_key is not None
@@ -144,7 +169,7 @@ async def connect(
             metrics=metrics,
         )
         installation_id = await find_installation(app.app_client, owner)
-        yield await app.installation_client(installation_id)
+        yield await app.installation_client(installation_id), await app.numeric_id()
 
 
 def proposed_map_ref(loaded_text: bytes, *, map_path: str) -> MapRef:
@@ -270,6 +295,7 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
                 "known": author.known,
                 "roles": list(author.roles),
                 "companies": companies(author.companies),
+                "shown_by": author.shown_by,  # set when GitHub, not the map, placed them
             }
             for author in verdict.authors
         ],
@@ -282,6 +308,8 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
                 "tsc": approval.tsc,
                 "counted": approval.counted,
                 "why_not": approval.why_not,
+                "stale": approval.stale,
+                "shown_by": approval.shown_by,
             }
             for approval in verdict.approvals
         ],
@@ -402,20 +430,16 @@ async def check_command(
     credentials = Credentials.from_env(environ)
     api_url, graphql_url = urls
     try:
-        async with connect(
+        async with connect_app(
             credentials, api_url=api_url, graphql_url=graphql_url, owner=owner
-        ) as gh:
-            app_id = credentials.app_id
+        ) as (gh, app_id):
             maps = MapSource(
                 map_path=map_path,
                 bundled_map=bundled_map,
                 # The map in force as the App sees it: an unreviewed change is held here too.
-                trust=MapTrust(
-                    graphql_url=graphql_url,
-                    app_id=int(app_id) if app_id is not None and app_id.isdigit() else None,
-                ),
+                trust=MapTrust(graphql_url=graphql_url, app_id=app_id),
             )
-            judge = Judge(maps=maps, graphql_url=graphql_url)
+            judge = Judge(maps=maps, graphql_url=graphql_url, app_id=app_id)
             result = await dry_run(
                 gh,
                 judge,

@@ -8,6 +8,7 @@ is unchanged, and no installation token minted twice within the hour.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -116,23 +117,32 @@ class Engine:
             metrics=metrics,
             clock=clock,
         )
-        app_id = int(settings.app_id) if settings.app_id.isdigit() else None
         self.maps = MapSource(
             map_path=settings.map_path,
             bundled_map=settings.bundled_map,
             clock=clock,
-            trust=MapTrust(graphql_url=settings.graphql_url, app_id=app_id),
+            # The App's id is learnt by `start`: GITHUB_APP_ID may be the client ID.
+            trust=MapTrust(graphql_url=settings.graphql_url, app_id=None),
         )
         self.pacer = Pacer()  # one pace for bulk re-evaluations: these sweeps, the repairs
         self.judge = Judge(
             maps=self.maps,
             graphql_url=settings.graphql_url,
             permissions=PermissionCache(timer=clock),
-            app_id=app_id,
+            app_id=None,  # learnt from GitHub by `start`: GITHUB_APP_ID may be the client ID
         )
         # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
         self.vote_timers: VoteTimers | None = None
         self.opening_maps = OpeningMaps()
+
+    async def start(self) -> None:
+        """Learn the App's numeric id (`GET /app`): only the App's own check runs are its, on a
+        pull request's head as on a map change's."""
+        app_id = await self.app.numeric_id()
+        self.judge.app_id = app_id
+        trust = self.maps.trust
+        if trust is not None and trust.app_id != app_id:
+            self.maps.trust = dataclasses.replace(trust, app_id=app_id)
 
     async def evaluate(self, ref: WorkRef, intents: Intents = NO_INTENTS) -> Evaluation:
         """Judge one PR now and write the result: the check run, a review request if one is
@@ -180,6 +190,7 @@ class Engine:
         )
 
     async def _evaluate(self, ref: PullRequestRef, intents: Intents) -> Evaluation:
+        await self.start()  # once: a cached id costs nothing; never a run of another App
         gh = await self.app.installation_client(ref.installation_id)
         now = datetime.fromtimestamp(self._clock(), UTC)
         snapshot = await self.judge.read(gh, owner=ref.owner, repo=ref.repo, number=ref.number)
@@ -280,6 +291,7 @@ class Engine:
         return result
 
     async def _evaluate_issue(self, ref: IssueRef) -> Evaluation:
+        await self.start()
         gh = await self.app.installation_client(ref.installation_id)
         now = datetime.fromtimestamp(self._clock(), UTC)
         facts = await read_issue(
@@ -376,6 +388,7 @@ class Engine:
     async def _evaluate_merge_group(
         self, ref: MergeGroupRef
     ) -> tuple[Evaluation, list[GroupEntry]]:
+        await self.start()
         gh = await self.app.installation_client(ref.installation_id)
         now = datetime.fromtimestamp(self._clock(), UTC)
         chosen = await self.maps.map_for(
@@ -474,6 +487,7 @@ class Engine:
         """The verdict on a map push, or the comment on a merge over the check (issue 22)."""
         started = time.perf_counter()
         with log_context(repository=ref.repo_slug):
+            await self.start()
             gh = await self.app.installation_client(ref.installation_id)
             now = datetime.fromtimestamp(self._clock(), UTC)
             if isinstance(ref, MapPushRef):
@@ -512,8 +526,7 @@ class Engine:
             "filter": "all",
             "per_page": 100,
         }
-        if self.judge.app_id is not None:
-            url_vars["app_id"] = self.judge.app_id
+        url_vars["app_id"] = await self.app.numeric_id()
         # getitem, not getiter: the list sits under `check_runs` (STYLE.md); one page of 100
         # runs of one name on one commit is more than racing evaluations ever create.
         found = await gh.getitem(

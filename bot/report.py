@@ -325,15 +325,17 @@ async def collect(
     since: datetime,
     until: datetime,
     endpoint: str,
+    app_id: int,
     progress: Progress | None = None,
 ) -> Report:
-    """Read and judge every PR merged in [since, until), one after the other."""
+    """Read and judge every PR merged in [since, until), one after the other; `app_id`: the
+    App whose check runs say how each PR stood when merged (runs of other Apps never count)."""
     if since.tzinfo is None or until.tzinfo is None:
         raise ValueError("since and until must be timezone-aware")
     if since >= until:
         raise ValueError(f"the period is empty: {since.date()} is not before {until.date()}")
     numbers = await merged_numbers(gh, owner=owner, repo=repo, since=since, until=until)
-    judge = Judge(maps=maps, graphql_url=endpoint)
+    judge = Judge(maps=maps, graphql_url=endpoint, app_id=app_id)
     history = MapHistory(maps)
     judged: list[JudgedPullRequest] = []
     for done, (number, _) in enumerate(numbers, start=1):

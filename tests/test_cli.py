@@ -224,3 +224,28 @@ def test_audit_history_is_passed_on(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (seen["repository"], seen["history"], seen["since_days"]) == ("acme/widgets", True, 30)
     assert main(["audit", "acme/widgets"]) == 1
     assert seen["history"] is False
+
+
+@pytest.mark.parametrize(
+    ("app_id", "message"),
+    [
+        (None, "only the App's own check runs count, found by its numeric id"),
+        ("Iv1.abc", "'Iv1.abc' is not the App's numeric id"),
+    ],
+)
+def test_report_with_a_token_needs_the_apps_numeric_id(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    app_id: str | None,
+    message: str,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    if app_id is None:
+        monkeypatch.delenv("GITHUB_APP_ID", raising=False)
+    else:
+        monkeypatch.setenv("GITHUB_APP_ID", app_id)
+    # A closed port: the refusal comes before any request.
+    assert main(["report", "acme/widgets", "--api-url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("coi-bot report: ")
+    assert message in err

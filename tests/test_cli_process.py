@@ -268,7 +268,8 @@ def test_check_and_report_say_plainly_that_github_cannot_be_reached() -> None:
     """One line, naming the host and the failure: no retry log, no operation name, no traceback."""
     port = closed_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**clean_environment(), "GITHUB_TOKEN": "not-needed"}
+    # report counts only the App's runs: with a token, it needs the App's numeric id too.
+    env = {**clean_environment(), "GITHUB_TOKEN": "not-needed", "GITHUB_APP_ID": "1"}
     commands = {
         "check": ["check", "acme/widgets#7", "--api-url", url],
         "report": ["report", "acme/widgets", "--api-url", url],

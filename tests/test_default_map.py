@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ from bot.affiliations.importers import import_owners
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_file
 from bot.cli import DEFAULT_MAP
+from bot.policy.facts import ChangedFile, Commit, PullRequestFacts, Review
+from bot.policy.verdict import MapRef, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "config" / "affiliations.yml"
@@ -130,3 +132,36 @@ def test_policy_fits_st2(bundled: AffiliationMap) -> None:
     assert policy.enforcement == "required"
     assert policy.check_name == "COI review"
     assert policy.command_prefix == "/coi"
+
+
+def test_stale_approvals_are_ignored_by_the_bundled_policy(bundled: AffiliationMap) -> None:
+    assert bundled.policy.stale_approvals == "ignore"
+
+
+def test_tsc_members_with_no_company_on_record_are_not_independent_of_each_other(
+    bundled: AffiliationMap,
+) -> None:
+    # kami's major change approved by m4dcoder: neither has a company on record, GitHub shows
+    # none here, so the approval falls under `unknown_people: conflicted`.
+    now = datetime(2026, 7, 17, 12, tzinfo=UTC)
+    pr = PullRequestFacts(
+        owner="StackStorm",
+        repo="st2",
+        number=1,
+        node_id="PR_1",
+        title="Rework",
+        opener="kami",
+        head_sha="h" * 40,
+        base_ref="master",
+        files=(ChangedFile("st2common/x.py", 1, 1),),
+        commits=(Commit(sha="h" * 40, author_login="kami"),),
+        reviews=(Review("r1", "m4dcoder", "APPROVED", now, commit_sha="h" * 40),),
+    )
+    ref = MapRef(path="config/affiliations.yml", blob_sha=None, source="bundled")
+    verdict = evaluate(pr, bundled, now=now, map_ref=ref)
+    assert verdict.conclusion == "action_required", verdict.reasons
+    [approval] = verdict.approvals
+    assert approval.conflicted
+    assert approval.why_not == (
+        "no company on record, and GitHub shows none (policy: unknown people are conflicted)"
+    )

@@ -58,9 +58,10 @@ def test_repositories_are_owner_repo() -> None:
         parse_repository("acme/widgets#1")
 
 
-def test_a_token_wins_over_app_credentials() -> None:
+def test_a_token_wins_over_app_credentials_and_keeps_the_app_id() -> None:
     credentials = Credentials.from_env({"GITHUB_TOKEN": "t", "GITHUB_APP_ID": "1"})
-    assert credentials == Credentials(token=Secret("t"))
+    assert credentials == Credentials(token=Secret("t"), app_id="1")
+    assert Credentials.from_env({"GITHUB_TOKEN": "t"}) == Credentials(token=Secret("t"))
 
 
 def test_app_credentials_from_a_key_file(tmp_path: Path, app_private_key_pem: str) -> None:

@@ -201,7 +201,7 @@ def github(server: FakeServer) -> GitHub:
 
 
 @pytest.fixture
-def engine(
+async def engine(
     session: aiohttp.ClientSession, bundled: Path, server: FakeServer, app_private_key_pem: str
 ) -> Engine:
     settings = Settings(
@@ -212,7 +212,11 @@ def engine(
         graphql_url=GRAPHQL_URL,
         bundled_map=bundled,
     )
-    return Engine(settings, session, Metrics(), clock=lambda: NOW, client_factory=server.factory)
+    engine = Engine(settings, session, Metrics(), clock=lambda: NOW, client_factory=server.factory)
+    server.reply("GET", r"/app", 200, {"id": 12345, "client_id": "Iv1.fake"})
+    await engine.start()  # as the server does before the port opens
+    server.calls.clear()
+    return engine
 
 
 def calls_since(server: FakeServer, start: int) -> list[str]:

@@ -395,7 +395,9 @@ class Policy(_Strict):
         default="conflicted", description="How approvals by people missing from the map count."
     )
     stale_approvals: Literal["count", "ignore"] = Field(
-        default="count", description="Whether approvals of an older head commit count."
+        default="ignore",
+        description="ignore: an approval of an older head commit does not count toward"
+        " independence (its reviewer is asked again); count: it does, whatever was pushed since.",
     )
     protected_files: list[str] = Field(
         default_factory=lambda: [".github/affiliations.yml"],

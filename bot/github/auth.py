@@ -84,7 +84,24 @@ class GitHubApp:
         self._clients: dict[int, gidgethub.abc.GitHubAPI] = {}
         self._shared: SharedTokens | None = None
         self._refused: dict[int, Secret] = {}  # a shared token GitHub refused is not read back
+        self._numeric_id: int | None = None
+        self._id_lock = asyncio.Lock()
         self.app_client = client_factory(self._app_authorization)
+
+    async def numeric_id(self) -> int:
+        """The App's numeric id, asked of GitHub once (`GET /app` with the App's JWT), whether
+        GITHUB_APP_ID holds that id or the client ID: check runs are filtered by it."""
+        if self._numeric_id is not None:
+            return self._numeric_id
+        async with self._id_lock:
+            if self._numeric_id is None:
+                # docs.github.com/en/rest/apps/apps#get-the-authenticated-app
+                found = await self.app_client.getitem("/app")
+                value = found.get("id") if isinstance(found, dict) else None
+                if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                    raise AuthError(f"GET /app returned no numeric App id: {value!r}")
+                self._numeric_id = value
+            return self._numeric_id
 
     def share_tokens(self, tokens: SharedTokens) -> None:
         """Read and share installation tokens through Redis (several replicas)."""

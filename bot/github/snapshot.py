@@ -6,7 +6,7 @@ is a pure function of the responses (`facts_from_response`), so it is tested on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -31,6 +31,9 @@ from bot.policy.facts import (
 from bot.policy.records import read_records
 
 PAGED = ("files", "commits", "reviews", "comments")
+# Commits read at most (GitHub's own listing cap): past it, the verdict knows authors are hidden
+# and asks for independent approval, so a PR of 10,000 commits costs three pages, not a hundred.
+MAX_COMMITS_READ = 250
 _STATES = ("OPEN", "CLOSED", "MERGED")
 _REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING")
 
@@ -305,7 +308,7 @@ def facts_from_response(
         return [n for n in ((pull.get(name) or {}).get("nodes") or []) if n] + extra.get(name, [])
 
     files = tuple(_file(n) for n in nodes("files"))
-    commits = tuple(_commit(n) for n in nodes("commits"))
+    commits = tuple(_commit(n) for n in nodes("commits")[:MAX_COMMITS_READ])
     reviews = tuple(r for r in (_review(n) for n in nodes("reviews")) if r is not None)
     comments = tuple(_comment(n) for n in nodes("comments"))
     requested_users: list[str] = []
@@ -358,6 +361,7 @@ def facts_from_response(
         # GitHub lists at most 3000 files and 250 commits of a pull request.
         files_truncated=len(files) < (pull.get("files") or {}).get("totalCount", 0),
         commits_truncated=len(commits) < (pull.get("commits") or {}).get("totalCount", 0),
+        commits_total=(pull.get("commits") or {}).get("totalCount"),
         review_request_removals=removals,
         comment_deletions=tuple(
             d for d in map(_deletion, nodes("commentDeletions")) if d is not None
@@ -373,6 +377,47 @@ def facts_from_response(
         ),
     )
     return facts
+
+
+def has_renames(pull: dict[str, Any], extra: dict[str, list[dict[str, Any]]]) -> bool:
+    """True when GraphQL lists a RENAMED file: it gives no old path, REST's file list does."""
+    first = [n for n in ((pull.get("files") or {}).get("nodes") or []) if n]
+    return any(n.get("changeType") == "RENAMED" for n in first + extra.get("files", []))
+
+
+def with_previous_paths(facts: PullRequestFacts, listing: list[dict[str, Any]]) -> PullRequestFacts:
+    """The facts with each renamed file's old path, from REST's `previous_filename`."""
+    previous = {
+        str(entry["filename"]): str(entry["previous_filename"])
+        for entry in listing
+        if entry.get("status") == "renamed" and entry.get("previous_filename")
+    }
+    if not previous:
+        return facts
+    files = tuple(
+        replace(f, previous_path=previous[f.path]) if f.path in previous else f for f in facts.files
+    )
+    return replace(facts, files=files)
+
+
+async def read_previous_paths(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts
+) -> PullRequestFacts:
+    """One REST listing of the PR's files (docs.github.com/en/rest/pulls/pulls#list-pull-
+    requests-files), read only when a rename exists: a rename is judged under both names."""
+    listing = [
+        entry
+        async for entry in gh.getiter(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/files{?per_page}",
+            {
+                "owner": facts.owner,
+                "repo": facts.repo,
+                "pull_number": facts.number,
+                "per_page": 100,
+            },
+        )
+    ]
+    return with_previous_paths(facts, listing)
 
 
 def _page_info(connection: dict[str, Any] | None) -> str | None:
@@ -442,17 +487,20 @@ async def fetch_snapshot(
     requests = 1
     for name, query in paged.items():
         cursor = _page_info(pull.get(name))
-        while cursor is not None:
+        read = len((pull.get(name) or {}).get("nodes") or [])
+        while cursor is not None and not (name == "commits" and read >= MAX_COMMITS_READ):
             page = await gh.graphql(query, endpoint=endpoint, after=cursor, **variables)
             requests += 1
             connection = _pull_request(page, slug).get(name)
-            extra.setdefault(name, []).extend(
-                n for n in ((connection or {}).get("nodes") or []) if n
-            )
+            found = [n for n in ((connection or {}).get("nodes") or []) if n]
+            extra.setdefault(name, []).extend(found)
+            read += len(found)
             cursor = _page_info(connection)
     facts = facts_from_response(
         data, owner=owner, repo=repo, number=number, map_path=map_path, extra_nodes=extra
     )
+    if has_renames(pull, extra):
+        facts = await read_previous_paths(gh, facts)
     if merged:
         requested = [n for n in (pull.get("requested") or {}).get("nodes") or [] if n]
         merge = merge_facts(pull, requested + extra.get("requested", []), slug)

@@ -195,7 +195,6 @@ def _build_jobs(
             sources.maps,
             schedule,
             metrics,
-            app_id=settings.app_id,
             graphql_url=settings.graphql_url,
             max_per_cycle=settings.reconcile_max_per_cycle,
             rate_limit_floor=settings.rate_limit_floor,

@@ -321,7 +321,6 @@ class Reconciler:
         schedule: Schedule,
         metrics: Metrics,
         *,
-        app_id: str,
         graphql_url: str,
         max_per_cycle: int,
         rate_limit_floor: int,
@@ -345,7 +344,6 @@ class Reconciler:
         self._floor = rate_limit_floor
         self._reserve = live_reserve
         self._version = version
-        self._app_id = int(app_id) if app_id.isdigit() else None
         self._pacer = pacer or Pacer()  # shared with the sweeps (bot/engine.py)
         self._queue_busy = queue_busy or (lambda: False)
         self._sleep = sleep
@@ -604,7 +602,7 @@ class Reconciler:
                 owner=owner,
                 name=repo,
                 after=cursor,
-                appId=self._app_id,
+                appId=await self._github.numeric_id(),  # only the App's own runs
                 checkName=check_name,
                 mapPath=self._maps.map_path,
                 voteCheckName=Votes().check_name,

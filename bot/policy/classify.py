@@ -86,7 +86,8 @@ def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
 def matching_files(
     files: Iterable[ChangedFile], patterns: Sequence[str]
 ) -> dict[str, tuple[str, ...]]:
-    """pattern -> sorted paths it matches; a rename matches on its old path too."""
+    """pattern -> sorted paths it matches; a rename matches on its old path too, and is named
+    by both (`old → new`) whichever matched."""
     if not patterns:
         return {}
     combined = _any_glob(tuple(patterns))
@@ -100,16 +101,24 @@ def matching_files(
                 changed.previous_path,
             )
         )
+        shown = renamed_name(changed)
         for name in names:
             if combined.fullmatch(name) is None:
                 continue
             if len(patterns) == 1:
-                hits.setdefault(patterns[0], set()).add(changed.path)
+                hits.setdefault(patterns[0], set()).add(shown)
                 continue
             for pattern in patterns:
                 if glob_regex(pattern).fullmatch(name) is not None:
-                    hits.setdefault(pattern, set()).add(changed.path)
+                    hits.setdefault(pattern, set()).add(shown)
     return {pattern: tuple(sorted(paths)) for pattern, paths in hits.items()}
+
+
+def renamed_name(changed: ChangedFile) -> str:
+    """A file as reasons name it: its path, or `old → new` for a rename."""
+    if changed.previous_path is None or changed.previous_path == changed.path:
+        return changed.path
+    return f"{changed.previous_path} → {changed.path}"
 
 
 def list_files(paths: Sequence[str], *, limit: int = LISTED_FILES) -> str:

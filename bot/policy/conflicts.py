@@ -6,7 +6,10 @@ Someone is conflicted on a PR when they are one of its authors, share a company 
 the time of the act (`AffiliationMap.conflicting_companies`), have a declared conflict with it
 (standing in the map, or by command on this PR), are unknown to the map under
 `unknown_people: conflicted`, or, under `policy.evidence: block`, when GitHub's evidence puts
-them (or an author) on the other's side.
+them (or an author) on the other's side. For people the map places nowhere (unknown, or with no
+company on record that day), the companies GitHub shows are theirs whatever `policy.evidence`
+says (bot.policy.shown_companies); a map person GitHub shows nowhere either falls under
+`unknown_people`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.affiliations.evidence import Evidence, agrees, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.policy.authors import Authors
 from bot.policy.markdown import text
+from bot.policy.shown_companies import ShownCompanies, ShownCompany, companies_on, describe
 
 ConflictKind = Literal["author", "company", "standing", "declared", "unknown", "evidence"]
 
@@ -56,8 +60,11 @@ class Parties:
         authors: Authors,
         *,
         blocking_evidence: tuple[Evidence, ...] = (),
+        shown: ShownCompanies | None = None,
     ) -> None:
         self.amap = amap
+        # Companies GitHub shows, by person key: theirs when the map places them nowhere.
+        self.shown: ShownCompanies = shown or {}
         self.author_keys = frozenset(authors.by_key)
         self.known_authors = authors.known_keys
         self._companies_on: dict[date, frozenset[str]] = {}
@@ -72,11 +79,15 @@ class Parties:
     def author_companies(self, day: date) -> frozenset[str]:
         cached = self._companies_on.get(day)
         if cached is None:
-            cached = frozenset().union(
-                *(self.amap.companies_of(k, day) for k in self.known_authors)
-            )
+            cached = frozenset().union(*(self.companies_of(k, day)[0] for k in self.author_keys))
             self._companies_on[day] = cached
         return cached
+
+    def companies_of(
+        self, login: str, day: date
+    ) -> tuple[frozenset[str], tuple[ShownCompany, ...]]:
+        """Someone's companies on `day`: the map's, else what GitHub shows (and the sightings)."""
+        return companies_on(self.amap, self.amap.key_of(login), day, self.shown)
 
     def is_author(self, login: str) -> bool:
         return self.amap.key_of(login) in self.author_keys
@@ -106,6 +117,17 @@ def conflict_on_pr(
     if parties.is_author(login):
         return found("author", "an author of this pull request", f"@{shown} is an author")
     theirs = parties.author_companies(day)
+    companies, seen = parties.companies_of(login, day)
+    if seen:  # the map places them nowhere; GitHub does
+        shared = amap.conflicting_companies(companies, theirs)
+        if shared:
+            names = ", ".join(text(amap.company_name(c)) for c in shared)
+            where = describe(amap, seen)
+            return found(
+                "company",
+                f"same company as the authors ({names}): {where}",
+                f"@{shown} works for {names}, {parties.like_the_author}: {where}",
+            )
     if not amap.is_known(login):
         if amap.policy.unknown_people == "conflicted":
             return found(
@@ -114,7 +136,9 @@ def conflict_on_pr(
                 f"@{shown} is not in the affiliation map (policy: unknown people are conflicted)",
             )
         return _evidence_conflict(parties, login, shown, day)
-    companies = amap.companies_of(login, day)
+    if not companies and amap.policy.unknown_people == "conflicted":
+        why = "no company on record, and GitHub shows none (policy: unknown people are conflicted)"
+        return found("unknown", why, f"@{shown} has {why}")
     shared = amap.conflicting_companies(companies, theirs)
     if shared:
         names = ", ".join(text(amap.company_name(c)) for c in shared)

@@ -174,6 +174,7 @@ class PullRequestFacts:
     # GitHub stops listing files and commits at these caps; the verdict says so when reached.
     files_truncated: bool = False
     commits_truncated: bool = False
+    commits_total: int | None = None  # GitHub's commits.totalCount, read or not
     # The last 100 removed review requests of users (teams are never requested by the bot).
     review_request_removals: tuple[ReviewRequestRemoval, ...] = ()
     # Profiles of the opener, the commit authors and the reviewers, read by the same query.

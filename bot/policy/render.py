@@ -94,12 +94,20 @@ def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
     return ", ".join(text(names.get(c, c)) for c in ids) or "none on record"
 
 
+def _shown(names: dict[str, str], ids: Sequence[str], shown_by: str | None) -> str:
+    """Companies, and where they come from when GitHub showed them rather than the map."""
+    listed = _companies(names, ids)
+    # `shown_by` is policy's Markdown, its user text already inert (shown_companies.describe).
+    return f"{listed}; {_markdown_cell(shown_by)}" if shown_by else listed
+
+
 def _approval_row(approval: Approval, names: dict[str, str]) -> str:
     counted = "yes" if approval.counted else "no"
     tsc = "" if approval.tsc else " (not TSC)"
+    stale = f" ({_markdown_cell(approval.stale)})" if approval.stale else ""
     return (
-        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)} "
-        f"| {_companies(names, approval.companies)} | {counted} "
+        f"| {mention(approval.reviewer)}{tsc} | {_when(approval.submitted_at)}{stale} "
+        f"| {_shown(names, approval.companies, approval.shown_by)} | {counted} "
         f"| {_markdown_cell(approval.why_not or '')} |"
     )
 
@@ -113,9 +121,12 @@ def _authors_section(verdict: Verdict, names: dict[str, str]) -> list[str]:
     lines = ["", "### Authors", "", "| Author | Found as | Companies |", "|---|---|---|"]
     for author in verdict.authors:
         known = "" if author.known else " (not in the map)"
+        companies = _shown(names, author.companies, author.shown_by)
+        if not author.known and not author.companies:
+            known, companies = "", "unaffiliated, not in the map"
         lines.append(
             f"| {_author(author.display, author.login)}{known} | {', '.join(author.roles)} "
-            f"| {_companies(names, author.companies)} |"
+            f"| {companies} |"
         )
     if not verdict.authors:
         lines.append("| (none known) | | |")

@@ -112,6 +112,54 @@ def reviewer_candidates(
     return [login for *_, login in ranked]
 
 
+def lapsed_approvers(
+    facts: PullRequestFacts, amap: AffiliationMap, verdict: Verdict, *, now: datetime
+) -> list[str]:
+    """Reviewers whose approval would count but for its age (`Approval.lapsed`), not away today.
+
+    GitHub's re-request asks them to look at what was pushed since their approval."""
+    today = now.astimezone(UTC).date()
+    return [
+        approval.reviewer
+        for approval in verdict.approvals
+        if approval.lapsed and not amap.is_away(approval.reviewer, today)
+    ]
+
+
+def lapsed_to_ask(
+    facts: PullRequestFacts, amap: AffiliationMap, verdict: Verdict, lapsed: Sequence[str]
+) -> list[str]:
+    """Which of the `lapsed` approvers to ask again now: at most once per head, by construction.
+
+    Not one already asked (the request is pending), nor one who reviewed the head since (the
+    request was answered), nor one whose request was removed for good (see bot.policy.removals:
+    by themselves, or by a TSC member with no conflict) after their approval.
+    """
+    asked = {amap.key_of(login) for login in facts.requested_reviewers}
+    on_head = {
+        amap.key_of(review.author)
+        for review in facts.reviews
+        if review.author is not None and review.commit_sha == facts.head_sha
+    }
+    approved_at = {
+        amap.key_of(review.author): review.submitted_at
+        for review in facts.reviews
+        if review.author is not None and review.state == "APPROVED"
+    }
+    declined = {
+        key
+        for removal in facts.review_request_removals
+        if (key := amap.key_of(removal.reviewer)) in approved_at
+        and key in verdict.removals.excluded
+        and removal.removed_at > approved_at[key]
+    }
+    return [
+        login
+        for login in lapsed
+        if (key := amap.key_of(login)) not in asked and key not in on_head and key not in declined
+    ]
+
+
 def surplus_requests(
     facts: PullRequestFacts, pending: Sequence[str], eligible: Collection[str], *, count: int
 ) -> list[str]:
@@ -184,9 +232,12 @@ def plan_review_request(
     candidates = reviewer_candidates(
         facts, amap, verdict, load=load or {}, now=now, profiles=profiles
     )
-    pending = tuple(
-        login for login in facts.requested_reviewers if amap.key_of(login) in candidates
-    )
+    # An approver whose approval went stale is asked again before anyone new (GitHub's
+    # re-request); they are approvers, hence never among the candidates.
+    lapsed = lapsed_approvers(facts, amap, verdict, now=now)
+    lapsed_due = lapsed_to_ask(facts, amap, verdict, lapsed)
+    eligible = {amap.key_of(login) for login in (*candidates, *lapsed)}
+    pending = tuple(login for login in facts.requested_reviewers if amap.key_of(login) in eligible)
     protected_short = verdict.protected is not None and not verdict.protected.satisfied
     needed = (
         verdict.needs_independent_review
@@ -195,12 +246,12 @@ def plan_review_request(
     )
     if needed and not pending and verdict.removals.waiting_on:
         return ReviewPlan(count=count, waiting_on=verdict.removals.waiting_on)
-    if count == 0 or not needed or pending or not candidates:
-        no_candidate = needed and not candidates and count > 0
+    if count == 0 or not needed or pending or not (candidates or lapsed_due):
+        no_candidate = needed and not candidates and not lapsed and count > 0
         return ReviewPlan(count=count, pending=pending, no_candidate=no_candidate)
-    if load is None:
+    if load is None and len(lapsed_due) < count and candidates:
         return ReviewPlan(count=count, needs_load=tuple(candidates))
-    wanted = {login.lower() for login in candidates}
+    wanted = {login.lower() for login in (*candidates, *lapsed)}
     racing = tuple(login for login in asked_now if login.lower() in wanted)
     if racing:
         return ReviewPlan(count=count, pending=racing)
@@ -208,5 +259,5 @@ def plan_review_request(
     # Removed once by someone who may not: that reviewer is asked again before anyone else.
     again = {amap.key_of(login) for login in verdict.removals.ask_again}
     candidates = sorted(candidates, key=lambda login: amap.key_of(login) not in again)
-    ordered = tuple(login for login in candidates if login.lower() != opener)
+    ordered = tuple(login for login in (*lapsed_due, *candidates) if login.lower() != opener)
     return ReviewPlan(ordered=ordered, count=count, no_candidate=not ordered)

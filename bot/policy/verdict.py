@@ -33,6 +33,7 @@ from bot.policy.facts import PullRequestFacts, Review
 from bot.policy.labels import judge_labels
 from bot.policy.markdown import code
 from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
+from bot.policy.shown_companies import ShownCompany, companies_shown, describe, email_evidence
 from bot.policy.trust import HeldChange
 
 Conclusion = Literal["success", "action_required", "neutral", "failure"]
@@ -64,6 +65,7 @@ class Author:
     known: bool  # in the map
     roles: tuple[str, ...]  # "opener", "commit author", "co-author", "committer"
     companies: tuple[str, ...]  # company ids at evaluation time
+    shown_by: str | None = None  # what GitHub showed, when the companies come from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +78,18 @@ class Approval:
     commit_sha: str | None
     companies: tuple[str, ...]  # the reviewer's company ids that day
     tsc: bool
-    excluded: bool  # no approval at all: cancelled, stale, a bot's, an author's, own map entry
+    excluded: bool  # no approval at all: cancelled, a bot's, the opener's, own map entry
     conflicted: bool  # shares a company with the authors, declared a conflict, or unknown
     counted: bool  # counts toward the independent approvals
     why_not: str | None  # why it does not count; None when it counts
     protected_company: str | None = None  # the company it lends a protected change, if any
+    stale: str | None = None  # "approved abc1234, 2 commits ago" when it approved an older head
+    shown_by: str | None = None  # what GitHub showed, when the companies come from it
+
+    @property
+    def lapsed(self) -> bool:
+        """Independent but for its age: an older head's approval under `stale_approvals: ignore`."""
+        return self.why_not == STALE_IGNORED
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,7 @@ def _day(moment: datetime, *, what: str) -> date:
 
 
 OWN_ENTRY = "this pull request changes their own entry in the map"
+STALE_IGNORED = "approved an older head: not what is merged (`stale_approvals: ignore`)"
 NO_WRITE_ACCESS = "no write access to the repository"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2, "committer": 3}
 
@@ -233,8 +243,11 @@ class _Judge:
         assert review.author is not None
         login = review.author
         day = _day(review.submitted_at, what=f"review {review.id}'s submitted_at")
-        companies = self.amap.companies_of(login, day)
+        companies, seen = self.parties.companies_of(login, day)
         tsc = self.amap.is_tsc(login)
+        stale = stale_note(self.facts, review.commit_sha)
+        # A stale approval lends no company either: it covers an older content of the files.
+        lends = tsc and (stale is None or self.policy.stale_approvals == "count")
 
         def approval(*, excluded: bool, conflicted: bool, why_not: str | None) -> Approval:
             return Approval(
@@ -250,9 +263,11 @@ class _Judge:
                 why_not=why_not,
                 protected_company=(
                     self._lent_company(companies)
-                    if tsc and not excluded and review.author_can_push is not False
+                    if lends and not excluded and review.author_can_push is not False
                     else None
                 ),
+                stale=stale,
+                shown_by=describe(self.amap, seen) or None,
             )
 
         excluded = cancelled_by or self._excluded(review)
@@ -266,6 +281,8 @@ class _Judge:
         if conflict is not None:
             return approval(excluded=False, conflicted=True, why_not=conflict)
         why_not = "not a TSC member" if not tsc else NO_WRITE_ACCESS if no_access else None
+        if why_not is None and stale is not None and self.policy.stale_approvals == "ignore":
+            why_not = STALE_IGNORED
         return approval(excluded=False, conflicted=False, why_not=why_not)
 
     def _lent_company(self, companies: frozenset[str]) -> str | None:
@@ -282,10 +299,6 @@ class _Judge:
         # GitHub refuses the opener's own approval; any other author's is a conflicted approval.
         if self.facts.opener and self.amap.key_of(login) == self.amap.key_of(self.facts.opener):
             return "the pull request's opener"
-        stale = review.commit_sha is not None and review.commit_sha != self.facts.head_sha
-        if stale and self.policy.stale_approvals == "ignore":
-            older = (review.commit_sha or "")[:7]
-            return f"approved an older commit ({older}); stale approvals are ignored"
         if self.map_entries_protected and self._changes_own_entry(login):
             return OWN_ENTRY
         return None
@@ -325,6 +338,17 @@ def _companies_around(
     for company in named:
         around |= base.family(company) | head.family(company)
     return frozenset(around)
+
+
+def stale_note(facts: PullRequestFacts, commit_sha: str | None) -> str | None:
+    """ "approved abc1234, N commits ago" for a review of an older head; None on the head."""
+    if commit_sha is None or commit_sha == facts.head_sha:
+        return None
+    shas = [commit.sha for commit in facts.commits]
+    if commit_sha not in shas:  # force-pushed away, or past GitHub's commit listing cap
+        return f"approved {commit_sha[:7]}, a commit no longer on this pull request's branch"
+    ago = len(shas) - 1 - shas.index(commit_sha)
+    return f"approved {commit_sha[:7]}, {ago} commit{'s' if ago != 1 else ''} ago"
 
 
 def _latest_approvals(reviews: Sequence[Review], judge: _Judge) -> list[tuple[Review, str | None]]:
@@ -383,6 +407,7 @@ class _Tally:
     conflicted: tuple[Approval, ...]
     asks: bool  # the policy asks for independent approval of this change
     needs_review: bool  # it asks, and too few independent approvals are in
+    hidden_authors: str | None = None  # why not every author could be read, when so
 
 
 def _protected_files_touched(
@@ -417,19 +442,36 @@ def _judge_approvals(facts: PullRequestFacts, judge: _Judge) -> tuple[Approval, 
     )
 
 
+def hidden_authors(facts: PullRequestFacts) -> str | None:
+    """Why not every commit author could be read (GitHub's totalCount above the commits read)."""
+    if not facts.commits_truncated:
+        return None
+    total = f" of {facts.commits_total}" if facts.commits_total is not None else ""
+    return (
+        f"only {len(facts.commits)}{total} commits could be read: the authors of the others are "
+        "unknown, so independent approval is required"
+    )
+
+
 def _tally(
-    approvals: tuple[Approval, ...], classification: Classification, policy: Policy
+    approvals: tuple[Approval, ...],
+    classification: Classification,
+    policy: Policy,
+    hidden: str | None = None,
 ) -> _Tally:
     independent_count = sum(1 for a in approvals if a.counted)
     conflicted = tuple(a for a in approvals if a.conflicted)
     required = policy.independent_approvals
-    asks = classification.major and (policy.require == "always" or bool(conflicted))
+    # Hidden authors may share any approver's company: judged as under `require: always`.
+    always = policy.require == "always" or hidden is not None
+    asks = classification.major and (always or bool(conflicted))
     return _Tally(
         independent_count=independent_count,
         required=required,
         conflicted=conflicted,
         asks=asks,
         needs_review=asks and independent_count < required,
+        hidden_authors=hidden,
     )
 
 
@@ -449,6 +491,11 @@ def _protected_change(
 
 def _review_reason(tally: _Tally, policy: Policy) -> str:
     have = f"{tally.independent_count} of {tally.required}"
+    if tally.hidden_authors is not None and policy.require != "always" and not tally.conflicted:
+        return (
+            f"a major change needs {tally.required} approval(s) from TSC members outside the "
+            f"known authors' companies; {have} so far"
+        )
     if policy.require == "always":
         return (
             f"a major change needs {tally.required} approval(s) from TSC members outside the "
@@ -486,6 +533,8 @@ def _conclude(
         path = facts.head_map.path if facts.head_map is not None else map_ref.path
         found = len(head_errors) + head_errors_omitted
         reasons.append(f"this pull request's map {code(path)} has {found} error(s)")
+    if tally.hidden_authors is not None and tally.asks:
+        reasons.append(tally.hidden_authors)
     if tally.needs_review:
         reasons.append(_review_reason(tally, policy))
     protected_unmet = protected is not None and not protected.satisfied
@@ -505,18 +554,45 @@ def _conclude(
     return "success", (*reasons, _success_reason(tally, classification))
 
 
-def _author_rows(authors: _Authors, amap: AffiliationMap, today: date) -> tuple[Author, ...]:
-    return tuple(
-        Author(
-            key=key,
-            display=entry.display,
-            login=entry.login,
-            known=entry.known,
-            roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
-            companies=tuple(sorted(amap.companies_of(key, today))) if entry.known else (),
+def _author_rows(authors: _Authors, parties: Parties, today: date) -> tuple[Author, ...]:
+    rows: list[Author] = []
+    for key, entry in sorted(authors.by_key.items()):
+        companies, seen = parties.companies_of(key, today)
+        rows.append(
+            Author(
+                key=key,
+                display=entry.display,
+                login=entry.login,
+                known=entry.known,
+                roles=tuple(sorted(entry.roles, key=_ROLE_ORDER.__getitem__)),
+                companies=tuple(sorted(companies)),
+                shown_by=describe(parties.amap, seen) or None,
+            )
         )
-        for key, entry in sorted(authors.by_key.items())
-    )
+    return tuple(rows)
+
+
+def _shown_companies(
+    facts: PullRequestFacts,
+    amap: AffiliationMap,
+    authors: _Authors,
+    collected: tuple[Evidence, ...] | None,
+) -> dict[str, tuple[ShownCompany, ...]]:
+    """What GitHub shows of every author's and approver's employer, whatever `policy.evidence`:
+    it decides only for people the map places nowhere (see `companies_on`). `collected`: the
+    same people's evidence when `_evidence_in_force` already read it."""
+    if collected is None:
+        approvers = frozenset(
+            amap.key_of(r.author) for r in facts.reviews if r.author and r.state == "APPROVED"
+        )
+        collected = collect_evidence(facts, amap, frozenset(authors.by_key) | approvers)
+    items = list(collected)
+    for key, entry in authors.by_key.items():
+        source = "commit" if "commit author" in entry.roles else "co-author trailer"
+        found = email_evidence(key, source)
+        if found is not None:
+            items.append(found)
+    return companies_shown(amap, items)
 
 
 def _company_names(
@@ -554,8 +630,14 @@ def evaluate(
     head_errors = proposed.errors if proposed is not None else ()
     head_errors_omitted = proposed.errors_omitted if proposed is not None else 0
     evidence = _evidence_in_force(facts, amap, authors)
+    shown = _shown_companies(
+        facts, amap, authors, evidence if policy.evidence != "ignore" else None
+    )
     parties = Parties(
-        amap, authors, blocking_evidence=evidence if policy.evidence == "block" else ()
+        amap,
+        authors,
+        blocking_evidence=evidence if policy.evidence == "block" else (),
+        shown=shown,
     )
     commands = replay(facts, amap, writers=writers, parties=parties)
     labels = judge_labels(facts, amap, parties, declared=commands.declarations)
@@ -571,7 +653,7 @@ def evaluate(
         map_entries_protected=_map_touched(facts, map_ref),
     )
     approvals = _judge_approvals(facts, judge)
-    tally = _tally(approvals, classification, policy)
+    tally = _tally(approvals, classification, policy, hidden_authors(facts))
     protected = _protected_change(touched, policy, approvals)
     conclusion, reasons = _conclude(
         facts,
@@ -583,7 +665,7 @@ def evaluate(
         map_ref=map_ref,
         head_errors_omitted=head_errors_omitted,
     )
-    author_rows = _author_rows(authors, amap, today)
+    author_rows = _author_rows(authors, parties, today)
     return Verdict(
         company_names=_company_names(amap, author_rows, approvals, protected),
         conclusion=conclusion,

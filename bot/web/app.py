@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import aiohttp
+import gidgethub
 from aiohttp import web
 
 from bot.jobs import BackgroundJobs, RepairSources, background_jobs
@@ -110,9 +111,23 @@ def _github_session(
         async with aiohttp.ClientSession() as session:
             app[SESSION_KEY] = session
             app[WIRING_KEY] = injected if injected is not None else _engine_wiring(app, session)
+            if injected is None:
+                await _learn_app_id(app)
             yield
 
     return context
+
+
+async def _learn_app_id(app: web.Application) -> None:
+    """At start, the App's numeric id (`GET /app`); GitHub unreachable, the first evaluation
+    asks again: no check run is read or written before it is known."""
+    github = app[REPAIR_KEY].github
+    try:
+        app_id = await github.numeric_id()
+    except (gidgethub.GitHubException, aiohttp.ClientError, TimeoutError) as error:
+        log.warning("the App's id could not be read at start: %s", error)
+        return
+    log.info("the App's numeric id is %s", app_id, extra={"numeric_app_id": app_id})
 
 
 def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiring:

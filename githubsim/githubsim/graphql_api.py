@@ -874,9 +874,9 @@ class GraphQLApi:
             "id": suite.node_id,
             "databaseId": suite.id,
             "app": {
-                "databaseId": self.sim.app_id,
-                "slug": self.sim.app_slug,
-                "name": self.sim.app_slug,
+                "databaseId": suite.app_id,
+                "slug": self.sim.app_slug if suite.app_id == self.sim.app_id else "github-actions",
+                "name": self.sim.app_slug if suite.app_id == self.sim.app_id else "GitHub Actions",
             },
             "checkRuns": check_runs,
         }

@@ -100,6 +100,7 @@ class RestHost(EndpointHost, Protocol):
     shapes: Shapes
     next_id: IdSequence
     app_owner: User
+    client_id: str
     org_members: dict[str, set[str]]
     repos: dict[str, Repository]
     installations: dict[int, Installation]

@@ -239,6 +239,7 @@ class RestApi:
     @route("GET", "/app", "apps/get-authenticated", auth="jwt")
     async def get_app(self, request: RestRequest) -> Reply:
         body = self.sim.shapes.app(self.sim.app_owner)
+        body["client_id"] = self.sim.client_id  # only here: webhooks' `app` objects have none
         body["installations_count"] = len(self.sim.installations)
         return Reply(200, body)
 
@@ -617,6 +618,8 @@ class RestApi:
                     ),
                 }
             )
+            if change.previous_path is not None:  # only REST names a renamed file's old path
+                items[-1]["previous_filename"] = change.previous_path
         return Reply(200, items, headers)
 
     @route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", "pulls/list-reviews")

@@ -504,7 +504,7 @@ class Shapes:
             "before": None,
             "after": suite.head_sha,
             "pull_requests": self.check_pull_requests(repo, pulls),
-            "app": self.app(app_owner),
+            "app": self.app_of(suite.app_id, app_owner),
             "created_at": iso(suite.created_at),
             "updated_at": iso(suite.updated_at),
         }
@@ -555,10 +555,22 @@ class Shapes:
             },
             "name": run.name,
             "check_suite": suite,
-            "app": self.app(app_owner),
+            "app": self.app_of(run.app_id, app_owner),
             "pull_requests": self.check_pull_requests(repo, pulls),
         }
         return shape
+
+    def app_of(self, app_id: int, owner: User) -> Json:
+        """This App, or another one (a workflow's runs come from GitHub Actions)."""
+        if app_id == self.app_id:
+            return self.app(owner)
+        return {
+            **self.app(owner),
+            "id": app_id,
+            "slug": "github-actions",
+            "node_id": f"A_sim{app_id}",
+            "name": "GitHub Actions",
+        }
 
     def installation(self, installation: Installation, account: User, *, account_type: str) -> Json:
         return {

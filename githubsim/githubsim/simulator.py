@@ -116,6 +116,8 @@ class GitHubSimulator:
         emit_check_suites: bool = True,
     ) -> None:
         self.app_id = app_id
+        # GitHub gives every App a client ID beside its numeric id; either may sign the App's JWT.
+        self.client_id = f"Iv1.{app_id:016x}"
         self.app_slug = app_slug or bot_login.removesuffix("[bot]")
         self._public_key = app_public_key_pem
         self._webhook_secret = webhook_secret.encode()
@@ -437,6 +439,61 @@ class GitHubSimulator:
         )
         self.suites[suite_id] = suite
         return suite
+
+    def add_foreign_check_run(
+        self,
+        repo: str,
+        head_sha: str,
+        *,
+        name: str,
+        app_id: int = 15368,
+        conclusion: str = "success",
+    ) -> int:
+        """A completed run written by another App (GitHub Actions' id by default), in its own
+        suite, as a workflow job named like this App's check would be; returns its id."""
+        target = self._repo(repo)
+        if head_sha not in target.commits:
+            raise KeyError(f"{repo} has no commit {head_sha}")
+        if app_id == self.app_id:
+            raise ValueError("a foreign run needs another App's id than the simulated App's")
+        now = self.now()
+        suite = next(
+            (
+                s
+                for s in self.suites.values()
+                if s.repo == target.full_name and s.head_sha == head_sha and s.app_id == app_id
+            ),
+            None,
+        )
+        if suite is None:
+            suite_id = self.next_id()
+            suite = CheckSuite(
+                suite_id,
+                node_id("CheckSuite", suite_id),
+                target.full_name,
+                head_sha,
+                None,
+                app_id,
+                now,
+                now,
+            )
+            self.suites[suite_id] = suite
+        run_id = self.next_id()
+        self.check_run_store[run_id] = CheckRun(
+            id=run_id,
+            node_id=node_id("CheckRun", run_id),
+            repo=target.full_name,
+            suite_id=suite.id,
+            app_id=app_id,
+            name=name,
+            head_sha=head_sha,
+            status="completed",
+            conclusion=conclusion,
+            started_at=now,
+            completed_at=now,
+            title=f"{name} (workflow job)",
+        )
+        return run_id
 
     def runs_of_suite(self, suite_id: int) -> list[CheckRun]:
         return [run for run in self.check_run_store.values() if run.suite_id == suite_id]
@@ -886,7 +943,7 @@ class GitHubSimulator:
         except jwt.PyJWTError as error:
             raise HttpError(401, "A JSON web token could not be decoded") from error
         now = self.now().timestamp()
-        if str(claims["iss"]) != str(self.app_id):
+        if str(claims["iss"]) not in (str(self.app_id), self.client_id):
             raise HttpError(
                 401,
                 f"'Issuer' claim ('iss') {claims['iss']!r} is not this app's id",

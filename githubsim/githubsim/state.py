@@ -161,11 +161,52 @@ class FileChange:
     additions: int
     deletions: int
     blob: str | None  # new blob sha; None when removed
+    previous_path: str | None = None  # set on renames: REST's previous_filename
 
     @property
     def change_type(self) -> str:
-        """The GraphQL `PatchStatus` for this change."""
-        return {"added": "ADDED", "removed": "DELETED", "modified": "MODIFIED"}[self.status]
+        """The GraphQL `PatchStatus` for this change (GraphQL gives no old path for a rename)."""
+        return {
+            "added": "ADDED",
+            "removed": "DELETED",
+            "modified": "MODIFIED",
+            "renamed": "RENAMED",
+        }[self.status]
+
+
+# git's default rename threshold (`git diff -M`: 50 % similar); pairs are compared by content
+# only while both sides are small, as git itself gives up past `diff.renameLimit`.
+RENAME_SIMILARITY = 0.5
+RENAME_PAIRS_COMPARED = 100
+
+
+def _renames(removed: dict[str, str], added: dict[str, str]) -> dict[str, str]:
+    """new path -> old path: identical contents first, then the most similar above 50 %."""
+    import difflib
+
+    found: dict[str, str] = {}
+    by_content: dict[str, list[str]] = {}
+    for old_path, text in sorted(removed.items()):
+        by_content.setdefault(text, []).append(old_path)
+    for new_path, text in sorted(added.items()):
+        if by_content.get(text):
+            found[new_path] = by_content[text].pop(0)
+    left_old = [path for path in sorted(removed) if path not in found.values()]
+    left_new = [path for path in sorted(added) if path not in found]
+    if len(left_old) > RENAME_PAIRS_COMPARED or len(left_new) > RENAME_PAIRS_COMPARED:
+        return found
+    for new_path in left_new:
+        best, best_ratio = None, RENAME_SIMILARITY
+        for old_path in left_old:
+            matcher = difflib.SequenceMatcher(
+                a=removed[old_path].splitlines(), b=added[new_path].splitlines(), autojunk=False
+            )
+            if matcher.quick_ratio() >= best_ratio and (ratio := matcher.ratio()) >= best_ratio:
+                best, best_ratio = old_path, ratio
+        if best is not None:
+            found[new_path] = best
+            left_old.remove(best)
+    return found
 
 
 @dataclass
@@ -347,20 +388,30 @@ class Repository:
         """The PR's changed files: the head tree against the base it was opened on."""
         base = self.commits[pull.base_sha].tree
         head = self.commits[pull.head_sha].tree
+        renames = _renames(
+            {path: text for path, text in base.items() if path not in head},
+            {path: text for path, text in head.items() if path not in base},
+        )
+        renamed_away = set(renames.values())
         changes = []
         for path in sorted(set(base) | set(head)):
-            old, new = base.get(path), head.get(path)
-            if old == new:
+            if path in renamed_away:
+                continue  # listed once, under its new path
+            previous = renames.get(path)
+            old = base.get(path) if previous is None else base[previous]
+            new = head.get(path)
+            if old == new and previous is None:
                 continue
             status = "added" if old is None else "removed" if new is None else "modified"
             additions, deletions = count_changed_lines(old, new)
             changes.append(
                 FileChange(
                     path=path,
-                    status=status,
+                    status="renamed" if previous is not None else status,
                     additions=additions,
                     deletions=deletions,
                     blob=blob_sha(new) if new is not None else None,
+                    previous_path=previous,
                 )
             )
         return changes

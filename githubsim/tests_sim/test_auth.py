@@ -146,3 +146,11 @@ async def test_get_app_and_list_installations(sim: GitHubSimulator, api: Api, se
     assert [i["id"] for i in installations] == [seed.installation_id]
     assert installations[0]["account"]["login"] == "acme"
     assert installations[0]["account"]["type"] == "Organization"
+
+
+async def test_the_client_id_signs_a_jwt_as_well_as_the_numeric_id(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    status, app, _ = await api.call("GET", "/app", auth=f"Bearer {api.jwt(iss=sim.client_id)}")
+    assert status == 200
+    assert (app["id"], app["client_id"]) == (APP_ID, sim.client_id)

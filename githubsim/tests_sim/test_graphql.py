@@ -785,3 +785,24 @@ async def test_an_issue_shares_numbers_comments_labels_and_the_label_timeline(
     assert status == 200
     missing = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=999)
     assert missing["errors"][0]["type"] == "NOT_FOUND"
+
+
+async def test_check_suites_filtered_by_app_leave_out_another_apps_runs(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="Change", files={"src/a.py": "a\n"}
+    )
+    head = sim.head_sha("acme/widgets", number)
+    sim.add_foreign_check_run("acme/widgets", head, name=CHECK)
+    await api.login(seed.installation_id)
+
+    def suites(result: dict[str, Any]) -> list[Any]:
+        pull = result["data"]["repository"]["pullRequest"]
+        nodes: list[Any] = pull["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"]
+        return nodes
+
+    filtered = await api.graphql(SNAPSHOT, **snapshot_variables(number))
+    assert [run for s in suites(filtered) for run in s["checkRuns"]["nodes"]] == []
+    unfiltered = await api.graphql(SNAPSHOT, **{**snapshot_variables(number), "appId": None})
+    assert [run["name"] for s in suites(unfiltered) for run in s["checkRuns"]["nodes"]] == [CHECK]

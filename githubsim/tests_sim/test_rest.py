@@ -511,3 +511,72 @@ async def test_people_edit_comments_with_their_own_token_and_graphql_names_them(
     assert status == 401
     await sim.settle()
     assert sim.violations == []
+
+
+async def test_another_apps_run_is_listed_apart_and_cannot_be_written(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await open_pr(sim)
+    head = sim.head_sha("acme/widgets", number)
+    foreign = sim.add_foreign_check_run("acme/widgets", head, name="COI review")
+    await api.login(seed.installation_id)
+    _, listing, _ = await api.call("GET", f"{REPO}/commits/{head}/check-runs")
+    assert [(r["id"], r["app"]["id"], r["app"]["slug"]) for r in listing["check_runs"]] == [
+        (foreign, 15368, "github-actions")
+    ]
+    assert listing["check_runs"][0]["check_suite"]["app"]["id"] == 15368
+    _, mine, _ = await api.call(
+        "GET", f"{REPO}/commits/{head}/check-runs?app_id={sim.app_id}&filter=all"
+    )
+    assert mine == {"total_count": 0, "check_runs": []}
+    status, body, _ = await api.call(
+        "PATCH", f"{REPO}/check-runs/{foreign}", json={"conclusion": "failure"}
+    )
+    assert status == 403
+    assert "can only be modified by the GitHub App that created it" in body["message"]
+    with pytest.raises(ValueError, match="another App's id"):
+        sim.add_foreign_check_run("acme/widgets", head, name="x", app_id=sim.app_id)
+
+
+async def test_a_rename_lists_its_old_name_in_rest_only(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    # The seeded repository holds the map; moving it (same content) and a file 50 % alike.
+    number = await sim.open_pull_request(
+        "acme/widgets",
+        author="alice",
+        title="Move",
+        files={MAP_PATH: None, "docs/map.yml": MAP_TEXT, "src/new.py": "x = 1\n"},
+    )
+    await api.login(seed.installation_id)
+    _, files, _ = await api.call("GET", f"{REPO}/pulls/{number}/files")
+    by_name = {f["filename"]: f for f in files}
+    assert by_name["docs/map.yml"]["status"] == "renamed"
+    assert by_name["docs/map.yml"]["previous_filename"] == MAP_PATH
+    assert (by_name["docs/map.yml"]["additions"], by_name["docs/map.yml"]["deletions"]) == (0, 0)
+    assert MAP_PATH not in by_name, "a rename is one entry, under its new name"
+    assert by_name["src/new.py"]["status"] == "added"
+    assert "previous_filename" not in by_name["src/new.py"]
+    query = (
+        "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, "
+        "name: $name) { pullRequest(number: $number) { files(first: 10) { nodes { path "
+        "changeType } } } } }"
+    )
+    result = await api.graphql(query, owner="acme", name="widgets", number=number)
+    nodes = result["data"]["repository"]["pullRequest"]["files"]["nodes"]
+    assert {n["path"]: n["changeType"] for n in nodes} == {
+        "docs/map.yml": "RENAMED",
+        "src/new.py": "ADDED",
+    }
+
+
+def test_renames_are_found_as_git_finds_them() -> None:
+    from githubsim.state import _renames
+
+    body = "".join(f"line {i}\n" for i in range(10))
+    assert _renames({"a.py": body}, {"b.py": body}) == {"b.py": "a.py"}
+    half = body.replace("line 1\n", "changed\n")
+    assert _renames({"a.py": body}, {"b.py": half}) == {"b.py": "a.py"}
+    assert _renames({"a.py": body}, {"b.py": "other\n"}) == {}
+    # Two identical old files: each new copy takes one of them.
+    assert _renames({"a": body, "b": body}, {"c": body, "d": body}) == {"c": "a", "d": "b"}

@@ -181,6 +181,8 @@ async def test_check_json_names_every_part_of_the_verdict(
     assert approval["reviewer"] == "anna"
     assert approval["counted"] is False
     assert "same company" in approval["why_not"]
+    assert (approval["stale"], approval["shown_by"]) == (None, None)
+    assert verdict["authors"][0]["shown_by"] is None
     assert verdict["independent_approvals"] == {
         "required": 1,
         "counted": 0,
@@ -292,6 +294,7 @@ def test_an_invalid_proposed_map_lists_its_errors_by_line(tmp_path: Path) -> Non
             "app",
             "the App is not installed on globex",
         ),
+        ("acme/widgets#1", "token and client id", "is not the App's numeric id"),
     ],
 )
 async def test_check_explains_what_it_could_not_judge(
@@ -305,8 +308,24 @@ async def test_check_explains_what_it_could_not_judge(
         env = {"GITHUB_TOKEN": await mint_token(sim, app_private_key_pem)}
     elif env == "app":
         env = {"GITHUB_APP_ID": str(APP_ID), "GITHUB_PRIVATE_KEY": app_private_key_pem}
+    elif env == "token and client id":
+        token = await mint_token(sim, app_private_key_pem)
+        env = {"GITHUB_TOKEN": token, "GITHUB_APP_ID": sim.client_id}
     with pytest.raises(CheckError, match=message):
         await run_check(sim, target, env)
+
+
+async def test_check_with_the_client_id_asks_github_for_the_numeric_id(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await conflicted_pr(sim)
+    sim.add_foreign_check_run(REPO, sim.head_sha(REPO, number), name="COI review")
+    sim.reset_calls()
+    env = {"GITHUB_APP_ID": sim.client_id, "GITHUB_PRIVATE_KEY": app_private_key_pem}
+    status, text = await run_check(sim, f"{REPO}#{number}", env)
+    assert status == 1, text
+    assert [call.operation_id for call in sim.calls].count("apps/get-authenticated") == 1
+    assert writes(sim) == [], "a dry run writes nothing, to its own run or another App's"
 
 
 async def test_a_merged_pr_is_judged_as_of_now(
@@ -412,6 +431,7 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
             until=at("2025-03-01", 0),
             endpoint=sim.graphql_url,
             progress=lambda done, total: seen.append((done, total)),
+            app_id=APP_ID,
         )
 
     numbers = [pr.number for pr in report.merged]
@@ -502,6 +522,10 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
                     f"{sim.url}/repos/{REPO}/check-runs", json=body, headers=headers
                 ) as response:
                     assert response.status == 201
+            # A workflow job named like the App's check never stands in for it.
+            sim.add_foreign_check_run(
+                REPO, sim.head_sha(REPO, number), name=DEFAULT_CHECK_NAME, conclusion="success"
+            )
             clock.moment = at(f"2025-01-{day}", 18)
             await sim.close_pull_request(REPO, number, merge=True)
     clock.moment = at("2025-02-01")
@@ -517,6 +541,7 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
             since=at("2025-01-01", 0),
             until=at("2025-02-01", 0),
             endpoint=sim.graphql_url,
+            app_id=APP_ID,
         )
     assert [(pr.number, pr.check) for pr in report.unchecked] == [
         (numbers["bypassed"], "action_required"),

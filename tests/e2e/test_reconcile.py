@@ -54,7 +54,6 @@ def reconciler(stage: Stage, **options: Any) -> Reconciler:
         sources.maps,
         stage.app[SCHEDULER_KEY].schedule,
         stage.app[METRICS_KEY],
-        app_id=stage.settings.app_id,
         graphql_url=stage.settings.graphql_url,
         max_per_cycle=options.pop("max_per_cycle", 100),
         rate_limit_floor=options.pop("rate_limit_floor", 10),

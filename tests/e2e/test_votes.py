@@ -401,6 +401,7 @@ async def test_the_report_lists_the_periods_votes_and_conflicted_abstentions(
             since=now - timedelta(days=1),
             until=now + timedelta(days=1),
             endpoint=stage.sim.graphql_url,
+            app_id=stage.sim.app_id,
         )
     (held,) = report.voted
     (closed,) = held.votes

@@ -175,3 +175,22 @@ async def test_malformed_token_responses_are_refused(
     app = make_app(app_private_key_pem, server, Clock())
     with pytest.raises(AuthError, match=message):
         await app.installation_token(3)
+
+
+async def test_the_numeric_app_id_is_asked_once_with_the_jwt(app_private_key_pem: str) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/app$", 200, {"id": 987, "client_id": "Iv1.abc", "slug": "coi"})
+    app = make_app(app_private_key_pem, server, Clock())
+    assert list(await asyncio.gather(app.numeric_id(), app.numeric_id())) == [987, 987]
+    assert server.summary().count("GET /app") == 1
+    assert (server.calls[0].authorization or "").startswith("Bearer ")
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "987"}, {"id": True}, {"id": 0}, []])
+async def test_an_answer_without_a_numeric_app_id_is_refused(
+    app_private_key_pem: str, body: object
+) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/app$", 200, body)
+    with pytest.raises(AuthError, match="no numeric App id"):
+        await make_app(app_private_key_pem, server, Clock()).numeric_id()

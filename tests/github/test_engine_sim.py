@@ -69,7 +69,9 @@ async def engine(
         waits.append(seconds)
 
     async with aiohttp.ClientSession() as session:
-        yield Engine(settings, session, Metrics(), sleep=no_wait)
+        engine = Engine(settings, session, Metrics(), sleep=no_wait)
+        await engine.start()  # as the server does before the port opens: one `GET /app`
+        yield engine
 
 
 def calls(sim: GitHubSimulator) -> list[str]:

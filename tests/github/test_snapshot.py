@@ -14,7 +14,9 @@ from bot.github.snapshot import (
     existing_check_runs,
     facts_from_response,
     fetch_snapshot,
+    has_renames,
     same_head_pull_requests,
+    with_previous_paths,
 )
 from bot.github.times import github_time
 from bot.policy.conflicts import Declaration
@@ -390,3 +392,21 @@ def test_only_the_apps_own_comments_are_read_for_records() -> None:
         )
     (record,) = parse(pull).recorded_declarations
     assert record.login == "p1", "a record in someone else's comment is never trusted"
+
+
+def test_renamed_files_take_their_old_path_from_rest_only() -> None:
+    pull = pull_request_node(files=[("docs/x.yml", 0, 0), ("core/a.py", 1, 1)])
+    pull["files"]["nodes"][0]["changeType"] = "RENAMED"
+    assert has_renames(pull, {})
+    assert not has_renames(pull_request_node(files=[("core/a.py", 1, 1)]), {})
+    assert has_renames(pull_request_node(files=[]), {"files": [pull["files"]["nodes"][0]]})
+    facts = parse(pull)
+    assert [f.previous_path for f in facts.files] == [None, None], "GraphQL gives no old path"
+    listing = [
+        {"filename": "docs/x.yml", "status": "renamed", "previous_filename": MAP_PATH},
+        {"filename": "core/a.py", "status": "modified"},
+        {"filename": "gone.py", "status": "renamed", "previous_filename": "old.py"},  # raced
+    ]
+    renamed = with_previous_paths(facts, listing)
+    assert [f.previous_path for f in renamed.files] == [MAP_PATH, None]
+    assert with_previous_paths(facts, listing[1:2]) is facts

@@ -302,10 +302,11 @@ async def test_a_merged_pr_is_looked_at_once_merged(reference_dir: Path) -> None
     data["pull_request"]["merged_by"] = {"login": "admin"}
     number = data["pull_request"]["number"]
     owner, repo = data["repository"]["full_name"].split("/")
-    # The PR itself too: twins that shared its head are judged again without it.
-    assert await dispatch("pull_request", data) == [
-        ("schedule", data["installation"]["id"], owner, repo, number),
+    # The PR itself too: twins that shared its head are judged again without it. In no set
+    # order: gidgethub's Router.fetch returns its handlers as a frozenset.
+    assert sorted(await dispatch("pull_request", data)) == [
         ("merged", owner, repo, number, "admin"),
+        ("schedule", data["installation"]["id"], owner, repo, number),
     ]
     data["pull_request"]["merged"] = False
     assert await dispatch("pull_request", data) == [

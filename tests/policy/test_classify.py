@@ -43,8 +43,16 @@ def test_empty_glob_is_refused() -> None:
 
 def test_rename_out_of_a_path_matches_on_the_old_name() -> None:
     moved = ChangedFile("attic/engine.py", previous_path="core/engine.py")
-    assert matching_files([moved], ["core/**"]) == {"core/**": ("attic/engine.py",)}
+    both = "core/engine.py → attic/engine.py"
+    assert matching_files([moved], ["core/**"]) == {"core/**": (both,)}
+    assert matching_files([moved], ["attic/**"]) == {"attic/**": (both,)}
+    assert matching_files([moved], ["core/**", "attic/*"]) == {
+        "core/**": (both,),
+        "attic/*": (both,),
+    }
     assert matching_files([moved], []) == {}
+    plain = ChangedFile("core/a.py")
+    assert matching_files([plain], ["core/**"]) == {"core/**": ("core/a.py",)}
 
 
 @pytest.mark.parametrize(

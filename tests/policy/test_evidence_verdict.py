@@ -67,14 +67,27 @@ ZOE_AT_GLOBEX = facts(
             "action_required",
             "GitHub shows them at Acme, an author's company (public member of acme-corp)",
         ),
-        ("author's commit email, warn", ZOE_AT_GLOBEX, "warn", "success", None),
+        # zoe is not in the map: her commit email places her at Globex whatever the policy.
+        (
+            "author's commit email, warn",
+            ZOE_AT_GLOBEX,
+            "warn",
+            "action_required",
+            "same company as the authors (Globex)",
+        ),
+        (
+            "author's commit email, ignore",
+            ZOE_AT_GLOBEX,
+            "ignore",
+            "action_required",
+            "same company as the authors (Globex)",
+        ),
         (
             "author's commit email, block",
             ZOE_AT_GLOBEX,
             "block",
             "action_required",
-            "GitHub shows author @zoe at Globex, the reviewer's company "
-            f"(commit {SHORT} authored as zoe@globex.example)",
+            "same company as the authors (Globex)",
         ),
     ],
 )

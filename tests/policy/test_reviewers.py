@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import MapDocument
 from bot.intents import CommentEdit
 from bot.policy.commands import CommandOutcome
 from bot.policy.facts import Profile, PullRequestFacts, ReviewRequestRemoval
@@ -18,7 +19,7 @@ from bot.policy.reviewers import (
 )
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
-from .builders import NOW, approve, at, comment, facts, make_map
+from .builders import NOW, approve, at, comment, document, facts, make_map
 
 AMAP = make_map()
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
@@ -360,3 +361,73 @@ def test_a_removal_once_by_the_author_asks_that_reviewer_again_first() -> None:
     verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
     assert _chosen(pr, verdict) == ["heidi"]
     assert "@heidi is asked again" in verdict.refused_acts[0].why
+
+
+OLD = "0" * 40
+
+
+@pytest.mark.parametrize(
+    ("reviews", "extra", "asked"),
+    [
+        # bob (Acme) approved the head, carol's independent approval is of an older head.
+        ((approve("bob"), approve("carol", 2, sha=OLD)), {}, ["carol"]),
+        # Already asked again: pending, nobody new is asked.
+        ((approve("bob"), approve("carol", 2, sha=OLD)), {"requested_reviewers": ("carol",)}, []),
+        # She looked at the head since (a comment answers the request): not asked twice per head.
+        (
+            (approve("bob"), approve("carol", 2, sha=OLD), approve("carol", 3, state="COMMENTED")),
+            {},
+            ["erin"],
+        ),
+        # She removed the request after her approval: declined, a third party is asked instead.
+        (
+            (approve("bob"), approve("carol", 0.5, sha=OLD)),
+            {"review_request_removals": (_removal("carol", "carol"),)},
+            ["erin"],
+        ),
+        # The author removing her request is no answer: she is asked again.
+        (
+            (approve("bob"), approve("carol", 0.5, sha=OLD)),
+            {"review_request_removals": (_removal("carol", "alice"),)},
+            ["carol"],
+        ),
+        # A removal before her approval is no answer to the new head.
+        (
+            (approve("bob"), approve("carol", 2, sha=OLD)),
+            {"review_request_removals": (_removal("carol", "carol"),)},
+            ["carol"],
+        ),
+        # A stale same-company approval is not asked again: it would not count anyway.
+        ((approve("bob", sha=OLD),), {}, ["erin"]),
+    ],
+)
+def test_a_stale_independent_approval_asks_its_reviewer_again(
+    reviews: tuple[Any, ...], extra: dict[str, Any], asked: list[str]
+) -> None:
+    pr = facts(reviews=reviews, **extra)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    assert verdict.needs_independent_review
+    assert list(_plan(pr, verdict).ask) == asked
+
+
+def test_asking_again_needs_no_load_and_nothing_under_count() -> None:
+    pr = facts(reviews=(approve("bob"), approve("carol", 2, sha=OLD)))
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    plan = plan_review_request(pr, AMAP, verdict, now=NOW)
+    assert plan.ask == ("carol",)
+    assert plan.needs_load == ()
+    counting = make_map(policy={"stale_approvals": "count"})
+    verdict = evaluate(pr, counting, now=NOW, map_ref=REF)
+    assert not verdict.needs_independent_review
+    assert plan_review_request(pr, counting, verdict, now=NOW, load={}).ask == ()
+
+
+def test_a_tsc_member_with_no_company_on_record_is_asked_only_if_unknown_people_count() -> None:
+    doc = document()
+    doc["people"]["kami"] = {"role": "maintainer"}  # TSC, no company on record
+    pr = facts(reviews=(approve("bob"),))
+    for unknown_people, asked in (("conflicted", False), ("independent", True)):
+        doc["policy"]["unknown_people"] = unknown_people
+        amap = AffiliationMap(MapDocument.model_validate(doc))
+        candidates, _ = _candidates(pr, amap=amap)
+        assert ("kami" in candidates) is asked

@@ -259,16 +259,28 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str]] = [
         "success",
     ),
     (
-        "stale approval counted by default",
+        "stale approval ignored by default",
         facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
         {},
+        "action_required",
+    ),
+    (
+        "stale approval counted under count",
+        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
+        {"stale_approvals": "count"},
         "success",
     ),
     (
-        "stale approval ignored",
-        facts(reviews=(approve("bob"), approve("carol", 2, sha="o" * 40))),
-        {"stale_approvals": "ignore"},
+        "a stale same-company approval still asks for independent review",
+        facts(reviews=(approve("bob", sha="o" * 40),)),
+        {},
         "action_required",
+    ),
+    (
+        "a stale same-company approval, answered by a fresh independent one",
+        facts(reviews=(approve("bob", sha="o" * 40), approve("carol", 2))),
+        {},
+        "success",
     ),
     (
         "two independent approvals required",
@@ -545,8 +557,16 @@ def test_renamed_file_out_of_a_protected_path() -> None:
     )
     verdict = judge(pr)
     assert verdict.protected is not None
-    assert verdict.protected.files == ("docs/gov.md",)
+    assert verdict.protected.files == ("GOVERNANCE.md → docs/gov.md",)
     assert verdict.conclusion == "action_required"
+    assert any("GOVERNANCE.md → docs/gov.md" in reason for reason in verdict.reasons)
+    moved = replace(pr, files=(ChangedFile("attic/engine.py", previous_path="core/engine.py"),))
+    classification = judge(moved).classification
+    assert classification.major
+    assert classification.matched_files == ("core/engine.py → attic/engine.py",)
+    assert classification.reasons[0] == (
+        "path rule `core/**` matches 1 file: `core/engine.py → attic/engine.py`"
+    )
 
 
 def test_a_drive_by_approval_is_excluded_not_conflicted() -> None:
@@ -630,3 +650,60 @@ def test_a_committers_company_is_an_authors_company() -> None:
     verdict = judge(facts(opener="erin", commits=(commit,), reviews=(approve("alice"),)))
     assert "acme" in verdict.author_companies
     assert verdict.conclusion == "action_required"
+
+
+def test_a_stale_approval_is_shown_with_its_age_and_lends_nothing() -> None:
+    old = "0" * 40
+    commits = (
+        Commit(sha=old, author_login="alice"),
+        Commit(sha="1" * 40, author_login="alice"),
+        Commit(sha=HEAD, author_login="alice"),
+    )
+    pr = facts(commits=commits, reviews=(approve("bob"), approve("carol", 2, sha=old)))
+    carol = _approval(judge(pr), "carol")
+    assert carol.stale == "approved 0000000, 2 commits ago"
+    assert not carol.counted
+    assert not carol.conflicted
+    assert carol.lapsed
+    assert carol.protected_company is None
+    assert "older head" in (carol.why_not or "")
+    counted = _approval(judge(pr, stale_approvals="count"), "carol")
+    assert counted.counted
+    assert counted.stale == carol.stale
+    assert not counted.lapsed
+    gone = _approval(judge(facts(reviews=(approve("carol", sha=old),))), "carol")
+    assert gone.stale == "approved 0000000, a commit no longer on this pull request's branch"
+    fresh = _approval(judge(pr), "bob")
+    assert fresh.stale is None
+    assert not fresh.lapsed
+
+
+@pytest.mark.parametrize(
+    ("reviews", "files", "conclusion"),
+    [
+        ((), ("core/engine.py",), "action_required"),
+        ((approve("carol"),), ("core/engine.py",), "success"),  # independent of the known ones
+        ((approve("bob"),), ("core/engine.py",), "action_required"),
+        ((), ("docs/a.md",), "success"),  # not major: nothing to ask
+    ],
+)
+def test_hidden_commit_authors_require_independent_approval(
+    reviews: tuple[Any, ...], files: tuple[str, ...], conclusion: str
+) -> None:
+    pr = facts(reviews=reviews, files=files, commits_truncated=True, commits_total=312)
+    verdict = judge(pr)
+    assert verdict.conclusion == conclusion, verdict.reasons
+    hidden = (
+        "only 1 of 312 commits could be read: the authors of the others are unknown, "
+        "so independent approval is required"
+    )
+    assert (hidden in verdict.reasons) is (files == ("core/engine.py",))
+    if not reviews and conclusion == "action_required":
+        assert verdict.reasons[-1] == (
+            "a major change needs 1 approval(s) from TSC members outside the known authors' "
+            "companies; 0 of 1 so far"
+        )
+    # Read in full, the same PR needs nothing without a same-company approval.
+    assert judge(facts(reviews=reviews, files=files)).conclusion == (
+        "action_required" if reviews == (approve("bob"),) else "success"
+    )
