@@ -61,10 +61,6 @@ class Authors:
         entry = self.by_key.setdefault(key, AuthorEntry(display, login, known))
         entry.roles.add(role)
 
-    @property
-    def known_keys(self) -> tuple[str, ...]:
-        return tuple(key for key, entry in self.by_key.items() if entry.known)
-
 
 def collect_authors(facts: PullRequestFacts, amap: AffiliationMap) -> Authors:
     authors = Authors(amap)

@@ -66,7 +66,6 @@ class Parties:
         # Companies GitHub shows, by person key: theirs when the map places them nowhere.
         self.shown: ShownCompanies = shown or {}
         self.author_keys = frozenset(authors.by_key)
-        self.known_authors = authors.known_keys
         self._companies_on: dict[date, frozenset[str]] = {}
         # The companies GitHub shows, by person key, with the sightings.
         self.seen: dict[str, dict[str, list[Evidence]]] = {}

@@ -804,5 +804,14 @@ async def test_check_suites_filtered_by_app_leave_out_another_apps_runs(
 
     filtered = await api.graphql(SNAPSHOT, **snapshot_variables(number))
     assert [run for s in suites(filtered) for run in s["checkRuns"]["nodes"]] == []
-    unfiltered = await api.graphql(SNAPSHOT, **{**snapshot_variables(number), "appId": None})
+    # The snapshot reads one suite; without the filter, every suite shows the other App's run.
+    every_suite = """
+    query($owner: String!, $name: String!, $number: Int!) {
+      repository(owner: $owner, name: $name) { pullRequest(number: $number) {
+        headCommit: commits(last: 1) { nodes { commit {
+          checkSuites(first: 10) { nodes { checkRuns(first: 10) { nodes { name } } } }
+        } } }
+      } }
+    }"""
+    unfiltered = await api.graphql(every_suite, owner="acme", name="widgets", number=number)
     assert [run["name"] for s in suites(unfiltered) for run in s["checkRuns"]["nodes"]] == [CHECK]
