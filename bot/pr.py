@@ -5,23 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PullRequestRef:
-    installation_id: int
+class _InRepository:
+    """What every ref names: a repository of one installation."""
+
+    __slots__ = ()
     owner: str
     repo: str
-    number: int
 
     @property
     def repo_slug(self) -> str:
         return f"{self.owner}/{self.repo}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PullRequestRef(_InRepository):
+    installation_id: int
+    owner: str
+    repo: str
+    number: int
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}#{self.number}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class MergeGroupRef:
+class MergeGroupRef(_InRepository):
     """A merge queue's group of PRs, judged together on the group's head commit."""
 
     installation_id: int
@@ -31,16 +39,12 @@ class MergeGroupRef:
     head_ref: str  # refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>: names the PR
     base_ref: str  # the branch the group merges into: its map decides
 
-    @property
-    def repo_slug(self) -> str:
-        return f"{self.owner}/{self.repo}"
-
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (merge group)"
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class IssueRef:
+class IssueRef(_InRepository):
     """An issue in one installation: it holds a TSC vote when it carries the vote label."""
 
     installation_id: int
@@ -48,16 +52,12 @@ class IssueRef:
     repo: str
     number: int
 
-    @property
-    def repo_slug(self) -> str:
-        return f"{self.owner}/{self.repo}"
-
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo} issue #{self.number}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class MapPushRef:
+class MapPushRef(_InRepository):
     """A push to a default branch that changed the map: its verdict goes on the pushed commit."""
 
     installation_id: int
@@ -70,16 +70,12 @@ class MapPushRef:
     forced: bool
     commits: tuple[str, ...] = ()  # the pushed commits that touched the map
 
-    @property
-    def repo_slug(self) -> str:
-        return f"{self.owner}/{self.repo}"
-
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (map push)"
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class MergedPullRequestRef:
+class MergedPullRequestRef(_InRepository):
     """A PR just merged: said on the PR when it was merged over a check that did not pass."""
 
     installation_id: int
@@ -87,10 +83,6 @@ class MergedPullRequestRef:
     repo: str
     number: int
     merged_by: str
-
-    @property
-    def repo_slug(self) -> str:
-        return f"{self.owner}/{self.repo}"
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}#{self.number} (merged)"

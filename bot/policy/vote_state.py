@@ -107,7 +107,7 @@ class _Vote:
         if current.outcome != "open":
             closed_at = self.opened_at
         for entry in self.commands:
-            cast_at = entry.comment.created_at
+            cast_at = entry.comment.written_at
             if cast_at > until:
                 break
             if closed_at is None and cast_at >= deadline:
@@ -165,7 +165,8 @@ def _outcome(entry: _Command, refusal: str | None) -> CommandOutcome:
     return CommandOutcome(
         comment_id=entry.comment.id,
         comment_database_id=entry.comment.database_id,
-        author=entry.author,
+        author=entry.comment.author or entry.author,
+        editor=entry.comment.edited_by_other,
         command=entry.command.text,
         kind="vote",
         applied=refusal is None,
@@ -177,13 +178,14 @@ def vote_commands(comments: Iterable[Comment], amap: AffiliationMap) -> list[_Co
     """Every `vote` command in people's comments, in the order they were written."""
     prefix = amap.policy.command_prefix
     found: list[_Command] = []
-    for comment in sorted(comments, key=lambda c: (c.created_at, c.database_id or 0, c.id)):
-        author = comment.author
-        if author is None or comment.author_is_bot or amap.is_bot(author):
+    # A vote is its writer's: someone who edited another's comment cast what it now says, then.
+    for comment in sorted(comments, key=lambda c: (c.written_at, c.database_id or 0, c.id)):
+        writer = comment.writer
+        if writer is None or comment.author_is_bot or amap.is_bot(writer):
             continue
         for command in parse_commands(comment.body, prefix=prefix):
             if command.kind == "vote":
-                found.append(_Command(comment, author, command))
+                found.append(_Command(comment, writer, command))
     return found
 
 

@@ -121,6 +121,30 @@ def test_an_edited_comment_changes_and_a_deleted_one_withdraws() -> None:
     assert deleted.tally.voted == 0
 
 
+def test_a_vote_edited_into_someone_elses_comment_is_the_editors() -> None:
+    # Cal, with write access but no vote, turns Lea's "LGTM" into a vote: it is Cal's,
+    # non-binding, cast when he wrote it; Lea has not voted.
+    lgtm = said("lea", "/coi vote yes", 1)
+    edited = Comment(
+        id=lgtm.id,
+        author="lea",
+        body=lgtm.body,
+        created_at=lgtm.created_at,
+        updated_at=at(5),
+        database_id=lgtm.database_id,
+        editor="cal",
+        last_edited_at=at(5),
+    )
+    result = state([labeled("lea")], [edited])
+    assert result.tally is not None
+    assert (result.tally.yes, result.tally.voted) == (Fraction(0), 0)
+    (outcome,) = result.outcomes
+    assert (outcome.author, outcome.editor, outcome.actor) == ("lea", "cal", "cal")
+    votes = {row.voter.login: row.choice for row in result.tally.rows}
+    assert votes.get("lea") is None
+    assert votes.get("cal") == "yes"
+
+
 def test_votes_before_the_opening_are_refused() -> None:
     result = state([labeled("lea", 10)], [said("max", "/coi vote yes", 1)])
     (outcome,) = result.outcomes
