@@ -38,8 +38,6 @@ from bot.policy.trust import history_findings
 
 __all__ = ["AuditMapInvalid", "audit_command"]
 
-DEFAULT_SINCE_DAYS = 90
-
 
 async def audit_command(
     repository: str,

@@ -24,6 +24,7 @@ import gidgethub
 import gidgethub.abc
 
 from bot.affiliations.loader import LoadResult, MapError, load_map_file
+from bot.affiliations.model import LOGIN_PATTERN
 from bot.github.auth import AuthError, GitHubApp
 from bot.github.client import RetryPolicy, Sleep, clients_on
 from bot.github.errors import describe_failure
@@ -33,7 +34,7 @@ from bot.github.snapshot import SnapshotError
 from bot.github.votes import OpeningMaps, has_vote_activity, read_vote
 from bot.judge import Judge
 from bot.metrics import Metrics
-from bot.policy.facts import LOGIN_PATTERN, PullRequestFacts
+from bot.policy.facts import PullRequestFacts
 from bot.policy.render import CheckOutput, render
 from bot.policy.verdict import MapRef, Verdict
 from bot.policy.vote_render import VoteOutput, vote_output

@@ -16,14 +16,12 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.affiliations.lookalike import skeleton
-from bot.affiliations.model import Policy
+from bot.affiliations.model import LOGIN_PATTERN, Policy
 
 Loc = tuple[str | int, ...]
 
-# GitHub logins: ASCII letters, digits and hyphens, at most 39 characters, no leading hyphen
-# (older accounts may hold double or trailing hyphens); apps' logins end in "[bot]".
-_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
-_BOT_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?")
+_LOGIN = re.compile(LOGIN_PATTERN)
+_BOT_LOGIN = re.compile(rf"{LOGIN_PATTERN}(?:\[bot\])?")  # apps' logins end in "[bot]"
 
 # A suggestion compares a word with every choice (~30 ms against 3,000 companies): a map full of
 # unknown ids gets suggestions for its first few only, so its check costs a bounded time.

@@ -64,6 +64,9 @@ NOREPLY_DOMAIN = "users.noreply.github.com"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_PATTERN = rf"^{_LABEL}(?:\.{_LABEL})+$"
 _DOMAIN = re.compile(DOMAIN_PATTERN)
+# A GitHub login as accounts hold them: ASCII letters, digits and hyphens, at most 39 characters,
+# no leading hyphen (older accounts may hold double or trailing ones).
+LOGIN_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
 # GitHub logins: letters, digits and single hyphens, at most 39 characters.
 ORG_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$"
 _ORG = re.compile(ORG_PATTERN)

@@ -9,6 +9,7 @@ of that person's entry, which is all the verdict compares with the map in force.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -75,11 +76,22 @@ def _entries(amap: AffiliationMap) -> dict[str, tuple[str, str]]:
     return entries
 
 
+# The map in force is one object per blob (bot.github.map_source): its digests are made once.
+_COMPANY_ENTRIES: weakref.WeakKeyDictionary[AffiliationMap, dict[str, tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def company_entries(amap: AffiliationMap) -> dict[str, tuple[str, str]]:
-    return {
-        company_id: (entry_digest(company), amap.tree_root(company_id))
-        for company_id, company in amap.document.companies.items()
-    }
+    """Every company id -> (its entry's digest, the root of its company tree)."""
+    found = _COMPANY_ENTRIES.get(amap)
+    if found is None:
+        found = {
+            company_id: (entry_digest(company), amap.tree_root(company_id))
+            for company_id, company in amap.document.companies.items()
+        }
+        _COMPANY_ENTRIES[amap] = found
+    return found
 
 
 def too_slow(path: str, *, seconds: float) -> ProposedMap:

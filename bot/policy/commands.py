@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import LOGIN_PATTERN
 from bot.intents import CommentEdit
 from bot.policy.authors import collect_authors
 from bot.policy.classify import Override
@@ -27,7 +28,7 @@ from bot.policy.conflicts import (
     conflict_on_pr,
     may_not_lower_the_bar,
 )
-from bot.policy.facts import LOGIN_PATTERN, Comment, PullRequestFacts, RecordedDeclaration
+from bot.policy.facts import Comment, PullRequestFacts, RecordedDeclaration
 from bot.policy.markdown import code, mention
 
 __all__ = ["Declaration"]  # declared in bot.policy.conflicts; still importable from here

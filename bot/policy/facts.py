@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-# A GitHub login (or an owner's name): alphanumerics and single hyphens, at most 39 characters.
-LOGIN_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})"
+from bot.affiliations.model import LOGIN_PATTERN
+
+# A whole GitHub login, or an owner's name.
 LOGIN = re.compile(rf"^{LOGIN_PATTERN}$")
 
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]

@@ -48,6 +48,11 @@ def text(value: str) -> str:
     return no_mentions("".join("\\" + char if char in _ESCAPED else char for char in unlinked))
 
 
+def as_shown(markdown: str) -> str:
+    """What GitHub shows of `text`'s output: its backslash escapes and mention breakers gone."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(ZERO_WIDTH_JOINER, "")
+
+
 def code(value: str) -> str:
     """`value` in a code span no backtick inside can close (one line, `|` escaped for tables)."""
     inner = one_line(value).replace("|", "\\|")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
-from bot.policy.markdown import ZERO_WIDTH_JOINER, code, text
+from bot.policy.markdown import as_shown, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
 from bot.policy.votes import Tally, VoterRow, show
@@ -249,11 +249,6 @@ class ClosedVote:
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
-def _as_shown(markdown: str) -> str:
-    """A cell's text as GitHub shows it: its backslash escapes and mention breakers gone."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace(ZERO_WIDTH_JOINER, "")
-
-
 def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
     """The votes closed on a PR or issue, from the App's final comments among `bodies`."""
     found: list[ClosedVote] = []
@@ -266,6 +261,6 @@ def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
         for line in output.summary.splitlines():
             cells = [cell.strip() for cell in _UNESCAPED_PIPE.split(line)[1:-1]]
             if len(cells) == 7 and "(counted as abstain)" in cells[4]:
-                abstentions.append((cells[0].removeprefix("@"), _as_shown(cells[6])))
+                abstentions.append((cells[0].removeprefix("@"), as_shown(cells[6])))
         found.append(ClosedVote(parsed[0], parsed[1], output.title, tuple(abstentions)))
     return tuple(found)

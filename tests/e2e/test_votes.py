@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.policy.markdown import as_shown
 from bot.settings import Secret
 from bot.stage import Stage
 from bot.web.app import VOTE_TIMERS_KEY
@@ -91,11 +91,6 @@ def bot_bodies(stage: Stage, number: int) -> list[str]:
     return [str(c["body"]) for c in stage.sim.comments(REPO, number) if c["user"]["type"] == "Bot"]
 
 
-def rendered(markdown: str) -> str:
-    """The text GitHub shows: backslash escapes and the joiners that break mentions gone."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200d", "")
-
-
 async def vote(stage: Stage, number: int, who: str, choice: str) -> int:
     comment = await stage.sim.post_comment(REPO, number, author=who, body=f"/coi vote {choice}")
     await stage.settle()
@@ -127,7 +122,7 @@ async def test_a_nominees_colleague_abstains_and_that_decides_the_promotion(stag
 
     run = vote_run(stage, number)
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
-    summary = rendered(run["output"]["summary"])
+    summary = as_shown(run["output"]["summary"])
     assert "| @anna | senior-maintainer | 2 | Acme | yes (counted as abstain) | 0 " in summary
     assert "conflicted (Acme, like the nominee @skiedude): recorded as an abstention" in summary
     assert run["output"]["title"] == "Vote failed: yes 2, no 2, abstain 0"
@@ -184,7 +179,7 @@ async def test_a_company_cap_changes_the_result(stage_factory: Callable[..., Sta
         run = vote_run(stage, number)
         assert run["output"]["title"] == "Vote failed: yes 2, no 2, abstain 0"
         assert run["conclusion"] == "failure"
-        summary = rendered(run["output"]["summary"])
+        summary = as_shown(run["output"]["summary"])
         assert "| Acme | 5 | 0 | 0 | 2 | 0 |" in summary
         assert (
             "| @alice | leader | 3 | Acme | yes | 6/5 | Acme's yes and no scaled by 2/5" in summary
@@ -194,7 +189,7 @@ async def test_a_company_cap_changes_the_result(stage_factory: Callable[..., Sta
 async def test_authors_colleagues_abstain_on_a_code_change(stage: Stage) -> None:
     number = await code_change(stage, author="gina")
     await vote(stage, number, "gus", "yes")
-    summary = rendered(vote_run(stage, number)["output"]["summary"])
+    summary = as_shown(vote_run(stage, number)["output"]["summary"])
     assert "conflicted (Globex, like the author @gina): recorded as an abstention" in summary
 
 
@@ -217,7 +212,7 @@ async def test_non_binding_votes_are_shown_and_not_counted(stage: Stage) -> None
     comment = await vote(stage, number, "carl", "yes")
     run = vote_run(stage, number)
     assert run["output"]["title"].startswith("Vote open: yes 0, no 0,")
-    assert "| @carl | contributor | 0 | Acme | yes | 0 | non-binding" in rendered(
+    assert "| @carl | contributor | 0 | Acme | yes | 0 | non-binding" in as_shown(
         run["output"]["summary"]
     )
     assert stage.sim.reactions(REPO, comment) == ["+1"]
@@ -459,7 +454,7 @@ async def test_stackstorms_own_promotion_under_the_bundled_map(
         for who, choice in (("cognifloyd", "yes"), ("amanda11", "yes"), ("nzlosh", "no")):
             await vote(stage, number, who, choice)
         await vote(stage, number, "skiedude", "yes")
-        summary = rendered(vote_run(stage, number)["output"]["summary"])
+        summary = as_shown(vote_run(stage, number)["output"]["summary"])
         assert "rule 1 (paths OWNERS.md, GOVERNANCE.md) matches `OWNERS.md`" in summary
         assert summary.startswith("**open: yes 4 of 6 cast yes and no, at least 2/3 needed**")
         assert "| @cognifloyd | senior-maintainer | 2 | Copart | yes | 2 |  |" in summary
@@ -478,7 +473,7 @@ async def test_a_declared_conflict_makes_a_vote_an_abstention(stage: Stage) -> N
         REPO, number, author="alice", body="/coi declare my brother wrote this"
     )
     await vote(stage, number, "alice", "yes")
-    summary = rendered(vote_run(stage, number)["output"]["summary"])
+    summary = as_shown(vote_run(stage, number)["output"]["summary"])
     assert (
         "| @alice | leader | 3 | Acme | yes (counted as abstain) | 0 "
         "| conflicted (declared a conflict: my brother wrote this): recorded as an abstention |"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
 from bot.policy.facts import Commit, Profile, PullRequestFacts
-from bot.policy.markdown import ZERO_WIDTH_JOINER as JOINER
+from bot.policy.markdown import as_shown
 from bot.policy.render import render
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
@@ -98,7 +96,7 @@ def test_evidence_policies(
     assert verdict.conclusion == conclusion, name
     [approval] = verdict.approvals
     # The reason is Markdown with GitHub's text made inert: compare it as it renders.
-    shown = approval.why_not and re.sub(r"\\(.)", r"\1", approval.why_not).replace(JOINER, "")
+    shown = approval.why_not and as_shown(approval.why_not)
     assert shown == why_not
     assert approval.conflicted == (why_not is not None)
     assert bool(verdict.contradictions) == (evidence != "ignore")
