@@ -222,11 +222,11 @@ async def dry_run(
             judged.facts,
             judged.map,
             map_ref=judged.map_ref,
-            declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
+            declared={judged.map.key_of(d.login): d for d in verdict.declarations},
             now=now,
             map_path=judge.maps.map_path,
             endpoint=judge.graphql_url,
-            opening_maps=OpeningMaps(),
+            opening_maps=OpeningMaps(judge.maps),
         )
         if reading.state.tally is not None:
             vote = vote_output(reading.state, reading.map)

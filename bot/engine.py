@@ -133,7 +133,7 @@ class Engine:
         )
         # Set by the app: evaluates a PR again when its open vote is due (bot.jobs.vote_timers).
         self.vote_timers: VoteTimers | None = None
-        self.opening_maps = OpeningMaps()
+        self.opening_maps = OpeningMaps(self.maps)
 
     async def start(self) -> None:
         """Learn the App's numeric id (`GET /app`): only the App's own check runs are its, on a
@@ -245,7 +245,7 @@ class Engine:
                 judged.map,
                 map_ref=judged.map_ref,
                 runs=snapshot.check_runs,
-                declared={judged.map.key_of(d.login): d.reason for d in verdict.declarations},
+                declared={judged.map.key_of(d.login): d for d in verdict.declarations},
                 now=now,
                 map_path=self._settings.map_path,
                 endpoint=self._settings.graphql_url,
@@ -316,7 +316,7 @@ class Engine:
             amap,
             map_ref=map_ref,
             runs=(),
-            declared={key: d.reason for key, d in declared.items()},
+            declared=declared,
             now=now,
             map_path=self._settings.map_path,
             endpoint=self._settings.graphql_url,

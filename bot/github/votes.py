@@ -16,7 +16,7 @@ docs.github.com/en/rest/checks/runs, docs.github.com/en/rest/issues/labels
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,7 @@ import gidgethub.abc
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
 from bot.github.checks import stamped_external_id
-from bot.github.map_source import OWNER_REPOSITORY
+from bot.github.map_source import OWNER_REPOSITORY, MapSource
 from bot.github.queries import ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
 from bot.github.snapshot import (
     ExistingCheckRun,
@@ -35,10 +35,12 @@ from bot.github.snapshot import (
     _login,
 )
 from bot.github.snapshot import _comment as _parse_comment
+from bot.github.vote_maps import MapAt, map_in_force_at
 from bot.policy.commands import CommandOutcome
+from bot.policy.conflicts import Declaration
 from bot.policy.facts import Comment, PullRequestFacts
 from bot.policy.verdict import MapRef
-from bot.policy.vote_conflicts import OWNERS_PATH, Party, authors, subjects
+from bot.policy.vote_conflicts import OWNERS_PATH, Proposal
 from bot.policy.vote_render import (
     CANCEL_MARKER,
     LABEL_MARKER,
@@ -58,6 +60,9 @@ from bot.policy.vote_state import NO_VOTE, VoteState, vote_state
 
 # Maps votes opened under and still running after the map changed: a handful at most.
 OPENING_MAPS_KEPT = 16
+# Which map version was in force at a label event, by repository and moment: a past moment's
+# answer never changes, so each is read from the map's history once per process.
+LABEL_EVENTS_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +92,21 @@ def has_vote_activity(facts: PullRequestFacts, amap: AffiliationMap) -> bool:
     )
 
 
-def _opening_day(facts: PullRequestFacts, amap: AffiliationMap) -> datetime | None:
-    """When a TSC member last added the vote label: no vote without one."""
+def _label_added_at(facts: PullRequestFacts, amap: AffiliationMap) -> tuple[datetime, ...]:
+    """When people added the vote label: each may open a vote, judged by the map of that time."""
     label = amap.policy.votes.label.casefold()
-    added = [
-        change.at
-        for change in facts.label_changes
-        if change.added
-        and change.label.casefold() == label
-        and change.actor is not None
-        and amap.is_tsc(change.actor)
-    ]
-    return added[-1] if added else None
+    return tuple(
+        sorted(
+            {
+                change.at
+                for change in facts.label_changes
+                if change.added
+                and change.label.casefold() == label
+                and change.actor is not None
+                and not amap.is_bot(change.actor)
+            }
+        )
+    )
 
 
 async def _owners_texts(
@@ -122,16 +130,10 @@ async def _owners_texts(
     return text("before"), text("after")
 
 
-async def _parties(
-    gh: gidgethub.abc.GitHubAPI,
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    *,
-    map_path: str,
-    endpoint: str,
-    day: datetime,
-) -> tuple[tuple[Party, ...], tuple[Party, ...]]:
-    """The proposal's subjects (map entries, OWNERS.md lines) and authors on the opening day."""
+async def _proposal(
+    gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, *, map_path: str, endpoint: str
+) -> Proposal:
+    """What the vote decides: the PR's authors, its new map entries and OWNERS.md lines."""
     paths = {changed.path for changed in facts.files}
     head_map = None
     if map_path in paths and facts.head_map is not None:
@@ -139,10 +141,7 @@ async def _parties(
     before = after = None
     if OWNERS_PATH in paths:
         before, after = await _owners_texts(gh, facts, endpoint)
-    found = subjects(
-        amap, head_map=head_map, owners_before=before, owners_after=after, day=day.date()
-    )
-    return found, authors(facts, amap, day.date())
+    return Proposal(facts, head_map=head_map, owners_before=before, owners_after=after)
 
 
 def _own(facts: PullRequestFacts, marker: str) -> Comment | None:
@@ -162,10 +161,13 @@ def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | N
 
 
 class OpeningMaps:
-    """Maps that votes opened under, by blob, read once each (GraphQL's `object(oid:)`)."""
+    """Maps that votes opened under, by blob, read once each (GraphQL's `object(oid:)`), and
+    which version was in force at each label event (the map's history, read once per event)."""
 
-    def __init__(self) -> None:
+    def __init__(self, maps: MapSource) -> None:
+        self.maps = maps
         self._loaded: dict[tuple[str, str, str], AffiliationMap | None] = {}
+        self._at: dict[tuple[str, str, str, str], tuple[str | None, str]] = {}
 
     async def load(
         self, gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, blob: str, endpoint: str
@@ -181,35 +183,72 @@ class OpeningMaps:
             self._loaded[key] = loaded
         return self._loaded[key]
 
+    async def at(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        facts: PullRequestFacts,
+        moment: datetime,
+        *,
+        current: AffiliationMap,
+        current_ref: MapRef,
+        endpoint: str,
+    ) -> tuple[AffiliationMap, str | None, str]:
+        """The map in force at `moment` on the PR's base (an issue's: the default branch), its
+        blob and source; the map in force now when the history does not reach back that far
+        or that version is not a valid map."""
+        key = (facts.owner.lower(), facts.repo.lower(), facts.base_ref, stamp(moment))
+        known = self._at.get(key)
+        if known is not None:
+            blob, source = known
+            found = await self.recorded(
+                gh, facts, blob, source, current=current, current_ref=current_ref, endpoint=endpoint
+            )
+            if found is not None:
+                return found, blob, source
 
-async def _state(
-    gh: gidgethub.abc.GitHubAPI,
-    facts: PullRequestFacts,
-    amap: AffiliationMap,
-    *,
-    declared: Mapping[str, str | None],
-    now: datetime,
-    map_path: str,
-    endpoint: str,
-) -> VoteState:
-    opening = _opening_day(facts, amap)
-    found: tuple[Party, ...] = ()
-    written: tuple[Party, ...] = ()
-    if opening is not None:  # the parties matter only to a vote that opened
-        found, written = await _parties(
-            gh, facts, amap, map_path=map_path, endpoint=endpoint, day=opening
+        async def load_blob(repo: str, blob: str) -> AffiliationMap | None:
+            if blob == current_ref.blob_sha:
+                return current
+            return await self.load(gh, owner=facts.owner, repo=repo, blob=blob, endpoint=endpoint)
+
+        then: MapAt | None = await map_in_force_at(
+            gh,
+            self.maps,
+            owner=facts.owner,
+            repo=facts.repo,
+            branch=facts.base_ref,
+            moment=moment,
+            endpoint=endpoint,
+            load_blob=load_blob,
         )
-    return vote_state(
-        amap,
-        labels=facts.labels,
-        label_changes=facts.label_changes,
-        comments=facts.comments,
-        files=facts.files,
-        subjects=found,
-        authors=written,
-        declared=declared,
-        now=now,
-    )
+        if then is None or then.map is None:
+            return current, current_ref.blob_sha, current_ref.source
+        while len(self._at) >= LABEL_EVENTS_KEPT:
+            del self._at[next(iter(self._at))]
+        self._at[key] = (then.blob, then.source)
+        return then.map, then.blob, then.source
+
+    async def recorded(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        facts: PullRequestFacts,
+        blob: str | None,
+        source: str,
+        *,
+        current: AffiliationMap,
+        current_ref: MapRef,
+        endpoint: str,
+    ) -> AffiliationMap | None:
+        """The map of a recorded (blob, source); None when it cannot be read again."""
+        if blob is None or (blob, source) == (current_ref.blob_sha, current_ref.source):
+            return current
+        if source == "bundled":
+            bundled, ref = await self.maps.bundled()
+            return bundled.map if ref.blob_sha == blob else None
+        repo = {"repository": facts.repo, "owner": OWNER_REPOSITORY}.get(source)
+        if repo is None:
+            return None
+        return await self.load(gh, owner=facts.owner, repo=repo, blob=blob, endpoint=endpoint)
 
 
 def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str] | None:
@@ -224,8 +263,9 @@ def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str]
 @dataclass(frozen=True, slots=True)
 class VoteReading:
     state: VoteState
-    map: AffiliationMap  # the map the vote opened under, or the map in force before it is recorded
+    map: AffiliationMap  # the map the vote opened under (in force at its label event), else now's
     recorded: tuple[str | None, str] | None  # the opening comment's (map blob, source)
+    opened_under: tuple[str | None, str] | None = None  # the opening map's (blob, source)
 
 
 async def read_vote(
@@ -234,33 +274,53 @@ async def read_vote(
     amap: AffiliationMap,
     *,
     map_ref: MapRef,
-    declared: Mapping[str, str | None],
+    declared: Mapping[str, Declaration],
     now: datetime,
     map_path: str,
     endpoint: str,
     opening_maps: OpeningMaps,
 ) -> VoteReading:
-    """The vote on this PR at `now`, read and decided, nothing written. The vote keeps the map
-    it opened under (recorded in the App's opening comment) when the map in force changes."""
-
-    def decide(amap: AffiliationMap) -> Awaitable[VoteState]:
-        return _state(
-            gh, facts, amap, declared=declared, now=now, map_path=map_path, endpoint=endpoint
-        )
-
-    state = await decide(amap)
-    recorded = None if state.opened_at is None else _opened(facts, state.opened_at)
-    if recorded is not None and recorded[0] not in (None, map_ref.blob_sha):
-        blob, source = recorded
-        repo = {"repository": facts.repo, "owner": OWNER_REPOSITORY}.get(source)
-        if blob is not None and repo is not None:
-            opening_map = await opening_maps.load(
-                gh, owner=facts.owner, repo=repo, blob=blob, endpoint=endpoint
+    """The vote on this PR at `now`, read and decided, nothing written. Each label event is
+    judged by the map in force at its time: the one recorded in the App's opening comment, else
+    the one the map's history shows (read once per event); the vote keeps that map to its end.
+    `declared`: the conflicts declared on the PR by command, by map key."""
+    under: dict[datetime, tuple[AffiliationMap, str | None, str]] = {}
+    for moment in _label_added_at(facts, amap):
+        recorded = _opened(facts, moment)
+        found = None
+        if recorded is not None:
+            found = await opening_maps.recorded(
+                gh,
+                facts,
+                *recorded,
+                current=amap,
+                current_ref=map_ref,
+                endpoint=endpoint,
             )
-            if opening_map is not None:
-                amap = opening_map
-                state = await decide(amap)
-    return VoteReading(state, amap, recorded)
+        if found is not None and recorded is not None:
+            under[moment] = (found, *recorded)
+        else:
+            under[moment] = await opening_maps.at(
+                gh, facts, moment, current=amap, current_ref=map_ref, endpoint=endpoint
+            )
+    proposal = Proposal(facts)
+    if under:  # the subjects matter only to a vote that may open
+        proposal = await _proposal(gh, facts, map_path=map_path, endpoint=endpoint)
+    state = vote_state(
+        amap,
+        labels=facts.labels,
+        label_changes=facts.label_changes,
+        comments=facts.comments,
+        files=facts.files,
+        proposal=proposal,
+        declared=declared,
+        now=now,
+        map_at=lambda moment: under[moment][0] if moment in under else amap,
+    )
+    if state.opened_at is None or state.opened_at not in under:
+        return VoteReading(state, amap, None)
+    opening_map, blob, source = under[state.opened_at]
+    return VoteReading(state, opening_map, _opened(facts, state.opened_at), (blob, source))
 
 
 async def carry_out_vote(
@@ -270,7 +330,7 @@ async def carry_out_vote(
     *,
     map_ref: MapRef,
     runs: tuple[ExistingCheckRun, ...],
-    declared: Mapping[str, str | None],
+    declared: Mapping[str, Declaration],
     now: datetime,
     map_path: str,
     endpoint: str,
@@ -312,7 +372,8 @@ async def carry_out_vote(
         return VoteWrites(state, commented=tuple(commented), label_removed=removed)
     if recorded is None and state.status == "open":
         prefix = amap.policy.command_prefix
-        body = opened_comment(state, blob=map_ref.blob_sha, source=map_ref.source, prefix=prefix)
+        blob, source = reading.opened_under or (map_ref.blob_sha, map_ref.source)
+        body = opened_comment(state, blob=blob, source=source, prefix=prefix)
         await _comment(gh, facts, body)
         commented.append("opened")
     existing = next((run for run in runs if run.name == votes.check_name), None)

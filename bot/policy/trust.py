@@ -102,6 +102,37 @@ def judge_history(history: MapHistory, *, owner_repository: bool) -> Trust:
     return Trust(trusted, unreviewed, reviewed)
 
 
+@dataclass(frozen=True, slots=True)
+class VersionAt:
+    """Which version of a map file was in force at a past moment (a vote's label event)."""
+
+    known: bool  # False: the history read does not reach back to that moment
+    commit: MapCommit | None = None  # the trusted version then; None: none (the next map decided)
+    # The newest change then, landed without review: in force instead of `commit` only under the
+    # `accept` of `commit`'s policy (a deletion when its blob is None).
+    unreviewed: MapCommit | None = None
+
+
+def in_force_at(history: MapHistory, moment: datetime, *, owner_repository: bool) -> VersionAt:
+    """The map file's version in force at `moment`, by the history as GitHub tells it now: the
+    changes committed by then, judged as `judge_history` judges them (a commit's date is all
+    the history tells of when it landed; a reviewed merge is committed by GitHub when merged)."""
+    earlier = tuple(c for c in history.commits if c.committed_at <= moment)
+    if not earlier and not history.complete:
+        return VersionAt(known=False)
+    newest = earlier[0] if earlier else None
+    if newest is not None and newest.blob_sha is None and newest.landed_reviewed:
+        return VersionAt(known=True)  # a reviewed deletion: no file then
+    then = MapHistory(
+        commits=earlier,
+        complete=history.complete,
+        owner_map_dates=history.owner_map_dates,
+        owner_map_older=history.owner_map_older,
+    )
+    trust = judge_history(then, owner_repository=owner_repository)
+    return VersionAt(known=True, commit=trust.trusted, unreviewed=trust.unreviewed)
+
+
 # --- what changed ---------------------------------------------------------------------------
 
 

@@ -2,8 +2,10 @@
 
 A proposal's subjects are the people whose entry in the map, or whose line in `OWNERS.md`, it
 adds, removes or changes (a nominee). A voter is conflicted when, at the vote's opening, they are
-a subject or share a company with one; for a proposal with no subject, when they are an author or
-share a company with one; or when they declared a conflict on it. Pure: the day is an argument.
+a subject or share a company with one (`AffiliationMap.conflicting_companies`, parents included,
+as for a PR's authors); for a proposal with no subject, when the one rule of a PR says so
+(`bot.policy.conflicts.conflict_on_pr`: an author, an author's colleague, a declared conflict); or
+when they declared a conflict on it. Pure: the day is an argument.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Literal
 
 from bot.affiliations.importers import owners_lines
 from bot.affiliations.index import AffiliationMap
-from bot.policy.authors import collect_authors
+from bot.policy.authors import Authors, collect_authors
+from bot.policy.conflicts import Declaration, Parties, conflict_on_pr
 from bot.policy.facts import PullRequestFacts
 from bot.policy.votes import Voter
 
@@ -88,69 +91,89 @@ def subjects(
     )
 
 
-def authors(facts: PullRequestFacts | None, amap: AffiliationMap, day: date) -> tuple[Party, ...]:
-    """The proposal's authors (the opener, commit authors, co-authors), as the verdict finds
-    them; for an issue, its opener alone."""
-    if facts is None:
-        return ()
-    collected = collect_authors(facts, amap)
-    return tuple(
-        Party(key, "author", tuple(sorted(amap.companies_of(key, day))))
-        for key in sorted(collected.by_key)
-        if not key.startswith("email:")
-    )
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What a vote decides, read from GitHub once; its parties are found with the map in force
+    when the vote opened, on that day."""
 
+    facts: PullRequestFacts | None = None  # the PR or issue: its authors
+    head_map: AffiliationMap | None = None  # the PR's new map, when it changes the map
+    owners_before: str | None = None  # OWNERS.md on the base, when the PR changes it
+    owners_after: str | None = None  # OWNERS.md at the head
 
-def opener_party(login: str, amap: AffiliationMap, day: date) -> Party:
-    """An issue's opener as its author."""
-    key = amap.key_of(login)
-    return Party(key, "author", tuple(sorted(amap.companies_of(key, day))))
+    def subjects(self, amap: AffiliationMap, day: date) -> tuple[Party, ...]:
+        if self.head_map is None and self.owners_before is None and self.owners_after is None:
+            return ()
+        return subjects(
+            amap,
+            head_map=self.head_map,
+            owners_before=self.owners_before,
+            owners_after=self.owners_after,
+            day=day,
+        )
+
+    def parties(self, amap: AffiliationMap) -> Parties:
+        """The authors as the verdict finds them (opener, commit authors and committers,
+        co-authors); an issue's opener alone."""
+        if self.facts is None:
+            return Parties(amap, Authors(amap))
+        return Parties(amap, collect_authors(self.facts, amap))
 
 
 def conflicts(
     amap: AffiliationMap,
     voters: Iterable[Voter],
+    proposal: Proposal,
     *,
-    subjects: Iterable[Party],
-    authors: Iterable[Party],
-    declared: Mapping[str, str | None],
+    declared: Mapping[str, Declaration],
     day: date,
 ) -> dict[str, str]:
-    """Voter key -> why they are conflicted on the proposal at its opening.
+    """Voter key -> why they are conflicted on the proposal at its opening (`day`).
 
-    The subjects decide when there are any; otherwise the authors. `declared` maps a voter's key
-    to the reason of a conflict they declared on the proposal (None when they gave none)."""
-    parties = tuple(subjects) or tuple(authors)
+    The subjects decide when there are any; otherwise the one rule of a PR
+    (`bot.policy.conflicts.conflict_on_pr`): authors, their colleagues, declared conflicts.
+    `declared`: the conflicts declared on the proposal by command, by map key."""
     found: dict[str, str] = {}
+    people = proposal.subjects(amap, day)
+    if people:
+        for person in voters:
+            why = _subject_conflict(amap, person, people, declared, day)
+            if why is not None:
+                found[person.login] = why
+        return found
+    parties = proposal.parties(amap)
     for person in voters:
-        why = _conflict(amap, person, parties, declared, day)
-        if why is not None:
-            found[person.login] = why
+        conflict = conflict_on_pr(parties, person.login, day=day, declared=declared)
+        if conflict is not None:
+            found[person.login] = conflict.why
     return found
 
 
-def _conflict(
+def _subject_conflict(
     amap: AffiliationMap,
     person: Voter,
-    parties: tuple[Party, ...],
-    declared: Mapping[str, str | None],
+    people: tuple[Party, ...],
+    declared: Mapping[str, Declaration],
     day: date,
 ) -> str | None:
-    if person.login in declared:
-        reason = declared[person.login]
-        return "declared a conflict" + (f": {reason}" if reason else "")
-    for party in parties:
+    """As `conflict_on_pr` judges an author and their colleagues, for a subject and theirs."""
+    for party in people:
         if party.login == person.login:
-            return f"the {party.kind} @{party.login}" if party.kind != "author" else "an author"
-    for party in parties:
-        shared = amap.conflicting_companies(person.companies, party.companies)
+            return f"the {party.kind} @{party.login}"
+    companies = amap.companies_of(person.login, day)
+    for party in people:
+        shared = amap.conflicting_companies(companies, frozenset(party.companies))
         if shared:
             names = ", ".join(amap.company_name(c) for c in shared)
             return f"{names}, like the {party.kind} @{party.login}"
-    for party in parties:
-        standing = amap.standing_conflict_with(person.login, day, party.companies)
+    for party in people:
+        standing = amap.standing_conflict_with(person.login, day, frozenset(party.companies))
         if standing is not None:
             why = f": {standing.reason}" if standing.reason else ""
             company = amap.company_name(standing.company)
             return f"a standing conflict with {company}, like the {party.kind} @{party.login}{why}"
+    declaration = declared.get(person.login)
+    if declaration is not None:
+        why = f": {declaration.reason}" if declaration.reason else ""
+        return f"conflict declared on this proposal by @{declaration.by}{why}"
     return None

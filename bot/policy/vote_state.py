@@ -8,15 +8,16 @@ deadline has passed. Replaying them gives the same vote after a restart as befor
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
 from bot.policy.commands import CommandOutcome, ParsedCommand, parse_commands
+from bot.policy.conflicts import Declaration
 from bot.policy.facts import ChangedFile, Comment, LabelChange
-from bot.policy.vote_conflicts import Party, conflicts
+from bot.policy.vote_conflicts import Proposal, conflicts
 from bot.policy.votes import (
     Ballot,
     Choice,
@@ -77,8 +78,8 @@ class _Vote:
         opened_by: str,
         rules: VoteRules,
         commands: Sequence[_Command],
-        parties: tuple[Sequence[Party], Sequence[Party]],
-        declared: Mapping[str, str | None],
+        proposal: Proposal,
+        declared: Mapping[str, Declaration],
     ) -> None:
         day = opened_at.date()
         self.opened_at, self.opened_by, self.rules = opened_at, opened_by, rules
@@ -86,15 +87,7 @@ class _Vote:
         self.voters: dict[str, Voter] = electorate(
             amap, day, also=[c.author for c in self.commands]
         )
-        subjects, authors = parties
-        self.conflicts = conflicts(
-            amap,
-            self.voters.values(),
-            subjects=subjects,
-            authors=authors,
-            declared=declared,
-            day=day,
-        )
+        self.conflicts = conflicts(amap, self.voters.values(), proposal, declared=declared, day=day)
         self.amap = amap
 
     def replay(self, until: datetime) -> tuple[Tally, list[CommandOutcome], datetime | None]:
@@ -196,21 +189,24 @@ def vote_state(
     label_changes: Iterable[LabelChange],
     comments: Iterable[Comment],
     files: Iterable[ChangedFile],
-    subjects: Sequence[Party],
-    authors: Sequence[Party],
-    declared: Mapping[str, str | None],
+    proposal: Proposal,
+    declared: Mapping[str, Declaration],
     now: datetime,
+    map_at: Callable[[datetime], AffiliationMap] | None = None,
 ) -> VoteState:
     """The vote on a PR or issue as its label changes and comments tell it, at `now`.
 
     A TSC member adding the label opens a vote (from the label's time); anyone else's label is
     refused and taken off. A TSC member with no conflict on the vote removing the label cancels
     it; anyone else's removal is refused and the vote goes on. Commands written before the
-    opening are no votes; those after the close are refused."""
+    opening are no votes; those after the close are refused.
+
+    `map_at`: the map in force at a label event's time (default: `amap`). Who may open a vote,
+    and the vote's rules, voters and conflicts, are those of the map in force when it opened."""
     votes = amap.policy.votes
     wanted = votes.label.casefold()
     commands = vote_commands(comments, amap)
-    rules = rules_for(votes, files)
+    changed = tuple(files)
     vote: _Vote | None = None
     cancelled_by: str | None = None
     cancelled_at: datetime | None = None
@@ -225,17 +221,18 @@ def vote_state(
             last_refused_add = False
             if live:
                 continue
-            if not amap.is_tsc(actor):
+            opening_map = amap if map_at is None else map_at(change.at)
+            if not opening_map.is_tsc(actor):
                 refusals.append(LabelRefusal(actor, True, change.at, _not_tsc(actor, votes.label)))
                 last_refused_add = True
                 continue
             vote = _Vote(
-                amap,
+                opening_map,
                 opened_at=change.at,
                 opened_by=actor,
-                rules=rules,
+                rules=rules_for(opening_map.policy.votes, changed),
                 commands=commands,
-                parties=(subjects, authors),
+                proposal=proposal,
                 declared=declared,
             )
             cancelled_by = cancelled_at = None
@@ -243,7 +240,7 @@ def vote_state(
         last_refused_add = False
         if not live or vote is None:
             continue
-        why = _cancel_refusal(amap, vote, actor)
+        why = _cancel_refusal(vote.amap, vote, actor)
         if why is None:
             cancelled_by, cancelled_at = actor, change.at
         else:

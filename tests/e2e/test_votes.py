@@ -190,7 +190,8 @@ async def test_authors_colleagues_abstain_on_a_code_change(stage: Stage) -> None
     number = await code_change(stage, author="gina")
     await vote(stage, number, "gus", "yes")
     summary = as_shown(vote_run(stage, number)["output"]["summary"])
-    assert "conflicted (Globex, like the author @gina): recorded as an abstention" in summary
+    why = "conflicted (same company as the authors (Globex)): recorded as an abstention"
+    assert why in summary, "the one rule of a PR: an author's colleague"
 
 
 async def test_an_edit_changes_a_vote_and_a_deletion_withdraws_it(stage: Stage) -> None:
@@ -242,7 +243,7 @@ async def test_removing_the_label_cancels_only_for_an_unconflicted_tsc_member(
     await stage.settle()
     assert vote_run(stage, number)["status"] == "in_progress"
     (refused,) = [body for body in bot_bodies(stage, number) if "coi-bot:vote-label" in body]
-    assert "@gus is conflicted on this vote (Globex, like the author @gina)" in refused
+    assert "@gus is conflicted on this vote (same company as the authors (Globex))" in refused
     await stage.sim.set_labels(REPO, number, [LABEL], sender="gus")  # the vote goes on
     await stage.sim.set_labels(REPO, number, [], sender="ivan")
     await stage.settle()
@@ -476,7 +477,8 @@ async def test_a_declared_conflict_makes_a_vote_an_abstention(stage: Stage) -> N
     summary = as_shown(vote_run(stage, number)["output"]["summary"])
     assert (
         "| @alice | leader | 3 | Acme | yes (counted as abstain) | 0 "
-        "| conflicted (declared a conflict: my brother wrote this): recorded as an abstention |"
+        "| conflicted (conflict declared on this PR by @alice: my brother wrote this): "
+        "recorded as an abstention |"
     ) in summary
 
 

@@ -19,6 +19,7 @@ from bot.policy.trust import (
     held_line,
     history_findings,
     how_it_landed,
+    in_force_at,
     judge_history,
     judge_map_push,
     map_changes,
@@ -314,3 +315,54 @@ def test_an_unreviewed_change_is_an_error_finding_of_the_map_or_a_protected_file
     )
     assert findings[1].evidence[0].describe() == f"commit {change(2, 'b').oid[:7]}"
     assert findings[1].evidence[0].url.endswith(change(2, "b").oid)
+
+
+# --- the version in force at a past moment (a vote's label event) ---------------------------
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def blob_at(found_history: MapHistory, n: float) -> tuple[str | None, str | None, bool]:
+    found = in_force_at(found_history, day(n), owner_repository=False)
+    commit, unreviewed = found.commit, found.unreviewed
+    return (
+        commit.blob_sha if commit else None,
+        unreviewed.blob_sha if unreviewed else None,
+        found.known,
+    )
+
+
+def test_the_version_in_force_at_a_moment_ignores_later_changes() -> None:
+    reviewed = history(change(3, "b3", pr=reviewed_pr(8)), change(1, "b1"))
+    assert blob_at(reviewed, 0.5) == (None, None, True)  # no map yet: the next one decides
+    assert blob_at(reviewed, 1) == ("b1", None, True)  # committed that second: in force
+    assert blob_at(reviewed, 2.9) == ("b1", None, True)
+    assert blob_at(reviewed, 3) == ("b3", None, True)
+
+
+def test_an_unreviewed_change_before_the_moment_is_held_then_as_now() -> None:
+    pushed = history(change(4, "b4", pr=reviewed_pr(9)), change(2, "b2"), change(1, "b1"))
+    assert blob_at(pushed, 3) == ("b1", "b2", True)  # b2 in force only under `accept`
+    assert blob_at(pushed, 5) == ("b4", None, True)
+
+
+def test_a_reviewed_deletion_leaves_no_version_and_an_unreviewed_one_holds() -> None:
+    deleted = history(change(2, None, pr=reviewed_pr()), change(1, "b1"))
+    assert blob_at(deleted, 3) == (None, None, True)
+    pushed = history(change(2, None), change(1, "b1"))
+    assert blob_at(pushed, 3) == ("b1", None, True)
+    assert in_force_at(pushed, day(3), owner_repository=False).unreviewed == change(2, None)
+
+
+def test_a_history_that_does_not_reach_back_to_the_moment_is_unknown() -> None:
+    partial = history(change(5, "b5", pr=reviewed_pr()), complete=False)
+    assert blob_at(partial, 3) == (None, None, False)
+    assert blob_at(partial, 6) == ("b5", None, True)
+
+
+def test_a_first_version_is_no_bootstrap_where_the_owners_map_governed_before() -> None:
+    first = history(change(2, "b2"), owner_map_dates=(day(1),))
+    assert blob_at(first, 3) == (None, "b2", True)  # the owner's map decides
+    assert in_force_at(first, day(3), owner_repository=True).commit == change(2, "b2")

@@ -9,14 +9,19 @@ from typing import Any
 
 import pytest
 
+from bot.affiliations.index import AffiliationMap
 from bot.policy.commands import parse_commands, usage
 from bot.policy.facts import ChangedFile, Comment, LabelChange
-from bot.policy.vote_conflicts import Party
+from bot.policy.vote_conflicts import Proposal
 from bot.policy.vote_state import VoteState, vote_state
 
 from .test_votes import OPENED, vote_map
 
 LABEL = "TSC:voting"
+# A nominee's line added to OWNERS.md: @nom of Acme is the proposal's subject.
+NOMINEE = Proposal(
+    owners_before="", owners_after="* Nom ([@nom](https://github.com/nom)), _Acme_\n"
+)
 
 
 def at(minutes: float) -> datetime:
@@ -45,8 +50,9 @@ def state(
     *,
     now: float = 60,
     labels: tuple[str, ...] = (LABEL,),
-    subjects: tuple[Party, ...] = (),
+    proposal: Proposal | None = None,
     files: tuple[str, ...] = (),
+    map_at: dict[datetime, AffiliationMap] | None = None,
     **votes: Any,
 ) -> VoteState:
     return vote_state(
@@ -55,10 +61,10 @@ def state(
         label_changes=changes,
         comments=comments,
         files=[ChangedFile(path) for path in files],
-        subjects=subjects,
-        authors=(),
+        proposal=proposal or Proposal(),
         declared={},
         now=at(now),
+        map_at=None if map_at is None else map_at.__getitem__,
     )
 
 
@@ -172,9 +178,8 @@ def test_cancelled_by_an_unconflicted_tsc_member() -> None:
 
 
 def test_a_removal_by_a_conflicted_member_or_an_outsider_leaves_the_vote_on() -> None:
-    nominee = (Party("nom", "nominee", ("acme",)),)
     changes = [labeled("lea"), labeled("sam", 5, added=False), labeled("cal", 6, added=False)]
-    result = state(changes, [], subjects=nominee, labels=())
+    result = state(changes, [], proposal=NOMINEE, labels=())
     assert result.status == "open"
     whys = [refusal.why for refusal in result.refusals]
     assert whys == [
@@ -210,12 +215,11 @@ def test_an_early_close_refuses_later_votes() -> None:
 
 
 def test_a_nominees_colleague_abstains_and_that_decides() -> None:
-    nominee = (Party("nom", "nominee", ("acme",)),)
     comments = [said("lea", "/coi vote yes", 1), said("sue", "/coi vote no", 2)]
     honest = state([labeled("max")], comments, now=20000)
     assert honest.tally is not None
     assert honest.tally.outcome == "passed"  # 3 to 2
-    result = state([labeled("max")], comments, subjects=nominee, now=20000)
+    result = state([labeled("max")], comments, proposal=NOMINEE, now=20000)
     assert result.tally is not None
     assert result.tally.outcome == "failed"  # 0 to 2
     row = next(r for r in result.tally.rows if r.voter.login == "lea")
@@ -272,3 +276,65 @@ def test_a_vote_edited_after_an_early_close_is_refused() -> None:
     assert result.outcomes[0].reason == (
         "edited after the vote closed at 2026-05-01 12:03:00 UTC: the edit does not count"
     )
+
+
+# --- the map in force at the label event ----------------------------------------------------
+
+
+def _promoted(**people: str) -> AffiliationMap:
+    """The test map with some people's roles changed."""
+    base = vote_map()
+    data = base.document.model_dump(by_alias=True)
+    for login, role in people.items():
+        data["people"][login]["role"] = role
+    return AffiliationMap(type(base.document).model_validate(data))
+
+
+def test_a_label_is_judged_by_the_map_in_force_when_it_was_added() -> None:
+    # @cal was a contributor when he added the label and became a maintainer since.
+    later = _promoted(cal="maintainer")
+    result = vote_state(
+        later,
+        labels=(LABEL,),
+        label_changes=[labeled("cal")],
+        comments=[],
+        files=[],
+        proposal=Proposal(),
+        declared={},
+        now=at(1),
+        map_at={at(0): vote_map()}.__getitem__,
+    )
+    assert result.status == "none"
+    assert result.remove_label
+    (refusal,) = result.refusals
+    assert refusal.why.startswith("only TSC members open a vote: @cal is not on the TSC")
+    honest = state([labeled("cal")], [], map_at={at(0): later})
+    assert (honest.status, honest.opened_by) == ("open", "cal")
+
+
+def test_a_vote_keeps_the_rules_and_weights_of_the_map_at_its_label_event() -> None:
+    comments = [said("lea", "/coi vote yes", 1), said("sue", "/coi vote no", 2)]
+    # By the map of the label event: a leader weighs 3 and a majority passes (3 to 2)...
+    then = vote_map(duration="1h")
+    # ...whatever the map says now: 2/3 needed and Lea a mere maintainer.
+    result = state(
+        [labeled("max")],
+        comments,
+        now=120,
+        map_at={at(0): then},
+        threshold="2/3",
+        duration="7d",
+    )
+    assert result.tally is not None
+    assert (result.status, result.tally.outcome) == ("closed", "passed")
+    assert result.tally.rules.threshold_text == "majority"
+    assert result.closed_at == at(60)
+    lea = next(row for row in result.tally.rows if row.voter.login == "lea")
+    assert lea.voter.weight == 3
+
+
+def test_a_second_label_event_opens_a_vote_under_its_own_map() -> None:
+    changes = [labeled("lea"), labeled("lea", 5, added=False), labeled("cal", 10)]
+    maps = {at(0): vote_map(), at(10): _promoted(cal="maintainer")}
+    result = state(changes, [], map_at=maps)
+    assert (result.status, result.opened_by, result.opened_at) == ("open", "cal", at(10))
