@@ -18,7 +18,7 @@ from typing import Literal
 import gidgethub.abc
 
 from bot.affiliations.index import AffiliationMap
-from bot.github.map_history import OWNER_REPOSITORY, read_map_history
+from bot.github.map_history import OWNER_REPOSITORY, MapHistoryError, read_map_history
 from bot.github.map_source import MapSource, own_runs_named
 from bot.policy.trust import MapCommit, VersionAt, in_force_at, owner_governed_before
 
@@ -57,7 +57,8 @@ async def map_in_force_at(
     load_blob: BlobLoader,
 ) -> MapAt | None:
     """The map in force at `moment` for `owner/repo` on `branch`; None when the history read
-    does not reach back that far (the map changed more often since than one read holds)."""
+    does not reach back that far (the map changed more often since than one read holds) or
+    the branch has no commit any more."""
     trust = maps.trust
     app_id = trust.app_id if trust is not None else None
     order: list[tuple[str, str, str | None, Source]] = [(repo, branch, branch, "repository")]
@@ -65,17 +66,20 @@ async def map_in_force_at(
         order.append((OWNER_REPOSITORY, "HEAD", None, "owner"))
     held: _Candidate | None = None  # a nearer map with no trusted version: the next one decides
     for name, rev, on_branch, source in order:
-        read = await read_map_history(
-            gh,
-            owner=owner,
-            repo=name,
-            rev=rev,
-            branch=on_branch,
-            map_path=maps.map_path,
-            check_name=own_runs_named(app_id),
-            app_id=app_id,
-            endpoint=endpoint,
-        )
+        try:
+            read = await read_map_history(
+                gh,
+                owner=owner,
+                repo=name,
+                rev=rev,
+                branch=on_branch,
+                map_path=maps.map_path,
+                check_name=own_runs_named(app_id),
+                app_id=app_id,
+                endpoint=endpoint,
+            )
+        except MapHistoryError:  # the branch is gone: its history tells nothing
+            return None
         found = in_force_at(read.history, moment, owner_repository=name == OWNER_REPOSITORY)
         if not found.known:
             return None

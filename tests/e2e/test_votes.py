@@ -425,8 +425,11 @@ async def test_what_a_vote_costs_and_what_a_pr_without_one_does_not(stage: Stage
         if r["name"] == VOTE_CHECK
     ]
     number = await promotion(stage)
+    # The label event's map, from the map's history: read once, then the opening comment says.
+    assert count(stage, query="MapHistory") == 1
     stage.sim.reset_calls()
     await vote(stage, number, "gina", "yes")
+    assert count(stage, query="MapHistory") + count(stage, query="MapBlob") == 0
     # One cast vote: the snapshot, OWNERS.md before and after, the tally's update, the +1.
     assert count(stage, query="Snapshot") == 1
     assert count(stage, query="OwnersTexts") == 1

@@ -164,6 +164,9 @@ async def test_without_trust_the_newest_version_then_is_in_force(tmp_path: Path)
 async def test_a_history_too_short_to_reach_the_moment_decides_nothing(tmp_path: Path) -> None:
     server = serve(answer(node(5, "s5", reviewed=True), complete=False))
     assert await at(server, maps(tmp_path), 2, {}) is None
+    gone = FakeServer()
+    gone.reply("POST", r"/graphql", 200, {"data": {"repository": {"tip": None}}})
+    assert await at(gone, maps(tmp_path), 2, {}) is None, "a branch deleted since"
 
 
 async def test_before_the_first_map_the_owners_map_then_the_bundled_one_decided(
