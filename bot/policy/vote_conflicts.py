@@ -18,7 +18,7 @@ from typing import Literal
 from bot.affiliations.importers import owners_lines
 from bot.affiliations.index import AffiliationMap
 from bot.policy.authors import Authors, collect_authors
-from bot.policy.conflicts import Declaration, Parties, conflict_on_pr
+from bot.policy.conflicts import Conflict, Declaration, Parties, conflict_on_pr
 from bot.policy.facts import PullRequestFacts
 from bot.policy.votes import Voter
 
@@ -145,8 +145,22 @@ def conflicts(
     for person in voters:
         conflict = conflict_on_pr(parties, person.login, day=day, declared=declared)
         if conflict is not None:
-            found[person.login] = conflict.why
+            found[person.login] = _proposal_why(conflict, declared.get(person.login))
     return found
+
+
+def _proposal_why(conflict: Conflict, declaration: Declaration | None) -> str:
+    """The PR rule's reason, worded for a proposal (an issue has no pull request)."""
+    if conflict.kind == "author":
+        return "an author of the proposal"
+    if conflict.kind == "declared" and declaration is not None:
+        return _declared_why(declaration)
+    return conflict.why
+
+
+def _declared_why(declaration: Declaration) -> str:
+    why = f": {declaration.reason}" if declaration.reason else ""
+    return f"conflict declared on this proposal by @{declaration.by}{why}"
 
 
 def _subject_conflict(
@@ -173,7 +187,4 @@ def _subject_conflict(
             company = amap.company_name(standing.company)
             return f"a standing conflict with {company}, like the {party.kind} @{party.login}{why}"
     declaration = declared.get(person.login)
-    if declaration is not None:
-        why = f": {declaration.reason}" if declaration.reason else ""
-        return f"conflict declared on this proposal by @{declaration.by}{why}"
-    return None
+    return None if declaration is None else _declared_why(declaration)

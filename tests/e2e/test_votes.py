@@ -480,7 +480,7 @@ async def test_a_declared_conflict_makes_a_vote_an_abstention(stage: Stage) -> N
     summary = as_shown(vote_run(stage, number)["output"]["summary"])
     assert (
         "| @alice | leader | 3 | Acme | yes (counted as abstain) | 0 "
-        "| conflicted (conflict declared on this PR by @alice: my brother wrote this): "
+        "| conflicted (conflict declared on this proposal by @alice: my brother wrote this): "
         "recorded as an abstention |"
     ) in summary
 

@@ -131,8 +131,8 @@ def test_without_subjects_the_authors_decide_by_the_rule_of_a_pr() -> None:
     amap = vote_map()
     pr = facts(opener="max", commits=(Commit("c" * 40, author_login="Lea"),))
     assert _conflicts(amap, Proposal(pr)) == {
-        "lea": "an author of this pull request",
-        "max": "an author of this pull request",
+        "lea": "an author of the proposal",
+        "max": "an author of the proposal",
         "sam": "same company as the authors (Acme)",
         "sue": "same company as the authors (Globex)",
         # No company on record: conflicted, as `unknown_people: conflicted` says for a PR.
@@ -152,12 +152,12 @@ def test_declared_conflicts() -> None:
     amap = vote_map()
     declared = _declared(ivy="my brother is the nominee", ian=None)
     assert _conflicts(amap, Proposal(facts(opener="max")), declared=declared) == {
-        "max": "an author of this pull request",
+        "max": "an author of the proposal",
         "sue": "same company as the authors (Globex)",
         "nat": "no company on record, and GitHub shows none (policy: unknown people are "
         "conflicted)",
-        "ivy": "conflict declared on this PR by @ivy: my brother is the nominee",
-        "ian": "conflict declared on this PR by @ian",
+        "ivy": "conflict declared on this proposal by @ivy: my brother is the nominee",
+        "ian": "conflict declared on this proposal by @ian",
     }
     nominee = Proposal(owners_before=OWNERS, owners_after=OWNERS + NOMINEE)
     assert _conflicts(amap, nominee, declared=declared) == {
@@ -281,7 +281,10 @@ def test_the_vote_rule_and_the_pr_rule_agree(case: str, unknown_people: str) -> 
     for person in voters:
         found = conflict_on_pr(parties, person.login, day=DAY, declared=declared)
         if found is not None:
-            by_pr[person.login] = found.why
-    assert by_vote == by_pr
+            by_pr[person.login] = found
+    assert set(by_vote) == set(by_pr)
+    for login, found in by_pr.items():  # the same reason, worded for a proposal
+        if found.kind not in ("author", "declared"):
+            assert by_vote[login] == found.why
     unknown = {"nat", "stranger", "ghost"} if unknown_people == "conflicted" else set()
     assert set(by_vote) == expected | unknown
