@@ -113,3 +113,52 @@ async def test_a_repository_map_added_after_the_label_event_leaves_the_owners_ma
         assert "only TSC members open a vote: @carl is not on the TSC" in reply
         assert count(stage, query="MapHistory") >= 2, "the repository's, then the owner's"
         assert stage.sim.violations == []
+
+
+async def test_a_map_pushed_without_review_was_not_in_force_at_the_label_event(
+    stage_factory: Callable[..., Stage], clock: Clock
+) -> None:
+    async with stage_factory(clock=clock) as stage:
+        a_minute_ago(clock)
+        seed(stage, repo_files={"README.md": "widgets\n", MAP_PATH: VOTE_MAP})
+        sim = stage.sim
+        number = await sim.open_pull_request(
+            REPO, author="ivan", title="Rework core", files={"core/engine.py": "x = 1\n"}
+        )
+        await stage.settle()
+        # Carl makes himself a maintainer by a direct push: held (`unreviewed_map: hold`)...
+        step(clock)
+        promoted = VOTE_MAP.replace("carl: {role: contributor", "carl: {role: maintainer")
+        await sim.push_to_branch(REPO, "main", {MAP_PATH: promoted}, author="carl")
+        await stage.settle()
+        # ...and adds the label, whose delivery is lost...
+        step(clock)
+        sim.webhook_url = None
+        await sim.set_labels(REPO, number, [LABEL], sender="carl")
+        sim.webhook_url = f"{stage.bot_url}/webhook"
+        # ...before his promotion lands reviewed, approved by Globex and Initech.
+        step(clock)
+        reviewed = promoted.replace("people:\n", "people:\n  zed: {role: contributor}\n")
+        change = await sim.open_pull_request(
+            REPO, author="carl", title="Promote carl", files={MAP_PATH: reviewed}
+        )
+        for reviewer in ("gus", "ivan"):
+            await sim.submit_review(REPO, change, reviewer=reviewer)
+        await stage.settle()
+        await sim.close_pull_request(REPO, change, merge=True, sender="gus")
+        await stage.settle()
+        step(clock)
+        (labeled,) = [
+            d for d in sim.deliveries if (d.event, d.action) == ("pull_request", "labeled")
+        ]
+        await sim.redeliver(labeled)
+        await stage.settle()
+        # On the TSC by the map in force now, not by the one in force when he added the label.
+        assert LABEL not in sim.pull(REPO, number).labels
+        (reply,) = [body for body in bot_bodies(stage, number) if "coi-bot:vote-label" in body]
+        assert "only TSC members open a vote: @carl is not on the TSC" in reply
+        step(clock)
+        await sim.set_labels(REPO, number, [LABEL], sender="carl")
+        await stage.settle()
+        assert vote_run(stage, number)["status"] == "in_progress", "a TSC member since the merge"
+        assert sim.violations == []
