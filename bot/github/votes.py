@@ -9,7 +9,9 @@ the App's own comments and check runs), so a restart or a second replica finds t
   exists the result is frozen: a new head gets the same title and summary, whatever happens to
   the comments afterwards;
 - a label change that does not count gets one reply, marked with who and when; a label added by
-  someone who may not open a vote is taken off.
+  someone who may not open a vote is taken off;
+- each label event is judged by the map in force at its time (bot.github.vote_maps), which the
+  opening comment records: a vote keeps that map to its end, however late the bot heard of it.
 
 docs.github.com/en/rest/checks/runs, docs.github.com/en/rest/issues/labels
 """
