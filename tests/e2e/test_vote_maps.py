@@ -17,13 +17,13 @@ ACCEPTING = VOTE_MAP.replace("\npolicy:\n", "\npolicy:\n  unreviewed_map: accept
 
 
 def step(clock: Clock) -> None:
-    """Ten seconds later by GitHub's clock: the label, the push and the delivery each get theirs
-    (within the minute GitHub's clock may lag the App's, or its tokens are refused)."""
-    clock.moment += timedelta(seconds=10)
+    """Five seconds later by GitHub's clock: the label, the push and the delivery each get theirs
+    (within the minute GitHub's clock may lag the App's, or the App's tokens are refused)."""
+    clock.moment += timedelta(seconds=5)
 
 
-def a_minute_ago(clock: Clock) -> None:
-    clock.moment = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=50)
+def half_a_minute_ago(clock: Clock) -> None:
+    clock.moment = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
 
 
 async def late_label(stage: Stage, clock: Clock, *, sender: str, new_map: str) -> int:
@@ -51,7 +51,7 @@ async def test_a_map_changed_after_the_label_event_does_not_decide_the_vote(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
     async with stage_factory(clock=clock) as stage:
-        a_minute_ago(clock)
+        half_a_minute_ago(clock)
         seed(stage, repo_files={"README.md": "widgets\n", MAP_PATH: ACCEPTING})
         # After the label went on: 2/3 needed, and Alice's leader weight drops to 1.
         stricter = ACCEPTING.replace(
@@ -75,7 +75,7 @@ async def test_a_label_added_before_its_adder_joined_the_tsc_opens_no_vote(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
     async with stage_factory(clock=clock) as stage:
-        a_minute_ago(clock)
+        half_a_minute_ago(clock)
         seed(stage, repo_files={"README.md": "widgets\n", MAP_PATH: ACCEPTING})
         # Carl, a contributor when he added the label, is a maintainer by the time it arrives.
         promoted = ACCEPTING.replace("carl: {role: contributor", "carl: {role: maintainer")
@@ -100,7 +100,7 @@ async def test_a_repository_map_added_after_the_label_event_leaves_the_owners_ma
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
     async with stage_factory(clock=clock) as stage:
-        a_minute_ago(clock)
+        half_a_minute_ago(clock)
         seed(stage, repo_files={"README.md": "widgets\n"})
         stage.sim.add_repo(OWNER, ".github", files={MAP_PATH: ACCEPTING})
         # The repository's own first map lands after the label went on (in force now: the
@@ -119,7 +119,7 @@ async def test_a_map_pushed_without_review_was_not_in_force_at_the_label_event(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
     async with stage_factory(clock=clock) as stage:
-        a_minute_ago(clock)
+        half_a_minute_ago(clock)
         seed(stage, repo_files={"README.md": "widgets\n", MAP_PATH: VOTE_MAP})
         sim = stage.sim
         number = await sim.open_pull_request(
