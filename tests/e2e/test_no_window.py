@@ -131,6 +131,22 @@ async def test_a_dismissed_approval_sets_the_run_back_to_waiting(stage: Stage) -
     assert_waiting(latest_check(stage, number))
 
 
+async def test_a_push_after_the_approval_waits_and_asks_the_approver_again(stage: Stage) -> None:
+    sim = stage.sim
+    number = await waiting_major_change(stage)
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "success"
+
+    # The approval covers an older head now (`stale_approvals: ignore`): it ends no wait.
+    await sim.push_commits(REPO, number, author="alice", files={"core/more.py": "y = 2\n"})
+    await stage.settle()
+    run = latest_check(stage, number)
+    assert_waiting(run)
+    assert "approved an older head" in run["output"]["summary"]
+    assert sim.review_requests(REPO, number) == ["gus"], "only the lapsed approver, again"
+
+
 async def test_a_minor_change_with_no_approval_passes(stage: Stage) -> None:
     number = await open_docs_pr(stage)
     await stage.settle()
