@@ -131,6 +131,7 @@ async def test_snapshot_of_a_seeded_pull_request(
             "databaseId": run["id"],
             "name": CHECK,
             "externalId": "v7",
+            "status": "COMPLETED",
             "conclusion": "NEUTRAL",
             "text": None,
         }
