@@ -25,10 +25,10 @@ it saw succeed: a bot killed between the two leaves a check that keeps its old v
 has moved on. GitHub keeps the times, in the same listing query: the run's `completedAt` (stamped
 by the bot when its evaluation started; `startedAt` for a run waiting `in_progress`), the last
 review's `submittedAt`, the last comments' `updatedAt` with `viewerDidAuthor`, and the PR's
-`updatedAt` (bumped by every change: reviews,
-comments, commits, labels, edits, and the bot's own replies and review requests). `completedAt`
-is the bot's clock; it is turned into GitHub's with the offset read from GitHub's `Date` header,
-and compared at second precision with `CLOCK_MARGIN`. The rule:
+`updatedAt` (bumped by every change: reviews, comments, commits, labels, edits, and the bot's
+own replies and review requests). `completedAt` is the bot's clock; it is turned into GitHub's
+with the offset read from GitHub's `Date` header, and compared at second precision with
+`CLOCK_MARGIN`. The rule:
 
 - a review, or a comment not written by the App, after `completedAt` less the margin: changed
   (one more evaluation for a change in the same second as the read, never a missed one);
