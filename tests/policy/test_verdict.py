@@ -764,3 +764,20 @@ def test_hidden_commit_authors_require_independent_approval(
     assert judge(facts(reviews=reviews, files=files)).conclusion == (
         "action_required" if reviews == (approve("bob"),) else unread
     )
+
+
+def test_errors_and_unmet_protected_files_come_before_the_wait() -> None:
+    # A major change with no approval that also carries a broken map, or protected files.
+    broken = facts(
+        opener="erin",
+        files=(MAP_PATH, "core/engine.py"),
+        head_map=MapFile(path=MAP_PATH, text="version: 1\npeople: ["),
+    )
+    assert judge(broken).conclusion == "failure"
+    protected = facts(opener="erin", files=("GOVERNANCE.md", "core/engine.py"))
+    verdict = judge(protected)
+    assert verdict.conclusion == "action_required"
+    assert not verdict.waiting
+    # Advisory enforcement shows unmet protected files as neutral, and never waits.
+    assert judge(protected, enforcement="advisory").conclusion == "neutral"
+    assert judge(facts(), enforcement="advisory").conclusion == "success"
