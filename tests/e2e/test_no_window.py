@@ -20,15 +20,13 @@ from tests.e2e.test_commands import open_core_pr, open_docs_pr
 from tests.e2e.test_reconcile import reconciler, redeliverer
 
 WAITING_TITLE = "Major change: waiting for an approval to judge"
-# GitHub's rule for a required check: it must be completed with one of these conclusions
-# (docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/
-# managing-protected-branches/about-protected-branches#require-status-checks-before-merging).
-PASSING = ("success", "neutral", "skipped")
+CHECK = "COI review"
 
 
-def github_would_merge(run: dict[str, Any]) -> bool:
-    """Whether branch protection requiring this check would let the PR merge."""
-    return run["status"] == "completed" and run["conclusion"] in PASSING
+def github_would_merge(stage: Stage, number: int) -> bool:
+    """Whether branch protection requiring `COI review` lets the PR merge now."""
+    stage.sim.require_checks(REPO, CHECK)
+    return not stage.sim.merge_blockers(REPO, number)
 
 
 def assert_waiting(run: dict[str, Any]) -> None:
@@ -44,7 +42,7 @@ async def waiting_major_change(stage: Stage) -> int:
     await stage.settle()
     run = latest_check(stage, number)
     assert_waiting(run)
-    assert not github_would_merge(run), "no approval yet: nothing to merge on"
+    assert not github_would_merge(stage, number), "no approval yet: nothing to merge on"
     assert stage.sim.review_requests(REPO, number) == [], "nobody is asked before an approval"
     return number
 
@@ -66,7 +64,9 @@ async def test_a_colleagues_approval_while_the_bot_is_down_cannot_merge(stage: S
     await approve_unheard(stage, number, "anna")
     run = latest_check(stage, number)
     assert_waiting(run)  # fails closed: the approval GitHub would count is not judged yet
-    assert not github_would_merge(run)
+    assert sim.merge_blockers(REPO, number) == [f"Required status check {CHECK!r} is in_progress."]
+    with pytest.raises(ValueError, match="GitHub refuses the merge"):
+        await sim.close_pull_request(REPO, number, merge=True, sender="alice")
 
     # The lost delivery arrives: now the approval is judged.
     report = await redeliverer(stage).look_once()
@@ -74,7 +74,7 @@ async def test_a_colleagues_approval_while_the_bot_is_down_cannot_merge(stage: S
     assert report.redelivered
     run = latest_check(stage, number)
     assert run["conclusion"] == "action_required"
-    assert not github_would_merge(run)
+    assert not github_would_merge(stage, number)
     assert "@anna" in run["output"]["summary"]
     asked = sim.review_requests(REPO, number)
     assert asked in (["gus"], ["gina"]), "a TSC member of another company is asked"
@@ -104,7 +104,7 @@ async def test_an_independent_approval_ends_the_wait(stage: Stage) -> None:
     run = latest_check(stage, number)
     assert run["status"] == "completed"
     assert run["conclusion"] == "success"
-    assert github_would_merge(run)
+    assert github_would_merge(stage, number)
     assert run["completed_at"] is not None
 
 
@@ -153,13 +153,14 @@ async def test_a_minor_change_with_no_approval_passes(stage: Stage) -> None:
     run = latest_check(stage, number)
     assert run["conclusion"] == "success"
     assert run["output"]["title"] == "Not a major change"
-    assert github_would_merge(run)
+    assert github_would_merge(stage, number)
 
 
 async def test_a_merge_while_waiting_is_a_merge_over_the_check(stage: Stage) -> None:
     sim = stage.sim
     number = await waiting_major_change(stage)
-    await sim.close_pull_request(REPO, number, merge=True, sender="ivan")
+    # Only an admin's bypass merges while the required check waits.
+    await sim.close_pull_request(REPO, number, merge=True, sender="ivan", bypass=True)
     await stage.settle()
     said = [c["body"] for c in sim.comments(REPO, number) if "Merged over" in c["body"]]
     assert len(said) == 1
