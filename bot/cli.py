@@ -125,9 +125,10 @@ GITHUB_APP_ID with GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_FILE (the installati
 is found through GET /app/installations). COI_MAP_PATH and COI_MAP name the maps as for serve;
 GITHUB_API_URL and GITHUB_GRAPHQL_URL name GitHub when --api-url is not given.
 
-exit status: 0 the check would pass (success); 1 it would not (action_required, neutral or
-failure), or the --map file is invalid; 2 nothing could be judged (arguments, credentials,
-GitHub's answer). Nothing is ever written to GitHub.
+exit status: 0 the check would pass (success); 1 it would not (action_required, neutral,
+failure, or in_progress: a major change waiting for an approval), or the --map file is
+invalid; 2 nothing could be judged (arguments, credentials, GitHub's answer). Nothing is ever
+written to GitHub.
 """
 
 

@@ -164,7 +164,8 @@ class Story:
     def report(self, step: str) -> dict[str, Any]:
         run = self.check()
         requested = self.sim.review_requests(self.repo, self.number)
-        self.say(f"  check: {run['conclusion']}: {run['output']['title']}")
+        state = run["conclusion"] or run["status"]  # a waiting run has no conclusion yet
+        self.say(f"  check: {state}: {run['output']['title']}")
         if requested:
             self.say("  review requested from: " + ", ".join(self.who(r) for r in requested))
         self.say(f"  ({step})")
@@ -191,7 +192,9 @@ class Story:
             files={cast.major_path: "def isolate():\n    return True\n" * 3},
         )
         await stage.settle()
-        self.report("a major change with no approval yet: nothing to flag")
+        run = self.report("a major change with no approval yet: it waits for one to judge")
+        if run["status"] != "in_progress":
+            raise DemoError(f"a major change with no approval was not held: {run['conclusion']}")
 
         self.say(f"2. {self.who(cast.colleague)}, a colleague, approves")
         await sim.submit_review(self.repo, self.number, reviewer=cast.colleague)

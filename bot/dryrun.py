@@ -366,6 +366,7 @@ _CONCLUSION_WORDS = {
     "action_required": "ACTION REQUIRED",
     "neutral": "NEUTRAL (advisory)",
     "failure": "FAILURE",
+    "in_progress": "WAITING for an approval to judge",
 }
 
 

@@ -141,7 +141,7 @@ async def comment_merged_over_check(
     conclusion = (
         "success"
         if any(run.conclusion == "success" for run in runs)
-        else (runs[0].conclusion if runs else None)
+        else (runs[0].conclusion or runs[0].status if runs else None)
     )
     body = merged_over_check_comment(
         merged_by=ref.merged_by,

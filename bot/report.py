@@ -51,7 +51,8 @@ class JudgedPullRequest:
     verdict: Verdict
     requests: tuple[ReviewRequested, ...] = ()
     # The COI check on the head when merged: a conclusion ("success", "action_required"...),
-    # "incomplete" for a run that never finished, or "missing" when there was no run at all.
+    # "in_progress" for a run still waiting, "incomplete" for a run with no conclusion and no
+    # status, or "missing" when there was no run at all.
     check: str = "success"
     votes: tuple[ClosedVote, ...] = ()  # TSC votes held on it, from the App's final comments
 
@@ -406,6 +407,8 @@ def check_state(check: str) -> str:
         return "no COI check run"
     if check == "incomplete":
         return "the COI check had not finished"
+    if check == "in_progress":
+        return "the COI check was waiting for an approval (`in_progress`)"
     return f"COI check `{check}`"
 
 

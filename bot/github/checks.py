@@ -44,7 +44,7 @@ _VERSION_MARK = " coi-bot/"
 
 # Raise it with any change to bot/policy/ or bot/affiliations/ that can change a verdict of an
 # unchanged PR: the reconciler then re-evaluates every open PR once, paced (bot/jobs/reconciler.py).
-RULES_VERSION = "rules-1"
+RULES_VERSION = "rules-2"  # rules-2: a major change with no approval yet waits (in_progress)
 
 
 def stamped_external_id(fingerprint: str, *, version: str = RULES_VERSION) -> str:
@@ -101,6 +101,16 @@ def _output(output: CheckOutputLike, annotations: Sequence[dict[str, Any]]) -> d
     return body
 
 
+def _status_fields(conclusion: str, now: datetime) -> dict[str, str]:
+    """A verdict as a run's status: `in_progress` is a status GitHub knows, never a conclusion
+    (a conclusion or `completed_at` would complete the run). Either way the run carries the
+    evaluation's time, which the reconciler compares with the PR's later changes."""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if conclusion == "in_progress":
+        return {"status": "in_progress", "started_at": stamp}
+    return {"status": "completed", "conclusion": conclusion, "completed_at": stamp}
+
+
 async def write_check_run(
     gh: gidgethub.abc.GitHubAPI,
     *,
@@ -134,9 +144,7 @@ async def write_check_run(
     body: dict[str, Any] = {
         "name": check_name,
         "head_sha": head_sha,
-        "status": "completed",
-        "conclusion": output.conclusion,
-        "completed_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **_status_fields(output.conclusion, now),
         "external_id": external_id,
         "output": _output(output, batches[0]),
         "actions": [dict(action) for action in actions],

@@ -16,6 +16,7 @@ import gidgethub
 import gidgethub.abc
 
 from bot.github.queries import MAP_HISTORY
+from bot.github.run_state import run_state
 from bot.github.times import github_time
 from bot.policy.trust import LandedPullRequest, MapCommit, MapHistory
 
@@ -33,7 +34,7 @@ class OwnCheckRun:
     id: int
     name: str
     external_id: str | None
-    conclusion: str | None  # lower case; None while not completed
+    conclusion: str | None  # lower case; the status (`in_progress`) while not completed
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ def _runs(commit: Mapping[str, Any]) -> tuple[OwnCheckRun, ...]:
                     id=int(run["databaseId"]),
                     name=str(run.get("name") or ""),
                     external_id=run.get("externalId"),
-                    conclusion=(run.get("conclusion") or "").lower() or None,
+                    # A run waiting `in_progress` passed nothing, whatever it once concluded.
+                    conclusion=run_state(run),
                 )
             )
     return tuple(sorted(runs, key=lambda run: run.id))

@@ -100,7 +100,7 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
           {_SAME_HEAD}
           checkSuites(first: 1, filterBy: {{appId: $appId}}) {{
             nodes {{ checkRuns(first: 20, filterBy: {{checkType: ALL}}) {{
-              nodes {{ databaseId name externalId conclusion text }}
+              nodes {{ databaseId name externalId status conclusion text }}
             }} }}
           }}
         }} }}
@@ -183,7 +183,7 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
       headCommit: commits(last: 1) {{
         nodes {{ commit {{
           checkSuites(first: 20, filterBy: {{appId: $appId}}) {{
-            nodes {{ checkRuns(first: 20) {{ nodes {{ name conclusion }} }} }}
+            nodes {{ checkRuns(first: 20) {{ nodes {{ name status conclusion }} }} }}
           }}
         }} }}
       }}
@@ -331,7 +331,7 @@ query IssueVote($owner: String!, $name: String!, $number: Int!) {{
 _OWN_CHECKS = (
     "checkSuites(first: 5, filterBy: {appId: $appId}) { nodes { "
     "checkRuns(first: 5, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
-    "conclusion } } "
+    "status conclusion } } "
     "} }"
 )
 # The PR that brought a commit, its check at merge and its approvers: one merged PR brings a
@@ -339,7 +339,7 @@ _OWN_CHECKS = (
 _HEAD_CHECKS = (
     "checkSuites(first: 2, filterBy: {appId: $appId}) { nodes { "
     "checkRuns(first: 3, filterBy: {checkName: $checkName}) { nodes { databaseId name externalId "
-    "conclusion } } } }"
+    "status conclusion } } } }"
 )
 _LANDED_BY = (
     "associatedPullRequests(first: 2) { nodes { number merged baseRefName mergedBy { login } "

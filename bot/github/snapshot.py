@@ -14,6 +14,7 @@ import gidgethub.abc
 
 from bot.github.map_source import BaseMapHint
 from bot.github.queries import MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE, SNAPSHOT
+from bot.github.run_state import run_conclusion, run_state, run_status
 from bot.github.times import github_time
 from bot.policy.facts import (
     ChangedFile,
@@ -46,8 +47,9 @@ class SnapshotError(Exception):
 class ExistingCheckRun:
     id: int
     external_id: str | None  # the fingerprint of the output last written
-    conclusion: str | None
+    conclusion: str | None  # lower case; None while the run is not completed
     name: str = ""
+    status: str = "completed"  # lower case: `in_progress` while a verdict waits for approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +62,12 @@ class MergeFacts:
     base_map_blob: str | None  # the map's blob there; None when the base had no map
     requests: tuple[tuple[str, datetime], ...]  # (reviewer, when asked), from the timeline
     # (name, conclusion) of each latest check run on the head: what stood when it was merged;
-    # the conclusion is lower case, None for a run that never completed.
+    # the conclusion is lower case, the status (`in_progress`) for a run not completed.
     check_runs: tuple[tuple[str, str | None], ...] = ()
 
     def check_conclusion(self, name: str) -> str:
-        """`success` if any run of `name` succeeded, else the first run's conclusion
-        ("incomplete" for a run still queued); "missing" when the head has no run of `name`."""
+        """`success` if any run of `name` succeeded, else the first run's conclusion (its status,
+        `in_progress`, while it waits); "missing" when the head has no run of `name`."""
         found = [conclusion for run_name, conclusion in self.check_runs if run_name == name]
         if not found:
             return "missing"
@@ -281,11 +283,13 @@ def existing_check_runs(head: dict[str, Any] | None) -> tuple[ExistingCheckRun, 
     for suite in suites:
         for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
             if run and run.get("databaseId") is not None:
+                status = run_status(run)
                 runs[run["databaseId"]] = ExistingCheckRun(
                     id=run["databaseId"],
                     external_id=run.get("externalId") or None,
-                    conclusion=(run.get("conclusion") or "").lower() or None,
+                    conclusion=run_conclusion(run) if status == "completed" else None,
                     name=str(run.get("name") or ""),
+                    status=status,
                 )
     return tuple(runs[run_id] for run_id in sorted(runs))
 
@@ -440,7 +444,7 @@ def merge_facts(pull: dict[str, Any], requested: list[dict[str, Any]], slug: str
     head_nodes = (pull.get("headCommit") or {}).get("nodes") or []
     head = ((head_nodes[0] or {}).get("commit") if head_nodes else None) or {}
     check_runs = tuple(
-        (str(run["name"]), (run.get("conclusion") or "").lower() or None)
+        (str(run["name"]), run_state(run))
         for suite in (head.get("checkSuites") or {}).get("nodes") or []
         for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []
         if run and run.get("name")

@@ -6,11 +6,11 @@ reconciler lists the App's installations and their repositories, and for each re
 something may have changed, its open PRs (one GraphQL query per 50 PRs, carrying each head
 commit's check run); it queues an evaluation for each PR whose check is:
 
-- `missing`: no completed run of this App on the current head (never evaluated, or only an
-  older head was);
+- `missing`: no run of this App on the current head that a verdict wrote, completed or waiting
+  (`in_progress`) for an approval (never evaluated, or only an older head was);
 - `map`: decided by another map than the one in force now (the summary names the map's blob);
 - `version`: written under other verdict rules (the `external_id` carries `RULES_VERSION`);
-- `changed`: completed before the PR last changed (see `changed_since_check`).
+- `changed`: written before the PR last changed (see `changed_since_check`).
 
 A quiet installation costs nothing (GitHub's budget, not CPU, is an App's limit). Per cycle:
 one GraphQL query per 100 repositories reads the map's blob on each default branch (1 point);
@@ -23,11 +23,12 @@ repository is listed once.
 The bot acknowledges a delivery (202) before it evaluates, and GitHub never redelivers a delivery
 it saw succeed: a bot killed between the two leaves a check that keeps its old verdict while the PR
 has moved on. GitHub keeps the times, in the same listing query: the run's `completedAt` (stamped
-by the bot when its evaluation started), the last review's `submittedAt`, the last comments'
-`updatedAt` with `viewerDidAuthor`, and the PR's `updatedAt` (bumped by every change: reviews,
-comments, commits, labels, edits, and the bot's own replies and review requests). `completedAt`
-is the bot's clock; it is turned into GitHub's with the offset read from GitHub's `Date` header,
-and compared at second precision with `CLOCK_MARGIN`. The rule:
+by the bot when its evaluation started; `startedAt` for a run waiting `in_progress`), the last
+review's `submittedAt`, the last comments' `updatedAt` with `viewerDidAuthor`, and the PR's
+`updatedAt` (bumped by every change: reviews, comments, commits, labels, edits, and the bot's
+own replies and review requests). `completedAt` is the bot's clock; it is turned into GitHub's
+with the offset read from GitHub's `Date` header, and compared at second precision with
+`CLOCK_MARGIN`. The rule:
 
 - a review, or a comment not written by the App, after `completedAt` less the margin: changed
   (one more evaluation for a change in the same second as the read, never a missed one);
@@ -112,7 +113,7 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
             checkSuites(first: 1, filterBy: {{appId: $appId}}) {{
               nodes {{
                 checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{
-                  nodes {{ name status completedAt externalId summary }}
+                  nodes {{ name status startedAt completedAt externalId summary }}
                 }}
                 # An open TSC vote says when it closes: its timer is armed again after a restart.
                 voteRuns: checkRuns(first: 1, filterBy: {{checkName: $voteCheckName}}) {{
@@ -144,7 +145,9 @@ class CheckState:
     version: str | None
     map_blob: str | None
     map_source: str | None
+    # The evaluation's stamp: `completedAt`, or `startedAt` of a waiting run.
     completed_at: datetime | None = None
+    waiting: bool = False  # written `in_progress` by a verdict: a major change awaits approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +178,7 @@ def stale_reason(
 ) -> StaleReason | None:
     """Why this PR's check must be evaluated again, or None when it is current."""
     check = pull.check
-    if check is None or not check.completed:
+    if check is None or not (check.completed or check.waiting):
         return "missing"
     if check.version != version:
         return "version"
@@ -230,12 +233,17 @@ def _check_state(commit: dict[str, Any] | None, check_name: str) -> CheckState |
             if run and run.get("name") == check_name:
                 _, version = parse_external_id(run.get("externalId"))
                 blob, source = map_decided(run.get("summary"))
+                completed = run.get("status") == "COMPLETED"
+                # Only a verdict's run carries a version: any other unfinished run is missing.
+                waiting = run.get("status") == "IN_PROGRESS" and version is not None
+                stamp = run.get("completedAt") if completed else run.get("startedAt")
                 return CheckState(
-                    completed=run.get("status") == "COMPLETED",
+                    completed=completed,
                     version=version,
                     map_blob=blob,
                     map_source=source,
-                    completed_at=_timestamp(run.get("completedAt")),
+                    completed_at=_timestamp(stamp) if completed or waiting else None,
+                    waiting=waiting,
                 )
     return None
 

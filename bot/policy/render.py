@@ -26,6 +26,7 @@ MAX_ANNOTATION_TITLE = 255
 MAX_ANNOTATION_MESSAGE = 4_000
 MAX_ANNOTATIONS_PER_REQUEST = 50
 FINGERPRINT_CHARS = 32
+WAITING_TITLE = "Major change: waiting for an approval to judge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ def _title(verdict: Verdict) -> str:
         )
     elif verdict.head_map_errors:
         title = f"This PR's affiliation map has {_plural(_head_map_error_count(verdict), 'error')}"
+    elif verdict.waiting:
+        title = WAITING_TITLE
     elif verdict.conclusion != "success":
         parts: list[str] = []
         if verdict.needs_independent_review:
@@ -498,18 +501,28 @@ def render_merge_group(entries: Sequence[GroupEntry], *, check_name: str) -> Che
         )
         fingerprint = _fingerprint(check_name, "failure", title, summary)
         return CheckOutput("failure", title, summary, "", (), fingerprint)
-    return render_together(entries, check_name=check_name, place="in this merge group")
+    return render_together(entries, check_name=check_name, place="in this merge group", once=True)
 
 
 def render_together(
-    entries: Sequence[GroupEntry], *, check_name: str, place: str, footer: str = ""
+    entries: Sequence[GroupEntry],
+    *,
+    check_name: str,
+    place: str,
+    footer: str = "",
+    once: bool = False,
 ) -> CheckOutput:
     """One check for several PRs judged together (`place`: "in this merge group", ...): the
     worst conclusion among them, with each PR's conclusion and each failing PR's own summary;
-    `footer` closes the summary."""
+    `footer` closes the summary. `once`: nothing judges them again (a merge group), so a PR
+    still waiting for an approval fails them rather than leaves them `in_progress`."""
     conclusion = max((entry.conclusion for entry in entries), key=_rank)
     if conclusion not in CONCLUSION_RANK:
         conclusion = "failure"  # a conclusion this renderer does not know never passes
+    # An `in_progress` group check would hold the queue until its timeout: fail it at once.
+    settled = once and conclusion == "in_progress"
+    if settled:
+        conclusion = "action_required"
     failing = [entry for entry in entries if entry.conclusion != "success"]
     total = _plural(len(entries), "pull request")
     if not failing:
@@ -530,6 +543,11 @@ def render_together(
             f"**{conclusion}**: {len(failing)} of {total} {place} "
             f"{'does' if len(failing) == 1 else 'do'} not pass; they pass only when "
             "every one does."
+        )
+    if settled:
+        head += (
+            " A pull request still waiting for an approval to judge cannot pass: this group "
+            "is judged once, when it is queued."
         )
     lines = [head, "", "| Pull request | Conclusion | Verdict |", "|---|---|---|"]
     lines += [f"| #{e.number} | {e.conclusion} | {_cell(e.title)} |" for e in entries]

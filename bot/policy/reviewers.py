@@ -218,9 +218,11 @@ def plan_review_request(
     """Whom to ask, and when: the one decision, in two steps when a request is due.
 
     A request is due when the verdict needs an independent review, protected files lack their
-    companies, or someone allowed to (a `request` command, a comment edited into one, a click
-    on `Request reviewer`) asked since the last evaluation; never on a draft or closed PR, never
-    while an eligible reviewer is pending, never the PR's opener (GitHub answers 422).
+    companies, a change waiting for an approval has approvers whose approval went stale (only
+    they are asked again), or someone allowed to (a `request` command, a comment edited into
+    one, a click on `Request reviewer`) asked since the last evaluation; never on a draft or
+    closed PR, never while an eligible reviewer is pending, never the PR's opener (GitHub
+    answers 422).
     Called without `load`, a due plan names the candidates whose load to read (`needs_load`);
     called again with it, and with `asked_now` (whom the PR asks at the moment of that read),
     it orders them. A candidate a racing evaluation asked since the snapshot counts as pending.
@@ -244,6 +246,9 @@ def plan_review_request(
         or protected_short
         or review_asked_by_person(facts, commands, clicks, edits, prefix=amap.policy.command_prefix)
     )
+    if not needed and verdict.waiting and lapsed_due:
+        # A waiting change asks nobody new, but its lapsed approvers' fresh look would end it.
+        needed, candidates = True, []
     if needed and not pending and verdict.removals.waiting_on:
         return ReviewPlan(count=count, waiting_on=verdict.removals.waiting_on)
     if count == 0 or not needed or pending or not (candidates or lapsed_due):

@@ -36,7 +36,8 @@ from bot.policy.removals import NO_REMOVALS, Removals, judge_removals
 from bot.policy.shown_companies import ShownCompany, companies_shown, describe, email_evidence
 from bot.policy.trust import HeldChange
 
-Conclusion = Literal["success", "action_required", "neutral", "failure"]
+# `in_progress`: a major change waits for the approval that decides it (see `_conclude`).
+Conclusion = Literal["success", "action_required", "neutral", "failure", "in_progress"]
 MapSource = Literal["repository", "owner", "bundled"]
 EvidencePolicy = Literal["ignore", "warn", "block"]
 
@@ -157,6 +158,11 @@ class Verdict:
     def conflicted_approvers(self) -> tuple[Approval, ...]:
         return tuple(a for a in self.approvals if a.conflicted)
 
+    @property
+    def waiting(self) -> bool:
+        """A major change with no approval yet that decides it: written `in_progress`."""
+        return self.conclusion == "in_progress"
+
 
 def _day(moment: datetime, *, what: str) -> date:
     if moment.tzinfo is None:
@@ -165,6 +171,11 @@ def _day(moment: datetime, *, what: str) -> date:
 
 
 OWN_ENTRY = "this pull request changes their own entry in the map"
+WAITING = (
+    "a major change is judged at its first approval that counts (a TSC member's from outside "
+    "the authors' companies) or conflicts (one from the authors' companies, or someone "
+    "conflicted): waiting for an approval to judge, it cannot be merged until then"
+)
 STALE_IGNORED = "approved an older head: not what is merged (`stale_approvals: ignore`)"
 NO_WRITE_ACCESS = "no write access to the repository"
 _ROLE_ORDER = {"opener": 0, "commit author": 1, "co-author": 2, "committer": 3}
@@ -408,6 +419,10 @@ class _Tally:
     asks: bool  # the policy asks for independent approval of this change
     needs_review: bool  # it asks, and too few independent approvals are in
     hidden_authors: str | None = None  # why not every author could be read, when so
+    # A major change no counted or conflicted approval has decided yet (bots', stale and
+    # drive-by approvals decide nothing): GitHub would merge it on a first approval before
+    # that approval's webhook is judged, so it waits rather than passes.
+    waiting: bool = False
 
 
 def _protected_files_touched(
@@ -472,6 +487,8 @@ def _tally(
         asks=asks,
         needs_review=asks and independent_count < required,
         hidden_authors=hidden,
+        # With no independent approval ever required, no approval can change the verdict.
+        waiting=classification.major and not asks and independent_count == 0 and required > 0,
     )
 
 
@@ -551,6 +568,9 @@ def _conclude(
             "action_required" if policy.enforcement == "required" else "neutral"
         )
         return conclusion, tuple(reasons)
+    # Advisory enforcement never blocks a merge: nothing to wait for.
+    if tally.waiting and policy.enforcement == "required":
+        return "in_progress", (*reasons, WAITING)
     return "success", (*reasons, _success_reason(tally, classification))
 
 

@@ -151,6 +151,8 @@ class GitHubSimulator:
         self.check_run_store: dict[int, CheckRun] = {}
         self.suites: dict[int, CheckSuite] = {}
         self.merge_queues: dict[tuple[str, str], list[MergeGroup]] = {}  # (repo, base) -> entries
+        # Branch protection's required status checks, by repository (see `merge_blockers`).
+        self.required_checks: dict[str, tuple[str, ...]] = {}
         self.deliveries: list[Delivery] = []
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -1882,14 +1884,47 @@ class GitHubSimulator:
             target,
         )
 
+    def require_checks(self, repo: str, *names: str) -> None:
+        """Branch protection on every branch of `repo`: these checks must pass before a merge."""
+        self.required_checks[self._repo(repo).full_name.lower()] = names
+
+    def merge_blockers(self, repo: str, number: int) -> list[str]:
+        """Why GitHub would refuse to merge the PR, one line per required check that does not
+        pass: the latest run of each name on the head must be completed with `success`,
+        `neutral` or `skipped` (docs.github.com/en/repositories/configuring-branches-and-merges-
+        in-your-repository/managing-protected-branches/about-protected-branches)."""
+        target, pull = self._pull(repo, number)
+        blockers = []
+        for name in self.required_checks.get(target.full_name.lower(), ()):
+            runs = [run for run in self.check_runs(repo, pull.head_sha) if run["name"] == name]
+            if not runs:
+                blockers.append(f"Required status check {name!r} is expected.")
+                continue
+            latest = runs[-1]
+            if latest["status"] != "completed":
+                blockers.append(f"Required status check {name!r} is {latest['status']}.")
+            elif latest["conclusion"] not in ("success", "neutral", "skipped"):
+                blockers.append(f"Required status check {name!r} is {latest['conclusion']}.")
+        return blockers
+
     async def close_pull_request(
-        self, repo: str, number: int, *, sender: str | None = None, merge: bool = False
+        self,
+        repo: str,
+        number: int,
+        *,
+        sender: str | None = None,
+        merge: bool = False,
+        bypass: bool = False,
     ) -> None:
-        """Close (or merge: the head tree lands on the base branch, with a push event)."""
+        """Close (or merge: the head tree lands on the base branch, with a push event). A merge
+        is refused while a required check does not pass, unless an admin `bypass`es it."""
         target, pull = self._pull(repo, number)
         if pull.state != "open":
             raise ValueError(f"PR #{number} is not open")
         actor = sender or pull.author
+        blockers = self.merge_blockers(repo, number) if merge and not bypass else []
+        if blockers:
+            raise ValueError("GitHub refuses the merge: " + " ".join(blockers))
         if merge:
             # A merge commit (base tip, PR head) applying the PR's own changes, as GitHub's
             # "Create a merge commit" does; its push lists the PR's commits and the merge.

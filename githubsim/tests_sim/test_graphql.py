@@ -131,6 +131,7 @@ async def test_snapshot_of_a_seeded_pull_request(
             "databaseId": run["id"],
             "name": CHECK,
             "externalId": "v7",
+            "status": "COMPLETED",
             "conclusion": "NEUTRAL",
             "text": None,
         }
@@ -708,6 +709,7 @@ async def test_a_deleted_comment_leaves_who_deleted_whose_on_the_timeline(
     [head] = pull["headCommit"]["nodes"]
     [run] = head["commit"]["checkSuites"]["nodes"][0]["checkRuns"]["nodes"]
     assert run["text"] == "recorded here"
+    assert (run["status"], run["conclusion"]) == ("COMPLETED", "SUCCESS")
 
 
 async def test_a_pushed_commit_names_its_committer_apart_from_its_author(

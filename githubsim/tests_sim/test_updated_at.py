@@ -128,3 +128,45 @@ async def test_a_check_run_shows_when_it_completed(
         "nodes"
     ]
     assert run["completedAt"] == "2026-04-01T12:00:00Z"
+
+
+async def test_a_run_set_back_to_in_progress_shows_its_start_and_no_conclusion(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "a\n"})
+    await api.login(seed.installation_id)
+    status, created, _ = await api.call(
+        "POST",
+        f"/repos/{seed.repo}/check-runs",
+        json={
+            "name": "COI review",
+            "head_sha": sim.head_sha(seed.repo, number),
+            "status": "completed",
+            "conclusion": "success",
+            "completed_at": "2026-04-01T12:00:00Z",
+            "output": {"title": "ok", "summary": "ok"},
+        },
+    )
+    assert status == 201
+    # A status without a conclusion opens the run again (docs.github.com/en/rest/checks/runs).
+    status, updated, _ = await api.call(
+        "PATCH",
+        f"/repos/{seed.repo}/check-runs/{created['id']}",
+        json={"status": "in_progress", "started_at": "2026-04-01T12:05:00Z"},
+    )
+    assert status == 200
+    assert (updated["status"], updated["conclusion"], updated["completed_at"]) == (
+        "in_progress",
+        None,
+        None,
+    )
+    assert updated["started_at"] == "2026-04-01T12:05:00Z"
+    node = await _listing(api, seed)
+    [run] = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"][
+        "nodes"
+    ]
+    assert (run["status"], run["startedAt"], run["completedAt"]) == (
+        "IN_PROGRESS",
+        "2026-04-01T12:05:00Z",
+        None,
+    )

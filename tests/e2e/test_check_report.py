@@ -162,6 +162,28 @@ async def test_check_prints_the_verdict_and_writes_nothing(
     assert sim.review_requests(REPO, number) == []
 
 
+async def test_check_says_a_major_change_waits_for_an_approval(
+    sim: GitHubSimulator, app_private_key_pem: str
+) -> None:
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework the core", files={"core/engine.py": "run()\n"}
+    )
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token})
+    assert status == 1, "waiting does not pass"
+    assert text.startswith(
+        f"{REPO}#{number}: WAITING for an approval to judge: "
+        "Major change: waiting for an approval to judge"
+    )
+    assert "would request review from" not in text, "nobody is asked before an approval"
+
+    status, text = await run_check(sim, f"{REPO}#{number}", {"GITHUB_TOKEN": token}, as_json=True)
+    verdict = json.loads(text)
+    assert (status, verdict["conclusion"], verdict["passes"]) == (1, "in_progress", False)
+    assert writes(sim) == []
+
+
 async def test_check_json_names_every_part_of_the_verdict(
     sim: GitHubSimulator, app_private_key_pem: str
 ) -> None:
@@ -502,6 +524,8 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
                 ),
                 ("bypassed", [("action_required", DEFAULT_CHECK_NAME), ("success", "lint")]),
                 ("unchecked", []),
+                # Merged while a major change waited for an approval: over the check, too.
+                ("waiting", [("in_progress", DEFAULT_CHECK_NAME)]),
             ],
             start=10,
         ):
@@ -518,6 +542,9 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
                     "conclusion": conclusion,
                     "output": {"title": conclusion, "summary": conclusion},
                 }
+                if conclusion == "in_progress":  # a status, as the App writes it
+                    del body["conclusion"]
+                    body["status"] = "in_progress"
                 async with session.post(
                     f"{sim.url}/repos/{REPO}/check-runs", json=body, headers=headers
                 ) as response:
@@ -546,8 +573,9 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
     assert [(pr.number, pr.check) for pr in report.unchecked] == [
         (numbers["bypassed"], "action_required"),
         (numbers["unchecked"], "missing"),
+        (numbers["waiting"], "in_progress"),
     ]
-    assert [call.query_name for call in sim.calls].count("MergedPullRequest") == 3
+    assert [call.query_name for call in sim.calls].count("MergedPullRequest") == 4
     markdown = render_markdown(report)
     assert "## Merged while the COI check was not successful" in markdown
     bypassed, unchecked = numbers["bypassed"], numbers["unchecked"]
@@ -556,6 +584,10 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
         "2025-01-11: COI check `action_required`"
     ) in markdown
     assert "unchecked change, merged 2025-01-12: no COI check run" in markdown
+    assert (
+        "waiting change, merged 2025-01-13: the COI check was waiting for an approval "
+        "(`in_progress`)"
+    ) in markdown
     assert f"#{numbers['passed']}]" not in markdown.split("not successful")[1].split("##")[0]
     page = render_html(report)
     assert f'<a href="https://github.com/{REPO}/pull/{unchecked}">#{unchecked}</a>' in page

@@ -25,7 +25,8 @@ def test_the_demo_plays_the_central_story(capsys: pytest.CaptureFixture[str]) ->
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     steps = [line for line in out.splitlines() if line.startswith("  check: ")]
-    assert [s.split(":")[1].strip() for s in steps] == ["success", "action_required", "success"]
+    shown = [s.split(":")[1].strip() for s in steps]
+    assert shown == ["in_progress", "action_required", "success"]
     assert "review requested from: @" in out
     assert "### Approvals" in out
     assert "Decided by the map `.github/affiliations.yml`" in out

@@ -218,3 +218,22 @@ async def test_a_group_whose_prs_cannot_all_be_listed_fails(stage: Stage) -> Non
     run = group_check(stage, group)
     assert run["conclusion"] == "failure"
     assert "Not every pull request was read" in run["output"]["summary"]
+
+
+async def test_a_waiting_pr_fails_its_group_at_once(stage: Stage) -> None:
+    # Queued while the bot was down, or by an admin: no approval was ever judged on it.
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    await stage.settle()
+    assert latest_check(stage, number)["status"] == "in_progress"
+
+    [group] = await sim.enqueue(REPO, [number])
+    await stage.settle()
+
+    run = group_check(stage, group)
+    # Judged once: an in_progress group check would hold the queue until its timeout.
+    assert (run["status"], run["conclusion"]) == ("completed", "action_required")
+    assert f"| #{number} | in_progress |" in run["output"]["summary"]
+    assert "is judged once, when it is queued" in run["output"]["summary"]

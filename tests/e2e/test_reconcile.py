@@ -25,6 +25,7 @@ from bot.jobs.reconciler import (
     map_decided,
     stale_reason,
 )
+from bot.jobs.reconciler import _check_state as check_state
 from bot.jobs.reconciler import _people_changed_at as people_changed_at
 from bot.jobs.redelivery import DeliveryAttempt, Redeliverer, needs_redelivery
 from bot.metrics import Metrics
@@ -73,6 +74,11 @@ async def open_unseen(stage: Stage, count: int, *, path: str = "core/x.py") -> l
         ]
     finally:
         stage.sim.webhook_url = url
+
+
+def shown(run: dict[str, Any]) -> str:
+    """A run's conclusion, or its status while a major change waits for an approval."""
+    return str(run["conclusion"] or run["status"])
 
 
 def repairs(stage: Stage, reason: str) -> float:
@@ -143,6 +149,9 @@ def _check(**changes: Any) -> CheckState:
     [
         (None, "missing"),
         (_check(completed=False), "missing"),
+        # A verdict waiting for an approval is written `in_progress`: present, not missing.
+        (_check(completed=False, waiting=True), None),
+        (_check(completed=False, waiting=True, version="rules-0"), "version"),
         (_check(version="0.0.1"), "version"),
         (_check(version=None), "version"),
         (_check(map_blob="ef" * 20), "map"),
@@ -154,6 +163,32 @@ def _check(**changes: Any) -> CheckState:
 def test_stale_reasons(check: CheckState | None, reason: str | None) -> None:
     pull = OpenPullRequest(number=1, base_ref="main", head_sha="a" * 40, check=check)
     assert stale_reason(pull, map_in_force=IN_FORCE) == reason
+
+
+def _head(**run: Any) -> dict[str, Any]:
+    return {"checkSuites": {"nodes": [{"checkRuns": {"nodes": [{"name": "COI review", **run}]}}]}}
+
+
+def test_a_waiting_run_is_read_with_its_start_as_the_stamp() -> None:
+    stamped = stamped_external_id("fp")
+    waiting = check_state(
+        _head(status="IN_PROGRESS", startedAt="2026-04-01T12:00:00Z", externalId=stamped),
+        "COI review",
+    )
+    assert waiting is not None
+    assert (waiting.completed, waiting.waiting) == (False, True)
+    assert waiting.completed_at == datetime(2026, 4, 1, 12, tzinfo=UTC)
+    # A run no verdict wrote (queued, or without the App's version) is still missing.
+    for run in (
+        {"status": "IN_PROGRESS", "startedAt": "2026-04-01T12:00:00Z", "externalId": None},
+        {"status": "QUEUED", "startedAt": "2026-04-01T12:00:00Z", "externalId": stamped},
+    ):
+        state = check_state(_head(**run), "COI review")
+        assert state is not None
+        assert not state.waiting
+        assert state.completed_at is None
+        pull = OpenPullRequest(number=1, base_ref="main", head_sha="a" * 40, check=state)
+        assert stale_reason(pull, map_in_force=IN_FORCE) == "missing"
 
 
 WRITTEN = datetime(2026, 4, 1, 12, 0, 0, tzinfo=UTC)
@@ -175,6 +210,19 @@ SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
         # ...past the grace (a label, an edit, a dismissal): changed.
         (_check(completed_at=WRITTEN), WRITTEN + BOT_WRITES_GRACE + SECOND, None, "changed"),
         (_check(completed_at=WRITTEN), WRITTEN - HOUR, WRITTEN - HOUR, None),
+        # A waiting run is stamped with `startedAt`, read the same way.
+        (
+            _check(completed=False, waiting=True, completed_at=WRITTEN),
+            WRITTEN + SECOND,
+            WRITTEN + SECOND,
+            "changed",
+        ),
+        (
+            _check(completed=False, waiting=True, completed_at=WRITTEN),
+            WRITTEN,
+            WRITTEN - CLOCK_MARGIN,
+            None,
+        ),
         # Unknown times never count as a change.
         (_check(completed_at=None), WRITTEN + HOUR, WRITTEN + HOUR, None),
         (_check(completed_at=WRITTEN), None, None, None),
@@ -231,7 +279,7 @@ async def test_a_review_acknowledged_but_never_evaluated_is_repaired_once(stage:
     [number] = await open_unseen(stage, 1)
     await reconciler(stage).reconcile_once()
     await stage.settle()
-    assert latest_check(stage, number)["conclusion"] == "success"
+    assert shown(latest_check(stage, number)) == "in_progress", "a major change: no approval yet"
     writes = check_writes(stage)
 
     # The review's delivery was acknowledged, then the bot died before it read GitHub.
@@ -376,7 +424,7 @@ async def test_the_reconciler_runs_at_start_and_then_periodically(
             await asyncio.sleep(0.05)
             if all(stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, n)) for n in numbers):
                 break
-        assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+        assert all(shown(latest_check(stage, n)) == "in_progress" for n in numbers)
 
 
 # -- redelivery ------------------------------------------------------------------------------
@@ -400,7 +448,7 @@ async def test_failed_deliveries_are_redelivered_once_and_converge(stage: Stage)
     report = await look.look_once()
     await stage.settle()
     assert set(report.redelivered) == failed
-    assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+    assert all(shown(latest_check(stage, n)) == "in_progress" for n in numbers)
     again = await look.look_once()
     assert again.redelivered == []  # every GUID now has a successful attempt
     per_guid = [d.guid for d in stage.sim.deliveries if d.redelivery]
@@ -471,7 +519,7 @@ async def test_a_fault_recorded_after_the_look_read_its_delivery_is_still_asked(
     first = await look.look_once()
     await stage.settle()
     assert first.redelivered
-    assert all(latest_check(stage, n)["conclusion"] == "success" for n in numbers)
+    assert all(shown(latest_check(stage, n)) == "in_progress" for n in numbers)
     # A handler fails on one of those deliveries after the look read it as a success.
     guid = first.redelivered[0]
     stage.app[FAULTS_KEY].add(guid)

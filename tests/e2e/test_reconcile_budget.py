@@ -186,7 +186,9 @@ async def test_a_bot_clock_running_ahead_of_githubs_misses_no_change(
         seed(stage)
         number = await open_pull(stage)
         await stage.settle()
-        stamped = latest_check(stage, number)["completed_at"]
+        waiting = latest_check(stage, number)
+        assert waiting["status"] == "in_progress", "a major change with no approval yet"
+        stamped = waiting["started_at"]  # a waiting run's stamp
         # Later than the check for GitHub, yet 29 s before the bot's stamp by the bot's clock.
         behind.moment += timedelta(seconds=1)
         await unheard(stage, stage.sim.post_comment(REPO, number, author="gus", body="?"))

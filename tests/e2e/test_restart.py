@@ -57,9 +57,10 @@ def bot(sim: GitHubSimulator, private_pem: str, bundled: Path) -> BotProcess:
 
 
 def judged(sim: GitHubSimulator, number: int) -> str | None:
-    """The conclusion on the PR's current head, None while it has no completed run."""
+    """The conclusion on the PR's current head (its status, `in_progress`, while a major change
+    waits for an approval), None while it has no run."""
     runs = sim.check_runs(REPO, sim.head_sha(REPO, number))
-    return runs[-1]["conclusion"] if runs else None
+    return (runs[-1]["conclusion"] or runs[-1]["status"]) if runs else None
 
 
 async def metric(url: str, name: str) -> float:
@@ -177,14 +178,16 @@ async def test_a_review_acknowledged_by_a_killed_bot_is_judged_by_the_cycle_at_s
         number = await simulator.open_pull_request(
             REPO, author="alice", title="core", files={"core/x.py": "x\n"}
         )
-        await until(lambda: judged(simulator, number) == "success", "the first bot judged nothing")
+        await until(
+            lambda: judged(simulator, number) == "in_progress", "the first bot judged nothing"
+        )
         # The review's delivery is acknowledged and lost with the process: GitHub saw a success.
         simulator.webhook_url = None
         await asyncio.sleep(1.05)  # GitHub keeps whole seconds: the review lands after the check
         await simulator.submit_review(REPO, number, reviewer="anna")
     finally:
         await first.kill()
-    assert judged(simulator, number) == "success"
+    assert judged(simulator, number) == "in_progress", "still waiting: it fails closed"
 
     second = bot(simulator, private_pem, bundled)
     await second.start()
@@ -223,7 +226,9 @@ async def test_a_custom_check_name_keeps_one_run_across_a_restart(
         number = await simulator.open_pull_request(
             REPO, author="alice", title="core", files={"core/x.py": "x\n"}
         )
-        await until(lambda: judged(simulator, number) == "success", "the first bot judged nothing")
+        await until(
+            lambda: judged(simulator, number) == "in_progress", "the first bot judged nothing"
+        )
     finally:
         await first.kill()
     assert runs_by_name(simulator, number) == {CUSTOM_NAME: 1}

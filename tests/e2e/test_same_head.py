@@ -41,7 +41,7 @@ async def test_a_twin_pr_without_approval_cannot_pass_the_shared_head(stage: Sta
     assert run["conclusion"] == "action_required"
     summary = run["output"]["summary"]
     assert f"| #{held} | action_required |" in summary
-    assert f"| #{twin} | success |" in summary
+    assert f"| #{twin} | in_progress |" in summary, "no approval: waiting for one to judge"
     assert f"## #{held}: action_required" in summary, "the held PR's own summary is shown"
     assert "pull requests with this head commit" in summary
     assert count(stage, query="Snapshot") == 2, "the twin's event read both PRs, once each"
@@ -66,8 +66,16 @@ async def test_an_event_on_either_twin_judges_both(stage: Stage) -> None:
     assert count(stage, query="Snapshot") == 4
     assert check_writes(stage) == 0
 
-    # The independent approval lands on the held PR: now every PR with this head passes.
+    # The independent approval lands on the held PR: the twin, with no approval, still waits.
     await sim.submit_review(REPO, held, reviewer="gus")
+    await stage.settle()
+    run = latest_check(stage, twin)
+    assert (run["status"], run["conclusion"]) == ("in_progress", None)
+    assert f"| #{held} | success |" in run["output"]["summary"]
+    assert f"| #{twin} | in_progress |" in run["output"]["summary"]
+
+    # Once the twin is approved too, every PR with this head passes.
+    await sim.submit_review(REPO, twin, reviewer="gina")
     await stage.settle()
     run = latest_check(stage, twin)
     assert run["conclusion"] == "success"
@@ -108,13 +116,16 @@ async def test_a_twin_that_moves_on_leaves_the_head_to_the_others(stage: Stage) 
         REPO, author="alice", title="Copy", head_sha=sim.head_sha(REPO, held), head="fork/copy"
     )
     await stage.settle()
-    assert latest_check(stage, held)["conclusion"] == "success"
+    shared = latest_check(stage, held)
+    assert shared["status"] == "in_progress", "the twin, with no approval, waits on this head"
+    assert f"| #{held} | success |" in shared["output"]["summary"]
 
     await sim.push_commits(REPO, twin, author="alice", files={"core/more.py": "y = 2\n"})
     await sim.post_comment(REPO, held, author="alice", body="/coi recheck")
     await stage.settle()
 
-    assert latest_check(stage, twin)["conclusion"] == "success", "its own head, judged alone"
+    moved = latest_check(stage, twin)
+    assert moved["status"] == "in_progress", "its own head, judged alone: no approval yet"
     own = latest_check(stage, held)
     assert own["conclusion"] == "success"
     assert f"#{twin}" not in own["output"]["summary"], "no longer shares the held PR's head"

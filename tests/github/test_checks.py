@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft7Validator
 
 from bot.github.checks import (
     ACTIONS,
@@ -87,6 +90,33 @@ async def test_a_new_run_is_created_completed() -> None:
     assert body["external_id"] == stamped_external_id("fp-1")
     assert body["output"] == {"title": "No conflict", "summary": "All good", "text": "details"}
     assert runs.server.summary() == ["POST /repos/o/r/check-runs"]
+
+
+def _body_errors(reference_dir: Path, path: str, method: str, body: Any) -> list[str]:
+    """What GitHub's own description (openapi-subset.json) finds wrong with a request body."""
+    spec = json.loads((reference_dir / "openapi-subset.json").read_text())
+    content = spec["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return [error.message for error in Draft7Validator(content["schema"]).iter_errors(body)]
+
+
+async def test_a_waiting_verdict_is_written_in_progress(reference_dir: Path) -> None:
+    runs = Runs()
+    assert await runs.write(Output(conclusion="in_progress")) == "created"
+    existing = ExistingCheckRun(id=41, external_id="fp-0", conclusion="success")
+    assert await runs.write(Output(conclusion="in_progress"), existing) == "updated"
+    created, updated = runs.bodies
+    for body in (created, updated):
+        # A conclusion or completed_at would complete the run: GitHub's status alone says it.
+        assert body["status"] == "in_progress"
+        assert "conclusion" not in body
+        assert "completed_at" not in body
+        assert body["started_at"] == "2026-04-01T12:00:00Z", "the reconciler's stamp"
+    assert _body_errors(reference_dir, "/repos/{owner}/{repo}/check-runs", "post", created) == []
+    update = "/repos/{owner}/{repo}/check-runs/{check_run_id}"
+    assert _body_errors(reference_dir, update, "patch", updated) == []
+    # What the writer used to send: GitHub knows no conclusion `in_progress`.
+    wrong = {**created, "status": "completed", "conclusion": "in_progress"}
+    assert _body_errors(reference_dir, "/repos/{owner}/{repo}/check-runs", "post", wrong)
 
 
 async def test_an_existing_run_is_patched_in_place() -> None:

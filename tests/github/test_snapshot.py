@@ -410,3 +410,22 @@ def test_renamed_files_take_their_old_path_from_rest_only() -> None:
     renamed = with_previous_paths(facts, listing)
     assert [f.previous_path for f in renamed.files] == [MAP_PATH, None]
     assert with_previous_paths(facts, listing[1:2]) is facts
+
+
+@pytest.mark.parametrize(
+    ("status", "conclusion", "read"),
+    [
+        ("COMPLETED", "ACTION_REQUIRED", ("action_required", "completed")),
+        ("IN_PROGRESS", None, (None, "in_progress")),
+        # A run set back to waiting may keep its former conclusion: the status decides.
+        ("IN_PROGRESS", "SUCCESS", (None, "in_progress")),
+        (None, "SUCCESS", ("success", "completed")),  # read without its status: as written
+    ],
+)
+def test_a_waiting_run_is_never_read_as_its_former_conclusion(
+    status: str | None, conclusion: str | None, read: tuple[str | None, str]
+) -> None:
+    node = {"databaseId": 7, "name": "COI review", "status": status, "conclusion": conclusion}
+    head = {"checkSuites": {"nodes": [{"checkRuns": {"nodes": [node]}}]}}
+    (run,) = existing_check_runs(head)
+    assert (run.conclusion, run.status) == read

@@ -36,7 +36,7 @@ def _render(
     ("pr", "title"),
     [
         (facts(files=("docs/a.md",)), "Not a major change"),
-        (facts(), "Major change, no approval from the authors' companies"),
+        (facts(), "Major change: waiting for an approval to judge"),
         (
             facts(reviews=(approve("bob"), approve("carol"))),
             "Major change with independent approval",
@@ -185,3 +185,15 @@ def test_a_held_map_change_is_said_right_before_the_map_line() -> None:
     plain = render(evaluate(facts(), AMAP, now=NOW, map_ref=REF), check_name="COI review")
     assert "without review" not in plain.summary
     assert plain.fingerprint != render(verdict, check_name="COI review").fingerprint
+
+
+def test_a_waiting_change_says_what_it_waits_for() -> None:
+    output = _render(facts(reviews=(approve("renovate[bot]"),)))
+    assert output.conclusion == "in_progress"
+    first = output.summary.splitlines()[0]
+    assert first.startswith("**in_progress**: ")
+    assert "waiting for an approval to judge" in first
+    assert "first approval that counts" in first
+    assert "or conflicts" in first
+    assert "bots' reviews never count" in output.summary, "the approval that did not end it"
+    assert "### Review requested" not in output.summary, "nobody is asked while it waits"

@@ -29,6 +29,10 @@ def passing(number: int) -> GroupEntry:
         (["action_required", "failure", "neutral"], "failure"),
         (["failure", "action_required"], "failure"),
         (["success", "cancelled"], "failure"),  # unknown: never a pass
+        # Judged once: a PR waiting for an approval fails the group rather than hold the queue.
+        (["success", "in_progress"], "action_required"),
+        (["in_progress", "neutral"], "action_required"),
+        (["in_progress", "failure"], "failure"),
     ],
 )
 def test_the_group_shows_the_worst_conclusion(conclusions: list[str], expected: str) -> None:
@@ -126,3 +130,26 @@ def test_prs_sharing_a_commit_are_named_for_it_and_closed_by_the_footer() -> Non
     assert "**held**: why." in output.summary
     unsigned = render_together([held, passing(3)], check_name=CHECK, place="with this head commit")
     assert unsigned.fingerprint != output.fingerprint
+
+
+def test_a_waiting_pr_fails_a_merge_group_and_says_why() -> None:
+    waiting = GroupEntry(6, "in_progress", "Major change: waiting for an approval to judge")
+    output = render_merge_group([passing(3), waiting], check_name=CHECK)
+    assert output.conclusion == "action_required"
+    assert "| #6 | in_progress |" in output.summary
+    assert "is judged once, when it is queued" in output.summary
+
+
+@pytest.mark.parametrize(
+    ("conclusions", "expected"),
+    [
+        (["success", "in_progress"], "in_progress"),  # an event on either PR judges both again
+        (["in_progress", "neutral"], "in_progress"),  # waiting blocks, where neutral passes
+        (["in_progress", "action_required"], "action_required"),
+    ],
+)
+def test_prs_sharing_a_head_wait_together(conclusions: list[str], expected: str) -> None:
+    entries = [GroupEntry(n, c, f"title {n}") for n, c in enumerate(conclusions, start=1)]
+    output = render_together(entries, check_name=CHECK, place="with this head commit")
+    assert output.conclusion == expected
+    assert "judged once" not in output.summary

@@ -431,3 +431,27 @@ def test_a_tsc_member_with_no_company_on_record_is_asked_only_if_unknown_people_
         amap = AffiliationMap(MapDocument.model_validate(doc))
         candidates, _ = _candidates(pr, amap=amap)
         assert ("kami" in candidates) is asked
+
+
+@pytest.mark.parametrize(
+    ("reviews", "extra", "asked"),
+    [
+        # carol's independent approval is of an older head: the change waits, she is asked again.
+        ((approve("carol", 2, sha=OLD),), {}, ("carol",)),
+        # Already asked again, or she looked at the head since: nobody is asked.
+        ((approve("carol", 2, sha=OLD),), {"requested_reviewers": ("carol",)}, ()),
+        ((approve("carol", 2, sha=OLD), approve("carol", 3, state="COMMENTED")), {}, ()),
+        # No lapsed approver: a waiting change asks nobody new.
+        ((), {}, ()),
+    ],
+)
+def test_a_waiting_change_asks_only_its_lapsed_approvers_again(
+    reviews: tuple[Any, ...], extra: dict[str, Any], asked: tuple[str, ...]
+) -> None:
+    pr = facts(reviews=reviews, **extra)
+    verdict = evaluate(pr, AMAP, now=NOW, map_ref=REF)
+    assert verdict.waiting
+    plan = plan_review_request(pr, AMAP, verdict, now=NOW)
+    assert plan.ask == asked
+    assert plan.needs_load == (), "no load read: nobody new is a candidate"
+    assert not plan.no_candidate

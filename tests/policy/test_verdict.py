@@ -234,10 +234,11 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str]] = [
         "action_required",
     ),
     (
+        # Not conflicted, yet not counted either (not TSC): the change waits on.
         "unknown approver, unknown_people: independent",
         facts(reviews=(approve("zed"),)),
         {"unknown_people": "independent"},
-        "success",
+        "in_progress",
     ),
     (
         "unknown approver cannot satisfy require: always",
@@ -282,6 +283,59 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str]] = [
         {},
         "success",
     ),
+    ("a major change with no approval waits", facts(), {}, "in_progress"),
+    ("a minor change with no approval passes", facts(files=("docs/a.md",)), {}, "success"),
+    (
+        "a bot's approval does not end the wait",
+        facts(reviews=(approve("renovate[bot]"),)),
+        {},
+        "in_progress",
+    ),
+    (
+        "an app's approval does not end the wait",
+        facts(reviews=(approve("helper", bot=True),)),
+        {},
+        "in_progress",
+    ),
+    (
+        "a stale independent approval does not end the wait",
+        facts(reviews=(approve("carol", 2, sha="o" * 40),)),
+        {},
+        "in_progress",
+    ),
+    (
+        "a stale independent approval counted under count",
+        facts(reviews=(approve("carol", 2, sha="o" * 40),)),
+        {"stale_approvals": "count"},
+        "success",
+    ),
+    (
+        "a non-TSC approval does not end the wait",
+        facts(reviews=(approve("dave", 2),)),
+        {},
+        "in_progress",
+    ),
+    ("an independent approval ends the wait", facts(reviews=(approve("carol", 2),)), {}, "success"),
+    ("a draft waits too", replace(facts(), draft=True), {}, "in_progress"),
+    ("advisory enforcement never waits", facts(), {"enforcement": "advisory"}, "success"),
+    (
+        "no independent approval required: nothing to wait for",
+        facts(),
+        {"independent_approvals": 0},
+        "success",
+    ),
+    (
+        "/coi major on a minor change waits",
+        facts(files=("docs/a.md",), comments=(comment("carol", "/coi major"),)),
+        {},
+        "in_progress",
+    ),
+    (
+        "tsc /coi minor on a major change passes",
+        facts(comments=(comment("carol", "/coi minor docs only"),)),
+        {},
+        "success",
+    ),
     (
         "two independent approvals required",
         facts(reviews=(approve("bob"), approve("carol", 2))),
@@ -300,6 +354,7 @@ def test_judgement_table(pr: PullRequestFacts, policy: dict[str, Any], conclusio
     blocked = conclusion in ("action_required", "neutral")
     assert verdict.needs_independent_review is blocked
     assert (verdict.missing > 0) is blocked
+    assert verdict.waiting is (conclusion == "in_progress"), "nobody is asked while it waits"
 
 
 def _approval(verdict: Verdict, reviewer: str) -> Any:
@@ -573,7 +628,7 @@ def test_a_drive_by_approval_is_excluded_not_conflicted() -> None:
     # An outsider, not in the map and without push access, cannot make a passing PR ask anyone.
     drive_by = replace(approve("stranger"), author_can_push=False)
     verdict = judge(facts(reviews=(drive_by,)))
-    assert verdict.conclusion == "success"
+    assert verdict.conclusion == "in_progress", "nor does it end the wait for a first approval"
     assert not verdict.needs_independent_review
     approval = _approval(verdict, "stranger")
     assert approval.excluded
@@ -703,7 +758,26 @@ def test_hidden_commit_authors_require_independent_approval(
             "a major change needs 1 approval(s) from TSC members outside the known authors' "
             "companies; 0 of 1 so far"
         )
-    # Read in full, the same PR needs nothing without a same-company approval.
+    # Read in full, the same PR needs no independent approval without a same-company one; with
+    # no approval at all, a major change waits for the first.
+    unread = "in_progress" if not reviews and files == ("core/engine.py",) else "success"
     assert judge(facts(reviews=reviews, files=files)).conclusion == (
-        "action_required" if reviews == (approve("bob"),) else "success"
+        "action_required" if reviews == (approve("bob"),) else unread
     )
+
+
+def test_errors_and_unmet_protected_files_come_before_the_wait() -> None:
+    # A major change with no approval that also carries a broken map, or protected files.
+    broken = facts(
+        opener="erin",
+        files=(MAP_PATH, "core/engine.py"),
+        head_map=MapFile(path=MAP_PATH, text="version: 1\npeople: ["),
+    )
+    assert judge(broken).conclusion == "failure"
+    protected = facts(opener="erin", files=("GOVERNANCE.md", "core/engine.py"))
+    verdict = judge(protected)
+    assert verdict.conclusion == "action_required"
+    assert not verdict.waiting
+    # Advisory enforcement shows unmet protected files as neutral, and never waits.
+    assert judge(protected, enforcement="advisory").conclusion == "neutral"
+    assert judge(facts(), enforcement="advisory").conclusion == "success"
