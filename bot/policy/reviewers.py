@@ -84,12 +84,15 @@ def reviewer_candidates(
     }
 
     ranked: list[tuple[bool, int, str, str]] = []
+    # By the login GitHub shows now: a renamed member is asked under the new one, and a member
+    # whose login is another's account is not listed at all (see AffiliationMap.seen_as).
     for login in amap.tsc_members():
-        if login in approvers or login == opener:
+        key = amap.key_of(login)
+        if key in approvers or key == opener:
             continue
         if conflict_on_pr(parties, login, day=today, declared=declared) is not None:
             continue
-        if login in removed:
+        if key in removed:
             continue
         if amap.is_bot(login) or amap.is_away(login, today):
             continue
@@ -98,7 +101,7 @@ def reviewer_candidates(
             continue
         if amap.standing_conflict_with(login, today, avoided) is not None:
             continue
-        profile = profile_of.get(login)
+        profile = profile_of.get(key)
         if profile is not None and any(
             agrees(amap, company, avoided) for company in shown_at(amap, profile)
         ):
