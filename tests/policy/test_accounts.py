@@ -1,0 +1,103 @@
+"""People are accounts, in the verdict, its summary and the reviewer choice (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import MapDocument
+from bot.policy.facts import Account, PullRequestFacts
+from bot.policy.render import render
+from bot.policy.reviewers import reviewer_candidates
+from bot.policy.verdict import MapRef, Verdict, evaluate
+
+from .builders import NOW, approve, document, facts
+
+REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
+CAROL, ERIN = 3003, 5005  # carol of Globex and erin of Initech, bound to their accounts
+
+
+def _map() -> AffiliationMap:
+    doc: dict[str, Any] = document()
+    doc["people"]["carol"]["id"] = CAROL
+    doc["people"]["erin"]["id"] = ERIN
+    return AffiliationMap(MapDocument.model_validate(doc))
+
+
+def _judge(pr: PullRequestFacts) -> tuple[Verdict, AffiliationMap]:
+    amap = _map()
+    return evaluate(pr, amap, now=NOW, map_ref=REF), amap
+
+
+def _row(verdict: Verdict, reviewer: str) -> Any:
+    (found,) = [a for a in verdict.approvals if a.reviewer == reviewer]
+    return found
+
+
+def test_a_renamed_member_found_by_id_counts_under_the_new_login() -> None:
+    pr = facts(
+        reviews=(approve("bob"), approve("carol-new")),
+        accounts=(Account("carol-new", CAROL),),
+    )
+    verdict, _ = _judge(pr)
+    assert _row(verdict, "carol-new").counted
+    assert _row(verdict, "carol-new").companies == ("globex",)
+    assert verdict.conclusion == "success"
+    summary = render(verdict, check_name="COI review").summary
+    assert "@carol-new is @carol of the map (GitHub id 3003)" in summary
+    assert "update the map's login" in summary
+
+
+def test_without_its_id_a_renamed_member_is_a_stranger() -> None:
+    verdict, _ = _judge(facts(reviews=(approve("bob"), approve("carol-new"))))
+    assert not _row(verdict, "carol-new").counted
+    assert verdict.conclusion == "action_required"
+    assert verdict.accounts == ()
+
+
+def test_a_login_the_map_binds_to_another_id_is_someone_not_in_the_map() -> None:
+    pr = facts(reviews=(approve("bob"), approve("carol")), accounts=(Account("carol", 777),))
+    verdict, _ = _judge(pr)
+    carol = _row(verdict, "carol")
+    assert not carol.counted
+    assert carol.companies == ()
+    assert "not in the affiliation map" in (carol.why_not or "")
+    assert verdict.conclusion == "action_required"
+    summary = render(verdict, check_name="COI review").summary
+    assert "@carol is GitHub id 777, not @carol of the map (id 3003)" in summary
+    assert "the login now belongs to another account" in summary
+
+
+def test_the_same_id_on_the_maps_login_changes_nothing() -> None:
+    pr = facts(reviews=(approve("bob"), approve("carol")), accounts=(Account("carol", CAROL),))
+    verdict, _ = _judge(pr)
+    assert _row(verdict, "carol").counted
+    assert verdict.accounts == ()
+    assert "### Accounts" not in render(verdict, check_name="COI review").summary
+
+
+def test_an_author_renamed_is_still_the_author_and_their_colleagues_are_conflicted() -> None:
+    # Erin of Initech renamed to "erin2" and opened the PR: Initech is the authors' company.
+    pr = facts(opener="erin2", reviews=(approve("carol"),), accounts=(Account("erin2", ERIN),))
+    verdict, _ = _judge(pr)
+    assert [a.companies for a in verdict.authors] == [("initech",)]
+    assert verdict.author_companies == ("initech",)
+    assert _row(verdict, "carol").counted
+
+
+def test_a_login_now_another_accounts_is_never_a_candidate() -> None:
+    pr = facts(reviews=(approve("bob"),), accounts=(Account("carol", 777),))
+    verdict, amap = _judge(pr)
+    seen = amap.seen_as(pr.account_ids)
+    candidates = reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
+    assert "carol" not in candidates
+    assert "erin" in candidates
+
+
+def test_a_renamed_member_is_asked_under_the_new_login() -> None:
+    pr = facts(reviews=(approve("bob"),), accounts=(Account("erin-b", ERIN),))
+    verdict, amap = _judge(pr)
+    seen = amap.seen_as(pr.account_ids)
+    candidates = reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
+    assert "erin-b" in candidates
+    assert "erin" not in candidates
