@@ -272,7 +272,7 @@ mutation RemoveAppliedMark($subjectId: ID!) {
 
 # `coi-bot audit` (issue 14): what many profiles show, one alias and one variable per login (a
 # login GitHub does not know answers NOT_FOUND for its alias alone).
-AUDIT_PROFILE = "login url company organizations(first: 100) { nodes { login url } }"
+AUDIT_PROFILE = "login databaseId url company organizations(first: 100) { nodes { login url } }"
 
 
 def audit_people_query(count: int) -> str:

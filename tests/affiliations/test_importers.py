@@ -561,8 +561,7 @@ def test_gitdm_keeps_the_github_id_a_no_reply_address_gives() -> None:
 
 def test_owners_keeps_the_github_id_a_no_reply_address_gives() -> None:
     text = (
-        "# Maintainers\n* A ([@a](x)) <<9+a@users.noreply.github.com>>\n"
-        "* B ([@b](x)) <<b@x.org>>\n"
+        "# Maintainers\n* A ([@a](x)) <<9+a@users.noreply.github.com>>\n* B ([@b](x)) <<b@x.org>>\n"
     )
     document = import_owners(text)
     assert document.people["a"].id == 9
