@@ -72,6 +72,7 @@ class AffiliationMap:
         self._person_by_id = {p.id: key for key, p in document.people.items() if p.id is not None}
         self._base = self
         self._map_keys: dict[str, str] = {}  # a renamed person's key here -> their key in the map
+        self._seen_from: dict[str, int | None] | None = None  # the accounts this view shows
         self.account_notes: tuple[AccountNote, ...] = ()
 
     def seen_as(self, accounts: Mapping[str, int | None]) -> AffiliationMap:
@@ -83,6 +84,8 @@ class AffiliationMap:
         base = self._base
         if not base._person_by_id:
             return base
+        if self._seen_from == accounts:  # judged and planned with the same view: built once
+            return self
         renamed: dict[str, str] = {}  # map key -> the login their account has now
         notes: list[AccountNote] = []
         for login, account_id in sorted(accounts.items(), key=lambda pair: pair[0].lower()):
@@ -96,7 +99,7 @@ class AffiliationMap:
             key = base._person_by_login.get(lowered)
             # Only the key login carries the map's id; other `logins` match by login.
             map_id = base.document.people[key].id if key is not None and key == lowered else None
-            if key is not None and map_id is not None and key not in renamed:
+            if key is not None and map_id is not None:
                 notes.append(AccountNote(login, account_id, key, map_id, False))
         left_out = {n.person for n in notes if not n.renamed} - set(renamed)
         # The account's id decides: a login it goes by now is nobody else's in the map.
@@ -115,6 +118,7 @@ class AffiliationMap:
         view = AffiliationMap(base.document.model_copy(update={"people": people}))
         view._base = base
         view._map_keys = {login: key for key, login in renamed.items()}
+        view._seen_from = dict(accounts)
         view.account_notes = tuple(notes)
         return view
 

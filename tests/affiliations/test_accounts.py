@@ -45,6 +45,8 @@ def amap() -> AffiliationMap:
         # Renamed and the old login registered again by someone else, both seen.
         ({"gustav": 22, "gus": 99}, "gustav", "gustav"),
         ({"gustav": 22, "gus": 99}, "gus", None),
+        ({"alpha": 22, "gus": 99}, "alpha", "alpha"),  # the new login sorts first
+        ({"alpha": 22, "gus": 99}, "gus", None),
         # Renamed: the old login is no longer theirs even when its new holder was not seen.
         ({"gustav": 22}, "gus", None),
         # No id in the map: by login, whatever the account's id.
@@ -53,6 +55,8 @@ def amap() -> AffiliationMap:
         ({"alice-work": 77}, "alice-work", "alice"),
         # The id wins over a login: a renamed member's new login is theirs, not another's.
         ({"nora": 22}, "nora", "nora"),
+        ({"alice-work": 22}, "alice-work", "alice-work"),
+        ({"alice-work": 22}, "alice", "alice"),
     ],
 )
 def test_an_account_resolves_to_the_person_its_id_or_login_names(
@@ -95,6 +99,26 @@ def test_a_new_login_that_is_another_persons_key_is_no_longer_theirs(
     assert seen.map_key("nora") == "gus"
     assert sorted(seen.tsc_members()) == ["alice", "nora"]
     assert seen.document.people["nora"].id == 22
+
+
+def test_a_new_login_listed_among_anothers_logins_leaves_their_list(amap: AffiliationMap) -> None:
+    seen = amap.seen_as({"alice-work": 22})
+    assert seen.document.people["alice"].logins == []
+    assert seen.companies_of("alice-work", DAY) == {"globex"}
+
+
+def test_a_view_asked_again_for_the_same_accounts_is_itself(amap: AffiliationMap) -> None:
+    seen = amap.seen_as({"gustav": 22})
+    assert seen.seen_as({"gustav": 22}) is seen
+    assert seen.seen_as({"gustav": 22, "gus": 99}).account_notes == (
+        AccountNote("gus", 99, "gus", 22, renamed=False),
+        AccountNote("gustav", 22, "gus", 22, renamed=True),
+    )
+
+
+def test_both_notes_whichever_login_sorts_first(amap: AffiliationMap) -> None:
+    notes = amap.seen_as({"alpha": 22, "gus": 99}).account_notes
+    assert {(n.login, n.renamed) for n in notes} == {("alpha", True), ("gus", False)}
 
 
 def test_accounts_that_agree_with_the_map_leave_it_as_it_is(amap: AffiliationMap) -> None:
