@@ -5,11 +5,15 @@ renames accounts (same id, new login) and lets anyone register a freed login (ne
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from githubsim.simulator import GitHubSimulator
 
+from bot.dryrun import check_command
 from bot.stage import Stage
 from tests.e2e.conftest import REPO, latest_check, seed
 
@@ -116,3 +120,32 @@ async def test_a_freed_login_is_never_asked_to_review(stage: Stage) -> None:
     assert sim.review_requests(REPO, number) == []
     assert f"@gus is GitHub id {impostor.id}, not @gus of the map" in summary
     assert "No eligible third-party TSC member is left to ask" in summary
+
+
+async def test_check_json_names_the_renamed_and_the_reused_login(stage: Stage) -> None:
+    sim = stage.sim
+    gus = sim.users["gus"].id
+    sim.rename_user("gus", "gustav")
+    impostor = sim.add_user("gus")
+    number = await _major_pr_approved_by_a_colleague(sim)
+    await sim.submit_review(REPO, number, reviewer="gustav")
+    await sim.submit_review(REPO, number, reviewer="gus")
+    out = io.StringIO()
+    status = await check_command(
+        f"{REPO}#{number}",
+        urls=(sim.url, sim.graphql_url),
+        proposed=None,
+        as_json=True,
+        map_path=MAP_PATH,
+        bundled_map=Path("config/affiliations.yml"),
+        environ={"GITHUB_TOKEN": sim.issue_token("acme")},
+        out=out,
+    )
+    verdict = json.loads(out.getvalue())
+    assert status == 0, verdict["summary"]
+    assert verdict["accounts"] == [
+        {"login": "gus", "id": impostor.id, "person": "gus", "map_id": gus, "renamed": False},
+        {"login": "gustav", "id": gus, "person": "gus", "map_id": gus, "renamed": True},
+    ]
+    counted = {a["reviewer"]: a["counted"] for a in verdict["approvals"]}
+    assert counted == {"anna": False, "gustav": True, "gus": False}
