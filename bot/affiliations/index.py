@@ -104,7 +104,9 @@ class AffiliationMap:
         left_out = {n.person for n in notes if not n.renamed} - set(renamed)
         # The account's id decides: a login it goes by now is nobody else's in the map.
         taken = {login.lower() for login in renamed.values()}
-        left_out |= {key for key in base.document.people if key.lower() in taken} - set(renamed)
+        holders = (base._person_by_login.get(login) for login in taken)
+        left_out |= {key for key in holders if key is not None and key.lower() in taken}
+        left_out -= set(renamed)
         if not renamed and not left_out:
             return base
         people: dict[str, Person] = {}
