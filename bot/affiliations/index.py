@@ -73,14 +73,17 @@ class AffiliationMap:
         self._base = self
         self._map_keys: dict[str, str] = {}  # a renamed person's key here -> their key in the map
         self._seen_from: dict[str, int | None] | None = None  # the accounts this view shows
+        self._login_gone: frozenset[str] = frozenset()  # keys no GitHub login reaches here
         self.account_notes: tuple[AccountNote, ...] = ()
 
     def seen_as(self, accounts: Mapping[str, int | None]) -> AffiliationMap:
         """This map as GitHub's accounts show it: `accounts` maps logins to their numeric ids
         (None: GitHub knows no such login). A person whose map `id` an account holds is that
         account, under whatever login: keyed here by that login. A person whose login another
-        account holds (or none) is left out: nobody here is them. People without an `id` match
-        by login. `account_notes` says who was recognised by id and whose login is another's."""
+        account holds (or none) is no longer reached by it: keyed here as `"gus (old login)"`,
+        which no login matches (their emails and other `logins` still find them) and reviewer
+        choice never asks. People without an `id` match by login. `account_notes` says who was
+        recognised by id and whose login is another's."""
         base = self._base
         if not base._person_by_id:
             return base
@@ -98,7 +101,8 @@ class AffiliationMap:
                 continue
             key = base._person_by_login.get(lowered)
             # Only the key login carries the map's id; other `logins` match by login.
-            map_id = base.document.people[key].id if key is not None and key == lowered else None
+            key_login = key is not None and key.lower() == lowered
+            map_id = base.document.people[key].id if key is not None and key_login else None
             if key is not None and map_id is not None:
                 notes.append(AccountNote(login, account_id, key, map_id, False))
         left_out = {n.person for n in notes if not n.renamed} - set(renamed)
@@ -110,16 +114,16 @@ class AffiliationMap:
         if not renamed and not left_out:
             return base
         people: dict[str, Person] = {}
+        keys = {key: f"{key} (old login)" for key in left_out} | renamed
         for key, person in base.document.people.items():
-            if key in left_out:
-                continue
             if any(other.lower() in taken for other in person.logins):
                 kept = [other for other in person.logins if other.lower() not in taken]
                 person = person.model_copy(update={"logins": kept})
-            people[renamed.get(key, key)] = person
+            people[keys.get(key, key)] = person
         view = AffiliationMap(base.document.model_copy(update={"people": people}))
         view._base = base
-        view._map_keys = {login: key for key, login in renamed.items()}
+        view._map_keys = {shown: key for key, shown in keys.items()}
+        view._login_gone = frozenset(keys[key] for key in left_out)
         view._seen_from = dict(accounts)
         view.account_notes = tuple(notes)
         return view
@@ -178,7 +182,12 @@ class AffiliationMap:
         return person is not None and any(window.covers(day) for window in person.away)
 
     def tsc_members(self) -> list[str]:
-        return [login for login in self.document.people if self.is_tsc(login)]
+        """TSC members by the login to ask them under; none whose login is another's."""
+        return [
+            login
+            for login in self.document.people
+            if login not in self._login_gone and self.is_tsc(login)
+        ]
 
     # --- companies --------------------------------------------------------------------------
 

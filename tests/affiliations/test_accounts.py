@@ -88,6 +88,10 @@ def test_a_login_held_by_another_account_is_unknown_and_never_a_candidate(
     assert seen.key_of("gus") == "gus"  # a stranger's key: nobody of the map
     assert "gus" not in seen.tsc_members()
     assert seen.account_notes == (AccountNote("gus", 99, "gus", 22, renamed=False),)
+    # Still the map's person, reached by no login: under a key no login can match.
+    assert seen.companies_of("gus (old login)", DAY) == {"globex"}
+    assert "gus (old login)" not in seen.tsc_members()
+    assert seen.map_key("gus (old login)") == "gus"
 
 
 def test_a_new_login_that_is_another_persons_key_is_no_longer_theirs(

@@ -6,12 +6,12 @@ from typing import Any
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
-from bot.policy.facts import Account, PullRequestFacts
+from bot.policy.facts import Account, Commit, PullRequestFacts
 from bot.policy.render import render
 from bot.policy.reviewers import reviewer_candidates
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
-from .builders import NOW, approve, document, facts
+from .builders import HEAD, NOW, approve, document, facts
 
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
 CAROL, ERIN = 3003, 5005  # carol of Globex and erin of Initech, bound to their accounts
@@ -101,3 +101,21 @@ def test_a_renamed_member_is_asked_under_the_new_login() -> None:
     candidates = reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
     assert "erin-b" in candidates
     assert "erin" not in candidates
+
+
+def test_a_member_whose_login_is_another_accounts_is_still_an_author_by_email() -> None:
+    # Erin co-wrote the change (her email in a trailer); someone else now holds "erin" and
+    # comments: Erin stays an Initech author, so Initech's approvals are still conflicted.
+    trailer = "Fix\n\nCo-authored-by: Erin <erin@initech.example>"
+    pr = facts(
+        opener="carol",
+        commits=(Commit(sha=HEAD, author_login="carol", message=trailer),),
+        reviews=(approve("mallory"),),
+        accounts=(Account("erin", 999),),
+    )
+    verdict, amap = _judge(pr)
+    assert verdict.author_companies == ("globex", "initech")
+    assert _row(verdict, "mallory").conflicted
+    assert "@erin (old login)" in [a.display for a in verdict.authors]
+    seen = amap.seen_as(pr.account_ids)
+    assert "erin" not in reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
