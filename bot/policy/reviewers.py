@@ -84,15 +84,12 @@ def reviewer_candidates(
     }
 
     ranked: list[tuple[bool, int, str, str]] = []
-    # By the login GitHub shows now: a renamed member is asked under the new one, and a member
-    # whose login is another's account is not listed at all (see AffiliationMap.seen_as).
     for login in amap.tsc_members():
-        key = amap.key_of(login)
-        if key in approvers or key == opener:
+        if login in approvers or login == opener:
             continue
         if conflict_on_pr(parties, login, day=today, declared=declared) is not None:
             continue
-        if key in removed:
+        if login in removed:
             continue
         if amap.is_bot(login) or amap.is_away(login, today):
             continue
@@ -101,7 +98,7 @@ def reviewer_candidates(
             continue
         if amap.standing_conflict_with(login, today, avoided) is not None:
             continue
-        profile = profile_of.get(key)
+        profile = profile_of.get(login)
         if profile is not None and any(
             agrees(amap, company, avoided) for company in shown_at(amap, profile)
         ):
