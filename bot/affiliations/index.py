@@ -157,6 +157,10 @@ class AffiliationMap:
         one spelling per person, to compare logins with."""
         return self._person_by_login.get(login.lower()) or login.lower()
 
+    def key_of_account(self, account_id: int) -> str | None:
+        """The person the map binds to this GitHub account id (their key here), or None."""
+        return self._person_by_id.get(account_id)
+
     def login_of_email(self, email: str) -> str | None:
         return self._person_by_email.get(email.lower())
 

@@ -119,3 +119,25 @@ def test_a_member_whose_login_is_another_accounts_is_still_an_author_by_email() 
     assert "@erin (old login)" in [a.display for a in verdict.authors]
     seen = amap.seen_as(pr.account_ids)
     assert "erin" not in reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
+
+
+def test_a_no_reply_trailer_names_the_account_by_its_id_whatever_the_login_in_it() -> None:
+    # GitHub's own co-author line for Erin, written before she renamed (or another took "erin").
+    trailer = "Fix\n\nCo-authored-by: Erin <5005+erin@users.noreply.github.com>"
+    pr = facts(
+        opener="carol",
+        commits=(Commit(sha=HEAD, author_login="carol", message=trailer),),
+        reviews=(approve("mallory"),),
+        accounts=(Account("erin", 999),),
+    )
+    verdict, _ = _judge(pr)
+    assert verdict.author_companies == ("globex", "initech")
+    assert _row(verdict, "mallory").conflicted
+
+
+def test_a_no_reply_trailer_of_an_unknown_id_names_its_login() -> None:
+    trailer = "Fix\n\nCo-authored-by: Zed <77+erin@users.noreply.github.com>"
+    pr = facts(opener="carol", commits=(Commit(sha=HEAD, author_login="carol", message=trailer),))
+    verdict, _ = _judge(pr)
+    # By login, as before: naming an author more only ever asks for more review.
+    assert verdict.author_companies == ("globex", "initech")
