@@ -404,9 +404,13 @@ class GitHubSimulator:
 
     def login_for_email(self, email: str) -> str | None:
         lowered = email.lower()
+        # A no-reply address names its account by id: it stays linked through a rename.
+        account, _, rest = lowered.partition("+")
+        noreply = rest.endswith("@users.noreply.github.com") and account.isdigit()
         for user in self.users.values():
-            noreply = f"{user.id}+{user.login}@users.noreply.github.com".lower()
-            if (user.email and user.email.lower() == lowered) or noreply == lowered:
+            if (user.email and user.email.lower() == lowered) or (
+                noreply and int(account) == user.id
+            ):
                 return user.login
         return None
 

@@ -95,3 +95,13 @@ def test_a_rename_refuses_a_taken_login_and_non_users(sim: GitHubSimulator, seed
         sim.rename_user("acme", "acme2")
     with pytest.raises(KeyError, match="unknown user"):
         sim.rename_user("nobody", "somebody")
+
+
+def test_a_no_reply_address_of_the_old_login_still_names_the_renamed_account(
+    sim: GitHubSimulator, seed: Seed
+) -> None:
+    bob_id = sim.users["bob"].id
+    sim.rename_user("bob", "robert")
+    assert sim.login_for_email(f"{bob_id}+bob@users.noreply.github.com") == "robert"
+    assert sim.login_for_email("12+bob@users.noreply.github.com") is None
+    assert sim.login_for_email("x+bob@users.noreply.github.com") is None
