@@ -213,11 +213,16 @@ def _accounts_section(verdict: Verdict) -> list[str]:
                 f"- {login} is {person} of the map (GitHub id {note.map_id}), recognised by id "
                 "under a new login: update the map's login."
             )
-        else:
-            holder = "no account" if note.account_id is None else f"GitHub id {note.account_id}"
+        elif note.account_id is None:
             lines.append(
-                f"- {login} is {holder}, not {person} of the map (id {note.map_id}): the login "
-                "now belongs to another account, treated as someone not in the map."
+                f"- GitHub knows no account {login} now: {person} of the map (id {note.map_id}) "
+                "was renamed or deleted, and is not asked to review under that login."
+            )
+        else:
+            lines.append(
+                f"- {login} is GitHub id {note.account_id}, not {person} of the map (id "
+                f"{note.map_id}): the login now belongs to another account, treated as someone "
+                "not in the map."
             )
     return lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.affiliations.index import AffiliationMap
@@ -141,3 +142,12 @@ def test_a_no_reply_trailer_of_an_unknown_id_names_its_login() -> None:
     verdict, _ = _judge(pr)
     # By login, as before: naming an author more only ever asks for more review.
     assert verdict.author_companies == ("globex", "initech")
+
+
+def test_a_login_github_no_longer_knows_is_told_as_such() -> None:
+    pr = facts(reviews=(approve("bob"),))
+    verdict, amap = _judge(pr)
+    seen = amap.seen_as({"carol": None})
+    summary = render(replace(verdict, accounts=seen.account_notes), check_name="x").summary
+    assert "GitHub knows no account @carol now: @carol of the map (id 3003)" in summary
+    assert "carol" not in reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
