@@ -12,7 +12,7 @@ from bot.policy.render import render
 from bot.policy.reviewers import reviewer_candidates
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
-from .builders import HEAD, NOW, approve, document, facts
+from .builders import HEAD, NOW, approve, comment, document, facts
 
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
 CAROL, ERIN = 3003, 5005  # carol of Globex and erin of Initech, bound to their accounts
@@ -151,3 +151,26 @@ def test_a_login_github_no_longer_knows_is_told_as_such() -> None:
     summary = render(replace(verdict, accounts=seen.account_notes), check_name="x").summary
     assert "GitHub knows no account @carol now: @carol of the map (id 3003)" in summary
     assert "carol" not in reviewer_candidates(pr, seen, verdict, load={}, now=NOW)
+
+
+def test_a_minor_label_counts_from_a_renamed_member_and_not_from_whoever_took_the_login() -> None:
+    renamed = facts(
+        labels=("trivial",), labels_by="carol-new", accounts=(Account("carol-new", CAROL),)
+    )
+    assert not _judge(renamed)[0].classification.major
+    taken = facts(labels=("trivial",), labels_by="carol", accounts=(Account("carol", 777),))
+    verdict, _ = _judge(taken)
+    assert verdict.classification.major
+    assert [act.actor for act in verdict.refused_acts] == ["carol"]
+
+
+def test_a_minor_command_counts_from_a_renamed_member_and_not_from_whoever_took_the_login() -> None:
+    renamed = facts(
+        comments=(comment("carol-new", "/coi minor typo"),),
+        accounts=(Account("carol-new", CAROL),),
+    )
+    assert not _judge(renamed)[0].classification.major
+    taken = facts(
+        comments=(comment("carol", "/coi minor typo"),), accounts=(Account("carol", 777),)
+    )
+    assert _judge(taken)[0].classification.major
