@@ -101,9 +101,25 @@ async def test_whoever_registers_a_freed_login_is_not_that_tsc_member(stage: Sta
     assert f"@gus is GitHub id {impostor.id}, not @gus of the map" in summary
     assert "the login now belongs to another account" in summary
     [row] = [line for line in summary.splitlines() if line.startswith("| @gus ")]
-    assert "counted: no" in row.lower() or "| no |" in row.lower(), row
-    assert "Globex" not in row
+    assert "| no | no write access to the repository |" in row, row
+    assert "Globex" not in row  # not Gus: nobody's company
     assert "gus" not in sim.review_requests(REPO, number)
+
+
+async def test_a_freed_login_with_write_access_still_does_not_pass_the_check(stage: Stage) -> None:
+    # Even with write access (granted by mistake to "gus"), the newcomer is not Gus of Globex.
+    sim = stage.sim
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    sim.set_permission(REPO, "gus", "write")
+    number = await _major_pr_approved_by_a_colleague(sim)
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()
+    run = latest_check(stage, number)
+    summary = run["output"]["summary"]
+    assert run["conclusion"] == "action_required", summary
+    [row] = [line for line in summary.splitlines() if line.startswith("| @gus ")]
+    assert "not in the affiliation map" in row, row
 
 
 async def test_a_freed_login_is_never_asked_to_review(stage: Stage) -> None:
