@@ -80,7 +80,8 @@ async def write_collaborators(
         if level is None or item.get("type") == "Bot":
             continue
         login = str(item["login"])
-        found.append(Collaborator(login, level, str(item.get("html_url") or "")))
+        account_id = item.get("id") if type(item.get("id")) is int else None
+        found.append(Collaborator(login, level, str(item.get("html_url") or ""), account_id))
     return tuple(sorted(found, key=lambda c: c.login.lower()))
 
 
@@ -90,8 +91,10 @@ async def profiles(
     *,
     endpoint: str,
     progress: Progress | None = None,
+    ids: dict[str, int] | None = None,
 ) -> tuple[list[Evidence], list[str]]:
-    """Profile company and public organizations of each login; and the logins GitHub lacks."""
+    """Profile company and public organizations of each login; and the logins GitHub lacks.
+    `ids`: filled with each account's numeric id, by login."""
     evidence: list[Evidence] = []
     unknown: list[str] = []
     for start in range(0, len(logins), PEOPLE_PER_QUERY):
@@ -106,6 +109,8 @@ async def profiles(
             if not isinstance(node, dict):
                 unknown.append(login)
                 continue
+            if ids is not None and type(node.get("databaseId")) is int:
+                ids[login] = node["databaseId"]
             profile = str(node.get("url") or "")
             company = node.get("company")
             if isinstance(company, str) and company.strip():
@@ -198,7 +203,10 @@ async def gather(
     """What the rules need from GitHub; and how many profiles and PRs were read."""
     collaborators = await write_collaborators(gh, owner=owner, repo=repo)
     logins = people_to_read(amap, collaborators)
-    profile_evidence, unknown = await profiles(gh, logins, endpoint=endpoint, progress=progress)
+    account_ids = {c.login: c.id for c in collaborators if c.id is not None}
+    profile_evidence, unknown = await profiles(
+        gh, logins, endpoint=endpoint, progress=progress, ids=account_ids
+    )
     writers = {c.login.lower() for c in collaborators}
     commits, pulls_read = await commit_emails(
         gh,
@@ -214,6 +222,7 @@ async def gather(
         collaborators=collaborators,
         evidence=_first_of_each([*profile_evidence, *commits]),
         unknown_accounts=tuple(unknown),
+        account_ids=account_ids,
     )
     return facts, len(logins), pulls_read
 

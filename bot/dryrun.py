@@ -331,6 +331,17 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
         "declarations": [
             {"login": d.login, "by": d.by, "reason": d.reason} for d in verdict.declarations
         ],
+        # Logins the map's ids disagree with: a renamed member, or a login now another's.
+        "accounts": [
+            {
+                "login": note.login,
+                "id": note.account_id,
+                "person": note.person,
+                "map_id": note.map_id,
+                "renamed": note.renamed,
+            }
+            for note in verdict.accounts
+        ],
         "map": {
             "path": result.map_ref.path,
             "blob_sha": result.map_ref.blob_sha,

@@ -10,7 +10,7 @@ out what it decided (the engine writes, `check` prints, `report` counts).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import gidgethub.abc
@@ -139,10 +139,11 @@ class Judge:
         is not looked up (the report cannot know who had it then)."""
         loaded, map_ref = chosen_map
         facts = facts if facts is not None else snapshot.facts
-        amap = loaded.map
-        if amap is None:  # a broken map in force fails the check: never a silent pass
+        if loaded.map is None:  # a broken map in force fails the check: never a silent pass
             verdict = map_failure(facts, loaded.errors, map_ref=map_ref, now=now)
             return Judgement(snapshot, verdict, map_ref, None)
+        # People are accounts: the map as the accounts this PR names show it (renames, reuse).
+        amap = loaded.map.seen_as(facts.account_ids)
         writers = await self._writers(gh, facts, amap, intents.clicks) if plan else frozenset()
         head_map = await self.map_checks.check(facts.head_map) if facts.head_map else None
         verdict = evaluate(
@@ -172,10 +173,11 @@ class Judge:
             load: Mapping[str, int] | None,
             asked_now: Sequence[str] = (),
             profiles: Sequence[Profile] | None = None,
+            seen: AffiliationMap = amap,
         ) -> ReviewPlan:
             return plan_review_request(
                 facts,
-                amap,
+                seen,
                 verdict,
                 now=now,
                 commands=verdict.command_outcomes,
@@ -195,8 +197,13 @@ class Judge:
                 review_plan.needs_load,
                 endpoint=self.graphql_url,
                 profiles=amap.policy.evidence == "block",
+                accounts=[login for login in review_plan.needs_load if _bound_to_id(amap, login)],
             )
-            review_plan = plan_with(found.load, found.asked_now, found.profiles)
+            # A candidate's login GitHub shows with another id (or none) is never asked.
+            seen = amap.seen_as({**facts.account_ids, **found.accounts})
+            review_plan = plan_with(found.load, found.asked_now, found.profiles, seen)
+            # The summary says why a member bound to an id was not asked under their login.
+            verdict = replace(verdict, accounts=seen.account_notes)
         edited = request_added_by_edit(
             facts, verdict.command_outcomes, intents.edits, prefix=amap.policy.command_prefix
         )
@@ -219,3 +226,8 @@ class Judge:
         if not logins:
             return frozenset()
         return await self.permissions.writers(gh, owner=facts.owner, repo=facts.repo, logins=logins)
+
+
+def _bound_to_id(amap: AffiliationMap, login: str) -> bool:
+    person = amap.person(login)
+    return person is not None and person.id is not None

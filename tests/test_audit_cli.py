@@ -92,8 +92,10 @@ def test_findings_exit_1_and_none_above_info_exit_0(
     clean = tmp_path / "clean.yml"
     clean.write_text(
         "version: 1\ncompanies:\n  acme: {name: Acme}\n  globex: {name: Globex}\n"
-        "people:\n  alice: {role: maintainer, affiliations: [{company: acme}]}\n"
-        "  carl: {role: maintainer, affiliations: [{company: globex}]}\n"
+        f"people:\n  alice: {{id: {sim.users['alice'].id}, role: maintainer,"
+        " affiliations: [{company: acme}]}\n"
+        f"  carl: {{id: {sim.users['carl'].id}, role: maintainer,"
+        " affiliations: [{company: globex}]}\n"
     )
     assert main(["audit", REPO, "--api-url", sim.url, "--map", str(clean)]) == 0
     out, err = capsys.readouterr()

@@ -330,3 +330,58 @@ def test_errors_other_than_unknown_logins_are_not_swallowed() -> None:
     limited = {"data": None, "errors": [{"type": "RATE_LIMITED", "message": "slow down"}]}
     with pytest.raises(gidgethub.QueryError):
         data_beside_not_found(gidgethub.QueryError(limited))
+
+
+ACCOUNTS_MAP = MAP.replace(
+    "  bob:\n    role: maintainer\n", "  bob:\n    id: 22\n    role: maintainer\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("collaborators", "accounts", "unknown", "expected"),
+    [
+        pytest.param((), {"bob": 22}, (), set(), id="id-agrees"),
+        pytest.param((), {"alice": 11}, (), {("info", "id-missing", "alice")}, id="id-missing"),
+        pytest.param(
+            (Collaborator("bobby", "write", "https://github.com/bobby", 22),),
+            {"bobby": 22},
+            ("bob",),
+            {("warning", "login-renamed", "bob")},
+            id="renamed-with-access-is-not-a-stranger",
+        ),
+        pytest.param(
+            (),
+            {"bobby": 22, "bob": 99},
+            (),
+            {("warning", "login-renamed", "bob"), ("error", "login-reused", "bob")},
+            id="renamed-and-login-taken",
+        ),
+        pytest.param((), {"bob": 99}, (), {("error", "login-reused", "bob")}, id="login-reused"),
+        pytest.param((), {}, ("bob",), {("warning", "login-gone", "bob")}, id="login-gone"),
+    ],
+)
+def test_account_findings(
+    collaborators: tuple[Collaborator, ...],
+    accounts: dict[str, int],
+    unknown: tuple[str, ...],
+    expected: set[tuple[str, str, str | None]],
+) -> None:
+    facts = AuditFacts(collaborators=collaborators, unknown_accounts=unknown, account_ids=accounts)
+    assert keys(audit(load(ACCOUNTS_MAP), facts, today=TODAY)) == BASELINE | expected
+
+
+def test_suggest_fills_a_missing_id_in_the_persons_entry() -> None:
+    facts = AuditFacts(collaborators=(), account_ids={"Alice": 583231})
+    [found] = [f for f in audit(load(), facts, today=TODAY) if f.rule == "id-missing"]
+    assert found.edits == (MapEdit("set", ("people", "alice", "id"), 583231),)
+    edited = apply_edits(MAP, found.edits)
+    assert "    id: 583231\n" in edited
+    assert load(edited).document.people["alice"].id == 583231
+
+
+def test_a_rename_and_a_reused_login_say_what_to_do() -> None:
+    facts = AuditFacts(collaborators=(), account_ids={"bobby": 22, "bob": 99})
+    found = {f.rule: f for f in audit(load(ACCOUNTS_MAP), facts, today=TODAY)}
+    assert "update the map's login" in found["login-renamed"].message
+    assert found["login-renamed"].fix == "rename `people.bob` to `bobby`"
+    assert "the login now belongs to another account" in found["login-reused"].message

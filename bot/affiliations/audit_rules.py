@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -38,6 +38,7 @@ class Collaborator:
     login: str
     permission: str  # "admin", "maintain" or "write" (the highest the account holds)
     url: str
+    id: int | None = None  # GitHub's numeric id of the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,12 @@ class AuditFacts:
     collaborators: tuple[Collaborator, ...]
     evidence: tuple[Evidence, ...] = ()
     unknown_accounts: tuple[str, ...] = field(default=())  # map logins GitHub does not know
+    # The numeric id of each account read (map logins' profiles, collaborators), by login.
+    account_ids: Mapping[str, int] = field(default_factory=dict)
+
+    def id_of(self, login: str) -> int | None:
+        wanted = login.lower()
+        return next((i for name, i in self.account_ids.items() if name.lower() == wanted), None)
 
 
 def _flow(value: Any) -> str:
@@ -136,6 +143,7 @@ def audit(amap: AffiliationMap, facts: AuditFacts, *, today: date) -> tuple[Find
     """Every finding on `today`, most severe first, then by person."""
     found = [
         *access_findings(amap, facts, today=today),
+        *account_findings(amap, facts),
         *evidence_findings(amap, facts.evidence, today=today),
         *tsc_without_company(amap, facts.evidence, today=today),
         *ended_records(amap, today=today),
@@ -167,13 +175,17 @@ def access_findings(amap: AffiliationMap, facts: AuditFacts, *, today: date) -> 
         login = collaborator.login
         if amap.is_bot(login):
             continue
+        if collaborator.id is not None and _person_by_id(amap, collaborator.id) is not None:
+            continue  # a renamed member: told by `account_findings`
         access = Seen("access", collaborator.permission, collaborator.url)
         seen = access.describe()
         key = amap.login_of(login)
         if key is None:
             evidence = _evidence_of(amap, facts.evidence, login)
             company = _named_company(amap, evidence, login)
-            entry: dict[str, Any] = {} if role is None else {"role": role}
+            entry: dict[str, Any] = {} if collaborator.id is None else {"id": collaborator.id}
+            if role is not None:
+                entry["role"] = role
             if company is not None:
                 entry["affiliations"] = [{"company": company, "from": today}]
             found.append(
@@ -205,6 +217,66 @@ def access_findings(amap: AffiliationMap, facts: AuditFacts, *, today: date) -> 
 
 
 _NO_ACCESS = "or take their write access away"
+
+
+def _person_by_id(amap: AffiliationMap, account_id: int) -> str | None:
+    return next((k for k, p in amap.document.people.items() if p.id == account_id), None)
+
+
+def account_findings(amap: AffiliationMap, facts: AuditFacts) -> list[Finding]:
+    """People are accounts: fill the ids the map lacks, and tell which map logins were renamed
+    (the account, found by its id, goes by another login) or now belong to another account."""
+    found: list[Finding] = []
+    by_id = {account_id: login for login, account_id in facts.account_ids.items()}
+    for key, person in amap.document.people.items():
+        shown = facts.id_of(key)
+        if person.id is None:
+            if shown is not None:
+                found.append(
+                    Finding(
+                        "info",
+                        "id-missing",
+                        key,
+                        f"@{key} is GitHub account {shown}; the map does not bind them to it",
+                        edits=(MapEdit("set", ("people", key, "id"), shown),),
+                    )
+                )
+            continue
+        now = by_id.get(person.id)
+        if now is not None and now.lower() != key.lower():
+            found.append(
+                Finding(
+                    "warning",
+                    "login-renamed",
+                    key,
+                    f"@{key}'s account (GitHub id {person.id}) is now @{now}: the bot recognises"
+                    " them by id; update the map's login",
+                    hint=f"rename `people.{key}` to `{now}`",
+                )
+            )
+        elif now is None and key in facts.unknown_accounts:
+            found.append(
+                Finding(
+                    "warning",
+                    "login-gone",
+                    key,
+                    f"GitHub knows no @{key}: their account (GitHub id {person.id}) was renamed"
+                    " or deleted, and the bot asks nobody under that login",
+                    hint=f"find the login account {person.id} goes by now",
+                )
+            )
+        if shown is not None and shown != person.id:
+            found.append(
+                Finding(
+                    "error",
+                    "login-reused",
+                    key,
+                    f"@{key} is GitHub account {shown}, not the map's {person.id}: the login now"
+                    " belongs to another account, treated as someone not in the map",
+                    hint=f"find the login account {person.id} goes by now",
+                )
+            )
+    return found
 
 
 def evidence_findings(

@@ -134,6 +134,7 @@ class _Checker:
                     self._spellings.setdefault(spelling.casefold(), company_id)
         self._logins: dict[str, tuple[str, Loc, bool]] = {}
         self._emails: dict[str, tuple[str, Loc]] = {}
+        self._account_ids: dict[int, tuple[str, Loc]] = {}
         self._days: dict[str, date | None] = {}
         self._suggestions_left = MAX_SUGGESTIONS
 
@@ -237,6 +238,14 @@ class _Checker:
             Problem(loc, f"email {email!r} {whose} (emails ignore case)", first=first_loc)
         )
 
+    def _claim_account_id(self, account_id: int, *, owner: str, loc: Loc) -> None:
+        # One account is one person: two entries with one id would make either's approval both's.
+        first = self._account_ids.setdefault(account_id, (owner, loc))
+        if first[0] != owner:
+            self.problems.append(
+                Problem(loc, f"GitHub id {account_id} belongs to {first[0]!r}", first=first[1])
+            )
+
     def _check_email(self, email: str, *, loc: Loc) -> None:
         local, at, domain = email.rpartition("@")
         if not at or not local or not domain or any(c.isspace() for c in email):
@@ -246,6 +255,9 @@ class _Checker:
 
     def check_person(self, login: str, person: dict[str, Any]) -> None:
         base: Loc = ("people", login)
+        account_id = person.get("id")
+        if isinstance(account_id, int) and not isinstance(account_id, bool) and account_id > 0:
+            self._claim_account_id(account_id, owner=login, loc=(*base, "id"))
         for index, other in _items(person.get("logins")):
             if isinstance(other, str):
                 self.check_login(other, loc=(*base, "logins", index), at_key=False)

@@ -277,6 +277,7 @@ def import_owners(text: str) -> MapDocument:
     emails = _without_shared_emails({entry.login: entry.emails for entry in entries.values()})
     people = {
         entry.login: Person(
+            id=account_id(entry.login, entry.emails),
             name=entry.name,
             emails=emails[entry.login],
             role=tier_order[entry.tier],
@@ -289,6 +290,22 @@ def import_owners(text: str) -> MapDocument:
     return MapDocument(
         version=1, companies=companies, people=people, policy=Policy(roles=dict(OWNERS_ROLES))
     )
+
+
+# GitHub's private commit address names the account's numeric id: "583231+login@users...".
+_NOREPLY_ACCOUNT = re.compile(
+    r"^(?P<id>[1-9][0-9]*)\+(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I
+)
+
+
+def account_id(login: str, emails: Sequence[str]) -> int | None:
+    """The person's GitHub id when a source gives one: a no-reply address of that very login
+    (another login's address may be an old name, or someone else's); None otherwise."""
+    for email in emails:
+        match = _NOREPLY_ACCOUNT.match(email)
+        if match is not None and match["login"].lower() == login.lower():
+            return int(match["id"])
+    return None
 
 
 def _merge_owners_entry(entries: dict[str, _OwnersEntry], entry: _OwnersEntry) -> None:
@@ -493,7 +510,11 @@ def import_gitdm(text: str) -> MapDocument:
         raise ImportFormatError(problems)
     emails = _without_shared_emails({r.login: r.emails for r in merged.values()})
     people = {
-        record.login: Person(emails=emails[record.login], affiliations=_coalesce(record.spans))
+        record.login: Person(
+            id=account_id(record.login, record.emails),
+            emails=emails[record.login],
+            affiliations=_coalesce(record.spans),
+        )
         for record in merged.values()
     }
     used = {a.company for person in people.values() for a in person.affiliations}

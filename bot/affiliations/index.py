@@ -6,7 +6,7 @@ Logins and emails are matched case-insensitively, as GitHub does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +18,21 @@ class StandingConflict:
     login: str
     company: str
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountNote:
+    """A GitHub account whose login and the map's disagree about who it is.
+
+    `renamed`: the person's account (found by its id) goes by a new login, and is recognised
+    under it; otherwise the login now belongs to another account, which is not the person.
+    `account_id` is None when GitHub knows no account by that login any more."""
+
+    login: str  # as GitHub shows it now
+    account_id: int | None
+    person: str  # the map's key
+    map_id: int
+    renamed: bool
 
 
 class AffiliationMap:
@@ -54,6 +69,68 @@ class AffiliationMap:
                 self._company_by_org.setdefault(org.lower(), company_id)
         self._group: dict[str, str] = {cid: self._root(cid) for cid in document.companies}
         self._bots = frozenset(b.lower() for b in document.bots)
+        self._person_by_id = {p.id: key for key, p in document.people.items() if p.id is not None}
+        self._base = self
+        self._map_keys: dict[str, str] = {}  # a renamed person's key here -> their key in the map
+        self._seen_from: dict[str, int | None] | None = None  # the accounts this view shows
+        self._login_gone: frozenset[str] = frozenset()  # keys no GitHub login reaches here
+        self.account_notes: tuple[AccountNote, ...] = ()
+
+    def seen_as(self, accounts: Mapping[str, int | None]) -> AffiliationMap:
+        """This map as GitHub's accounts show it: `accounts` maps logins to their numeric ids
+        (None: GitHub knows no such login). A person whose map `id` an account holds is that
+        account, under whatever login: keyed here by that login. A person whose login another
+        account holds (or none) is no longer reached by it: keyed here as `"gus (old login)"`,
+        which no login matches (their emails and other `logins` still find them) and reviewer
+        choice never asks. People without an `id` match by login. `account_notes` says who was
+        recognised by id and whose login is another's."""
+        base = self._base
+        if not base._person_by_id:
+            return base
+        if self._seen_from == accounts:  # judged and planned with the same view: built once
+            return self
+        renamed: dict[str, str] = {}  # map key -> the login their account has now
+        notes: list[AccountNote] = []
+        for login, account_id in sorted(accounts.items(), key=lambda pair: pair[0].lower()):
+            lowered = login.lower()
+            owner = base._person_by_id.get(account_id) if account_id is not None else None
+            if owner is not None and account_id is not None:
+                if lowered != owner.lower() and base._person_by_login.get(lowered) != owner:
+                    renamed[owner] = login
+                    notes.append(AccountNote(login, account_id, owner, account_id, True))
+                continue
+            key = base._person_by_login.get(lowered)
+            # Only the key login carries the map's id; other `logins` match by login.
+            key_login = key is not None and key.lower() == lowered
+            map_id = base.document.people[key].id if key is not None and key_login else None
+            if key is not None and map_id is not None:
+                notes.append(AccountNote(login, account_id, key, map_id, False))
+        left_out = {n.person for n in notes if not n.renamed} - set(renamed)
+        # The account's id decides: a login it goes by now is nobody else's in the map.
+        taken = {login.lower() for login in renamed.values()}
+        holders = (base._person_by_login.get(login) for login in taken)
+        left_out |= {key for key in holders if key is not None and key.lower() in taken}
+        left_out -= set(renamed)
+        if not renamed and not left_out:
+            return base
+        people: dict[str, Person] = {}
+        keys = {key: f"{key} (old login)" for key in left_out} | renamed
+        for key, person in base.document.people.items():
+            if any(other.lower() in taken for other in person.logins):
+                kept = [other for other in person.logins if other.lower() not in taken]
+                person = person.model_copy(update={"logins": kept})
+            people[keys.get(key, key)] = person
+        view = AffiliationMap(base.document.model_copy(update={"people": people}))
+        view._base = base
+        view._map_keys = {shown: key for key, shown in keys.items()}
+        view._login_gone = frozenset(keys[key] for key in left_out)
+        view._seen_from = dict(accounts)
+        view.account_notes = tuple(notes)
+        return view
+
+    def map_key(self, key: str) -> str:
+        """The map's own key for a person this view keys by a new login (see `seen_as`)."""
+        return self._map_keys.get(key, key)
 
     def _root(self, company_id: str) -> str:
         seen: set[str] = set()
@@ -80,6 +157,10 @@ class AffiliationMap:
         one spelling per person, to compare logins with."""
         return self._person_by_login.get(login.lower()) or login.lower()
 
+    def key_of_account(self, account_id: int) -> str | None:
+        """The person the map binds to this GitHub account id (their key here), or None."""
+        return self._person_by_id.get(account_id)
+
     def login_of_email(self, email: str) -> str | None:
         return self._person_by_email.get(email.lower())
 
@@ -105,7 +186,12 @@ class AffiliationMap:
         return person is not None and any(window.covers(day) for window in person.away)
 
     def tsc_members(self) -> list[str]:
-        return [login for login in self.document.people if self.is_tsc(login)]
+        """TSC members by the login to ask them under; none whose login is another's."""
+        return [
+            login
+            for login in self.document.people
+            if login not in self._login_gone and self.is_tsc(login)
+        ]
 
     # --- companies --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     NonNegativeInt,
     PositiveInt,
+    StrictInt,
     WithJsonSchema,
 )
 
@@ -178,6 +179,13 @@ class Away(DateRange):
 
 
 class Person(_Strict):
+    # Strict: `id: true` or `id: "12"` is a slip, never an account.
+    id: StrictInt | None = Field(
+        default=None,
+        gt=0,
+        description="GitHub's numeric user id of the person's login (the key): the account,"
+        " recognised across renames; a login GitHub shows with another id is not this person.",
+    )
     name: str | None = Field(default=None, description="Full name.")
     logins: list[str] = Field(
         default_factory=list, description="Other GitHub accounts of the same person."

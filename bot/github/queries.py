@@ -8,18 +8,22 @@ costs by GitHub's formula (bot/github/query_cost.py) is pinned in tests/github/t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
-_ACTOR = "author { __typename login }"
+# Users' numeric ids: people are accounts, and a login may change hands (`Actor` has none).
+_USER_ID = "... on User { databaseId }"
+_ACTOR = f"author {{ __typename login {_USER_ID} }}"
 # A person's profile as evidence against the map (issue 14), read for the people a verdict
 # depends on (opener, commit authors, reviewers); only a User has these fields.
-_PROFILE_FIELDS = "company organizations(first: 10) { nodes { login } }"
+_PROFILE_FIELDS = "databaseId company organizations(first: 10) { nodes { login } }"
 _PERSON = f"author {{ __typename login ... on User {{ {_PROFILE_FIELDS} }} }}"
 
 FILES = f"totalCount {_PAGE_INFO} nodes {{ path additions deletions changeType }}"
 COMMITS = (
     f"totalCount {_PAGE_INFO} nodes {{ commit {{ oid message "
     f"author {{ email user {{ login {_PROFILE_FIELDS} }} }} "
-    "committer { email user { login } } } }"
+    "committer { email user { login databaseId } } } }"
 )
 REVIEWS = (
     f"{_PAGE_INFO} nodes {{ id databaseId {_PERSON} state submittedAt commit {{ oid }} "
@@ -27,24 +31,26 @@ REVIEWS = (
 )
 COMMENTS = (
     f"{_PAGE_INFO} nodes {{ id databaseId url {_ACTOR} body createdAt updatedAt viewerDidAuthor "
-    "editor { __typename login } lastEditedAt "
+    f"editor {{ __typename login {_USER_ID} }} lastEditedAt "
     "isMinimized reactionGroups { content viewerHasReacted } }"
 )
 # Removed review requests: whoever was removed is not requested again (issue 6).
 REMOVED_REQUESTS = (
-    "nodes { __typename ... on ReviewRequestRemovedEvent { createdAt actor { __typename login } "
-    "requestedReviewer { __typename ... on User { login } ... on Bot { login } "
+    "nodes { __typename ... on ReviewRequestRemovedEvent { createdAt "
+    f"actor {{ __typename login {_USER_ID} }} "
+    "requestedReviewer { __typename ... on User { login databaseId } ... on Bot { login } "
     "... on Mannequin { login } } } }"
 )
 # Who last set each label: a minor label counts only when set by a TSC member with no conflict.
-_LABEL_CHANGE = "createdAt actor { __typename login } label { name }"
+_LABEL_CHANGE = f"createdAt actor {{ __typename login {_USER_ID} }} label {{ name }}"
 LABEL_CHANGES = (
     f"nodes {{ __typename ... on LabeledEvent {{ {_LABEL_CHANGE} }} "
     f"... on UnlabeledEvent {{ {_LABEL_CHANGE} }} }}"
 )
 # Who deleted whose comment: a declaration deleted by someone conflicted stands (issue 20).
 COMMENT_DELETIONS = (
-    "nodes { __typename ... on CommentDeletedEvent { createdAt actor { __typename login } "
+    "nodes { __typename ... on CommentDeletedEvent { createdAt "
+    f"actor {{ __typename login {_USER_ID} }} "
     "deletedCommentAuthor { __typename login } } }"
 )
 
@@ -66,7 +72,8 @@ _PULL_REQUEST_FACTS = f"""
       comments(first: 100) {{ {COMMENTS} }}
       reviewRequests(first: 100) {{
         nodes {{ requestedReviewer {{
-          __typename ... on User {{ login }} ... on Bot {{ login }} ... on Team {{ slug }}
+          __typename ... on User {{ login databaseId }} ... on Bot {{ login }}
+          ... on Team {{ slug }}
         }} }}
       }}
       labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
@@ -126,13 +133,16 @@ PAGE_QUERIES = {
 }
 
 
-def review_load_query(logins: list[str], *, profiles: bool = False) -> str:
+def review_load_query(
+    logins: list[str], *, profiles: bool = False, accounts: Sequence[str] = ()
+) -> str:
     """Open PRs awaiting each login's review, for every candidate in one request (issue 6).
 
     The same request reads who this PR asks now: if a racing evaluation has just asked an
     eligible reviewer, this one asks nobody (its snapshot predates that request). `profiles`:
     also each candidate's profile (`p0`, ...), for `evidence: block` to rule out those GitHub
-    shows in an author's company.
+    shows in an author's company. `accounts`: logins whose numeric id to read (`a0`, ...): a
+    login the map binds to an id is asked only while GitHub shows it with that id.
     """
     fields = "\n".join(
         f'  c{i}: search(query: "is:pr is:open review-requested:{login}", type: ISSUE, first: 1) '
@@ -144,6 +154,9 @@ def review_load_query(logins: list[str], *, profiles: bool = False) -> str:
             f'  p{i}: user(login: "{login}") {{ login {_PROFILE_FIELDS} }}'
             for i, login in enumerate(logins)
         )
+    fields += "".join(
+        f'\n  a{i}: user(login: "{login}") {{ databaseId }}' for i, login in enumerate(accounts)
+    )
     pending = (
         "  pending: repository(owner: $owner, name: $name) { pullRequest(number: $number) {\n"
         "    reviewRequests(first: 100) { nodes { requestedReviewer {\n"
@@ -259,7 +272,7 @@ mutation RemoveAppliedMark($subjectId: ID!) {
 
 # `coi-bot audit` (issue 14): what many profiles show, one alias and one variable per login (a
 # login GitHub does not know answers NOT_FOUND for its alias alone).
-AUDIT_PROFILE = "login url company organizations(first: 100) { nodes { login url } }"
+AUDIT_PROFILE = "login databaseId url company organizations(first: 100) { nodes { login url } }"
 
 
 def audit_people_query(count: int) -> str:

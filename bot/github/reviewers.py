@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gidgethub
 import gidgethub.abc
@@ -30,6 +30,8 @@ class ReviewLoad:
     load: dict[str, int]  # open PRs awaiting each candidate's review
     asked_now: tuple[str, ...]  # whom this PR asks at the moment of the query
     profiles: tuple[Profile, ...] | None = None  # the candidates' profiles, when asked for
+    # The numeric id GitHub shows for each candidate the map binds to an id; None: no such login.
+    accounts: dict[str, int | None] = field(default_factory=dict)
 
 
 async def review_load(
@@ -39,23 +41,26 @@ async def review_load(
     *,
     endpoint: str,
     profiles: bool = False,
+    accounts: Sequence[str] = (),
 ) -> ReviewLoad:
     """Each candidate's load and this PR's current requests, all in ONE GraphQL request;
-    `profiles`: with each candidate's profile (a login GitHub does not know has none)."""
+    `profiles`: with each candidate's profile (a login GitHub does not know has none);
+    `accounts`: the candidates whose numeric id to read (those the map binds to one)."""
     # Sorted, so that the same candidates always make the same document (cacheable, comparable).
     searchable = sorted({login for login in logins if LOGIN.match(login)})
     if not searchable:
         return ReviewLoad(load={}, asked_now=(), profiles=() if profiles else None)
+    with_ids = sorted({login for login in accounts if login in searchable})
     try:
         data = await gh.graphql(
-            review_load_query(searchable, profiles=profiles),
+            review_load_query(searchable, profiles=profiles, accounts=with_ids),
             endpoint=endpoint,
             owner=facts.owner,
             name=facts.repo,
             number=facts.number,
         )
     except gidgethub.QueryError as error:
-        if not profiles:
+        if not (profiles or with_ids):
             raise
         data = data_beside_not_found(error)
     pull = ((data.get("pending") or {}).get("pullRequest")) or {}
@@ -70,10 +75,17 @@ async def review_load(
         login: int((data.get(f"c{i}") or {}).get("issueCount", 0))
         for i, login in enumerate(searchable)
     }
+    ids = {login: _account_id(data.get(f"a{i}")) for i, login in enumerate(with_ids)}
     if not profiles:
-        return ReviewLoad(load=load, asked_now=asked_now)
+        return ReviewLoad(load=load, asked_now=asked_now, accounts=ids)
     found = profiles_of([data.get(f"p{i}") for i in range(len(searchable))])
-    return ReviewLoad(load=load, asked_now=asked_now, profiles=found)
+    return ReviewLoad(load=load, asked_now=asked_now, profiles=found, accounts=ids)
+
+
+def _account_id(user: object) -> int | None:
+    """A user's numeric id; None when GitHub knows no account by that login (NOT_FOUND)."""
+    found = user.get("databaseId") if isinstance(user, dict) else None
+    return found if isinstance(found, int) else None
 
 
 @dataclass(frozen=True, slots=True)

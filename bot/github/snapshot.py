@@ -17,6 +17,7 @@ from bot.github.queries import MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE
 from bot.github.run_state import run_conclusion, run_state, run_status
 from bot.github.times import github_time
 from bot.policy.facts import (
+    Account,
     ChangedFile,
     Comment,
     CommentDeletion,
@@ -155,6 +156,23 @@ def profiles_of(users: list[dict[str, Any] | None]) -> tuple[Profile, ...]:
         if profile is not None:
             found.setdefault(profile.login.lower(), profile)
     return tuple(found.values())
+
+
+def accounts_in(*trees: Any) -> tuple[Account, ...]:
+    """Every user account a response names, by login: a User node read with its `databaseId`
+    (check runs and reviews carry a databaseId too, but no login)."""
+    found: dict[str, Account] = {}
+    todo = list(trees)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, list):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            login, account_id = item.get("login"), item.get("databaseId")
+            if isinstance(login, str) and type(account_id) is int and account_id > 0:
+                found.setdefault(login.lower(), Account(login, account_id))
+            todo.extend(value for value in item.values() if isinstance(value, dict | list))
+    return tuple(found[login] for login in sorted(found))
 
 
 def _file(node: dict[str, Any]) -> ChangedFile:
@@ -379,6 +397,7 @@ def facts_from_response(
             + [((n["commit"].get("author") or {}).get("user")) for n in nodes("commits")]
             + [n.get("author") for n in nodes("reviews")]
         ),
+        accounts=accounts_in(pull, extra),
     )
     return facts
 

@@ -17,12 +17,21 @@ CO_AUTHOR = re.compile(
 GITHUB_COMMITTER_LOGINS = frozenset({"web-flow", "github"})
 GITHUB_COMMITTER_EMAIL = "noreply@github.com"
 # GitHub's private commit emails name the account: "123+login@users.noreply.github.com".
-_NOREPLY = re.compile(r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I)
+_NOREPLY = re.compile(
+    r"^(?:(?P<id>\d+)\+)?(?P<login>[A-Za-z0-9-]+)@users\.noreply\.github\.com$", re.I
+)
 
 
 def noreply_login(email: str) -> str | None:
     match = _NOREPLY.match(email)
     return None if match is None else match.group("login")
+
+
+def noreply_account_id(email: str) -> int | None:
+    """The account id a no-reply address names ("583231+login@..."): the account, whatever
+    login it had when the address was written."""
+    match = _NOREPLY.match(email)
+    return None if match is None or match.group("id") is None else int(match.group("id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,8 @@ class Authors:
 
     def add_email(self, email: str, name: str | None, role: str) -> None:
         key = self.amap.login_of_email(email)
+        if key is None and (account_id := noreply_account_id(email)) is not None:
+            key = self.amap.key_of_account(account_id)
         if key is not None:
             self._add(key, f"@{key}", key, known=True, role=role)
         elif (login := noreply_login(email)) is not None:

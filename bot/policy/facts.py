@@ -152,6 +152,14 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    """A GitHub user account as the snapshot saw it: its login now and its numeric id."""
+
+    login: str
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PullRequestFacts:
     owner: str
     repo: str
@@ -185,6 +193,13 @@ class PullRequestFacts:
     # The last 100 comment deletions, and the declarations the App's check run recorded.
     comment_deletions: tuple[CommentDeletion, ...] = ()
     recorded_declarations: tuple[RecordedDeclaration, ...] = ()
+    # The numeric id of every user account the snapshot names (authors, reviewers, commenters,
+    # label actors...): people are accounts, and logins change hands.
+    accounts: tuple[Account, ...] = ()
+
+    @property
+    def account_ids(self) -> dict[str, int | None]:
+        return {account.login: account.id for account in self.accounts}
 
     @property
     def slug(self) -> str:

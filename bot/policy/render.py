@@ -203,6 +203,33 @@ def _declarations_section(verdict: Verdict) -> list[str]:
     ]
 
 
+def _accounts_section(verdict: Verdict) -> list[str]:
+    """Who was recognised by their GitHub id under a new login, and which map logins are now
+    someone else's account (treated as people not in the map)."""
+    if not verdict.accounts:
+        return []
+    lines = ["", "### Accounts", ""]
+    for note in verdict.accounts:
+        login, person = mention(note.login), mention(note.person)
+        if note.renamed:
+            lines.append(
+                f"- {login} is {person} of the map (GitHub id {note.map_id}), recognised by id "
+                "under a new login: update the map's login."
+            )
+        elif note.account_id is None:
+            lines.append(
+                f"- GitHub knows no account {login} now: {person} of the map (id {note.map_id}) "
+                "was renamed or deleted, and is not asked to review under that login."
+            )
+        else:
+            lines.append(
+                f"- {login} is GitHub id {note.account_id}, not {person} of the map (id "
+                f"{note.map_id}): the login now belongs to another account, treated as someone "
+                "not in the map."
+            )
+    return lines
+
+
 def _link(url: str | None) -> str:
     return f"[comment]({url})" if url and url.startswith("https://") else ""
 
@@ -289,6 +316,7 @@ def _summary(
     lines += _protected_section(verdict, names)
     lines += _declarations_section(verdict)
     lines += _refused_section(verdict)
+    lines += _accounts_section(verdict)
     lines += _requests_section(verdict, requested, no_candidate, waiting_on)
     lines += _out_of_date(verdict)
     lines += _head_map_note(verdict)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from bot.affiliations.evidence import Contradiction, Evidence, contradictions
-from bot.affiliations.index import AffiliationMap
+from bot.affiliations.index import AccountNote, AffiliationMap
 from bot.affiliations.loader import MapError
 from bot.affiliations.model import Person, Policy
 from bot.affiliations.proposed import (
@@ -146,6 +146,8 @@ class Verdict:
     # Removed review requests judged by who removed them, for the reviewer choice.
     removals: Removals = NO_REMOVALS
     head_map_errors_omitted: int = 0  # errors of the PR's map beyond those listed
+    # Accounts recognised by id under a new login, and logins that are now another's account.
+    accounts: tuple[AccountNote, ...] = ()
 
     @property
     def missing(self) -> int:
@@ -320,8 +322,10 @@ class _Judge:
         base_key = self.amap.login_of(login)
         person = None if base_key is None else self.amap.document.people[base_key]
         base = None if person is None else entry_digest(person)
-        head = self.head_map.entry_of(login)
-        if (base_key, base) != (head or (None, None)):
+        # The PR's map keys a renamed person as the map in force does, not by their new login.
+        map_key = None if base_key is None else self.amap.map_key(base_key)
+        head = self.head_map.entry_of(map_key or login)
+        if (map_key, base) != (head or (None, None)):
             return True
         # Setting `independent` or a `parent` on one's own company changes one's conflicts too.
         return bool(self._changed_companies & _companies_around(self.amap, self.head_map, person))
@@ -644,6 +648,7 @@ def evaluate(
     `head_map`: the PR's new map, already checked (the App checks it off the event loop);
     None: checked here, if the PR has one."""
     today = _day(now, what="now")
+    amap = amap.seen_as(facts.account_ids)
     policy = amap.policy
     authors = _collect_authors(facts, amap)
     proposed = _load_head_map(facts, head_map)
@@ -720,6 +725,7 @@ def evaluate(
         refused_acts=(*commands.refused_acts, *labels.refused, *removals.refused),
         removals=removals,
         head_map_errors_omitted=head_errors_omitted,
+        accounts=amap.account_notes,
     )
 
 

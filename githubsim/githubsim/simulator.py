@@ -19,6 +19,7 @@ import aiohttp
 import jwt
 from aiohttp import web
 
+from githubsim.accounts import rename_in_repository, rename_in_teams
 from githubsim.cost import MAX_NODES
 from githubsim.graphql_api import GraphQLApi
 from githubsim.rest import (
@@ -265,6 +266,29 @@ class GitHubSimulator:
             user.public_orgs = public
         return user
 
+    def rename_user(self, old: str, new: str) -> User:
+        """Rename a user as its owner can on GitHub: the same account (id, node id, every act
+        now shown under `new`); the old login is free, and `add_user(old)` registers it anew
+        as another account with another id."""
+        user = self._require_user(old)
+        if user.bot or old in self.orgs:
+            raise ValueError(f"{old!r} is not a user account: only users are renamed here")
+        if self.canonical_login(new) is not None:
+            raise ValueError(f"login {new!r} is taken (logins ignore case)")
+        del self.users[old]
+        user.login = new
+        self.users[new] = user
+        for repo in self.repos.values():
+            rename_in_repository(repo, old, new)
+        rename_in_teams(self.teams.values(), self.org_members.values(), old, new)
+        for token, login in list(self.user_tokens.items()):
+            if login == old:
+                self.user_tokens[token] = new
+        for installation in self.installations.values():
+            if installation.account == old:
+                installation.account = new
+        return user
+
     def add_org(self, org: str, *, members: Iterable[str] = ()) -> None:
         self.add_user(org)
         self.orgs.add(org)
@@ -382,9 +406,13 @@ class GitHubSimulator:
 
     def login_for_email(self, email: str) -> str | None:
         lowered = email.lower()
+        # A no-reply address names its account by id: it stays linked through a rename.
+        account, _, rest = lowered.partition("+")
+        noreply = rest.endswith("@users.noreply.github.com") and account.isdigit()
         for user in self.users.values():
-            noreply = f"{user.id}+{user.login}@users.noreply.github.com".lower()
-            if (user.email and user.email.lower() == lowered) or noreply == lowered:
+            if (user.email and user.email.lower() == lowered) or (
+                noreply and int(account) == user.id
+            ):
                 return user.login
         return None
 

@@ -92,6 +92,7 @@ async def test_snapshot_of_a_seeded_pull_request(
     assert pull["author"] == {
         "__typename": "User",
         "login": "alice",
+        "databaseId": sim.users["alice"].id,
         "company": None,
         "organizations": {"nodes": []},
     }
@@ -121,7 +122,9 @@ async def test_snapshot_of_a_seeded_pull_request(
         ("Bot", "coi-bot[bot]"),
     ]
     requested = [n["requestedReviewer"] for n in pull["reviewRequests"]["nodes"]]
-    assert requested == [{"__typename": "User", "login": "carol"}]
+    assert requested == [
+        {"__typename": "User", "login": "carol", "databaseId": sim.users["carol"].id}
+    ]
     [head_commit] = pull["headCommit"]["nodes"]
     assert head_commit["commit"]["oid"] == head
     assert head_commit["commit"]["mapFile"]["object"]["text"] == MAP_TEXT
@@ -242,6 +245,7 @@ async def test_review_load_with_profiles_answers_unknown_logins_beside_the_rest(
     result = await api.graphql(query, owner="acme", name="widgets", number=1)
     assert result["data"]["p0"] == {
         "login": "carol",
+        "databaseId": sim.users["carol"].id,
         "company": "Globex",
         "organizations": {"nodes": [{"login": "globex"}]},
     }

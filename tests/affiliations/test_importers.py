@@ -543,3 +543,26 @@ def test_cli_import_reports_problems_and_fails(
         f"{source}:3: '2020-02-30' is not a date (YYYY-MM-DD)",
         f"{source}: 2 error(s)",
     ]
+
+
+def test_gitdm_keeps_the_github_id_a_no_reply_address_gives() -> None:
+    text = (
+        "alice: 583231+Alice!users.noreply.github.com, alice!acme.example\n\tAcme\n"
+        "bob: 77+bobby!users.noreply.github.com\n\tAcme\n"  # another login's: maybe an old name
+        "carol: carol!globex.example\n\tGlobex\n"
+    )
+    document = import_gitdm(text)
+    assert document.people["alice"].id == 583231
+    assert document.people["bob"].id is None
+    assert document.people["carol"].id is None
+    assert "id: 583231" in dump_map(document)
+    assert load_text(dump_map(document)).document.people["alice"].id == 583231
+
+
+def test_owners_keeps_the_github_id_a_no_reply_address_gives() -> None:
+    text = (
+        "# Maintainers\n* A ([@a](x)) <<9+a@users.noreply.github.com>>\n* B ([@b](x)) <<b@x.org>>\n"
+    )
+    document = import_owners(text)
+    assert document.people["a"].id == 9
+    assert document.people["b"].id is None

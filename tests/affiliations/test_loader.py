@@ -234,6 +234,44 @@ ONE_MISTAKE = [
     pytest.param(
         """\
         version: 1
+        people:
+          alice: {id: 583231}
+          bob:
+            id: 583231
+        """,
+        (5, 9, "GitHub id 583231 belongs to 'alice', first at line 3"),
+        id="github-id-of-two-people",
+    ),
+    pytest.param(
+        """\
+        version: 1
+        people:
+          alice: {id: "583231"}
+        """,
+        (3, 15, "people.alice.id should be a valid integer, got '583231'"),
+        id="github-id-as-text",
+    ),
+    pytest.param(
+        """\
+        version: 1
+        people:
+          alice: {id: true}
+        """,
+        (3, 15, "people.alice.id should be a valid integer, got True"),
+        id="github-id-as-boolean",
+    ),
+    pytest.param(
+        """\
+        version: 1
+        people:
+          alice: {id: -4}
+        """,
+        (3, 15, "people.alice.id should be greater than 0, got -4"),
+        id="github-id-below-one",
+    ),
+    pytest.param(
+        """\
+        version: 1
         companies: {a: {name: A}, b: {name: B}}
         people:
           alice:

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from githubsim.validation import OpenApiRequestValidator
 
+from bot.affiliations.loader import load_map_text
 from bot.audit import AuditMapInvalid, audit_command
 from bot.dryrun import CheckError
 from githubsim import GitHubSimulator
@@ -124,8 +125,13 @@ async def test_audit_finds_access_outside_the_tsc_and_evidence_against_the_map(
         ("error", "tsc-without-company", "ivan"),
         ("warning", "access-without-tsc-role", "carl"),
         ("warning", "affiliation-contradicted", "gus"),
+        # The map binds nobody to an account yet: `--suggest` fills each id GitHub shows.
+        ("info", "id-missing", "alice"),
+        ("info", "id-missing", "gus"),
+        ("info", "id-missing", "ivan"),
+        ("info", "id-missing", "carl"),
     }
-    assert report["counts"] == {"error": 2, "warning": 2, "info": 0}
+    assert report["counts"] == {"error": 2, "warning": 2, "info": 4}
     assert report["read"]["unknown_accounts"] == ["ghost-user"]
     assert report["read"]["pull_requests"] == 1
     assert {c["login"]: c["permission"] for c in report["read"]["collaborators"]} == {
@@ -135,7 +141,11 @@ async def test_audit_finds_access_outside_the_tsc_and_evidence_against_the_map(
         "gus": "write",
         "ivan": "write",
     }
-    by_person = {f["person"]: f for f in report["findings"]}
+    ids = {f["person"]: f["edits"] for f in report["findings"] if f["rule"] == "id-missing"}
+    assert ids["alice"] == [
+        {"op": "set", "path": ["people", "alice", "id"], "value": sim.users["alice"].id}
+    ]
+    by_person = {f["person"]: f for f in report["findings"] if f["rule"] != "id-missing"}
     dora = by_person["dora"]
     assert [e["kind"] for e in dora["evidence"]] == ["access", "org_member"]
     assert dora["evidence"][1]["url"].endswith("/acme-corp")
@@ -166,7 +176,11 @@ async def test_the_suggested_patch_applies_and_settles_every_finding(
     assert text.index("ERRORS (2)") < text.index("WARNINGS (2)")
     assert "every suggested change together (git apply):" in text
     patch = text.split("every suggested change together (git apply):\n", 1)[1]
-    assert "\n-  alice" not in patch  # lines no finding touches are left as they are
+    assert "\n-  ghost-user" not in patch  # lines no finding touches are left as they are
+    alice = sim.users["alice"].id
+    assert (
+        f"+  alice: {{role: maintainer, affiliations: [{{company: acme}}], id: {alice}}}" in patch
+    )
     (tmp_path / ".github").mkdir()
     repaired = tmp_path / MAP_PATH
     repaired.write_text(AUDIT_MAP)
@@ -174,6 +188,9 @@ async def test_the_suggested_patch_applies_and_settles_every_finding(
         subprocess.run, ["git", "apply", "-"], input=patch, text=True, cwd=tmp_path, check=True
     )
     fixed = repaired.read_text()
+    document = load_map_text(fixed, path=MAP_PATH).document
+    assert document is not None
+    assert document.people["gus"].id == sim.users["gus"].id
     assert "# The project's people." in fixed
     assert "  gus:  # Globex, says the TSC\n" in fixed
     assert "\n# Whatever the TSC decides.\npolicy:" in fixed
@@ -189,10 +206,11 @@ async def test_a_map_that_names_nobody_wrongly_passes(
     sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
 ) -> None:
     clean = tmp_path / "clean.yml"
+    alice, gus = sim.users["alice"].id, sim.users["gus"].id
     clean.write_text(
         "version: 1\ncompanies:\n  acme: {name: Acme}\n  globex: {name: Globex}\n"
-        "people:\n  alice: {role: maintainer, affiliations: [{company: acme}]}\n"
-        "  gus: {role: maintainer, affiliations: [{company: globex}]}\n"
+        f"people:\n  alice: {{id: {alice}, role: maintainer, affiliations: [{{company: acme}}]}}\n"
+        f"  gus: {{id: {gus}, role: maintainer, affiliations: [{{company: globex}}]}}\n"
     )
     for login in ("ivan", "carl", "dora"):
         sim.set_permission(REPO, login, "triage")
@@ -360,3 +378,27 @@ async def test_history_of_the_owners_map_when_it_is_the_one_in_force(
     assert report["history"][0]["commit"] == pushed
     (finding,) = [f for f in report["findings"] if f["rule"] == "map-change-unreviewed"]
     assert finding["message"].startswith(f"{shown} changed in {pushed[:7]}")
+
+
+async def test_a_renamed_member_and_their_reused_login_are_told_apart_by_id(
+    sim: GitHubSimulator, app_private_key_pem: str, tmp_path: Path
+) -> None:
+    gus = sim.users["gus"].id
+    sim.rename_user("gus", "gustav")  # keeps write access: the account is the same
+    newcomer = sim.add_user("gus")
+    bound = tmp_path / "bound.yml"
+    bound.write_text(
+        "version: 1\ncompanies:\n  globex: {name: Globex}\n"
+        f"people:\n  gus: {{id: {gus}, role: maintainer, affiliations: [{{company: globex}}]}}\n"
+    )
+    token = await mint_token(sim, app_private_key_pem)
+
+    status, text, _ = await run_audit(sim, {"GITHUB_TOKEN": token}, map_file=bound, as_json=True)
+
+    assert status == 1
+    found = {f["rule"]: f for f in json.loads(text)["findings"] if f["person"] == "gus"}
+    assert "is now @gustav" in found["login-renamed"]["message"]
+    assert found["login-renamed"]["fix"] == "rename `people.gus` to `gustav`"
+    assert f"@gus is GitHub account {newcomer.id}" in found["login-reused"]["message"]
+    rules = {(f["rule"], f["person"]) for f in json.loads(text)["findings"]}
+    assert ("access-not-in-map", "gustav") not in rules

@@ -15,6 +15,7 @@ DOCUMENTS = {
     **{f"PAGE_QUERIES[{name}]": document for name, document in queries.PAGE_QUERIES.items()},
     "review_load_query": queries.review_load_query(["alice", "bob-2", "c"]),
     "review_load_query(profiles)": queries.review_load_query(["alice", "c"], profiles=True),
+    "review_load_query(accounts)": queries.review_load_query(["alice", "c"], accounts=["c"]),
     "MERGED_PULL_REQUEST": queries.MERGED_PULL_REQUEST,
     "REQUESTED_PAGE": queries.REQUESTED_PAGE,
     "MAP_AT_COMMIT": queries.MAP_AT_COMMIT,

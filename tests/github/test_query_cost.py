@@ -75,6 +75,11 @@ PINNED: dict[str, tuple[str, int]] = {
         queries.review_load_query(["a", "b", "c"], profiles=True),
         7,
     ),
+    # The candidates' numeric ids add no connection, hence no node: the same cost.
+    "review_load_query(3, accounts)": (
+        queries.review_load_query(["a", "b", "c"], accounts=["a", "c"]),
+        4,
+    ),
     "MERGE_GROUP_COMMITS": (queries.MERGE_GROUP_COMMITS, 101),
     "MAP_HISTORY": (queries.MAP_HISTORY, 349),
     "ISSUE_VOTE": (queries.ISSUE_VOTE, 3),

@@ -102,3 +102,34 @@ async def test_no_candidate_reads_no_profile() -> None:
     )
     assert found == ReviewLoad(load={}, asked_now=(), profiles=())
     assert server.calls == []
+
+
+async def test_candidates_bound_to_an_id_are_read_with_it_and_a_freed_login_has_none() -> None:
+    server = FakeServer()
+    seen: list[str] = []
+
+    def graphql(call: Call, match: Any) -> tuple[int, Any]:
+        seen.append(call.body["query"])
+        data = {
+            "pending": {"pullRequest": {"reviewRequests": {"nodes": []}}},
+            "c0": {"issueCount": 0},
+            "c1": {"issueCount": 2},
+            "c2": {"issueCount": 1},
+            "a0": {"databaseId": 583231},
+            "a1": None,
+        }
+        errors = [{"type": "NOT_FOUND", "path": ["a1"], "message": "no user gus"}]
+        return 200, {"data": data, "errors": errors}
+
+    server.route("POST", "/graphql", graphql)
+    found = await review_load(
+        server.factory(authorization),
+        FACTS,
+        ["nora", "carol", "gus"],
+        endpoint=GRAPHQL_URL,
+        accounts=["gus", "carol", "someone-else"],
+    )
+    assert found.load == {"carol": 0, "gus": 2, "nora": 1}
+    assert found.accounts == {"carol": 583231, "gus": None}
+    assert 'a0: user(login: "carol") { databaseId }' in seen[0]
+    assert 'nora") { databaseId }' not in seen[0]

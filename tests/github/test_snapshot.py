@@ -429,3 +429,45 @@ def test_a_waiting_run_is_never_read_as_its_former_conclusion(
     head = {"checkSuites": {"nodes": [{"checkRuns": {"nodes": [node]}}]}}
     (run,) = existing_check_runs(head)
     assert (run.conclusion, run.status) == read
+
+
+def test_every_user_the_answer_names_is_read_with_its_numeric_id() -> None:
+    pull = pull_request_node(reviews=[("bob", "APPROVED", "2026-03-30T10:00:00Z")])
+    pull["author"]["databaseId"] = 11
+    commit = pull["commits"]["nodes"][0]["commit"]
+    commit["author"]["user"] |= {"login": "alice", "databaseId": 11}
+    commit["committer"] = {"email": "c@example.com", "user": {"login": "cy", "databaseId": 33}}
+    pull["reviews"]["nodes"][0]["author"]["databaseId"] = 22  # the review's own databaseId too
+    pull["comments"]["nodes"].append(
+        {
+            "id": "C_1",
+            "databaseId": 9001,
+            "author": {"__typename": "Bot", "login": "coi-bot"},  # a Bot: no user id
+            "editor": {"__typename": "User", "login": "dora", "databaseId": 44},
+            "body": "/coi recheck",
+            "createdAt": "2026-03-30T10:00:00Z",
+        }
+    )
+    pull["labelChanges"] = {
+        "nodes": [
+            {
+                "__typename": "LabeledEvent",
+                "createdAt": "2026-03-30T11:00:00Z",
+                "actor": {"__typename": "User", "login": "eve", "databaseId": 55},
+                "label": {"name": "trivial"},
+            }
+        ]
+    }
+    page = {"author": {"__typename": "User", "login": "fay", "databaseId": 66}}
+    facts = parse(pull, extra_nodes={"comments": [page | {"id": "C_2", "body": "", **_TIMES}]})
+    assert facts.account_ids == {
+        "alice": 11,
+        "bob": 22,
+        "cy": 33,
+        "dora": 44,
+        "eve": 55,
+        "fay": 66,
+    }
+
+
+_TIMES = {"createdAt": "2026-03-30T10:00:00Z", "updatedAt": "2026-03-30T10:00:00Z"}
