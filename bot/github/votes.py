@@ -305,6 +305,11 @@ async def read_vote(
             under[moment] = await opening_maps.at(
                 gh, facts, moment, current=amap, current_ref=map_ref, endpoint=endpoint
             )
+    # The accounts GitHub shows now decide who is who under an older map too (renamed logins).
+    under = {
+        moment: (opened.seen_as(facts.account_ids), blob, source)
+        for moment, (opened, blob, source) in under.items()
+    }
     proposal = Proposal(facts)
     if under:  # the subjects matter only to a vote that may open
         proposal = await _proposal(gh, facts, map_path=map_path, endpoint=endpoint)
