@@ -251,7 +251,7 @@ class MapHistory:
         endpoint: str,
     ) -> tuple[LoadResult, MapRef]:
         if blob is None:  # no map in the repository then: the owner's, else the bundled one
-            return await self.maps.map_for(gh, owner=owner, repo=repo, base_ref=commit)
+            return await self.maps.map_for(gh, owner=owner, repo=repo, branch=commit)
         cached = self._by_blob.get(blob)
         if cached is None:
             data = await gh.graphql(

@@ -1,7 +1,8 @@
 """Which map decides a pull request, fetched with ETags and parsed once per blob.
 
-Order (DESIGN.md, runtime contract): the repository's map path on the PR's base branch; else the
-same path in the owner's `.github` repository (its default branch); else the bundled map.
+Order (DESIGN.md, runtime contract): the repository's map path on its default branch, whatever a
+PR's base (a map on another branch is never in force); else the same path in the owner's
+`.github` repository (its default branch); else the bundled map.
 A 304 answer to `If-None-Match` does not count against the rate limit, so a map that has not
 changed costs nothing (the clients keep gidgethub's ETag cache); a parsed map is reused for
 every PR whose map has the same blob SHA.
@@ -151,18 +152,35 @@ class MapSource:
         *,
         owner: str,
         repo: str,
-        base_ref: str,
+        branch: str,
         hint: BaseMapHint | None = None,
     ) -> tuple[LoadResult, MapRef]:
-        """The map in force for a PR of `owner/repo` into `base_ref`, and where it came from.
+        """The map in force for every PR of `owner/repo`, and where it came from.
 
-        `hint`: what the PR's snapshot saw at the base branch's tip. No map there costs no call;
-        a blob already parsed costs none either; else the contents API is asked (ETag-cached).
+        `branch`: the repository's default branch, whose map judges every PR whatever its base
+        ("": its name is unknown, GitHub's default is read); the report passes a commit instead.
+        `hint`: what the snapshot saw at that branch's tip. No map there costs no call; a blob
+        already parsed costs none either; else the contents API is asked (ETag-cached).
         """
+        loaded, ref = await self._map_in_force(gh, owner=owner, repo=repo, branch=branch, hint=hint)
+        if ref.source == "repository" and branch:
+            ref = dataclasses.replace(ref, branch=branch)
+        return loaded, ref
+
+    async def _map_in_force(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        branch: str,
+        hint: BaseMapHint | None,
+    ) -> tuple[LoadResult, MapRef]:
+        rev = branch or "HEAD"
         held: tuple[HeldChange, _Found, Literal["repository", "owner"]] | None = None
         if hint is not None and hint.blob_sha is None and hint.last_change is not None:
             kept = await self._deletion_in_force(
-                gh, owner=owner, repo=repo, rev=base_ref, deleted_in=hint.last_change
+                gh, owner=owner, repo=repo, rev=rev, deleted_in=hint.last_change
             )
             if kept is not None:  # the map was deleted without review: its last version holds
                 return kept
@@ -171,10 +189,10 @@ class MapSource:
             if cached is not None and self._known_trusted(owner, repo, hint.blob_sha):
                 return cached, MapRef(self.map_path, hint.blob_sha, source="repository")
         if hint is None or hint.blob_sha is not None:
-            found = await self._fetch(gh, owner=owner, repo=repo, ref=base_ref)
+            found = await self._fetch(gh, owner=owner, repo=repo, ref=branch or None)
             if found is not None:
                 decided = await self._in_force(
-                    gh, owner=owner, repo=repo, rev=base_ref, found=found, source="repository"
+                    gh, owner=owner, repo=repo, rev=rev, found=found, source="repository"
                 )
                 if not isinstance(decided, HeldChange):
                     return decided

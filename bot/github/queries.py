@@ -80,12 +80,13 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
                $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
+    # The default branch's map judges every PR, whatever its base (one map for people).
+    defaultBranchRef {{ name target {{ ... on Commit {{
+      baseMap: file(path: $mapPath) {{ oid }}
+      baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
+    }} }} }}
     pullRequest(number: $number) {{
       id number title isDraft state baseRefName headRefOid
-      baseRef {{ target {{ ... on Commit {{
-        baseMap: file(path: $mapPath) {{ oid }}
-        baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
-      }} }} }}
       {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}

@@ -263,7 +263,7 @@ def _head_map_note(verdict: Verdict) -> list[str]:
     return [
         "",
         f"This PR's new map has {_plural(_head_map_error_count(verdict), 'error')}, "
-        "annotated on their lines; the base branch's map decided this verdict.",
+        "annotated on their lines; the default branch's map decided this verdict.",
     ]
 
 
@@ -324,8 +324,18 @@ def decided_by(ref: MapRef) -> str:
     """The line that closes a summary: which map decided (the reconciler reads it back)."""
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
     line = f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
+    if ref.branch:  # after the sentence the reconciler reads back
+        line += f" {default_branch_note(ref.branch)}"
     # Before the map line, which closes the summary (bot.jobs.reconciler reads it there).
     return line if ref.held is None else f"{held_line(ref.held)}\n\n{line}"
+
+
+def default_branch_note(branch: str) -> str:
+    """Why a PR into another branch is judged by this map (one map for people)."""
+    return (
+        f"It is the map on the default branch {code(branch)}, which judges every pull request "
+        "whatever its base."
+    )
 
 
 def _text(verdict: Verdict) -> str:

@@ -59,8 +59,8 @@ async def test_parsed_maps_are_shared_by_blob_sha(tmp_path: Path) -> None:
     server.reply("GET", r"/repos/o/(a|b)/contents/coi.yml", 200, content(MAP, sha="s1"))
     maps = source(tmp_path)
     gh = server.factory(authorization)
-    first, ref_a = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
-    second, ref_b = await maps.map_for(gh, owner="o", repo="b", base_ref="dev")
+    first, ref_a = await maps.map_for(gh, owner="o", repo="a", branch="main")
+    second, ref_b = await maps.map_for(gh, owner="o", repo="b", branch="dev")
     assert first is second
     assert (ref_a.source, ref_a.blob_sha, ref_b.path) == ("repository", "s1", "coi.yml")
     assert first.ok
@@ -72,14 +72,14 @@ async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path)
     clock = Clock()
     maps = source(tmp_path, clock)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert ref.source == "bundled"
     assert ref.blob_sha == git_blob_sha(MAP.encode())
     assert len(server.calls) == 2
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert len(server.calls) == 2
     clock.now += MISSING_TTL_SECONDS + 1  # a reconciler cycle
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert len(server.calls) == 4
 
 
@@ -88,7 +88,7 @@ async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) ->
     server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
     maps = source(tmp_path)
     _, ref = await maps.map_for(
-        server.factory(authorization), owner="o", repo=".github", base_ref="main"
+        server.factory(authorization), owner="o", repo=".github", branch="main"
     )
     assert ref.source == "bundled"
     assert len(server.calls) == 1
@@ -116,7 +116,7 @@ async def test_unreadable_maps_raise(
     server.reply("GET", r"/repos/o/a/contents/coi.yml", status, body)
     with pytest.raises(error, match=message):
         await source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -132,7 +132,7 @@ async def test_no_map_at_the_base_skips_the_repository_read(tmp_path: Path) -> N
     maps = source(tmp_path)
     gh = server.factory(authorization)
     _, ref = await maps.map_for(
-        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha=None)
+        gh, owner="o", repo="a", branch="main", hint=BaseMapHint(blob_sha=None)
     )
     assert ref.source == "bundled"
     assert [call.path for call in server.calls] == ["/repos/o/.github/contents/coi.yml"]
@@ -143,15 +143,15 @@ async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
     server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
     maps = source(tmp_path)
     gh = server.factory(authorization)
-    first, _ = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    first, _ = await maps.map_for(gh, owner="o", repo="a", branch="main")
     again, ref = await maps.map_for(
-        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha="s1")
+        gh, owner="o", repo="a", branch="main", hint=BaseMapHint(blob_sha="s1")
     )
     assert again is first
     assert (ref.source, ref.blob_sha) == ("repository", "s1")
     assert len(server.calls) == 1
     # A blob not seen yet is read (and its ETag kept) as before.
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint("s2"))
+    await maps.map_for(gh, owner="o", repo="a", branch="main", hint=BaseMapHint("s2"))
     assert len(server.calls) == 2
 
 
@@ -193,7 +193,7 @@ async def test_a_version_already_known_as_reviewed_costs_no_history_read(tmp_pat
     await reviewed.remember([reviewed_key("O", "A", "s1")])
     maps = trusting_source(tmp_path, reviewed)
     loaded, ref = await maps.map_for(
-        server.factory(authorization), owner="o", repo="a", base_ref="main"
+        server.factory(authorization), owner="o", repo="a", branch="main"
     )
     assert loaded.ok
     assert (ref.blob_sha, ref.held) == ("s1", None)
@@ -209,7 +209,7 @@ async def test_an_owner_repository_missing_is_no_owner_map_but_other_errors_are_
     server.reply("POST", r"/graphql", 200, history_answer("s1", errors=missing))
     maps = trusting_source(tmp_path)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert (ref.blob_sha, ref.held, maps.history_reads) == ("s1", None, 1), "a bootstrap"
 
     server = FakeServer()
@@ -218,7 +218,7 @@ async def test_an_owner_repository_missing_is_no_owner_map_but_other_errors_are_
     server.reply("POST", r"/graphql", 200, history_answer("s2", errors=hidden))
     with pytest.raises(gidgethub.QueryError):
         await trusting_source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -228,7 +228,7 @@ async def test_a_revision_without_a_commit_is_a_clear_error(tmp_path: Path) -> N
     server.reply("POST", r"/graphql", 200, {"data": {"repository": {"tip": None}}})
     with pytest.raises(MapHistoryError, match="o/a has no commit at 'main'"):
         await trusting_source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -253,12 +253,12 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
     server.reply("POST", r"/graphql", 200, answer)
     maps = trusting_source(tmp_path)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert ref.source == "bundled"
     assert ref.held is not None
     assert ref.held.commit_sha == f"{2:040d}"
     # Asked again within the minute: what the history said is remembered.
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert maps.history_reads == 1
     # A bundled map that accepts unreviewed maps puts the repository's version in force.
     accepting = tmp_path / "accepting.yml"
@@ -269,7 +269,7 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
         clock=Clock(),
         trust=MapTrust(graphql_url=GRAPHQL_URL, app_id=1),
     )
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert (ref.source, ref.blob_sha, ref.held) == ("repository", "s2", None)
 
 

@@ -111,6 +111,7 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
                 head_ref="refs/heads/gh-readonly-queue/main/"
                 "pr-104-929f8209d40f77f4abc622a499c93a83babdbe64",
                 base_ref="refs/heads/main",
+                default_branch="main",  # its map judges the group
             ),
         )
     ],
