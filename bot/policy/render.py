@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
-from bot.policy.markdown import code, mention, no_mentions, one_line, text
+from bot.policy.markdown import code, mention, named_company, no_mentions, one_line, text
 from bot.policy.records import record_line
 from bot.policy.trust import PushVerdict, held_line
 from bot.policy.verdict import Approval, MapRef, Verdict
@@ -90,8 +90,8 @@ def _title(verdict: Verdict) -> str:
 
 
 def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
-    # Company names are the map's text: inert, whoever wrote the map.
-    return ", ".join(text(names.get(c, c)) for c in ids) or "none on record"
+    # Company names are the map's text, inert; the id beside them tells look-alikes apart.
+    return ", ".join(named_company(names.get(c, c), c) for c in ids) or "none on record"
 
 
 def _shown(names: dict[str, str], ids: Sequence[str], shown_by: str | None) -> str:

@@ -56,6 +56,17 @@ def test_titles(pr, title: str) -> None:  # type: ignore[no-untyped-def]
     assert _render(pr).title == title
 
 
+def test_a_company_name_that_mimics_another_shows_its_own_id() -> None:
+    # Globex renamed "Acme" in the map: every place the summary names it shows `globex` too.
+    doc = document()
+    doc["companies"]["globex"]["name"] = "Acme"
+    amap = make_map(companies=doc["companies"])
+    pr = facts(opener="erin", files=("GOVERNANCE.md",), reviews=(approve("carol"),))
+    summary = render(evaluate(pr, amap, now=NOW, map_ref=REF), check_name="COI review").summary
+    assert "| @carol | 2026-03-02 12:00 UTC | Acme (`globex`) | yes |" in summary
+    assert "approving companies: Acme (`globex`) (1 more needed)" in summary
+
+
 def test_summary_tables() -> None:
     pr = facts(
         reviews=(approve("bob"), approve("dave", 2)),
@@ -67,10 +78,10 @@ def test_summary_tables() -> None:
     output = _render(pr, requested=("ivan",))
     assert output.conclusion == "action_required"
     summary = output.summary
-    assert "| @alice | opener, commit author | Acme |" in summary
+    assert "| @alice | opener, commit author | Acme (`acme`) |" in summary
     assert (
-        "| @bob | 2026-03-02 12:00 UTC | Acme | no | same company as the authors (Acme) |"
-        in summary
+        "| @bob | 2026-03-02 12:00 UTC | Acme (`acme`) | no "
+        "| same company as the authors (Acme (`acme`)) |" in summary
     )
     assert "| @dave (not TSC) |" in summary
     assert "path rule `core/**` matches 1 file" in summary
