@@ -139,6 +139,10 @@ class MapSource:
         self._missing: TTLCache[tuple[str, str, str | None], bool] = TTLCache(
             maxsize=MISSING_ENTRIES, ttl=MISSING_TTL_SECONDS, timer=clock
         )
+        # owner -> whether the App can read the owner's `.github` repository, for as long.
+        self._owner_readable: TTLCache[str, bool] = TTLCache(
+            maxsize=MISSING_ENTRIES, ttl=MISSING_TTL_SECONDS, timer=clock
+        )
         # (path, blob sha) -> the parsed map: one per map version in use, a few at a time.
         self._parsed: LRUCache[tuple[str, str], LoadResult] = LRUCache(maxsize=PARSED_MAPS)
         self._bundled: tuple[LoadResult, MapRef] | None = None
@@ -198,7 +202,7 @@ class MapSource:
                     return decided
                 held = (decided, found, "repository")
         if repo != OWNER_REPOSITORY:
-            found = await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
+            found = await self._fetch_owner_map(gh, owner=owner)
             if found is not None:
                 decided = await self._in_force(
                     gh, owner=owner, repo=OWNER_REPOSITORY, rev="HEAD", found=found, source="owner"
@@ -206,7 +210,39 @@ class MapSource:
                 if not isinstance(decided, HeldChange):
                     return self._held_over(decided, held)
                 held = held or (decided, found, "owner")
+            elif not await self._owner_repository_readable(gh, owner=owner):
+                # Never silently: the summary names the repository whose map could not be read.
+                loaded, ref = self._held_over(await self.bundled(), held)
+                return loaded, dataclasses.replace(ref, unread_owner=f"{owner}/{OWNER_REPOSITORY}")
         return self._held_over(await self.bundled(), held)
+
+    async def _fetch_owner_map(self, gh: gidgethub.abc.GitHubAPI, *, owner: str) -> _Found | None:
+        """The owner's map; None when there is none or the App may not read the repository."""
+        try:
+            return await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
+        except gidgethub.BadRequest as error:
+            if not _not_accessible(error):
+                raise
+            self._owner_readable[owner.lower()] = False
+            self._missing[(owner, OWNER_REPOSITORY, None)] = True
+            return None
+
+    async def _owner_repository_readable(self, gh: gidgethub.abc.GitHubAPI, *, owner: str) -> bool:
+        """Whether the App can read the owner's `.github` repository, once no map was found there:
+        a 404 for the file does not tell a missing file from a repository hidden from the App."""
+        readable = self._owner_readable.get(owner.lower())
+        if readable is None:
+            try:
+                await gh.getitem(
+                    "/repos/{owner}/{repo}", {"owner": owner, "repo": OWNER_REPOSITORY}
+                )
+                readable = True
+            except gidgethub.BadRequest as error:
+                if error.status_code != 404 and not _not_accessible(error):
+                    raise
+                readable = False
+            self._owner_readable[owner.lower()] = readable
+        return readable
 
     def _held_over(
         self,
@@ -424,6 +460,8 @@ class MapSource:
             self._missing.pop(key, None)
         for untrusted in [key for key in self._untrusted if key[:2] == (owner, repo)]:
             self._untrusted.pop(untrusted, None)
+        if repo == OWNER_REPOSITORY:
+            self._owner_readable.pop(owner.lower(), None)
 
     async def bundled(self) -> tuple[LoadResult, MapRef]:
         async with self._bundled_lock:
@@ -479,6 +517,12 @@ class MapSource:
             raise
         self._missing.pop(key, None)
         return _decode(content, where=f"{owner}/{repo}:{self.map_path}")
+
+
+def _not_accessible(error: gidgethub.BadRequest) -> bool:
+    """A 403 that refuses the App this repository (not installed there, or no permission to read
+    contents); a rate limit is no answer about the repository."""
+    return error.status_code == 403 and not isinstance(error, gidgethub.RateLimitExceeded)
 
 
 def _decode(content: Any, *, where: str) -> _Found:

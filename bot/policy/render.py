@@ -326,8 +326,20 @@ def decided_by(ref: MapRef) -> str:
     line = f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
     if ref.branch:  # after the sentence the reconciler reads back
         line += f" {default_branch_note(ref.branch)}"
+    if ref.unread_owner is not None:
+        line = f"{unread_owner_line(ref)}\n\n{line}"
     # Before the map line, which closes the summary (bot.jobs.reconciler reads it there).
     return line if ref.held is None else f"{held_line(ref.held)}\n\n{line}"
+
+
+def unread_owner_line(ref: MapRef) -> str:
+    """Why the owner's `.github` map did not decide: the App cannot read that repository."""
+    instead = {"repository": "the repository's map", "owner": "the owner's map"}
+    return (
+        f"The owner's repository {code(ref.unread_owner or '')} could not be read (the App is not "
+        "installed there, or it does not exist), so no map of it was used: "
+        f"{instead.get(ref.source, 'the bundled map')} decided instead."
+    )
 
 
 def default_branch_note(branch: str) -> str:

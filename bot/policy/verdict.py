@@ -51,6 +51,8 @@ class MapRef:
     source: MapSource
     held: HeldChange | None = None  # a newer version landed unreviewed and is held (issue 22)
     branch: str | None = None  # the default branch a repository's map was read on
+    # "owner/.github" when the App could not read it, so that the next map decided instead.
+    unread_owner: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in ("repository", "owner", "bundled"):

@@ -576,7 +576,7 @@ class Shapes:
         return {
             "id": installation.id,
             "account": self.user(account, account_type=account_type),
-            "repository_selection": "all",
+            "repository_selection": "all" if installation.repositories is None else "selected",
             "access_tokens_url": (f"{self.api}/app/installations/{installation.id}/access_tokens"),
             "repositories_url": f"{self.api}/installation/repositories",
             "html_url": f"{self.web}/settings/installations/{installation.id}",

@@ -415,7 +415,18 @@ class GitHubSimulator:
         installation = self.installations.get(installation_id) if installation_id else None
         if installation is None or installation.account.lower() != repo.owner.lower():
             return False
+        selected = installation.repositories
+        if selected is not None and repo.full_name.lower() not in selected:
+            return False
         return scope is None or repo.full_name.lower() in scope
+
+    def select_repositories(self, account: str, names: Iterable[str]) -> None:
+        """The App's installation on `account` covers only these repositories (GitHub's "Only
+        select repositories"): the others answer 404, as GitHub hides them from its token."""
+        installation = next(
+            i for i in self.installations.values() if i.account.lower() == account.lower()
+        )
+        installation.repositories = frozenset(f"{account}/{name}".lower() for name in names)
 
     def suite_for(self, repo: Repository, head_sha: str) -> CheckSuite:
         for suite in self.suites.values():
@@ -1149,7 +1160,9 @@ class GitHubSimulator:
     async def _emit(self, event: str, payload: Json, repo: Repository | None) -> int | None:
         """Deliver an event about `repo` if the App is installed on its owner (else: nothing)."""
         installation = self.installation_for(repo) if repo is not None else None
-        if repo is not None and installation is None:
+        if repo is not None and (
+            installation is None or not self.installation_covers(installation.id, repo, None)
+        ):
             return None
         if installation is not None:
             payload["installation"] = self.shapes.installation_lite(installation)

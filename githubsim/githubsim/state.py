@@ -479,6 +479,8 @@ class Installation:
     id: int
     account: str
     created_at: datetime
+    # GitHub's "Only select repositories": their lower-case full names; None: all of them.
+    repositories: frozenset[str] | None = None
 
 
 @dataclass

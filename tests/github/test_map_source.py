@@ -24,6 +24,7 @@ from bot.github.map_source import (
 from tests.github.fakes import GRAPHQL_URL, FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
+OWNER_REPOSITORY = {"name": ".github", "full_name": "o/.github"}
 
 
 async def authorization() -> str:
@@ -69,18 +70,20 @@ async def test_parsed_maps_are_shared_by_blob_sha(tmp_path: Path) -> None:
 async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path) -> None:
     server = FakeServer()
     server.reply("GET", r"/repos/o/.+/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     clock = Clock()
     maps = source(tmp_path, clock)
     gh = server.factory(authorization)
     _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert ref.source == "bundled"
     assert ref.blob_sha == git_blob_sha(MAP.encode())
-    assert len(server.calls) == 2
+    assert ref.unread_owner is None  # the owner's repository was read: it has no map
+    assert len(server.calls) == 3
     await maps.map_for(gh, owner="o", repo="a", branch="main")
-    assert len(server.calls) == 2
+    assert len(server.calls) == 3
     clock.now += MISSING_TTL_SECONDS + 1  # a reconciler cycle
     await maps.map_for(gh, owner="o", repo="a", branch="main")
-    assert len(server.calls) == 4
+    assert len(server.calls) == 6
 
 
 async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) -> None:
@@ -120,6 +123,48 @@ async def test_unreadable_maps_raise(
         )
 
 
+@pytest.mark.parametrize(
+    ("contents", "repository"),
+    [
+        ((404, {"message": "Not Found"}), (404, {"message": "Not Found"})),  # hidden or missing
+        ((403, {"message": "Resource not accessible by integration"}), None),
+        ((404, {"message": "Not Found"}), (403, {"message": "Resource not accessible"})),
+    ],
+)
+async def test_an_unreadable_owner_repository_is_named(
+    tmp_path: Path, contents: tuple[int, Any], repository: tuple[int, Any] | None
+) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/(a|b)/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", *contents)
+    if repository is not None:
+        server.reply("GET", r"/repos/o/\.github", *repository)
+    maps = source(tmp_path)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
+    assert (ref.source, ref.unread_owner) == ("bundled", "o/.github")
+    calls = len(server.calls)
+    _, again = await maps.map_for(gh, owner="o", repo="b", branch="main")
+    assert again.unread_owner == "o/.github"
+    assert len(server.calls) == calls + 1, "only b's own map is asked: the owner's is known"
+
+
+async def test_a_rate_limit_on_the_owner_repository_is_no_answer(tmp_path: Path) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    limited = {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000", "x-ratelimit-reset": "1"}
+    server.route(
+        "GET",
+        r"/repos/o/\.github",
+        lambda _call, _match: (403, {"message": "API rate limit exceeded"}, limited),
+    )
+    with pytest.raises(gidgethub.RateLimitExceeded):
+        await source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", branch="main"
+        )
+
+
 async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
     maps = MapSource(map_path="coi.yml", bundled_map=tmp_path / "nope.yml")
     with pytest.raises(MapSourceError, match="cannot read the bundled map"):
@@ -129,13 +174,17 @@ async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
 async def test_no_map_at_the_base_skips_the_repository_read(tmp_path: Path) -> None:
     server = FakeServer()
     server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     maps = source(tmp_path)
     gh = server.factory(authorization)
     _, ref = await maps.map_for(
         gh, owner="o", repo="a", branch="main", hint=BaseMapHint(blob_sha=None)
     )
     assert ref.source == "bundled"
-    assert [call.path for call in server.calls] == ["/repos/o/.github/contents/coi.yml"]
+    assert [call.path for call in server.calls] == [
+        "/repos/o/.github/contents/coi.yml",
+        "/repos/o/.github",
+    ]
 
 
 async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
@@ -238,6 +287,7 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
     server = FakeServer()
     server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s2"))
     server.reply("GET", r"/repos/o/.github/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     # Both versions direct pushes and the first governed by an owner's map: none is trusted.
     answer = history_answer("s2", "s1")
     answer["data"]["ownerMap"] = {

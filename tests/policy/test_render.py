@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.affiliations.loader import MapError
+from bot.jobs.reconciler import map_decided
 from bot.policy.facts import MapFile, PullRequestFacts
 from bot.policy.render import (
     MAX_OUTPUT_CHARS,
@@ -196,3 +197,33 @@ def test_a_held_map_change_is_said_right_before_the_map_line() -> None:
     plain = render(evaluate(facts(), AMAP, now=NOW, map_ref=REF), check_name="COI review")
     assert "without review" not in plain.summary
     assert plain.fingerprint != render(verdict, check_name="COI review").fingerprint
+
+
+@pytest.mark.parametrize(
+    ("source", "instead"),
+    [("bundled", "the bundled map"), ("repository", "the repository's map")],
+)
+def test_an_unreadable_owner_repository_is_named_before_the_map_line(
+    source: str, instead: str
+) -> None:
+    ref = MapRef(path="config/affiliations.yml", blob_sha="b0b", source=source)  # type: ignore[arg-type]
+    verdict = evaluate(facts(), AMAP, now=NOW, map_ref=replace(ref, unread_owner="o/.github"))
+    summary = render(verdict, check_name="COI review").summary
+    *_, said, blank, map_line = summary.splitlines()
+    assert map_line.startswith("Decided by the map `config/affiliations.yml` at blob `b0b`")
+    assert said == (
+        "The owner's repository `o/.github` could not be read (the App is not installed there, "
+        f"or it does not exist), so no map of it was used: {instead} decided instead."
+    )
+    assert (blank, map_decided(summary)) == ("", ("b0b", source))
+
+
+def test_the_default_branch_is_named_on_the_map_line() -> None:
+    verdict = evaluate(facts(), AMAP, now=NOW, map_ref=replace(REF, branch="main"))
+    summary = render(verdict, check_name="COI review").summary
+    assert summary.splitlines()[-1] == (
+        "Decided by the map `.github/affiliations.yml` at blob `abc123` (repository). "
+        "It is the map on the default branch `main`, which judges every pull request whatever "
+        "its base."
+    )
+    assert map_decided(summary) == ("abc123", "repository")
