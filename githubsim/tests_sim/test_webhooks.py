@@ -202,3 +202,14 @@ async def test_no_webhook_for_an_account_without_the_app(
     sim.add_repo("nobody", "repo")
     await sim.open_pull_request("nobody/repo", author="nobody", title="t", files={"a": "b"})
     assert receiver.received == []
+
+
+async def test_no_webhook_for_a_repository_outside_the_selected_ones(
+    sim: GitHubSimulator, seed: Seed, receiver: Receiver
+) -> None:
+    sim.add_repo("acme", "other", files={"README.md": "other\n"})
+    sim.select_repositories("acme", ["widgets"])
+    await sim.open_pull_request("acme/other", author="alice", title="t", files={"a": "b"})
+    assert receiver.received == []
+    await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "b"})
+    assert [h["X-GitHub-Event"] for h, _ in receiver.received] == ["check_suite", "pull_request"]

@@ -149,16 +149,22 @@ async def test_an_unreadable_owner_repository_is_named(
     assert len(server.calls) == calls + 1, "only b's own map is asked: the owner's is known"
 
 
-async def test_a_rate_limit_on_the_owner_repository_is_no_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "limited_path", [r"/repos/o/\.github/contents/coi.yml", r"/repos/o/\.github"]
+)
+async def test_a_rate_limit_on_the_owner_repository_is_no_answer(
+    tmp_path: Path, limited_path: str
+) -> None:
     server = FakeServer()
-    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
-    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
     limited = {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000", "x-ratelimit-reset": "1"}
     server.route(
         "GET",
-        r"/repos/o/\.github",
+        limited_path,
         lambda _call, _match: (403, {"message": "API rate limit exceeded"}, limited),
     )
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
+    if limited_path == r"/repos/o/\.github":  # the owner's map file is missing, then limited
+        server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
     with pytest.raises(gidgethub.RateLimitExceeded):
         await source(tmp_path).map_for(
             server.factory(authorization), owner="o", repo="a", branch="main"
