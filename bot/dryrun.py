@@ -335,6 +335,8 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "path": result.map_ref.path,
             "blob_sha": result.map_ref.blob_sha,
             "source": result.map_ref.source,
+            "branch": result.map_ref.branch,  # the default branch, whatever the PR's base
+            "unread_owner": result.map_ref.unread_owner,  # "owner/.github" the App cannot read
             "proposed_file": result.proposed_map,
             "held": None
             if result.map_ref.held is None

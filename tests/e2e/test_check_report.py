@@ -191,6 +191,7 @@ async def test_check_json_names_every_part_of_the_verdict(
     }
     assert verdict["map"]["path"] == MAP_PATH
     assert verdict["map"]["source"] == "repository"
+    assert (verdict["map"]["branch"], verdict["map"]["unread_owner"]) == ("main", None)
     assert len(verdict["map"]["blob_sha"]) == 40
     assert len(verdict["would_request"]) == 1
     assert verdict["would_request"][0] in {"gus", "gina", "ivan"}
