@@ -587,7 +587,7 @@ class Shapes:
             "permissions": dict(APP_PERMISSIONS),
             "events": list(APP_EVENTS),
             "created_at": iso(installation.created_at),
-            "updated_at": iso(installation.created_at),
+            "updated_at": iso(installation.updated_at or installation.created_at),
             "single_file_name": None,
             "has_multiple_single_files": False,
             "single_file_paths": [],

@@ -420,13 +420,43 @@ class GitHubSimulator:
             return False
         return scope is None or repo.full_name.lower() in scope
 
-    def select_repositories(self, account: str, names: Iterable[str]) -> None:
+    async def select_repositories(
+        self, account: str, names: Iterable[str], *, sender: str | None = None
+    ) -> None:
         """The App's installation on `account` covers only these repositories (GitHub's "Only
-        select repositories"): the others answer 404, as GitHub hides them from its token."""
+        select repositories"): the others answer 404, as GitHub hides them from its token, and
+        get no webhooks. The change is announced as `installation_repositories` events."""
         installation = next(
             i for i in self.installations.values() if i.account.lower() == account.lower()
         )
+        owned = [r for r in self.repos.values() if r.owner.lower() == account.lower()]
+        before = {
+            r.full_name.lower() for r in owned if self.installation_covers(installation.id, r, None)
+        }
         installation.repositories = frozenset(f"{account}/{name}".lower() for name in names)
+        installation.updated_at = self.now()
+        after = {
+            r.full_name.lower() for r in owned if self.installation_covers(installation.id, r, None)
+        }
+        who = self.shapes.user(self.users[sender or account])
+        for action, changed in (("added", after - before), ("removed", before - after)):
+            if not changed:
+                continue
+            listed = [
+                self.shapes.repository_lite(r) for r in owned if r.full_name.lower() in changed
+            ]
+            await self.deliver(
+                "installation_repositories",
+                {
+                    "action": action,
+                    "installation": self.installation_json(installation),
+                    "repository_selection": "selected",
+                    "repositories_added": listed if action == "added" else [],
+                    "repositories_removed": listed if action == "removed" else [],
+                    "requester": who,
+                    "sender": who,
+                },
+            )
 
     def suite_for(self, repo: Repository, head_sha: str) -> CheckSuite:
         for suite in self.suites.values():

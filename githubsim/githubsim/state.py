@@ -481,6 +481,7 @@ class Installation:
     created_at: datetime
     # GitHub's "Only select repositories": their lower-case full names; None: all of them.
     repositories: frozenset[str] | None = None
+    updated_at: datetime | None = None  # the last change of that selection
 
 
 @dataclass

@@ -161,7 +161,7 @@ async def test_an_installation_on_selected_repositories_hides_the_others(
 ) -> None:
     # The App installed on "Only select repositories": the owner's `.github` is not among them.
     sim.add_repo("acme", ".github", files={"README.md": "org defaults\n"})
-    sim.select_repositories("acme", ["widgets"])
+    await sim.select_repositories("acme", ["widgets"])
     status, installations, _ = await api.call(
         "GET", "/app/installations", auth=f"Bearer {api.jwt()}"
     )
