@@ -171,6 +171,7 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
                         $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
+    defaultBranchRef {{ name }}
     pullRequest(number: $number) {{
       id number title url isDraft state baseRefName baseRefOid headRefOid mergedAt
       {_PULL_REQUEST_FACTS}
@@ -286,6 +287,18 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
     }}
   }}
 }}
+"""
+
+# The default branch's map at a moment (a PR merged into another branch is reported as judged
+# by it: one map for people): the branch's last commit by then, and the map's blob there.
+DEFAULT_MAP_AT = """
+query DefaultMapAt($owner: String!, $name: String!, $until: GitTimestamp!, $mapPath: String!) {
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef { target { ... on Commit {
+      history(first: 1, until: $until) { nodes { oid mapFile: file(path: $mapPath) { oid } } }
+    } } }
+  }
+}
 """
 
 # The map a vote opened under, by its blob's id: a vote keeps its rules when the map changes.

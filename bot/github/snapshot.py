@@ -62,6 +62,7 @@ class MergeFacts:
     # (name, conclusion) of each latest check run on the head: what stood when it was merged;
     # the conclusion is lower case, None for a run that never completed.
     check_runs: tuple[tuple[str, str | None], ...] = ()
+    default_branch: str = ""  # the repository's: its map judges every PR, whatever its base
 
     def check_conclusion(self, name: str) -> str:
         """`success` if any run of `name` succeeded, else the first run's conclusion
@@ -506,6 +507,9 @@ async def fetch_snapshot(
     if merged:
         requested = [n for n in (pull.get("requested") or {}).get("nodes") or [] if n]
         merge = merge_facts(pull, requested + extra.get("requested", []), slug)
+        repository = (data or {}).get("repository") or {}
+        default_branch = str((repository.get("defaultBranchRef") or {}).get("name") or "")
+        merge = replace(merge, default_branch=default_branch)
         return Snapshot(facts=facts, graphql_requests=requests, merge=merge)
     head_nodes = ((pull.get("headCommit") or {}).get("nodes") or [{}])[0] or {}
     default_ref = ((data or {}).get("repository") or {}).get("defaultBranchRef") or {}
