@@ -47,7 +47,7 @@ UNREVIEWED_TTL_SECONDS = 60.0  # a held version may become reviewed by a later p
 
 @dataclass(frozen=True, slots=True)
 class BaseMapHint:
-    """The map file at a base branch's tip as the snapshot saw it; `blob_sha` None: no file."""
+    """The map file at the default branch's tip as a read saw it; `blob_sha` None: no file."""
 
     blob_sha: str | None
     last_change: str | None = None  # the last commit that changed the map there (a deletion?)
