@@ -235,9 +235,9 @@ async def default_branch(gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str) 
 async def map_in_force(
     gh: gidgethub.abc.GitHubAPI, maps: MapSource, *, owner: str, repo: str, branch: str
 ) -> AuditedMap:
-    """The map at the default branch, chosen as for a PR into that branch, read once: its text
-    is the one judged and the one `--suggest` edits."""
-    loaded, ref = await maps.map_for(gh, owner=owner, repo=repo, base_ref=branch)
+    """The map in force, the default branch's (as for every PR), read once: its text is the one
+    judged and the one `--suggest` edits."""
+    loaded, ref = await maps.map_for(gh, owner=owner, repo=repo, branch=branch)
     if loaded.map is None:
         raise AuditMapInvalid(f"{ref.path} ({ref.source})", loaded.errors)
     return AuditedMap(loaded.map, ref, None, maps.text_of(ref))

@@ -227,6 +227,7 @@ async def dry_run(
             map_path=judge.maps.map_path,
             endpoint=judge.graphql_url,
             opening_maps=OpeningMaps(judge.maps),
+            default_branch=judged.snapshot.default_branch or None,
         )
         if reading.state.tally is not None:
             vote = vote_output(reading.state, reading.map)
@@ -346,6 +347,8 @@ def as_json_dict(result: DryRun) -> dict[str, Any]:
             "path": result.map_ref.path,
             "blob_sha": result.map_ref.blob_sha,
             "source": result.map_ref.source,
+            "branch": result.map_ref.branch,  # the default branch, whatever the PR's base
+            "unread_owner": result.map_ref.unread_owner,  # "owner/.github" the App cannot read
             "proposed_file": result.proposed_map,
             "held": None
             if result.map_ref.held is None

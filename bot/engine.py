@@ -39,7 +39,7 @@ from bot.jobs.vote_timers import VoteTimers
 from bot.judge import ChosenMap, Judge, Judgement
 from bot.logs import log_context
 from bot.map_verdicts import comment_merged_over_check, write_map_push_verdict
-from bot.merge_queue import branch_name, queued_pull_requests
+from bot.merge_queue import queued_pull_requests
 from bot.metrics import Metrics
 from bot.policy.commands import CommandOutcome, replay
 from bot.policy.records import record_line
@@ -206,7 +206,7 @@ class Engine:
             gh,
             owner=ref.owner,
             repo=ref.repo,
-            base_ref=snapshot.facts.base_ref,
+            branch=snapshot.default_branch,
             hint=snapshot.base_map,
         )
         judged = await self.judge.decide(gh, snapshot, chosen, now=now, intents=intents)
@@ -250,6 +250,7 @@ class Engine:
                 map_path=self._settings.map_path,
                 endpoint=self._settings.graphql_url,
                 opening_maps=self.opening_maps,
+                default_branch=snapshot.default_branch or None,
             )
             tally = vote.state.tally
             if vote.state.status == "open" and tally is not None and self.vote_timers is not None:
@@ -304,7 +305,10 @@ class Engine:
         if facts.state != "OPEN":
             return Evaluation(ref, "closed", graphql_requests=1)
         loaded, map_ref = await self.maps.map_for(
-            gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref
+            gh,
+            owner=ref.owner,
+            repo=ref.repo,
+            branch=facts.base_ref,  # the default branch
         )
         amap = loaded.map
         if amap is None:  # a broken map decides no vote; the PRs' checks say why
@@ -392,7 +396,7 @@ class Engine:
         gh = await self.app.installation_client(ref.installation_id)
         now = datetime.fromtimestamp(self._clock(), UTC)
         chosen = await self.maps.map_for(
-            gh, owner=ref.owner, repo=ref.repo, base_ref=branch_name(ref.base_ref)
+            gh, owner=ref.owner, repo=ref.repo, branch=ref.default_branch
         )
         loaded, map_ref = chosen
         check_name = loaded.map.policy.check_name if loaded.map else DEFAULT_CHECK_NAME

@@ -1,10 +1,11 @@
 """Read a pull request and judge it: the one path the App, `check`, `report` and merge queues share.
 
 `judge` reads the PR's facts (one GraphQL snapshot, pages beyond 100 items), takes the map in
-force on its base (or the map given), looks up write access only where the map cannot settle a
-command, decides the verdict, judges the buttons clicked, and plans whom to ask for a review,
-reading the candidates' load only when a request is due. It writes nothing: the caller carries
-out what it decided (the engine writes, `check` prints, `report` counts).
+force on the default branch whatever the PR's base (or the map given), looks up write access only
+where the map cannot settle a command, decides the verdict, judges the buttons clicked, and plans
+whom to ask for a review, reading the candidates' load only when a request is due. It writes
+nothing: the caller carries out what it decided (the engine writes, `check` prints, `report`
+counts).
 """
 
 from __future__ import annotations
@@ -114,12 +115,11 @@ class Judge:
         intents: Intents = NO_INTENTS,
         chosen_map: ChosenMap | None = None,
     ) -> Judgement:
-        """Read the open PR and judge it now, by the map in force on its base or `chosen_map`."""
+        """Read the open PR and judge it now, by the default branch's map or `chosen_map`."""
         snapshot = await self.read(gh, owner=owner, repo=repo, number=number)
-        facts = snapshot.facts
         if chosen_map is None:
             chosen_map = await self.maps.map_for(
-                gh, owner=owner, repo=repo, base_ref=facts.base_ref, hint=snapshot.base_map
+                gh, owner=owner, repo=repo, branch=snapshot.default_branch, hint=snapshot.base_map
             )
         return await self.decide(gh, snapshot, chosen_map, now=now, intents=intents)
 

@@ -133,7 +133,7 @@ async def comment_merged_over_check(
     if any(c.by_viewer and MERGED_OVER_CHECK_MARKER in c.body for c in facts.comments):
         return None, reads  # said already (a redelivery, a second replica)
     loaded, _ = await judge.maps.map_for(
-        gh, owner=ref.owner, repo=ref.repo, base_ref=facts.base_ref, hint=snapshot.base_map
+        gh, owner=ref.owner, repo=ref.repo, branch=snapshot.default_branch, hint=snapshot.base_map
     )
     amap = loaded.map
     check_name = amap.policy.check_name if amap is not None else DEFAULT_CHECK_NAME

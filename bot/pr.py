@@ -37,7 +37,8 @@ class MergeGroupRef(_InRepository):
     repo: str
     head_sha: str  # where the check is written
     head_ref: str  # refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>: names the PR
-    base_ref: str  # the branch the group merges into: its map decides
+    base_ref: str  # the branch the group merges into
+    default_branch: str = ""  # the repository's: its map decides ("": GitHub's default is read)
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.repo}@{self.head_sha[:7]} (merge group)"

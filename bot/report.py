@@ -22,7 +22,7 @@ from bot.affiliations.loader import LoadResult, load_map_text
 from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.map_history import OWNER_REPOSITORY, read_map_history
 from bot.github.map_source import MapSource
-from bot.github.queries import MAP_AT_COMMIT
+from bot.github.queries import DEFAULT_MAP_AT, MAP_AT_COMMIT
 from bot.github.snapshot import SnapshotError
 from bot.github.times import github_time
 from bot.judge import Judge
@@ -241,6 +241,32 @@ class MapHistory:
         self._by_blob: dict[str, tuple[LoadResult, MapRef]] = {}
         self.reads = 0
 
+    async def default_at(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        moment: datetime,
+        endpoint: str,
+    ) -> tuple[str, str | None]:
+        """(the default branch's last commit at `moment`, the map's blob there or None)."""
+        data = await gh.graphql(
+            DEFAULT_MAP_AT,
+            endpoint=endpoint,
+            owner=owner,
+            name=repo,
+            until=moment.isoformat().replace("+00:00", "Z"),
+            mapPath=self.maps.map_path,
+        )
+        self.reads += 1
+        ref = (data.get("repository") or {}).get("defaultBranchRef") or {}
+        nodes = ((ref.get("target") or {}).get("history") or {}).get("nodes") or []
+        if not nodes or not nodes[0]:
+            raise SnapshotError(f"{owner}/{repo}: the default branch had no commit at {moment}")
+        blob = (nodes[0].get("mapFile") or {}).get("oid")
+        return str(nodes[0]["oid"]), blob if isinstance(blob, str) else None
+
     async def at(
         self,
         gh: gidgethub.abc.GitHubAPI,
@@ -252,7 +278,7 @@ class MapHistory:
         endpoint: str,
     ) -> tuple[LoadResult, MapRef]:
         if blob is None:  # no map in the repository then: the owner's, else the bundled one
-            return await self.maps.map_for(gh, owner=owner, repo=repo, base_ref=commit)
+            return await self.maps.map_for(gh, owner=owner, repo=repo, branch=commit)
         cached = self._by_blob.get(blob)
         if cached is None:
             data = await gh.graphql(
@@ -289,13 +315,14 @@ async def judge_merged(
     snapshot = await judge.read(gh, owner=owner, repo=repo, number=number, merged=True)
     merge = snapshot.merge
     assert merge is not None  # read with merged=True
+    commit, blob = merge.base_oid, merge.base_map_blob
+    if merge.default_branch and snapshot.facts.base_ref != merge.default_branch:
+        # Merged into another branch: judged, then as now, by the default branch's map.
+        commit, blob = await history.default_at(
+            gh, owner=owner, repo=repo, moment=merge.merged_at, endpoint=judge.graphql_url
+        )
     chosen = await history.at(
-        gh,
-        owner=owner,
-        repo=repo,
-        commit=merge.base_oid,
-        blob=merge.base_map_blob,
-        endpoint=judge.graphql_url,
+        gh, owner=owner, repo=repo, commit=commit, blob=blob, endpoint=judge.graphql_url
     )
     then = facts_at_merge(snapshot.facts, merge.merged_at)
     # Write access then is unknown today: commands that turn on it are judged without it.

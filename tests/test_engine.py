@@ -59,6 +59,7 @@ class GitHub:
         self.others: dict[int, dict[str, Any]] = {}  # other PRs, by number
         self.repo_map: str | None = None
         self.owner_map: str | None = None
+        self.owner_repository = True  # the App can read acme-org/.github (which has no map)
         self.load: dict[str, int] = {}
         self.check_runs: list[dict[str, Any]] = []
         self.minted = 0
@@ -66,6 +67,7 @@ class GitHub:
         server.route("POST", r"/graphql", self._graphql)
         server.route("GET", r"/repos/acme-org/widgets/contents/(.+)", self._content("repo"))
         server.route("GET", r"/repos/acme-org/\.github/contents/(.+)", self._content("owner"))
+        server.route("GET", r"/repos/acme-org/\.github", self._owner_repository)
         server.route("POST", r"/repos/acme-org/widgets/check-runs", self._create_run)
         server.route("PATCH", r"/repos/acme-org/widgets/check-runs/(\d+)", self._update_run)
         server.route("POST", r"/repos/acme-org/widgets/pulls/1/requested_reviewers", self._request)
@@ -123,6 +125,11 @@ class GitHub:
         history = {"pageInfo": {"hasNextPage": False}, "nodes": [commit]}
         tip = {**commit, "mapFile": {**blob, "object": {"text": text}}, "history": history}
         return {"data": {"repository": {"tip": tip}, "ownerMap": None}}
+
+    def _owner_repository(self, call: Call, match: Any) -> tuple[int, Any]:
+        if self.owner_repository:
+            return 200, {"name": ".github", "full_name": "acme-org/.github"}
+        return 404, {"message": "Not Found"}
 
     def _has_map(self, repo: str) -> bool:
         return (self.repo_map if repo == "widgets" else self.owner_map) is not None
@@ -236,6 +243,7 @@ async def test_a_minor_pr_passes_on_the_bundled_map_then_writes_nothing(
         "POST /graphql Snapshot",
         "GET /repos/acme-org/widgets/contents/.github/affiliations.yml",
         "GET /repos/acme-org/.github/contents/.github/affiliations.yml",
+        "GET /repos/acme-org/.github",  # readable, no map there: the bundled map decides
         "POST /repos/acme-org/widgets/check-runs",
     ]
     (run,) = github.check_runs
@@ -288,6 +296,7 @@ async def test_a_conflicted_major_pr_requests_a_third_party_reviewer_once(
         "POST /graphql Snapshot",
         "GET /repos/acme-org/widgets/contents/.github/affiliations.yml",
         "GET /repos/acme-org/.github/contents/.github/affiliations.yml",
+        "GET /repos/acme-org/.github",  # readable, no map there: the bundled map decides
         "POST /graphql ReviewLoad",
         "POST /repos/acme-org/widgets/pulls/1/requested_reviewers",
         "POST /repos/acme-org/widgets/check-runs",

@@ -1,7 +1,8 @@
 """Which map decides a pull request, fetched with ETags and parsed once per blob.
 
-Order (DESIGN.md, runtime contract): the repository's map path on the PR's base branch; else the
-same path in the owner's `.github` repository (its default branch); else the bundled map.
+Order (DESIGN.md, runtime contract): the repository's map path on its default branch, whatever a
+PR's base (a map on another branch is never in force); else the same path in the owner's
+`.github` repository (its default branch); else the bundled map.
 A 304 answer to `If-None-Match` does not count against the rate limit, so a map that has not
 changed costs nothing (the clients keep gidgethub's ETag cache); a parsed map is reused for
 every PR whose map has the same blob SHA.
@@ -46,7 +47,7 @@ UNREVIEWED_TTL_SECONDS = 60.0  # a held version may become reviewed by a later p
 
 @dataclass(frozen=True, slots=True)
 class BaseMapHint:
-    """The map file at a base branch's tip as the snapshot saw it; `blob_sha` None: no file."""
+    """The map file at the default branch's tip as a read saw it; `blob_sha` None: no file."""
 
     blob_sha: str | None
     last_change: str | None = None  # the last commit that changed the map there (a deletion?)
@@ -138,6 +139,10 @@ class MapSource:
         self._missing: TTLCache[tuple[str, str, str | None], bool] = TTLCache(
             maxsize=MISSING_ENTRIES, ttl=MISSING_TTL_SECONDS, timer=clock
         )
+        # owner -> whether the App can read the owner's `.github` repository, for as long.
+        self._owner_readable: TTLCache[str, bool] = TTLCache(
+            maxsize=MISSING_ENTRIES, ttl=MISSING_TTL_SECONDS, timer=clock
+        )
         # (path, blob sha) -> the parsed map: one per map version in use, a few at a time.
         self._parsed: LRUCache[tuple[str, str], LoadResult] = LRUCache(maxsize=PARSED_MAPS)
         self._bundled: tuple[LoadResult, MapRef] | None = None
@@ -151,18 +156,35 @@ class MapSource:
         *,
         owner: str,
         repo: str,
-        base_ref: str,
+        branch: str,
         hint: BaseMapHint | None = None,
     ) -> tuple[LoadResult, MapRef]:
-        """The map in force for a PR of `owner/repo` into `base_ref`, and where it came from.
+        """The map in force for every PR of `owner/repo`, and where it came from.
 
-        `hint`: what the PR's snapshot saw at the base branch's tip. No map there costs no call;
-        a blob already parsed costs none either; else the contents API is asked (ETag-cached).
+        `branch`: the repository's default branch, whose map judges every PR whatever its base
+        ("": its name is unknown, GitHub's default is read); the report passes a commit instead.
+        `hint`: what the snapshot saw at that branch's tip. No map there costs no call; a blob
+        already parsed costs none either; else the contents API is asked (ETag-cached).
         """
+        loaded, ref = await self._map_in_force(gh, owner=owner, repo=repo, branch=branch, hint=hint)
+        if ref.source == "repository" and branch:
+            ref = dataclasses.replace(ref, branch=branch)
+        return loaded, ref
+
+    async def _map_in_force(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        *,
+        owner: str,
+        repo: str,
+        branch: str,
+        hint: BaseMapHint | None,
+    ) -> tuple[LoadResult, MapRef]:
+        rev = branch or "HEAD"
         held: tuple[HeldChange, _Found, Literal["repository", "owner"]] | None = None
         if hint is not None and hint.blob_sha is None and hint.last_change is not None:
             kept = await self._deletion_in_force(
-                gh, owner=owner, repo=repo, rev=base_ref, deleted_in=hint.last_change
+                gh, owner=owner, repo=repo, rev=rev, deleted_in=hint.last_change
             )
             if kept is not None:  # the map was deleted without review: its last version holds
                 return kept
@@ -171,16 +193,16 @@ class MapSource:
             if cached is not None and self._known_trusted(owner, repo, hint.blob_sha):
                 return cached, MapRef(self.map_path, hint.blob_sha, source="repository")
         if hint is None or hint.blob_sha is not None:
-            found = await self._fetch(gh, owner=owner, repo=repo, ref=base_ref)
+            found = await self._fetch(gh, owner=owner, repo=repo, ref=branch or None)
             if found is not None:
                 decided = await self._in_force(
-                    gh, owner=owner, repo=repo, rev=base_ref, found=found, source="repository"
+                    gh, owner=owner, repo=repo, rev=rev, found=found, source="repository"
                 )
                 if not isinstance(decided, HeldChange):
                     return decided
                 held = (decided, found, "repository")
         if repo != OWNER_REPOSITORY:
-            found = await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
+            found = await self._fetch_owner_map(gh, owner=owner)
             if found is not None:
                 decided = await self._in_force(
                     gh, owner=owner, repo=OWNER_REPOSITORY, rev="HEAD", found=found, source="owner"
@@ -188,7 +210,39 @@ class MapSource:
                 if not isinstance(decided, HeldChange):
                     return self._held_over(decided, held)
                 held = held or (decided, found, "owner")
+            elif not await self._owner_repository_readable(gh, owner=owner):
+                # Never silently: the summary names the repository whose map could not be read.
+                loaded, ref = self._held_over(await self.bundled(), held)
+                return loaded, dataclasses.replace(ref, unread_owner=f"{owner}/{OWNER_REPOSITORY}")
         return self._held_over(await self.bundled(), held)
+
+    async def _fetch_owner_map(self, gh: gidgethub.abc.GitHubAPI, *, owner: str) -> _Found | None:
+        """The owner's map; None when there is none or the App may not read the repository."""
+        try:
+            return await self._fetch(gh, owner=owner, repo=OWNER_REPOSITORY, ref=None)
+        except gidgethub.BadRequest as error:
+            if not _not_accessible(error):
+                raise
+            self._owner_readable[owner.lower()] = False
+            self._missing[(owner, OWNER_REPOSITORY, None)] = True
+            return None
+
+    async def _owner_repository_readable(self, gh: gidgethub.abc.GitHubAPI, *, owner: str) -> bool:
+        """Whether the App can read the owner's `.github` repository, once no map was found there:
+        a 404 for the file does not tell a missing file from a repository hidden from the App."""
+        readable = self._owner_readable.get(owner.lower())
+        if readable is None:
+            try:
+                await gh.getitem(
+                    "/repos/{owner}/{repo}", {"owner": owner, "repo": OWNER_REPOSITORY}
+                )
+                readable = True
+            except gidgethub.BadRequest as error:
+                if error.status_code != 404 and not _not_accessible(error):
+                    raise
+                readable = False
+            self._owner_readable[owner.lower()] = readable
+        return readable
 
     def _held_over(
         self,
@@ -406,6 +460,8 @@ class MapSource:
             self._missing.pop(key, None)
         for untrusted in [key for key in self._untrusted if key[:2] == (owner, repo)]:
             self._untrusted.pop(untrusted, None)
+        if repo == OWNER_REPOSITORY:
+            self._owner_readable.pop(owner.lower(), None)
 
     async def bundled(self) -> tuple[LoadResult, MapRef]:
         async with self._bundled_lock:
@@ -461,6 +517,12 @@ class MapSource:
             raise
         self._missing.pop(key, None)
         return _decode(content, where=f"{owner}/{repo}:{self.map_path}")
+
+
+def _not_accessible(error: gidgethub.BadRequest) -> bool:
+    """A 403 that refuses the App this repository (not installed there, or no permission to read
+    contents); a rate limit is no answer about the repository."""
+    return error.status_code == 403 and not isinstance(error, gidgethub.RateLimitExceeded)
 
 
 def _decode(content: Any, *, where: str) -> _Found:

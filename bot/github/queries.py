@@ -87,12 +87,13 @@ query Snapshot($owner: String!, $name: String!, $number: Int!, $mapPath: String!
                $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
+    # The default branch's map judges every PR, whatever its base (one map for people).
+    defaultBranchRef {{ name target {{ ... on Commit {{
+      baseMap: file(path: $mapPath) {{ oid }}
+      baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
+    }} }} }}
     pullRequest(number: $number) {{
       id number title isDraft state baseRefName headRefOid
-      baseRef {{ target {{ ... on Commit {{
-        baseMap: file(path: $mapPath) {{ oid }}
-        baseMapChange: history(path: $mapPath, first: 1) {{ nodes {{ oid }} }}
-      }} }} }}
       {_PULL_REQUEST_FACTS}
       removedRequests: timelineItems(last: 100, itemTypes: [REVIEW_REQUEST_REMOVED_EVENT]) {{
         {REMOVED_REQUESTS}
@@ -183,6 +184,7 @@ query MergedPullRequest($owner: String!, $name: String!, $number: Int!, $mapPath
                         $appId: Int) {{
   rateLimit {{ remaining resetAt cost }}
   repository(owner: $owner, name: $name) {{
+    defaultBranchRef {{ name }}
     pullRequest(number: $number) {{
       id number title url isDraft state baseRefName baseRefOid headRefOid mergedAt
       {_PULL_REQUEST_FACTS}
@@ -298,6 +300,18 @@ query AuditPullRequests($owner: String!, $name: String!, $after: String) {{
     }}
   }}
 }}
+"""
+
+# The default branch's map at a moment (a PR merged into another branch is reported as judged
+# by it: one map for people): the branch's last commit by then, and the map's blob there.
+DEFAULT_MAP_AT = """
+query DefaultMapAt($owner: String!, $name: String!, $until: GitTimestamp!, $mapPath: String!) {
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef { target { ... on Commit {
+      history(first: 1, until: $until) { nodes { oid mapFile: file(path: $mapPath) { oid } } }
+    } } }
+  }
+}
 """
 
 # The map a vote opened under, by its blob's id: a vote keeps its rules when the map changes.

@@ -65,6 +65,7 @@ class MergeFacts:
     # (name, conclusion) of each latest check run on the head: what stood when it was merged;
     # the conclusion is lower case, the status (`in_progress`) for a run not completed.
     check_runs: tuple[tuple[str, str | None], ...] = ()
+    default_branch: str = ""  # the repository's: its map judges every PR, whatever its base
 
     def check_conclusion(self, name: str) -> str:
         """`success` if any run of `name` succeeded, else the first run's conclusion (its status,
@@ -82,11 +83,13 @@ class Snapshot:
     # The App's runs on the head, whatever their name, oldest first: found by the App's id, so
     # that a restart or a renamed check never creates a second run of one name.
     check_runs: tuple[ExistingCheckRun, ...] = ()
-    base_map: BaseMapHint | None = None  # None when the base branch is gone: ask the contents API
+    # The map at the default branch's tip, whose map judges every PR; None: ask the contents API.
+    base_map: BaseMapHint | None = None
     merge: MergeFacts | None = None  # only for a merged PR read with `merged=True`
     # Other open PRs of this repository whose head is this head: they share its check run.
     same_head: tuple[int, ...] = ()
     same_head_unread: bool = False  # more PRs contain the head than one read lists
+    default_branch: str = ""  # the repository's default branch: its map is in force
 
     def runs_named(self, name: str) -> tuple[ExistingCheckRun | None, tuple[ExistingCheckRun, ...]]:
         """The canonical (oldest) run of `name` and any younger copies racing evaluations made."""
@@ -94,9 +97,9 @@ class Snapshot:
         return (runs[0] if runs else None), runs[1:]
 
 
-def base_map_hint(pull: dict[str, Any]) -> BaseMapHint | None:
-    """What the base branch's tip holds at the map path: its blob, or no file at all."""
-    base_ref = pull.get("baseRef")
+def base_map_hint(base_ref: Any) -> BaseMapHint | None:
+    """What a branch's tip (the default branch's, for a PR) holds at the map path: its blob,
+    or no file at all; None when GitHub gave no branch."""
     if not isinstance(base_ref, dict) or not isinstance(base_ref.get("target"), dict):
         return None
     found = base_ref["target"].get("baseMap")
@@ -527,8 +530,12 @@ async def fetch_snapshot(
     if merged:
         requested = [n for n in (pull.get("requested") or {}).get("nodes") or [] if n]
         merge = merge_facts(pull, requested + extra.get("requested", []), slug)
+        repository = (data or {}).get("repository") or {}
+        default_branch = str((repository.get("defaultBranchRef") or {}).get("name") or "")
+        merge = replace(merge, default_branch=default_branch)
         return Snapshot(facts=facts, graphql_requests=requests, merge=merge)
     head_nodes = ((pull.get("headCommit") or {}).get("nodes") or [{}])[0] or {}
+    default_ref = ((data or {}).get("repository") or {}).get("defaultBranchRef") or {}
     same_head, unread = same_head_pull_requests(
         head_nodes.get("commit"), slug=f"{owner}/{repo}", number=number
     )
@@ -536,7 +543,8 @@ async def fetch_snapshot(
         facts=facts,
         graphql_requests=requests,
         check_runs=existing_check_runs(head_nodes.get("commit")),
-        base_map=base_map_hint(pull),
+        base_map=base_map_hint(default_ref),
         same_head=same_head,
         same_head_unread=unread,
+        default_branch=str(default_ref.get("name") or ""),
     )

@@ -194,11 +194,12 @@ class OpeningMaps:
         current: AffiliationMap,
         current_ref: MapRef,
         endpoint: str,
+        default_branch: str,
     ) -> tuple[AffiliationMap, str | None, str]:
-        """The map in force at `moment` on the PR's base (an issue's: the default branch), its
-        blob and source; the map in force now when the history does not reach back that far
-        or that version is not a valid map."""
-        key = (facts.owner.lower(), facts.repo.lower(), facts.base_ref, stamp(moment))
+        """The map in force at `moment` on the repository's default branch (whose map judges
+        every PR, whatever its base), its blob and source; the map in force now when the history
+        does not reach back that far or that version is not a valid map."""
+        key = (facts.owner.lower(), facts.repo.lower(), default_branch, stamp(moment))
         known = self._at.get(key)
         if known is not None:
             blob, source = known
@@ -218,7 +219,7 @@ class OpeningMaps:
             self.maps,
             owner=facts.owner,
             repo=facts.repo,
-            branch=facts.base_ref,
+            branch=default_branch,
             moment=moment,
             endpoint=endpoint,
             load_blob=load_blob,
@@ -281,11 +282,13 @@ async def read_vote(
     map_path: str,
     endpoint: str,
     opening_maps: OpeningMaps,
+    default_branch: str | None = None,
 ) -> VoteReading:
     """The vote on this PR at `now`, read and decided, nothing written. Each label event is
     judged by the map in force at its time: the one recorded in the App's opening comment, else
     the one the map's history shows (read once per event); the vote keeps that map to its end.
-    `declared`: the conflicts declared on the PR by command, by map key."""
+    `declared`: the conflicts declared on the PR by command, by map key; `default_branch`: the
+    repository's (an issue's facts carry it as their base)."""
     under: dict[datetime, tuple[AffiliationMap, str | None, str]] = {}
     for moment in _label_added_at(facts, amap):
         recorded = _opened(facts, moment)
@@ -303,7 +306,13 @@ async def read_vote(
             under[moment] = (found, *recorded)
         else:
             under[moment] = await opening_maps.at(
-                gh, facts, moment, current=amap, current_ref=map_ref, endpoint=endpoint
+                gh,
+                facts,
+                moment,
+                current=amap,
+                current_ref=map_ref,
+                endpoint=endpoint,
+                default_branch=default_branch or facts.base_ref,
             )
     # The accounts GitHub shows now decide who is who under an older map too (renamed logins).
     under = {
@@ -343,6 +352,7 @@ async def carry_out_vote(
     endpoint: str,
     opening_maps: OpeningMaps,
     live_comment: bool = False,
+    default_branch: str | None = None,
 ) -> VoteWrites:
     """Decide the vote on this PR at `now` and write what changed. `live_comment`: show the
     tally in one comment edited in place (an issue has no commit for a check run)."""
@@ -358,6 +368,7 @@ async def carry_out_vote(
         map_path=map_path,
         endpoint=endpoint,
         opening_maps=opening_maps,
+        default_branch=default_branch,
     )
     state, amap, recorded = reading.state, reading.map, reading.recorded
     votes = amap.policy.votes

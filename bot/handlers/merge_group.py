@@ -44,4 +44,9 @@ async def evaluate_merge_group(
     if installation is None:
         return
     owner, repo = repository_of(event.data)
-    scheduler.schedule(MergeGroupRef(installation, owner, repo, head_sha, head_ref, base_ref))
+    # The default branch's map judges the group, whatever branch it merges into.
+    default_branch = event.data["repository"].get("default_branch")
+    default_branch = default_branch if isinstance(default_branch, str) else ""
+    scheduler.schedule(
+        MergeGroupRef(installation, owner, repo, head_sha, head_ref, base_ref, default_branch)
+    )

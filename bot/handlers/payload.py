@@ -115,6 +115,7 @@ class Delivery(TypedDict):
     requested_action: NotRequired[Projected[_Identifier]]
     repositories: NotRequired[Projected[list[Projected[_FullName]]]]
     repositories_added: NotRequired[Projected[list[Projected[_FullName]]]]
+    repositories_removed: NotRequired[Projected[list[Projected[_FullName]]]]
     ref: NotRequired[Any]
     commits: NotRequired[Projected[list[Projected[_Commit]]]]
     head_commit: NotRequired[Projected[_Commit]]

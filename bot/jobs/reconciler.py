@@ -100,11 +100,14 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
                        $checkName: String!, $mapPath: String!, $voteCheckName: String!) {{
   rateLimit {{ limit remaining }}
   repository(owner: $owner, name: $name) {{
+    # The default branch's map is in force for every PR, whatever its base.
+    defaultBranchRef {{
+      name target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }}
+    }}
     pullRequests(states: [OPEN], first: {PULLS_PER_PAGE}, after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         number baseRefName headRefOid updatedAt
-        baseRef {{ target {{ ... on Commit {{ baseMap: file(path: $mapPath) {{ oid }} }} }} }}
         reviews(last: 1) {{ nodes {{ submittedAt }} }}
         comments(last: 5) {{ nodes {{ updatedAt viewerDidAuthor }} }}
         headCommit: commits(last: 1) {{
@@ -560,15 +563,14 @@ class Reconciler:
         queued = 0
         offset = self._clock_offset(gh)
         for listed_name in names:
-            async for node in self._open_pulls(gh, owner, repo, listed_name):
+            async for node, default_ref in self._open_pulls(gh, owner, repo, listed_name):
                 base_ref = str(node["baseRefName"])
-                base_map = blob_under(node.get("baseRef"), key="baseMap")
-                hint = BaseMapHint(base_map) if node.get("baseRef") else None
-                if (base_ref, base_map) not in maps:
-                    maps[base_ref, base_map] = await self._map_in_force(
-                        gh, owner, repo, base_ref, hint
-                    )
-                map_ref, wanted = maps[base_ref, base_map]
+                branch = str((default_ref or {}).get("name") or "")
+                base_map = blob_under(default_ref, key="baseMap")
+                hint = BaseMapHint(base_map) if default_ref else None
+                if (branch, base_map) not in maps:
+                    maps[branch, base_map] = await self._map_in_force(gh, owner, repo, branch, hint)
+                map_ref, wanted = maps[branch, base_map]
                 uses[wanted] += 1
                 if wanted != listed_name:
                     if wanted not in names:
@@ -601,7 +603,8 @@ class Reconciler:
 
     async def _open_pulls(
         self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, check_name: str
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Each open PR, with the default branch as the same page saw it."""
         cursor: str | None = None
         while True:
             data = await gh.graphql(
@@ -616,10 +619,11 @@ class Reconciler:
                 voteCheckName=Votes().check_name,
             )
             self._check_listing_budget(data)
-            pulls = ((data.get("repository") or {}).get("pullRequests")) or {}
+            repository = data.get("repository") or {}
+            pulls = repository.get("pullRequests") or {}
             for node in pulls.get("nodes") or []:
                 if node:
-                    yield node
+                    yield node, repository.get("defaultBranchRef")
             info = pulls.get("pageInfo") or {}
             if not info.get("hasNextPage"):
                 return
@@ -630,11 +634,11 @@ class Reconciler:
         gh: gidgethub.abc.GitHubAPI,
         owner: str,
         repo: str,
-        base_ref: str,
+        branch: str,
         hint: BaseMapHint | None,
     ) -> tuple[MapRef, str]:
         loaded, map_ref = await self._maps.map_for(
-            gh, owner=owner, repo=repo, base_ref=base_ref, hint=hint
+            gh, owner=owner, repo=repo, branch=branch, hint=hint
         )
         check_name = loaded.map.policy.check_name if loaded.map is not None else DEFAULT_CHECK_NAME
         return map_ref, check_name

@@ -22,7 +22,7 @@ from typing import Literal
 from bot.affiliations.evidence import Evidence, agrees, match_company
 from bot.affiliations.index import AffiliationMap
 from bot.policy.authors import Authors
-from bot.policy.markdown import text
+from bot.policy.markdown import named_company, text
 from bot.policy.shown_companies import ShownCompanies, ShownCompany, companies_on, describe
 
 ConflictKind = Literal["author", "company", "standing", "declared", "unknown", "evidence"]
@@ -46,8 +46,8 @@ class Conflict:
 
     login: str  # as the map spells it, else as GitHub does
     kind: ConflictKind
-    why: str  # a phrase for the approvals table: "same company as the authors (Acme)"
-    sentence: str  # a sentence about the person: "@bob works for Acme, like the author"
+    why: str  # a phrase for the approvals table: "same company as the authors (Acme (`acme`))"
+    sentence: str  # a sentence about the person: "@bob works for Acme (`acme`), like the author"
 
 
 class Parties:
@@ -120,7 +120,7 @@ def conflict_on_pr(
     if seen:  # the map places them nowhere; GitHub does
         shared = amap.conflicting_companies(companies, theirs)
         if shared:
-            names = ", ".join(text(amap.company_name(c)) for c in shared)
+            names = ", ".join(named_company(amap.company_name(c), c) for c in shared)
             where = describe(amap, seen)
             return found(
                 "company",
@@ -140,7 +140,7 @@ def conflict_on_pr(
         return found("unknown", why, f"@{shown} has {why}")
     shared = amap.conflicting_companies(companies, theirs)
     if shared:
-        names = ", ".join(text(amap.company_name(c)) for c in shared)
+        names = ", ".join(named_company(amap.company_name(c), c) for c in shared)
         return found(
             "company",
             f"same company as the authors ({names})",
@@ -149,11 +149,11 @@ def conflict_on_pr(
     standing = amap.standing_conflict_with(login, day, theirs)
     if standing is not None:
         why = f": {text(standing.reason)}" if standing.reason else ""
-        company = text(amap.company_name(standing.company))
+        named = named_company(amap.company_name(standing.company), standing.company)
         return found(
             "standing",
-            f"standing conflict with {company}{why}",
-            f"@{shown} has a standing conflict with {company}, an author's company{why}",
+            f"standing conflict with {named}{why}",
+            f"@{shown} has a standing conflict with {named}, an author's company{why}",
         )
     declaration = declared.get(amap.key_of(login))
     if declaration is not None:
@@ -178,7 +178,8 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
             agrees(amap, company, parties.seen.get(key, {})) for key in parties.author_keys
         ):
             sightings = text("; ".join(item.describe() for item in items))
-            why = f"GitHub shows them at {text(amap.company_name(company))}, an author's company"
+            named = named_company(amap.company_name(company), company)
+            why = f"GitHub shows them at {named}, an author's company"
             return Conflict(
                 login=shown,
                 kind="evidence",
@@ -190,17 +191,14 @@ def _evidence_conflict(parties: Parties, login: str, shown: str, day: date) -> C
         for company, items in parties.seen.get(key, {}).items():
             if agrees(amap, company, companies):
                 sightings = text("; ".join(item.describe() for item in items))
-                why = (
-                    f"GitHub shows author @{key} at {text(amap.company_name(company))}, "
-                    f"the reviewer's company"
-                )
+                named = named_company(amap.company_name(company), company)
+                why = f"GitHub shows author @{key} at {named}, the reviewer's company"
                 return Conflict(
                     login=shown,
                     kind="evidence",
                     why=f"{why} ({sightings})",
                     sentence=(
-                        f"@{shown}: GitHub shows author @{key} at "
-                        f"{text(amap.company_name(company))}, "
+                        f"@{shown}: GitHub shows author @{key} at {named}, "
                         f"@{shown}'s company ({sightings})"
                     ),
                 )

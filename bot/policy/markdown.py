@@ -64,6 +64,12 @@ def code(value: str) -> str:
     return f"{fence}{inner}{fence}"
 
 
+def named_company(name: str, company_id: str) -> str:
+    """A company as a summary names it: its display name with its map id beside it, so that a
+    look-alike name cannot pass for another company ("Acme (`acme`)")."""
+    return f"{text(name)} ({code(company_id)})"
+
+
 def mention(login: str) -> str:
     """`@login` for a real login (a bot's mention that GitHub may link); anything else inert."""
     if _LOGIN.fullmatch(login):

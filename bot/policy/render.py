@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.loader import MapError
-from bot.policy.markdown import code, mention, no_mentions, one_line, text
+from bot.policy.markdown import code, mention, named_company, no_mentions, one_line, text
 from bot.policy.records import record_line
 from bot.policy.trust import PushVerdict, held_line
 from bot.policy.verdict import Approval, MapRef, Verdict
@@ -93,8 +93,8 @@ def _title(verdict: Verdict) -> str:
 
 
 def _companies(names: dict[str, str], ids: Sequence[str]) -> str:
-    # Company names are the map's text: inert, whoever wrote the map.
-    return ", ".join(text(names.get(c, c)) for c in ids) or "none on record"
+    # Company names are the map's text, inert; the id beside them tells look-alikes apart.
+    return ", ".join(named_company(names.get(c, c), c) for c in ids) or "none on record"
 
 
 def _shown(names: dict[str, str], ids: Sequence[str], shown_by: str | None) -> str:
@@ -293,7 +293,7 @@ def _head_map_note(verdict: Verdict) -> list[str]:
     return [
         "",
         f"This PR's new map has {_plural(_head_map_error_count(verdict), 'error')}, "
-        "annotated on their lines; the base branch's map decided this verdict.",
+        "annotated on their lines; the default branch's map decided this verdict.",
     ]
 
 
@@ -355,8 +355,30 @@ def decided_by(ref: MapRef) -> str:
     """The line that closes a summary: which map decided (the reconciler reads it back)."""
     blob = f" at blob `{ref.blob_sha}`" if ref.blob_sha else ""
     line = f"Decided by the map {code(ref.path)}{blob} ({ref.source})."
+    if ref.branch:  # after the sentence the reconciler reads back
+        line += f" {default_branch_note(ref.branch)}"
+    if ref.unread_owner is not None:
+        line = f"{unread_owner_line(ref)}\n\n{line}"
     # Before the map line, which closes the summary (bot.jobs.reconciler reads it there).
     return line if ref.held is None else f"{held_line(ref.held)}\n\n{line}"
+
+
+def unread_owner_line(ref: MapRef) -> str:
+    """Why the owner's `.github` map did not decide: the App cannot read that repository."""
+    instead = {"repository": "the repository's map", "owner": "the owner's map"}
+    return (
+        f"The owner's repository {code(ref.unread_owner or '')} could not be read (the App is not "
+        "installed there, or it does not exist), so no map of it was used: "
+        f"{instead.get(ref.source, 'the bundled map')} decided instead."
+    )
+
+
+def default_branch_note(branch: str) -> str:
+    """Why a PR into another branch is judged by this map (one map for people)."""
+    return (
+        f"It is the map on the default branch {code(branch)}, which judges every pull request "
+        "whatever its base."
+    )
 
 
 def _text(verdict: Verdict) -> str:

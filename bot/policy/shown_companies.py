@@ -15,7 +15,7 @@ from datetime import date
 
 from bot.affiliations.evidence import Evidence, match_company
 from bot.affiliations.index import AffiliationMap
-from bot.policy.markdown import text
+from bot.policy.markdown import named_company, text
 
 EMAIL_KEY = "email:"  # the verdict's key for an author known only by an email address
 
@@ -79,7 +79,7 @@ def describe(amap: AffiliationMap, seen: Iterable[ShownCompany]) -> str:
     """ "GitHub shows Acme (commit abc1234 authored as x@acme.com; profile company: Acme)", as
     inert Markdown: profiles, emails and the map's names are other people's text."""
     parts = [
-        f"{text(amap.company_name(item.company))} ("
+        f"{named_company(amap.company_name(item.company), item.company)} ("
         + text("; ".join(sighting.describe() for sighting in item.evidence))
         + ")"
         for item in seen

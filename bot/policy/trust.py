@@ -3,9 +3,9 @@
 The map is the root of trust: a version takes effect only when it landed reviewed, that is
 through a pull request into the branch whose `COI review` was `success` when it merged (a merge
 queue lands a PR that passed too). The App's own `success` on a commit is not enough: a PR into
-another branch, judged by that branch's map, passes there and its commit could then be pushed
-here. A file's first version is its bootstrap, in force as it is, unless an owner's `.github`
-map governed the repository before.
+another branch passes there (its map is not in force anyway: the default branch's judges every
+PR), and its commit could then be pushed here. A file's first version is its bootstrap, in force
+as it is, unless an owner's `.github` map governed the repository before.
 An unreviewed change is held (`unreviewed_map: hold`: the last reviewed version stays in force)
 or accepted (`accept`), as the policy of the version in force says: a push cannot switch itself
 to `accept`. Everything here is read from GitHub by `bot.github.map_source`; nothing is stored.

@@ -1,7 +1,8 @@
 """The verdict: DESIGN.md's rules of judgement as one pure function of facts, map and time.
 
-The map in force is always the base branch's (`amap`); the PR's own new map is only validated and
-compared with it, so a pull request can never change the rules it is judged by.
+The map in force is always the default branch's (`amap`), whatever the PR's base; the PR's own
+new map is only validated and compared with it, so a pull request can never change the rules it
+is judged by.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class MapRef:
     blob_sha: str | None
     source: MapSource
     held: HeldChange | None = None  # a newer version landed unreviewed and is held (issue 22)
+    branch: str | None = None  # the default branch a repository's map was read on
+    # "owner/.github" when the App could not read it, so that the next map decided instead.
+    unread_owner: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in ("repository", "owner", "bundled"):
@@ -642,7 +646,7 @@ def evaluate(
     map_path: str | None = None,
     head_map: ProposedMap | None = None,
 ) -> Verdict:
-    """Judge a pull request by the map in force (`amap`, the base branch's) at `now`.
+    """Judge a pull request by the map in force (`amap`, the default branch's) at `now`.
 
     `map_path`: where repositories keep their map (COI_MAP_PATH), protected whatever map decides.
     `head_map`: the PR's new map, already checked (the App checks it off the event loop);

@@ -801,6 +801,11 @@ class GraphQLApi:
 
         def history(**args: Any) -> Node:
             found = path_history(repo, commit, args.get("path"))
+            # `since` and `until` bound the commit date, both inclusive, as `git log` does.
+            if args.get("since") is not None:
+                found = [c for c in found if c.committer.date >= _datetime(args["since"])]
+            if args.get("until") is not None:
+                found = [c for c in found if c.committer.date <= _datetime(args["until"])]
             page = connection([self.commit(repo, c) for c in found], args, field="history")
             page["totalCount"] = len(found)
             return page

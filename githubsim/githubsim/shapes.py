@@ -576,7 +576,7 @@ class Shapes:
         return {
             "id": installation.id,
             "account": self.user(account, account_type=account_type),
-            "repository_selection": "all",
+            "repository_selection": "all" if installation.repositories is None else "selected",
             "access_tokens_url": (f"{self.api}/app/installations/{installation.id}/access_tokens"),
             "repositories_url": f"{self.api}/installation/repositories",
             "html_url": f"{self.web}/settings/installations/{installation.id}",
@@ -587,7 +587,7 @@ class Shapes:
             "permissions": dict(APP_PERMISSIONS),
             "events": list(APP_EVENTS),
             "created_at": iso(installation.created_at),
-            "updated_at": iso(installation.created_at),
+            "updated_at": iso(installation.updated_at or installation.created_at),
             "single_file_name": None,
             "has_multiple_single_files": False,
             "single_file_paths": [],

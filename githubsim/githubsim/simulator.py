@@ -445,7 +445,48 @@ class GitHubSimulator:
         installation = self.installations.get(installation_id) if installation_id else None
         if installation is None or installation.account.lower() != repo.owner.lower():
             return False
+        selected = installation.repositories
+        if selected is not None and repo.full_name.lower() not in selected:
+            return False
         return scope is None or repo.full_name.lower() in scope
+
+    async def select_repositories(
+        self, account: str, names: Iterable[str], *, sender: str | None = None
+    ) -> None:
+        """The App's installation on `account` covers only these repositories (GitHub's "Only
+        select repositories"): the others answer 404, as GitHub hides them from its token, and
+        get no webhooks. The change is announced as `installation_repositories` events."""
+        installation = next(
+            i for i in self.installations.values() if i.account.lower() == account.lower()
+        )
+        owned = [r for r in self.repos.values() if r.owner.lower() == account.lower()]
+        before = {
+            r.full_name.lower() for r in owned if self.installation_covers(installation.id, r, None)
+        }
+        installation.repositories = frozenset(f"{account}/{name}".lower() for name in names)
+        installation.updated_at = self.now()
+        after = {
+            r.full_name.lower() for r in owned if self.installation_covers(installation.id, r, None)
+        }
+        who = self.shapes.user(self.users[sender or account])
+        for action, changed in (("added", after - before), ("removed", before - after)):
+            if not changed:
+                continue
+            listed = [
+                self.shapes.repository_lite(r) for r in owned if r.full_name.lower() in changed
+            ]
+            await self.deliver(
+                "installation_repositories",
+                {
+                    "action": action,
+                    "installation": self.installation_json(installation),
+                    "repository_selection": "selected",
+                    "repositories_added": listed if action == "added" else [],
+                    "repositories_removed": listed if action == "removed" else [],
+                    "requester": who,
+                    "sender": who,
+                },
+            )
 
     def suite_for(self, repo: Repository, head_sha: str) -> CheckSuite:
         for suite in self.suites.values():
@@ -1179,7 +1220,9 @@ class GitHubSimulator:
     async def _emit(self, event: str, payload: Json, repo: Repository | None) -> int | None:
         """Deliver an event about `repo` if the App is installed on its owner (else: nothing)."""
         installation = self.installation_for(repo) if repo is not None else None
-        if repo is not None and installation is None:
+        if repo is not None and (
+            installation is None or not self.installation_covers(installation.id, repo, None)
+        ):
             return None
         if installation is not None:
             payload["installation"] = self.shapes.installation_lite(installation)

@@ -479,6 +479,9 @@ class Installation:
     id: int
     account: str
     created_at: datetime
+    # GitHub's "Only select repositories": their lower-case full names; None: all of them.
+    repositories: frozenset[str] | None = None
+    updated_at: datetime | None = None  # the last change of that selection
 
 
 @dataclass

@@ -154,3 +154,24 @@ async def test_the_client_id_signs_a_jwt_as_well_as_the_numeric_id(
     status, app, _ = await api.call("GET", "/app", auth=f"Bearer {api.jwt(iss=sim.client_id)}")
     assert status == 200
     assert (app["id"], app["client_id"]) == (APP_ID, sim.client_id)
+
+
+async def test_an_installation_on_selected_repositories_hides_the_others(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    # The App installed on "Only select repositories": the owner's `.github` is not among them.
+    sim.add_repo("acme", ".github", files={"README.md": "org defaults\n"})
+    await sim.select_repositories("acme", ["widgets"])
+    status, installations, _ = await api.call(
+        "GET", "/app/installations", auth=f"Bearer {api.jwt()}"
+    )
+    assert (status, installations[0]["repository_selection"]) == (200, "selected")
+    await api.login(seed.installation_id)
+    assert (await api.call("GET", "/repos/acme/widgets"))[0] == 200
+    assert (await api.call("GET", "/repos/acme/.github"))[0] == 404
+    assert (await api.call("GET", "/repos/acme/.github/contents/README.md"))[0] == 404
+    _, listing, _ = await api.call("GET", "/installation/repositories")
+    assert [r["full_name"] for r in listing["repositories"]] == ["acme/widgets"]
+    answer = await api.graphql('query { repository(owner: "acme", name: ".github") { id } }')
+    assert answer["data"]["repository"] is None
+    assert answer["errors"][0]["type"] == "NOT_FOUND"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.github.queries import MAP_HISTORY
+from githubsim.state import iso
+
+from bot.github.queries import DEFAULT_MAP_AT, MAP_HISTORY
 from githubsim import GitHubSimulator
-from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Receiver, Seed
+from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
 REPO = "acme/widgets"
 HISTORY = """
@@ -178,3 +180,36 @@ async def test_an_existing_commit_pushed_onto_a_branch(
     await sim.settle()
     push = [payload for event, payload in receiver.events() if event == "push"][-1]
     assert (push["before"], push["after"], push["forced"]) == (head, base, True)
+
+
+async def test_history_until_and_since_bound_the_commit_dates(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    clock.advance(hours=1)
+    first = await sim.push_to_branch(REPO, "main", {"a.txt": "a\n"}, author="bob")
+    between = clock.moment
+    clock.advance(hours=1)
+    second = await sim.push_to_branch(REPO, "main", {MAP_PATH: "version: 1\n"}, author="bob")
+    await api.login(seed.installation_id)
+
+    async def default_map_at(moment: str) -> list[dict[str, Any]]:
+        answer = await api.graphql(
+            DEFAULT_MAP_AT, owner="acme", name="widgets", until=moment, mapPath=MAP_PATH
+        )
+        assert "errors" not in answer
+        target = answer["data"]["repository"]["defaultBranchRef"]["target"]
+        nodes: list[dict[str, Any]] = target["history"]["nodes"]
+        return nodes
+
+    [at_first] = await default_map_at(iso(between))
+    [at_second] = await default_map_at(iso(clock.moment))
+    assert (at_first["oid"], at_second["oid"]) == (first, second)
+    assert at_first["mapFile"]["oid"] != at_second["mapFile"]["oid"]
+    answer = await api.graphql(
+        'query($since: GitTimestamp!) { repository(owner: "acme", name: "widgets") { '
+        "defaultBranchRef { target { ... on Commit { history(first: 5, since: $since) { "
+        "nodes { oid } } } } } } }",
+        since=iso(clock.moment),
+    )
+    nodes = answer["data"]["repository"]["defaultBranchRef"]["target"]["history"]["nodes"]
+    assert [node["oid"] for node in nodes] == [second]

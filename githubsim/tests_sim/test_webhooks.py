@@ -202,3 +202,31 @@ async def test_no_webhook_for_an_account_without_the_app(
     sim.add_repo("nobody", "repo")
     await sim.open_pull_request("nobody/repo", author="nobody", title="t", files={"a": "b"})
     assert receiver.received == []
+
+
+async def test_no_webhook_for_a_repository_outside_the_selected_ones(
+    sim: GitHubSimulator,
+    seed: Seed,
+    receiver: Receiver,
+    payload_validator: WebhookPayloadValidator,
+) -> None:
+    sim.add_repo("acme", "other", files={"README.md": "other\n"})
+    await sim.select_repositories("acme", ["widgets"])
+    [(event, removed)] = receiver.events()
+    assert (event, removed["action"], removed["repository_selection"]) == (
+        "installation_repositories",
+        "removed",
+        "selected",
+    )
+    assert [r["full_name"] for r in removed["repositories_removed"]] == ["acme/other"]
+    await sim.open_pull_request("acme/other", author="alice", title="t", files={"a": "b"})
+    assert len(receiver.received) == 1
+    await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "b"})
+    await sim.select_repositories("acme", ["widgets", "other"])
+    events = receiver.events()
+    assert [event for event, _ in events[1:3]] == ["check_suite", "pull_request"]
+    event, added = events[-1]
+    assert (event, added["action"]) == ("installation_repositories", "added")
+    assert [r["full_name"] for r in added["repositories_added"]] == ["acme/other"]
+    for event, payload in events:
+        assert payload_validator.errors(event, payload) == []

@@ -213,6 +213,7 @@ async def test_check_json_names_every_part_of_the_verdict(
     }
     assert verdict["map"]["path"] == MAP_PATH
     assert verdict["map"]["source"] == "repository"
+    assert (verdict["map"]["branch"], verdict["map"]["unread_owner"]) == ("main", None)
     assert len(verdict["map"]["blob_sha"]) == 40
     assert len(verdict["would_request"]) == 1
     assert verdict["would_request"][0] in {"gus", "gina", "ivan"}
@@ -498,6 +499,47 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
     assert "http" not in page.replace("https://github.com/", "").replace(
         "http://www.w3.org/2000/svg", ""
     )
+
+
+async def test_report_judges_a_backport_by_the_default_branch_map_when_merged(
+    sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
+) -> None:
+    from bot.github.map_source import MapSource
+    from bot.report import collect
+
+    clock.moment = at("2025-01-02")
+    await sim.push_to_branch(REPO, "release-1.0", {"README.md": "1.0\n"}, author="gus")
+    clock.moment = at("2025-02-01", 8)  # on main only: anna works for Initech
+    await sim.push_to_branch(REPO, "main", {MAP_PATH: MAP_AFTER}, author="gus")
+    clock.moment = at("2025-02-05", 9)
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Backport", files={"core/x.py": "x\n"}, base="release-1.0"
+    )
+    await sim.submit_review(REPO, number, reviewer="anna")
+    clock.moment = at("2025-02-06", 18)
+    await sim.close_pull_request(REPO, number, merge=True)
+    clock.moment = at("2025-03-02")
+    token = await mint_token(sim, app_private_key_pem)
+    client = connect(
+        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
+    )
+    async with client as gh:
+        report = await collect(
+            gh,
+            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
+            owner=OWNER,
+            repo=NAME,
+            since=at("2025-02-02", 0),
+            until=at("2025-03-01", 0),
+            endpoint=sim.graphql_url,
+            app_id=APP_ID,
+        )
+
+    # release-1.0's own map still has anna at Acme; main's, in force then, at Initech.
+    assert [pr.number for pr in report.independent] == [number]
+    assert report.same_company_only == ()
+    assert [call.query_name for call in sim.calls].count("DefaultMapAt") == 1
+    assert writes(sim) == []
 
 
 async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(

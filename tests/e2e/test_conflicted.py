@@ -53,7 +53,7 @@ async def test_a_colleagues_minor_never_cancels_an_independent_major(stage: Stag
     run = latest_check(stage, number)
     assert run["conclusion"] == "action_required"
     assert "`/coi major` by @ivan" in run["output"]["summary"]
-    assert "@anna works for Acme, like the author" in the_reply(stage, number)
+    assert "@anna works for Acme (`acme`), like the author" in the_reply(stage, number)
     assert sim.reactions(REPO, colleague) == []
 
 

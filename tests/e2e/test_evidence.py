@@ -41,8 +41,9 @@ async def test_a_profile_company_that_contradicts_the_map(
             assert run["conclusion"] == "success", "warn: the verdict follows the map"
         if evidence == "block":
             assert run["conclusion"] == "action_required"
-            assert "GitHub shows them at Acme, an author's company (profile company: Acme)" in (
-                summary
+            assert (
+                "GitHub shows them at Acme (`acme`), an author's company (profile company: Acme)"
+                in (summary)
             )
             assert sim.review_requests(REPO, number), "an independent reviewer is asked"
         assert sim.violations == []

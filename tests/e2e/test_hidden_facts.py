@@ -248,15 +248,20 @@ async def test_companies_github_shows_decide_for_people_the_map_places_nowhere(
         summary = run["output"]["summary"]
         assert run["conclusion"] == "action_required", summary
         short = sim.head_sha(REPO, second)[:7]
-        shown = f"GitHub shows Acme ({text(f'commit {short} authored as zed@acme.example')})"
-        assert f"| @zed (not in the map) | opener, commit author | Acme; {shown} |" in summary
-        assert "same company as the authors (Acme)" in summary
+        shown = (
+            f"GitHub shows Acme (`acme`) ({text(f'commit {short} authored as zed@acme.example')})"
+        )
+        assert (
+            f"| @zed (not in the map) | opener, commit author | Acme (`acme`); {shown} |" in summary
+        )
+        assert "same company as the authors (Acme (`acme`))" in summary
 
         run = latest_check(stage, tsc)
         summary = run["output"]["summary"]
         assert run["conclusion"] == "action_required", summary
         assert (
-            "same company as the authors (StackStorm): GitHub shows StackStorm "
+            "same company as the authors (StackStorm (`stackstorm`)): "
+            "GitHub shows StackStorm (`stackstorm`) "
             f"({text('profile company: StackStorm')})"
         ) in summary
 

@@ -609,7 +609,7 @@ async def test_a_pushed_owner_map_re_evaluates_every_repository_without_its_own(
     assert after == {NAME: "success", "gadgets": "success", "own-map": "action_required"}
 
 
-async def test_a_pr_whose_base_changes_is_judged_by_the_new_base_map(
+async def test_a_pr_into_another_branch_is_judged_by_the_default_branch_map(
     accepting_map_stage: Stage,
 ) -> None:
     stage = accepting_map_stage
@@ -620,16 +620,15 @@ async def test_a_pr_whose_base_changes_is_judged_by_the_new_base_map(
     await stage.sim.submit_review(REPO, number, reviewer="anna")
     await stage.settle()
     before = latest_check(stage, number)
-    assert before["conclusion"] == "success"  # release's map: nothing under core/ is major
-    assert map_decided(before["output"]["summary"])[0] == git_blob_sha(
-        MAP_WITHOUT_MAJOR_PATHS.encode()
-    )
+    # release's map would find nothing under core/ major: it is not in force.
+    assert before["conclusion"] == "action_required"
+    main_map = (git_blob_sha(ACCEPTING.encode()), "repository")
+    assert map_decided(before["output"]["summary"]) == main_map
+    # The reconciler reads the default branch's map for every PR: no check decided by another.
+    assert "map" not in (await reconciler(stage).reconcile_once()).queued
 
     await stage.sim.edit_pull_request(REPO, number, base="main")
     await stage.settle()
     after = latest_check(stage, number)
     assert after["conclusion"] == "action_required"
-    assert map_decided(after["output"]["summary"]) == (
-        git_blob_sha(ACCEPTING.encode()),
-        "repository",
-    )
+    assert map_decided(after["output"]["summary"]) == main_map

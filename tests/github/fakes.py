@@ -216,6 +216,7 @@ def snapshot_answer(pull: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "data": {
             "rateLimit": {"remaining": 4999, "resetAt": "2030-01-01T00:00:00Z", "cost": 1},
-            "repository": {"pullRequest": pull},
+            # No target: the map hint is unknown, the contents API is asked on `main`.
+            "repository": {"defaultBranchRef": {"name": "main"}, "pullRequest": pull},
         }
     }

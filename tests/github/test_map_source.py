@@ -24,6 +24,7 @@ from bot.github.map_source import (
 from tests.github.fakes import GRAPHQL_URL, FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
+OWNER_REPOSITORY = {"name": ".github", "full_name": "o/.github"}
 
 
 async def authorization() -> str:
@@ -59,8 +60,8 @@ async def test_parsed_maps_are_shared_by_blob_sha(tmp_path: Path) -> None:
     server.reply("GET", r"/repos/o/(a|b)/contents/coi.yml", 200, content(MAP, sha="s1"))
     maps = source(tmp_path)
     gh = server.factory(authorization)
-    first, ref_a = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
-    second, ref_b = await maps.map_for(gh, owner="o", repo="b", base_ref="dev")
+    first, ref_a = await maps.map_for(gh, owner="o", repo="a", branch="main")
+    second, ref_b = await maps.map_for(gh, owner="o", repo="b", branch="dev")
     assert first is second
     assert (ref_a.source, ref_a.blob_sha, ref_b.path) == ("repository", "s1", "coi.yml")
     assert first.ok
@@ -69,18 +70,20 @@ async def test_parsed_maps_are_shared_by_blob_sha(tmp_path: Path) -> None:
 async def test_missing_maps_fall_back_and_are_remembered_briefly(tmp_path: Path) -> None:
     server = FakeServer()
     server.reply("GET", r"/repos/o/.+/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     clock = Clock()
     maps = source(tmp_path, clock)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert ref.source == "bundled"
     assert ref.blob_sha == git_blob_sha(MAP.encode())
-    assert len(server.calls) == 2
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
-    assert len(server.calls) == 2
+    assert ref.unread_owner is None  # the owner's repository was read: it has no map
+    assert len(server.calls) == 3
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
+    assert len(server.calls) == 3
     clock.now += MISSING_TTL_SECONDS + 1  # a reconciler cycle
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
-    assert len(server.calls) == 4
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
+    assert len(server.calls) == 6
 
 
 async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) -> None:
@@ -88,7 +91,7 @@ async def test_the_owner_repository_itself_does_not_ask_twice(tmp_path: Path) ->
     server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
     maps = source(tmp_path)
     _, ref = await maps.map_for(
-        server.factory(authorization), owner="o", repo=".github", base_ref="main"
+        server.factory(authorization), owner="o", repo=".github", branch="main"
     )
     assert ref.source == "bundled"
     assert len(server.calls) == 1
@@ -116,7 +119,55 @@ async def test_unreadable_maps_raise(
     server.reply("GET", r"/repos/o/a/contents/coi.yml", status, body)
     with pytest.raises(error, match=message):
         await source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
+        )
+
+
+@pytest.mark.parametrize(
+    ("contents", "repository"),
+    [
+        ((404, {"message": "Not Found"}), (404, {"message": "Not Found"})),  # hidden or missing
+        ((403, {"message": "Resource not accessible by integration"}), None),
+        ((404, {"message": "Not Found"}), (403, {"message": "Resource not accessible"})),
+    ],
+)
+async def test_an_unreadable_owner_repository_is_named(
+    tmp_path: Path, contents: tuple[int, Any], repository: tuple[int, Any] | None
+) -> None:
+    server = FakeServer()
+    server.reply("GET", r"/repos/o/(a|b)/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github/contents/coi.yml", *contents)
+    if repository is not None:
+        server.reply("GET", r"/repos/o/\.github", *repository)
+    maps = source(tmp_path)
+    gh = server.factory(authorization)
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
+    assert (ref.source, ref.unread_owner) == ("bundled", "o/.github")
+    calls = len(server.calls)
+    _, again = await maps.map_for(gh, owner="o", repo="b", branch="main")
+    assert again.unread_owner == "o/.github"
+    assert len(server.calls) == calls + 1, "only b's own map is asked: the owner's is known"
+
+
+@pytest.mark.parametrize(
+    "limited_path", [r"/repos/o/\.github/contents/coi.yml", r"/repos/o/\.github"]
+)
+async def test_a_rate_limit_on_the_owner_repository_is_no_answer(
+    tmp_path: Path, limited_path: str
+) -> None:
+    server = FakeServer()
+    limited = {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000", "x-ratelimit-reset": "1"}
+    server.route(
+        "GET",
+        limited_path,
+        lambda _call, _match: (403, {"message": "API rate limit exceeded"}, limited),
+    )
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
+    if limited_path == r"/repos/o/\.github":  # the owner's map file is missing, then limited
+        server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    with pytest.raises(gidgethub.RateLimitExceeded):
+        await source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -129,13 +180,17 @@ async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
 async def test_no_map_at_the_base_skips_the_repository_read(tmp_path: Path) -> None:
     server = FakeServer()
     server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     maps = source(tmp_path)
     gh = server.factory(authorization)
     _, ref = await maps.map_for(
-        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha=None)
+        gh, owner="o", repo="a", branch="main", hint=BaseMapHint(blob_sha=None)
     )
     assert ref.source == "bundled"
-    assert [call.path for call in server.calls] == ["/repos/o/.github/contents/coi.yml"]
+    assert [call.path for call in server.calls] == [
+        "/repos/o/.github/contents/coi.yml",
+        "/repos/o/.github",
+    ]
 
 
 async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
@@ -143,15 +198,15 @@ async def test_a_blob_already_parsed_costs_no_call(tmp_path: Path) -> None:
     server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s1"))
     maps = source(tmp_path)
     gh = server.factory(authorization)
-    first, _ = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    first, _ = await maps.map_for(gh, owner="o", repo="a", branch="main")
     again, ref = await maps.map_for(
-        gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint(blob_sha="s1")
+        gh, owner="o", repo="a", branch="main", hint=BaseMapHint(blob_sha="s1")
     )
     assert again is first
     assert (ref.source, ref.blob_sha) == ("repository", "s1")
     assert len(server.calls) == 1
     # A blob not seen yet is read (and its ETag kept) as before.
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main", hint=BaseMapHint("s2"))
+    await maps.map_for(gh, owner="o", repo="a", branch="main", hint=BaseMapHint("s2"))
     assert len(server.calls) == 2
 
 
@@ -193,7 +248,7 @@ async def test_a_version_already_known_as_reviewed_costs_no_history_read(tmp_pat
     await reviewed.remember([reviewed_key("O", "A", "s1")])
     maps = trusting_source(tmp_path, reviewed)
     loaded, ref = await maps.map_for(
-        server.factory(authorization), owner="o", repo="a", base_ref="main"
+        server.factory(authorization), owner="o", repo="a", branch="main"
     )
     assert loaded.ok
     assert (ref.blob_sha, ref.held) == ("s1", None)
@@ -209,7 +264,7 @@ async def test_an_owner_repository_missing_is_no_owner_map_but_other_errors_are_
     server.reply("POST", r"/graphql", 200, history_answer("s1", errors=missing))
     maps = trusting_source(tmp_path)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert (ref.blob_sha, ref.held, maps.history_reads) == ("s1", None, 1), "a bootstrap"
 
     server = FakeServer()
@@ -218,7 +273,7 @@ async def test_an_owner_repository_missing_is_no_owner_map_but_other_errors_are_
     server.reply("POST", r"/graphql", 200, history_answer("s2", errors=hidden))
     with pytest.raises(gidgethub.QueryError):
         await trusting_source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -228,7 +283,7 @@ async def test_a_revision_without_a_commit_is_a_clear_error(tmp_path: Path) -> N
     server.reply("POST", r"/graphql", 200, {"data": {"repository": {"tip": None}}})
     with pytest.raises(MapHistoryError, match="o/a has no commit at 'main'"):
         await trusting_source(tmp_path).map_for(
-            server.factory(authorization), owner="o", repo="a", base_ref="main"
+            server.factory(authorization), owner="o", repo="a", branch="main"
         )
 
 
@@ -238,6 +293,7 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
     server = FakeServer()
     server.reply("GET", r"/repos/o/a/contents/coi.yml", 200, content(MAP, sha="s2"))
     server.reply("GET", r"/repos/o/.github/contents/coi.yml", 404, {"message": "Not Found"})
+    server.reply("GET", r"/repos/o/\.github", 200, OWNER_REPOSITORY)
     # Both versions direct pushes and the first governed by an owner's map: none is trusted.
     answer = history_answer("s2", "s1")
     answer["data"]["ownerMap"] = {
@@ -253,12 +309,12 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
     server.reply("POST", r"/graphql", 200, answer)
     maps = trusting_source(tmp_path)
     gh = server.factory(authorization)
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert ref.source == "bundled"
     assert ref.held is not None
     assert ref.held.commit_sha == f"{2:040d}"
     # Asked again within the minute: what the history said is remembered.
-    await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert maps.history_reads == 1
     # A bundled map that accepts unreviewed maps puts the repository's version in force.
     accepting = tmp_path / "accepting.yml"
@@ -269,7 +325,7 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
         clock=Clock(),
         trust=MapTrust(graphql_url=GRAPHQL_URL, app_id=1),
     )
-    _, ref = await maps.map_for(gh, owner="o", repo="a", base_ref="main")
+    _, ref = await maps.map_for(gh, owner="o", repo="a", branch="main")
     assert (ref.source, ref.blob_sha, ref.held) == ("repository", "s2", None)
 
 

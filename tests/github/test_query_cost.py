@@ -66,6 +66,7 @@ PINNED: dict[str, tuple[str, int]] = {
     "MERGED_PULL_REQUEST": (queries.MERGED_PULL_REQUEST, 132),
     "REQUESTED_PAGE": (queries.REQUESTED_PAGE, 1),
     "MAP_AT_COMMIT": (queries.MAP_AT_COMMIT, 0),
+    "DEFAULT_MAP_AT": (queries.DEFAULT_MAP_AT, 1),
     "MINIMIZE_DUPLICATE_REPLY": (queries.MINIMIZE_DUPLICATE_REPLY, 0),
     "REMOVE_APPLIED_MARK": (queries.REMOVE_APPLIED_MARK, 0),
     "review_load_query(3)": (queries.review_load_query(["a", "b", "c"]), 4),

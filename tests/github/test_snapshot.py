@@ -224,16 +224,18 @@ def test_no_timeline_means_no_removals() -> None:
 
 
 @pytest.mark.parametrize(
-    ("base_ref", "expected"),
+    ("default_ref", "expected"),
     [
         ({"target": {"baseMap": {"oid": "b" * 40}}}, BaseMapHint("b" * 40)),
-        ({"target": {"baseMap": None}}, BaseMapHint(None)),  # no map at the base's tip
-        (None, None),  # the base branch is gone: the contents API decides
+        ({"target": {"baseMap": None}}, BaseMapHint(None)),  # no map at the default branch's tip
+        (None, None),  # GitHub gave no default branch: the contents API decides
         ({"target": None}, None),
     ],
 )
-def test_the_base_map_hint(base_ref: dict[str, Any] | None, expected: BaseMapHint | None) -> None:
-    assert base_map_hint({"baseRef": base_ref}) == expected
+def test_the_default_branch_map_hint(
+    default_ref: dict[str, Any] | None, expected: BaseMapHint | None
+) -> None:
+    assert base_map_hint(default_ref) == expected
 
 
 def test_profiles_of_the_opener_commit_authors_and_reviewers() -> None:

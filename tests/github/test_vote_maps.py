@@ -248,7 +248,13 @@ async def test_the_map_at_a_label_event_is_read_once_and_now_s_when_unknown(
 
     async def at_day(day: int) -> tuple[AffiliationMap, str | None, str]:
         return await opening.at(
-            gh, facts(), when(day), current=current, current_ref=current_ref, endpoint=GRAPHQL_URL
+            gh,
+            facts(),
+            when(day),
+            current=current,
+            current_ref=current_ref,
+            endpoint=GRAPHQL_URL,
+            default_branch="main",
         )
 
     assert await at_day(4) == (current, "s1", "repository")
@@ -266,5 +272,6 @@ async def test_the_map_at_a_label_event_is_read_once_and_now_s_when_unknown(
         current=current,
         current_ref=current_ref,
         endpoint=GRAPHQL_URL,
+        default_branch="main",
     )
     assert unknown == (current, "s1", "repository"), "the map in force now, when unknown then"

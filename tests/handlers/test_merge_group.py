@@ -65,6 +65,7 @@ async def test_checks_requested_queues_the_group(reference_dir: Path) -> None:
                 head_sha="2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d",
                 head_ref=f"refs/heads/gh-readonly-queue/main/pr-9-{SHA}",
                 base_ref="refs/heads/main",
+                default_branch="main",  # its map judges the group
             ),
         )
     ]

@@ -111,6 +111,7 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
                 head_ref="refs/heads/gh-readonly-queue/main/"
                 "pr-104-929f8209d40f77f4abc622a499c93a83babdbe64",
                 base_ref="refs/heads/main",
+                default_branch="main",  # its map judges the group
             ),
         )
     ],
@@ -150,6 +151,26 @@ async def test_each_recorded_delivery_queues_what_the_contract_says(
     event_name = name.split("/")[0]
     data = with_installation(load_payload(reference_dir, name))
     assert await dispatch(event_name, data) == expected
+
+
+@pytest.mark.parametrize("action", ["added", "removed"])
+async def test_the_owner_repository_given_or_taken_judges_the_owner_again(
+    reference_dir: Path, action: str
+) -> None:
+    # Whether the App can read `.github` decides which map governs the owner's repositories.
+    name = f"installation_repositories/{action}.payload.json"
+    data = with_installation(load_payload(reference_dir, name))
+    listed = data[f"repositories_{action}"]
+    data[f"repositories_{action}"] = [
+        {**listed[0], "name": ".github", "full_name": "Codertocat/.github"}
+    ]
+    installation = data["installation"]["id"]
+    judged_again = [
+        ("map_changed", "Codertocat", ".github"),
+        ("sweep_owner", installation, "Codertocat"),
+    ]
+    swept = [("sweep", installation, "Codertocat", ".github")] if action == "added" else []
+    assert await dispatch("installation_repositories", data) == swept + judged_again
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,11 @@ def test_comments_replay_in_time_order_whatever_the_listing_order() -> None:
     ("comments", "override", "refused"),
     [
         ([("alice", "/coi minor", 1)], None, {"alice": "@alice is an author: only a TSC member"}),
-        ([("bob", "/coi minor", 1)], None, {"bob": "@bob works for Acme, like the author"}),
+        (
+            [("bob", "/coi minor", 1)],
+            None,
+            {"bob": "@bob works for Acme (`acme`), like the author"},
+        ),
         ([("mallory", "/coi minor", 1)], None, {"mallory": "standing conflict with Acme"}),
         ([("carol", "/coi minor", 1)], ("minor", "carol"), {}),
         ([("alice", "/coi major", 1)], ("major", "alice"), {}),
@@ -190,7 +194,7 @@ def test_comments_replay_in_time_order_whatever_the_listing_order() -> None:
         (
             [("erin", "/coi major", 1), ("bob", "/coi minor", 2)],
             ("major", "erin"),
-            {"bob": "@bob works for Acme"},
+            {"bob": "@bob works for Acme (`acme`)"},
         ),
         # A conflicted member's override never cancels an unconflicted member's.
         (
@@ -226,7 +230,7 @@ _ERIN_ON_CAROL = ("erin", "/coi declare @carol")
         (("carol", "/coi declare"), ("carol", "/coi withdraw"), True, None),
         (_ERIN_ON_CAROL, ("erin", "/coi withdraw @carol"), True, None),
         (_ERIN_ON_CAROL, ("ivan", "/coi withdraw @carol"), True, None),
-        (_ERIN_ON_CAROL, ("bob", "/coi withdraw @carol"), False, "@bob works for Acme"),
+        (_ERIN_ON_CAROL, ("bob", "/coi withdraw @carol"), False, "@bob works for Acme (`acme`)"),
         (_ERIN_ON_CAROL, ("alice", "/coi withdraw @carol"), False, "@alice is an author"),
         (_ERIN_ON_CAROL, ("mallory", "/coi withdraw @carol"), False, "standing conflict"),
         (_ERIN_ON_CAROL, ("dave", "/coi withdraw @carol"), False, "only TSC members"),

@@ -29,7 +29,7 @@ def deleted_by(actor: str | None, days: float = 2, author: str = "erin") -> Comm
         ((deleted_by("erin"),), False, None),  # the declarer
         ((deleted_by("ivan"),), False, None),  # an unconflicted TSC member
         ((deleted_by("alice"),), True, "@alice is an author"),
-        ((deleted_by("bob"),), True, "@bob works for Acme"),
+        ((deleted_by("bob"),), True, "@bob works for Acme (`acme`)"),
         ((deleted_by("carol"),), True, "@carol has a conflict declared"),  # its subject
         ((deleted_by("dave"),), True, "@dave is not a TSC member"),
         ((deleted_by(None),), True, "a deleted account"),

@@ -56,14 +56,14 @@ ZOE_AT_GLOBEX = facts(
             CAROL_AT_ACME,
             "block",
             "action_required",
-            "GitHub shows them at Acme, an author's company (profile company: ACME Corp)",
+            "GitHub shows them at Acme (`acme`), an author's company (profile company: ACME Corp)",
         ),
         (
             "public org, block",
             CAROL_IN_ACME_ORG,
             "block",
             "action_required",
-            "GitHub shows them at Acme, an author's company (public member of acme-corp)",
+            "GitHub shows them at Acme (`acme`), an author's company (public member of acme-corp)",
         ),
         # zoe is not in the map: her commit email places her at Globex whatever the policy.
         (
@@ -71,21 +71,21 @@ ZOE_AT_GLOBEX = facts(
             ZOE_AT_GLOBEX,
             "warn",
             "action_required",
-            "same company as the authors (Globex)",
+            "same company as the authors (Globex (`globex`))",
         ),
         (
             "author's commit email, ignore",
             ZOE_AT_GLOBEX,
             "ignore",
             "action_required",
-            "same company as the authors (Globex)",
+            "same company as the authors (Globex (`globex`))",
         ),
         (
             "author's commit email, block",
             ZOE_AT_GLOBEX,
             "block",
             "action_required",
-            "same company as the authors (Globex)",
+            "same company as the authors (Globex (`globex`))",
         ),
     ],
 )

@@ -29,7 +29,7 @@ def removed(label: str, by: str | None, days: float = 2) -> LabelChange:
     [
         (("trivial",), (added("trivial", "carol"),), ("trivial",), ()),
         (("trivial",), (added("trivial", "alice"),), (), ("@alice is an author",)),
-        (("trivial",), (added("trivial", "bob"),), (), ("@bob works for Acme",)),
+        (("trivial",), (added("trivial", "bob"),), (), ("@bob works for Acme (`acme`)",)),
         (("trivial",), (added("trivial", "dave"),), (), ("@dave is not a TSC member",)),
         (("trivial",), (added("trivial", "mallory"),), (), ("standing conflict with Acme",)),
         (("trivial",), (added("trivial", None),), (), ("a deleted account",)),
@@ -43,7 +43,7 @@ def removed(label: str, by: str | None, days: float = 2) -> LabelChange:
                 added("Trivial", "bob", 3),
             ),
             (),
-            ("@bob works for Acme",),
+            ("@bob works for Acme (`acme`)",),
         ),
         # A major label counts whoever added it; removed, it still counts unless removed by an
         # unconflicted TSC member.

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.affiliations.loader import MapError
+from bot.jobs.reconciler import map_decided
 from bot.policy.facts import MapFile, PullRequestFacts
 from bot.policy.render import (
     MAX_OUTPUT_CHARS,
@@ -56,6 +57,17 @@ def test_titles(pr, title: str) -> None:  # type: ignore[no-untyped-def]
     assert _render(pr).title == title
 
 
+def test_a_company_name_that_mimics_another_shows_its_own_id() -> None:
+    # Globex renamed "Acme" in the map: every place the summary names it shows `globex` too.
+    doc = document()
+    doc["companies"]["globex"]["name"] = "Acme"
+    amap = make_map(companies=doc["companies"])
+    pr = facts(opener="erin", files=("GOVERNANCE.md",), reviews=(approve("carol"),))
+    summary = render(evaluate(pr, amap, now=NOW, map_ref=REF), check_name="COI review").summary
+    assert "| @carol | 2026-03-02 12:00 UTC | Acme (`globex`) | yes |" in summary
+    assert "approving companies: Acme (`globex`) (1 more needed)" in summary
+
+
 def test_summary_tables() -> None:
     pr = facts(
         reviews=(approve("bob"), approve("dave", 2)),
@@ -67,10 +79,10 @@ def test_summary_tables() -> None:
     output = _render(pr, requested=("ivan",))
     assert output.conclusion == "action_required"
     summary = output.summary
-    assert "| @alice | opener, commit author | Acme |" in summary
+    assert "| @alice | opener, commit author | Acme (`acme`) |" in summary
     assert (
-        "| @bob | 2026-03-02 12:00 UTC | Acme | no | same company as the authors (Acme) |"
-        in summary
+        "| @bob | 2026-03-02 12:00 UTC | Acme (`acme`) | no "
+        "| same company as the authors (Acme (`acme`)) |" in summary
     )
     assert "| @dave (not TSC) |" in summary
     assert "path rule `core/**` matches 1 file" in summary
@@ -197,3 +209,33 @@ def test_a_waiting_change_says_what_it_waits_for() -> None:
     assert "or conflicts" in first
     assert "bots' reviews never count" in output.summary, "the approval that did not end it"
     assert "### Review requested" not in output.summary, "nobody is asked while it waits"
+
+
+@pytest.mark.parametrize(
+    ("source", "instead"),
+    [("bundled", "the bundled map"), ("repository", "the repository's map")],
+)
+def test_an_unreadable_owner_repository_is_named_before_the_map_line(
+    source: str, instead: str
+) -> None:
+    ref = MapRef(path="config/affiliations.yml", blob_sha="b0b", source=source)  # type: ignore[arg-type]
+    verdict = evaluate(facts(), AMAP, now=NOW, map_ref=replace(ref, unread_owner="o/.github"))
+    summary = render(verdict, check_name="COI review").summary
+    *_, said, blank, map_line = summary.splitlines()
+    assert map_line.startswith("Decided by the map `config/affiliations.yml` at blob `b0b`")
+    assert said == (
+        "The owner's repository `o/.github` could not be read (the App is not installed there, "
+        f"or it does not exist), so no map of it was used: {instead} decided instead."
+    )
+    assert (blank, map_decided(summary)) == ("", ("b0b", source))
+
+
+def test_the_default_branch_is_named_on_the_map_line() -> None:
+    verdict = evaluate(facts(), AMAP, now=NOW, map_ref=replace(REF, branch="main"))
+    summary = render(verdict, check_name="COI review").summary
+    assert summary.splitlines()[-1] == (
+        "Decided by the map `.github/affiliations.yml` at blob `abc123` (repository). "
+        "It is the map on the default branch `main`, which judges every pull request whatever "
+        "its base."
+    )
+    assert map_decided(summary) == ("abc123", "repository")

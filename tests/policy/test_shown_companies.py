@@ -47,7 +47,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text(f'commit {SHORT} authored as zed@acme.example')})",
+        f"GitHub shows Acme (`acme`) ({text(f'commit {SHORT} authored as zed@acme.example')})",
     ),
     (
         "the same under evidence: ignore",
@@ -55,7 +55,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {"evidence": "ignore"},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text(f'commit {SHORT} authored as zed@acme.example')})",
+        f"GitHub shows Acme (`acme`) ({text(f'commit {SHORT} authored as zed@acme.example')})",
     ),
     (
         "unknown author, profile company",
@@ -68,7 +68,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text('profile company: ACME Corp')})",
+        f"GitHub shows Acme (`acme`) ({text('profile company: ACME Corp')})",
     ),
     (
         "unknown author, public member of the company's organization",
@@ -81,7 +81,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {"require": "when_conflicted"},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text('public member of acme-corp')})",
+        f"GitHub shows Acme (`acme`) ({text('public member of acme-corp')})",
     ),
     (
         "unknown author, nothing shown: unaffiliated, bob is independent of them",
@@ -101,7 +101,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text('commit authored as pat@acme.example')})",
+        f"GitHub shows Acme (`acme`) ({text('commit authored as pat@acme.example')})",
     ),
     (
         "a co-author trailer at an Acme domain",
@@ -113,7 +113,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text('co-author trailer authored as pat@acme.example')})",
+        f"GitHub shows Acme (`acme`) ({text('co-author trailer authored as pat@acme.example')})",
     ),
     (
         "a profile naming an independent company is no independence",
@@ -126,7 +126,7 @@ CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, tuple[str, ...], s
         {},
         "action_required",
         ("acme",),
-        f"GitHub shows Acme ({text(f'commit {SHORT} authored as zed@acme.example')})",
+        f"GitHub shows Acme (`acme`) ({text(f'commit {SHORT} authored as zed@acme.example')})",
     ),
 ]
 
@@ -150,7 +150,7 @@ def test_authors_the_map_does_not_place(
     assert set(companies) <= set(verdict.author_companies)
     row = render(verdict, check_name="COI review").summary
     if companies:
-        assert f"| Acme; {shown_by} |" in row
+        assert f"| Acme (`acme`); {shown_by} |" in row
     else:
         assert "| unaffiliated, not in the map |" in row
 
@@ -167,7 +167,8 @@ TSC_CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, str | None]] =
         ),
         {},
         "action_required",
-        "same company as the authors (StackStorm): GitHub shows StackStorm "
+        "same company as the authors (StackStorm (`stackstorm`)): "
+        "GitHub shows StackStorm (`stackstorm`) "
         f"({text('profile company: StackStorm')})",
     ),
     (
@@ -204,7 +205,7 @@ TSC_CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, str | None]] =
         ),
         {},
         "action_required",
-        "same company as the authors (Acme)",
+        "same company as the authors (Acme (`acme`))",
     ),
     (
         "an independent member stays independent whatever their profile says",
@@ -257,6 +258,6 @@ def test_where_each_company_came_from_is_kept_per_person() -> None:
     assert companies_on(m, "zed", NOW.date(), shown) == (frozenset({"acme"}), shown["zed"])
     assert companies_on(m, "kami", NOW.date(), shown) == (frozenset(), ())
     sightings = "commit abc1234 authored as zed@acme.example; profile company: ACME Corp"
-    assert describe(m, shown["zed"]) == f"GitHub shows Acme ({text(sightings)})"
+    assert describe(m, shown["zed"]) == f"GitHub shows Acme (`acme`) ({text(sightings)})"
     assert "zed@\u200dacme\\.example" in describe(m, shown["zed"]), "no mention, no link"
     assert describe(m, ()) == ""
