@@ -175,7 +175,7 @@ def test_markdown_lists_same_company_merges_with_links() -> None:
     assert text.startswith("# Independent review in acme/widgets\n")
     assert "| Major, with independent approval | 1 (50%) |" in text
     assert "- [#1](https://github.com/acme/widgets/pull/1) PR 1, merged " in text
-    assert "@bob (same company as the authors (Acme (`acme`)))" in text
+    assert "@bob (same company as the authors, Acme (`acme`))" in text
     assert "| @carol | 1 | 1 | 0 |" in text
 
 

@@ -46,7 +46,7 @@ class Conflict:
 
     login: str  # as the map spells it, else as GitHub does
     kind: ConflictKind
-    why: str  # a phrase for the approvals table: "same company as the authors (Acme (`acme`))"
+    why: str  # a phrase for the approvals table: "same company as the authors, Acme (`acme`)"
     sentence: str  # a sentence about the person: "@bob works for Acme (`acme`), like the author"
 
 
@@ -124,7 +124,7 @@ def conflict_on_pr(
             where = describe(amap, seen)
             return found(
                 "company",
-                f"same company as the authors ({names}): {where}",
+                f"same company as the authors, {names}: {where}",
                 f"@{shown} works for {names}, {parties.like_the_author}: {where}",
             )
     if not amap.is_known(login):
@@ -143,7 +143,7 @@ def conflict_on_pr(
         names = ", ".join(named_company(amap.company_name(c), c) for c in shared)
         return found(
             "company",
-            f"same company as the authors ({names})",
+            f"same company as the authors, {names}",
             f"@{shown} works for {names}, {parties.like_the_author}",
         )
     standing = amap.standing_conflict_with(login, day, theirs)

@@ -83,7 +83,7 @@ async def test_a_same_company_approval_under_a_new_login_still_asks_for_independ
     run = latest_check(stage, number)
     summary = run["output"]["summary"]
     assert run["conclusion"] == "action_required", summary
-    assert "same company as the authors (Acme)" in summary
+    assert "same company as the authors, Acme (`acme`)" in summary
     assert "@anna-b is @anna of the map" in summary
     assert sim.review_requests(REPO, number) == ["gus"]
 

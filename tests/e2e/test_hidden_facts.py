@@ -254,13 +254,13 @@ async def test_companies_github_shows_decide_for_people_the_map_places_nowhere(
         assert (
             f"| @zed (not in the map) | opener, commit author | Acme (`acme`); {shown} |" in summary
         )
-        assert "same company as the authors (Acme (`acme`))" in summary
+        assert "same company as the authors, Acme (`acme`)" in summary
 
         run = latest_check(stage, tsc)
         summary = run["output"]["summary"]
         assert run["conclusion"] == "action_required", summary
         assert (
-            "same company as the authors (StackStorm (`stackstorm`)): "
+            "same company as the authors, StackStorm (`stackstorm`): "
             "GitHub shows StackStorm (`stackstorm`) "
             f"({text('profile company: StackStorm')})"
         ) in summary

@@ -190,7 +190,7 @@ async def test_authors_colleagues_abstain_on_a_code_change(stage: Stage) -> None
     number = await code_change(stage, author="gina")
     await vote(stage, number, "gus", "yes")
     summary = as_shown(vote_run(stage, number)["output"]["summary"])
-    why = "conflicted (same company as the authors (Globex)): recorded as an abstention"
+    why = "conflicted (same company as the authors, Globex (`globex`)): recorded as an abstention"
     assert why in summary, "the one rule of a PR: an author's colleague"
 
 
@@ -243,7 +243,10 @@ async def test_removing_the_label_cancels_only_for_an_unconflicted_tsc_member(
     await stage.settle()
     assert vote_run(stage, number)["status"] == "in_progress"
     (refused,) = [body for body in bot_bodies(stage, number) if "coi-bot:vote-label" in body]
-    assert "@gus is conflicted on this vote (same company as the authors (Globex))" in refused
+    assert (
+        "@gus is conflicted on this vote (same company as the authors, Globex (`globex`))"
+        in refused
+    )
     await stage.sim.set_labels(REPO, number, [LABEL], sender="gus")  # the vote goes on
     await stage.sim.set_labels(REPO, number, [], sender="ivan")
     await stage.settle()

@@ -82,7 +82,7 @@ def test_summary_tables() -> None:
     assert "| @alice | opener, commit author | Acme (`acme`) |" in summary
     assert (
         "| @bob | 2026-03-02 12:00 UTC | Acme (`acme`) | no "
-        "| same company as the authors (Acme (`acme`)) |" in summary
+        "| same company as the authors, Acme (`acme`) |" in summary
     )
     assert "| @dave (not TSC) |" in summary
     assert "path rule `core/**` matches 1 file" in summary

@@ -167,7 +167,7 @@ TSC_CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, str | None]] =
         ),
         {},
         "action_required",
-        "same company as the authors (StackStorm (`stackstorm`)): "
+        "same company as the authors, StackStorm (`stackstorm`): "
         "GitHub shows StackStorm (`stackstorm`) "
         f"({text('profile company: StackStorm')})",
     ),
@@ -205,7 +205,7 @@ TSC_CASES: list[tuple[str, PullRequestFacts, dict[str, Any], str, str | None]] =
         ),
         {},
         "action_required",
-        "same company as the authors (Acme (`acme`))",
+        "same company as the authors, Acme (`acme`)",
     ),
     (
         "an independent member stays independent whatever their profile says",

@@ -376,7 +376,7 @@ def test_approvals_say_why_they_do_not_count() -> None:
             )
         )
     )
-    assert _approval(verdict, "bob").why_not == "same company as the authors (Acme (`acme`))"
+    assert _approval(verdict, "bob").why_not == "same company as the authors, Acme (`acme`)"
     assert _approval(verdict, "bob").companies == ("acme",)
     assert "bot" in _approval(verdict, "renovate[bot]").why_not
     assert _approval(verdict, "dave").why_not == "not a TSC member"

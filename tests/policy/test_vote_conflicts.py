@@ -133,8 +133,8 @@ def test_without_subjects_the_authors_decide_by_the_rule_of_a_pr() -> None:
     assert _conflicts(amap, Proposal(pr)) == {
         "lea": "an author of the proposal",
         "max": "an author of the proposal",
-        "sam": "same company as the authors (Acme)",
-        "sue": "same company as the authors (Globex)",
+        "sam": "same company as the authors, Acme (`acme`)",
+        "sue": "same company as the authors, Globex (`globex`)",
         # No company on record: conflicted, as `unknown_people: conflicted` says for a PR.
         "nat": "no company on record, and GitHub shows none (policy: unknown people are "
         "conflicted)",
@@ -153,7 +153,7 @@ def test_declared_conflicts() -> None:
     declared = _declared(ivy="my brother is the nominee", ian=None)
     assert _conflicts(amap, Proposal(facts(opener="max")), declared=declared) == {
         "max": "an author of the proposal",
-        "sue": "same company as the authors (Globex)",
+        "sue": "same company as the authors, Globex (`globex`)",
         "nat": "no company on record, and GitHub shows none (policy: unknown people are "
         "conflicted)",
         "ivy": "conflict declared on this proposal by @ivy: my brother is the nominee",
