@@ -413,6 +413,26 @@ class GraphQLApi:
                 [self.pull_request(repo, p) for p in pulls], args, field="pullRequests"
             )
 
+        def issues(**args: Any) -> Node:
+            # GitHub's Repository.issues lists issues only (never pull requests); a label filter
+            # keeps issues carrying any of the names given.
+            states = args.get("states")
+            wanted = {name.casefold() for name in args.get("labels") or ()}
+            found = [
+                i
+                for i in repo.issues.values()
+                if (not states or i.state.upper() in states)
+                and (not wanted or wanted & {name.casefold() for name in i.labels})
+            ]
+            order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
+            key = {"UPDATED_AT": "updated_at", "CREATED_AT": "created_at"}.get(order["field"])
+            if key is None:
+                raise GitHubGraphQLError("INVALID_ARGUMENTS", f"unsupported order {order['field']}")
+            found.sort(key=lambda i: (getattr(i, key), i.number))
+            if order.get("direction") == "DESC":
+                found.reverse()
+            return connection([self.issue(repo, i) for i in found], args, field="issues")
+
         def git_object(expression: str | None = None, oid: str | None = None) -> Node | None:
             if oid is not None:
                 commit = repo.commits.get(oid)
@@ -449,6 +469,7 @@ class GraphQLApi:
             "pullRequest": pull_request,
             "pullRequests": pull_requests,
             "issue": issue,
+            "issues": issues,
             "object": git_object,
             "ref": lambda qualifiedName: self.branch_ref(
                 repo, qualifiedName.removeprefix("refs/heads/")
