@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.report import UNCHECKED_NOTE, UNCHECKED_TITLE, Load, Report, check_state, render_markdown
+from bot.report import (
+    UNCHECKED_NOTE,
+    UNCHECKED_TITLE,
+    Load,
+    Report,
+    check_state,
+    render_markdown,
+    vote_counts,
+    vote_line,
+)
 
 BAR_HEIGHT = 22
 LABEL_WIDTH = 180
@@ -84,17 +93,17 @@ def _unchecked_list(report: Report) -> str:
 
 def _vote_list(report: Report) -> str:
     items = [
-        f'<li><a href="{escape(pr.url)}">#{pr.number}</a> {escape(pr.title)}: '
-        f"{escape(vote.title)}"
+        f'<li><a href="{escape(thread.url)}">#{thread.number}</a> {escape(vote_line(thread, str))}'
         + "".join(
             f"; @{escape(login)} abstained as conflicted ({escape(why)})"
-            for login, why in vote.abstentions
+            for login, why in thread.vote.abstentions
         )
         + "</li>"
-        for pr in report.voted
-        for vote in pr.votes
+        for thread in report.votes
     ]
-    return f"<ul>{''.join(items)}</ul>" if items else ""
+    if not items:
+        return ""
+    return f"<p>{escape(vote_counts(report))}</p><ul>{''.join(items)}</ul>"
 
 
 STYLE = """

@@ -18,6 +18,7 @@ from bot.github.queries import (
     review_load_query,
 )
 from bot.jobs.issue_votes import OPEN_VOTE_ISSUES
+from bot.report_votes import VOTE_ISSUES, VOTE_PULLS
 from githubsim import GitHubSimulator
 from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
@@ -825,6 +826,32 @@ async def test_repository_issues_lists_open_issues_by_label_newest_update_first(
         "issues(states: [OPEN]) { nodes { number } } } }"
     )
     assert unpaged["errors"][0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
+
+
+async def test_issues_updated_since_and_pull_requests_by_last_update(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    old = await sim.open_issue("acme/widgets", author="alice", title="Old")
+    first = await sim.open_pull_request("acme/widgets", author="alice", title="a", files={"a": "b"})
+    second = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="c", files={"c": "d"}
+    )
+    clock.advance(hours=1)
+    since = clock.moment
+    fresh = await sim.open_issue("acme/widgets", author="alice", title="Fresh")
+    await sim.post_comment("acme/widgets", first, author="bob", body="bumped")
+    await api.login(seed.installation_id)
+    data = await api.graphql(
+        VOTE_ISSUES, owner="acme", name="widgets", since=since.isoformat(), after=None
+    )
+    issues = data["data"]["repository"]["threads"]["nodes"]
+    assert [node["number"] for node in issues] == [fresh], "updated at or after `since` only"
+    assert old != fresh
+    pulls = await api.graphql(VOTE_PULLS, owner="acme", name="widgets", after=None)
+    nodes = pulls["data"]["repository"]["threads"]["nodes"]
+    assert [node["number"] for node in nodes] == [first, second], "last updated first"
+    assert nodes[0]["state"] == "OPEN"
+    assert nodes[0]["labelAdds"]["nodes"] == []
 
 
 async def test_check_suites_filtered_by_app_leave_out_another_apps_runs(
