@@ -32,8 +32,15 @@ CLOSED_ISSUE_VOTES_KEPT = 10_000
 class VoteTimers:
     """One timer per PR with an open vote; arming again replaces the earlier timer."""
 
-    def __init__(self, schedule: Callable[[WorkRef], object]) -> None:
+    def __init__(
+        self,
+        schedule: Callable[[WorkRef], object],
+        *,
+        share: Callable[[WorkRef, datetime], None] | None = None,
+    ) -> None:
         self._schedule = schedule
+        # With replicas, each close armed is kept in Redis too (bot/replicas/vote_deadlines.py).
+        self._share = share
         self._timers: dict[WorkRef, asyncio.TimerHandle] = {}
         self._closed = False
 
@@ -45,6 +52,8 @@ class VoteTimers:
             previous.cancel()
         delay = max(0.0, (closes_at - now).total_seconds()) + CLOSE_MARGIN_SECONDS
         self._timers[ref] = asyncio.get_running_loop().call_later(delay, self._fire, ref)
+        if self._share is not None:
+            self._share(ref, closes_at)
 
     def _fire(self, ref: WorkRef) -> None:
         self._timers.pop(ref, None)
