@@ -56,13 +56,13 @@ async def test_the_job_schedules_what_is_due_and_redis_down_is_no_failure(
     deadlines = SharedDeadlines(coordinator.link)
     await deadlines.add(PULL, NOW - timedelta(seconds=1))
     scheduled: list[VoteRef] = []
+
+    def schedule(ref: VoteRef) -> bool:
+        scheduled.append(ref)
+        return True
+
     job = asyncio.create_task(
-        schedule_due(
-            deadlines,
-            lambda ref: scheduled.append(ref) is None,
-            clock=lambda: NOW,
-            period_seconds=0,
-        )
+        schedule_due(deadlines, schedule, clock=lambda: NOW, period_seconds=0)
     )
     try:
         for _ in range(200):
