@@ -205,9 +205,8 @@ def _build_jobs(
             queue_busy=sources.queue_busy,
         )
         jobs["reconcile"] = partial(reconciler.run, period_seconds=settings.reconcile_minutes * 60)
-    if (
-        coordinator is not None
-    ):  # votes whose replica's timer was lost (bot.replicas.vote_deadlines)
+    # Votes whose replica's timer was lost with it (bot/replicas/vote_deadlines.py).
+    if coordinator is not None:
         jobs["vote_deadlines"] = partial(
             schedule_due,
             SharedDeadlines(coordinator.link),
