@@ -489,7 +489,7 @@ class Reconciler:
             gh, installation_id, owner, repo, report, check_name=check_name
         )
         queued += await self._list_vote_issues(
-            gh, installation_id, owner, repo, report, default_branch=default_branch
+            gh, installation_id, owner, repo, report, default_branch=default_branch, blob=own_map
         )
         self._seen[key] = _Seen(
             probe, own_map=own_map, owner_map=owner_map, clean=queued == 0, check_name=check_name
@@ -613,9 +613,13 @@ class Reconciler:
         report: CycleReport,
         *,
         default_branch: str,
+        blob: str | None,
     ) -> int:
-        """Queues each open issue vote once (its timer armed again) and again past its close."""
-        loaded, _ = await self._maps.map_for(gh, owner=owner, repo=repo, base_ref=default_branch)
+        """Queues each open issue vote once (its timer armed again) and again past its close.
+        `blob`: the map's on the default branch, as the cycle read it (known: no request)."""
+        loaded, _ = await self._maps.map_for(
+            gh, owner=owner, repo=repo, base_ref=default_branch, hint=BaseMapHint(blob)
+        )
         if loaded.map is None:
             return 0  # a broken map decides no vote; the PRs' checks say why
         rate, issues = await open_vote_issues(
