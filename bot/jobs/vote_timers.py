@@ -8,7 +8,8 @@ which arms the timer again, and queues it again whenever its close time has pass
 vote, with no check run, by its label's timeline (bot/jobs/issue_votes.py). With
 several replicas each may arm a timer; the per-PR lease runs their evaluations one after the
 other, and the first one's final comment tells the next that the vote is closed: a vote is
-closed once.
+closed once. Each close armed is also kept in Redis (bot/replicas/vote_deadlines.py): a replica
+restarted or gone by then loses no vote.
 """
 
 from __future__ import annotations
