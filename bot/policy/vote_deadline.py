@@ -2,10 +2,12 @@
 
 An issue has no check run to carry its close time (a PR's does: `OPEN_VOTE_MARKER`), and reading
 every comment of every labelled issue each cycle would cost more than the votes are worth. The
-last TSC member's addition of the label opened the vote, and the rules for a proposal with no
-files give its duration. The estimate is never late for a vote under the map in force: a vote the
-label's removal cancelled, or a later map with a longer duration, only makes one evaluation too
-many (it finds the vote as it is and writes nothing).
+last TSC member's addition of the label opened the vote, most of the time, and the rules for a
+proposal with no files give its duration. The estimate is a safety net, not the close: the
+reconciler queues every vote it sees open once, and that evaluation arms the exact timer (kept in
+Redis with replicas). A wrong estimate costs one evaluation that writes nothing (too early), or
+leaves a vote whose timer was lost to its next event (too late: the label added again by a TSC
+member while the vote ran, after its cancellation was refused).
 """
 
 from __future__ import annotations
