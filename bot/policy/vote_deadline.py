@@ -6,8 +6,8 @@ last TSC member's addition of the label opened the vote, most of the time, and t
 proposal with no files give its duration. The estimate is a safety net, not the close: the
 reconciler queues every vote it sees open once, and that evaluation arms the exact timer (kept in
 Redis with replicas). A wrong estimate costs one evaluation that writes nothing (too early), or
-leaves a vote whose timer was lost to its next event (too late: the label added again by a TSC
-member while the vote ran, after its cancellation was refused).
+leaves a vote whose timer was lost to its next event (too late: the label taken off by someone
+who could not cancel the vote, then put back by a TSC member while it ran).
 """
 
 from __future__ import annotations
