@@ -84,6 +84,8 @@ class Report:
     unchecked: tuple[JudgedPullRequest, ...] = ()
     # Every TSC vote that opened or closed in the period, on PRs (merged or not) and issues.
     votes: tuple[VoteThread, ...] = ()
+    # Threads whose vote records were written by a bot the reader cannot tell is the App.
+    votes_unattributed: tuple[int, ...] = ()
     # Changes of the repository's map in the period that did not land reviewed (issue 22).
     unreviewed_map_changes: tuple[LandedChange, ...] = ()
 
@@ -122,6 +124,7 @@ def summarize(
     until: datetime,
     map_changes: Sequence[LandedChange] = (),
     votes: Sequence[VoteThread] = (),
+    votes_unattributed: Sequence[int] = (),
 ) -> Report:
     """The report's numbers from judged PRs and the map's changes in the period: pure, so tests
     give verdicts and read numbers."""
@@ -185,6 +188,7 @@ def summarize(
         maps=tuple(maps.values()),
         unchecked=tuple(pr for pr in merged if pr.check != "success"),
         votes=tuple(sorted(votes, key=lambda thread: (thread.vote.opened_at, thread.number))),
+        votes_unattributed=tuple(votes_unattributed),
         unreviewed_map_changes=tuple(
             change
             for change in map_changes
@@ -356,7 +360,13 @@ async def collect(
         app_id=app_id,
     )
     return summarize(
-        f"{owner}/{repo}", judged, since=since, until=until, map_changes=changes, votes=votes
+        f"{owner}/{repo}",
+        judged,
+        since=since,
+        until=until,
+        map_changes=changes,
+        votes=votes.threads,
+        votes_unattributed=votes.unattributed,
     )
 
 
@@ -444,14 +454,29 @@ def vote_counts(report: Report) -> str:
     """How many votes of the period, and of each outcome."""
     counts = Counter(thread.vote.outcome for thread in report.votes)
     shown = ", ".join(f"{counts[outcome]} {outcome}" for outcome in VOTE_OUTCOMES)
-    return f"{len(report.votes)} ({shown})" if report.votes else "0"
+    total = f"{len(report.votes)} ({shown})" if report.votes else "0"
+    return total + (" and some not counted" if report.votes_unattributed else "")
+
+
+def unattributed_note(report: Report) -> str | None:
+    """The threads whose vote records could not be counted, and what to do about it."""
+    if not report.votes_unattributed:
+        return None
+    numbers = ", ".join(f"#{number}" for number in report.votes_unattributed)
+    return (
+        f"Not counted: the votes recorded on {numbers}, by a bot this token cannot tell is the "
+        "App (run `report` with the App's key, or a token of its installation)."
+    )
 
 
 def _votes_section(report: Report) -> list[str]:
     """Each TSC vote of the period: its outcome and the conflicted voters' abstentions."""
-    if not report.votes:
+    if not report.votes and not report.votes_unattributed:
         return []
     lines = ["## TSC votes", ""]
+    note = unattributed_note(report)
+    if note is not None:
+        lines += [note, ""]
     for thread in report.votes:
         link = f"[#{thread.number}]({thread.url})" if thread.url else f"#{thread.number}"
         lines.append(f"- {link} {vote_line(thread)}")

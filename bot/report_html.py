@@ -12,6 +12,7 @@ from bot.report import (
     Report,
     check_state,
     render_markdown,
+    unattributed_note,
     vote_counts,
     vote_line,
 )
@@ -101,9 +102,11 @@ def _vote_list(report: Report) -> str:
         + "</li>"
         for thread in report.votes
     ]
-    if not items:
+    note = unattributed_note(report)
+    if not items and note is None:
         return ""
-    return f"<p>{escape(vote_counts(report))}</p><ul>{''.join(items)}</ul>"
+    shown = f"<p>{escape(note)}</p>" if note is not None else ""
+    return f"{shown}<p>{escape(vote_counts(report))}</p><ul>{''.join(items)}</ul>"
 
 
 STYLE = """

@@ -21,7 +21,7 @@ from bot.github.map_source import MapSource
 from bot.github.queries import COMMENTS
 from bot.github.snapshot import _comment
 from bot.github.times import github_time
-from bot.policy.vote_records import HeldVote, held_votes
+from bot.policy.vote_records import HeldVote, held_votes, records_of_another
 
 Kind = Literal["pull request", "issue"]
 THREADS_PER_PAGE = 50
@@ -92,6 +92,14 @@ class VoteThread:
 
 
 @dataclass(frozen=True, slots=True)
+class VotesOfPeriod:
+    threads: tuple[VoteThread, ...]
+    # Threads whose vote records a bot other than the reader wrote: not counted (see
+    # `records_of_another`); the report says so, never a silent "no vote".
+    unattributed: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class _Candidate:
     kind: Kind
     number: int
@@ -159,11 +167,12 @@ async def votes_of_period(
     until: datetime,
     endpoint: str,
     app_id: int,
-) -> tuple[VoteThread, ...]:
+) -> VotesOfPeriod:
     """Every vote that opened or closed in [since, until), on PRs and on issues."""
     votes = await _votes_in_force(gh, maps, owner=owner, repo=repo, endpoint=endpoint)
     common = {"owner": owner, "name": repo}
     found: list[VoteThread] = []
+    unattributed: list[int] = []
     listings: tuple[tuple[Kind, str, Mapping[str, Any]], ...] = (
         ("issue", VOTE_ISSUES, {**common, "since": since.isoformat()}),
         ("pull request", VOTE_PULLS, common),
@@ -178,10 +187,18 @@ async def votes_of_period(
             endpoint=endpoint,
             variables=variables,
         ):
-            for vote in await _held(gh, candidate, votes, common, endpoint, app_id):
-                if vote.in_period(since, until):
-                    found.append(VoteThread(**_fields(candidate), vote=vote))
-    return tuple(sorted(found, key=lambda thread: (thread.vote.opened_at, thread.number)))
+            held, foreign = await _held(gh, candidate, votes, common, endpoint, app_id)
+            if foreign and not held:
+                unattributed.append(candidate.number)
+            found += [
+                VoteThread(**_fields(candidate), vote=vote)
+                for vote in held
+                if vote.in_period(since, until)
+            ]
+    return VotesOfPeriod(
+        tuple(sorted(found, key=lambda thread: (thread.vote.opened_at, thread.number))),
+        tuple(sorted(unattributed)),
+    )
 
 
 def _fields(candidate: _Candidate) -> dict[str, Any]:
@@ -201,7 +218,8 @@ async def _held(
     common: Mapping[str, Any],
     endpoint: str,
     app_id: int,
-) -> tuple[HeldVote, ...]:
+) -> tuple[tuple[HeldVote, ...], bool]:
+    """The votes the App's comments record, and whether another bot's comments record some."""
     if candidate.kind == "issue":
         data = await gh.graphql(ISSUE_VOTES, endpoint=endpoint, number=candidate.number, **common)
     else:
@@ -223,4 +241,4 @@ async def _held(
             for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
                 if run and run.get("title") is not None:
                     live = str(run["title"]), str(run.get("summary") or "")
-    return held_votes(comments, live=live)
+    return held_votes(comments, live=live), records_of_another(comments)

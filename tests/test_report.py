@@ -328,3 +328,11 @@ def test_a_period_without_votes_says_none() -> None:
     assert "| TSC votes opened or closed | 0 |" in render_markdown(report)
     assert "## TSC votes" not in render_markdown(report)
     assert "<h2>TSC votes</h2>\n<p>None.</p>" in render_html(report)
+
+
+def test_votes_recorded_by_a_bot_not_known_as_the_app_are_said_not_counted() -> None:
+    report = summarize("acme/widgets", [], since=SINCE, until=UNTIL, votes_unattributed=[4, 9])
+    text = render_markdown(report)
+    assert "| TSC votes opened or closed | 0 and some not counted |" in text
+    assert "Not counted: the votes recorded on #4, #9, by a bot this token cannot tell" in text
+    assert "Not counted: the votes recorded on #4, #9" in render_html(report)

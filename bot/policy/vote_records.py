@@ -24,6 +24,13 @@ from bot.policy.vote_render import (
 )
 
 Outcome = Literal["passed", "failed", "cancelled", "open"]
+# How each comment that records a vote begins (bot/policy/vote_render.py).
+_RECORDS = (
+    "<!-- coi-bot:vote-opened ",
+    "<!-- coi-bot:vote-final ",
+    "<!-- coi-bot:vote-cancelled ",
+    LIVE_MARKER,
+)
 _CANCELLED = re.compile(r"<!-- coi-bot:vote-cancelled (\S+) -->\n@(\S+) removed ")
 
 
@@ -88,3 +95,11 @@ def held_votes(
             last.opened_at, "open", live[0], None, conflicted_abstentions(live[1])
         )
     return tuple(found)
+
+
+def records_of_another(comments: Iterable[Comment]) -> bool:
+    """Whether a bot other than the reader wrote vote records here: read with a token that is
+    not the App's, its records cannot be told from a forger's, and none is counted."""
+    return any(
+        c.author_is_bot and not c.by_viewer and c.body.startswith(_RECORDS) for c in comments
+    )

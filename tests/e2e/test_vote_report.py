@@ -111,3 +111,20 @@ async def test_the_report_lists_every_vote_of_the_period_with_its_outcome(stage:
     assert later.votes == ()
     assert "TSC votes opened or closed | 0 |" in render_markdown(later)
     assert stage.sim.violations == []
+
+
+async def test_vote_records_forged_by_another_bot_are_not_counted_and_the_report_says_so(
+    stage: Stage,
+) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Rename the project")
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="carl")  # opens no vote
+    await stage.settle()
+    stage.sim.add_user("forger[bot]", bot=True)
+    forged = "<!-- coi-bot:vote-final 2026-01-01T00:00:00Z success -->\n### Vote passed: yes 9"
+    await stage.sim.post_comment(REPO, number, author="forger[bot]", body=forged)
+    await stage.settle()
+    now = stage.sim.now()
+    report = await report_of(stage, now - timedelta(days=1), now + timedelta(days=1))
+    assert report.votes == ()
+    assert report.votes_unattributed == (number,)
+    assert f"Not counted: the votes recorded on #{number}," in render_markdown(report)

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 from bot.policy.facts import Comment
-from bot.policy.vote_records import HeldVote, held_votes
+from bot.policy.vote_records import HeldVote, held_votes, records_of_another
 from tests.policy.builders import at, comment
 
 OPENED = at(0).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -72,3 +72,11 @@ def test_a_vote_is_in_the_period_when_it_opened_or_closed_in_it() -> None:
     assert not vote.in_period(at(8), at(9))
     still_open = HeldVote(at(0), "open", "Vote open")
     assert not still_open.in_period(at(1), at(1) + timedelta(days=30))
+
+
+def test_vote_records_by_another_bot_are_noticed_and_people_quoting_them_are_not() -> None:
+    record = f"<!-- coi-bot:vote-final {OPENED} success -->\n### Vote passed"
+    assert records_of_another([comment("forger[bot]", record, bot=True)])
+    assert not records_of_another([comment("mallory", record)]), "a person's comment: no record"
+    assert not records_of_another([app(record, 1)]), "the App's own"
+    assert not records_of_another([comment("other[bot]", "hello", bot=True)])
