@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 
 from bot.pr import IssueRef, PullRequestRef
@@ -76,6 +77,18 @@ class SharedDeadlines:
         return [ref for ref in refs if ref is not None]
 
 
+async def schedule_passed(
+    deadlines: SharedDeadlines, schedule: Callable[[VoteRef], bool], *, now: datetime
+) -> int:
+    """Schedule each vote whose close has passed; how many were taken."""
+    due = await deadlines.take_due(now)
+    for ref in due:
+        log.info("vote on %s is due (shared close): evaluating it", ref)
+        if not schedule(ref):
+            log.warning("queue full: the vote on %s waits for the reconciler", ref)
+    return len(due)
+
+
 async def schedule_due(
     deadlines: SharedDeadlines,
     schedule: Callable[[VoteRef], bool],
@@ -85,11 +98,7 @@ async def schedule_due(
 ) -> None:
     """The background job: every `period_seconds`, schedule each vote whose close has passed."""
     while True:
-        try:
-            for ref in await deadlines.take_due(clock()):
-                log.info("vote on %s is due (shared close): evaluating it", ref)
-                if not schedule(ref):
-                    log.warning("queue full: the vote on %s waits for the reconciler", ref)
-        except CoordinationUnavailable:
-            pass  # logged by the link; the local timers close the votes meanwhile
+        # Redis away: logged by the link; the local timers close the votes meanwhile.
+        with suppress(CoordinationUnavailable):
+            await schedule_passed(deadlines, schedule, now=clock())
         await asyncio.sleep(period_seconds)

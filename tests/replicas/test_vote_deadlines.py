@@ -16,6 +16,7 @@ from bot.replicas.vote_deadlines import (
     member_of,
     ref_of,
     schedule_due,
+    schedule_passed,
 )
 from tests.replicas.conftest import RedisServer
 
@@ -62,7 +63,7 @@ async def test_the_job_schedules_what_is_due_and_redis_down_is_no_failure(
         return True
 
     job = asyncio.create_task(
-        schedule_due(deadlines, schedule, clock=lambda: NOW, period_seconds=0)
+        schedule_due(deadlines, schedule, clock=lambda: NOW, period_seconds=0.01)
     )
     try:
         for _ in range(200):
@@ -79,3 +80,20 @@ async def test_the_job_schedules_what_is_due_and_redis_down_is_no_failure(
     finally:
         job.cancel()
         await asyncio.gather(job, return_exceptions=True)
+
+
+async def test_a_close_the_full_queue_refuses_is_left_to_the_reconciler(
+    coordinator: Coordinator, caplog: pytest.LogCaptureFixture
+) -> None:
+    deadlines = SharedDeadlines(coordinator.link)
+    await deadlines.add(ISSUE, NOW)
+    refused: list[VoteRef] = []
+
+    def full(ref: VoteRef) -> bool:
+        refused.append(ref)
+        return False
+
+    assert await schedule_passed(deadlines, full, now=NOW) == 1
+    assert refused == [ISSUE]
+    assert "queue full: the vote on acme/widgets issue #13 waits for the reconciler" in caplog.text
+    assert await schedule_passed(deadlines, full, now=NOW) == 0, "taken once: the reconciler's"
