@@ -4,7 +4,8 @@ Each merged PR is judged with the map that was in force on its base when it was 
 at the merge commit's first parent), on the reviews and comments made before the merge, at the
 moment of the merge. Reading is sequential through the one client (its pacing and retries); the
 PR listing is REST with ETags, each PR one GraphQL read, each distinct map blob read once.
-The numbers come from `summarize`, a pure function of the judged PRs.
+The TSC votes of the period, on any PR or issue, are read apart (bot/report_votes.py).
+The numbers come from `summarize`, a pure function of the judged PRs and the votes.
 """
 
 from __future__ import annotations
