@@ -26,6 +26,9 @@ SECRET = "vote-replicas-secret"
 # No reconciler and no redelivery: a vote closes by a timer or by the close kept in Redis.
 NO_REPAIRS = {"COI_RECONCILE_MINUTES": "0", "COI_REDELIVER_MINUTES": "0"}
 VOTE_CHECK = "TSC vote"
+# After its close, a vote is seen closed within this: a poll of the shared closes (1 s), an
+# evaluation, and the test's own look, on a loaded machine.
+ON_TIME = timedelta(seconds=5)
 
 
 class Fleet:
@@ -163,7 +166,7 @@ async def test_votes_close_once_at_their_deadline_on_replicas_and_after_their_re
     assert datetime.now(UTC) < closes, "the machine was too slow to see the vote open"
     writes = run_writes(sim, vote_run(sim, number))
     await until(lambda: vote_run(sim, number)["status"] == "completed")
-    assert datetime.now(UTC) >= closes
+    assert closes <= datetime.now(UTC) < closes + ON_TIME, "closed at its deadline"
     await asyncio.sleep(1.5)  # the other replica's timer and the shared close come after
     run = vote_run(sim, number)
     assert (run["conclusion"], run["output"]["title"]) == (
@@ -183,9 +186,10 @@ async def test_votes_close_once_at_their_deadline_on_replicas_and_after_their_re
     await quiet(sim, 0.5)  # every delivery evaluated: the new replicas get no event
     events = people_events(sim)
     await fleet.replace()
+    up = datetime.now(UTC)  # the new replicas may come up after the deadline on a slow machine
     await until(lambda: vote_run(sim, number)["status"] == "completed")
     await until(lambda: "### Vote failed" in live(sim, issue))
-    assert datetime.now(UTC) >= closes
+    assert closes <= datetime.now(UTC) < max(closes, up) + ON_TIME, "closed at the deadline"
     await asyncio.sleep(1.5)
     assert finals(sim, number) == 1
     assert finals(sim, issue) == 1
