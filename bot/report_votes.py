@@ -9,6 +9,7 @@ each vote (bot/policy/vote_records.py), and on a PR the live tally of its head's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,13 @@ query VotePulls($owner: String!, $name: String!, $after: String) {{
   }}
 }}
 """
+DEFAULT_BRANCH = """
+query DefaultBranch($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) { defaultBranchRef { name } }
+}
+"""
+
+
 ISSUE_VOTES = f"""
 query IssueVotes($owner: String!, $name: String!, $number: Int!) {{
   repository(owner: $owner, name: $name) {{
@@ -105,7 +113,7 @@ class _Candidate:
     number: int
     title: str
     url: str
-    state: str
+    state: str  # open, closed, merged
 
 
 async def _threads(
@@ -131,20 +139,12 @@ async def _threads(
             adds = ((node.get("labelAdds") or {}).get("nodes")) or []
             names = {((add or {}).get("label") or {}).get("name", "").casefold() for add in adds}
             if label.casefold() in names:
-                yield _Candidate(
-                    kind, int(node["number"]), str(node["title"]), str(node["url"]), node["state"]
-                )
+                number, title, url = int(node["number"]), str(node["title"]), str(node["url"])
+                yield _Candidate(kind, number, title, url, str(node["state"]).lower())
         info = page.get("pageInfo") or {}
         if not info.get("hasNextPage"):
             return
         cursor = info.get("endCursor")
-
-
-DEFAULT_BRANCH = """
-query DefaultBranch($owner: String!, $name: String!) {
-  repository(owner: $owner, name: $name) { defaultBranchRef { name } }
-}
-"""
 
 
 async def _votes_in_force(
@@ -191,7 +191,7 @@ async def votes_of_period(
             if foreign and not held:
                 unattributed.append(candidate.number)
             found += [
-                VoteThread(**_fields(candidate), vote=vote)
+                VoteThread(**dataclasses.asdict(candidate), vote=vote)
                 for vote in held
                 if vote.in_period(since, until)
             ]
@@ -199,16 +199,6 @@ async def votes_of_period(
         tuple(sorted(found, key=lambda thread: (thread.vote.opened_at, thread.number))),
         tuple(sorted(unattributed)),
     )
-
-
-def _fields(candidate: _Candidate) -> dict[str, Any]:
-    return {
-        "kind": candidate.kind,
-        "number": candidate.number,
-        "title": candidate.title,
-        "url": candidate.url,
-        "state": candidate.state.lower(),
-    }
 
 
 async def _held(
