@@ -4,13 +4,15 @@ Each merged PR is judged with the map that was in force on its base when it was 
 at the merge commit's first parent), on the reviews and comments made before the merge, at the
 moment of the merge. Reading is sequential through the one client (its pacing and retries); the
 PR listing is REST with ETags, each PR one GraphQL read, each distinct map blob read once.
-The numbers come from `summarize`, a pure function of the judged PRs.
+The TSC votes of the period, on any PR or issue, are read apart (bot/report_votes.py).
+The numbers come from `summarize`, a pure function of the judged PRs and the votes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -29,7 +31,8 @@ from bot.judge import Judge
 from bot.policy.facts import PullRequestFacts
 from bot.policy.trust import LandedChange, bootstrap_commit, how_it_landed
 from bot.policy.verdict import MapRef, Verdict
-from bot.policy.vote_render import ClosedVote, closed_votes
+from bot.policy.vote_records import Outcome
+from bot.report_votes import VoteThread, votes_of_period
 
 Progress = Callable[[int, int], None]  # (judged so far, total)
 NO_COMPANY = "(no company on record)"
@@ -54,7 +57,6 @@ class JudgedPullRequest:
     # "in_progress" for a run still waiting, "incomplete" for a run with no conclusion and no
     # status, or "missing" when there was no run at all.
     check: str = "success"
-    votes: tuple[ClosedVote, ...] = ()  # TSC votes held on it, from the App's final comments
 
 
 @dataclass(slots=True)
@@ -82,7 +84,10 @@ class Report:
     maps: tuple[MapRef, ...] = ()  # every map that judged a PR, in order of first use
     # Merged while the COI check was not `success`: an admin's bypass, or the check not required.
     unchecked: tuple[JudgedPullRequest, ...] = ()
-    voted: tuple[JudgedPullRequest, ...] = ()  # PRs that held a TSC vote, closed since
+    # Every TSC vote that opened or closed in the period, on PRs (merged or not) and issues.
+    votes: tuple[VoteThread, ...] = ()
+    # Threads whose vote records were written by a bot the reader cannot tell is the App.
+    votes_unattributed: tuple[int, ...] = ()
     # Changes of the repository's map in the period that did not land reviewed (issue 22).
     unreviewed_map_changes: tuple[LandedChange, ...] = ()
 
@@ -120,6 +125,8 @@ def summarize(
     since: datetime,
     until: datetime,
     map_changes: Sequence[LandedChange] = (),
+    votes: Sequence[VoteThread] = (),
+    votes_unattributed: Sequence[int] = (),
 ) -> Report:
     """The report's numbers from judged PRs and the map's changes in the period: pure, so tests
     give verdicts and read numbers."""
@@ -182,7 +189,8 @@ def summarize(
         wait_hours=tuple(sorted(waits)),
         maps=tuple(maps.values()),
         unchecked=tuple(pr for pr in merged if pr.check != "success"),
-        voted=tuple(pr for pr in merged if pr.votes),
+        votes=tuple(sorted(votes, key=lambda thread: (thread.vote.opened_at, thread.number))),
+        votes_unattributed=tuple(votes_unattributed),
         unreviewed_map_changes=tuple(
             change
             for change in map_changes
@@ -340,7 +348,6 @@ async def judge_merged(
         verdict=judged.verdict,
         requests=requests,
         check=merge.check_conclusion(judged.check_name),
-        votes=closed_votes(c.body for c in snapshot.facts.comments if c.by_viewer),
     )
 
 
@@ -371,7 +378,25 @@ async def collect(
         if progress is not None:
             progress(done, len(numbers))
     changes = await map_changes_landed(gh, maps, owner=owner, repo=repo, endpoint=endpoint)
-    return summarize(f"{owner}/{repo}", judged, since=since, until=until, map_changes=changes)
+    votes = await votes_of_period(
+        gh,
+        maps,
+        owner=owner,
+        repo=repo,
+        since=since,
+        until=until,
+        endpoint=endpoint,
+        app_id=app_id,
+    )
+    return summarize(
+        f"{owner}/{repo}",
+        judged,
+        since=since,
+        until=until,
+        map_changes=changes,
+        votes=votes.threads,
+        votes_unattributed=votes.unattributed,
+    )
 
 
 async def map_changes_landed(
@@ -439,19 +464,57 @@ def check_state(check: str) -> str:
     return f"COI check `{check}`"
 
 
+VOTE_OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "cancelled", "open")
+
+
+def vote_line(thread: VoteThread, shown: Callable[[str], str] = _md) -> str:
+    """One vote of the period in words: where, what became of it, when, its tally's title;
+    `shown` quotes the user's text (Markdown by default)."""
+    vote = thread.vote
+    when = f"opened {_day(vote.opened_at)}"
+    if vote.closed_at is not None:
+        when += f", {'cancelled' if vote.outcome == 'cancelled' else 'closed'} "
+        when += _day(vote.closed_at)
+    return (
+        f"{shown(thread.title)} ({thread.kind}, {thread.state}): {vote.outcome}, {when}: "
+        f"{shown(vote.title)}"
+    )
+
+
+def vote_counts(report: Report) -> str:
+    """How many votes of the period, and of each outcome."""
+    counts = Counter(thread.vote.outcome for thread in report.votes)
+    shown = ", ".join(f"{counts[outcome]} {outcome}" for outcome in VOTE_OUTCOMES)
+    total = f"{len(report.votes)} ({shown})" if report.votes else "0"
+    return total + (" and some not counted" if report.votes_unattributed else "")
+
+
+def unattributed_note(report: Report) -> str | None:
+    """The threads whose vote records could not be counted, and what to do about it."""
+    if not report.votes_unattributed:
+        return None
+    numbers = ", ".join(f"#{number}" for number in report.votes_unattributed)
+    return (
+        f"Not counted: the votes recorded on {numbers}, by a bot this token cannot tell is the "
+        "App (run `report` with the App's key, or a token of its installation)."
+    )
+
+
 def _votes_section(report: Report) -> list[str]:
-    """Each TSC vote on a merged PR: its outcome and the conflicted voters' abstentions."""
-    if not report.voted:
+    """Each TSC vote of the period: its outcome and the conflicted voters' abstentions."""
+    if not report.votes and not report.votes_unattributed:
         return []
     lines = ["## TSC votes", ""]
-    for pr in report.voted:
-        link = f"[#{pr.number}]({pr.url})" if pr.url else f"#{pr.number}"
-        for vote in pr.votes:
-            lines.append(f"- {link} {_md(pr.title)}: {_md(vote.title)}")
-            lines += [
-                f"  - @{login} abstained as conflicted: {_md(why)}"
-                for login, why in vote.abstentions
-            ]
+    note = unattributed_note(report)
+    if note is not None:
+        lines += [note, ""]
+    for thread in report.votes:
+        link = f"[#{thread.number}]({thread.url})" if thread.url else f"#{thread.number}"
+        lines.append(f"- {link} {vote_line(thread)}")
+        lines += [
+            f"  - @{login} abstained as conflicted: {_md(why)}"
+            for login, why in thread.vote.abstentions
+        ]
     return [*lines, ""]
 
 
@@ -474,6 +537,7 @@ def render_markdown(report: Report) -> str:
         f"| Major, merged without approval | {len(report.unapproved)} |",
         f"| Merged over the COI check | {len(report.unchecked)} |",
         f"| Changes of the map that landed unreviewed | {len(report.unreviewed_map_changes)} |",
+        f"| TSC votes opened or closed | {vote_counts(report)} |",
         f"| Request to independent approval, median | {_hours(report.wait_median)} |",
         f"| Request to independent approval, p90 | {_hours(report.wait_p90)} |",
         "",

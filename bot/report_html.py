@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.report import UNCHECKED_NOTE, UNCHECKED_TITLE, Load, Report, check_state, render_markdown
+from bot.report import (
+    UNCHECKED_NOTE,
+    UNCHECKED_TITLE,
+    Load,
+    Report,
+    check_state,
+    render_markdown,
+    unattributed_note,
+    vote_counts,
+    vote_line,
+)
 
 BAR_HEIGHT = 22
 LABEL_WIDTH = 180
@@ -84,17 +94,19 @@ def _unchecked_list(report: Report) -> str:
 
 def _vote_list(report: Report) -> str:
     items = [
-        f'<li><a href="{escape(pr.url)}">#{pr.number}</a> {escape(pr.title)}: '
-        f"{escape(vote.title)}"
+        f'<li><a href="{escape(thread.url)}">#{thread.number}</a> {escape(vote_line(thread, str))}'
         + "".join(
             f"; @{escape(login)} abstained as conflicted ({escape(why)})"
-            for login, why in vote.abstentions
+            for login, why in thread.vote.abstentions
         )
         + "</li>"
-        for pr in report.voted
-        for vote in pr.votes
+        for thread in report.votes
     ]
-    return f"<ul>{''.join(items)}</ul>" if items else ""
+    note = unattributed_note(report)
+    if not items and note is None:
+        return ""
+    shown = f"<p>{escape(note)}</p>" if note is not None else ""
+    return f"{shown}<p>{escape(vote_counts(report))}</p><ul>{''.join(items)}</ul>"
 
 
 STYLE = """

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.github.snapshot import MergeFacts
 from bot.policy.verdict import MapRef, evaluate
+from bot.policy.vote_records import HeldVote
 from bot.report import (
     NO_COMPANY,
     JudgedPullRequest,
@@ -24,6 +25,7 @@ from bot.report import (
     summarize,
 )
 from bot.report_html import bar_chart, render_html, wait_histogram
+from bot.report_votes import Kind, VoteThread
 from tests.policy.builders import T0, approve, at, comment, facts, make_map
 
 REF = MapRef(path=".github/affiliations.yml", blob_sha="a" * 40, source="repository")
@@ -290,3 +292,47 @@ def test_merges_without_a_successful_check_are_listed_with_their_state() -> None
     assert "Merged while the COI check was not successful" not in render_markdown(
         summarize("acme/widgets", prs[:1], since=SINCE, until=UNTIL)
     )
+
+
+def thread(number: int, vote: HeldVote, *, kind: Kind = "issue", state: str = "open") -> VoteThread:
+    url = f"https://github.com/acme/widgets/issues/{number}"
+    return VoteThread(kind, number, f"Proposal <{number}>", url, state, vote)
+
+
+def test_every_vote_of_the_period_is_listed_with_its_outcome_in_order_of_opening() -> None:
+    abstained = (("anna", "conflicted (Acme | Initech)"),)
+    votes = [
+        thread(7, HeldVote(at(3), "open", "Vote open: yes 1", None, abstained)),
+        thread(5, HeldVote(at(1), "failed", "Vote failed: yes 0", at(2)), kind="pull request"),
+        thread(6, HeldVote(at(1), "cancelled", "Vote cancelled by @gus", at(1.2)), state="closed"),
+    ]
+    report = summarize("acme/widgets", [], since=SINCE, until=UNTIL, votes=votes)
+    assert [t.number for t in report.votes] == [5, 6, 7]
+    text = render_markdown(report)
+    assert "| TSC votes opened or closed | 3 (0 passed, 1 failed, 1 cancelled, 1 open) |" in text
+    day = at(1).strftime("%Y-%m-%d")
+    assert (
+        f"- [#6](https://github.com/acme/widgets/issues/6) Proposal <6> (issue, closed): "
+        f"cancelled, opened {day}, cancelled {day}: Vote cancelled by @gus"
+    ) in text
+    assert "(issue, open): open, opened " in text
+    assert "  - @anna abstained as conflicted: conflicted (Acme \\| Initech)" in text
+    page = render_html(report)
+    assert "3 (0 passed, 1 failed, 1 cancelled, 1 open)" in page
+    assert "Proposal &lt;7&gt; (issue, open)" in page
+    assert "@anna abstained as conflicted (conflicted (Acme | Initech))" in page
+
+
+def test_a_period_without_votes_says_none() -> None:
+    report = summarize("acme/widgets", [], since=SINCE, until=UNTIL)
+    assert "| TSC votes opened or closed | 0 |" in render_markdown(report)
+    assert "## TSC votes" not in render_markdown(report)
+    assert "<h2>TSC votes</h2>\n<p>None.</p>" in render_html(report)
+
+
+def test_votes_recorded_by_a_bot_not_known_as_the_app_are_said_not_counted() -> None:
+    report = summarize("acme/widgets", [], since=SINCE, until=UNTIL, votes_unattributed=[4, 9])
+    text = render_markdown(report)
+    assert "| TSC votes opened or closed | 0 and some not counted |" in text
+    assert "Not counted: the votes recorded on #4, #9, by a bot this token cannot tell" in text
+    assert "Not counted: the votes recorded on #4, #9" in render_html(report)

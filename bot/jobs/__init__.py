@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.metrics import Metrics
 from bot.replicas.coordinator import Coordinator
 from bot.replicas.job_state import JobState
 from bot.replicas.link import CoordinationUnavailable
+from bot.replicas.vote_deadlines import SharedDeadlines, schedule_due
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -203,6 +205,14 @@ def _build_jobs(
             queue_busy=sources.queue_busy,
         )
         jobs["reconcile"] = partial(reconciler.run, period_seconds=settings.reconcile_minutes * 60)
+    # Votes whose replica's timer was lost with it (bot/replicas/vote_deadlines.py).
+    if coordinator is not None:
+        jobs["vote_deadlines"] = partial(
+            schedule_due,
+            SharedDeadlines(coordinator.link),
+            schedule,
+            clock=partial(datetime.now, UTC),
+        )
     if settings.redeliver_minutes > 0:
         redeliverer = Redeliverer(
             sources.github.app_client,

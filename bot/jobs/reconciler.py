@@ -18,7 +18,8 @@ each repository is asked whether its open PRs changed with a conditional request
 on the open PRs sorted by update: a 304 is free); the listing runs only where the first PR moved,
 a map changed (the repository's own, or the owner's `.github` one for repositories without their
 own), or the last listing queued something (its evaluation may have been lost). At start every
-repository is listed once.
+repository is listed once. A listed repository's open issues with the vote label are read too
+(one more query, bot/jobs/issue_votes.py): an issue's vote has no check run to be found by.
 
 The bot acknowledges a delivery (202) before it evaluates, and GitHub never redelivers a delivery
 it saw succeed: a bot killed between the two leaves a check that keeps its old verdict while the PR
@@ -73,18 +74,19 @@ from bot.github.client import GitHubClient
 from bot.github.map_blobs import blob_under, map_blobs
 from bot.github.map_source import OWNER_REPOSITORY, BaseMapHint, MapSource
 from bot.github.pacing import LIVE_RESERVE, Pacer, budget_low, low
+from bot.jobs.issue_votes import open_vote_issues
 from bot.jobs.vote_timers import OpenVotes
 from bot.metrics import Metrics
 from bot.policy.verdict import MapRef
 from bot.policy.vote_render import open_vote_closes
-from bot.pr import PullRequestRef
+from bot.pr import IssueRef, PullRequestRef
 from bot.replicas.job_state import JobMemory
 
 log = logging.getLogger(__name__)
 
 StaleReason = Literal["missing", "map", "version", "changed", "vote"]
 CycleOutcome = Literal["complete", "bounded", "rate_limited", "queue_full"]
-Schedule = Callable[[PullRequestRef], bool]
+Schedule = Callable[[PullRequestRef | IssueRef], bool]
 Sleep = Callable[[float], Awaitable[None]]
 
 PULLS_PER_PAGE = 50  # 251 requests by GitHub's formula: 3 points a page
@@ -422,8 +424,8 @@ class Reconciler:
     ) -> None:
         try:
             gh = await self._github.installation_client(installation_id)
-            repositories = [
-                (str(r["owner"]["login"]), str(r["name"]))
+            listed = [
+                r
                 async for r in gh.getiter(
                     "/installation/repositories{?per_page}",
                     {"per_page": 100},
@@ -431,6 +433,12 @@ class Reconciler:
                 )
                 if not r.get("archived")
             ]
+            repositories = [(str(r["owner"]["login"]), str(r["name"])) for r in listed]
+            # An issue's vote is judged by its default branch's map (bot/jobs/issue_votes.py).
+            default_branches = {
+                (str(r["owner"]["login"]), str(r["name"])): str(r.get("default_branch") or "")
+                for r in listed
+            }
             blobs = await map_blobs(  # its answer says what is left of the GraphQL budget
                 gh, repositories, map_path=self._maps.map_path, endpoint=self._graphql_url
             )
@@ -453,6 +461,7 @@ class Reconciler:
                     report,
                     own_map=blobs.get((repo_owner, repo)),
                     owner_map=owner_map,
+                    default_branch=default_branches.get((repo_owner, repo)) or "HEAD",
                 )
             except _StopCycle:
                 raise
@@ -470,6 +479,7 @@ class Reconciler:
         *,
         own_map: str | None,
         owner_map: str | None,
+        default_branch: str = "HEAD",
     ) -> None:
         key = (installation_id, owner, repo)
         seen = self._seen.get(key)
@@ -488,6 +498,9 @@ class Reconciler:
         check_name = seen.check_name if seen is not None else DEFAULT_CHECK_NAME
         queued, check_name = await self._list_repository(
             gh, installation_id, owner, repo, report, check_name=check_name
+        )
+        queued += await self._list_vote_issues(
+            gh, installation_id, owner, repo, report, default_branch=default_branch, blob=own_map
         )
         self._seen[key] = _Seen(
             probe, own_map=own_map, owner_map=owner_map, clean=queued == 0, check_name=check_name
@@ -601,6 +614,37 @@ class Reconciler:
                     self._remember_change(ref, pull)
         return queued, uses.most_common(1)[0][0] if uses else check_name
 
+    async def _list_vote_issues(
+        self,
+        gh: gidgethub.abc.GitHubAPI,
+        installation_id: int,
+        owner: str,
+        repo: str,
+        report: CycleReport,
+        *,
+        default_branch: str,
+        blob: str | None,
+    ) -> int:
+        """Queues each open issue vote once (its timer armed again) and again past its close.
+        `blob`: the map's on the default branch, as the cycle read it (known: no request)."""
+        loaded, _ = await self._maps.map_for(
+            gh, owner=owner, repo=repo, base_ref=default_branch, hint=BaseMapHint(blob)
+        )
+        if loaded.map is None:
+            return 0  # a broken map decides no vote; the PRs' checks say why
+        rate, issues = await open_vote_issues(
+            gh, loaded.map, owner=owner, repo=repo, endpoint=self._graphql_url
+        )
+        self._check_listing_budget({"rateLimit": rate})
+        queued = 0
+        now = datetime.now(UTC)  # the bot's clock, as the timers' (bot.jobs.vote_timers)
+        for issue in issues:
+            ref = IssueRef(installation_id, owner, repo, issue.number)
+            if self._open_votes.issue_due(ref, issue.closes_at, now=now):
+                await self._queue(gh, ref, "vote", report)
+                queued += 1
+        return queued
+
     async def _open_pulls(
         self, gh: gidgethub.abc.GitHubAPI, owner: str, repo: str, check_name: str
     ) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -696,7 +740,7 @@ class Reconciler:
     async def _queue(
         self,
         gh: gidgethub.abc.GitHubAPI,
-        ref: PullRequestRef,
+        ref: PullRequestRef | IssueRef,
         reason: StaleReason,
         report: CycleReport,
     ) -> None:

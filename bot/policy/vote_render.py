@@ -257,10 +257,16 @@ def closed_votes(bodies: Iterable[str]) -> tuple[ClosedVote, ...]:
         if parsed is None:
             continue
         output = frozen_output(body, parsed[1])
-        abstentions = []
-        for line in output.summary.splitlines():
-            cells = [cell.strip() for cell in _UNESCAPED_PIPE.split(line)[1:-1]]
-            if len(cells) == 7 and "(counted as abstain)" in cells[4]:
-                abstentions.append((cells[0].removeprefix("@"), as_shown(cells[6])))
-        found.append(ClosedVote(parsed[0], parsed[1], output.title, tuple(abstentions)))
+        abstentions = conflicted_abstentions(output.summary)
+        found.append(ClosedVote(parsed[0], parsed[1], output.title, abstentions))
     return tuple(found)
+
+
+def conflicted_abstentions(summary: str) -> tuple[tuple[str, str], ...]:
+    """(login, why) of each vote a tally's summary shows counted as an abstention."""
+    abstentions = []
+    for line in summary.splitlines():
+        cells = [cell.strip() for cell in _UNESCAPED_PIPE.split(line)[1:-1]]
+        if len(cells) == 7 and "(counted as abstain)" in cells[4]:
+            abstentions.append((cells[0].removeprefix("@"), as_shown(cells[6])))
+    return tuple(abstentions)

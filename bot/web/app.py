@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import aiohttp
 import gidgethub
@@ -17,10 +18,12 @@ from aiohttp import web
 from bot.jobs import BackgroundJobs, RepairSources, background_jobs
 from bot.jobs.vote_timers import VoteTimers
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.pr import IssueRef, PullRequestRef, WorkRef
 from bot.replicas.coordinator import Coordinator
 from bot.replicas.lease import LeasedEvaluate
 from bot.replicas.link import CoordinationUnavailable
 from bot.replicas.reviewed_maps import SharedReviewedMaps
+from bot.replicas.vote_deadlines import SharedDeadlines
 from bot.scheduler import (
     Evaluate,
     ForgetMap,
@@ -134,10 +137,11 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     from bot.engine import Engine
 
     engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
-    engine.vote_timers = app[VOTE_TIMERS_KEY] = VoteTimers(
-        lambda ref: app[SCHEDULER_KEY].schedule(ref)
-    )
     coordinator = app.get(COORDINATOR_KEY)
+    engine.vote_timers = app[VOTE_TIMERS_KEY] = VoteTimers(
+        lambda ref: app[SCHEDULER_KEY].schedule(ref),
+        share=None if coordinator is None else _shared_close(coordinator),
+    )
     if coordinator is not None:
         engine.app.share_tokens(coordinator.tokens)
         engine.maps.share_reviewed(SharedReviewedMaps(coordinator))
@@ -171,6 +175,22 @@ def _shared_forget(forget: ForgetMap, coordinator: Coordinator) -> ForgetMap:
         task.add_done_callback(publishing.discard)
 
     return forget_everywhere
+
+
+def _shared_close(coordinator: Coordinator) -> Callable[[WorkRef, datetime], None]:
+    """Keeps each vote close armed here in Redis too: the replica running the jobs closes it
+    if this one is gone by then (bot.replicas.vote_deadlines)."""
+    deadlines = SharedDeadlines(coordinator.link)
+    adding: set[asyncio.Task[None]] = set()
+
+    def share(ref: WorkRef, closes_at: datetime) -> None:
+        if not isinstance(ref, PullRequestRef | IssueRef):
+            return  # only PRs and issues hold votes
+        task = asyncio.create_task(deadlines.add(ref, closes_at))
+        adding.add(task)
+        task.add_done_callback(adding.discard)
+
+    return share
 
 
 async def _map_changes(app: web.Application) -> AsyncIterator[None]:

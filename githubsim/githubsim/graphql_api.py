@@ -409,9 +409,29 @@ class GraphQLApi:
             if args.get("baseRefName"):
                 pulls = [p for p in pulls if p.base_ref == args["baseRefName"]]
             pulls.sort(key=lambda p: p.number)
+            if args.get("orderBy"):
+                pulls = _ordered(pulls, args["orderBy"])
             return connection(
                 [self.pull_request(repo, p) for p in pulls], args, field="pullRequests"
             )
+
+        def issues(**args: Any) -> Node:
+            # GitHub's Repository.issues lists issues only (never pull requests); a label filter
+            # keeps issues carrying any of the names given.
+            states = args.get("states")
+            wanted = {name.casefold() for name in args.get("labels") or ()}
+            found = [
+                i
+                for i in repo.issues.values()
+                if (not states or i.state.upper() in states)
+                and (not wanted or wanted & {name.casefold() for name in i.labels})
+            ]
+            since = (args.get("filterBy") or {}).get("since")
+            if since is not None:  # updated at or after
+                found = [i for i in found if i.updated_at >= _datetime(since)]
+            order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
+            found = _ordered(found, order)
+            return connection([self.issue(repo, i) for i in found], args, field="issues")
 
         def git_object(expression: str | None = None, oid: str | None = None) -> Node | None:
             if oid is not None:
@@ -449,6 +469,7 @@ class GraphQLApi:
             "pullRequest": pull_request,
             "pullRequests": pull_requests,
             "issue": issue,
+            "issues": issues,
             "object": git_object,
             "ref": lambda qualifiedName: self.branch_ref(
                 repo, qualifiedName.removeprefix("refs/heads/")
@@ -1035,6 +1056,15 @@ def associated_pulls(repo: Repository, commit: Commit) -> list[PullRequest]:
         else [p for p in repo.pulls.values() if p.state == "open" and commit.sha in p.commit_shas]
     )
     return sorted([*merged, *opened], key=lambda pull: pull.created_at)
+
+
+def _ordered(items: Sequence[Issue | PullRequest], order: dict[str, Any]) -> list[Any]:
+    """GitHub's IssueOrder on issues or pull requests (the fields the bot asks for)."""
+    key = {"UPDATED_AT": "updated_at", "CREATED_AT": "created_at"}.get(order["field"])
+    if key is None:
+        raise GitHubGraphQLError("INVALID_ARGUMENTS", f"unsupported order {order['field']}")
+    ordered = sorted(items, key=lambda item: (getattr(item, key), item.number))
+    return ordered[::-1] if order.get("direction") == "DESC" else ordered
 
 
 def _pull_state(pull: PullRequest) -> str:

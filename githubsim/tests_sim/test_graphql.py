@@ -17,6 +17,8 @@ from bot.github.queries import (
     SNAPSHOT,
     review_load_query,
 )
+from bot.jobs.issue_votes import OPEN_VOTE_ISSUES
+from bot.report_votes import VOTE_ISSUES, VOTE_PULLS
 from githubsim import GitHubSimulator
 from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
 
@@ -791,6 +793,71 @@ async def test_an_issue_shares_numbers_comments_labels_and_the_label_timeline(
     assert status == 200
     missing = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=999)
     assert missing["errors"][0]["type"] == "NOT_FOUND"
+
+
+async def test_repository_issues_lists_open_issues_by_label_newest_update_first(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    pull = await sim.open_pull_request("acme/widgets", author="alice", title="t", files={"a": "b"})
+    await sim.set_labels("acme/widgets", pull, ["TSC:voting"], sender="carol")
+    first = await sim.open_issue("acme/widgets", author="alice", title="One", labels=["major"])
+    second = await sim.open_issue("acme/widgets", author="alice", title="Two")
+    plain = await sim.open_issue("acme/widgets", author="alice", title="No vote")
+    closed = await sim.open_issue("acme/widgets", author="alice", title="Shut")
+    clock.advance(minutes=1)
+    await sim.set_issue_labels("acme/widgets", second, ["TSC:voting"], sender="carol")
+    clock.advance(minutes=1)
+    await sim.set_issue_labels("acme/widgets", first, ["major", "TSC:voting"], sender="bob")
+    await sim.set_issue_labels("acme/widgets", closed, ["TSC:voting"], sender="bob")
+    sim.issue("acme/widgets", closed).state = "closed"
+    await api.login(seed.installation_id)
+    data = await api.graphql(OPEN_VOTE_ISSUES, owner="acme", name="widgets", label="TSC:voting")
+    nodes = data["data"]["repository"]["issues"]["nodes"]
+    # Issues only (the labelled PR is not one), open, with the label, last updated
+    # first; each with its label additions.
+    assert [node["number"] for node in nodes] == [first, second]
+    assert [
+        (event["label"]["name"], event["actor"]["login"])
+        for event in nodes[0]["labelChanges"]["nodes"]
+    ] == [("major", "alice"), ("TSC:voting", "bob")]
+    assert plain not in [node["number"] for node in nodes]
+    everything = await api.graphql(
+        'query { repository(owner: "acme", name: "widgets") { '
+        "issues(first: 10) { nodes { number } } } }"
+    )
+    numbers = [node["number"] for node in everything["data"]["repository"]["issues"]["nodes"]]
+    assert numbers == [first, second, plain, closed], "created first by default"
+    unpaged = await api.graphql(
+        'query { repository(owner: "acme", name: "widgets") { '
+        "issues(states: [OPEN]) { nodes { number } } } }"
+    )
+    assert unpaged["errors"][0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
+
+
+async def test_issues_updated_since_and_pull_requests_by_last_update(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    old = await sim.open_issue("acme/widgets", author="alice", title="Old")
+    first = await sim.open_pull_request("acme/widgets", author="alice", title="a", files={"a": "b"})
+    second = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="c", files={"c": "d"}
+    )
+    clock.advance(hours=1)
+    since = clock.moment
+    fresh = await sim.open_issue("acme/widgets", author="alice", title="Fresh")
+    await sim.post_comment("acme/widgets", first, author="bob", body="bumped")
+    await api.login(seed.installation_id)
+    data = await api.graphql(
+        VOTE_ISSUES, owner="acme", name="widgets", since=since.isoformat(), after=None
+    )
+    issues = data["data"]["repository"]["threads"]["nodes"]
+    assert [node["number"] for node in issues] == [fresh], "updated at or after `since` only"
+    assert old != fresh
+    pulls = await api.graphql(VOTE_PULLS, owner="acme", name="widgets", after=None)
+    nodes = pulls["data"]["repository"]["threads"]["nodes"]
+    assert [node["number"] for node in nodes] == [first, second], "last updated first"
+    assert nodes[0]["state"] == "OPEN"
+    assert nodes[0]["labelAdds"]["nodes"] == []
 
 
 async def test_check_suites_filtered_by_app_leave_out_another_apps_runs(

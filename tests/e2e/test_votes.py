@@ -402,9 +402,10 @@ async def test_the_report_lists_the_periods_votes_and_conflicted_abstentions(
             endpoint=stage.sim.graphql_url,
             app_id=stage.sim.app_id,
         )
-    (held,) = report.voted
-    (closed,) = held.votes
-    assert (closed.conclusion, closed.title) == ("failure", "Vote failed: yes 2, no 2, abstain 0")
+    (held,) = report.votes
+    closed = held.vote
+    assert (held.number, held.kind, held.state) == (number, "pull request", "merged")
+    assert (closed.outcome, closed.title) == ("failed", "Vote failed: yes 2, no 2, abstain 0")
     assert closed.abstentions == (
         ("anna", "conflicted (Acme, like the nominee @skiedude): recorded as an abstention"),
     )

@@ -19,7 +19,9 @@ from graphql import parse, validate
 from bot.github import queries
 from bot.github.map_blobs import map_blobs_query
 from bot.github.query_cost import QueryCost, QueryCostError, query_cost
+from bot.jobs.issue_votes import OPEN_VOTE_ISSUES
 from bot.jobs.reconciler import OPEN_PULL_REQUESTS
+from bot.report_votes import DEFAULT_BRANCH, ISSUE_VOTES, PULL_VOTES, VOTE_ISSUES, VOTE_PULLS
 
 # GitHub's worked example: 1 + 100 + 5,000 = 5,101 requests, 51 points.
 DOCS_EXAMPLE = """
@@ -58,6 +60,12 @@ query { viewer {
 PINNED: dict[str, tuple[str, int]] = {
     "SNAPSHOT": (queries.SNAPSHOT, 115),
     "OPEN_PULL_REQUESTS": (OPEN_PULL_REQUESTS, 301),
+    "OPEN_VOTE_ISSUES": (OPEN_VOTE_ISSUES, 51),
+    "VOTE_ISSUES": (VOTE_ISSUES, 51),
+    "VOTE_PULLS": (VOTE_PULLS, 51),
+    "ISSUE_VOTES": (ISSUE_VOTES, 1),
+    "PULL_VOTES": (PULL_VOTES, 4),
+    "DEFAULT_BRANCH": (DEFAULT_BRANCH, 0),
     "map_blobs_query(100)": (map_blobs_query(100), 0),
     "PAGE_QUERIES[files]": (queries.PAGE_QUERIES["files"], 1),
     "PAGE_QUERIES[commits]": (queries.PAGE_QUERIES["commits"], 101),
@@ -122,7 +130,7 @@ def test_an_evaluation_costs_one_point() -> None:
     assert query_cost(queries.SNAPSHOT).requests < 150
 
 
-@pytest.mark.parametrize("name", ["OPEN_PULL_REQUESTS", "map_blobs_query(100)"])
+@pytest.mark.parametrize("name", ["OPEN_PULL_REQUESTS", "OPEN_VOTE_ISSUES", "map_blobs_query(100)"])
 def test_the_reconcilers_documents_are_valid_against_githubs_schema(
     name: str, reference_dir: Path
 ) -> None:
