@@ -153,7 +153,7 @@ async def _votes_in_force(
     """The vote settings of the map in force on the default branch (the label, the run's name)."""
     data = await gh.graphql(DEFAULT_BRANCH, endpoint=endpoint, owner=owner, name=repo)
     branch = ((data.get("repository") or {}).get("defaultBranchRef") or {}).get("name")
-    loaded, _ = await maps.map_for(gh, owner=owner, repo=repo, base_ref=str(branch or "HEAD"))
+    loaded, _ = await maps.map_for(gh, owner=owner, repo=repo, branch=str(branch or ""))
     return loaded.map.policy.votes if loaded.map is not None else Votes()
 
 

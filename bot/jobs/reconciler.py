@@ -628,7 +628,7 @@ class Reconciler:
         """Queues each open issue vote once (its timer armed again) and again past its close.
         `blob`: the map's on the default branch, as the cycle read it (known: no request)."""
         loaded, _ = await self._maps.map_for(
-            gh, owner=owner, repo=repo, base_ref=default_branch, hint=BaseMapHint(blob)
+            gh, owner=owner, repo=repo, branch=default_branch, hint=BaseMapHint(blob)
         )
         if loaded.map is None:
             return 0  # a broken map decides no vote; the PRs' checks say why
