@@ -24,7 +24,8 @@ from bot.dryrun import (
     load_proposed,
 )
 from bot.github.auth import app_jwt
-from bot.github.map_source import git_blob_sha
+from bot.github.map_source import MapSource, git_blob_sha
+from bot.report import Progress, Report, collect, render_markdown
 from bot.settings import Secret
 from githubsim import GitHubSimulator
 from tests.e2e.conftest import MAP, Clock
@@ -431,31 +432,47 @@ async def merged_history(sim: GitHubSimulator, clock: Clock) -> dict[str, int]:
     return prs
 
 
+async def _collect(
+    sim: GitHubSimulator,
+    token: str,
+    *,
+    since: datetime,
+    until: datetime,
+    progress: Progress | None = None,
+) -> Report:
+    """`report`'s collection over [since, until), as the App with `token`."""
+    client = connect(
+        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
+    )
+    async with client as gh:
+        return await collect(
+            gh,
+            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
+            owner=OWNER,
+            repo=NAME,
+            since=since,
+            until=until,
+            endpoint=sim.graphql_url,
+            progress=progress,
+            app_id=APP_ID,
+        )
+
+
 async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
     sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
 ) -> None:
-    from bot.github.map_source import MapSource
-    from bot.report import collect, render_markdown
     from bot.report_html import render_html
 
     prs = await merged_history(sim, clock)
     token = await mint_token(sim, app_private_key_pem)
     seen: list[tuple[int, int]] = []
-    client = connect(
-        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
+    report = await _collect(
+        sim,
+        token,
+        since=at("2025-01-05", 0),
+        until=at("2025-03-01", 0),
+        progress=lambda done, total: seen.append((done, total)),
     )
-    async with client as gh:
-        report = await collect(
-            gh,
-            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
-            owner=OWNER,
-            repo=NAME,
-            since=at("2025-01-05", 0),
-            until=at("2025-03-01", 0),
-            endpoint=sim.graphql_url,
-            progress=lambda done, total: seen.append((done, total)),
-            app_id=APP_ID,
-        )
 
     numbers = [pr.number for pr in report.merged]
     assert numbers == [prs[n] for n in ("same", "asked", "docs", "later", "bare")]
@@ -504,8 +521,6 @@ async def test_report_judges_each_pr_by_the_map_in_force_when_merged(
 async def test_report_judges_a_backport_by_the_default_branch_map_when_merged(
     sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
 ) -> None:
-    from bot.github.map_source import MapSource
-    from bot.report import collect
 
     clock.moment = at("2025-01-02")
     await sim.push_to_branch(REPO, "release-1.0", {"README.md": "1.0\n"}, author="gus")
@@ -520,20 +535,7 @@ async def test_report_judges_a_backport_by_the_default_branch_map_when_merged(
     await sim.close_pull_request(REPO, number, merge=True)
     clock.moment = at("2025-03-02")
     token = await mint_token(sim, app_private_key_pem)
-    client = connect(
-        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
-    )
-    async with client as gh:
-        report = await collect(
-            gh,
-            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
-            owner=OWNER,
-            repo=NAME,
-            since=at("2025-02-02", 0),
-            until=at("2025-03-01", 0),
-            endpoint=sim.graphql_url,
-            app_id=APP_ID,
-        )
+    report = await _collect(sim, token, since=at("2025-02-02", 0), until=at("2025-03-01", 0))
 
     # release-1.0's own map still has anna at Acme; main's, in force then, at Initech.
     assert [pr.number for pr in report.independent] == [number]
@@ -546,8 +548,6 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
     sim: GitHubSimulator, app_private_key_pem: str, clock: Clock
 ) -> None:
     from bot.affiliations.model import DEFAULT_CHECK_NAME
-    from bot.github.map_source import MapSource
-    from bot.report import collect, render_markdown
     from bot.report_html import render_html
 
     token = await mint_token(sim, app_private_key_pem)
@@ -598,20 +598,7 @@ async def test_report_lists_prs_merged_while_the_coi_check_was_not_successful(
             clock.moment = at(f"2025-01-{day}", 18)
             await sim.close_pull_request(REPO, number, merge=True)
     clock.moment = at("2025-02-01")
-    client = connect(
-        Credentials(token=Secret(token)), api_url=sim.url, graphql_url=sim.graphql_url, owner=OWNER
-    )
-    async with client as gh:
-        report = await collect(
-            gh,
-            MapSource(map_path=MAP_PATH, bundled_map=Path("config/affiliations.yml")),
-            owner=OWNER,
-            repo=NAME,
-            since=at("2025-01-01", 0),
-            until=at("2025-02-01", 0),
-            endpoint=sim.graphql_url,
-            app_id=APP_ID,
-        )
+    report = await _collect(sim, token, since=at("2025-01-01", 0), until=at("2025-02-01", 0))
     assert [(pr.number, pr.check) for pr in report.unchecked] == [
         (numbers["bypassed"], "action_required"),
         (numbers["unchecked"], "missing"),
