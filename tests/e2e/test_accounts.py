@@ -165,3 +165,39 @@ async def test_check_json_names_the_renamed_and_the_reused_login(stage: Stage) -
     ]
     counted = {a["reviewer"]: a["counted"] for a in verdict["approvals"]}
     assert counted == {"anna": False, "gustav": True, "gus": False}
+
+
+def _bot_comments(stage: Stage, number: int) -> list[str]:
+    return [str(c["body"]) for c in stage.sim.comments(REPO, number) if c["user"]["type"] == "Bot"]
+
+
+async def test_whoever_took_a_freed_login_opens_no_vote_on_an_issue(stage: Stage) -> None:
+    # An issue's vote reads no commit and no review: only its actors' ids tell "gus" from Gus.
+    sim = stage.sim
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    number = await sim.open_issue(REPO, author="alice", title="Adopt a release cadence")
+    await sim.set_issue_labels(REPO, number, ["TSC:voting"], sender="gus")
+    await stage.settle()
+    assert sim.issue(REPO, number).labels == []
+    (reply,) = [b for b in _bot_comments(stage, number) if "coi-bot:vote-label" in b]
+    assert "only TSC members open a vote: @gus is not on the TSC" in reply
+
+
+async def test_on_an_issue_a_renamed_member_votes_and_whoever_took_the_login_does_not(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    number = await sim.open_issue(REPO, author="alice", title="Adopt a release cadence")
+    await sim.set_issue_labels(REPO, number, ["TSC:voting"], sender="gustav")
+    await stage.settle()
+    assert sim.issue(REPO, number).labels == ["TSC:voting"]
+    await sim.post_comment(REPO, number, author="gus", body="/coi vote yes")
+    await sim.post_comment(REPO, number, author="gustav", body="/coi vote no")
+    await stage.settle()
+    (live,) = [b for b in _bot_comments(stage, number) if "coi-bot:vote-live" in b]
+    assert "yes 0, no 1, abstain 0" in live, live
+    assert "| @gustav | maintainer | 1 | Globex | no | 1 |" in live, live
+    assert "| @gus | none | 0 | none on record | yes | 0 |" in live, live
