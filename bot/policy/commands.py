@@ -380,9 +380,9 @@ class _Replay:
                 comment.id,
                 comment_author=comment_author,
                 at=comment.written_at,
-                login_id=account_id_of(self.facts, self.amap, shown),
-                by_id=account_id_of(self.facts, self.amap, author),
-                author_id=account_id_of(self.facts, self.amap, comment_author or author),
+                login_id=_account_id_of(self.facts, self.amap, shown),
+                by_id=_account_id_of(self.facts, self.amap, author),
+                author_id=_account_id_of(self.facts, self.amap, comment_author or author),
             )
         elif command.kind == "withdraw":
             target = command.target or author
@@ -432,7 +432,7 @@ def replay(
     )
 
 
-def account_id_of(facts: PullRequestFacts, amap: AffiliationMap, login: str) -> int | None:
+def _account_id_of(facts: PullRequestFacts, amap: AffiliationMap, login: str) -> int | None:
     """The GitHub account behind a login: its id as the snapshot read it, else the map's id of
     the person this view keys by that login (a person's other `logins` carry none)."""
     lowered = login.lower()
@@ -443,33 +443,20 @@ def account_id_of(facts: PullRequestFacts, amap: AffiliationMap, login: str) -> 
     return None if key is None or key.lower() != lowered else amap.document.people[key].id
 
 
-def _login_now(
-    facts: PullRequestFacts, amap: AffiliationMap, login: str, account_id: int | None
-) -> str:
-    """Who a recorded login names now: the login its account goes by, else the map person
-    bound to its id (as this view keys them); a login GitHub shows as another account since
-    names nobody. Without a recorded id, the login as written."""
-    if account_id is None:
-        return login
-    for account in facts.accounts:
-        if account.id == account_id:
-            return account.login
-    key = amap.key_of_account(account_id)
-    if key is not None:
-        return key
-    if account_id_of(facts, amap, login) not in (None, account_id):
-        return f"{login} (old login)"
-    return login
+def _login_now(amap: AffiliationMap, login: str, account_id: int | None) -> str:
+    """Who a recorded login names now: the map person bound to its account, as this view keys
+    them (by the login GitHub shows for the account now); else the login as written, as the map
+    matches the people it binds to no id."""
+    key = None if account_id is None else amap.key_of_account(account_id)
+    return login if key is None else key
 
 
-def _as_now(
-    facts: PullRequestFacts, amap: AffiliationMap, record: RecordedDeclaration
-) -> RecordedDeclaration:
+def _as_now(amap: AffiliationMap, record: RecordedDeclaration) -> RecordedDeclaration:
     return dataclasses.replace(
         record,
-        comment_author=_login_now(facts, amap, record.comment_author, record.comment_author_id),
-        login=_login_now(facts, amap, record.login, record.login_id),
-        by=_login_now(facts, amap, record.by, record.by_id),
+        comment_author=_login_now(amap, record.comment_author, record.comment_author_id),
+        login=_login_now(amap, record.login, record.login_id),
+        by=_login_now(amap, record.by, record.by_id),
     )
 
 
@@ -486,7 +473,7 @@ def _declarations_kept(
     prefix = amap.policy.command_prefix
     present = {comment.id: comment for comment in facts.comments}
     # The record names accounts: each login read back as the login its account has now.
-    records = [_as_now(facts, amap, record) for record in facts.recorded_declarations]
+    records = [_as_now(amap, record) for record in facts.recorded_declarations]
     then = {
         amap.key_of(r.login): Declaration(r.login, r.by, r.reason, r.comment_id) for r in records
     }
