@@ -310,9 +310,10 @@ class Engine:
             repo=ref.repo,
             branch=facts.base_ref,  # the default branch
         )
-        amap = loaded.map
-        if amap is None:  # a broken map decides no vote; the PRs' checks say why
+        if loaded.map is None:  # a broken map decides no vote; the PRs' checks say why
             return Evaluation(ref, "unchanged", map_ref=map_ref, graphql_requests=1)
+        # People are accounts: whoever took a member's freed login neither labels nor votes.
+        amap = loaded.map.seen_as(facts.account_ids)
         declared = replay(facts, amap, writers=frozenset()).declarations
         vote = await carry_out_vote(
             gh,

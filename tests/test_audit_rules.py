@@ -334,7 +334,7 @@ def test_errors_other_than_unknown_logins_are_not_swallowed() -> None:
 
 ACCOUNTS_MAP = MAP.replace(
     "  bob:\n    role: maintainer\n", "  bob:\n    id: 22\n    role: maintainer\n"
-)
+).replace("  carol:\n    role: contributor\n", "  carol:\n    id: 33\n    role: contributor\n")
 
 
 @pytest.mark.parametrize(
@@ -357,6 +357,23 @@ ACCOUNTS_MAP = MAP.replace(
             id="renamed-and-login-taken",
         ),
         pytest.param((), {"bob": 99}, (), {("error", "login-reused", "bob")}, id="login-reused"),
+        pytest.param(
+            (Collaborator("carol", "write", "https://github.com/carol", 33),),
+            {"carol": 33},
+            (),
+            {("warning", "access-without-tsc-role", "carol")},
+            id="contributor-bound-to-an-id-with-access",
+        ),
+        pytest.param(
+            (Collaborator("carol-b", "write", "https://github.com/carol-b", 33),),
+            {"carol-b": 33},
+            ("carol",),
+            {
+                ("warning", "access-without-tsc-role", "carol"),
+                ("warning", "login-renamed", "carol"),
+            },
+            id="renamed-contributor-with-access",
+        ),
         pytest.param((), {}, ("bob",), {("warning", "login-gone", "bob")}, id="login-gone"),
     ],
 )

@@ -175,11 +175,11 @@ def access_findings(amap: AffiliationMap, facts: AuditFacts, *, today: date) -> 
         login = collaborator.login
         if amap.is_bot(login):
             continue
-        if collaborator.id is not None and _person_by_id(amap, collaborator.id) is not None:
-            continue  # a renamed member: told by `account_findings`
         access = Seen("access", collaborator.permission, collaborator.url)
         seen = access.describe()
-        key = amap.login_of(login)
+        # The account decides: a renamed member is theirs (`account_findings` tells the rename).
+        bound = None if collaborator.id is None else _person_by_id(amap, collaborator.id)
+        key = bound if bound is not None else amap.login_of(login)
         if key is None:
             evidence = _evidence_of(amap, facts.evidence, login)
             company = _named_company(amap, evidence, login)

@@ -35,6 +35,7 @@ from bot.github.snapshot import (
     SnapshotError,
     _label_change,
     _login,
+    accounts_in,
 )
 from bot.github.snapshot import _comment as _parse_comment
 from bot.github.vote_maps import MapAt, map_in_force_at
@@ -488,8 +489,8 @@ async def read_issue(
     gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
 ) -> PullRequestFacts:
     """An issue as the facts a vote reads: its opener, labels, comments and label timeline
-    (one GraphQL read; no head commit, files or reviews). Its base is the default branch,
-    whose map is in force."""
+    (one GraphQL read; no head commit, files or reviews), with its actors' ids. Its base is the
+    default branch, whose map is in force."""
     data: Mapping[str, Any] = await gh.graphql(
         ISSUE_VOTE, endpoint=endpoint, owner=owner, name=repo, number=number
     )
@@ -517,4 +518,5 @@ async def read_issue(
         label_changes=tuple(
             change for change in map(_label_change, (n for n in changes if n)) if change is not None
         ),
+        accounts=accounts_in(issue),
     )

@@ -372,13 +372,17 @@ class _Replay:
             target = command.target or author
             key = self.amap.key_of(target)
             shown = self.amap.login_of(target) or target
+            comment_author = comment.author if comment.edited_by_other else None
             self.declarations[key] = Declaration(
                 shown,
                 author,
                 command.reason,
                 comment.id,
-                comment_author=comment.author if comment.edited_by_other else None,
+                comment_author=comment_author,
                 at=comment.written_at,
+                login_id=_account_id_of(self.facts, self.amap, shown),
+                by_id=_account_id_of(self.facts, self.amap, author),
+                author_id=_account_id_of(self.facts, self.amap, comment_author or author),
             )
         elif command.kind == "withdraw":
             target = command.target or author
@@ -409,11 +413,14 @@ def replay(
     """
     state = _Replay(facts, amap, writers, parties)
     restored, refused_acts = _declarations_kept(facts, amap, state.parties)
-    for comment in sorted((*facts.comments, *restored), key=lambda c: (c.created_at, c.id)):
+    acts = [*((comment, None) for comment in facts.comments), *restored]
+    for comment, kept in sorted(acts, key=lambda act: (act[0].created_at, act[0].id)):
         writer = comment.writer
         if writer is None or _by_bot(comment, amap):
             continue
-        for command in parse_commands(comment.body, prefix=state.prefix):
+        # A kept declaration names its people as this view keys them, which may be no login.
+        commands = [kept] if kept is not None else parse_commands(comment.body, prefix=state.prefix)
+        for command in commands:
             if command.kind == "vote":  # a vote's own replay judges it (bot.policy.vote_state)
                 continue
             state.apply(comment, writer, command)
@@ -425,9 +432,37 @@ def replay(
     )
 
 
+def _account_id_of(facts: PullRequestFacts, amap: AffiliationMap, login: str) -> int | None:
+    """The GitHub account behind a login: its id as the snapshot read it, else the map's id of
+    the person this view keys by that login (a person's other `logins` carry none)."""
+    lowered = login.lower()
+    for account in facts.accounts:
+        if account.login.lower() == lowered:
+            return account.id
+    key = amap.login_of(login)
+    return None if key is None or key.lower() != lowered else amap.document.people[key].id
+
+
+def _login_now(amap: AffiliationMap, login: str, account_id: int | None) -> str:
+    """Who a recorded login names now: the map person bound to its account, as this view keys
+    them (by the login GitHub shows for the account now); else the login as written, as the map
+    matches the people it binds to no id."""
+    key = None if account_id is None else amap.key_of_account(account_id)
+    return login if key is None else key
+
+
+def _as_now(amap: AffiliationMap, record: RecordedDeclaration) -> RecordedDeclaration:
+    return dataclasses.replace(
+        record,
+        comment_author=_login_now(amap, record.comment_author, record.comment_author_id),
+        login=_login_now(amap, record.login, record.login_id),
+        by=_login_now(amap, record.by, record.by_id),
+    )
+
+
 def _declarations_kept(
     facts: PullRequestFacts, amap: AffiliationMap, parties: Parties
-) -> tuple[tuple[Comment, ...], tuple[RefusedAct, ...]]:
+) -> tuple[tuple[tuple[Comment, ParsedCommand], ...], tuple[RefusedAct, ...]]:
     """Recorded declarations whose comment someone who may not lower the bar deleted, or edited
     away: each comes back as the declarer's comment as it was, with the act that is refused.
 
@@ -437,9 +472,10 @@ def _declarations_kept(
     last 100), the declaration stands."""
     prefix = amap.policy.command_prefix
     present = {comment.id: comment for comment in facts.comments}
+    # The record names accounts: each login read back as the login its account has now.
+    records = [_as_now(amap, record) for record in facts.recorded_declarations]
     then = {
-        amap.key_of(r.login): Declaration(r.login, r.by, r.reason, r.comment_id)
-        for r in facts.recorded_declarations
+        amap.key_of(r.login): Declaration(r.login, r.by, r.reason, r.comment_id) for r in records
     }
 
     def refusal(actor: str | None, record: RecordedDeclaration, at: datetime) -> str | None:
@@ -450,9 +486,9 @@ def _declarations_kept(
             return None
         return may_not_lower_the_bar(parties, actor, day=at.date(), declared=then)
 
-    restored: list[Comment] = []
+    restored: list[tuple[Comment, ParsedCommand]] = []
     refused: list[RefusedAct] = []
-    for record in facts.recorded_declarations:
+    for record in records:
         what = f"@{record.login}'s conflict declared by @{record.by}"
         comment = present.get(record.comment_id)
         if comment is not None:
@@ -485,14 +521,25 @@ def _declarations_kept(
                 refused.append(
                     RefusedAct(deletion.actor, f"deleted {what}", why, keeps_declaration=True)
                 )
-        target = "" if amap.key_of(record.login) == amap.key_of(record.by) else f" @{record.login}"
+        own = amap.key_of(record.login) == amap.key_of(record.by)
+        target = "" if own else f" @{record.login}"
+        body = f"{prefix} declare{target} {record.reason or ''}".rstrip()
         restored.append(
-            Comment(
-                id=record.comment_id,
-                author=record.by,
-                body=f"{prefix} declare{target} {record.reason or ''}".rstrip(),
-                created_at=record.at,
-                updated_at=record.at,
+            (
+                Comment(
+                    id=record.comment_id,
+                    author=record.by,
+                    body=body,
+                    created_at=record.at,
+                    updated_at=record.at,
+                ),
+                ParsedCommand(
+                    "declare",
+                    body,
+                    1,
+                    target=None if own else record.login,
+                    reason=record.reason,
+                ),
             )
         )
     return tuple(restored), tuple(refused)

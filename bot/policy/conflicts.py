@@ -38,6 +38,11 @@ class Declaration:
     comment_id: str
     comment_author: str | None = None  # who wrote the comment, when not `by` (an editor)
     at: datetime | None = None  # when it was declared
+    # GitHub's ids of `login`, `by` and the comment's author when known: the App's record of a
+    # declaration names accounts, since a login may be another's by the time it is read back.
+    login_id: int | None = None
+    by_id: int | None = None
+    author_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,10 @@ class RecordedDeclaration:
     by: str
     reason: str | None
     at: datetime
+    # The accounts behind `comment_author`, `login` and `by` when the record names them.
+    comment_author_id: int | None = None
+    login_id: int | None = None
+    by_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,9 @@ def record_line(declarations: Iterable[Declaration]) -> str:
             "by": d.by,
             "reason": d.reason,
             "at": d.at.isoformat(),
+            "author_id": d.author_id,
+            "login_id": d.login_id,
+            "by_id": d.by_id,
         }
         for d in declarations
         if d.at is not None
@@ -56,8 +59,20 @@ def read_records(text: str | None) -> tuple[RecordedDeclaration, ...]:
                 by=str(row["by"]),
                 reason=None if row["reason"] is None else str(row["reason"]),
                 at=datetime.fromisoformat(str(row["at"])),
+                comment_author_id=_account_id(row.get("author_id")),
+                login_id=_account_id(row.get("login_id")),
+                by_id=_account_id(row.get("by_id")),
             )
             for row in rows
         )
     except (ValueError, KeyError, TypeError):
         return ()
+
+
+def _account_id(value: object) -> int | None:
+    """A recorded account id; a record written before ids has none."""
+    if value is None:
+        return None
+    if type(value) is not int or value <= 0:
+        raise ValueError(f"not a GitHub id: {value!r}")
+    return value

@@ -165,3 +165,92 @@ async def test_check_json_names_the_renamed_and_the_reused_login(stage: Stage) -
     ]
     counted = {a["reviewer"]: a["counted"] for a in verdict["approvals"]}
     assert counted == {"anna": False, "gustav": True, "gus": False}
+
+
+def _bot_comments(stage: Stage, number: int) -> list[str]:
+    return [str(c["body"]) for c in stage.sim.comments(REPO, number) if c["user"]["type"] == "Bot"]
+
+
+async def test_whoever_took_a_freed_login_opens_no_vote_on_an_issue(stage: Stage) -> None:
+    # An issue's vote reads no commit and no review: only its actors' ids tell "gus" from Gus.
+    sim = stage.sim
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    number = await sim.open_issue(REPO, author="alice", title="Adopt a release cadence")
+    await sim.set_issue_labels(REPO, number, ["TSC:voting"], sender="gus")
+    await stage.settle()
+    assert sim.issue(REPO, number).labels == []
+    (reply,) = [b for b in _bot_comments(stage, number) if "coi-bot:vote-label" in b]
+    assert "only TSC members open a vote: @gus is not on the TSC" in reply
+
+
+async def test_on_an_issue_a_renamed_member_votes_and_whoever_took_the_login_does_not(
+    stage: Stage,
+) -> None:
+    sim = stage.sim
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    number = await sim.open_issue(REPO, author="alice", title="Adopt a release cadence")
+    await sim.set_issue_labels(REPO, number, ["TSC:voting"], sender="gustav")
+    await stage.settle()
+    assert sim.issue(REPO, number).labels == ["TSC:voting"]
+    await sim.post_comment(REPO, number, author="gus", body="/coi vote yes")
+    await sim.post_comment(REPO, number, author="gustav", body="/coi vote no")
+    await stage.settle()
+    (live,) = [b for b in _bot_comments(stage, number) if "coi-bot:vote-live" in b]
+    assert "yes 0, no 1, abstain 0" in live, live
+    assert "| @gustav | maintainer | 1 | Globex | no | 1 |" in live, live
+    assert "| @gus | none | 0 | none on record | yes | 0 |" in live, live
+
+
+async def test_a_kept_declaration_stays_its_declarers_after_a_rename_and_a_reused_login(
+    stage: Stage,
+) -> None:
+    # The App's record names the declarer by the login of that day: once Gus is "gustav" and
+    # someone else holds "gus", the kept declaration is still Gus's, not the newcomer's.
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    declaration = await sim.post_comment(
+        REPO, number, author="gus", body="/coi declare consults for Acme"
+    )
+    await sim.submit_review(REPO, number, reviewer="gus")
+    await stage.settle()  # the declaration is on the App's record
+    await sim.delete_comment(REPO, declaration, sender="alice")
+    await stage.settle()
+    assert latest_check(stage, number)["conclusion"] == "action_required"
+
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    await sim.post_comment(REPO, number, author="gus", body="Looks fine to me")
+    await stage.settle()
+    run = latest_check(stage, number)
+    summary = run["output"]["summary"]
+    assert run["conclusion"] == "action_required", summary
+    assert "consults for Acme" in summary
+
+
+async def test_a_kept_declaration_about_a_renamed_member_stays_on_them(stage: Stage) -> None:
+    # Anna declared Gus conflicted; once "gus" is someone else's, the kept record is still Gus's.
+    sim = stage.sim
+    number = await sim.open_pull_request(
+        REPO, author="alice", title="Rework core", files={"core/engine.py": "x = 1\n"}
+    )
+    declaration = await sim.post_comment(
+        REPO, number, author="anna", body="/coi declare @gus consults for Acme"
+    )
+    await stage.settle()
+    await sim.delete_comment(REPO, declaration, sender="alice")
+    await stage.settle()
+
+    sim.rename_user("gus", "gustav")
+    sim.add_user("gus")
+    await sim.post_comment(REPO, number, author="gus", body="Looks fine to me")
+    await sim.submit_review(REPO, number, reviewer="gustav")
+    await stage.settle()
+    run = latest_check(stage, number)
+    summary = run["output"]["summary"]
+    assert run["conclusion"] == "action_required", summary
+    rows = [line for line in summary.splitlines() if line.startswith("| @gustav ")]
+    assert any("consults for Acme" in row for row in rows), summary

@@ -7,12 +7,13 @@ from typing import Any
 
 from bot.affiliations.index import AffiliationMap
 from bot.affiliations.model import MapDocument
-from bot.policy.facts import Account, Commit, PullRequestFacts
+from bot.policy.commands import replay
+from bot.policy.facts import Account, CommentDeletion, Commit, PullRequestFacts, RecordedDeclaration
 from bot.policy.render import render
 from bot.policy.reviewers import reviewer_candidates
 from bot.policy.verdict import MapRef, Verdict, evaluate
 
-from .builders import HEAD, NOW, approve, comment, document, facts
+from .builders import HEAD, NOW, approve, at, comment, document, facts, make_map
 
 REF = MapRef(path=".github/affiliations.yml", blob_sha=None, source="repository")
 CAROL, ERIN = 3003, 5005  # carol of Globex and erin of Initech, bound to their accounts
@@ -174,3 +175,37 @@ def test_a_minor_command_counts_from_a_renamed_member_and_not_from_whoever_took_
         comments=(comment("carol", "/coi minor typo"),), accounts=(Account("carol", 777),)
     )
     assert _judge(taken)[0].classification.major
+
+
+def test_a_kept_declaration_follows_its_accounts_not_their_old_logins() -> None:
+    # carol declared erin conflicted; alice (an author) deleted it. Since, both renamed and
+    # someone else took "carol": the declaration is still carol's, and still on erin.
+    record = RecordedDeclaration(
+        "c-carol-1", "carol", "erin", "carol", "reviews for Acme", at(1), CAROL, ERIN, CAROL
+    )
+    pr = facts(
+        reviews=(approve("erin-new"),),
+        comments=(comment("carol", "thanks"),),
+        recorded_declarations=(record,),
+        comment_deletions=(CommentDeletion("carol-new", "alice", at(2)),),
+        accounts=(Account("carol-new", CAROL), Account("carol", 777), Account("erin-new", ERIN)),
+    )
+    verdict, _ = _judge(pr)
+    (declared,) = verdict.declarations
+    assert (declared.login, declared.by) == ("erin-new", "carol-new")
+    assert (declared.login_id, declared.by_id) == (ERIN, CAROL)
+    assert not _row(verdict, "erin-new").counted
+    assert "conflict declared" in str(_row(verdict, "erin-new").why_not)
+
+
+def test_without_ids_in_the_map_a_kept_declaration_keeps_its_logins() -> None:
+    record = RecordedDeclaration(
+        "c-carol-1", "carol", "erin", "carol", "reviews for Acme", at(1), 41, 42, 41
+    )
+    pr = facts(
+        recorded_declarations=(record,),
+        comment_deletions=(CommentDeletion("carol", "alice", at(2)),),
+        accounts=(Account("carol", 777),),
+    )
+    state = replay(pr, make_map(), writers=frozenset())
+    assert [(d.login, d.by) for d in state.declarations.values()] == [("erin", "carol")]

@@ -86,6 +86,16 @@ def test_the_record_survives_hostile_reasons() -> None:
     assert back.comment_author == "erin"
 
 
+def test_the_record_names_the_accounts_behind_its_logins() -> None:
+    declared = Declaration("carol", "erin", None, "C_1", at=at(1), login_id=7, by_id=9)
+    (back,) = read_records(record_line([declared]))
+    assert (back.login_id, back.by_id, back.comment_author_id) == (7, 9, None)
+
+
+_ROW = '{"comment":"C_1","author":"erin","login":"carol","by":"erin","reason":null,'
+_AT = '"at":"2026-01-01T00:00:00+00:00"'
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -94,6 +104,9 @@ def test_the_record_survives_hostile_reasons() -> None:
         "no record",
         "<!-- coi-bot:declarations [{}] -->",
         "<!-- coi-bot:declarations [1] -->",
+        f'<!-- coi-bot:declarations [{_ROW}{_AT},"by_id":"9"}}] -->',
+        f'<!-- coi-bot:declarations [{_ROW}{_AT},"login_id":0}}] -->',
+        f'<!-- coi-bot:declarations [{_ROW}{_AT},"author_id":true}}] -->',
     ],
 )
 def test_no_or_broken_record_restores_nothing(text: str | None) -> None:
