@@ -27,7 +27,7 @@ from cachetools import LRUCache, TTLCache
 
 from bot.affiliations.loader import LoadResult, load_map_text
 from bot.affiliations.model import DEFAULT_CHECK_NAME
-from bot.github.client import Clock
+from bot.github.client import Clock, secondary_limit_message
 from bot.github.map_history import read_map_history
 from bot.github.queries import MAP_AT_COMMIT
 from bot.policy.trust import HeldChange, MapHistory, Trust, judge_history
@@ -521,8 +521,10 @@ class MapSource:
 
 def _not_accessible(error: gidgethub.BadRequest) -> bool:
     """A 403 that refuses the App this repository (not installed there, or no permission to read
-    contents); a rate limit is no answer about the repository."""
-    return error.status_code == 403 and not isinstance(error, gidgethub.RateLimitExceeded)
+    contents); a rate limit, primary or secondary, is no answer about the repository."""
+    if error.status_code != 403 or isinstance(error, gidgethub.RateLimitExceeded):
+        return False
+    return not any(secondary_limit_message(arg) for arg in error.args)
 
 
 def _decode(content: Any, *, where: str) -> _Found:

@@ -171,6 +171,33 @@ async def test_a_rate_limit_on_the_owner_repository_is_no_answer(
         )
 
 
+@pytest.mark.parametrize(
+    "limited_path", [r"/repos/o/\.github/contents/coi.yml", r"/repos/o/\.github"]
+)
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (403, "You have exceeded a secondary rate limit. Please wait a few minutes."),
+        (429, "Too many requests"),
+        (502, "Server Error"),
+    ],
+)
+async def test_a_secondary_limit_or_an_outage_on_the_owner_repository_is_no_answer(
+    tmp_path: Path, limited_path: str, status: int, message: str
+) -> None:
+    """What the client hands on once its retries are spent is no word about the App's access:
+    taken as "not installed", the bundled map would judge instead of the owner's for a while."""
+    server = FakeServer()
+    server.reply("GET", limited_path, status, {"message": message})
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
+    if limited_path == r"/repos/o/\.github":  # the owner's map file is missing, then limited
+        server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    with pytest.raises(gidgethub.HTTPException):
+        await source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", branch="main"
+        )
+
+
 async def test_a_missing_bundled_map_is_an_error(tmp_path: Path) -> None:
     maps = MapSource(map_path="coi.yml", bundled_map=tmp_path / "nope.yml")
     with pytest.raises(MapSourceError, match="cannot read the bundled map"):
