@@ -370,6 +370,11 @@ def _mentions_secondary_limit(body: bytes) -> bool:
         message = json.loads(body).get("message", "")
     except (ValueError, AttributeError):
         return False
+    return secondary_limit_message(message)
+
+
+def secondary_limit_message(message: object) -> bool:
+    """Whether GitHub's error message is a secondary rate limit's (a 403 like any refusal)."""
     return isinstance(message, str) and "secondary rate limit" in message.lower()
 
 

@@ -27,10 +27,10 @@ from cachetools import LRUCache, TTLCache
 
 from bot.affiliations.loader import LoadResult, load_map_text
 from bot.affiliations.model import DEFAULT_CHECK_NAME
-from bot.github.client import Clock
+from bot.github.client import Clock, secondary_limit_message
 from bot.github.map_history import read_map_history
 from bot.github.queries import MAP_AT_COMMIT
-from bot.policy.trust import HeldChange, MapHistory, Trust, judge_history
+from bot.policy.trust import HeldChange, MapHistory, Trust, bootstrap_commit, judge_history
 from bot.policy.verdict import MapRef
 
 MapParser = Callable[[str, str], LoadResult]
@@ -58,7 +58,8 @@ class MapSourceError(Exception):
 
 
 class ReviewedMaps(Protocol):
-    """Map versions known to have landed reviewed, by "owner/repo@blob": shared by replicas."""
+    """Map versions known to have landed reviewed, by "owner/repo@blob", and the first version
+    seen of each repository's map (a bootstrap, see `MapSource.learn`): shared by replicas."""
 
     async def known(self, key: str) -> bool: ...
 
@@ -392,7 +393,12 @@ class MapSource:
 
     async def learn(self, owner: str, repo: str, history: MapHistory) -> Trust:
         """Judge a history read (here or for a push's verdict); remember the trusted versions."""
-        trust = judge_history(history, owner_repository=repo == OWNER_REPOSITORY)
+        owner_repository = repo == OWNER_REPOSITORY
+        if not await self._first_version_stands(owner, repo, history):
+            # Not the first version seen here: the history was rewritten, or the default
+            # branch moved to another line of history; no review covers either.
+            history = dataclasses.replace(history, complete=False)
+        trust = judge_history(history, owner_repository=owner_repository)
         trusted_blobs = set(trust.reviewed_blobs)
         if trust.trusted is not None and trust.trusted.blob_sha is not None:
             trusted_blobs.add(trust.trusted.blob_sha)
@@ -405,6 +411,32 @@ class MapSource:
         if newest is not None and reviewed_key(owner, repo, newest) not in self._trusted:
             self._untrusted[(owner, repo, newest)] = trust
         return trust
+
+    async def _first_version_stands(self, owner: str, repo: str, history: MapHistory) -> bool:
+        """Whether the history's first version of the map may be its bootstrap: the first one
+        this App saw for the repository's map, remembered with the reviewed versions."""
+        first = bootstrap_commit(history, owner_repository=repo == OWNER_REPOSITORY)
+        if first is None or self.trust is None:
+            return True
+        seen = reviewed_key(owner, repo, f"first-version:{self.map_path}")
+        this = f"{seen}:{first.oid}"
+        if await self._known(this):
+            return True
+        if await self._known(seen):
+            return False
+        for key in (this, seen):
+            self._trusted[key] = True
+        await self.trust.reviewed.remember([this, seen])
+        return True
+
+    async def _known(self, key: str) -> bool:
+        assert self.trust is not None
+        if key in self._trusted:
+            return True
+        known = await self.trust.reviewed.known(key)
+        if known:
+            self._trusted[key] = True
+        return known
 
     async def _load_at(
         self,
@@ -521,8 +553,10 @@ class MapSource:
 
 def _not_accessible(error: gidgethub.BadRequest) -> bool:
     """A 403 that refuses the App this repository (not installed there, or no permission to read
-    contents); a rate limit is no answer about the repository."""
-    return error.status_code == 403 and not isinstance(error, gidgethub.RateLimitExceeded)
+    contents); a rate limit, primary or secondary, is no answer about the repository."""
+    if error.status_code != 403 or isinstance(error, gidgethub.RateLimitExceeded):
+        return False
+    return not any(secondary_limit_message(arg) for arg in error.args)
 
 
 def _decode(content: Any, *, where: str) -> _Found:

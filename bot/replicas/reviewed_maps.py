@@ -2,8 +2,9 @@
 
 Implements `bot.github.map_source.ReviewedMaps`: a version one replica found reviewed (from the
 map's history, or a push's verdict) costs no history read on the others. `{prefix}reviewed-maps`
-is one set that only grows, by one `owner/repo@blob` per reviewed map change. With Redis down,
-nothing is known and nothing is lost: the map source reads the history again.
+is one set that only grows, by one `owner/repo@blob` per reviewed map change, and two keys per
+repository naming its map's first version (its bootstrap). With Redis down, nothing is known and
+nothing is lost: the map source reads the history again (and takes its first version as it is).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.github.map_source import (
     own_runs_named,
     reviewed_key,
 )
+from bot.policy.trust import MapCommit, MapHistory
 from tests.github.fakes import GRAPHQL_URL, FakeServer
 
 MAP = "version: 1\ncompanies: {acme: {name: Acme}}\npeople: {}\n"
@@ -166,6 +168,33 @@ async def test_a_rate_limit_on_the_owner_repository_is_no_answer(
     if limited_path == r"/repos/o/\.github":  # the owner's map file is missing, then limited
         server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
     with pytest.raises(gidgethub.RateLimitExceeded):
+        await source(tmp_path).map_for(
+            server.factory(authorization), owner="o", repo="a", branch="main"
+        )
+
+
+@pytest.mark.parametrize(
+    "limited_path", [r"/repos/o/\.github/contents/coi.yml", r"/repos/o/\.github"]
+)
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (403, "You have exceeded a secondary rate limit. Please wait a few minutes."),
+        (429, "Too many requests"),
+        (502, "Server Error"),
+    ],
+)
+async def test_a_secondary_limit_or_an_outage_on_the_owner_repository_is_no_answer(
+    tmp_path: Path, limited_path: str, status: int, message: str
+) -> None:
+    """What the client hands on once its retries are spent is no word about the App's access:
+    taken as "not installed", the bundled map would judge instead of the owner's for a while."""
+    server = FakeServer()
+    server.reply("GET", limited_path, status, {"message": message})
+    server.reply("GET", r"/repos/o/a/contents/coi.yml", 404, {"message": "Not Found"})
+    if limited_path == r"/repos/o/\.github":  # the owner's map file is missing, then limited
+        server.reply("GET", r"/repos/o/\.github/contents/coi.yml", 404, {"message": "Not Found"})
+    with pytest.raises(gidgethub.HTTPException):
         await source(tmp_path).map_for(
             server.factory(authorization), owner="o", repo="a", branch="main"
         )
@@ -332,3 +361,30 @@ async def test_no_trusted_version_holds_over_to_the_next_map_whose_policy_decide
 def test_the_apps_runs_are_found_by_its_id_else_by_the_default_name() -> None:
     assert own_runs_named(42) is None
     assert own_runs_named(None) == "COI review"
+
+
+def first_version(oid: str, blob: str) -> MapHistory:
+    """A map's history of one commit, no PR: a bootstrap if nothing governed before."""
+    commit = MapCommit(oid, "", datetime(2026, 1, 1, tzinfo=UTC), blob, "alice")
+    return MapHistory(commits=(commit,), complete=True)
+
+
+async def test_only_the_first_version_seen_is_a_bootstrap_for_every_replica(
+    tmp_path: Path,
+) -> None:
+    shared = LocalReviewedMaps()  # Redis, for replicas and restarts
+    trust = MapTrust(graphql_url=GRAPHQL_URL, app_id=1, reviewed=shared)
+    bundled = tmp_path / "bundled.yml"
+    bundled.write_text(MAP)
+    one, other = (MapSource(map_path="coi.yml", bundled_map=bundled, trust=trust) for _ in range(2))
+    seen = await one.learn("o", "a", first_version("c1", "b1"))
+    assert seen.trusted is not None
+    assert seen.trusted.blob_sha == "b1"
+    again = await other.learn("o", "a", first_version("c1", "b1"))
+    assert again.trusted is not None, "the same first version, read again elsewhere"
+    # A rewritten history, or another branch made the default: another first version.
+    rewritten = await other.learn("o", "a", first_version("c2", "b2"))
+    assert (rewritten.trusted, rewritten.unreviewed is not None) == (None, True)
+    assert not await shared.known(reviewed_key("o", "a", "b2"))
+    # Each repository has its own first version.
+    assert (await one.learn("o", "b", first_version("c2", "b2"))).trusted is not None
