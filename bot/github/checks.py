@@ -111,6 +111,11 @@ def _status_fields(conclusion: str, now: datetime) -> dict[str, str]:
     return {"status": "completed", "conclusion": conclusion, "completed_at": stamp}
 
 
+# GitHub never opens a completed run again (it keeps its status and conclusion): a verdict that
+# waits again on a completed run is written there as a completed verdict that still blocks.
+REOPENED_WAIT = "action_required"
+
+
 async def write_check_run(
     gh: gidgethub.abc.GitHubAPI,
     *,
@@ -150,7 +155,7 @@ async def write_check_run(
         "actions": [dict(action) for action in actions],
     }
     url_vars: dict[str, str | int] = {"owner": owner, "repo": repo}
-    to_update = [run.id for run in stale_duplicates]
+    to_update = list(stale_duplicates)
     created_ids: list[int] = []
     outcome: CheckWrite = "updated"
     if existing is None:
@@ -158,15 +163,19 @@ async def write_check_run(
         created_ids.append(created["id"])
         outcome = "created"
     elif existing.external_id != external_id:
-        to_update.insert(0, existing.id)
+        to_update.insert(0, existing)
     del body["head_sha"]  # not a field of the update operation
-    for run_id in to_update:
+    for run in to_update:
+        fields = body
+        if output.conclusion == "in_progress" and run.status == "completed":
+            fields = {**body, **_status_fields(REOPENED_WAIT, now)}
+            del fields["started_at"]
         await gh.patch(
             "/repos/{owner}/{repo}/check-runs/{check_run_id}",
-            {**url_vars, "check_run_id": run_id},
-            data=body,
+            {**url_vars, "check_run_id": run.id},
+            data=fields,
         )
-    for run_id in created_ids + to_update:
+    for run_id in created_ids + [run.id for run in to_update]:
         for batch in batches[1:]:
             await gh.patch(
                 "/repos/{owner}/{repo}/check-runs/{check_run_id}",

@@ -395,7 +395,8 @@ async def carry_out_vote(
         body = opened_comment(state, blob=blob, source=source, prefix=prefix)
         await _comment(gh, facts, body)
         commented.append("opened")
-    existing = next((run for run in runs if run.name == votes.check_name), None)
+    # The newest: a vote opened again after a close has its own run (see `_write_run`).
+    existing = next((run for run in reversed(runs) if run.name == votes.check_name), None)
     final = _final(facts, state.opened_at)
     if final is not None:
         output = frozen_output(final[0].body, final[1])
@@ -451,7 +452,8 @@ async def _write_run(
         body["conclusion"] = output.conclusion
         body["completed_at"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     url_vars: dict[str, str | int] = {"owner": facts.owner, "repo": facts.repo}
-    if existing is None:
+    # GitHub never opens a completed run again: a vote opened anew gets a run of its own.
+    if existing is None or (existing.status == "completed" and output.conclusion is None):
         await gh.post(
             "/repos/{owner}/{repo}/check-runs", url_vars, data={**body, "head_sha": facts.head_sha}
         )

@@ -986,6 +986,9 @@ def _apply_check_fields(run: CheckRun, body: Json, *, now: datetime, creating: b
     if actions is not None:
         _check_actions(actions)
     # Everything validated: now change the run.
+    if not creating and run.status == "completed" and status in ("queued", "in_progress"):
+        # GitHub does not open a completed run again: its status and conclusion stay.
+        status = None
     if status is not None:
         run.status = status
     if conclusion is not None:

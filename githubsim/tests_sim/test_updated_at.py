@@ -130,7 +130,7 @@ async def test_a_check_run_shows_when_it_completed(
     assert run["completedAt"] == "2026-04-01T12:00:00Z"
 
 
-async def test_a_run_set_back_to_in_progress_shows_its_start_and_no_conclusion(
+async def test_a_completed_run_is_not_opened_again(
     sim: GitHubSimulator, api: Api, seed: Seed
 ) -> None:
     number = await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "a\n"})
@@ -148,25 +148,21 @@ async def test_a_run_set_back_to_in_progress_shows_its_start_and_no_conclusion(
         },
     )
     assert status == 201
-    # A status without a conclusion opens the run again (docs.github.com/en/rest/checks/runs).
+    # GitHub keeps a completed run completed, its conclusion too, whatever status is sent.
     status, updated, _ = await api.call(
         "PATCH",
         f"/repos/{seed.repo}/check-runs/{created['id']}",
-        json={"status": "in_progress", "started_at": "2026-04-01T12:05:00Z"},
+        json={"status": "in_progress", "output": {"title": "again", "summary": "again"}},
     )
     assert status == 200
     assert (updated["status"], updated["conclusion"], updated["completed_at"]) == (
-        "in_progress",
-        None,
-        None,
+        "completed",
+        "success",
+        "2026-04-01T12:00:00Z",
     )
-    assert updated["started_at"] == "2026-04-01T12:05:00Z"
+    assert updated["output"]["title"] == "again"
     node = await _listing(api, seed)
     [run] = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"][
         "nodes"
     ]
-    assert (run["status"], run["startedAt"], run["completedAt"]) == (
-        "IN_PROGRESS",
-        "2026-04-01T12:05:00Z",
-        None,
-    )
+    assert (run["status"], run["completedAt"]) == ("COMPLETED", "2026-04-01T12:00:00Z")

@@ -128,7 +128,12 @@ async def test_a_dismissed_approval_sets_the_run_back_to_waiting(stage: Stage) -
 
     await sim.dismiss_review(REPO, number, review, sender="alice", message="rebased")
     await stage.settle()
-    assert_waiting(latest_check(stage, number))
+    # GitHub does not open a completed run again: it waits as a completed, blocking verdict.
+    run = latest_check(stage, number)
+    assert (run["status"], run["conclusion"]) == ("completed", "action_required")
+    assert run["output"]["title"] == WAITING_TITLE
+    assert "waiting for an approval to judge" in run["output"]["summary"]
+    assert not github_would_merge(stage, number)
 
 
 async def test_a_push_after_the_approval_waits_and_asks_the_approver_again(stage: Stage) -> None:

@@ -70,7 +70,9 @@ async def test_an_event_on_either_twin_judges_both(stage: Stage) -> None:
     await sim.submit_review(REPO, held, reviewer="gus")
     await stage.settle()
     run = latest_check(stage, twin)
-    assert (run["status"], run["conclusion"]) == ("in_progress", None)
+    # The run was completed (held): GitHub does not open it again, so the wait blocks as
+    # action_required (bot/github/checks.py).
+    assert (run["status"], run["conclusion"]) == ("completed", "action_required")
     assert f"| #{held} | success |" in run["output"]["summary"]
     assert f"| #{twin} | in_progress |" in run["output"]["summary"]
 
@@ -117,7 +119,8 @@ async def test_a_twin_that_moves_on_leaves_the_head_to_the_others(stage: Stage) 
     )
     await stage.settle()
     shared = latest_check(stage, held)
-    assert shared["status"] == "in_progress", "the twin, with no approval, waits on this head"
+    # The twin, with no approval, waits on this head; the run had passed, so it blocks completed.
+    assert (shared["status"], shared["conclusion"]) == ("completed", "action_required")
     assert f"| #{held} | success |" in shared["output"]["summary"]
 
     await sim.push_commits(REPO, twin, author="alice", files={"core/more.py": "y = 2\n"})

@@ -256,6 +256,27 @@ async def test_removing_the_label_cancels_only_for_an_unconflicted_tsc_member(
     cancelled = [body for body in bot_bodies(stage, number) if "coi-bot:vote-cancelled" in body]
     assert len(cancelled) == 1
 
+    # Labelled again: a new vote on the same head, in a new run (GitHub opens no completed run).
+    await stage.sim.set_labels(REPO, number, [LABEL], sender="ivan")
+    await stage.settle()
+    runs = [
+        run
+        for run in stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, number))
+        if run["name"] == "TSC vote"
+    ]
+    assert [(run["status"], run["conclusion"]) for run in runs] == [
+        ("completed", "cancelled"),
+        ("in_progress", None),
+    ]
+    await vote(stage, number, "anna", "yes")
+    updated = [
+        run
+        for run in stage.sim.check_runs(REPO, stage.sim.head_sha(REPO, number))
+        if run["name"] == "TSC vote"
+    ]
+    assert [run["id"] for run in updated] == [run["id"] for run in runs], "no third run"
+    assert updated[-1]["output"]["title"].startswith("Vote open: yes 2"), "the new one updated"
+
 
 async def test_new_commits_carry_the_vote_to_the_new_head(stage: Stage) -> None:
     number = await code_change(stage)

@@ -102,7 +102,7 @@ def _body_errors(reference_dir: Path, path: str, method: str, body: Any) -> list
 async def test_a_waiting_verdict_is_written_in_progress(reference_dir: Path) -> None:
     runs = Runs()
     assert await runs.write(Output(conclusion="in_progress")) == "created"
-    existing = ExistingCheckRun(id=41, external_id="fp-0", conclusion="success")
+    existing = ExistingCheckRun(id=41, external_id="fp-0", conclusion=None, status="in_progress")
     assert await runs.write(Output(conclusion="in_progress"), existing) == "updated"
     created, updated = runs.bodies
     for body in (created, updated):
@@ -117,6 +117,21 @@ async def test_a_waiting_verdict_is_written_in_progress(reference_dir: Path) -> 
     # What the writer used to send: GitHub knows no conclusion `in_progress`.
     wrong = {**created, "status": "completed", "conclusion": "in_progress"}
     assert _body_errors(reference_dir, "/repos/{owner}/{repo}/check-runs", "post", wrong)
+
+
+async def test_a_completed_run_that_waits_again_is_written_blocking(reference_dir: Path) -> None:
+    runs = Runs()
+    passed = ExistingCheckRun(id=41, external_id="fp-0", conclusion="success")
+    assert await runs.write(Output(conclusion="in_progress", title="waiting"), passed) == "updated"
+    (body,) = runs.bodies
+    # GitHub would keep the run completed, and `success`: it is written completed, blocking.
+    assert (body["status"], body["conclusion"]) == ("completed", "action_required")
+    assert body["completed_at"] == "2026-04-01T12:00:00Z"
+    assert "started_at" not in body
+    assert body["output"]["title"] == "waiting"
+    assert body["external_id"] == stamped_external_id("fp-1"), "unchanged when judged again"
+    update = "/repos/{owner}/{repo}/check-runs/{check_run_id}"
+    assert _body_errors(reference_dir, update, "patch", body) == []
 
 
 async def test_an_existing_run_is_patched_in_place() -> None:
