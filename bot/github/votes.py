@@ -48,6 +48,7 @@ from bot.policy.vote_render import (
     LABEL_MARKER,
     LIVE_MARKER,
     VoteOutput,
+    app_record,
     cancel_comment,
     final_comment,
     frozen_output,
@@ -156,7 +157,7 @@ def _own(facts: PullRequestFacts, marker: str) -> Comment | None:
 def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | None:
     """The App's final comment for the vote opened at `opened`, and its conclusion."""
     for comment in facts.comments:
-        parsed = parse_final(comment.body) if comment.by_viewer else None
+        parsed = parse_final(comment.body) if app_record(comment) else None
         if parsed is not None and parsed[0] == stamp(opened):
             return comment, parsed[1]
     return None
@@ -257,7 +258,7 @@ class OpeningMaps:
 def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str] | None:
     """(map blob, source) the App recorded when the vote opened at `opened`, if it did."""
     for comment in facts.comments:
-        parsed = parse_opened(comment.body) if comment.by_viewer else None
+        parsed = parse_opened(comment.body) if app_record(comment) else None
         if parsed is not None and parsed[0] == stamp(opened):
             return parsed[1], parsed[2]
     return None
