@@ -67,7 +67,7 @@ from typing import Any, Literal
 
 import gidgethub.abc
 
-from bot.affiliations.model import DEFAULT_CHECK_NAME, Votes
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import RULES_VERSION, parse_external_id
 from bot.github.client import GitHubClient
@@ -99,7 +99,7 @@ QUEUE_BUSY_WAIT = 0.5  # seconds between looks at a busy evaluation queue
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
-                       $checkName: String!, $mapPath: String!, $voteCheckName: String!) {{
+                       $checkName: String!, $mapPath: String!) {{
   rateLimit {{ limit remaining }}
   repository(owner: $owner, name: $name) {{
     # The default branch's map is in force for every PR, whatever its base.
@@ -121,7 +121,8 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
                   nodes {{ name status startedAt completedAt externalId summary }}
                 }}
                 # An open TSC vote says when it closes: its timer is armed again after a restart.
-                voteRuns: checkRuns(first: 1, filterBy: {{checkName: $voteCheckName}}) {{
+                # Found as unfinished, not by name: the map its vote opened under names its run.
+                voteRuns: checkRuns(first: 5, filterBy: {{statuses: [IN_PROGRESS]}}) {{
                   nodes {{ summary }}
                 }}
               }}
@@ -660,7 +661,6 @@ class Reconciler:
                 appId=await self._github.numeric_id(),  # only the App's own runs
                 checkName=check_name,
                 mapPath=self._maps.map_path,
-                voteCheckName=Votes().check_name,
             )
             self._check_listing_budget(data)
             repository = data.get("repository") or {}
