@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -325,12 +326,23 @@ async def test_a_vote_closes_at_its_deadline_with_no_event(
         assert stage.sim.violations == []
 
 
+class BotClock:
+    """The bot's clock: real time, moved on by `later` (no real wait for a vote's close)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+
 async def test_after_a_restart_the_reconciler_closes_a_due_vote(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
-    async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
+    bot_clock = BotClock()
+    async with stage_factory(map_text=SHORT_MAP, clock=clock, bot_clock=bot_clock) as stage:
         seed(stage)
-        number = await code_change(stage, clock=clock, ago=55)
+        number = await code_change(stage, clock=clock, ago=30)
         assert stage.app is not None
         stage.app[VOTE_TIMERS_KEY].close()  # a restart: the timers are gone
         cycle = reconciler(stage)
@@ -338,7 +350,7 @@ async def test_after_a_restart_the_reconciler_closes_a_due_vote(
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
         assert (await cycle.reconcile_once()).queued == {}
-        await asyncio.sleep(5.1)
+        bot_clock.ahead = 31.0  # the bot's time passes the one-minute vote's close
         # Past its close: queued, evaluated, closed; the final comment is written once.
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
