@@ -29,7 +29,7 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
 from bot.github.checks import stamped_external_id
 from bot.github.map_source import OWNER_REPOSITORY, MapSource
-from bot.github.queries import ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
+from bot.github.queries import ISSUE_COMMENTS_PAGE, ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
 from bot.github.snapshot import (
     ExistingCheckRun,
     SnapshotError,
@@ -485,12 +485,18 @@ async def _write_live(
     return "updated"
 
 
+def _next_page(connection: Mapping[str, Any] | None) -> str | None:
+    info = (connection or {}).get("pageInfo") or {}
+    cursor = info.get("endCursor") if info.get("hasNextPage") else None
+    return cursor if isinstance(cursor, str) else None
+
+
 async def read_issue(
     gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
 ) -> PullRequestFacts:
     """An issue as the facts a vote reads: its opener, labels, comments and label timeline
-    (one GraphQL read; no head commit, files or reviews). Its base is the default branch,
-    whose map is in force."""
+    (one GraphQL read, and one more per further 100 comments; no head commit, files or
+    reviews). Its base is the default branch, whose map is in force."""
     data: Mapping[str, Any] = await gh.graphql(
         ISSUE_VOTE, endpoint=endpoint, owner=owner, name=repo, number=number
     )
@@ -500,7 +506,20 @@ async def read_issue(
         raise SnapshotError(f"{owner}/{repo}: GitHub returned no issue #{number}")
     opener, opener_is_bot = _login(issue.get("author"))
     labels = ((issue.get("labels") or {}).get("nodes")) or []
-    comments = ((issue.get("comments") or {}).get("nodes")) or []
+    comments = list(((issue.get("comments") or {}).get("nodes")) or [])
+    cursor = _next_page(issue.get("comments"))
+    while cursor is not None:  # every comment: a vote or the App's own record may be on any page
+        page = await gh.graphql(
+            ISSUE_COMMENTS_PAGE,
+            endpoint=endpoint,
+            owner=owner,
+            name=repo,
+            number=number,
+            after=cursor,
+        )
+        more = ((page.get("repository") or {}).get("issue") or {}).get("comments")
+        comments += ((more or {}).get("nodes")) or []
+        cursor = _next_page(more)
     changes = ((issue.get("labelChanges") or {}).get("nodes")) or []
     return PullRequestFacts(
         owner=owner,

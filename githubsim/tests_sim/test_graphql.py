@@ -8,6 +8,7 @@ import pytest
 from githubsim.state import blob_sha
 
 from bot.github.queries import (
+    ISSUE_COMMENTS_PAGE,
     ISSUE_VOTE,
     MAP_BLOB,
     MINIMIZE_DUPLICATE_REPLY,
@@ -919,3 +920,26 @@ async def test_check_runs_filtered_by_status_are_the_unfinished_ones_of_any_name
     (suite,) = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"]
     assert suite["checkRuns"]["nodes"][0]["name"] == CHECK
     assert suite["voteRuns"]["nodes"] == [{"summary": "Governance summary"}]
+
+
+async def test_an_issues_comments_page_on_after_the_first_hundred(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_issue("acme/widgets", author="alice", title="Vote")
+    for index in range(101):
+        await sim.post_comment("acme/widgets", number, author="bob", body=f"point {index}")
+    await api.login(seed.installation_id)
+    first = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=number)
+    comments = first["data"]["repository"]["issue"]["comments"]
+    assert len(comments["nodes"]) == 100
+    assert comments["pageInfo"]["hasNextPage"] is True
+    rest = await api.graphql(
+        ISSUE_COMMENTS_PAGE,
+        owner="acme",
+        name="widgets",
+        number=number,
+        after=comments["pageInfo"]["endCursor"],
+    )
+    more = rest["data"]["repository"]["issue"]["comments"]
+    assert [node["body"] for node in more["nodes"]] == ["point 100"]
+    assert more["pageInfo"]["hasNextPage"] is False

@@ -532,3 +532,20 @@ async def test_a_label_on_an_issue_from_outside_the_tsc_comes_off(stage: Stage) 
     assert stage.sim.issue(REPO, number).labels == []
     (reply,) = [b for b in bot_bodies(stage, number) if "coi-bot:vote-label" in b]
     assert "only TSC members open a vote: @carl is not on the TSC" in reply
+
+
+async def test_a_vote_on_an_issue_with_more_than_a_page_of_comments(stage: Stage) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Adopt a release cadence")
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None  # a long debate, heard of later
+    for index in range(100):
+        await stage.sim.post_comment(REPO, number, author="carl", body=f"point {index}")
+    stage.sim.webhook_url = url
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    await vote(stage, number, "alice", "yes")
+    await vote(stage, number, "anna", "yes")  # 5 of the 8 that count: passed
+    bodies = bot_bodies(stage, number)
+    assert len([b for b in bodies if "coi-bot:vote-opened" in b]) == 1, "opened once"
+    (live,) = [b for b in bodies if b.startswith("<!-- coi-bot:vote-live -->")]
+    assert "### Vote passed: yes 5, no 0, abstain 0" in live
+    assert len([b for b in bodies if "coi-bot:vote-final" in b]) == 1
