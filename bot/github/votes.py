@@ -35,6 +35,7 @@ from bot.github.snapshot import (
     SnapshotError,
     _label_change,
     _login,
+    _page_info,
 )
 from bot.github.snapshot import _comment as _parse_comment
 from bot.github.vote_maps import MapAt, map_in_force_at
@@ -485,12 +486,6 @@ async def _write_live(
     return "updated"
 
 
-def _next_page(connection: Mapping[str, Any] | None) -> str | None:
-    info = (connection or {}).get("pageInfo") or {}
-    cursor = info.get("endCursor") if info.get("hasNextPage") else None
-    return cursor if isinstance(cursor, str) else None
-
-
 async def read_issue(
     gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
 ) -> PullRequestFacts:
@@ -507,7 +502,7 @@ async def read_issue(
     opener, opener_is_bot = _login(issue.get("author"))
     labels = ((issue.get("labels") or {}).get("nodes")) or []
     comments = list(((issue.get("comments") or {}).get("nodes")) or [])
-    cursor = _next_page(issue.get("comments"))
+    cursor = _page_info(issue.get("comments"))
     while cursor is not None:  # every comment: a vote or the App's own record may be on any page
         page = await gh.graphql(
             ISSUE_COMMENTS_PAGE,
@@ -519,7 +514,7 @@ async def read_issue(
         )
         more = ((page.get("repository") or {}).get("issue") or {}).get("comments")
         comments += ((more or {}).get("nodes")) or []
-        cursor = _next_page(more)
+        cursor = _page_info(more)
     changes = ((issue.get("labelChanges") or {}).get("nodes")) or []
     return PullRequestFacts(
         owner=owner,
