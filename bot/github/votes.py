@@ -164,6 +164,12 @@ def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | N
     return None
 
 
+def _closed_at(facts: PullRequestFacts, opened: datetime) -> datetime | None:
+    """When the App commented the final tally of the vote opened at `opened`, if it did."""
+    final = _final(facts, opened)
+    return None if final is None else final[0].created_at
+
+
 class OpeningMaps:
     """Maps that votes opened under, by blob, read once each (GraphQL's `object(oid:)`), and
     which version was in force at each label event (the map's history, read once per event)."""
@@ -334,6 +340,7 @@ async def read_vote(
         declared=declared,
         now=now,
         map_at=lambda moment: under[moment][0] if moment in under else amap,
+        closed_by_record=lambda moment: _closed_at(facts, moment),
     )
     if state.opened_at is None or state.opened_at not in under:
         return VoteReading(state, amap, None)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import pytest
 from githubsim.state import blob_sha
 
 from bot.stage import Stage
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import REPO, Clock, seed
 from tests.e2e.test_votes import (
     VOTE_MAP,
     bot_bodies,
@@ -79,3 +80,33 @@ async def test_an_opening_comment_edited_to_name_another_map_does_not_change_the
     run = vote_run(stage, number)
     assert run["status"] == "in_progress"
     assert run["output"]["title"].startswith("Vote open: yes 2, no 0,"), "the opening map holds"
+
+
+async def test_a_vote_closed_early_stays_closed_after_a_voter_edits_theirs(
+    stage_factory: Callable[..., Stage], clock: Clock
+) -> None:
+    async with stage_factory(map_text=VOTE_MAP, clock=clock) as stage:
+        seed(stage)
+        await closed_early_then_edited(stage, clock)
+        assert stage.sim.violations == []
+
+
+async def closed_early_then_edited(stage: Stage, clock: Clock) -> None:
+    # Ivan's change: Alice 3, Anna 2, Gus 2 and Gina 1 may vote; a minute ago by GitHub's clock.
+    number = await code_change(stage, clock=clock, ago=60)
+    await vote(stage, number, "alice", "yes")
+    anna = await vote(stage, number, "anna", "yes")  # 5 of 8: passed early
+    assert vote_run(stage, number)["conclusion"] == "success"
+    # Anna turns her vote into a no after the close: had it counted, the vote would be open again.
+    clock.moment += timedelta(seconds=30)
+    await stage.sim.edit_comment(REPO, anna, body="/coi vote no")
+    await stage.settle()
+    late = await vote(stage, number, "gina", "no")
+    assert stage.sim.reactions(REPO, late) == [], "no vote is applied after the close"
+    replies = [b for b in bot_bodies(stage, number) if "coi-bot:reply" in b]
+    assert any("the vote closed at " in reply for reply in replies)
+    run = vote_run(stage, number)
+    assert (run["conclusion"], run["output"]["title"]) == (
+        "success",
+        "Vote passed: yes 5, no 0, abstain 0",
+    )
