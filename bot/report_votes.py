@@ -3,8 +3,9 @@
 A vote opens with a label, so the PRs and issues updated since the period began (a vote's
 opening and its close each bring an App comment, which updates its thread) are listed, newest
 update first, with their label additions: one GraphQL read per 50 (1 point). Those that ever
-had the vote label are read once more (1 point each): the App's last 100 comments, which record
-each vote (bot/policy/vote_records.py), and on a PR the live tally of its head's `TSC vote` run.
+had the vote label are read once more (1 point each, and 1 per further 100 comments): their
+comments, among which the App's record each vote (bot/policy/vote_records.py), and on a PR the
+live tally of its head's `TSC vote` run.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import gidgethub.abc
 
 from bot.affiliations.model import Votes
 from bot.github.map_source import MapSource
-from bot.github.queries import COMMENTS
-from bot.github.snapshot import _comment
+from bot.github.queries import COMMENTS, ISSUE_COMMENTS_PAGE, PAGE_QUERIES
+from bot.github.snapshot import _comment, _page_info
 from bot.github.times import github_time
 from bot.policy.vote_records import HeldVote, held_votes, records_of_another
 
@@ -66,7 +67,7 @@ query DefaultBranch($owner: String!, $name: String!) {
 ISSUE_VOTES = f"""
 query IssueVotes($owner: String!, $name: String!, $number: Int!) {{
   repository(owner: $owner, name: $name) {{
-    thread: issue(number: $number) {{ comments(last: 100) {{ {COMMENTS} }} }}
+    thread: issue(number: $number) {{ comments(first: 100) {{ {COMMENTS} }} }}
   }}
 }}
 """
@@ -75,7 +76,7 @@ query PullVotes($owner: String!, $name: String!, $number: Int!, $appId: Int,
                 $checkName: String!) {{
   repository(owner: $owner, name: $name) {{
     thread: pullRequest(number: $number) {{
-      comments(last: 100) {{ {COMMENTS} }}
+      comments(first: 100) {{ {COMMENTS} }}
       headCommit: commits(last: 1) {{ nodes {{ commit {{
         checkSuites(first: 1, filterBy: {{appId: $appId}}) {{ nodes {{
           checkRuns(first: 1, filterBy: {{checkName: $checkName}}) {{ nodes {{ title summary }} }}
@@ -222,7 +223,20 @@ async def _held(
             **common,
         )
     thread = ((data.get("repository") or {}).get("thread")) or {}
-    comments = [_comment(node) for node in ((thread.get("comments") or {}).get("nodes")) or []]
+    nodes = list(((thread.get("comments") or {}).get("nodes")) or [])
+    page_query = ISSUE_COMMENTS_PAGE if candidate.kind == "issue" else PAGE_QUERIES["comments"]
+    connection = thread.get("comments")
+    # Every comment: a long debate after a vote opened must not hide the App's records of it.
+    while (cursor := _page_info(connection)) is not None:
+        page = await gh.graphql(
+            page_query, endpoint=endpoint, number=candidate.number, after=cursor, **common
+        )
+        found = (page.get("repository") or {}).get(
+            "issue" if candidate.kind == "issue" else "pullRequest"
+        )
+        connection = (found or {}).get("comments")
+        nodes += ((connection or {}).get("nodes")) or []
+    comments = [_comment(node) for node in nodes if node]
     live = None
     heads = ((thread.get("headCommit") or {}).get("nodes")) or []
     for head in heads:

@@ -105,6 +105,7 @@ class Stage:
         private_key_pem: str | None = None,
         public_key_pem: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        bot_clock: Callable[[], float] = time.time,
         coalesce_seconds: float = 0.02,
         workers: int = 4,
         queue_size: int = 10_000,
@@ -130,6 +131,7 @@ class Stage:
         self._coalesce_seconds = coalesce_seconds
         self._workers = workers
         self._queue_size = queue_size
+        self._bot_clock = bot_clock  # the bot's time; `clock` is the simulator's (GitHub's)
         # The background repairs call GitHub on their own: off unless a test asks for them.
         self._settings_options = {
             "reconcile_minutes": 0.0,
@@ -172,7 +174,7 @@ class Stage:
         }
         options.update(self._settings_options)  # e.g. a fault-injecting proxy's api_url
         settings = Settings(**options)
-        self.app = create_app(settings)
+        self.app = create_app(settings, clock=self._bot_clock)
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

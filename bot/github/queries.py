@@ -350,6 +350,14 @@ query IssueVote($owner: String!, $name: String!, $number: Int!) {{
   }}
 }}
 """
+# The issue's comments after the first 100: a vote counts every one, and finds its own records.
+ISSUE_COMMENTS_PAGE = f"""
+query IssueCommentsPage($owner: String!, $name: String!, $number: Int!, $after: String!) {{
+  repository(owner: $owner, name: $name) {{
+    issue(number: $number) {{ comments(first: 100, after: $after) {{ {COMMENTS} }} }}
+  }}
+}}
+"""
 
 # The map file's history on a branch (issue 22): each change with the merged pull request that
 # brought it and the App's own check runs on that PR's head (and on the tip, where a push's

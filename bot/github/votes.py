@@ -29,12 +29,13 @@ from bot.affiliations.index import AffiliationMap
 from bot.affiliations.loader import load_map_text
 from bot.github.checks import stamped_external_id
 from bot.github.map_source import OWNER_REPOSITORY, MapSource
-from bot.github.queries import ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
+from bot.github.queries import ISSUE_COMMENTS_PAGE, ISSUE_VOTE, MAP_BLOB, OWNERS_TEXTS
 from bot.github.snapshot import (
     ExistingCheckRun,
     SnapshotError,
     _label_change,
     _login,
+    _page_info,
     accounts_in,
 )
 from bot.github.snapshot import _comment as _parse_comment
@@ -49,6 +50,7 @@ from bot.policy.vote_render import (
     LABEL_MARKER,
     LIVE_MARKER,
     VoteOutput,
+    app_record,
     cancel_comment,
     final_comment,
     frozen_output,
@@ -157,10 +159,16 @@ def _own(facts: PullRequestFacts, marker: str) -> Comment | None:
 def _final(facts: PullRequestFacts, opened: datetime) -> tuple[Comment, str] | None:
     """The App's final comment for the vote opened at `opened`, and its conclusion."""
     for comment in facts.comments:
-        parsed = parse_final(comment.body) if comment.by_viewer else None
+        parsed = parse_final(comment.body) if app_record(comment) else None
         if parsed is not None and parsed[0] == stamp(opened):
             return comment, parsed[1]
     return None
+
+
+def _closed_at(facts: PullRequestFacts, opened: datetime) -> datetime | None:
+    """When the App commented the final tally of the vote opened at `opened`, if it did."""
+    final = _final(facts, opened)
+    return None if final is None else final[0].created_at
 
 
 class OpeningMaps:
@@ -258,7 +266,7 @@ class OpeningMaps:
 def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str] | None:
     """(map blob, source) the App recorded when the vote opened at `opened`, if it did."""
     for comment in facts.comments:
-        parsed = parse_opened(comment.body) if comment.by_viewer else None
+        parsed = parse_opened(comment.body) if app_record(comment) else None
         if parsed is not None and parsed[0] == stamp(opened):
             return parsed[1], parsed[2]
     return None
@@ -333,6 +341,7 @@ async def read_vote(
         declared=declared,
         now=now,
         map_at=lambda moment: under[moment][0] if moment in under else amap,
+        closed_by_record=lambda moment: _closed_at(facts, moment),
     )
     if state.opened_at is None or state.opened_at not in under:
         return VoteReading(state, amap, None)
@@ -491,8 +500,8 @@ async def read_issue(
     gh: gidgethub.abc.GitHubAPI, *, owner: str, repo: str, number: int, endpoint: str
 ) -> PullRequestFacts:
     """An issue as the facts a vote reads: its opener, labels, comments and label timeline
-    (one GraphQL read; no head commit, files or reviews), with its actors' ids. Its base is the
-    default branch, whose map is in force."""
+    (one GraphQL read, and one more per further 100 comments; no head commit, files or
+    reviews), with its actors' ids. Its base is the default branch, whose map is in force."""
     data: Mapping[str, Any] = await gh.graphql(
         ISSUE_VOTE, endpoint=endpoint, owner=owner, name=repo, number=number
     )
@@ -502,7 +511,20 @@ async def read_issue(
         raise SnapshotError(f"{owner}/{repo}: GitHub returned no issue #{number}")
     opener, opener_is_bot = _login(issue.get("author"))
     labels = ((issue.get("labels") or {}).get("nodes")) or []
-    comments = ((issue.get("comments") or {}).get("nodes")) or []
+    comments = list(((issue.get("comments") or {}).get("nodes")) or [])
+    cursor = _page_info(issue.get("comments"))
+    while cursor is not None:  # every comment: a vote or the App's own record may be on any page
+        page = await gh.graphql(
+            ISSUE_COMMENTS_PAGE,
+            endpoint=endpoint,
+            owner=owner,
+            name=repo,
+            number=number,
+            after=cursor,
+        )
+        more = ((page.get("repository") or {}).get("issue") or {}).get("comments")
+        comments += ((more or {}).get("nodes")) or []
+        cursor = _page_info(more)
     changes = ((issue.get("labelChanges") or {}).get("nodes")) or []
     return PullRequestFacts(
         owner=owner,
@@ -520,5 +542,5 @@ async def read_issue(
         label_changes=tuple(
             change for change in map(_label_change, (n for n in changes if n)) if change is not None
         ),
-        accounts=accounts_in(issue),
+        accounts=accounts_in(issue, comments),  # the further pages' actors too
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
@@ -47,6 +48,7 @@ class RepairSources:
     maps: MapSource
     pacer: Pacer | None = None  # the one the sweeps take turns from, for the reconciler's repairs
     queue_busy: Callable[[], bool] | None = None  # evaluations already wait: repairs wait too
+    clock: Callable[[], float] = time.time  # the Engine's: votes close by the clock it reads
 
 
 class BackgroundJobs:
@@ -203,6 +205,7 @@ def _build_jobs(
             memory=memory("reconcile", QUEUED_CHANGES_KEPT),
             pacer=sources.pacer,
             queue_busy=sources.queue_busy,
+            clock=sources.clock,
         )
         jobs["reconcile"] = partial(reconciler.run, period_seconds=settings.reconcile_minutes * 60)
     # Votes whose replica's timer was lost with it (bot/replicas/vote_deadlines.py).
@@ -211,7 +214,7 @@ def _build_jobs(
             schedule_due,
             SharedDeadlines(coordinator.link),
             schedule,
-            clock=partial(datetime.now, UTC),
+            clock=lambda: datetime.fromtimestamp(sources.clock(), UTC),
         )
     if settings.redeliver_minutes > 0:
         redeliverer = Redeliverer(

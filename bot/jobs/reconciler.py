@@ -59,6 +59,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -67,10 +68,10 @@ from typing import Any, Literal
 
 import gidgethub.abc
 
-from bot.affiliations.model import DEFAULT_CHECK_NAME, Votes
+from bot.affiliations.model import DEFAULT_CHECK_NAME
 from bot.github.auth import GitHubApp
 from bot.github.checks import RULES_VERSION, parse_external_id
-from bot.github.client import GitHubClient
+from bot.github.client import Clock, GitHubClient
 from bot.github.map_blobs import blob_under, map_blobs
 from bot.github.map_source import OWNER_REPOSITORY, BaseMapHint, MapSource
 from bot.github.pacing import LIVE_RESERVE, Pacer, budget_low, low
@@ -99,7 +100,7 @@ QUEUE_BUSY_WAIT = 0.5  # seconds between looks at a busy evaluation queue
 
 OPEN_PULL_REQUESTS = f"""
 query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: Int,
-                       $checkName: String!, $mapPath: String!, $voteCheckName: String!) {{
+                       $checkName: String!, $mapPath: String!) {{
   rateLimit {{ limit remaining }}
   repository(owner: $owner, name: $name) {{
     # The default branch's map is in force for every PR, whatever its base.
@@ -121,7 +122,8 @@ query OpenPullRequests($owner: String!, $name: String!, $after: String, $appId: 
                   nodes {{ name status startedAt completedAt externalId summary }}
                 }}
                 # An open TSC vote says when it closes: its timer is armed again after a restart.
-                voteRuns: checkRuns(first: 1, filterBy: {{checkName: $voteCheckName}}) {{
+                # Found as unfinished, not by name: the map its vote opened under names its run.
+                voteRuns: checkRuns(first: 5, filterBy: {{statuses: [IN_PROGRESS]}}) {{
                   nodes {{ summary }}
                 }}
               }}
@@ -343,11 +345,13 @@ class Reconciler:
         queue_busy: Callable[[], bool] | None = None,
         sleep: Sleep = asyncio.sleep,
         memory: JobMemory | None = None,
+        clock: Clock = time.time,
     ) -> None:
         if max_per_cycle < 1:
             raise ValueError(f"max_per_cycle must be at least 1, not {max_per_cycle}")
         if not 0 <= live_reserve < 1:
             raise ValueError(f"live_reserve must be in [0, 1), not {live_reserve}")
+        self._clock = clock  # the Engine's: a vote is due by the clock that evaluates it
         self._github = github
         self._maps = maps
         self._schedule = schedule
@@ -485,7 +489,7 @@ class Reconciler:
         seen = self._seen.get(key)
         probe = await self._probe(gh, owner, repo, seen.probe if seen else None)
         # A vote closes by the bot's clock, as its timer does (bot.jobs.vote_timers).
-        vote_due = self._open_votes.due_in(key, now=datetime.now(UTC))
+        vote_due = self._open_votes.due_in(key, now=self._now())
         quiet = seen is not None and self._quiet(seen, probe, own_map=own_map, owner_map=owner_map)
         if quiet and not vote_due:
             report.quiet += 1
@@ -549,6 +553,9 @@ class Reconciler:
             return _Probe(etag, None, read_at)
         return _Probe(etag, (int(first["number"]), _timestamp(first.get("updated_at"))), read_at)
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     def _github_now(self, gh: gidgethub.abc.GitHubAPI) -> datetime:
         return datetime.now(UTC) - self._clock_offset(gh)
 
@@ -603,7 +610,7 @@ class Reconciler:
                 )
                 ref = PullRequestRef(installation_id, owner, repo, pull.number)
                 closes = open_vote_closes(_run_summaries(_head_commit(node)))
-                due = self._open_votes.due(ref, closes, now=datetime.now(UTC))
+                due = self._open_votes.due(ref, closes, now=self._now())
                 if reason is None and due:
                     reason = "vote"  # an open vote: its timer armed again, or it is due
                 if reason is None or (reason == "changed" and self._already_queued(ref, pull)):
@@ -637,7 +644,7 @@ class Reconciler:
         )
         self._check_listing_budget({"rateLimit": rate})
         queued = 0
-        now = datetime.now(UTC)  # the bot's clock, as the timers' (bot.jobs.vote_timers)
+        now = self._now()  # the bot's clock, as the timers' (bot.jobs.vote_timers)
         for issue in issues:
             ref = IssueRef(installation_id, owner, repo, issue.number)
             if self._open_votes.issue_due(ref, issue.closes_at, now=now):
@@ -660,7 +667,6 @@ class Reconciler:
                 appId=await self._github.numeric_id(),  # only the App's own runs
                 checkName=check_name,
                 mapPath=self._maps.map_path,
-                voteCheckName=Votes().check_name,
             )
             self._check_listing_budget(data)
             repository = data.get("repository") or {}

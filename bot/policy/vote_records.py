@@ -17,6 +17,7 @@ from typing import Literal
 from bot.policy.facts import Comment
 from bot.policy.vote_render import (
     LIVE_MARKER,
+    app_record,
     closed_votes,
     conflicted_abstentions,
     frozen_output,
@@ -61,7 +62,7 @@ def held_votes(
     """The votes the App's comments among `comments` record, oldest first. `live`: (title,
     summary) of the open vote's tally; on an issue, the App's live comment gives it."""
     votes: dict[datetime, HeldVote] = {}
-    for comment in sorted((c for c in comments if c.by_viewer), key=lambda c: c.created_at):
+    for comment in sorted((c for c in comments if app_record(c)), key=lambda c: c.created_at):
         body = comment.body.replace("\r\n", "\n")  # GitHub may store CRLF
         if body.startswith(LIVE_MARKER) and live is None:
             shown = frozen_output(body, "open")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
+from bot.policy.facts import Comment
 from bot.policy.markdown import as_shown, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
@@ -46,6 +47,17 @@ def open_vote_closes(summaries: Iterable[str | None]) -> datetime | None:
             except ValueError:
                 return None
     return None
+
+
+def app_record(comment: Comment) -> bool:
+    """Whether a comment is a record as the App wrote it. Anyone with write access may edit
+    any comment, the App's too: once someone else edited it (an unknown editor included), its
+    text is theirs, and a forged final tally or opening map must not be trusted."""
+    if not comment.by_viewer:
+        return False
+    if comment.last_edited_at is None:
+        return True
+    return comment.editor is not None and comment.edited_by_other is None
 
 
 @dataclass(frozen=True, slots=True)

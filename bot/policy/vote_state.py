@@ -80,9 +80,12 @@ class _Vote:
         commands: Sequence[_Command],
         proposal: Proposal,
         declared: Mapping[str, Declaration],
+        closed_by_record: datetime | None = None,
     ) -> None:
         day = opened_at.date()
         self.opened_at, self.opened_by, self.rules = opened_at, opened_by, rules
+        # When the App recorded this vote's close: whatever the comments say now, it closed then.
+        self.closed_by_record = closed_by_record
         self.commands = [c for c in commands if c.comment.created_at >= opened_at]
         self.voters: dict[str, Voter] = electorate(
             amap, day, also=[c.author for c in self.commands]
@@ -105,6 +108,9 @@ class _Vote:
                 break
             if closed_at is None and cast_at >= deadline:
                 closed_at = deadline
+            if closed_at is None and self.closed_by_record is not None:
+                # GitHub keeps whole seconds: a vote of the record's own second may precede it.
+                closed_at = self.closed_by_record if cast_at > self.closed_by_record else None
             refusal = self._refusal(entry, closed_at)
             if refusal is None:
                 key = self.amap.key_of(entry.author)
@@ -116,6 +122,8 @@ class _Vote:
             outcomes.append(_outcome(entry, refusal))
         if closed_at is None and until >= deadline:
             closed_at = deadline
+        if closed_at is None and self.closed_by_record is not None:
+            closed_at = self.closed_by_record if until >= self.closed_by_record else None
         final = self._tally(ballots, closed_at if closed_at is not None else until)
         return final, outcomes, closed_at
 
@@ -137,6 +145,8 @@ class _Vote:
         deadline = self.opened_at + self.rules.duration
         if entry.comment.updated_at > deadline:
             return _edited_late(deadline)
+        if self.closed_by_record is not None and entry.comment.updated_at > self.closed_by_record:
+            return _edited_late(self.closed_by_record)
         return None
 
 
@@ -193,6 +203,7 @@ def vote_state(
     declared: Mapping[str, Declaration],
     now: datetime,
     map_at: Callable[[datetime], AffiliationMap] | None = None,
+    closed_by_record: Callable[[datetime], datetime | None] | None = None,
 ) -> VoteState:
     """The vote on a PR or issue as its label changes and comments tell it, at `now`.
 
@@ -202,7 +213,9 @@ def vote_state(
     opening are no votes; those after the close are refused.
 
     `map_at`: the map in force at a label event's time (default: `amap`). Who may open a vote,
-    and the vote's rules, voters and conflicts, are those of the map in force when it opened."""
+    and the vote's rules, voters and conflicts, are those of the map in force when it opened.
+    `closed_by_record`: when the App recorded the close of the vote opened at a moment (its
+    final comment), if it did: the vote stays closed from then, an edit made since counts not."""
     votes = amap.policy.votes
     wanted = votes.label.casefold()
     commands = vote_commands(comments, amap)
@@ -234,6 +247,7 @@ def vote_state(
                 commands=commands,
                 proposal=proposal,
                 declared=declared,
+                closed_by_record=None if closed_by_record is None else closed_by_record(change.at),
             )
             cancelled_by = cancelled_at = None
             continue

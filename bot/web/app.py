@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -69,14 +70,17 @@ def create_app(
     open_pull_requests: OpenPullRequests | None = None,
     installation_repositories: InstallationRepositories | None = None,
     metrics: Metrics | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """The webhook server. Without `evaluate`, the real Engine runs evaluations and sweeps.
 
     With `settings.redis_url`, one replica among several (bot.replicas): shared dedupe, the
     inbox in a Redis stream, a per-PR lease around each evaluation, the background jobs on one
-    replica. Without it, a single replica that keeps everything in memory."""
+    replica. Without it, a single replica that keeps everything in memory. `clock`: the time
+    the Engine and its repairs read (a test's, to pass a vote's close without waiting)."""
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     app[SETTINGS_KEY] = settings
+    app[CLOCK_KEY] = clock
     app[METRICS_KEY] = metrics if metrics is not None else Metrics()
     coordinator = None
     if settings.redis_url is not None:
@@ -136,7 +140,7 @@ async def _learn_app_id(app: web.Application) -> None:
 def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiring:
     from bot.engine import Engine
 
-    engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY])
+    engine = Engine(app[SETTINGS_KEY], session, app[METRICS_KEY], clock=app[CLOCK_KEY])
     coordinator = app.get(COORDINATOR_KEY)
     engine.vote_timers = app[VOTE_TIMERS_KEY] = VoteTimers(
         lambda ref: app[SCHEDULER_KEY].schedule(ref),
@@ -145,7 +149,9 @@ def _engine_wiring(app: web.Application, session: aiohttp.ClientSession) -> Wiri
     if coordinator is not None:
         engine.app.share_tokens(coordinator.tokens)
         engine.maps.share_reviewed(SharedReviewedMaps(coordinator))
-    app[REPAIR_KEY] = RepairSources(github=engine.app, maps=engine.maps, pacer=engine.pacer)
+    app[REPAIR_KEY] = RepairSources(
+        github=engine.app, maps=engine.maps, pacer=engine.pacer, clock=app[CLOCK_KEY]
+    )
     forget_map: ForgetMap = engine.map_changed
     if coordinator is not None:
         app[LOCAL_FORGET_KEY] = engine.map_changed
@@ -288,6 +294,7 @@ JOBS_KEY = web.AppKey("jobs", BackgroundJobs)
 # This replica's own forgetting of a map (no publish): what a change published elsewhere calls.
 LOCAL_FORGET_KEY: web.AppKey[ForgetMap] = web.AppKey("forget_map_here")
 VOTE_TIMERS_KEY = web.AppKey("vote_timers", VoteTimers)
+CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 
 async def background_repairs(app: web.Application) -> AsyncIterator[None]:

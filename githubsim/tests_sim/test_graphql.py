@@ -8,6 +8,7 @@ import pytest
 from githubsim.state import blob_sha
 
 from bot.github.queries import (
+    ISSUE_COMMENTS_PAGE,
     ISSUE_VOTE,
     MAP_BLOB,
     MINIMIZE_DUPLICATE_REPLY,
@@ -18,6 +19,7 @@ from bot.github.queries import (
     review_load_query,
 )
 from bot.jobs.issue_votes import OPEN_VOTE_ISSUES
+from bot.jobs.reconciler import OPEN_PULL_REQUESTS
 from bot.report_votes import VOTE_ISSUES, VOTE_PULLS
 from githubsim import GitHubSimulator
 from tests_sim.conftest import APP_ID, MAP_PATH, MAP_TEXT, Api, Clock, Receiver, Seed
@@ -888,3 +890,56 @@ async def test_check_suites_filtered_by_app_leave_out_another_apps_runs(
     }"""
     unfiltered = await api.graphql(every_suite, owner="acme", name="widgets", number=number)
     assert [run["name"] for s in suites(unfiltered) for run in s["checkRuns"]["nodes"]] == [CHECK]
+
+
+async def test_check_runs_filtered_by_status_are_the_unfinished_ones_of_any_name(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_pull_request(
+        "acme/widgets", author="alice", title="Change", files={"src/a.py": "a\n"}
+    )
+    head = sim.head_sha("acme/widgets", number)
+    await api.login(seed.installation_id)
+    for name, status in (("COI review", "completed"), ("Governance", "in_progress")):
+        body: dict[str, Any] = {"name": name, "head_sha": head, "status": status}
+        if status == "completed":
+            body["conclusion"] = "success"
+        body["output"] = {"title": name, "summary": f"{name} summary"}
+        code, created, _ = await api.call("POST", "/repos/acme/widgets/check-runs", json=body)
+        assert code == 201, created
+    data = await api.graphql(
+        OPEN_PULL_REQUESTS,
+        owner="acme",
+        name="widgets",
+        appId=APP_ID,
+        checkName=CHECK,
+        mapPath=MAP_PATH,
+    )
+    assert "errors" not in data, data
+    (node,) = data["data"]["repository"]["pullRequests"]["nodes"]
+    (suite,) = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"]
+    assert suite["checkRuns"]["nodes"][0]["name"] == CHECK
+    assert suite["voteRuns"]["nodes"] == [{"summary": "Governance summary"}]
+
+
+async def test_an_issues_comments_page_on_after_the_first_hundred(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    number = await sim.open_issue("acme/widgets", author="alice", title="Vote")
+    for index in range(101):
+        await sim.post_comment("acme/widgets", number, author="bob", body=f"point {index}")
+    await api.login(seed.installation_id)
+    first = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=number)
+    comments = first["data"]["repository"]["issue"]["comments"]
+    assert len(comments["nodes"]) == 100
+    assert comments["pageInfo"]["hasNextPage"] is True
+    rest = await api.graphql(
+        ISSUE_COMMENTS_PAGE,
+        owner="acme",
+        name="widgets",
+        number=number,
+        after=comments["pageInfo"]["endCursor"],
+    )
+    more = rest["data"]["repository"]["issue"]["comments"]
+    assert [node["body"] for node in more["nodes"]] == ["point 100"]
+    assert more["pageInfo"]["hasNextPage"] is False

@@ -73,7 +73,6 @@ async def _listing(api: Api, seed: Seed) -> dict[str, Any]:
         name="widgets",
         appId=APP_ID,
         checkName="COI review",
-        voteCheckName="TSC vote",
         mapPath=MAP_PATH,
     )
     assert "errors" not in data, data

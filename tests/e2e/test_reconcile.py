@@ -58,6 +58,7 @@ def reconciler(stage: Stage, **options: Any) -> Reconciler:
         graphql_url=stage.settings.graphql_url,
         max_per_cycle=options.pop("max_per_cycle", 100),
         rate_limit_floor=options.pop("rate_limit_floor", 10),
+        clock=options.pop("clock", sources.clock),  # the bot's, as the app's own reconciler
         **options,
     )
 

@@ -128,3 +128,16 @@ async def test_vote_records_forged_by_another_bot_are_not_counted_and_the_report
     assert report.votes == ()
     assert report.votes_unattributed == (number,)
     assert f"Not counted: the votes recorded on #{number}," in render_markdown(report)
+
+
+async def test_a_vote_followed_by_more_than_a_page_of_comments_is_listed(stage: Stage) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Adopt a release cadence")
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    stage.sim.webhook_url = None  # the debate goes on; the report reads what GitHub holds
+    for index in range(100):
+        await stage.sim.post_comment(REPO, number, author="carl", body=f"point {index}")
+    now = stage.sim.now()
+    report = await report_of(stage, now - timedelta(days=1), now + timedelta(days=1))
+    assert [(t.number, t.vote.outcome) for t in report.votes] == [(number, "open")]
+    assert report.votes[0].vote.title.startswith("Vote open: yes 0, no 0, abstain 0; closes ")

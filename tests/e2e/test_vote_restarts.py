@@ -11,7 +11,14 @@ from bot.stage import Stage
 from bot.web.app import VOTE_TIMERS_KEY
 from tests.e2e.conftest import REPO, Clock, count, seed
 from tests.e2e.test_reconcile import reconciler
-from tests.e2e.test_votes import LABEL, SHORT_MAP, bot_bodies, people_events
+from tests.e2e.test_votes import (
+    LABEL,
+    SHORT_MAP,
+    BotClock,
+    bot_bodies,
+    code_change,
+    people_events,
+)
 
 LIVE = "<!-- coi-bot:vote-live -->"
 # The label went on this long before the one-minute vote's first evaluation: it closes soon after.
@@ -70,7 +77,8 @@ async def test_an_issue_vote_open_across_a_restart_closes_at_its_deadline(
 async def test_the_reconciler_closes_a_due_issue_vote_once(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
-    async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
+    bot_clock = BotClock()
+    async with stage_factory(map_text=SHORT_MAP, clock=clock, bot_clock=bot_clock) as stage:
         seed(stage)
         number, closes = await issue_vote(stage, clock)
         assert stage.app is not None
@@ -81,7 +89,8 @@ async def test_the_reconciler_closes_a_due_issue_vote_once(
         await stage.settle()
         assert (await cycle.reconcile_once()).queued == {}
         assert finals(stage, number) == []
-        await past(closes)
+        # The bot's time passes the vote's close, with no real wait.
+        bot_clock.ahead = (closes - datetime.now(UTC)).total_seconds() + 1
         # Past its close: the quiet repository is listed again, the vote queued and closed.
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
@@ -108,3 +117,23 @@ async def test_a_label_from_outside_the_tsc_is_no_vote_for_the_reconciler(
         # Listed with the label, but a label from outside the TSC opened no vote to close.
         assert (await reconciler(stage).reconcile_once()).queued == {}
         assert count(stage, query="OpenVoteIssues") == 1
+
+
+async def test_the_reconciler_finds_an_open_vote_under_its_maps_own_check_name(
+    stage_factory: Callable[..., Stage], clock: Clock
+) -> None:
+    named = SHORT_MAP.replace(
+        "    duration: 1m\n", "    duration: 1m\n    check_name: Governance\n"
+    )
+    assert named != SHORT_MAP
+    async with stage_factory(map_text=named, clock=clock) as stage:
+        seed(stage)
+        number = await code_change(stage, clock=clock, ago=30)
+        head = stage.sim.head_sha(REPO, number)
+        (run,) = [r for r in stage.sim.check_runs(REPO, head) if r["name"] == "Governance"]
+        assert run["status"] == "in_progress"
+        assert stage.app is not None
+        stage.app[VOTE_TIMERS_KEY].close()  # a restart: the timers are gone
+        # Found by its run, whatever the map names it: queued once, to arm its timer again.
+        assert (await reconciler(stage).reconcile_once()).queued == {"vote": 1}
+        assert stage.sim.violations == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -346,12 +347,23 @@ async def test_a_vote_closes_at_its_deadline_with_no_event(
         assert stage.sim.violations == []
 
 
+class BotClock:
+    """The bot's clock: real time, moved on by `later` (no real wait for a vote's close)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+
 async def test_after_a_restart_the_reconciler_closes_a_due_vote(
     stage_factory: Callable[..., Stage], clock: Clock
 ) -> None:
-    async with stage_factory(map_text=SHORT_MAP, clock=clock) as stage:
+    bot_clock = BotClock()
+    async with stage_factory(map_text=SHORT_MAP, clock=clock, bot_clock=bot_clock) as stage:
         seed(stage)
-        number = await code_change(stage, clock=clock, ago=55)
+        number = await code_change(stage, clock=clock, ago=30)
         assert stage.app is not None
         stage.app[VOTE_TIMERS_KEY].close()  # a restart: the timers are gone
         cycle = reconciler(stage)
@@ -359,7 +371,7 @@ async def test_after_a_restart_the_reconciler_closes_a_due_vote(
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
         assert (await cycle.reconcile_once()).queued == {}
-        await asyncio.sleep(5.1)
+        bot_clock.ahead = 31.0  # the bot's time passes the one-minute vote's close
         # Past its close: queued, evaluated, closed; the final comment is written once.
         assert (await cycle.reconcile_once()).queued == {"vote": 1}
         await stage.settle()
@@ -541,3 +553,20 @@ async def test_a_label_on_an_issue_from_outside_the_tsc_comes_off(stage: Stage) 
     assert stage.sim.issue(REPO, number).labels == []
     (reply,) = [b for b in bot_bodies(stage, number) if "coi-bot:vote-label" in b]
     assert "only TSC members open a vote: @carl is not on the TSC" in reply
+
+
+async def test_a_vote_on_an_issue_with_more_than_a_page_of_comments(stage: Stage) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Adopt a release cadence")
+    url, stage.sim.webhook_url = stage.sim.webhook_url, None  # a long debate, heard of later
+    for index in range(100):
+        await stage.sim.post_comment(REPO, number, author="carl", body=f"point {index}")
+    stage.sim.webhook_url = url
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    await vote(stage, number, "alice", "yes")
+    await vote(stage, number, "anna", "yes")  # 5 of the 8 that count: passed
+    bodies = bot_bodies(stage, number)
+    assert len([b for b in bodies if "coi-bot:vote-opened" in b]) == 1, "opened once"
+    (live,) = [b for b in bodies if b.startswith("<!-- coi-bot:vote-live -->")]
+    assert "### Vote passed: yes 5, no 0, abstain 0" in live
+    assert len([b for b in bodies if "coi-bot:vote-final" in b]) == 1

@@ -27,6 +27,7 @@ DOCUMENTS = {
     "OWNERS_TEXTS": queries.OWNERS_TEXTS,
     "MAP_BLOB": queries.MAP_BLOB,
     "ISSUE_VOTE": queries.ISSUE_VOTE,
+    "ISSUE_COMMENTS_PAGE": queries.ISSUE_COMMENTS_PAGE,
     "MAP_HISTORY": queries.MAP_HISTORY,
     "DEFAULT_MAP_AT": queries.DEFAULT_MAP_AT,
 }
@@ -48,7 +49,7 @@ def test_every_public_document_is_listed() -> None:
     documents = {"SNAPSHOT", "PAGE_QUERIES", "MERGED_PULL_REQUEST", "REQUESTED_PAGE"}
     documents |= {"MAP_AT_COMMIT", "MINIMIZE_DUPLICATE_REPLY", "REMOVE_APPLIED_MARK"}
     documents |= {"AUDIT_PULL_REQUESTS", "OWNERS_TEXTS", "MAP_BLOB", "ISSUE_VOTE"}
-    documents |= {"MERGE_GROUP_COMMITS", "MAP_HISTORY", "DEFAULT_MAP_AT"}
+    documents |= {"MERGE_GROUP_COMMITS", "MAP_HISTORY", "DEFAULT_MAP_AT", "ISSUE_COMMENTS_PAGE"}
     fragments = {"FILES", "COMMITS", "REVIEWS", "COMMENTS", "REMOVED_REQUESTS", "AUDIT_PROFILE"}
     fragments |= {"LABEL_CHANGES", "COMMENT_DELETIONS"}
     assert public - {"MAP_HISTORY_DEPTH"} == documents | fragments

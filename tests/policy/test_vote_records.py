@@ -80,3 +80,22 @@ def test_vote_records_by_another_bot_are_noticed_and_people_quoting_them_are_not
     assert not records_of_another([comment("mallory", record)]), "a person's comment: no record"
     assert not records_of_another([app(record, 1)]), "the App's own"
     assert not records_of_another([comment("other[bot]", "hello", bot=True)])
+
+
+def edited(record: Comment, editor: str | None, days: float) -> Comment:
+    return dataclasses.replace(record, editor=editor, last_edited_at=at(days))
+
+
+def test_a_record_someone_else_edited_is_not_the_apps() -> None:
+    forged = edited(final(OPENED, "success", "Vote passed: yes 9", 7), "anna", 8)
+    (vote,) = held_votes([opened(OPENED, 0), forged])
+    assert (vote.outcome, vote.title) == ("open", "Vote open")
+    # An editor GitHub no longer shows (a deleted account) may be anyone.
+    (vote,) = held_votes([opened(OPENED, 0), edited(forged, None, 8)])
+    assert vote.outcome == "open"
+    # The App editing its own comment (the live tally) keeps it the App's.
+    live = app(f"<!-- coi-bot:vote-live -->\n### Vote open: yes 2\n\nrule\n\n{ROW}\n", 1)
+    (vote,) = held_votes([opened(OPENED, 0), edited(live, "coi-bot[bot]", 2)])
+    assert vote.title == "Vote open: yes 2"
+    (vote,) = held_votes([opened(OPENED, 0), edited(live, "gus", 2)])
+    assert vote.title == "Vote open"

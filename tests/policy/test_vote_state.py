@@ -278,6 +278,33 @@ def test_a_vote_edited_after_an_early_close_is_refused() -> None:
     )
 
 
+def test_a_vote_stays_closed_from_the_apps_record_of_its_close() -> None:
+    comments = [
+        said("lea", "/coi vote yes", 1),
+        said("sam", "/coi vote no", 2, edited=5),  # a yes when the vote closed at 3
+        said("sue", "/coi vote yes", 3),
+        said("max", "/coi vote no", 6),
+    ]
+    unrecorded = state([labeled("lea")], comments)
+    assert unrecorded.status == "open", "read again, the comments as they are now reopen it"
+    result = vote_state(
+        vote_map(),
+        labels=(LABEL,),
+        label_changes=[labeled("lea")],
+        comments=comments,
+        files=(),
+        proposal=Proposal(),
+        declared={},
+        now=at(60),
+        closed_by_record={OPENED: at(3.5)}.get,
+    )
+    assert (result.status, result.closed_at) == ("closed", at(3.5))
+    assert [o.applied for o in result.outcomes] == [True, False, True, False]
+    assert result.outcomes[1].reason == (
+        "edited after the vote closed at 2026-05-01 12:03:30 UTC: the edit does not count"
+    )
+
+
 # --- the map in force at the label event ----------------------------------------------------
 
 
