@@ -104,34 +104,8 @@ async def test_a_review_edited_or_dismissed_moves_it_too(
     assert (await _listing(api, seed))["updatedAt"] > before
 
 
-async def test_a_check_run_shows_when_it_completed(
-    sim: GitHubSimulator, api: Api, seed: Seed
-) -> None:
-    number = await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "a\n"})
-    await api.login(seed.installation_id)
-    status, _, _ = await api.call(
-        "POST",
-        f"/repos/{seed.repo}/check-runs",
-        json={
-            "name": "COI review",
-            "head_sha": sim.head_sha(seed.repo, number),
-            "status": "completed",
-            "conclusion": "success",
-            "completed_at": "2026-04-01T12:00:00Z",
-            "output": {"title": "ok", "summary": "ok"},
-        },
-    )
-    assert status == 201
-    node = await _listing(api, seed)
-    [run] = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"][
-        "nodes"
-    ]
-    assert run["completedAt"] == "2026-04-01T12:00:00Z"
-
-
-async def test_a_completed_run_is_not_opened_again(
-    sim: GitHubSimulator, api: Api, seed: Seed
-) -> None:
+async def _passed_run(sim: GitHubSimulator, api: Api, seed: Seed) -> dict[str, Any]:
+    """A new PR's head with a `COI review` run written completed, `success`, at 12:00."""
     number = await sim.open_pull_request(seed.repo, author="alice", title="t", files={"a": "a\n"})
     await api.login(seed.installation_id)
     status, created, _ = await api.call(
@@ -147,6 +121,25 @@ async def test_a_completed_run_is_not_opened_again(
         },
     )
     assert status == 201
+    run: dict[str, Any] = created
+    return run
+
+
+async def test_a_check_run_shows_when_it_completed(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    await _passed_run(sim, api, seed)
+    node = await _listing(api, seed)
+    [run] = node["headCommit"]["nodes"][0]["commit"]["checkSuites"]["nodes"][0]["checkRuns"][
+        "nodes"
+    ]
+    assert run["completedAt"] == "2026-04-01T12:00:00Z"
+
+
+async def test_a_completed_run_is_not_opened_again(
+    sim: GitHubSimulator, api: Api, seed: Seed
+) -> None:
+    created = await _passed_run(sim, api, seed)
     # GitHub keeps a completed run completed, its conclusion too, whatever status is sent.
     status, updated, _ = await api.call(
         "PATCH",
