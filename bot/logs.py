@@ -8,6 +8,7 @@ started there (asyncio copies the context into new tasks).
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -70,7 +71,13 @@ _DUMP_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 def _utc_timestamp(created: float) -> str:
     """ISO 8601 UTC with milliseconds, as datetime's isoformat gives, at a fraction of its cost."""
-    seconds, microseconds = divmod(round(created * 1_000_000), 1_000_000)
+    # Split before scaling, as datetime.fromtimestamp does: `created * 1e6` rounds otherwise.
+    fraction, whole = math.modf(created)
+    seconds, microseconds = int(whole), round(fraction * 1_000_000)
+    if microseconds >= 1_000_000:
+        seconds, microseconds = seconds + 1, microseconds - 1_000_000
+    elif microseconds < 0:
+        seconds, microseconds = seconds - 1, microseconds + 1_000_000
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     return f"{stamp}.{microseconds // 1000:03d}+00:00"
 
