@@ -139,9 +139,13 @@ async def test_two_bots_evaluating_at_once_leave_one_verdict_and_no_duplicate_si
         assert len(outputs) == 1, f"#{number}: runs of one name disagree: {outputs}"
         assert runs[0]["conclusion"] == conclusion, number
         assert all(r["conclusion"] not in ("neutral", "skipped") for r in runs)
+    # Loads read a moment apart may have made the bots ask two people: the next evaluation keeps
+    # one (`surplus_requests`). The `/coi major` comments judged numbers[0:2] again; a remark here.
+    await sim.post_comment(REPO, numbers[3], author="anna", body="Thanks, looking.")
+    await settle_both(stage, second)
     for number in numbers[:2] + numbers[3:]:
         # The POSTs, not the simulator's state (where asking one person twice leaves one entry):
-        # at most one per bot, here all for the same one reviewer (both read the same loads).
+        # at most one per bot, and one reviewer left pending.
         posts = [
             call
             for call in sim.calls
@@ -155,7 +159,7 @@ async def test_two_bots_evaluating_at_once_leave_one_verdict_and_no_duplicate_si
             if not event.removed
         }
         assert 1 <= len(posts) <= 2, f"#{number}: asked {len(posts)} times"
-        assert len(asked) == 1, f"#{number}: asked {sorted(asked)}"
+        assert 1 <= len(asked) <= len(posts), f"#{number}: asked {sorted(asked)}"
         assert len(sim.review_requests(REPO, number)) == 1, f"#{number}: one reviewer asked"
     assert sim.reactions(REPO, applied) == ["+1"]
     assert sim.reactions(REPO, refused) == []
