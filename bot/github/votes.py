@@ -40,9 +40,10 @@ from bot.github.snapshot import (
 )
 from bot.github.snapshot import _comment as _parse_comment
 from bot.github.vote_maps import MapAt, map_in_force_at
+from bot.policy.ballot_records import read_ballots
 from bot.policy.commands import CommandOutcome
 from bot.policy.conflicts import Declaration
-from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.facts import Comment, PullRequestFacts, RecordedBallot
 from bot.policy.verdict import MapRef
 from bot.policy.vote_conflicts import OWNERS_PATH, Proposal
 from bot.policy.vote_render import (
@@ -272,6 +273,15 @@ def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str]
     return None
 
 
+def _recorded_ballots(facts: PullRequestFacts) -> tuple[RecordedBallot, ...]:
+    """The ballots the App's last tally recorded: its vote run on the head, or on an issue its
+    live comment, read only as the App wrote it (anyone with write access may edit a comment)."""
+    live = _own(facts, LIVE_MARKER)
+    if live is not None and app_record(live):
+        return facts.recorded_ballots + read_ballots(live.body)
+    return facts.recorded_ballots
+
+
 @dataclass(frozen=True, slots=True)
 class VoteReading:
     state: VoteState
@@ -342,6 +352,9 @@ async def read_vote(
         now=now,
         map_at=lambda moment: under[moment][0] if moment in under else amap,
         closed_by_record=lambda moment: _closed_at(facts, moment),
+        recorded_ballots=_recorded_ballots(facts),
+        comment_deletions=facts.comment_deletions,
+        account_ids=facts.account_ids,
     )
     if state.opened_at is None or state.opened_at not in under:
         return VoteReading(state, amap, None)
@@ -457,6 +470,8 @@ async def _write_run(
         "started_at": stamp(opened),
         "output": {"title": output.title, "summary": output.summary},
     }
+    if output.status == "in_progress":  # an open tally's ballots replace the last record
+        body["output"]["text"] = output.record
     if output.conclusion is not None:
         body["conclusion"] = output.conclusion
         body["completed_at"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -480,6 +495,8 @@ async def _write_live(
 ) -> str:
     """The tally on an issue: one App comment, created once, then edited when it changes."""
     body = f"{LIVE_MARKER}\n### {output.title}\n\n{output.summary}"
+    if output.record:
+        body += f"\n{output.record}\n"
     existing = _own(facts, LIVE_MARKER)
     if existing is None:
         await _comment(gh, facts, body)

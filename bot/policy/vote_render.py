@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
+from bot.policy.ballot_records import ballot_line
 from bot.policy.facts import Comment
 from bot.policy.markdown import as_shown, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
@@ -67,6 +68,8 @@ class VoteOutput:
     title: str
     summary: str
     fingerprint: str
+    # The ballots counted, hidden in the run's text (an issue's live comment): read back next time.
+    record: str = ""
 
 
 def stamp(moment: datetime) -> str:
@@ -138,6 +141,8 @@ def vote_summary(state: VoteState, tally: Tally, amap: AffiliationMap) -> str:
         "| --- | --- | ---: | --- | --- | ---: | --- |",
     ]
     lines += [_row(row, amap) for row in tally.rows]
+    if state.kept:
+        lines += ["", *(f"- {text(why)}." for why in state.kept)]
     lines += [
         "",
         "| Company | Yes cast | No cast | Abstain | Yes counted | No counted |",
@@ -173,14 +178,18 @@ def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
         status, conclusion = "completed", "cancelled"
     else:
         status, conclusion = "completed", "success" if tally.outcome == "passed" else "failure"
-    return VoteOutput(
-        status, conclusion, title, summary, output_digest(status, conclusion, title, summary)
-    )
+    record = ballot_line(state.ballots) if state.status == "open" else ""
+    digest = output_digest(status, conclusion, title, summary, record)
+    return VoteOutput(status, conclusion, title, summary, digest, record)
 
 
-def output_digest(status: str, conclusion: str | None, title: str, summary: str) -> str:
+def output_digest(
+    status: str, conclusion: str | None, title: str, summary: str, record: str = ""
+) -> str:
     """What the run's `external_id` keeps: an unchanged output is never written again."""
     text = f"{status}\n{conclusion}\n{title}\n{summary}"
+    if record:  # a tally without ballots keeps the digest it had before ballots were recorded
+        text += f"\n{record}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
