@@ -33,6 +33,7 @@ from bot.github.queries import ISSUE_COMMENTS_PAGE, ISSUE_VOTE, MAP_BLOB, OWNERS
 from bot.github.snapshot import (
     ExistingCheckRun,
     SnapshotError,
+    _deletion,
     _label_change,
     _login,
     _page_info,
@@ -271,6 +272,10 @@ def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str]
         if parsed is not None and parsed[0] == stamp(opened):
             return parsed[1], parsed[2]
     return None
+
+
+def _nodes(node: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
+    return [n for n in ((node.get(field) or {}).get("nodes") or []) if n]
 
 
 def _recorded_ballots(facts: PullRequestFacts) -> tuple[RecordedBallot, ...]:
@@ -560,4 +565,8 @@ async def read_issue(
             change for change in map(_label_change, (n for n in changes if n)) if change is not None
         ),
         accounts=accounts_in(issue, comments),  # the further pages' actors too
+        # A deleted vote's author and deleter: whether its recorded ballot stands.
+        comment_deletions=tuple(
+            d for d in map(_deletion, _nodes(issue, "commentDeletions")) if d is not None
+        ),
     )

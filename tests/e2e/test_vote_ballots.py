@@ -10,7 +10,7 @@ import pytest
 from bot.policy.markdown import as_shown
 from bot.stage import Stage
 from tests.e2e.conftest import REPO
-from tests.e2e.test_votes import bot_bodies, promotion, vote, vote_run, vote_stage
+from tests.e2e.test_votes import LABEL, bot_bodies, promotion, vote, vote_run, vote_stage
 
 
 @pytest.fixture
@@ -86,3 +86,27 @@ async def test_the_record_is_the_apps_own_run(stage: Stage) -> None:
     await stage.settle()
     run = vote_run(stage, number)
     assert run["output"]["title"].startswith("Vote open: yes 2, no 0, abstain 0;")
+
+
+def live_tally(stage: Stage, number: int) -> str:
+    (live,) = [b for b in bot_bodies(stage, number) if b.startswith("<!-- coi-bot:vote-live -->")]
+    return as_shown(live)
+
+
+async def test_on_an_issue_the_live_comment_keeps_a_vote_someone_else_deleted(
+    stage: Stage,
+) -> None:
+    number = await stage.sim.open_issue(REPO, author="ivan", title="Adopt a release cadence")
+    await stage.sim.set_issue_labels(REPO, number, [LABEL], sender="gus")
+    await stage.settle()
+    gina = await vote(stage, number, "gina", "no")
+    own = await vote(stage, number, "anna", "yes")
+    assert "### Vote open: yes 2, no 1, abstain 0;" in live_tally(stage, number)
+    await stage.sim.delete_comment(REPO, gina, sender="gus")
+    await stage.settle()
+    live = live_tally(stage, number)
+    assert "### Vote open: yes 2, no 1, abstain 0;" in live
+    assert "@gina's vote stands: its comment was deleted by @gus." in live
+    await stage.sim.delete_comment(REPO, own, sender="anna")
+    await stage.settle()
+    assert "### Vote open: yes 0, no 1, abstain 0;" in live_tally(stage, number)
