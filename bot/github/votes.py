@@ -49,6 +49,8 @@ from bot.policy.verdict import MapRef
 from bot.policy.vote_conflicts import OWNERS_PATH, Proposal
 from bot.policy.vote_render import (
     CANCEL_MARKER,
+    KEPT_MARKER,
+    KEPT_PREFIX,
     LABEL_MARKER,
     LIVE_MARKER,
     VoteOutput,
@@ -56,6 +58,7 @@ from bot.policy.vote_render import (
     cancel_comment,
     final_comment,
     frozen_output,
+    kept_comment,
     label_comment,
     opened_comment,
     parse_final,
@@ -281,10 +284,12 @@ def _nodes(node: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
 def _recorded_ballots(facts: PullRequestFacts) -> tuple[RecordedBallot, ...]:
     """The ballots the App's last tally recorded: its vote run on the head, or on an issue its
     live comment, read only as the App wrote it (anyone with write access may edit a comment)."""
-    live = _own(facts, LIVE_MARKER)
-    if live is not None and app_record(live):
-        return facts.recorded_ballots + read_ballots(live.body)
-    return facts.recorded_ballots
+    found = facts.recorded_ballots
+    for comment in facts.comments:
+        # The live tally on an issue, and each reply that kept a ballot (it survives pushes).
+        if comment.body.startswith((LIVE_MARKER, KEPT_PREFIX)):
+            found += read_ballots(comment.body) if app_record(comment) else ()
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +440,13 @@ async def carry_out_vote(
         check = await _write_run(
             gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
         )
+    for ballot, why in zip(state.kept_ballots, state.kept, strict=True):
+        if (
+            state.status == "open"
+            and _own(facts, KEPT_MARKER.format(comment=ballot.comment_id)) is None
+        ):
+            await _comment(gh, facts, kept_comment(ballot, why))
+            commented.append("kept")
     if state.status == "closed" and final is None:
         await _comment(gh, facts, final_comment(state, output))
         commented.append("final")

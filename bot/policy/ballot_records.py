@@ -98,7 +98,11 @@ def kept_ballots(
     present = {comment.id: comment for comment in comments}
     removals = tuple(deletions)
     kept: list[KeptBallot] = []
+    seen: set[tuple[str, str]] = set()
     for record in records:
+        if (record.voter.lower(), record.comment_id) in seen:
+            continue  # recorded by the run and by the App's reply alike
+        seen.add((record.voter.lower(), record.comment_id))
         voter = _login_now(amap, record)
         voter_key = amap.key_of(voter)
         what = f"@{voter}'s vote stands: its comment was"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
 from bot.policy.ballot_records import ballot_line
-from bot.policy.facts import Comment
+from bot.policy.facts import Comment, RecordedBallot
 from bot.policy.markdown import as_shown, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
@@ -218,6 +218,16 @@ def cancel_comment(state: VoteState, label: str) -> str:
     assert state.opened_at is not None
     marker = CANCEL_MARKER.format(opened=stamp(state.opened_at))
     return f"{marker}\n@{state.cancelled_by} removed `{label}`: the vote is cancelled.\n"
+
+
+# The App's reply when a ballot stands although its comment is gone: its record survives pushes.
+KEPT_PREFIX = "<!-- coi-bot:ballot-kept "
+KEPT_MARKER = KEPT_PREFIX + "{comment} -->"
+
+
+def kept_comment(ballot: RecordedBallot, why: str) -> str:
+    marker = KEPT_MARKER.format(comment=ballot.comment_id)
+    return f"{marker}\n{text(why)}.\n{ballot_line([ballot])}\n"
 
 
 def label_comment(actor: str, at: datetime, why: str) -> str:

@@ -65,6 +65,7 @@ class VoteState:
     # The ballots counted, for the tally's record, and why each kept one stands.
     ballots: tuple[RecordedBallot, ...] = ()
     kept: tuple[str, ...] = ()
+    kept_ballots: tuple[RecordedBallot, ...] = ()  # the ballots `kept` says why of, in order
 
 
 NO_VOTE = VoteState("none")
@@ -343,6 +344,11 @@ def vote_state(
         conflicts=vote.conflicts,
         ballots=tuple(_record(entry, account_ids or {}) for entry in counted.values()),
         kept=tuple(entry.kept for entry in counted.values() if entry.kept is not None),
+        kept_ballots=tuple(
+            _record(entry, account_ids or {})
+            for entry in counted.values()
+            if entry.kept is not None
+        ),
     )
 
 

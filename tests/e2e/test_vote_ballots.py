@@ -110,3 +110,19 @@ async def test_on_an_issue_the_live_comment_keeps_a_vote_someone_else_deleted(
     await stage.sim.delete_comment(REPO, own, sender="anna")
     await stage.settle()
     assert "### Vote open: yes 0, no 1, abstain 0;" in live_tally(stage, number)
+
+
+async def test_a_kept_vote_survives_a_push(stage: Stage) -> None:
+    """The App's reply keeps the ballot: the new head's run has no record of its own yet."""
+    number, gina = await gus_yes_gina_no(stage)
+    await stage.sim.delete_comment(REPO, gina, sender="anna")
+    await stage.settle()
+    (reply,) = [b for b in bot_bodies(stage, number) if "coi-bot:ballot-kept" in b]
+    assert "@gina's vote stands: its comment was deleted by @anna." in as_shown(reply)
+    await stage.sim.push_commits(REPO, number, author="gus", files={"docs/notes.md": "x\n"})
+    await stage.settle()
+    run = vote_run(stage, number)
+    assert run["output"]["title"].startswith("Vote open: yes 2, no 1, abstain 0;")
+    # Said once, however often the vote is judged again.
+    await vote(stage, number, "alice", "yes")
+    assert len([b for b in bot_bodies(stage, number) if "coi-bot:ballot-kept" in b]) == 1
