@@ -45,6 +45,7 @@ from bot.policy.ballot_records import read_ballots
 from bot.policy.commands import CommandOutcome
 from bot.policy.conflicts import Declaration
 from bot.policy.facts import Comment, PullRequestFacts, RecordedBallot
+from bot.policy.render import MAX_OUTPUT_CHARS, fit
 from bot.policy.verdict import MapRef
 from bot.policy.vote_conflicts import OWNERS_PATH, Proposal
 from bot.policy.vote_render import (
@@ -511,9 +512,11 @@ async def _write_live(
     gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, output: VoteOutput
 ) -> str:
     """The tally on an issue: one App comment, created once, then edited when it changes."""
-    body = f"{LIVE_MARKER}\n### {output.title}\n\n{output.summary}"
-    if output.record:
-        body += f"\n{output.record}\n"
+    head = f"{LIVE_MARKER}\n### {output.title}\n\n"
+    body = head + output.summary
+    if output.record:  # one comment holds both: the shown tally gives way to the record
+        room = MAX_OUTPUT_CHARS - len(head) - len(output.record) - 2
+        body = f"{head}{fit(output.summary, limit=room)}\n{output.record}\n"
     existing = _own(facts, LIVE_MARKER)
     if existing is None:
         await _comment(gh, facts, body)

@@ -179,6 +179,10 @@ def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
     else:
         status, conclusion = "completed", "success" if tally.outcome == "passed" else "failure"
     record = ballot_line(state.ballots) if state.status == "open" else ""
+    # Beyond half of what GitHub takes (some 140 ballots) none is recorded: an issue's one
+    # comment must hold the record and the tally both.
+    if len(record) > MAX_OUTPUT_CHARS // 2:
+        record = ""
     digest = output_digest(status, conclusion, title, summary, record)
     return VoteOutput(status, conclusion, title, summary, digest, record)
 

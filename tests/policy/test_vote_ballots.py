@@ -167,3 +167,12 @@ def test_a_later_own_vote_replaces_a_kept_one() -> None:
     after = state([later], records=before.ballots, deletions=(gone,))
     assert yes_no(after) == (2, 0)
     assert after.kept == ()
+
+
+def test_a_record_too_long_for_github_is_left_out_not_cut() -> None:
+    crowd = [said(f"u{i}", f"/coi vote yes {'why ' * 20}", 1 + i / 100) for i in range(200)]
+    result = state(crowd)
+    assert len(result.ballots) == 200
+    output = vote_output(result, vote_map())
+    assert output.record == ""
+    assert vote_output(state([SUE_NO]), vote_map()).record == ballot_line(state([SUE_NO]).ballots)
