@@ -112,7 +112,9 @@ def kept_ballots(
             if editor is not None and amap.key_of(editor) != voter_key:
                 kept.append(KeptBallot(_as(record, voter), f"{what} edited by @{editor}"))
             continue
-        author_key = amap.key_of(record.comment_author or record.voter)
+        author = record.comment_author or record.voter
+        # The voter's own comment is their account's, under whatever login it has now.
+        author_key = voter_key if author.lower() == record.voter.lower() else amap.key_of(author)
         since = [
             d
             for d in removals

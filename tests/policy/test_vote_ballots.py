@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from bot.affiliations.index import AffiliationMap
+from bot.affiliations.model import MapDocument
 from bot.policy.ballot_records import ballot_line, read_ballots
 from bot.policy.facts import Comment, CommentDeletion, LabelChange, RecordedBallot
 from bot.policy.vote_conflicts import Proposal
@@ -176,3 +178,24 @@ def test_a_record_too_long_for_github_is_left_out_not_cut() -> None:
     output = vote_output(result, vote_map())
     assert output.record == ""
     assert vote_output(state([SUE_NO]), vote_map()).record == ballot_line(state([SUE_NO]).ballots)
+
+
+def test_a_renamed_voters_kept_ballot_is_their_accounts() -> None:
+    document = vote_map().document.model_dump(exclude_none=True)
+    document["people"]["sue"]["id"] = 42
+    amap = AffiliationMap(MapDocument.model_validate(document)).seen_as({"sue2": 42})
+    before = state([SUE_NO]).ballots  # recorded as @sue, account 42
+    after = vote_state(
+        amap,
+        labels=(LABEL,),
+        label_changes=[LabelChange(LABEL, "lea", True, OPENED)],
+        comments=[],
+        files=[],
+        proposal=Proposal(),
+        declared={},
+        now=at(60),
+        recorded_ballots=before,
+        comment_deletions=(CommentDeletion("sue2", "gus", at(5)),),
+    )
+    assert yes_no(after) == (0, 2)
+    assert after.kept == ("@sue2's vote stands: its comment was deleted by @gus",)
