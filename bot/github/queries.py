@@ -346,6 +346,9 @@ query IssueVote($owner: String!, $name: String!, $number: Int!) {{
       labelChanges: timelineItems(last: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT]) {{
         {LABEL_CHANGES}
       }}
+      commentDeletions: timelineItems(last: 100, itemTypes: [COMMENT_DELETED_EVENT]) {{
+        {COMMENT_DELETIONS}
+      }}
     }}
   }}
 }}

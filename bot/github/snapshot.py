@@ -16,6 +16,7 @@ from bot.github.map_source import BaseMapHint
 from bot.github.queries import MERGED_PULL_REQUEST, PAGE_QUERIES, REQUESTED_PAGE, SNAPSHOT
 from bot.github.run_state import run_conclusion, run_state, run_status
 from bot.github.times import github_time
+from bot.policy.ballot_records import read_ballots
 from bot.policy.facts import (
     Account,
     ChangedFile,
@@ -26,6 +27,7 @@ from bot.policy.facts import (
     MapFile,
     Profile,
     PullRequestFacts,
+    RecordedBallot,
     RecordedDeclaration,
     Review,
     ReviewRequestRemoval,
@@ -287,6 +289,21 @@ def recorded_declarations(
     return tuple(found.values())
 
 
+def recorded_ballots(head: dict[str, Any] | None) -> tuple[RecordedBallot, ...]:
+    """The ballots the App's vote runs on the head recorded, the newest run's first (only the
+    App writes its runs: no one else's text is read here)."""
+    texts: list[str] = []
+    suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
+    for suite in suites:
+        for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:
+            texts.append((run or {}).get("text") or "")
+    found: dict[tuple[str, str], RecordedBallot] = {}
+    for text in reversed(texts):
+        for ballot in read_ballots(text):
+            found.setdefault((ballot.voter.lower(), ballot.comment_id), ballot)
+    return tuple(found.values())
+
+
 def _pull_request(data: dict[str, Any], slug: str) -> dict[str, Any]:
     repository = (data or {}).get("repository")
     pull = (repository or {}).get("pullRequest")
@@ -392,6 +409,7 @@ def facts_from_response(
             d for d in map(_deletion, nodes("commentDeletions")) if d is not None
         ),
         recorded_declarations=recorded_declarations(head, comments),
+        recorded_ballots=recorded_ballots(head),
         label_changes=tuple(
             change for change in map(_label_change, nodes("labelChanges")) if change is not None
         ),

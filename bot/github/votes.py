@@ -33,6 +33,7 @@ from bot.github.queries import ISSUE_COMMENTS_PAGE, ISSUE_VOTE, MAP_BLOB, OWNERS
 from bot.github.snapshot import (
     ExistingCheckRun,
     SnapshotError,
+    _deletion,
     _label_change,
     _login,
     _page_info,
@@ -40,13 +41,17 @@ from bot.github.snapshot import (
 )
 from bot.github.snapshot import _comment as _parse_comment
 from bot.github.vote_maps import MapAt, map_in_force_at
+from bot.policy.ballot_records import read_ballots
 from bot.policy.commands import CommandOutcome
 from bot.policy.conflicts import Declaration
-from bot.policy.facts import Comment, PullRequestFacts
+from bot.policy.facts import Comment, PullRequestFacts, RecordedBallot
+from bot.policy.render import MAX_OUTPUT_CHARS, fit
 from bot.policy.verdict import MapRef
 from bot.policy.vote_conflicts import OWNERS_PATH, Proposal
 from bot.policy.vote_render import (
     CANCEL_MARKER,
+    KEPT_MARKER,
+    KEPT_PREFIX,
     LABEL_MARKER,
     LIVE_MARKER,
     VoteOutput,
@@ -54,6 +59,7 @@ from bot.policy.vote_render import (
     cancel_comment,
     final_comment,
     frozen_output,
+    kept_comment,
     label_comment,
     opened_comment,
     parse_final,
@@ -272,6 +278,21 @@ def _opened(facts: PullRequestFacts, opened: datetime) -> tuple[str | None, str]
     return None
 
 
+def _nodes(node: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
+    return [n for n in ((node.get(field) or {}).get("nodes") or []) if n]
+
+
+def _recorded_ballots(facts: PullRequestFacts) -> tuple[RecordedBallot, ...]:
+    """The ballots the App's last tally recorded: its vote run on the head, or on an issue its
+    live comment, read only as the App wrote it (anyone with write access may edit a comment)."""
+    found = facts.recorded_ballots
+    for comment in facts.comments:
+        # The live tally on an issue, and each reply that kept a ballot (it survives pushes).
+        if comment.body.startswith((LIVE_MARKER, KEPT_PREFIX)):
+            found += read_ballots(comment.body) if app_record(comment) else ()
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class VoteReading:
     state: VoteState
@@ -342,6 +363,9 @@ async def read_vote(
         now=now,
         map_at=lambda moment: under[moment][0] if moment in under else amap,
         closed_by_record=lambda moment: _closed_at(facts, moment),
+        recorded_ballots=_recorded_ballots(facts),
+        comment_deletions=facts.comment_deletions,
+        account_ids=facts.account_ids,
     )
     if state.opened_at is None or state.opened_at not in under:
         return VoteReading(state, amap, None)
@@ -417,6 +441,13 @@ async def carry_out_vote(
         check = await _write_run(
             gh, facts, votes.check_name, output, existing=existing, opened=state.opened_at, now=now
         )
+    for ballot, why in zip(state.kept_ballots, state.kept, strict=True):
+        if (
+            state.status == "open"
+            and _own(facts, KEPT_MARKER.format(comment=ballot.comment_id)) is None
+        ):
+            await _comment(gh, facts, kept_comment(ballot, why))
+            commented.append("kept")
     if state.status == "closed" and final is None:
         await _comment(gh, facts, final_comment(state, output))
         commented.append("final")
@@ -457,6 +488,8 @@ async def _write_run(
         "started_at": stamp(opened),
         "output": {"title": output.title, "summary": output.summary},
     }
+    if output.status == "in_progress":  # an open tally's ballots replace the last record
+        body["output"]["text"] = output.record
     if output.conclusion is not None:
         body["conclusion"] = output.conclusion
         body["completed_at"] = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -479,7 +512,11 @@ async def _write_live(
     gh: gidgethub.abc.GitHubAPI, facts: PullRequestFacts, output: VoteOutput
 ) -> str:
     """The tally on an issue: one App comment, created once, then edited when it changes."""
-    body = f"{LIVE_MARKER}\n### {output.title}\n\n{output.summary}"
+    head = f"{LIVE_MARKER}\n### {output.title}\n\n"
+    body = head + output.summary
+    if output.record:  # one comment holds both: the shown tally gives way to the record
+        room = MAX_OUTPUT_CHARS - len(head) - len(output.record) - 2
+        body = f"{head}{fit(output.summary, limit=room)}\n{output.record}\n"
     existing = _own(facts, LIVE_MARKER)
     if existing is None:
         await _comment(gh, facts, body)
@@ -543,4 +580,8 @@ async def read_issue(
             change for change in map(_label_change, (n for n in changes if n)) if change is not None
         ),
         accounts=accounts_in(issue, comments),  # the further pages' actors too
+        # A deleted vote's author and deleter: whether its recorded ballot stands.
+        comment_deletions=tuple(
+            d for d in map(_deletion, _nodes(issue, "commentDeletions")) if d is not None
+        ),
     )

@@ -138,6 +138,21 @@ class RecordedDeclaration:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedBallot:
+    """A ballot counted at the last tally, as the App's own tally recorded it: a vote deleted
+    or edited away by someone other than its voter stands from this record."""
+
+    voter: str
+    choice: str  # yes, no or abstain
+    reason: str | None
+    comment_id: str  # the vote comment's node id
+    at: datetime  # when the voter wrote it
+    comment_database_id: int | None = None
+    voter_id: int | None = None  # the voter's account, when known
+    comment_author: str = ""  # whose comment it is (another's, when the voter edited it in)
+
+
+@dataclass(frozen=True, slots=True)
 class MapFile:
     """A copy of the map as a PR's head has it, for validation and protected-file judgement."""
 
@@ -197,6 +212,8 @@ class PullRequestFacts:
     # The last 100 comment deletions, and the declarations the App's check run recorded.
     comment_deletions: tuple[CommentDeletion, ...] = ()
     recorded_declarations: tuple[RecordedDeclaration, ...] = ()
+    # The ballots the App's own vote tally recorded (its check run, or an issue's live comment).
+    recorded_ballots: tuple[RecordedBallot, ...] = ()
     # The numeric id of every user account the snapshot names (authors, reviewers, commenters,
     # label actors...): people are accounts, and logins change hands.
     accounts: tuple[Account, ...] = ()

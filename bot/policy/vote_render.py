@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.affiliations.index import AffiliationMap
-from bot.policy.facts import Comment
+from bot.policy.ballot_records import ballot_line
+from bot.policy.facts import Comment, RecordedBallot
 from bot.policy.markdown import as_shown, code, text
 from bot.policy.render import MAX_OUTPUT_CHARS, MAX_TITLE_CHARS, fit
 from bot.policy.vote_state import VoteState
@@ -67,6 +68,8 @@ class VoteOutput:
     title: str
     summary: str
     fingerprint: str
+    # The ballots counted, hidden in the run's text (an issue's live comment): read back next time.
+    record: str = ""
 
 
 def stamp(moment: datetime) -> str:
@@ -138,6 +141,8 @@ def vote_summary(state: VoteState, tally: Tally, amap: AffiliationMap) -> str:
         "| --- | --- | ---: | --- | --- | ---: | --- |",
     ]
     lines += [_row(row, amap) for row in tally.rows]
+    if state.kept:
+        lines += ["", *(f"- {text(why)}." for why in state.kept)]
     lines += [
         "",
         "| Company | Yes cast | No cast | Abstain | Yes counted | No counted |",
@@ -173,14 +178,22 @@ def vote_output(state: VoteState, amap: AffiliationMap) -> VoteOutput:
         status, conclusion = "completed", "cancelled"
     else:
         status, conclusion = "completed", "success" if tally.outcome == "passed" else "failure"
-    return VoteOutput(
-        status, conclusion, title, summary, output_digest(status, conclusion, title, summary)
-    )
+    record = ballot_line(state.ballots) if state.status == "open" else ""
+    # Beyond half of what GitHub takes (some 140 ballots) none is recorded: an issue's one
+    # comment must hold the record and the tally both.
+    if len(record) > MAX_OUTPUT_CHARS // 2:
+        record = ""
+    digest = output_digest(status, conclusion, title, summary, record)
+    return VoteOutput(status, conclusion, title, summary, digest, record)
 
 
-def output_digest(status: str, conclusion: str | None, title: str, summary: str) -> str:
+def output_digest(
+    status: str, conclusion: str | None, title: str, summary: str, record: str = ""
+) -> str:
     """What the run's `external_id` keeps: an unchanged output is never written again."""
     text = f"{status}\n{conclusion}\n{title}\n{summary}"
+    if record:  # a tally without ballots keeps the digest it had before ballots were recorded
+        text += f"\n{record}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -209,6 +222,16 @@ def cancel_comment(state: VoteState, label: str) -> str:
     assert state.opened_at is not None
     marker = CANCEL_MARKER.format(opened=stamp(state.opened_at))
     return f"{marker}\n@{state.cancelled_by} removed `{label}`: the vote is cancelled.\n"
+
+
+# The App's reply when a ballot stands although its comment is gone: its record survives pushes.
+KEPT_PREFIX = "<!-- coi-bot:ballot-kept "
+KEPT_MARKER = KEPT_PREFIX + "{comment} -->"
+
+
+def kept_comment(ballot: RecordedBallot, why: str) -> str:
+    marker = KEPT_MARKER.format(comment=ballot.comment_id)
+    return f"{marker}\n{text(why)}.\n{ballot_line([ballot])}\n"
 
 
 def label_comment(actor: str, at: datetime, why: str) -> str:

@@ -14,9 +14,16 @@ from datetime import datetime
 from typing import Literal
 
 from bot.affiliations.index import AffiliationMap
+from bot.policy.ballot_records import KeptBallot, kept_ballots
 from bot.policy.commands import CommandOutcome, ParsedCommand, parse_commands
 from bot.policy.conflicts import Declaration
-from bot.policy.facts import ChangedFile, Comment, LabelChange
+from bot.policy.facts import (
+    ChangedFile,
+    Comment,
+    CommentDeletion,
+    LabelChange,
+    RecordedBallot,
+)
 from bot.policy.vote_conflicts import Proposal, conflicts
 from bot.policy.votes import (
     Ballot,
@@ -55,6 +62,10 @@ class VoteState:
     # The label is on now only because someone who may not open a vote added it: take it off.
     remove_label: bool = False
     conflicts: Mapping[str, str] = field(default_factory=dict)
+    # The ballots counted, for the tally's record, and why each kept one stands.
+    ballots: tuple[RecordedBallot, ...] = ()
+    kept: tuple[str, ...] = ()
+    kept_ballots: tuple[RecordedBallot, ...] = ()  # the ballots `kept` says why of, in order
 
 
 NO_VOTE = VoteState("none")
@@ -65,6 +76,8 @@ class _Command:
     comment: Comment
     author: str
     command: ParsedCommand
+    # Why a recorded ballot stands whose comment no longer says it: no comment to answer.
+    kept: str | None = None
 
 
 class _Vote:
@@ -93,9 +106,13 @@ class _Vote:
         self.conflicts = conflicts(amap, self.voters.values(), proposal, declared=declared, day=day)
         self.amap = amap
 
-    def replay(self, until: datetime) -> tuple[Tally, list[CommandOutcome], datetime | None]:
-        """The tally at `until`, every command's outcome, and when the vote closed (if it did)."""
+    def replay(
+        self, until: datetime
+    ) -> tuple[Tally, list[CommandOutcome], datetime | None, dict[str, _Command]]:
+        """The tally at `until`, every command's outcome, when the vote closed (if it did), and
+        each voter's counted command."""
         ballots: dict[str, Ballot] = {}
+        counted: dict[str, _Command] = {}
         outcomes: list[CommandOutcome] = []
         deadline = self.opened_at + self.rules.duration
         closed_at: datetime | None = None
@@ -116,16 +133,18 @@ class _Vote:
                 key = self.amap.key_of(entry.author)
                 choice: Choice = _choice(entry.command.choice)
                 ballots[key] = Ballot(key, choice, entry.command.reason, entry.comment.id)
+                counted[key] = entry
                 current = self._tally(ballots, cast_at)
                 if closed_at is None and current.outcome != "open":
                     closed_at = cast_at
-            outcomes.append(_outcome(entry, refusal))
+            if entry.kept is None:
+                outcomes.append(_outcome(entry, refusal))
         if closed_at is None and until >= deadline:
             closed_at = deadline
         if closed_at is None and self.closed_by_record is not None:
             closed_at = self.closed_by_record if until >= self.closed_by_record else None
         final = self._tally(ballots, closed_at if closed_at is not None else until)
-        return final, outcomes, closed_at
+        return final, outcomes, closed_at, counted
 
     def _tally(self, ballots: Mapping[str, Ballot], now: datetime) -> Tally:
         return tally(
@@ -177,19 +196,40 @@ def _outcome(entry: _Command, refusal: str | None) -> CommandOutcome:
     )
 
 
-def vote_commands(comments: Iterable[Comment], amap: AffiliationMap) -> list[_Command]:
-    """Every `vote` command in people's comments, in the order they were written."""
+def vote_commands(
+    comments: Iterable[Comment], amap: AffiliationMap, kept: Iterable[KeptBallot] = ()
+) -> list[_Command]:
+    """Every `vote` command in people's comments, in the order they were written, with the
+    recorded ballots that stand (`kept`) at the moment their voters wrote them."""
     prefix = amap.policy.command_prefix
-    found: list[_Command] = []
+    found: list[_Command] = [_kept_command(k, prefix) for k in kept]
     # A vote is its writer's: someone who edited another's comment cast what it now says, then.
-    for comment in sorted(comments, key=lambda c: (c.written_at, c.database_id or 0, c.id)):
+    for comment in comments:
         writer = comment.writer
         if writer is None or comment.author_is_bot or amap.is_bot(writer):
             continue
         for command in parse_commands(comment.body, prefix=prefix):
             if command.kind == "vote":
                 found.append(_Command(comment, writer, command))
-    return found
+    return sorted(
+        found, key=lambda c: (c.comment.written_at, c.comment.database_id or 0, c.comment.id)
+    )
+
+
+def _kept_command(kept: KeptBallot, prefix: str) -> _Command:
+    """A recorded ballot as its voter's comment was when the App counted it."""
+    ballot = kept.ballot
+    body = f"{prefix} vote {ballot.choice} {ballot.reason or ''}".rstrip()
+    comment = Comment(
+        id=ballot.comment_id,
+        author=ballot.comment_author or ballot.voter,
+        body=body,
+        created_at=ballot.at,
+        updated_at=ballot.at,
+        database_id=ballot.comment_database_id,
+    )
+    command = ParsedCommand("vote", body, 1, choice=ballot.choice, reason=ballot.reason)
+    return _Command(comment, ballot.voter, command, kept=kept.why)
 
 
 def vote_state(
@@ -204,6 +244,9 @@ def vote_state(
     now: datetime,
     map_at: Callable[[datetime], AffiliationMap] | None = None,
     closed_by_record: Callable[[datetime], datetime | None] | None = None,
+    recorded_ballots: Iterable[RecordedBallot] = (),
+    comment_deletions: Iterable[CommentDeletion] = (),
+    account_ids: Mapping[str, int | None] | None = None,
 ) -> VoteState:
     """The vote on a PR or issue as its label changes and comments tell it, at `now`.
 
@@ -215,10 +258,15 @@ def vote_state(
     `map_at`: the map in force at a label event's time (default: `amap`). Who may open a vote,
     and the vote's rules, voters and conflicts, are those of the map in force when it opened.
     `closed_by_record`: when the App recorded the close of the vote opened at a moment (its
-    final comment), if it did: the vote stays closed from then, an edit made since counts not."""
+    final comment), if it did: the vote stays closed from then, an edit made since counts not.
+    `recorded_ballots`: those the App's last tally counted; one whose comment someone other than
+    its voter deleted (`comment_deletions`) or edited stands. `account_ids`: by login, for the
+    record of the ballots counted now."""
     votes = amap.policy.votes
     wanted = votes.label.casefold()
-    commands = vote_commands(comments, amap)
+    comments = tuple(comments)
+    kept = kept_ballots(amap, recorded_ballots, comments=comments, deletions=comment_deletions)
+    commands = vote_commands(comments, amap, kept)
     changed = tuple(files)
     vote: _Vote | None = None
     cancelled_by: str | None = None
@@ -262,9 +310,9 @@ def vote_state(
     on_now = any(label.casefold() == wanted for label in labels)
     remove = on_now and last_refused_add
     if vote is None:
-        refused = tuple(_outcome(c, _no_vote(votes.label)) for c in commands)
+        refused = tuple(_outcome(c, _no_vote(votes.label)) for c in commands if c.kept is None)
         return VoteState("none", outcomes=refused, refusals=tuple(refusals), remove_label=remove)
-    final, outcomes, closed_at = vote.replay(cancelled_at or now)
+    final, outcomes, closed_at, counted = vote.replay(cancelled_at or now)
     if closed_at is not None:
         outcomes = [_edited_after(outcome, vote.commands, closed_at) for outcome in outcomes]
     status: Status = "open" if closed_at is None else "closed"
@@ -272,10 +320,16 @@ def vote_state(
         status = "cancelled"
         gone = f"the vote was cancelled at {_when(cancelled_at)}"
         outcomes += [
-            _outcome(c, gone) for c in vote.commands if c.comment.created_at > cancelled_at
+            _outcome(c, gone)
+            for c in vote.commands
+            if c.comment.created_at > cancelled_at and c.kept is None
         ]
     early = f"written before the vote opened at {_when(vote.opened_at)}"
-    before = [_outcome(c, early) for c in commands if c.comment.created_at < vote.opened_at]
+    before = [
+        _outcome(c, early)
+        for c in commands
+        if c.comment.created_at < vote.opened_at and c.kept is None
+    ]
     outcomes = before + outcomes
     return VoteState(
         status,
@@ -288,6 +342,28 @@ def vote_state(
         refusals=tuple(refusals),
         remove_label=remove,
         conflicts=vote.conflicts,
+        ballots=tuple(_record(entry, account_ids or {}) for entry in counted.values()),
+        kept=tuple(entry.kept for entry in counted.values() if entry.kept is not None),
+        kept_ballots=tuple(
+            _record(entry, account_ids or {})
+            for entry in counted.values()
+            if entry.kept is not None
+        ),
+    )
+
+
+def _record(entry: _Command, account_ids: Mapping[str, int | None]) -> RecordedBallot:
+    """A counted ballot as the tally records it: who, what, which comment, when written."""
+    comment = entry.comment
+    return RecordedBallot(
+        voter=entry.author,
+        choice=_choice(entry.command.choice),
+        reason=entry.command.reason,
+        comment_id=comment.id,
+        at=comment.written_at,
+        comment_database_id=comment.database_id,
+        voter_id=account_ids.get(entry.author),
+        comment_author=comment.author or entry.author,
     )
 
 

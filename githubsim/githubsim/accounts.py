@@ -46,13 +46,13 @@ def _rename_thread(thread: PullRequest | Issue, old: str, new: str) -> None:
     for reaction in thread.reactions:
         reaction.user = new if reaction.user == old else reaction.user
     _rename_events(thread.label_events, old, new)
+    _rename_events(thread.comment_deletions, old, new)
     if isinstance(thread, PullRequest):
         thread.merged_by = _renamed(thread.merged_by, old, new)
         _rename_in_list(thread.requested_reviewers, old, new)
         for review in thread.reviews:
             review.user = new if review.user == old else review.user
         _rename_events(thread.review_request_events, old, new)
-        _rename_events(thread.comment_deletions, old, new)
 
 
 def _rename_comment(comment: Comment, old: str, new: str) -> None:

@@ -633,9 +633,13 @@ class GraphQLApi:
 
         def timeline_items(**args: Any) -> Node:
             wanted = args.get("itemTypes")
-            events = [e for e in issue.label_events if not wanted or e.item_type in wanted]
+            recorded: list[LabelEvent | CommentDeletion] = sorted(
+                [*issue.label_events, *issue.comment_deletions],
+                key=lambda event: (event.created_at, event.id),
+            )
+            events = [e for e in recorded if not wanted or e.item_type in wanted]
             page = connection(
-                [self.label_event(repo, e) for e in events], args, field="timelineItems"
+                [self.timeline_event(repo, e) for e in events], args, field="timelineItems"
             )
             page.update(totalCount=len(events), filteredCount=len(events))
             page.update(pageCount=len(page["nodes"]), updatedAt=iso(issue.updated_at))

@@ -1825,17 +1825,16 @@ class GitHubSimulator:
         )
         del target.comments[comment_id]
         thread = self._thread(repo, comment.issue_number)[1]
-        if isinstance(thread, PullRequest):  # the timeline this simulator keeps is a PR's
-            deletion_id = self.next_id()
-            thread.comment_deletions.append(
-                CommentDeletion(
-                    deletion_id,
-                    node_id("CommentDeletedEvent", deletion_id),
-                    sender or comment.user,
-                    comment.user,
-                    self.now(),
-                )
+        deletion_id = self.next_id()  # a PR's and an issue's timeline alike list it
+        thread.comment_deletions.append(
+            CommentDeletion(
+                deletion_id,
+                node_id("CommentDeletedEvent", deletion_id),
+                sender or comment.user,
+                comment.user,
+                self.now(),
             )
+        )
         thread.updated_at = self.now()
         payload["issue"] = self.shapes.issue(
             target, self._thread(repo, comment.issue_number)[1], users=self.users

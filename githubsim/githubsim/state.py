@@ -252,7 +252,8 @@ class LabelEvent:
 
 @dataclass
 class CommentDeletion:
-    """A comment deleted from a PR, as its timeline lists it: who deleted whose comment, when.
+    """A comment deleted from a PR or an issue, as its timeline lists it: who deleted whose
+    comment, when.
 
     GitHub's CommentDeletedEvent names the comment's author but not the comment."""
 
@@ -329,6 +330,7 @@ class Issue:
     labels: list[str] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     label_events: list[LabelEvent] = field(default_factory=list)
+    comment_deletions: list[CommentDeletion] = field(default_factory=list)
 
 
 # What an issue number names: comments, labels and reactions treat both alike.

@@ -797,6 +797,31 @@ async def test_an_issue_shares_numbers_comments_labels_and_the_label_timeline(
     assert missing["errors"][0]["type"] == "NOT_FOUND"
 
 
+async def test_an_issue_timeline_lists_deleted_comments_as_github_does(
+    sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
+) -> None:
+    number = await sim.open_issue("acme/widgets", author="alice", title="Vote")
+    vote = await sim.post_comment("acme/widgets", number, author="bob", body="/coi vote no")
+    own = await sim.post_comment("acme/widgets", number, author="carol", body="/coi vote yes")
+    clock.advance(minutes=1)
+    await sim.delete_comment("acme/widgets", vote, sender="carol")
+    await sim.delete_comment("acme/widgets", own)
+    await api.login(seed.installation_id)
+    data = await api.graphql(ISSUE_VOTE, owner="acme", name="widgets", number=number)
+    issue = data["data"]["repository"]["issue"]
+    assert issue["comments"]["nodes"] == []
+    deletions = [
+        (n["__typename"], n["deletedCommentAuthor"]["login"], n["actor"]["login"])
+        for n in issue["commentDeletions"]["nodes"]
+    ]
+    assert deletions == [
+        ("CommentDeletedEvent", "bob", "carol"),
+        ("CommentDeletedEvent", "carol", "carol"),
+    ]
+    # The label timeline lists no deletion: each connection asks for its own item types.
+    assert issue["labelChanges"]["nodes"] == []
+
+
 async def test_repository_issues_lists_open_issues_by_label_newest_update_first(
     sim: GitHubSimulator, api: Api, seed: Seed, clock: Clock
 ) -> None:
