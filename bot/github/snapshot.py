@@ -33,6 +33,7 @@ from bot.policy.facts import (
     ReviewRequestRemoval,
 )
 from bot.policy.records import read_records
+from bot.policy.vote_render import app_record
 
 PAGED = ("files", "commits", "reviews", "comments")
 # Commits read at most (GitHub's own listing cap): past it, the verdict knows authors are hidden
@@ -276,8 +277,9 @@ def recorded_declarations(
     head: dict[str, Any] | None, comments: tuple[Comment, ...] = ()
 ) -> tuple[RecordedDeclaration, ...]:
     """The declarations the App recorded, one per comment: in its runs on the head, and in its
-    own comments (its reply keeps them once a removal did not count: it survives pushes)."""
-    texts = [comment.body for comment in comments if comment.by_viewer]
+    own comments (its reply keeps them once a removal did not count: it survives pushes), as
+    long as nobody else edited them."""
+    texts = [comment.body for comment in comments if app_record(comment)]
     suites = ((head or {}).get("checkSuites") or {}).get("nodes") or []
     for suite in suites:
         for run in ((suite or {}).get("checkRuns") or {}).get("nodes") or []:

@@ -394,6 +394,12 @@ def test_only_the_apps_own_comments_are_read_for_records() -> None:
         )
     (record,) = parse(pull).recorded_declarations
     assert record.login == "p1", "a record in someone else's comment is never trusted"
+    # The App's own comment, once someone else edited it, is that editor's text.
+    pull["comments"]["nodes"][1] |= {
+        "editor": {"__typename": "User", "login": "mallory"},
+        "lastEditedAt": "2026-03-30T11:00:00Z",
+    }
+    assert parse(pull).recorded_declarations == ()
 
 
 def test_renamed_files_take_their_old_path_from_rest_only() -> None:
