@@ -1,8 +1,8 @@
 """Which map decides a pull request, fetched with ETags and parsed once per blob.
 
-Order (DESIGN.md, runtime contract): the repository's map path on its default branch, whatever a
-PR's base (a map on another branch is never in force); else the same path in the owner's
-`.github` repository (its default branch); else the bundled map.
+Order (README.md, "The affiliation map"): the repository's map path on its default branch,
+whatever a PR's base (a map on another branch is never in force); else the same path in the
+owner's `.github` repository (its default branch); else the bundled map.
 A 304 answer to `If-None-Match` does not count against the rate limit, so a map that has not
 changed costs nothing (the clients keep gidgethub's ETag cache); a parsed map is reused for
 every PR whose map has the same blob SHA.
