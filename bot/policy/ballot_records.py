@@ -5,17 +5,15 @@ record (GitHub keeps no text of a deleted comment, and names no deleted comment,
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.affiliations.index import AffiliationMap
 from bot.policy.facts import Comment, CommentDeletion, RecordedBallot
+from bot.policy.records import account_id, hidden_rows, read_hidden_rows
 
 _MARKER = "coi-bot:ballots"
-_RECORD = re.compile(rf"<!-- {_MARKER} (?P<json>\[.*?\]) -->")
 _CHOICES = ("yes", "no", "abstain")
 
 
@@ -34,25 +32,13 @@ def ballot_line(ballots: Iterable[RecordedBallot]) -> str:
         }
         for b in ballots
     ]
-    if not rows:
-        return ""
-    # Escaped so that no user text (a reason) can close the HTML comment: JSON reads \u003c as "<".
-    encoded = (
-        json.dumps(rows, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
-    )
-    return f"<!-- {_MARKER} {encoded} -->"
+    return hidden_rows(_MARKER, rows)
 
 
 def read_ballots(text: str | None) -> tuple[RecordedBallot, ...]:
     """The ballots a tally's text recorded; nothing for text the App did not write in this form
     (a record that does not parse is ignored, never trusted in part)."""
-    found = _RECORD.search(text or "")
-    if found is None:
-        return ()
-    try:
-        return tuple(_ballot(row) for row in json.loads(found["json"]))
-    except (ValueError, KeyError, TypeError):
-        return ()
+    return read_hidden_rows(_MARKER, text, _ballot)
 
 
 def _ballot(row: Mapping[str, object]) -> RecordedBallot:
@@ -70,7 +56,7 @@ def _ballot(row: Mapping[str, object]) -> RecordedBallot:
         comment_id=str(row["comment"]),
         at=datetime.fromisoformat(str(row["at"])),
         comment_database_id=database_id,
-        voter_id=_account_id(row.get("voter_id")),
+        voter_id=account_id(row.get("voter_id")),
         comment_author=str(row["author"]),
     )
 
@@ -132,14 +118,6 @@ def kept_ballots(
             who = f"@{by}" if by is not None else "a deleted account"
             kept.append(KeptBallot(_as(record, voter), f"{what} deleted by {who}"))
     return tuple(kept)
-
-
-def _account_id(value: object) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or value <= 0:
-        raise ValueError(f"not a GitHub id: {value!r}")
-    return value
 
 
 def _login_now(amap: AffiliationMap, record: RecordedBallot) -> str:
